@@ -1,0 +1,106 @@
+"""Unit information matrices of ``(μ, vech Σ)`` for incomplete normal data.
+
+Input: :class:`~semlang.estimate.missing_patterns.MissingPatterns` and moments ``sigma``, ``mu``
+(the saturated EM estimates for lavaan's "unstructured" h1 information, or the model-implied
+moments for the "structured" one). Output: ``(p + q) x (p + q)`` matrices, ``q = p(p+1)/2``,
+in the coordinates of :func:`~semlang.estimate.fiml.casewise_scores` (``μ`` first, then
+``vech Σ`` down the columns of the lower triangle, off-diagonal elements as unique elements),
+divided by the number of rows used, as lavaan's ``lav_mvnorm_missing_information_*``:
+
+* observed: minus the Hessian of the log-likelihood, per pattern
+  ``Σ_oo⁻¹`` (μ, μ), ``D'((Σ_oo⁻¹ d) ⊗ Σ_oo⁻¹)`` (vech Σ, μ) and
+  ``1/2 D'(Σ_oo⁻¹ ⊗ Σ_oo⁻¹ (2W - Σ_oo) Σ_oo⁻¹) D`` (vech Σ, vech Σ),
+  with ``d = ȳ - μ_o`` and ``W = S + d d'``, times the pattern's row count;
+* expected: the same with ``W = Σ_oo`` and ``d = 0`` (block diagonal);
+* first order: the cross-product of the casewise scores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from semlang.estimate.fiml import block_inverses, casewise_scores
+from semlang.estimate.missing_patterns import MissingPatterns, vech_indices
+
+
+def dup_kron_dup(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``D'(a ⊗ b)D`` for symmetric ``a`` and ``b`` (``D`` the duplication matrix)."""
+    rows, cols = vech_indices(a.shape[0])
+    out = a[np.ix_(cols, cols)] * b[np.ix_(rows, rows)]
+    out += a[np.ix_(cols, rows)] * b[np.ix_(rows, cols)]
+    out += a[np.ix_(rows, cols)] * b[np.ix_(cols, rows)]
+    out += a[np.ix_(rows, rows)] * b[np.ix_(cols, cols)]
+    diagonal = rows == cols
+    out[diagonal, :] *= 0.5
+    out[:, diagonal] *= 0.5
+    return out
+
+
+def dup_kron_vec(u: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``D'(u ⊗ b)`` for a vector ``u`` and a symmetric ``b``: a ``q x p`` matrix."""
+    rows, cols = vech_indices(b.shape[0])
+    out = u[cols, None] * b[rows, :] + u[rows, None] * b[cols, :]
+    out[rows == cols, :] *= 0.5
+    return out
+
+
+def _vech_positions(p: int) -> np.ndarray:
+    """``p x p`` matrix of each element's position in ``vech`` (symmetric)."""
+    rows, cols = vech_indices(p)
+    pos = np.zeros((p, p), dtype=np.intp)
+    pos[rows, cols] = np.arange(len(rows))
+    pos[cols, rows] = np.arange(len(rows))
+    return pos
+
+
+def _pattern_blocks(patterns: MissingPatterns, sigma: np.ndarray):
+    """Yield each pattern with its ``Σ_oo⁻¹`` and the vech positions of its observed pairs."""
+    inverses = block_inverses(patterns, np.asarray(sigma, dtype=float))
+    if inverses is None:
+        raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
+    pos = _vech_positions(patterns.n_vars)
+    for t, pat in enumerate(patterns.patterns):
+        b, j = patterns.block_of_pattern[t]
+        local_rows, local_cols = vech_indices(pat.k)
+        vech_pos = pos[pat.observed[local_rows], pat.observed[local_cols]]
+        yield pat, inverses[b].inverse[j], vech_pos
+
+
+def h1_information_observed(
+    patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray
+) -> np.ndarray:
+    """Unit observed information (minus the Hessian over ``nobs``) of ``(μ, vech Σ)``."""
+    sigma = np.asarray(sigma, dtype=float)
+    mu = np.asarray(mu, dtype=float).ravel()
+    p = patterns.n_vars
+    out = np.zeros((p + p * (p + 1) // 2,) * 2)
+    for pat, inverse, vech_pos in _pattern_blocks(patterns, sigma):
+        obs = pat.observed
+        dev = pat.mean - mu[obs]
+        weighted = pat.cov + np.outer(dev, dev)
+        inner = inverse @ (2.0 * weighted - sigma[np.ix_(obs, obs)]) @ inverse
+        cross = pat.n * dup_kron_vec(inverse @ dev, inverse)
+        out[np.ix_(obs, obs)] += pat.n * inverse
+        out[np.ix_(p + vech_pos, obs)] += cross
+        out[np.ix_(obs, p + vech_pos)] += cross.T
+        out[np.ix_(p + vech_pos, p + vech_pos)] += 0.5 * pat.n * dup_kron_dup(inverse, inner)
+    return out / patterns.nobs
+
+
+def h1_information_expected(patterns: MissingPatterns, sigma: np.ndarray) -> np.ndarray:
+    """Unit expected information of ``(μ, vech Σ)`` (block diagonal; valid under MCAR)."""
+    p = patterns.n_vars
+    out = np.zeros((p + p * (p + 1) // 2,) * 2)
+    for pat, inverse, vech_pos in _pattern_blocks(patterns, sigma):
+        obs = pat.observed
+        out[np.ix_(obs, obs)] += pat.n * inverse
+        out[np.ix_(p + vech_pos, p + vech_pos)] += 0.5 * pat.n * dup_kron_dup(inverse, inverse)
+    return out / patterns.nobs
+
+
+def h1_information_firstorder(
+    patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray
+) -> np.ndarray:
+    """Unit first-order information: the cross-product of the casewise scores over ``nobs``."""
+    scores = casewise_scores(patterns, sigma, mu)
+    return scores.T @ scores / patterns.nobs
