@@ -1,6 +1,7 @@
 """semlang: a structural equation modeling language and compiler."""
 
 from semlang import datasets
+from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
 from semlang.errors import (
     DataError,
     EstimationError,
@@ -26,5 +27,11 @@ __all__ = [
     "SemlangError",
     "SemlangWarning",
     "__version__",
+    "cfa",
+    "compile_model",
     "datasets",
+    "fit",
+    "growth",
+    "parameter_table",
+    "sem",
 ]

@@ -163,3 +163,7 @@ class IdentificationWarning(SemlangWarning):
 
 class DataWarning(SemlangWarning):
     """Rows were dropped or data were changed on the way in (for example listwise deletion)."""
+
+
+class UnknownVariableError(ModelSpecificationError, DataError):
+    """The model names a variable that is not a column of the data (located in the model)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Union
 
 import sympy
 
@@ -121,7 +120,7 @@ class Call:
     span: Span
 
 
-Expr = Union[Number, Symbol, Unary, Binary, Call]
+Expr = Number | Symbol | Unary | Binary | Call
 
 FUNCTIONS = {
     "exp": sympy.exp,
@@ -164,7 +163,7 @@ class BlockHeader:
     span: Span
 
 
-Statement = Union[Relation, Definition, Constraint, BlockHeader]
+Statement = Relation | Definition | Constraint | BlockHeader
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Model text -> syntax tree.
 
-Input: the model text (and the name it is reported under). Output: a :class:`semlang.syntax.ast.Model`.
+Input: the model text (and the name it is reported under).
+Output: a :class:`semlang.syntax.ast.Model`.
 The grammar is ``grammar/semlang.lark`` (shipped inside the wheel as ``semlang/grammar``); the
 Lark parser is built once per process. Lark's own errors never escape: they become
 :class:`~semlang.errors.ModelSyntaxError` with the spot and a hint.

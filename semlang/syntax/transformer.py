@@ -190,10 +190,7 @@ class _ToAst(Transformer):
         return ast.Modifier(kind, values, span)
 
     def _modifier_values(self, kind, func, args, span):
-        if len(args) == 1 and args[0][0] == "vector":
-            items = args[0][1]
-        else:
-            items = args
+        items = args[0][1] if len(args) == 1 and args[0][0] == "vector" else args
         if len(items) == 0 or (len(args) != 1):
             raise self._error(
                 ModelSyntaxError, f"{func}() takes exactly one value (or c(...))", span

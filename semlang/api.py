@@ -1,0 +1,146 @@
+"""The public entry points: ``cfa``, ``sem``, ``growth``, and compile-once / fit-many.
+
+Input: model text, data and options (lavaan's names in snake_case). Output: a
+:class:`~semlang.results.fit.Fit`. Each call runs the stages in order — parse, parameter table,
+compile, sample data, estimate — and only this module knows that order.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from semlang.compile.model import CompiledModel
+from semlang.compile.model import compile_model as _compile
+from semlang.errors import (
+    ConvergenceWarning,
+    HeywoodWarning,
+    IdentificationError,
+    NotPositiveDefiniteWarning,
+)
+from semlang.estimate.data import as_frame, group_labels, prepare
+from semlang.estimate.estimator import estimate
+from semlang.options import Options, make_options
+from semlang.partable import ParameterTable, build_partable
+from semlang.results.fit import Fit
+from semlang.syntax.ast import Op
+from semlang.syntax.parser import parse
+
+
+def sem(model: str, data: Any, **options: Any) -> Fit:
+    """Fit a structural equation model with lavaan's ``sem()`` defaults."""
+    return _fit_text("sem", model, data, options)
+
+
+def cfa(model: str, data: Any, **options: Any) -> Fit:
+    """Fit a confirmatory factor analysis with lavaan's ``cfa()`` defaults."""
+    return _fit_text("cfa", model, data, options)
+
+
+def growth(model: str, data: Any, **options: Any) -> Fit:
+    """Fit a latent growth model with lavaan's ``growth()`` defaults (mean structure on)."""
+    return _fit_text("growth", model, data, options)
+
+
+def parameter_table(
+    model: str, kind: str = "sem", ngroups: int = 1, name: str = "<model>", **options: Any
+) -> ParameterTable:
+    """The parameter table of a model (no data needed)."""
+    return build_partable(parse(model, name), make_options(kind, **options), ngroups=ngroups)
+
+
+def compile_model(
+    model: str,
+    kind: str = "sem",
+    *,
+    group_labels: tuple[str, ...] | None = None,
+    name: str = "<model>",
+    **options: Any,
+) -> CompiledModel:
+    """Parse and compile once; fit it to any number of data sets with :func:`fit`."""
+    opts = make_options(kind, **options)
+    labels = tuple(group_labels or ())
+    table = build_partable(
+        parse(model, name), opts, ngroups=max(len(labels), 1), group_labels=labels or None
+    )
+    _check_degrees_of_freedom(table)
+    return _compile(table)
+
+
+def fit(compiled: CompiledModel, data: Any) -> Fit:
+    """Fit a compiled model to one data set (no parsing or differentiation again)."""
+    frame = as_frame(data)
+    options = compiled.table.options
+    sample = prepare(frame, compiled.table, options)
+    estimation = estimate(compiled, sample, options)
+    result = Fit(compiled, sample, options, estimation)
+    _warn_about(result)
+    return result
+
+
+def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
+    opts: Options = make_options(kind, **options)
+    frame = as_frame(data)
+    labels = group_labels(frame, opts.group)
+    table = build_partable(
+        parse(model), opts, ngroups=max(len(labels), 1), group_labels=labels or None
+    )
+    _check_degrees_of_freedom(table)
+    return fit(_compile(table), frame)
+
+
+def _check_degrees_of_freedom(table: ParameterTable) -> None:
+    from semlang.compile.parameters import build_parameter_space  # noqa: F401 (cheap check below)
+
+    moments = 0
+    for block in table.blocks:
+        p = len(block.observed)
+        k = len(block.observed_exogenous) if table.options.fixed_x else 0
+        moments += p * (p + 1) // 2 - k * (k + 1) // 2
+        if table.meanstructure:
+            moments += p - k
+    n_equal = sum(1 for row in table.constraints if row.op is Op.EQUAL)
+    npar = table.n_free - n_equal
+    if npar > moments:
+        raise IdentificationError(
+            f"the model has {npar} free parameters but the data give only {moments} moments "
+            f"(df = {moments - npar} < 0): it is not identified",
+            table.source,
+            None,
+            hint="fix or equate parameters (e.g. scale each latent variable) until df >= 0",
+        )
+
+
+def _warn_about(result: Fit) -> None:
+    optimization = result.estimation.optimization
+    if not optimization.converged:
+        warnings.warn(
+            f"the optimizer did not converge after {optimization.iterations} iterations "
+            f"({optimization.message}; largest gradient {optimization.gradient_norm:.2g}); "
+            "the estimates are not trustworthy",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    negative = [
+        row.name for row in result.table.parameters
+        if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.is_free
+        and result.theta[row.free - 1] < 0
+    ]  # fmt: skip
+    if negative:
+        warnings.warn(
+            "negative variance estimates (Heywood cases): " + ", ".join(negative),
+            HeywoodWarning,
+            stacklevel=3,
+        )
+    for layout, moments in zip(result.model.layouts, result.implied, strict=True):
+        latent = np.arange(layout.n_observed, layout.n)
+        psi = moments.total_cov[np.ix_(latent, latent)]
+        if latent.size and np.linalg.eigvalsh(psi)[0] < -1e-10:
+            warnings.warn(
+                "the covariance matrix of the latent variables is not positive definite"
+                + (f" (group {layout.group})" if len(result.model.layouts) > 1 else ""),
+                NotPositiveDefiniteWarning,
+                stacklevel=3,
+            )

@@ -1,0 +1,211 @@
+"""Free parameters, equality constraints, defined parameters and inequalities, with sympy.
+
+Input: the parameter table. Output: :class:`ParameterSpace`:
+
+* θ — one entry per free parameter of the table (shared labels already merged);
+* φ — the optimizer's vector: equality constraints (``==``) are solved for one of their
+  parameters, so θ = g(φ) (usually θ = φ; linear constraints give θ = Gφ + c; nonlinear ones a
+  lambdified g with its Jacobian) and the fit needs no constrained optimizer for them;
+* the ``:=`` parameters as functions of θ (lambdified, with Jacobian for the delta method);
+* inequalities (``<``, ``>``) as c(φ) >= 0; a bare ``label > number`` becomes a bound on φ.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from semlang.compile.symbolic import CompiledExpressions, linear_form
+from semlang.errors import ModelSpecificationError, NotSupportedError
+from semlang.partable.table import ParameterTable
+from semlang.syntax import ast
+from semlang.syntax.ast import Op
+
+
+@dataclass(frozen=True)
+class ParameterSpace:
+    n_theta: int
+    theta_symbols: tuple[sympy.Symbol, ...]
+    phi_symbols: tuple[sympy.Symbol, ...]
+    phi_index: np.ndarray  # θ index of each φ (φ starts at θ[phi_index])
+    linear_map: tuple[np.ndarray, np.ndarray] | None  # (G, c): θ = G φ + c
+    theta_of_phi: CompiledExpressions  # used when linear_map is None
+    definitions: CompiledExpressions  # := values as functions of θ
+    definition_names: tuple[str, ...]
+    definitions_of_labels: CompiledExpressions  # := values as functions of the labels' values
+    label_names: tuple[str, ...]
+    inequalities: CompiledExpressions  # c(φ) >= 0 (those not turned into bounds)
+    bounds: tuple[tuple[float, float], ...]  # per φ
+    constraint_values: CompiledExpressions  # left − right of each constraint row, in θ
+
+    @property
+    def n_phi(self) -> int:
+        return len(self.phi_symbols)
+
+    def theta(self, phi: np.ndarray) -> np.ndarray:
+        if self.linear_map is not None:
+            G, c = self.linear_map
+            return G @ phi + c
+        return self.theta_of_phi.value(phi)
+
+    def jacobian(self, phi: np.ndarray) -> np.ndarray:
+        """dθ/dφ, shape (n_theta, n_phi)."""
+        if self.linear_map is not None:
+            return self.linear_map[0]
+        return self.theta_of_phi.jacobian(phi)
+
+    def phi_from_theta(self, theta: np.ndarray) -> np.ndarray:
+        return np.asarray(theta, dtype=float)[self.phi_index]
+
+    @property
+    def has_bounds(self) -> bool:
+        return any(math.isfinite(lo) or math.isfinite(hi) for lo, hi in self.bounds)
+
+
+def build_parameter_space(table: ParameterTable) -> ParameterSpace:
+    """θ, φ, defined parameters and constraints of a parameter table."""
+    n_theta = table.n_free
+    theta = tuple(sympy.Symbol(f"theta_{k}") for k in range(1, n_theta + 1))
+    labels = _label_expressions(table, theta)
+    label_symbols = {name: sympy.Symbol(name) for name in labels}
+    defined = _definition_expressions(table, labels)
+    defined_by_label = _definition_expressions(table, label_symbols)
+    names = {**labels, **defined}
+    substitution, leftover = _solve_equalities(table, names, theta)
+    if leftover:
+        raise NotSupportedError(
+            "this equality constraint cannot be solved for one of its parameters; "
+            "semlang cannot fit it yet",
+            table.source,
+            leftover.span,
+            hint="write it as 'label == expression of other labels'",
+        )
+    phi = tuple(s for s in theta if s not in substitution)
+    theta_exprs = [substitution.get(s, s) for s in theta]
+    phi_index = np.array([theta.index(s) for s in phi], dtype=np.intp)
+    inequality_exprs, bounds = _inequalities(table, names, substitution, phi)
+    constraint_exprs = [_constraint_expr(row.statement, names) for row in table.constraints]
+    return ParameterSpace(
+        n_theta=n_theta,
+        theta_symbols=theta,
+        phi_symbols=phi,
+        phi_index=phi_index,
+        linear_map=linear_form(theta_exprs, phi),
+        theta_of_phi=CompiledExpressions(theta_exprs, phi),
+        definitions=CompiledExpressions(list(defined.values()), theta),
+        definition_names=tuple(defined),
+        definitions_of_labels=CompiledExpressions(
+            list(defined_by_label.values()), list(label_symbols.values())
+        ),
+        label_names=tuple(labels),
+        inequalities=CompiledExpressions(inequality_exprs, phi),
+        bounds=tuple(bounds),
+        constraint_values=CompiledExpressions(constraint_exprs, theta),
+    )
+
+
+def _label_expressions(table: ParameterTable, theta) -> dict[str, sympy.Expr]:
+    """Each label (user labels and lavaan's .pN. names) as θ_k or its fixed value."""
+    out: dict[str, sympy.Expr] = {}
+    for row in table.parameters:
+        value = theta[row.free - 1] if row.is_free else sympy.Float(row.value)
+        if row.label and row.label not in out:
+            out[row.label] = value
+        out.setdefault(row.plabel, value)
+    return out
+
+
+def _definition_expressions(table: ParameterTable, labels) -> dict[str, sympy.Expr]:
+    out: dict[str, sympy.Expr] = {}
+    for row in table.definitions:
+        known = {**labels, **out}
+        out[row.lhs] = ast.to_sympy(row.statement.expr, _symbol_map(row.statement.expr, known))
+    return out
+
+
+def _symbol_map(expr, known: dict[str, sympy.Expr]) -> dict[str, sympy.Expr]:
+    return {s.name: known[s.name] for s in ast.symbols_of(expr)}
+
+
+def _constraint_expr(statement: ast.Constraint, names) -> sympy.Expr:
+    left = ast.to_sympy(statement.left, _symbol_map(statement.left, names))
+    right = ast.to_sympy(statement.right, _symbol_map(statement.right, names))
+    return left - right
+
+
+def _solve_equalities(table: ParameterTable, names, theta):
+    """Solve each ``==`` for one parameter; returns (θ_k -> expression, unsolvable row)."""
+    substitution: dict[sympy.Symbol, sympy.Expr] = {}
+    order = {s: k for k, s in enumerate(theta)}
+    for row in table.constraints:
+        if row.op is not Op.EQUAL:
+            continue
+        expr = sympy.simplify(_constraint_expr(row.statement, names).xreplace(substitution))
+        symbols = sorted(expr.free_symbols & set(theta), key=order.get, reverse=True)
+        if not symbols:
+            if abs(float(expr)) > 1e-12:
+                raise ModelSpecificationError(
+                    "this equality constraint can never hold", table.source, row.span,
+                    hint="check the fixed values and labels it uses",
+                )  # fmt: skip
+            continue
+        solved = _solve_for_one(expr, symbols)
+        if solved is None:
+            return substitution, row
+        symbol, solution = solved
+        substitution = {k: v.xreplace({symbol: solution}) for k, v in substitution.items()}
+        substitution[symbol] = solution
+    return substitution, None
+
+
+def _solve_for_one(expr: sympy.Expr, symbols: list[sympy.Symbol]):
+    for symbol in symbols:  # prefer the later parameter, and one that enters linearly
+        if expr.is_polynomial(symbol) and sympy.degree(expr, symbol) == 1:
+            solutions = sympy.solve(expr, symbol, dict=False)
+            if len(solutions) == 1:
+                return symbol, solutions[0]
+    for symbol in symbols:
+        solutions = sympy.solve(expr, symbol, dict=False)
+        if len(solutions) == 1:
+            return symbol, solutions[0]
+    return None
+
+
+def _inequalities(table, names, substitution, phi):
+    """Inequalities as c(φ) >= 0, with ``label > number`` (and lower()/upper()) as bounds."""
+    bounds = {s: [-math.inf, math.inf] for s in phi}
+    for row in table.parameters:
+        if row.is_free and (math.isfinite(row.lower) or math.isfinite(row.upper)):
+            symbol = sympy.Symbol(f"theta_{row.free}")
+            if symbol in bounds:
+                bounds[symbol][0] = max(bounds[symbol][0], row.lower)
+                bounds[symbol][1] = min(bounds[symbol][1], row.upper)
+    exprs = []
+    for row in table.constraints:
+        if row.op is Op.EQUAL:
+            continue
+        diff = _constraint_expr(row.statement, names).xreplace(substitution)
+        expr = diff if row.op is Op.GREATER else -diff
+        if not _as_bound(sympy.expand(expr), bounds):
+            exprs.append(expr)
+    return exprs, [tuple(bounds[s]) for s in phi]
+
+
+def _as_bound(expr: sympy.Expr, bounds) -> bool:
+    """Record ``a*φ + b >= 0`` as a bound on φ; False when expr is not of that form."""
+    symbols = list(expr.free_symbols)
+    if len(symbols) != 1 or symbols[0] not in bounds or not expr.is_polynomial(symbols[0]):
+        return False
+    symbol = symbols[0]
+    if sympy.degree(expr, symbol) != 1:
+        return False
+    a = float(expr.coeff(symbol, 1))
+    b = float(expr.coeff(symbol, 0))
+    if a > 0:
+        bounds[symbol][0] = max(bounds[symbol][0], -b / a)
+    else:
+        bounds[symbol][1] = min(bounds[symbol][1], -b / a)
+    return True

@@ -1,0 +1,176 @@
+"""Syntax tree + options -> :class:`~semlang.partable.table.ParameterTable`.
+
+Input: a parsed model, the options and the number of groups. Output: the parameter table with
+lavaan's defaults (see :mod:`semlang.partable.defaults`), the user's modifiers applied per group
+(``c(...)`` vectors give one entry per group), group equality constraints (``group_equal``),
+shared labels merged into one free parameter, and the ``:=`` and constraint rows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+from semlang.errors import ModelSpecificationError
+from semlang.options import Missing, ModelType, Options
+from semlang.partable.defaults import Draft, level_drafts
+from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
+from semlang.partable.table import BlockVariables, ParameterTable, ParamRow
+from semlang.partable.user_rows import UserModel, collect
+from semlang.partable.vnames import VariableRoles, classify
+from semlang.syntax import ast
+from semlang.syntax.ast import ModifierKind, Op
+
+
+def build_partable(
+    model: ast.Model,
+    options: Options,
+    ngroups: int = 1,
+    group_labels: tuple[str, ...] | None = None,
+) -> ParameterTable:
+    """The parameter table of ``model`` for ``ngroups`` groups."""
+    user = collect(model)
+    _check_vector_lengths(user, ngroups, model)
+    meanstructure = _meanstructure(user, options, ngroups)
+    roles = _roles(user)
+    between = frozenset(roles[2].observed) if user.nlevels == 2 else frozenset()
+    drafts_by_level = {
+        level: level_drafts(rows, roles[level], options, meanstructure, level, between)
+        for level, rows in user.rows_by_level.items()
+    }
+    rows: list[ParamRow] = []
+    blocks: list[BlockVariables] = []
+    equal_refs = []
+    for group in range(1, ngroups + 1):
+        for level, drafts in drafts_by_level.items():
+            block = (group - 1) * user.nlevels + level
+            blocks.append(_block_variables(block, group, level, roles[level]))
+            for draft in drafts:
+                rows.append(_row(draft, len(rows) + 1, block, group, options, roles[level]))
+                equal = draft.user.modifiers.get(ModifierKind.EQUAL) if draft.user else None
+                if equal is not None and equal.for_group(group) is not None:
+                    equal_refs.append((len(rows) - 1, equal.for_group(group), equal.span))
+    links = group_equal_links(rows, options, blocks, model.source)
+    rows = assign_free(rows, links, model.source, equal_refs)
+    rows += constraint_rows(user, rows, model.source)
+    return ParameterTable(
+        rows=tuple(rows),
+        blocks=tuple(blocks),
+        ngroups=ngroups,
+        nlevels=user.nlevels,
+        group_labels=tuple(group_labels or [str(g) for g in range(1, ngroups + 1)]),
+        meanstructure=meanstructure,
+        options=options,
+        source=model.source,
+        variable_spans=user.variable_spans,
+    )
+
+
+def _meanstructure(user: UserModel, options: Options, ngroups: int) -> bool:
+    if options.meanstructure is not None:
+        return options.meanstructure
+    has_intercepts = any(r.op is Op.INTERCEPT for rows in user.rows_by_level.values() for r in rows)
+    return (
+        has_intercepts
+        or ngroups > 1
+        or user.nlevels > 1
+        or options.missing is Missing.FIML
+        or options.model_type is ModelType.GROWTH
+    )
+
+
+def _roles(user: UserModel) -> dict[int, VariableRoles]:
+    outcomes = {
+        r.lhs for rows in user.rows_by_level.values() for r in rows if r.op is Op.REGRESSION
+    }
+    return {
+        level: classify(rows, outcomes if level > 1 else ())
+        for level, rows in user.rows_by_level.items()
+    }
+
+
+def _block_variables(block: int, group: int, level: int, roles: VariableRoles) -> BlockVariables:
+    return BlockVariables(
+        index=block,
+        group=group,
+        level=level,
+        observed=roles.observed,
+        latent=roles.latent,
+        observed_exogenous=roles.observed_x,
+        latent_exogenous=roles.latent_x,
+        endogenous=roles.observed_y + roles.latent_y,
+        indicators=roles.indicators,
+    )
+
+
+def _row(draft: Draft, row_id: int, block: int, group: int, options: Options, roles):
+    free, value, exo = draft.free, draft.value, draft.exo
+    if group > 1 and draft.user is None:
+        free, value = _later_group_defaults(draft, options, roles, free, value)
+    row = ParamRow(
+        id=row_id,
+        lhs=draft.lhs,
+        op=draft.op,
+        rhs=draft.rhs,
+        block=block,
+        group=group,
+        level=draft.level,
+        user=draft.user is not None,
+        free=1 if free else 0,
+        value=math.nan if free else value,
+        exo=exo,
+        plabel=f".p{row_id}.",
+        span=draft.user.span if draft.user is not None else None,
+    )
+    if draft.user is not None:
+        row = _apply_modifiers(row, draft.user.modifiers, group)
+    return row
+
+
+def _later_group_defaults(draft, options, roles, free, value):
+    """lavaan frees some defaults in groups 2, 3, ... when equalities identify them."""
+    equal = options.group_equal
+    latent = draft.lhs in roles.latent
+    free_means = "intercepts" in equal and "means" not in equal
+    if draft.op is Op.INTERCEPT and latent and not options.int_lv_free and free_means:
+        return True, math.nan
+    free_variances = "loadings" in equal and "lv.variances" not in equal
+    variance = draft.op is Op.COVARIANCE and draft.lhs == draft.rhs
+    if variance and latent and options.std_lv and free_variances:
+        return True, math.nan
+    return free, value
+
+
+def _apply_modifiers(row: ParamRow, modifiers: dict, group: int) -> ParamRow:
+    changes: dict = {}
+    for kind, modifier in modifiers.items():
+        entry = modifier.for_group(group)
+        if kind is ModifierKind.VALUE:
+            if entry is None:
+                changes.update(free=1, value=math.nan, exo=False)
+            else:
+                changes.update(free=0, value=float(entry), exo=False)
+        elif kind is ModifierKind.LABEL and entry is not None:
+            changes["label"] = str(entry)
+        elif kind is ModifierKind.START and entry is not None:
+            changes["start"] = float(entry)
+        elif kind is ModifierKind.LOWER and entry is not None:
+            changes["lower"] = float(entry)
+        elif kind is ModifierKind.UPPER and entry is not None:
+            changes["upper"] = float(entry)
+    return replace(row, **changes)
+
+
+def _check_vector_lengths(user: UserModel, ngroups: int, model: ast.Model) -> None:
+    for rows in user.rows_by_level.values():
+        for row in rows:
+            for modifier in row.modifiers.values():
+                n = len(modifier.values)
+                if n != 1 and n != ngroups:
+                    groups = "1 group" if ngroups == 1 else f"{ngroups} groups"
+                    raise ModelSpecificationError(
+                        f"c() has {n} entries but the model has {groups}",
+                        model.source,
+                        modifier.span,
+                        hint="give one entry per group (or a single value for all groups)",
+                    )

@@ -1,0 +1,162 @@
+"""The parameter table: one immutable row per parameter, lavaan's central structure.
+
+Input: nothing (these are the types). Built by :func:`semlang.partable.build_partable`; read by
+the graph, the compiler and the results. Vocabulary follows lavaan: ``lhs op rhs``, ``block``,
+``group``, ``level``, ``free`` (0 = fixed, k = the k-th free parameter; rows sharing a label share
+k), ``value`` (a fixed row's value; NaN for ``exo`` rows, filled from the data at fit time).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+
+from semlang.errors import Source, Span
+from semlang.options import Options
+from semlang.syntax import ast
+from semlang.syntax.ast import Op
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """One parameter (or a ``:=`` / constraint row)."""
+
+    id: int
+    lhs: str
+    op: Op
+    rhs: str
+    block: int = 1
+    group: int = 1
+    level: int = 1
+    user: bool = False
+    free: int = 0
+    value: float = math.nan
+    start: float = math.nan
+    label: str = ""
+    plabel: str = ""
+    exo: bool = False
+    lower: float = -math.inf
+    upper: float = math.inf
+    span: Span | None = None
+    statement: ast.Definition | ast.Constraint | None = field(default=None, compare=False)
+
+    @property
+    def is_free(self) -> bool:
+        return self.free > 0
+
+    @property
+    def is_model_parameter(self) -> bool:
+        """True for rows that are matrix entries (not ``:=`` or constraint rows)."""
+        return self.op in (Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT)
+
+    @property
+    def name(self) -> str:
+        """lavaan's name of the parameter, e.g. ``f=~x2`` or ``x1~1``."""
+        return (
+            f"{self.lhs}{self.op.value}{self.rhs}"
+            if self.op is not Op.INTERCEPT
+            else (f"{self.lhs}~1")
+        )
+
+
+@dataclass(frozen=True)
+class BlockVariables:
+    """The variables of one block (a group, or a level within a group), in lavaan's order."""
+
+    index: int
+    group: int
+    level: int
+    observed: tuple[str, ...]
+    latent: tuple[str, ...]
+    observed_exogenous: tuple[str, ...]
+    latent_exogenous: tuple[str, ...]
+    endogenous: tuple[str, ...]
+    indicators: tuple[str, ...]
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Observed then latent: the order of the RAM matrices of this block."""
+        return self.observed + self.latent
+
+
+@dataclass(frozen=True)
+class ParameterTable:
+    """The rows of a model plus what every later stage needs to know about its blocks."""
+
+    rows: tuple[ParamRow, ...]
+    blocks: tuple[BlockVariables, ...]
+    ngroups: int
+    nlevels: int
+    group_labels: tuple[str, ...]
+    meanstructure: bool
+    options: Options
+    source: Source
+    variable_spans: dict[str, Span] = field(default_factory=dict, compare=False)
+
+    @cached_property
+    def n_free(self) -> int:
+        """Number of distinct free parameters (shared labels counted once)."""
+        return max((row.free for row in self.rows), default=0)
+
+    @cached_property
+    def observed(self) -> tuple[str, ...]:
+        """Every observed variable of the model, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for block in self.blocks:
+            seen.update(dict.fromkeys(block.observed))
+        return tuple(seen)
+
+    @cached_property
+    def latent(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for block in self.blocks:
+            seen.update(dict.fromkeys(block.latent))
+        return tuple(seen)
+
+    @property
+    def parameters(self) -> tuple[ParamRow, ...]:
+        """The rows that are model parameters (no ``:=`` or constraint rows)."""
+        return tuple(r for r in self.rows if r.is_model_parameter)
+
+    @property
+    def definitions(self) -> tuple[ParamRow, ...]:
+        return tuple(r for r in self.rows if r.op is Op.DEFINED)
+
+    @property
+    def constraints(self) -> tuple[ParamRow, ...]:
+        return tuple(r for r in self.rows if r.op in (Op.EQUAL, Op.LESS, Op.GREATER))
+
+    def block_rows(self, block: int) -> tuple[ParamRow, ...]:
+        return tuple(r for r in self.rows if r.block == block and r.is_model_parameter)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
+        records = []
+        for row in self.rows:
+            line = self.source.location(row.span.start)[0] if row.span is not None else None
+            records.append(
+                {
+                    "id": row.id,
+                    "lhs": row.lhs,
+                    "op": row.op.value,
+                    "rhs": row.rhs,
+                    "block": row.block,
+                    "group": row.group,
+                    "level": row.level,
+                    "user": int(row.user),
+                    "free": row.free,
+                    "value": row.value,
+                    "start": row.start,
+                    "label": row.label,
+                    "plabel": row.plabel,
+                    "exo": int(row.exo),
+                    "line": line,
+                }
+            )
+        frame = pd.DataFrame.from_records(records)
+        if self.nlevels == 1:
+            frame = frame.drop(columns=["level"])
+        return frame

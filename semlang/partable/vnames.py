@@ -1,0 +1,65 @@
+"""The roles of a block's variables, by lavaan's rules.
+
+Input: the user rows of one level. Output: :class:`VariableRoles` — latent variables (left of
+``=~``), indicators, exogenous and endogenous variables, and the observed variables in lavaan's
+order (indicators, then outcomes, then predictors, then variables named only in ``~~`` or ``~1``).
+These roles decide which default parameters a block gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from semlang.partable.user_rows import UserRow
+from semlang.syntax.ast import Op
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+@dataclass(frozen=True)
+class VariableRoles:
+    latent: tuple[str, ...]
+    observed: tuple[str, ...]
+    indicators: tuple[str, ...]  # observed indicators of latent variables
+    observed_x: tuple[str, ...]  # exogenous observed covariates (fixed.x candidates)
+    observed_nox: tuple[str, ...]
+    observed_y: tuple[str, ...]  # pure outcomes: left of '~' only
+    latent_x: tuple[str, ...]  # exogenous latent variables
+    latent_y: tuple[str, ...]  # pure endogenous latent variables
+
+
+def classify(rows: list[UserRow], other_level_outcomes: Iterable[str] = ()) -> VariableRoles:
+    """Roles of the variables of one level (``other_level_outcomes``: outcomes of other levels)."""
+    latent = _unique(r.lhs for r in rows if r.op is Op.MEASURED)
+    eqs_y = _unique(r.lhs for r in rows if r.op is Op.REGRESSION)
+    eqs_x = _unique(r.rhs for r in rows if r.op is Op.REGRESSION)
+    v_ind = _unique(r.rhs for r in rows if r.op is Op.MEASURED)
+    ov_ind = [v for v in v_ind if v not in latent]
+    ov_y_all = [v for v in eqs_y if v not in latent and v not in ov_ind]
+    excluded = set(latent) | set(ov_ind) | set(ov_y_all) | set(other_level_outcomes)
+    ov_x = [v for v in eqs_x if v not in excluded]
+    covariances = [r for r in rows if r.op is Op.COVARIANCE]
+    ov_cov = [r.lhs for r in covariances if r.lhs not in latent] + [
+        r.rhs for r in covariances if r.rhs not in latent
+    ]
+    ov_int = [r.lhs for r in rows if r.op is Op.INTERCEPT and r.lhs not in latent]
+    base = ov_ind + ov_y_all + ov_x
+    observed = base + [v for v in _unique(ov_cov + ov_int) if v not in base]
+    # an exogenous covariate the user gives a variance, covariance or intercept becomes random
+    named = {r.lhs for r in rows if r.op in (Op.INTERCEPT, Op.COVARIANCE)}
+    named |= {r.rhs for r in covariances}
+    observed_x = [v for v in ov_x if v not in named]
+    pure_y = [v for v in eqs_y if v not in v_ind and v not in eqs_x]
+    return VariableRoles(
+        latent=tuple(latent),
+        observed=tuple(observed),
+        indicators=tuple(ov_ind),
+        observed_x=tuple(observed_x),
+        observed_nox=tuple(v for v in observed if v not in observed_x),
+        observed_y=tuple(v for v in observed if v in pure_y and v not in latent),
+        latent_x=tuple(v for v in latent if v not in v_ind and v not in eqs_y),
+        latent_y=tuple(v for v in latent if v in pure_y),
+    )

@@ -1,0 +1,168 @@
+"""The result of a fit: an immutable :class:`Fit` from which every output is derived.
+
+Input: the compiled model, the sample data, the options and the estimation. Output: estimates
+(lavaan's ``parameterEstimates()`` with ``std_lv`` and ``std_all``), fit measures, the implied
+moments, the covariance matrix of the estimates and the summary text. Derived values are cached
+properties; fitting never mutates the model, and a Fit never changes after it is made.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from semlang.compile.model import CompiledModel
+from semlang.compile.ram import ImpliedMoments
+from semlang.estimate.data import SampleData
+from semlang.estimate.estimator import Estimation
+from semlang.options import Options, StandardErrors
+from semlang.results import inference
+from semlang.syntax.ast import Op
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    model: CompiledModel
+    sample: SampleData
+    options: Options
+    estimation: Estimation
+
+    # ---- the optimizer's report ----
+    @property
+    def converged(self) -> bool:
+        return self.estimation.optimization.converged
+
+    @property
+    def iterations(self) -> int:
+        return self.estimation.optimization.iterations
+
+    @property
+    def nobs(self) -> int:
+        return self.sample.nobs
+
+    @property
+    def table(self):
+        return self.model.table
+
+    @property
+    def theta(self) -> np.ndarray:
+        return self.estimation.theta
+
+    @property
+    def objective_value(self) -> float:
+        """F_ML at the estimates (χ² = N · F)."""
+        return self.estimation.optimization.value
+
+    # ---- implied moments ----
+    @cached_property
+    def implied(self) -> tuple[ImpliedMoments, ...]:
+        return self.model.implied(self.theta, self.estimation.objective.exo)
+
+    # ---- inference ----
+    @cached_property
+    def vcov_phi(self) -> np.ndarray:
+        """Covariance matrix of φ̂ by the options' standard-error type."""
+        se = self.options.effective_se
+        if se is StandardErrors.NONE:
+            return np.full((self.model.n_phi, self.model.n_phi), np.nan)
+        if se is StandardErrors.ROBUST:
+            from semlang.results.robust import robust_vcov_phi
+
+            return robust_vcov_phi(self)
+        if se is StandardErrors.BOOTSTRAP:
+            return self.bootstrap.vcov_phi
+        return self.information_vcov_phi
+
+    @cached_property
+    def information_vcov_phi(self) -> np.ndarray:
+        """(N · information)⁻¹ with the options' information (expected or observed)."""
+        objective, phi = self.estimation.objective, self.estimation.phi
+        kind = self.options.effective_information
+        info = inference.information_per_observation(objective, phi, kind)
+        active = inference.active_constraint_rows(self.model.space, phi)
+        return inference.vcov_from_information(info, self.nobs, active)
+
+    @cached_property
+    def bootstrap(self):
+        """The bootstrap replications (``se="bootstrap"``): draws, failures, percentile CIs."""
+        from semlang.results.bootstrap import run_bootstrap
+
+        return run_bootstrap(self)
+
+    @cached_property
+    def vcov(self) -> np.ndarray:
+        """Covariance matrix of θ̂ (the free parameters, shared labels once)."""
+        J = self.model.space.jacobian(self.estimation.phi)
+        return J @ self.vcov_phi @ J.T
+
+    @cached_property
+    def _columns(self) -> dict[str, np.ndarray]:
+        from semlang.results.table import estimate_columns
+
+        return estimate_columns(self)
+
+    def estimates(self) -> pd.DataFrame:
+        """lavaan's ``parameterEstimates()``: lhs, op, rhs, group, label, est, se, z, pvalue,
+        ci_lower, ci_upper, std_lv, std_all — fixed rows, ``:=`` rows and constraint rows too."""
+        from semlang.results.table import estimates_frame
+
+        return estimates_frame(self)
+
+    def standardized(self) -> pd.DataFrame:
+        """The standardized solution (lhs, op, rhs, group, est_std = std_all, std_lv)."""
+        frame = self.estimates()
+        return frame[["lhs", "op", "rhs", "group", "label", "std_lv", "std_all"]].copy()
+
+    @cached_property
+    def _fit_measures(self) -> dict[str, float]:
+        from semlang.results.indices import fit_measures
+
+        return fit_measures(self)
+
+    def fit_measures(self) -> dict[str, float]:
+        """lavaan's ``fitMeasures()`` under snake_case names."""
+        return dict(self._fit_measures)
+
+    def predict(self, data=None, method: str = "regression") -> pd.DataFrame:
+        """Factor scores (lavaan's ``lavPredict()``): one column per latent variable."""
+        from semlang.results.scores import predict
+
+        return predict(self, data=data, method=method)
+
+    def summary(self, standardized: bool = False) -> str:
+        from semlang.results.summary import summary_text
+
+        return summary_text(self, standardized=standardized)
+
+    def __repr__(self) -> str:
+        status = "converged" if self.converged else "did NOT converge"
+        measures = self._fit_measures
+        return (
+            f"<semlang Fit: {self.options.model_type.value}, {status} after {self.iterations} "
+            f"iterations, N = {self.nobs}, chisq = {measures['chisq']:.3f}, "
+            f"df = {measures['df']:g}>"
+        )
+
+    def row_estimate(self, row) -> float:
+        """The estimate of one parameter row."""
+        if row.is_free:
+            return float(self.theta[row.free - 1])
+        if row.exo:
+            return self._exo_value(row)
+        return row.value
+
+    def _exo_value(self, row) -> float:
+        layout = next(lay for lay in self.model.layouts if lay.block == row.block)
+        moments = self.implied[self.model.layouts.index(layout)]
+        index = {name: k for k, name in enumerate(layout.variables)}
+        if row.op is Op.INTERCEPT:
+            return float(moments.m[index[row.lhs]])
+        return float(moments.S[index[row.lhs], index[row.rhs]])
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not math.isnan(value)

@@ -1,0 +1,76 @@
+"""Estimates -> their sampling variances: information matrices, the delta method, constraints.
+
+Input: the objective at φ̂, the number of observations and the kind of information. Output: the
+covariance matrix of φ̂ and θ̂ (= J vcov(φ̂) Jᵀ), standard errors of the ``:=`` parameters by the
+delta method (Jacobians from sympy), and z, p-values, confidence intervals. Active inequality
+constraints and bounds are treated as equalities (the information is projected on their null
+space, as lavaan does). A (near) singular information matrix gives NaN standard errors and an
+:class:`~semlang.errors.IdentificationWarning`.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy import linalg, stats
+
+from semlang.errors import IdentificationWarning
+from semlang.options import Information
+
+
+def information_per_observation(objective, phi: np.ndarray, kind: Information) -> np.ndarray:
+    """Unit information in φ: E[∇²F]/2 (expected) or ∇²F/2 (observed, numerical)."""
+    if kind is Information.OBSERVED:
+        return objective.hessian_numeric(phi) / 2.0
+    return objective.information(phi)
+
+
+def active_constraint_rows(space, phi: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
+    """Jacobian rows of the bounds and inequalities that hold with equality at φ."""
+    rows = []
+    for k, (lo, hi) in enumerate(space.bounds):
+        if abs(phi[k] - lo) < tolerance or abs(phi[k] - hi) < tolerance:
+            unit = np.zeros(len(phi))
+            unit[k] = 1.0
+            rows.append(unit)
+    if len(space.inequalities):
+        values = space.inequalities.value(phi)
+        jac = space.inequalities.jacobian(phi)
+        rows.extend(jac[k] for k in np.flatnonzero(np.abs(values) < tolerance))
+    return np.asarray(rows).reshape(-1, len(phi))
+
+
+def vcov_from_information(info: np.ndarray, nobs: int, active: np.ndarray) -> np.ndarray:
+    """(N · info)⁻¹ restricted to the null space of the active constraints; NaN if singular."""
+    n = info.shape[0]
+    basis = linalg.null_space(active) if active.size else np.eye(n)
+    reduced = basis.T @ info @ basis
+    if reduced.size == 0:
+        return np.zeros((n, n))
+    eigenvalues = np.linalg.eigvalsh(reduced)
+    largest = max(float(np.max(np.abs(eigenvalues))), 1e-300)
+    if eigenvalues[0] <= 1e-10 * largest:
+        warnings.warn(
+            "the information matrix is singular: the model may not be identified "
+            f"(smallest eigenvalue {eigenvalues[0]:.3g}); standard errors are not available",
+            IdentificationWarning,
+            stacklevel=3,
+        )
+        return np.full((n, n), np.nan)
+    return basis @ np.linalg.inv(nobs * reduced) @ basis.T
+
+
+def delta_method(jacobian: np.ndarray, vcov: np.ndarray) -> np.ndarray:
+    """Covariance of g(θ̂) from dg/dθ and vcov(θ̂)."""
+    return jacobian @ vcov @ jacobian.T
+
+
+def wald_columns(est: np.ndarray, se: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray]:
+    """z, two-sided p-value and confidence limits (NaN where se is 0 or missing)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, est / se, np.nan)
+    pvalue = 2.0 * stats.norm.sf(np.abs(z))
+    quantile = stats.norm.ppf(0.5 + level / 2.0)
+    half = np.where(se > 0, quantile * se, 0.0)
+    return {"z": z, "pvalue": pvalue, "ci_lower": est - half, "ci_upper": est + half}
