@@ -1,0 +1,217 @@
+"""Where replications run: in this process, in a local process pool, or on a dask cluster.
+
+Input: the ``executor`` and ``n_jobs`` arguments of :func:`~semlang.runner.run_replications`.
+Output: a :class:`Backend` whose :meth:`Backend.batches` runs chunks of replication indices and
+yields each chunk's records as it finishes (in completion order, not index order).
+
+The process pool receives the task once per worker (pickled, with cloudpickle when it is
+installed, else pickle) and then only small lists of indices, so per-replication overhead stays
+small. Workers start with ``fork`` where that is safe (not on macOS or Windows, and only while
+this process runs a single thread, since forking a multi-threaded process can deadlock the child),
+and with ``spawn`` otherwise (spawned workers import the task's module by name, so a script's
+entry point needs an ``if __name__ == "__main__":`` guard). Each worker runs numpy with its own
+BLAS threads; with many workers, ``OMP_NUM_THREADS=1`` in the environment avoids oversubscription.
+dask is optional and imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import pickle
+import sys
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from semlang.errors import OptionError
+from semlang.runner.seeds import SeedPlan
+from semlang.runner.worker import Task, install_task, run_chunk, run_installed_chunk
+
+MAX_CHUNK = 100
+_DASK_HINT = "install it with: pip install 'semlang[dask]'"
+
+
+class ExecutorKind(Enum):
+    SERIAL = "serial"
+    PROCESSES = "processes"
+    DASK = "dask"
+
+
+def available_cpus() -> int:
+    """CPUs this process may use (its affinity mask where the platform has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return os.cpu_count() or 1
+
+
+def start_method() -> str:
+    """``fork`` where it is fast and safe, else ``spawn``."""
+    safe = sys.platform != "darwin" and threading.active_count() == 1
+    return "fork" if safe and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def dump_task(task: Task) -> bytes:
+    """Pickle the task for the workers, or explain why it cannot be sent."""
+    try:
+        import cloudpickle
+    except ImportError:
+        cloudpickle = None
+    try:
+        if cloudpickle is not None:
+            return cloudpickle.dumps(task)
+        return pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # pickling raises PicklingError, TypeError, AttributeError, ...
+        raise OptionError(
+            f"the task cannot be sent to worker processes, it is not picklable: "
+            f"{type(exc).__name__}: {exc}",
+            hint="define the task at module level (functools.partial can bind its data), "
+            "make the objects it uses picklable, or use executor='serial'",
+        ) from exc
+
+
+def import_distributed() -> Any:
+    """The ``distributed`` module, or an OptionError saying how to install it."""
+    try:
+        import distributed
+    except ImportError as exc:
+        raise OptionError(
+            "this executor needs dask.distributed, which is not installed", hint=_DASK_HINT
+        ) from exc
+    return distributed
+
+
+def chunked(indices: Sequence[int], size: int) -> list[list[int]]:
+    """``indices`` cut into consecutive chunks of ``size``."""
+    return [list(indices[start : start + size]) for start in range(0, len(indices), size)]
+
+
+def default_chunk_size(n_pending: int, workers: int, kind: ExecutorKind) -> int:
+    """About four chunks per worker, at most :data:`MAX_CHUNK` replications each."""
+    if kind is ExecutorKind.SERIAL:
+        return 1
+    return min(max(math.ceil(n_pending / (4 * workers)), 1), MAX_CHUNK)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A resolved executor: its kind, how many replications it runs at once, its dask client."""
+
+    kind: ExecutorKind
+    workers: int
+    client: Any = None
+
+    def batches(
+        self, task: Task, plan: SeedPlan, chunks: list[list[int]], label: str
+    ) -> Iterator[list[dict]]:
+        """Run the chunks; yield each chunk's records as it finishes."""
+        if not chunks:
+            return
+        if self.kind is ExecutorKind.SERIAL:
+            for chunk in chunks:
+                yield run_chunk(task, plan, chunk)
+        elif self.kind is ExecutorKind.PROCESSES:
+            yield from _process_batches(task, plan, chunks, self.workers)
+        else:
+            yield from _dask_batches(self.client, task, plan, chunks, label)
+
+
+def _process_batches(
+    task: Task, plan: SeedPlan, chunks: list[list[int]], n_jobs: int
+) -> Iterator[list[dict]]:
+    payload = dump_task(task)
+    context = multiprocessing.get_context(start_method())
+    with ProcessPoolExecutor(
+        max_workers=min(n_jobs, len(chunks)),
+        mp_context=context,
+        initializer=install_task,
+        initargs=(payload,),
+    ) as pool:
+        futures = [pool.submit(run_installed_chunk, plan, chunk) for chunk in chunks]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _dask_batches(
+    client: Any, task: Task, plan: SeedPlan, chunks: list[list[int]], label: str
+) -> Iterator[list[dict]]:
+    distributed = import_distributed()
+    try:
+        [task_future] = client.scatter([task], broadcast=True, hash=False)
+    except Exception as exc:  # serialization errors of any kind
+        raise OptionError(
+            f"the task cannot be sent to the dask workers: {type(exc).__name__}: {exc}",
+            hint="make the task and the objects it uses picklable, or use executor='serial'",
+        ) from exc
+    token = uuid.uuid4().hex[:8]
+    futures = [
+        client.submit(run_chunk, task_future, plan, chunk, key=f"{label}-{token}-{number}")
+        for number, chunk in enumerate(chunks)
+    ]
+    try:
+        for future in distributed.as_completed(futures):
+            yield future.result()
+    finally:
+        client.cancel([*futures, task_future])
+
+
+def check_n_jobs(n_jobs: int | None) -> int:
+    """The number of worker processes: ``n_jobs``, by default one per available CPU."""
+    if n_jobs is None:
+        return available_cpus()
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise OptionError(f"n_jobs must be a positive integer or None, not {n_jobs!r}")
+    return n_jobs
+
+
+def executor_kind(executor: Any) -> ExecutorKind:
+    """What ``executor`` names, without starting or connecting to anything."""
+    name = executor if isinstance(executor, str) else None
+    if executor is None or name == "processes":
+        return ExecutorKind.PROCESSES
+    if name == "serial":
+        return ExecutorKind.SERIAL
+    if name is not None and "://" in name:
+        import_distributed()
+        return ExecutorKind.DASK
+    if type(executor).__module__.split(".")[0] == "distributed" and hasattr(executor, "scatter"):
+        return ExecutorKind.DASK
+    raise OptionError(
+        f"unknown executor {executor!r}",
+        hint="use 'processes' (the default), 'serial', a dask.distributed.Client or a "
+        "dask scheduler address such as 'tcp://host:8786'",
+    )
+
+
+def _dask_backend(client: Any) -> Backend:
+    workers = sum(client.nthreads().values()) or 1
+    return Backend(ExecutorKind.DASK, workers, client)
+
+
+@contextmanager
+def open_backend(executor: Any, n_jobs: int | None) -> Iterator[Backend]:
+    """Resolve ``executor``; a client connected here to a scheduler address is closed on exit."""
+    kind, n_jobs = executor_kind(executor), check_n_jobs(n_jobs)
+    if kind is not ExecutorKind.DASK:
+        yield Backend(kind, n_jobs if kind is ExecutorKind.PROCESSES else 1)
+    elif isinstance(executor, str):
+        try:
+            client = import_distributed().Client(executor)
+        except (OSError, TimeoutError) as exc:
+            raise OptionError(f"cannot connect to the dask scheduler at {executor}: {exc}") from exc
+        try:
+            yield _dask_backend(client)
+        finally:
+            client.close()
+    else:
+        yield _dask_backend(executor)
