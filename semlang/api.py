@@ -73,7 +73,12 @@ def fit(compiled: CompiledModel, data: Any) -> Fit:
     """Fit a compiled model to one data set (no parsing or differentiation again)."""
     frame = as_frame(data)
     options = compiled.table.options
-    sample = prepare(frame, compiled.table, options)
+    if compiled.table.nlevels > 1:
+        from semlang.estimate.twolevel_objective import prepare_twolevel
+
+        sample = prepare_twolevel(frame, compiled.table, options)
+    else:
+        sample = prepare(frame, compiled.table, options)
     estimation = estimate(compiled, sample, options)
     result = Fit(compiled, sample, options, estimation)
     _warn_about(result)

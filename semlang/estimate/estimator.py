@@ -36,6 +36,10 @@ class Estimation:
 def build_objective(model: CompiledModel, sample: SampleData, options: Options) -> Objective:
     """The objective of ``model`` on ``sample``."""
     table = model.table
+    if table.nlevels > 1:
+        from semlang.estimate.twolevel_objective import build_twolevel_objective
+
+        return build_twolevel_objective(model, sample, options)
     ntotal = sample.nobs
     discrepancies, exo = [], []
     for layout, group in zip(model.layouts, sample.groups, strict=True):

@@ -119,8 +119,10 @@ class Fit:
 
     @cached_property
     def _fit_measures(self) -> dict[str, float]:
-        from semlang.results.indices import fit_measures
-
+        if self.table.nlevels > 1:
+            from semlang.results.twolevel_indices import fit_measures
+        else:
+            from semlang.results.indices import fit_measures
         return fit_measures(self)
 
     def fit_measures(self) -> dict[str, float]:
