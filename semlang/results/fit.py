@@ -126,8 +126,8 @@ class Fit:
         return fit_measures(self)
 
     def fit_measures(self) -> dict[str, float]:
-        """lavaan's ``fitMeasures()`` under snake_case names."""
-        return dict(self._fit_measures)
+        """lavaan's ``fitMeasures()`` under snake_case names (plain Python numbers)."""
+        return {k: v.item() if hasattr(v, "item") else v for k, v in self._fit_measures.items()}
 
     def predict(self, data=None, method: str = "regression") -> pd.DataFrame:
         """Factor scores (lavaan's ``lavPredict()``): one column per latent variable."""
