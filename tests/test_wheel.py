@@ -36,12 +36,12 @@ def test_installed_wheel_parses_a_model(wheel, tmp_path):
     )  # fmt: skip
     script = (
         "import semlang, pathlib\n"
-        "assert pathlib.Path(semlang.__file__).is_relative_to(pathlib.Path(r'%s'))\n"
+        f"assert pathlib.Path(semlang.__file__).is_relative_to(pathlib.Path(r'{target}'))\n"
         "from semlang.syntax.parser import grammar_text\n"
         "from importlib import resources\n"
         "assert (resources.files('semlang') / 'grammar' / 'semlang.lark').is_file()\n"
         "table = semlang.parameter_table('f =~ x1 + x2 + x3', 'cfa')\n"
-        "print(len(table.rows))\n" % target
+        "print(len(table.rows))\n"
     )
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "PYTHONNOUSERSITE": "1"}
     result = subprocess.run(
