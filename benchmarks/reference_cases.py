@@ -85,7 +85,7 @@ def _peers(name: str, reps: int, use: bool) -> tuple[float | None, float | None]
         return None, None
     try:
         sys.path.insert(0, str(HERE))
-        import peers  # noqa: PLC0415
+        import peers
     except ImportError:
         return None, None
     path = REFERENCE / f"{name}.json"
