@@ -19,6 +19,7 @@ from semlang.errors import (
     HeywoodWarning,
     IdentificationError,
     NotPositiveDefiniteWarning,
+    NotSupportedError,
 )
 from semlang.estimate.data import as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
@@ -73,6 +74,14 @@ def fit(compiled: CompiledModel, data: Any) -> Fit:
     """Fit a compiled model to one data set (no parsing or differentiation again)."""
     frame = as_frame(data)
     options = compiled.table.options
+    if options.cluster is not None and compiled.table.nlevels == 1:
+        raise NotSupportedError(
+            "cluster= without 'level:' blocks (cluster-robust standard errors) "
+            "is not supported yet",
+            compiled.table.source,
+            None,
+            hint="write a two-level model with 'level: 1' and 'level: 2' blocks",
+        )
     if compiled.table.nlevels > 1:
         from semlang.estimate.twolevel_objective import prepare_twolevel
 
@@ -97,15 +106,19 @@ def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
 
 
 def _check_degrees_of_freedom(table: ParameterTable) -> None:
-    from semlang.compile.parameters import build_parameter_space  # noqa: F401 (cheap check below)
+    """df < 0 is an error before any fitting (moments as lavaan counts them)."""
+    if table.nlevels > 1:
+        from semlang.results.twolevel_indices import moments_count
 
-    moments = 0
-    for block in table.blocks:
-        p = len(block.observed)
-        k = len(block.observed_exogenous) if table.options.fixed_x else 0
-        moments += p * (p + 1) // 2 - k * (k + 1) // 2
-        if table.meanstructure:
-            moments += p - k
+        moments = moments_count(table)
+    else:
+        moments = 0
+        for block in table.blocks:
+            p = len(block.observed)
+            k = len(block.observed_exogenous) if table.options.fixed_x else 0
+            moments += p * (p + 1) // 2 - k * (k + 1) // 2
+            if table.meanstructure:
+                moments += p - k
     n_equal = sum(1 for row in table.constraints if row.op is Op.EQUAL)
     npar = table.n_free - n_equal
     if npar > moments:

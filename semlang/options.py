@@ -79,7 +79,7 @@ class Options:
     cluster: str | None = None
     missing: Missing = Missing.LISTWISE
     estimator: Estimator = Estimator.ML
-    information: Information | None = None  # None: expected (observed under FIML, as lavaan)
+    information: Information | None = None  # None: expected (observed: FIML, cluster=; lavaan)
     se: StandardErrors | None = None  # None: standard (robust for MLR)
     bootstrap: int = 1000
     seed: int | None = None
@@ -92,7 +92,8 @@ class Options:
     def effective_information(self) -> Information:
         if self.information is not None:
             return self.information
-        return Information.OBSERVED if self.missing is Missing.FIML else Information.EXPECTED
+        observed = self.missing is Missing.FIML or self.cluster is not None  # as lavaan
+        return Information.OBSERVED if observed else Information.EXPECTED
 
     @property
     def effective_se(self) -> StandardErrors:

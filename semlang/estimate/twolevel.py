@@ -197,3 +197,76 @@ def twolevel_gradient(
         mu_w=g_mu[p_z:].copy(),
         mu_b=g_mu[pos],
     )
+
+
+def twolevel_information(
+    data: TwoLevelData,
+    moments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    derivatives: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    *,
+    observed: bool = False,
+) -> np.ndarray:
+    """Information per observation of parameters a, b from the moments' first derivatives.
+
+    ``moments`` = (Σ_W, Σ_B, μ_W, μ_B) and ``derivatives`` their derivatives with respect to
+    each parameter, shapes (n, p_w, p_w), (n, p_b, p_b), (n, p_w), (n, p_b). Each cluster size
+    contributes m_n pieces f = log|V| + tr(V⁻¹C) of the vector v = (z, √n ȳ) with mean μ̃ = Dμ,
+    the pooled within deviations N − J pieces of N(0, Σ_W); −2 logL is their sum.
+
+    * expected (``observed=False``): the Fisher information / N, Σ w [½ tr(V⁻¹V_aV⁻¹V_b) +
+      μ̃_aᵀV⁻¹μ̃_b] / N;
+    * observed: the part of −∇²logL / N built from first derivatives, Σ w [−½ tr(V⁻¹V_aV⁻¹V_b)
+      + tr(V⁻¹CV⁻¹V_aV⁻¹V_b) + μ̃_aᵀV⁻¹μ̃_b + dᵀV⁻¹V_aV⁻¹μ̃_b + dᵀV⁻¹V_bV⁻¹μ̃_a] / N with
+      d = the mean of v minus μ̃. The rest, ½ tr(G Σ_ab) + ½ gᵀμ_ab with the gradient of
+      −2 logL / N, needs the moments' second derivatives (the caller's RAM algebra).
+
+    One pass per cluster size (vectorized over sizes and parameters), never over rows.
+    """
+    sigma_w, sigma_b, mu_w, mu_b = moments
+    e, w, mu = _embed(data, sigma_w, sigma_b, mu_w, mu_b)
+    d_v, d_mean = _embed_derivatives(data, derivatives, e.shape[0])
+    dd = _scalings(data)  # (K, q, q)
+    v_inv = np.linalg.inv(dd * e + w)
+    x = np.einsum("kij,kajl->kail", v_inv, d_v)  # V⁻¹ dV_a
+    counts = data.size_counts.astype(float)
+    info = np.einsum("k,kai,kij,kbj->ab", counts, d_mean, v_inv, d_mean, optimize=True)
+    trace_xx = np.einsum("k,kaij,kbji->ab", counts, x, x, optimize=True)
+    d_w = np.asarray(derivatives[0], dtype=float)
+    y = np.linalg.solve(sigma_w, d_w)  # Σ_W⁻¹ dΣ_W
+    n_within = data.nobs - data.nclusters
+    trace_within = n_within * np.einsum("aij,bji->ab", y, y)
+    if not observed:
+        return (info + 0.5 * (trace_xx + trace_within)) / data.nobs
+    resid = dd * (data.size_covs + _outer_rows(data.size_means - mu))  # C_n
+    vc = v_inv @ resid  # V⁻¹C
+    info += np.einsum("k,kij,kajl,kbli->ab", counts, vc, x, x, optimize=True) - 0.5 * trace_xx
+    d_scaled = np.sqrt(np.diagonal(dd, axis1=1, axis2=2)) * (data.size_means - mu)  # D d
+    left = np.einsum("ki,kaij->kaj", d_scaled, x @ v_inv[:, None])  # dᵀV⁻¹V_aV⁻¹ per a
+    cross = np.einsum("k,kaj,kbj->ab", counts, left, d_mean)
+    info += cross + cross.T
+    s_within = np.linalg.solve(sigma_w, data.pooled_within_cov)  # Σ_W⁻¹ S_PW
+    info += n_within * np.einsum("ij,ajl,bli->ab", s_within, y, y) - 0.5 * trace_within
+    return info / data.nobs
+
+
+def _outer_rows(rows: np.ndarray) -> np.ndarray:
+    return rows[:, :, None] * rows[:, None, :]
+
+
+def _embed_derivatives(
+    data: TwoLevelData, derivatives: tuple[np.ndarray, ...], q: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """dV_n (K, n, q, q) and dμ̃_n = D_n dμ (K, n, q) on the internal ``[z, ȳ]`` vector."""
+    d_w, d_b, dmu_w, dmu_b = (np.asarray(d, dtype=float) for d in derivatives)
+    p_z, n_par = len(data.between_only), d_w.shape[0]
+    pos = data.between_position
+    d_e = np.zeros((n_par, q, q))
+    d_e[:, pos[:, None], pos[None, :]] = d_b
+    d_wq = np.zeros((n_par, q, q))
+    d_wq[:, p_z:, p_z:] = d_w
+    d_mu = np.zeros((n_par, q))
+    d_mu[:, p_z:] = dmu_w
+    d_mu[:, pos] += dmu_b
+    dd = _scalings(data)
+    scale = np.sqrt(np.diagonal(dd, axis1=1, axis2=2))  # (K, q): 1 for z, √n for ȳ
+    return dd[:, None] * d_e[None] + d_wq[None], d_mu[None] * scale[:, None, :]

@@ -6,15 +6,16 @@
   lavaan's EM with its stopping rule (:mod:`semlang.estimate.twolevel_em`), which reproduces
   lavaan's number; ``exact=True`` continues by L-BFGS to the maximum.
 * baseline: lavaan's independence model: Σ_W and Σ_B diagonal, means free, except that the
-  fixed covariates keep a full covariance block fixed at their sample moments (level 1: all
-  rows, level 2: the cluster values). ``baseline.chisq = 2 (logl_h1 − logl_baseline)`` with
-  ``baseline.df = npar_h1 − npar_baseline``. As the fixed covariates are uncorrelated with the
-  other variables, their part cancels against ``data.loglik_x``: the baseline logl is the sum of
-  univariate fits (a random-intercept model for each variable of both levels).
+  fixed covariates keep a full covariance block fixed (by default at their sample moments,
+  level 1: all rows, level 2: the cluster values; :class:`FixedCovariates`).
+  ``baseline.chisq = 2 (logl_h1 − logl_baseline)``, ``baseline.df = npar_h1 − npar_baseline``.
+  The variables being uncorrelated, the model splits into one model per variable: sample
+  moments for a variable of one level, a random-intercept model for a variable of both levels
+  (fitted for all such variables at once by Fisher scoring over the cluster sizes).
 
-L-BFGS uses the analytic gradient of :mod:`semlang.estimate.twolevel`; a covariance matrix is
-parameterized as ``L₀ T Tᵀ L₀ᵀ`` (T lower triangular, L₀ the Cholesky factor of the start),
-a diagonal one by log-variances.
+The exact saturated fit uses L-BFGS with the analytic gradient of
+:mod:`semlang.estimate.twolevel`; a covariance matrix is parameterized as ``L₀ T Tᵀ L₀ᵀ`` (T
+lower triangular, L₀ the Cholesky factor of the start).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from semlang.estimate.twolevel import TwoLevelGradient, TwoLevelMoments, twolevel_gradient
+from semlang.estimate.twolevel import (
+    TwoLevelGradient,
+    TwoLevelMoments,
+    twolevel_gradient,
+    twolevel_loglik,
+)
 from semlang.estimate.twolevel_data import TwoLevelData
 from semlang.estimate.twolevel_em import em_saturated
 
@@ -34,26 +40,6 @@ def _chol_floor(matrix: np.ndarray, relative: float = 1e-6) -> np.ndarray:
     values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
     floor = relative * max(float(np.max(np.diag(matrix))), 1e-12)
     return np.linalg.cholesky((vectors * np.maximum(values, floor)) @ vectors.T)
-
-
-def _diagonal_start(data: TwoLevelData) -> tuple[np.ndarray, ...]:
-    """Start of the independence model: variances of Σ_W and Σ_B, and μ_W, μ_B."""
-    p_z = len(data.between_only)
-    within_only = np.array([v in data.within_only for v in data.within])
-    var_w = np.where(within_only, np.diag(data.total_cov), np.diag(data.pooled_within_cov))
-    var_level2 = np.concatenate([data.cluster_values.var(axis=0), data.cluster_means.var(axis=0)])
-    var_level2[p_z:] = np.maximum(var_level2[p_z:] - var_w / data.cluster_size.mean(), 0.05 * var_w)
-    mean_level2 = np.concatenate([data.cluster_values.mean(axis=0), data.total_mean])
-    pos = data.between_position
-    mu_w = np.where(within_only, data.total_mean, 0.0)
-    return np.maximum(var_w, 1e-8), np.maximum(var_level2[pos], 1e-8), mu_w, mean_level2[pos]
-
-
-def _free_means(data: TwoLevelData, fixed: set[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of the free entries of μ_W (within-only) and μ_B (all level-2 variables)."""
-    free_w = np.array([v in data.within_only and v not in fixed for v in data.within])
-    free_b = np.array([v not in fixed for v in data.between])
-    return free_w, free_b
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,52 +86,7 @@ class _Saturated:
         return np.concatenate([g_tw[np.tril_indices(p_w)], g_tb[np.tril_indices(p_b)], g_aw, g_ab])
 
 
-@dataclass(frozen=True, eq=False)
-class _Baseline:
-    """θ = (log-variances of the free diagonals, free means) ↦ moments of the independence model."""
-
-    fixed_w: np.ndarray  # Σ_W with the fixed-covariate block, zeros elsewhere
-    fixed_b: np.ndarray
-    var_w: np.ndarray  # masks of the free variances
-    var_b: np.ndarray
-    start_w: np.ndarray  # start variances (full diagonals)
-    start_b: np.ndarray
-    mu_w0: np.ndarray
-    mu_b0: np.ndarray
-    free_mw: np.ndarray  # masks of the free means
-    free_mb: np.ndarray
-
-    def _sizes(self) -> list[int]:
-        masks = (self.var_w, self.var_b, self.free_mw, self.free_mb)
-        return np.cumsum([int(m.sum()) for m in masks]).tolist()
-
-    def start(self) -> np.ndarray:
-        logs = [np.log(self.start_w[self.var_w]), np.log(self.start_b[self.var_b])]
-        return np.concatenate([*logs, np.zeros(self._sizes()[-1] - self._sizes()[1])])
-
-    def moments(self, theta: np.ndarray) -> tuple[np.ndarray, ...]:
-        t_w, t_b, a_w, a_b = np.split(theta, self._sizes()[:-1])
-        sigma_w, sigma_b = self.fixed_w.copy(), self.fixed_b.copy()
-        sigma_w[self.var_w, self.var_w] = np.exp(t_w)
-        sigma_b[self.var_b, self.var_b] = np.exp(t_b)
-        mu_w, mu_b = self.mu_w0.copy(), self.mu_b0.copy()
-        mu_w[self.free_mw] += np.sqrt(self.start_w[self.free_mw]) * a_w
-        mu_b[self.free_mb] += np.sqrt(self.start_b[self.free_mb]) * a_b
-        return sigma_w, sigma_b, mu_w, mu_b
-
-    def chain(self, theta: np.ndarray, g: TwoLevelGradient) -> np.ndarray:
-        t_w, t_b, _, _ = np.split(theta, self._sizes()[:-1])
-        return np.concatenate(
-            [
-                np.diag(g.sigma_w)[self.var_w] * np.exp(t_w),
-                np.diag(g.sigma_b)[self.var_b] * np.exp(t_b),
-                (np.sqrt(self.start_w) * g.mu_w)[self.free_mw],
-                (np.sqrt(self.start_b) * g.mu_b)[self.free_mb],
-            ]
-        )
-
-
-def _maximize(data: TwoLevelData, model: _Saturated | _Baseline, npar: int) -> TwoLevelMoments:
+def _maximize(data: TwoLevelData, model: _Saturated, npar: int) -> TwoLevelMoments:
     """Maximize the log-likelihood over the model's θ by L-BFGS with the analytic gradient."""
     n = data.nobs
 
@@ -201,36 +142,167 @@ def _both_to_between(data: TwoLevelData) -> np.ndarray:
     return out
 
 
-def _fixed_block(names: tuple[str, ...], fixed: tuple[str, ...], cov: np.ndarray) -> np.ndarray:
-    out = np.zeros((len(names), len(names)))
-    idx = [names.index(v) for v in fixed]
-    out[np.ix_(idx, idx)] = cov
-    return out
+# ---- baseline (independence) model --------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class FixedCovariates:
+    """The fixed covariates of each level and the moments they are fixed at.
+
+    ``within`` names level-1 variables (any of ``data.within``), with their mean and covariance
+    ``mean_w``, ``cov_w``; ``between`` level-2 ones with ``mean_b``, ``cov_b``. A variable of both
+    levels may be fixed at either level or both.
+    """
+
+    within: tuple[str, ...]
+    mean_w: np.ndarray
+    cov_w: np.ndarray
+    between: tuple[str, ...]
+    mean_b: np.ndarray
+    cov_b: np.ndarray
+
+    @classmethod
+    def of(cls, data: TwoLevelData) -> FixedCovariates:
+        """The data's fixed covariates (level-1 only and level-2 only) at their sample moments."""
+        mean_w, cov_w = data.fixed_x_moments(1)
+        mean_b, cov_b = data.fixed_x_moments(2)
+        return cls(data.fixed_x_within, mean_w, cov_w, data.fixed_x_between, mean_b, cov_b)
 
 
-def fit_baseline(data: TwoLevelData) -> TwoLevelMoments:
-    """lavaan's two-level baseline (independence) model (see the module docstring)."""
-    var_w, var_b, mu_w, mu_b = _diagonal_start(data)
-    fixed = {*data.fixed_x_within, *data.fixed_x_between}
-    mean_x1, cov_x1 = data.fixed_x_moments(1)
-    mean_x2, cov_x2 = data.fixed_x_moments(2)
-    for names, fixed_names, mu, mean_x in (
-        (data.within, data.fixed_x_within, mu_w, mean_x1),
-        (data.between, data.fixed_x_between, mu_b, mean_x2),
-    ):
-        mu[[names.index(v) for v in fixed_names]] = mean_x
-    free_mw, free_mb = _free_means(data, fixed)
-    model = _Baseline(
-        fixed_w=_fixed_block(data.within, data.fixed_x_within, cov_x1),
-        fixed_b=_fixed_block(data.between, data.fixed_x_between, cov_x2),
-        var_w=np.array([v not in fixed for v in data.within]),
-        var_b=np.array([v not in fixed for v in data.between]),
-        start_w=var_w,
-        start_b=var_b,
-        mu_w0=mu_w,
-        mu_b0=mu_b,
-        free_mw=free_mw,
-        free_mb=free_mb,
+def fit_baseline(data: TwoLevelData, fixed: FixedCovariates | None = None) -> TwoLevelMoments:
+    """lavaan's two-level baseline (independence) model (see the module docstring).
+
+    ``fixed`` defaults to :meth:`FixedCovariates.of`. Every other variable is uncorrelated with
+    all the rest: a level-1-only or level-2-only variable has its sample variance and mean; a
+    variable of both levels is a random-intercept model, fitted by :func:`_random_intercepts`.
+    """
+    fixed = FixedCovariates.of(data) if fixed is None else fixed
+    p_w, p_b = len(data.within), len(data.between)
+    sigma_w, sigma_b = np.zeros((p_w, p_w)), np.zeros((p_b, p_b))
+    mu_w, mu_b = np.zeros(p_w), np.zeros(p_b)
+    iw = [data.within.index(v) for v in fixed.within]
+    ib = [data.between.index(v) for v in fixed.between]
+    sigma_w[np.ix_(iw, iw)], mu_w[iw] = fixed.cov_w, fixed.mean_w
+    sigma_b[np.ix_(ib, ib)], mu_b[ib] = fixed.cov_b, fixed.mean_b
+    npar = 0
+    for v in data.within_only:
+        if v not in fixed.within:
+            i = data.within.index(v)
+            sigma_w[i, i], mu_w[i] = data.total_cov[i, i], data.total_mean[i]
+            npar += 2
+    for k, v in enumerate(data.between_only):
+        if v not in fixed.between:
+            i = data.between.index(v)
+            values = data.cluster_values[:, k]
+            sigma_b[i, i], mu_b[i] = values.var(), values.mean()
+            npar += 2
+    both = [v for v in data.both if not (v in fixed.within and v in fixed.between)]
+    converged, iterations = True, 0
+    if both:
+        fit = _random_intercepts(data, both, fixed, sigma_w, sigma_b, mu_b)
+        converged, iterations = fit.converged, fit.iterations
+        for k, v in enumerate(both):
+            i, j = data.within.index(v), data.between.index(v)
+            sigma_w[i, i], sigma_b[j, j], mu_b[j] = fit.within[k], fit.between[k], fit.mean[k]
+        npar += int(fit.free.sum())
+    loglik = twolevel_loglik(data, sigma_w, sigma_b, mu_b, mu_w)
+    return TwoLevelMoments(sigma_w, sigma_b, mu_w, mu_b, loglik, npar, converged, iterations)
+
+
+@dataclass(frozen=True, eq=False)
+class _RandomIntercepts:
+    within: np.ndarray  # (r,) σ²_W
+    between: np.ndarray  # (r,) σ²_B
+    mean: np.ndarray  # (r,) μ
+    free: np.ndarray  # (r, 3) which of the three is free
+    converged: bool
+    iterations: int
+
+
+def _random_intercepts(
+    data: TwoLevelData,
+    names: list[str],
+    fixed: FixedCovariates,
+    sigma_w: np.ndarray,
+    sigma_b: np.ndarray,
+    mu_b: np.ndarray,
+    max_iterations: int = 500,
+) -> _RandomIntercepts:
+    """ML of y_ij = μ + u_j + e_ij for each variable in ``names``, by Fisher scoring.
+
+    All variables at once (arrays of shape (r, K) over the cluster sizes); a variance or mean
+    fixed at a level (``fixed``) keeps the value already placed in ``sigma_w``/``sigma_b``/``mu_b``.
+    Steps are halved until each variable's log-likelihood rises.
+    """
+    p_z = len(data.between_only)
+    iy = np.array([data.within.index(v) for v in names])
+    ib = np.array([data.between.index(v) for v in names])
+    ybar = data.size_means[:, p_z + iy].T  # (r, K)
+    cvar = data.size_covs[:, p_z + iy, p_z + iy].T
+    s_pw = np.diag(data.pooled_within_cov)[iy]
+    at_level_2 = [v not in fixed.between for v in names]
+    free = np.column_stack([[v not in fixed.within for v in names], at_level_2, at_level_2])
+    n_bar = data.cluster_size.mean()
+    spread = data.cluster_means[:, iy].var(axis=0)
+    start = np.column_stack(
+        [s_pw, np.maximum(spread - s_pw / n_bar, 0.05 * s_pw), data.total_mean[iy]]
     )
-    npar = int(model.var_w.sum() + model.var_b.sum() + free_mw.sum() + free_mb.sum())
-    return _maximize(data, model, npar)
+    current = np.where(free, start, np.column_stack([sigma_w[iy, iy], sigma_b[ib, ib], mu_b[ib]]))
+    stats = (ybar, cvar, s_pw, data.sizes.astype(float), data.size_counts.astype(float))
+    n_within = data.nobs - data.nclusters
+    value = _ri_loglik(current, stats, n_within)
+    for iteration in range(1, max_iterations + 1):
+        grad, info = _ri_score(current, stats, n_within)
+        step = _ri_step(grad, info, free)
+        alpha = np.ones(len(names))
+        for _ in range(30):
+            trial = current + alpha[:, None] * step
+            trial_value = _ri_loglik(trial, stats, n_within)
+            worse = ~(trial_value >= value - 1e-12 * np.abs(value))
+            if not worse.any():
+                break
+            alpha = np.where(worse, alpha / 2, alpha)
+        gain = float(np.max(np.abs(alpha[:, None] * step)))
+        current, value = trial, trial_value
+        if gain < 1e-10 * max(1.0, float(np.max(np.abs(current)))):
+            return _RandomIntercepts(*current.T, free, True, iteration)
+    return _RandomIntercepts(*current.T, free, False, max_iterations)
+
+
+def _ri_loglik(params: np.ndarray, stats: tuple, n_within: int) -> np.ndarray:
+    """Each variable's random-intercept log-likelihood (constants dropped); −inf if improper."""
+    ybar, cvar, s_pw, n, m = stats
+    a, b, mu = params[:, :1], params[:, 1:2], params[:, 2:]
+    v = n * b + a  # (r, K): variance of √n ȳ
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = m * (np.log(v) + n * (cvar + (ybar - mu) ** 2) / v)
+        out = -0.5 * (n_within * (np.log(a[:, 0]) + s_pw / a[:, 0]) + between.sum(axis=1))
+    proper = (a[:, 0] > 0) & (v > 0).all(axis=1)
+    return np.where(proper & np.isfinite(out), out, -np.inf)
+
+
+def _ri_score(params: np.ndarray, stats: tuple, n_within: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient (r, 3) and Fisher information (r, 3, 3) of each variable's log-likelihood."""
+    ybar, cvar, s_pw, n, m = stats
+    a, b, mu = params[:, :1], params[:, 1:2], params[:, 2:]
+    v = n * b + a
+    resid = ybar - mu
+    core = m * (1.0 / v - n * (cvar + resid**2) / v**2)
+    grad = np.column_stack(
+        [
+            -0.5 * (n_within * (1.0 / a[:, 0] - s_pw / a[:, 0] ** 2) + core.sum(axis=1)),
+            -0.5 * (n * core).sum(axis=1),
+            (m * n * resid / v).sum(axis=1),
+        ]
+    )
+    info = np.zeros((len(params), 3, 3))
+    info[:, 0, 0] = 0.5 * (n_within / a[:, 0] ** 2 + (m / v**2).sum(axis=1))
+    info[:, 0, 1] = info[:, 1, 0] = 0.5 * (m * n / v**2).sum(axis=1)
+    info[:, 1, 1] = 0.5 * (m * n**2 / v**2).sum(axis=1)
+    info[:, 2, 2] = (m * n / v).sum(axis=1)
+    return grad, info
+
+
+def _ri_step(grad: np.ndarray, info: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Scoring step I⁻¹g on the free parameters (fixed ones do not move)."""
+    mask = free.astype(float)
+    info = info * mask[:, :, None] * mask[:, None, :] + np.eye(3) * (1.0 - mask)[:, None, :]
+    return np.linalg.solve(info, (grad * mask)[:, :, None])[:, :, 0]

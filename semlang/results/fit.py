@@ -115,7 +115,8 @@ class Fit:
     def standardized(self) -> pd.DataFrame:
         """The standardized solution (lhs, op, rhs, group, est_std = std_all, std_lv)."""
         frame = self.estimates()
-        return frame[["lhs", "op", "rhs", "group", "label", "std_lv", "std_all"]].copy()
+        level = ["level"] if "level" in frame else []
+        return frame[["lhs", "op", "rhs", "group", *level, "label", "std_lv", "std_all"]].copy()
 
     @cached_property
     def _fit_measures(self) -> dict[str, float]:
