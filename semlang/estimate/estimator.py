@@ -64,15 +64,19 @@ def _exo_values(layout, mean: np.ndarray, cov: np.ndarray) -> ExoValues:
 
 
 def estimate(
-    model: CompiledModel, sample: SampleData, options: Options, objective: Objective | None = None
+    model: CompiledModel,
+    sample: SampleData,
+    options: Options,
+    objective: Objective | None = None,
+    phi0: np.ndarray | None = None,
 ) -> Estimation:
-    """Fit ``model`` to ``sample`` by maximum likelihood."""
+    """Fit ``model`` to ``sample`` by maximum likelihood (from ``phi0`` when given: warm start)."""
     objective = objective or build_objective(model, sample, options)
-    means = [d.h1_mean if hasattr(d, "h1_mean") else d.mean for d in objective.discrepancies]
-    covs = [d.h1_cov if hasattr(d, "h1_cov") else d.cov for d in objective.discrepancies]
-    theta0 = start_values(model, means, covs)
     space = model.space
-    phi0 = space.phi_from_theta(theta0)
+    if phi0 is None:
+        means = [d.h1_mean if hasattr(d, "h1_mean") else d.mean for d in objective.discrepancies]
+        covs = [d.h1_cov if hasattr(d, "h1_cov") else d.cov for d in objective.discrepancies]
+        phi0 = space.phi_from_theta(start_values(model, means, covs))
     result = minimize(
         objective,
         phi0,
