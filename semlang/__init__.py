@@ -1,7 +1,12 @@
-"""semlang: a structural equation modeling language and compiler."""
+"""semlang: a structural equation modeling language and compiler.
 
-from semlang import datasets
-from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
+The public functions load on first use, so ``import semlang`` (and the command line) stays quick
+and the command line can set numeric-library options before numpy is imported.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from semlang.errors import (
     DataError,
     EstimationError,
@@ -14,7 +19,21 @@ from semlang.errors import (
     SemlangWarning,
 )
 
+if TYPE_CHECKING:
+    from semlang import datasets, graph
+    from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
+    from semlang.results.compare import lrt
+
 __version__ = "0.1.0"
+
+_FUNCTIONS = {
+    **{
+        name: "semlang.api"
+        for name in ("cfa", "compile_model", "fit", "growth", "parameter_table", "sem")
+    },
+    "lrt": "semlang.results.compare",
+}
+_MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner")
 
 __all__ = [
     "DataError",
@@ -29,9 +48,31 @@ __all__ = [
     "__version__",
     "cfa",
     "compile_model",
+    "data",
     "datasets",
     "fit",
+    "graph",
     "growth",
+    "lrt",
+    "micromacro",
+    "models",
     "parameter_table",
+    "psychometrics",
+    "runner",
     "sem",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FUNCTIONS:
+        value = getattr(importlib.import_module(_FUNCTIONS[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"semlang.{name}")
+    else:
+        raise AttributeError(f"module 'semlang' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FUNCTIONS) | set(_MODULES))

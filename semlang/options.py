@@ -92,7 +92,11 @@ class Options:
     def effective_information(self) -> Information:
         if self.information is not None:
             return self.information
-        observed = self.missing is Missing.FIML or self.cluster is not None  # as lavaan
+        observed = (
+            self.missing is Missing.FIML
+            or self.cluster is not None
+            or self.effective_se is StandardErrors.ROBUST
+        )  # as lavaan
         return Information.OBSERVED if observed else Information.EXPECTED
 
     @property

@@ -19,7 +19,7 @@ from semlang.compile.model import CompiledModel
 from semlang.compile.ram import ImpliedMoments
 from semlang.estimate.data import SampleData
 from semlang.estimate.estimator import Estimation
-from semlang.options import Options, StandardErrors
+from semlang.options import Estimator, Options, StandardErrors
 from semlang.results import inference
 from semlang.syntax.ast import Op
 
@@ -124,7 +124,12 @@ class Fit:
             from semlang.results.twolevel_indices import fit_measures
         else:
             from semlang.results.indices import fit_measures
-        return fit_measures(self)
+        out = fit_measures(self)
+        if self.options.estimator is Estimator.MLR:
+            from semlang.results.robust import scaled_test
+
+            out.update(scaled_test(self, out))
+        return out
 
     def fit_measures(self) -> dict[str, float]:
         """lavaan's ``fitMeasures()`` under snake_case names (plain Python numbers)."""
@@ -136,10 +141,11 @@ class Fit:
 
         return predict(self, data=data, method=method)
 
-    def summary(self, standardized: bool = False) -> str:
+    def summary(self, standardized: bool = False, fit_measures: bool = False) -> str:
+        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures)."""
         from semlang.results.summary import summary_text
 
-        return summary_text(self, standardized=standardized)
+        return summary_text(self, standardized=standardized, fit_measures=fit_measures)
 
     def __repr__(self) -> str:
         status = "converged" if self.converged else "did NOT converge"
