@@ -12,7 +12,7 @@ import difflib
 from collections import Counter
 from dataclasses import replace
 
-from semlang.errors import ModelSpecificationError, Source, Span
+from semlang.errors import ModelSpecificationError, OptionError, Source, Span
 from semlang.options import Options
 from semlang.partable.table import BlockVariables, ParamRow
 from semlang.partable.user_rows import UserModel
@@ -37,44 +37,71 @@ class _UnionFind:
 
 
 def _kind(row: ParamRow, block: BlockVariables) -> str | None:
-    """The ``group_equal`` word that covers a row."""
-    latent = set(block.latent)
+    """The ``group_equal`` word that covers a row, by its lhs as lavaan decides: intercepts,
+    residuals and residual.covariances of observed variables that are not exogenous covariates
+    (lavaan's ov.nox, whatever fixed.x), means and (co)variances of latent variables."""
     if row.op is Op.MEASURED:
         return "loadings"
     if row.op is Op.REGRESSION:
         return "regressions"
+    latent = row.lhs in block.latent
+    observed_nox = row.lhs in block.observed and row.lhs not in block.observed_exogenous
     if row.op is Op.INTERCEPT:
-        return "means" if row.lhs in latent else "intercepts"
+        return "means" if latent else "intercepts" if observed_nox else None
     if row.op is Op.COVARIANCE:
-        both_latent = row.lhs in latent and row.rhs in latent
-        if row.lhs == row.rhs:
-            return "lv.variances" if both_latent else "residuals"
-        if both_latent:
-            return "lv.covariances"
-        if row.lhs not in latent and row.rhs not in latent:
-            return "residual.covariances"
+        same = row.lhs == row.rhs
+        if latent:
+            return "lv.variances" if same else "lv.covariances"
+        if observed_nox:
+            return "residuals" if same else "residual.covariances"
     return None
 
 
 def group_equal_links(
     rows: list[ParamRow], options: Options, blocks: list[BlockVariables], source: Source
 ) -> list[tuple[int, int]]:
-    """Pairs (row in group g > 1, the same row in group 1) that ``group_equal`` makes equal."""
+    """Pairs of rows that ``group_equal`` makes equal, as lavaan labels them.
+
+    A row of group 1 that a ``group_equal`` word covers (and ``group_partial`` does not release)
+    is equal to the rows of groups 2, 3, ... with the same lhs, op and rhs that carry no label of
+    their own; when the group-1 row has a user label, those later rows are equal among
+    themselves. A fixed row takes part: a parameter equal to a fixed one is fixed at its value
+    (lavaan); two fixed rows are not linked, so each keeps the value the model gives it.
+    """
     if not options.group_equal:
         return []
     partial = {p.replace(" ", "") for p in options.group_partial}
+    _check_partial(partial, rows)
     block_of = {b.index: b for b in blocks}
-    first = {(r.lhs, r.op, r.rhs, r.level): i for i, r in enumerate(rows) if r.group == 1}
+    anchors: dict[tuple, int | None] = {}
+    for i, row in enumerate(rows):
+        if row.group != 1 or row.exo or row.name in partial:
+            continue
+        if _kind(row, block_of[row.block]) in options.group_equal:
+            anchors[(row.lhs, row.op, row.rhs, row.level)] = None if row.label else i
     links = []
     for i, row in enumerate(rows):
-        if row.group == 1 or row.label or not row.is_free or row.exo:
+        key = (row.lhs, row.op, row.rhs, row.level)
+        if row.group == 1 or row.label or row.exo or key not in anchors:
             continue
-        if _kind(row, block_of[row.block]) not in options.group_equal or row.name in partial:
-            continue
-        j = first.get((row.lhs, row.op, row.rhs, row.level))
-        if j is not None and rows[j].is_free and not rows[j].label:
+        j = anchors[key]
+        if j is None:
+            anchors[key] = i
+        elif row.is_free or rows[j].is_free:
             links.append((i, j))
     return links
+
+
+def _check_partial(partial: set[str], rows: list[ParamRow]) -> None:
+    """Every ``group_partial`` entry must name a parameter of the model."""
+    names = sorted({row.name for row in rows if row.is_model_parameter})
+    for name in sorted(partial - set(names)):
+        close = difflib.get_close_matches(name, names, n=1)
+        raise OptionError(
+            f"group_partial names {name!r}, which is not a parameter of the model",
+            hint=f"did you mean {close[0]!r}?" if close
+            else "name parameters as lavaan does, e.g. 'f=~x2', 'x1~~x1' or 'x1~1'",
+        )  # fmt: skip
 
 
 def assign_free(
@@ -105,7 +132,7 @@ def assign_free(
     for i, row in enumerate(rows):
         root = sets.find(i)
         changes: dict = {}
-        if i in linked and not row.label:
+        if i in linked and not row.label and root not in fixed_value:
             changes["label"] = rows[root].plabel
         if root in fixed_value:
             changes.update(free=0, value=fixed_value[root])

@@ -1,0 +1,495 @@
+"""Fit -> robust (Huber-White sandwich) covariance of the estimates and the Yuan-Bentler scaled
+test statistic: lavaan's ``estimator = "MLR"`` (``se = "robust.huber.white"``,
+``test = "yuan.bentler.mplus"``), with complete data and under FIML.
+
+Input: a :class:`~semlang.results.fit.Fit`. Output: :func:`robust_vcov_phi` (the covariance
+matrix of φ̂) and :func:`scaled_test` (the scaled χ², its scaling factor and the scaled and
+robust fit measures, under lavaan's names in snake_case).
+
+What is computed, as lavaan 0.6 does it (moments m = (μ, vech Σ) per group, μ only with a mean
+structure; Δ_g = dm_g/dφ; f_g = n_g/N; everything per observation):
+
+* bread E: the information of the options (lavaan's default with robust standard errors:
+  "observed", the Hessian of the discrepancy; "expected" when asked), inverted on the null space
+  of the active constraints;
+* meat B0 = Σ_g f_g Δ_gᵀ B1_g Δ_g with B1_g the cross-product of the casewise scores at the
+  model-implied moments ("structured"); without a mean structure the scores are taken at the
+  sample means and only their vech Σ part counts;
+* vcov(φ̂) = E⁻¹ B0 E⁻¹ / N;
+* Yuan-Bentler (Mplus variant): tr(UΓ) = Σ_g [tr(A1_g⁻¹ B1*_g) − f_g tr(E⁻¹ Δ_gᵀ B1_g Δ_g)] with
+  A1_g the information of the unrestricted (h1) model at its estimates ("unstructured") and
+  B1*_g the first-order information there: with complete data A1 Γ A1, Γ the sample covariance
+  of the moments (with fixed.x covariates: of their deviations from the moments fitted by the
+  covariates' regression), under FIML the cross-product of the casewise scores at the EM
+  estimates. The moments of the fixed.x covariates among themselves are left out. The scaling
+  factor is c = tr(UΓ)/df and the scaled statistic χ²/c. The baseline (independence) model gets
+  its own factor from the same traces with its parameters (variances and means, and the
+  covariates' block when fixed.x is off), for the scaled CFI and TLI.
+* robust CFI/TLI/RMSEA (Brosseau-Savalei and Savalei): X² − c·df in place of X² − df; under
+  FIML lavaan's FIML-corrected version (Savalei's FIML-C, lavaan's "V3"), whose X² compares the
+  model with the EM moments as if they were complete data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import block_diag
+
+from semlang.estimate.fiml_information import dup_kron_dup
+from semlang.estimate.fiml_objective import FimlDiscrepancy
+from semlang.estimate.missing import (
+    MissingPatterns,
+    casewise_scores,
+    h1_information_expected,
+    h1_information_observed,
+    independence_model,
+    vech_indices,
+)
+from semlang.options import Information, Missing, Options
+from semlang.results import inference, measures
+
+__all__ = ["bread_information", "robust_vcov_phi", "scaled_test"]
+
+
+def bread_information(options: Options) -> Information:
+    """The information of the sandwich's bread and of the scaled test: the user's choice, else
+    "observed", lavaan's default whenever the standard errors are robust (MLR or
+    ``se = "robust.huber.white"``)."""
+    return options.information if options.information is not None else Information.OBSERVED
+
+
+# --------------------------------------------------------------------------- per-group parts
+
+
+@dataclass(frozen=True)
+class _Group:
+    """What the robust computations need of one group."""
+
+    weight: float  # n_g / N
+    patterns: MissingPatterns  # the rows used (one pattern with complete data)
+    raw: np.ndarray  # n_g x p
+    fiml: bool
+    meanstructure: bool
+    x_index: np.ndarray  # positions of the fixed.x covariates among the observed variables
+    h1_mean: np.ndarray  # sample or EM moments
+    h1_cov: np.ndarray
+    sigma: np.ndarray  # model-implied moments
+    mu: np.ndarray
+    delta: np.ndarray  # dm/dφ, (moments, n_phi)
+
+    @property
+    def p(self) -> int:
+        return self.raw.shape[1]
+
+    def moment_slice(self, matrix: np.ndarray) -> np.ndarray:
+        """Drop the μ rows and columns of a (μ, vech Σ) matrix without a mean structure."""
+        return matrix if self.meanstructure else matrix[self.p :, self.p :]
+
+
+def _groups(fit) -> list[_Group]:
+    phi = fit.estimation.phi
+    J = fit.model.space.jacobian(phi)
+    n_theta = fit.model.n_theta
+    meanstructure = fit.table.meanstructure
+    fiml = fit.options.missing is Missing.FIML
+    out = []
+    parts = zip(
+        fit.model.layouts, fit.table.blocks, fit.sample.groups, fit.implied,
+        fit.estimation.objective.discrepancies, strict=True,
+    )  # fmt: skip
+    for layout, block, group, moments, discrepancy in parts:
+        names = list(layout.observed)
+        exogenous = block.observed_exogenous if fit.options.fixed_x else ()
+        x_index = np.array([names.index(v) for v in exogenous], dtype=np.intp)
+        if isinstance(discrepancy, FimlDiscrepancy):
+            patterns, h1_mean, h1_cov = (
+                discrepancy.patterns,
+                discrepancy.h1_mean,
+                discrepancy.h1_cov,
+            )
+        else:
+            patterns = MissingPatterns.from_array(group.raw)
+            h1_mean, h1_cov = group.mean, group.cov
+        d_sigma, d_mu = moments.dsigma_dtheta(n_theta)
+        rows, cols = vech_indices(len(names))
+        delta_theta = np.hstack([d_mu, d_sigma[:, rows, cols]]).T
+        if not meanstructure:
+            delta_theta = delta_theta[len(names) :]
+        out.append(
+            _Group(
+                weight=group.nobs / fit.nobs, patterns=patterns, raw=group.raw, fiml=fiml,
+                meanstructure=meanstructure, x_index=x_index, h1_mean=h1_mean, h1_cov=h1_cov,
+                sigma=moments.sigma, mu=moments.mu if meanstructure else h1_mean,
+                delta=delta_theta @ J,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _scores(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Casewise scores of the rows in (μ, vech Σ), μ columns dropped without a mean structure."""
+    scores = casewise_scores(group.patterns, sigma, mu)
+    return scores if group.meanstructure else scores[:, group.p :]
+
+
+def _first_order(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    scores = _scores(group, sigma, mu)
+    return scores.T @ scores / scores.shape[0]
+
+
+def _h1_information(group: _Group, sigma, mu, kind: Information) -> np.ndarray:
+    """Unit information of the moments at (Σ, μ), observed or expected."""
+    if kind is Information.OBSERVED:
+        info = h1_information_observed(group.patterns, sigma, mu)
+    else:
+        info = h1_information_expected(group.patterns, sigma)
+    return group.moment_slice(info)
+
+
+def _not_x(group: _Group) -> np.ndarray:
+    """Mask over the moments: False for the fixed.x covariates' means and their (co)variances."""
+    is_x = np.zeros(group.p, dtype=bool)
+    is_x[group.x_index] = True
+    rows, cols = vech_indices(group.p)
+    keep = ~(is_x[rows] & is_x[cols])
+    return np.concatenate([~is_x, keep]) if group.meanstructure else keep
+
+
+# --------------------------------------------------------------------------- sandwich
+
+
+def _bread_inverse(fit) -> np.ndarray:
+    """E⁻¹ in φ (per observation), on the null space of the active constraints; NaN if singular."""
+    objective, phi = fit.estimation.objective, fit.estimation.phi
+    info = inference.information_per_observation(objective, phi, bread_information(fit.options))
+    active = inference.active_constraint_rows(fit.model.space, phi)
+    return fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
+
+
+def _meat_by_group(groups: list[_Group]) -> list[np.ndarray]:
+    """Δ_gᵀ B1_g Δ_g per group, B1_g at the model-implied moments."""
+    return [g.delta.T @ _first_order(g, g.sigma, g.mu) @ g.delta for g in groups]
+
+
+def robust_vcov_phi(fit) -> np.ndarray:
+    """The Huber-White sandwich E⁻¹ B0 E⁻¹ / N: lavaan's ``se = "robust.huber.white"``."""
+    groups = _groups(fit)
+    e_inv = _bread_inverse(fit)
+    meat = sum(g.weight * b for g, b in zip(groups, _meat_by_group(groups), strict=True))
+    return e_inv @ meat @ e_inv / fit.nobs
+
+
+# --------------------------------------------------------------------------- traces
+
+
+def _gamma(group: _Group) -> np.ndarray:
+    """Sample covariance (divisor n) of the moments' contributions; with fixed.x covariates, of
+    their deviations from the contributions of the values fitted by the covariates."""
+    y = group.raw
+    n, p = y.shape
+    design = np.hstack([np.ones((n, 1)), y[:, group.x_index]])
+    others = np.setdiff1d(np.arange(p), group.x_index)
+    fitted = y.copy()
+    coef, *_ = np.linalg.lstsq(design, y[:, others], rcond=None)
+    fitted[:, others] = design @ coef
+    rows, cols = vech_indices(p)
+
+    def contributions(values: np.ndarray) -> np.ndarray:
+        centered = values - values.mean(axis=0)
+        products = centered[:, rows] * centered[:, cols]
+        return np.hstack([values, products]) if group.meanstructure else products
+
+    z = contributions(y) - contributions(fitted)
+    z -= z.mean(axis=0)
+    return z.T @ z / n
+
+
+def _trace_h1(group: _Group, kind: Information) -> tuple[float, int]:
+    """tr(A1⁻¹ B1) of the unrestricted model over the moments that are not fixed.x ones."""
+    a1 = _h1_information(group, group.h1_cov, group.h1_mean, kind)
+    keep = _not_x(group) & (np.abs(np.diag(a1)) > 0)
+    a1 = a1[np.ix_(keep, keep)]
+    if group.fiml:
+        b1 = _first_order(group, group.h1_cov, group.h1_mean)[np.ix_(keep, keep)]
+        return float(np.trace(np.linalg.solve(a1, b1))), int(keep.sum())
+    gamma = _gamma(group)[np.ix_(keep, keep)]
+    return float(np.sum(a1 * gamma.T)), int(keep.sum())
+
+
+def _trace_h0(groups: list[_Group], e_inv: np.ndarray) -> float:
+    return sum(
+        g.weight * float(np.sum(e_inv * b.T))
+        for g, b in zip(groups, _meat_by_group(groups), strict=True)
+    )
+
+
+def _baseline_moments(group: _Group, exogenous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The independence model's estimates: per-variable means and variances, the exogenous
+    covariates' block at its unrestricted estimates."""
+    if group.fiml:
+        independence = independence_model(group.patterns)
+        mean, var = independence.mean, independence.var
+    else:
+        mean, var = group.h1_mean, np.diag(group.h1_cov)
+    sigma = np.diag(var)
+    x = exogenous
+    sigma[np.ix_(x, x)] = group.h1_cov[np.ix_(x, x)]
+    return sigma, mean.copy()
+
+
+def _baseline_free(group: _Group, fixed_x: bool, exogenous: np.ndarray) -> np.ndarray:
+    """Mask over the moments of the independence model's free parameters."""
+    is_x = np.zeros(group.p, dtype=bool)
+    is_x[exogenous] = True
+    rows, cols = vech_indices(group.p)
+    free_cov = (rows == cols) & ~is_x[rows]
+    if not fixed_x:
+        free_cov |= is_x[rows] & is_x[cols]
+    free_mean = ~is_x if fixed_x else np.ones(group.p, dtype=bool)
+    return np.concatenate([free_mean, free_cov]) if group.meanstructure else free_cov
+
+
+def _baseline_parts(fit, groups: list[_Group]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per group: the independence model's free moments (mask) and its estimates Σ0, μ0."""
+    out = []
+    for block, group in zip(fit.table.blocks, groups, strict=True):
+        names = list(fit.model.layouts[block.index - 1].observed)
+        exogenous = np.array([names.index(v) for v in block.observed_exogenous], dtype=np.intp)
+        free = _baseline_free(group, fit.options.fixed_x, exogenous)
+        out.append((free, *_baseline_moments(group, exogenous)))
+    return out
+
+
+def _baseline_trace_h0(fit, groups: list[_Group], kind: Information) -> float:
+    """Σ_g tr(E0_g⁻¹ B0_g) of the independence model (its groups share no parameter)."""
+    total = 0.0
+    for group, (free, sigma, mu) in zip(groups, _baseline_parts(fit, groups), strict=True):
+        info = _h1_information(group, sigma, mu, kind)[np.ix_(free, free)]
+        meat = _first_order(group, sigma, mu)[np.ix_(free, free)]
+        total += float(np.trace(np.linalg.solve(info, meat)))
+    return total
+
+
+# --------------------------------------------------------------------------- FIML-corrected
+
+
+def _discrepancy(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> float:
+    """n_g · F_ML of moments (Σ, μ) against the group's unrestricted (EM) moments."""
+    inverse = np.linalg.inv(sigma)
+    d = group.h1_mean - mu
+    f = np.linalg.slogdet(sigma)[1] - np.linalg.slogdet(group.h1_cov)[1] - group.p
+    f += np.trace(group.h1_cov @ inverse) + d @ inverse @ d
+    return group.patterns.nobs * float(f)
+
+
+def _complete_information(cov: np.ndarray) -> np.ndarray:
+    """Unit information of (μ, vech Σ) for complete normal data with covariance ``cov``."""
+    inverse = np.linalg.inv(cov)
+    return block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
+
+
+def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle) -> float:
+    """tr(U M U Γ) with U = Wm − Wm Δ (Δᵀ Wm Δ)⁻¹ Δᵀ Wm over all groups (Δ: stacked rows of
+    the groups' moments, columns the parameters; the inverse on the null space of ``active``)."""
+    w_all = block_diag(*[g.weight * w for g, w in zip(groups, w_m, strict=True)])
+    info = delta.T @ w_all @ delta
+    e_inv = fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
+    u = w_all - w_all @ delta @ e_inv @ delta.T @ w_all
+    return float(np.sum((u @ middle @ u) * gamma.T))
+
+
+def _fiml_corrected(fit, groups: list[_Group], df: float, df0: float) -> tuple[float, ...]:
+    """(X², c, X²_0, c_0) of lavaan's FIML-corrected robust CFI and RMSEA (Savalei's FIML-C,
+    lavaan's version "V3" for MLR): the model's and the baseline's moments against the EM
+    moments as if those came from complete data (X²), with
+    c = tr(U Wm⁻¹ Wc Wm⁻¹ U Γ)/df, Wm the incomplete-data and Wc the complete-data h1
+    information at the EM moments, Γ = Wm⁻¹ J Wm⁻¹ (J first-order), U built with Δᵀ Wm Δ as
+    the information; the fixed.x covariates' own moments left out."""
+    keep = [_not_x(g) for g in groups]
+
+    def cut(matrix, k):
+        return matrix[np.ix_(k, k)]
+
+    w_m = [cut(_h1_information(g, g.h1_cov, g.h1_mean, Information.OBSERVED), k)
+           for g, k in zip(groups, keep, strict=True)]  # fmt: skip
+    parts = [(g, k, np.linalg.inv(w)) for g, k, w in zip(groups, keep, w_m, strict=True)]
+    gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
+                         for g, k, wi in parts])  # fmt: skip
+    middle = block_diag(*[wi @ cut(g.moment_slice(_complete_information(g.h1_cov)), k) @ wi
+                          / g.weight for g, k, wi in parts])  # fmt: skip
+    delta = np.vstack([g.delta[k] for g, k in zip(groups, keep, strict=True)])
+    active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
+    k_model = _k_fimlc(fit, groups, w_m, delta, active, gamma, middle)
+    baseline = _baseline_parts(fit, groups)
+    delta0 = block_diag(*[np.eye(len(free))[np.ix_(k, free)]
+                          for k, (free, _, _) in zip(keep, baseline, strict=True)])  # fmt: skip
+    k_base = _k_fimlc(fit, groups, w_m, delta0, np.zeros((0, delta0.shape[1])), gamma, middle)
+    x2 = sum(_discrepancy(g, g.sigma, g.mu) for g in groups)
+    x2_0 = sum(_discrepancy(g, s, m) for g, (_, s, m) in zip(groups, baseline, strict=True))
+    return x2, _factor(k_model, df), x2_0, _factor(k_base, df0)
+
+
+# --------------------------------------------------------------------------- the scaled test
+
+
+@dataclass(frozen=True)
+class _Traces:
+    h1: float  # Σ_g tr(A1_g⁻¹ B1_g)
+    h1_ndat: int
+    h0: float  # the model's Σ_g f_g tr(E⁻¹ B0_g)
+    h0_baseline: float
+
+
+def _traces(fit, groups: list[_Group]) -> _Traces:
+    kind = bread_information(fit.options)
+    h1 = [_trace_h1(g, kind) for g in groups]
+    return _Traces(
+        h1=sum(t for t, _ in h1),
+        h1_ndat=sum(n for _, n in h1),
+        h0=_trace_h0(groups, _bread_inverse(fit)),
+        h0_baseline=_baseline_trace_h0(fit, groups, kind),
+    )
+
+
+def _free_rows(fit) -> float:
+    """lavaan's count of free parameters for the h0 factor: each free row (equal ones apart)."""
+    count = sum(1 for row in fit.table.parameters if row.is_free)
+    return count if count else math.nan
+
+
+def _factor(trace: float, df: float) -> float:
+    """tr(UΓ)/df; NaN when df is 0 or the factor is not positive (as lavaan)."""
+    if not df > 0 or not math.isfinite(trace):
+        return math.nan
+    factor = trace / df
+    return factor if factor > 0 else math.nan
+
+
+def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
+    """The Yuan-Bentler (Mplus variant) scaled test and the fit measures built on it.
+
+    ``unscaled`` holds the fit's ordinary measures (chisq, df, baseline_chisq, baseline_df); by
+    default ``fit.fit_measures()``. Keys follow lavaan's ``fitMeasures()``: chisq_scaled,
+    df_scaled, pvalue_scaled, scaling_factor (= chisq_scaling_factor), scaling_factor_h1,
+    scaling_factor_h0, baseline_chisq_scaled, baseline_df_scaled, baseline_pvalue_scaled,
+    baseline_chisq_scaling_factor, cfi/tli/nnfi/rni/nfi/rfi/ifi/pnfi_scaled, rmsea_scaled with
+    its interval and p-values, and the robust cfi/tli/nnfi/rni and rmsea (interval, p-values).
+    """
+    base = unscaled if unscaled is not None else fit.fit_measures()
+    groups = _groups(fit)
+    traces = _traces(fit, groups)
+    chisq, df = base["chisq"], base["df"]
+    chisq0, df0 = base["baseline_chisq"], base["baseline_df"]
+    c = _factor(traces.h1 - traces.h0, df)
+    c0 = _factor(traces.h1 - traces.h0_baseline, df0)
+    chisq_s = chisq if df == 0 else chisq / c
+    chisq0_s = chisq0 / c0
+    out = {
+        "chisq_scaled": chisq_s,
+        "df_scaled": df,
+        "pvalue_scaled": measures.chisq_pvalue(chisq_s, df),
+        "scaling_factor": c,
+        "chisq_scaling_factor": c,
+        "scaling_factor_h1": traces.h1 / traces.h1_ndat,
+        "scaling_factor_h0": traces.h0 / _free_rows(fit),
+        "baseline_chisq_scaled": chisq0_s,
+        "baseline_df_scaled": df0,
+        "baseline_pvalue_scaled": measures.chisq_pvalue(chisq0_s, df0),
+        "baseline_chisq_scaling_factor": c0,
+    }
+    out.update(_suffixed("scaled", _incremental(chisq_s, df, chisq0_s, df0)))
+    ngroups = len(fit.sample.groups)
+    out.update(_suffixed("scaled", _rmsea_scaled(chisq, df * c, fit.nobs, ngroups)))
+    robust = (chisq, c, chisq0, c0)
+    if fit.options.missing is Missing.FIML:
+        robust = _fiml_corrected(fit, groups, df, df0)
+    out.update(_suffixed("robust", _robust_incremental(df, df0, *robust)))
+    out.update(_suffixed("robust", _rmsea_robust(robust[0], df, robust[1], fit.nobs, ngroups)))
+    return out
+
+
+def _suffixed(suffix: str, values: dict[str, float]) -> dict[str, float]:
+    """rmsea_ci_lower + scaled -> rmsea_ci_lower_scaled, lavaan's names."""
+    return {f"{key}_{suffix}": value for key, value in values.items()}
+
+
+def _incremental(t: float, df: float, t0: float, df0: float) -> dict[str, float]:
+    """CFI, TLI (= NNFI), RNI, NFI, RFI, IFI and PNFI of a statistic and its baseline."""
+    tli = measures.tli(t, df, t0, df0)
+    out = {"cfi": measures.cfi(t, df, t0, df0), "tli": tli, "nnfi": tli}
+    out["rni"] = _ratio(t - df, t0 - df0)
+    return out | _normed(t, df, t0, df0)
+
+
+def _robust_incremental(df, df0, x2, c, x2_0, c0) -> dict[str, float]:
+    """Robust CFI, TLI, NNFI and RNI (Brosseau-Savalei and Savalei): X² − c·df in place of
+    X² − df, for the model and the baseline; NaN without scaling factors."""
+    if not all(math.isfinite(v) for v in (df, df0, x2, c, x2_0, c0)):
+        return dict.fromkeys(("cfi", "tli", "nnfi", "rni"), math.nan)
+    t, t0 = x2 - c * df, x2_0 - c0 * df0
+    tli = 1.0
+    if df > 0 and abs(t0 * df) > 0:
+        tli = 1.0 - (t * df0) / (t0 * df)
+    return {"cfi": measures.cfi(t, 0.0, t0, 0.0), "tli": tli, "nnfi": tli, "rni": _ratio(t, t0)}
+
+
+def _ratio(t1: float, t2: float) -> float:
+    """1 − t1/t2, NaN when t2 is 0 or not finite (lavaan's RNI)."""
+    if not (math.isfinite(t1) and math.isfinite(t2)) or abs(t2) < 1.5e-8:
+        return math.nan
+    return 1.0 - t1 / t2
+
+
+def _normed(t: float, df: float, t0: float, df0: float) -> dict[str, float]:
+    """lavaan's NFI, RFI, IFI and PNFI (Bentler-Bonett, Bollen)."""
+    if not all(math.isfinite(v) for v in (t, df, t0, df0)):
+        return dict.fromkeys(("nfi", "rfi", "ifi", "pnfi"), math.nan)
+    nfi = math.nan if df > df0 or abs(t0) < 1.5e-8 else ((t0 - t) / t0 if df > 0 else 1.0)
+    rfi = math.nan if df > df0 else 1.0
+    if df <= df0 and df > 0 and df0 > 0:
+        t1, t2 = t0 / df0 - t / df, t0 / df0
+        rfi = 1.0 if t1 < 0 or t2 < 0 else t1 / t2
+    t2 = t0 - df
+    ifi = 1.0 if t2 < 0 else (math.nan if abs(t2) < 1.5e-8 else (t0 - t) / t2)
+    pnfi = (df / df0) * (t0 - t) / t0 if df0 > 0 and t0 > 0 else math.nan
+    return {"nfi": nfi, "rfi": rfi, "ifi": ifi, "pnfi": pnfi}
+
+
+def _rmsea_scaled(chisq: float, trace: float, nobs: int, ngroups: int) -> dict[str, float]:
+    """lavaan's scaled RMSEA family: the unscaled χ² against df = tr(UΓ)."""
+    lower, upper = measures.rmsea_ci(chisq, trace, nobs, ngroups)
+    return {
+        "rmsea": measures.rmsea(chisq, trace, nobs, ngroups),
+        "rmsea_ci_lower": lower,
+        "rmsea_ci_upper": upper,
+        "rmsea_pvalue": measures.rmsea_pvalue(chisq, trace, nobs, ngroups),
+        "rmsea_notclose_pvalue": _notclose(chisq, trace, nobs, ngroups),
+    }
+
+
+def _rmsea_robust(x2: float, df: float, c: float, nobs: int, ngroups: int) -> dict:
+    """Robust RMSEA (Brosseau-Savalei and Savalei): X²/c with N/c as the sample size."""
+    keys = ("rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_pvalue", "rmsea_notclose_pvalue")
+    if df == 0:
+        return dict(zip(keys, (0.0, 0.0, 0.0, math.nan, math.nan), strict=True))
+    if not (math.isfinite(c) and math.isfinite(x2)):
+        return dict.fromkeys(keys, math.nan)
+    x2_scaled, size = x2 / c, nobs / c
+    lower, upper = measures.rmsea_ci(x2_scaled, df, nobs, ngroups)
+    values = (
+        measures.rmsea(x2_scaled, df, size, ngroups),
+        math.sqrt(c) * lower,
+        math.sqrt(c) * upper,
+        measures.rmsea_pvalue(x2_scaled, df, size, ngroups),
+        _notclose(x2_scaled, df, size, ngroups),
+    )
+    return dict(zip(keys, values, strict=True))
+
+
+def _notclose(chisq: float, df: float, nobs: float, ngroups: int) -> float:
+    """P(X² <= chisq) under RMSEA = 0.08: the test of not-close fit (lavaan 0.6.13+)."""
+    value = measures.rmsea_pvalue(chisq, df, nobs, ngroups, close=0.08)
+    return 1.0 - value if math.isfinite(value) else math.nan
