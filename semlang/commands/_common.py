@@ -1,0 +1,163 @@
+"""What the commands share: the model file, the model-type flags and the lavaan options.
+
+Input: parsed command-line arguments. Output: model text, keyword options for the public API
+(lavaan's names in snake_case, only those the user set, so every default stays the library's),
+the parameter table of a model file, and a table printed as text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from semlang.errors import ModelError, Source
+
+
+def read_model(path: str) -> str:
+    """The text of a model file (errors of the file system are reported by the caller)."""
+    return Path(path).read_text(encoding="utf-8")
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="model file (lavaan model syntax)")
+
+
+def add_kind_flags(parser: argparse.ArgumentParser) -> None:
+    """``--cfa | --sem | --growth``: whose defaults apply (lavaan's cfa(), sem(), growth())."""
+    kinds = parser.add_mutually_exclusive_group()
+    for kind, text in (
+        ("cfa", "confirmatory factor analysis defaults (lavaan's cfa())"),
+        ("sem", "structural equation model defaults (lavaan's sem(); the default)"),
+        ("growth", "latent growth model defaults (lavaan's growth())"),
+    ):
+        kinds.add_argument(f"--{kind}", dest="kind", action="store_const", const=kind, help=text)
+    parser.set_defaults(kind="sem")
+
+
+def comma_list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Options that shape the parameter table (they need no data)."""
+    add = parser.add_argument
+    add(
+        "--std-lv",
+        action="store_true",
+        default=None,
+        help="scale latent variables by fixing their variances to 1 (lavaan's std.lv)",
+    )
+    add(
+        "--meanstructure",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="model the means: intercepts of observed variables, means of latent ones",
+    )
+    add(
+        "--fixed-x",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="treat exogenous covariates as fixed (lavaan's fixed.x; on by default)",
+    )
+    add(
+        "--orthogonal",
+        action="store_true",
+        default=None,
+        help="uncorrelated exogenous latent variables",
+    )
+    add(
+        "--group-equal",
+        type=comma_list,
+        metavar="WORDS",
+        help="equal across groups, e.g. loadings,intercepts (lavaan's group.equal)",
+    )
+    add(
+        "--group-partial",
+        type=comma_list,
+        metavar="PARAMS",
+        help="parameters freed from --group-equal, e.g. 'f=~x2,x3~1'",
+    )
+    add("--missing", metavar="METHOD", help="listwise (default) or fiml")
+    add("--estimator", metavar="NAME", help="ML (default) or MLR")
+    add("--cluster", metavar="COLUMN", help="cluster column of a two-level model")
+
+
+def add_fit_options(parser: argparse.ArgumentParser) -> None:
+    """Options that only matter when fitting to data."""
+    add = parser.add_argument
+    add("--group", metavar="COLUMN", help="fit one model per group of this column")
+    add("--information", metavar="KIND", help="expected (default) or observed")
+    add("--se", metavar="TYPE", help="standard, robust, bootstrap or none")
+    add("--bootstrap", type=int, metavar="R", help="number of bootstrap draws (--se bootstrap)")
+    add("--seed", type=int, metavar="S", help="random seed (bootstrap)")
+    add(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="where to run replications: a dask scheduler address, or 'processes'",
+    )
+    add("--max-iterations", type=int, metavar="N", help="iteration limit of the optimizer")
+
+
+_OPTION_NAMES = {
+    "std_lv": "std_lv",
+    "meanstructure": "meanstructure",
+    "fixed_x": "fixed_x",
+    "orthogonal": "orthogonal",
+    "group_equal": "group_equal",
+    "group_partial": "group_partial",
+    "missing": "missing",
+    "estimator": "estimator",
+    "cluster": "cluster",
+    "group": "group",
+    "information": "information",
+    "se": "se",
+    "bootstrap": "bootstrap",
+    "seed": "seed",
+    "scheduler": "executor",
+    "max_iterations": "max_iterations",
+}
+
+
+def options_of(args: argparse.Namespace) -> dict[str, Any]:
+    """The library options the user set on the command line (unset ones are left out)."""
+    options = {}
+    for attribute, name in _OPTION_NAMES.items():
+        value = getattr(args, attribute, None)
+        if value is not None:
+            options[name] = value
+    return options
+
+
+def relocated(error: ModelError, text: str, name: str) -> ModelError:
+    """``error`` reported under the model file's name (the API names a model ``<model>``)."""
+    source = error.source
+    if source is None or source.name == name or source.text != text:
+        return error
+    return error.located(Source(text, name))
+
+
+def parameter_table(args: argparse.Namespace, ngroups: int = 1):
+    """The parameter table of the model file of ``args`` (no data needed)."""
+    import semlang
+
+    text = read_model(args.model)
+    options = options_of(args)
+    return semlang.parameter_table(text, args.kind, ngroups=ngroups, name=args.model, **options)
+
+
+def _cell(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def frame_text(frame: pd.DataFrame) -> str:
+    """A table as aligned text; missing values blank, whole-number floats without decimals."""
+    shown = pd.DataFrame({column: [_cell(v) for v in frame[column]] for column in frame.columns})
+    return shown.to_string(index=False) + "\n"

@@ -1,0 +1,117 @@
+"""``semlang check MODEL``: is the model well formed, and how many degrees of freedom has it?
+
+Input: a model file and the model options (``--ngroups K`` for a multi-group model, since no data
+say how many groups there are). Output: the parameter table with lavaan's defaults applied, the
+structural checks of :func:`semlang.graph.check`, and the degrees of freedom that need no data:
+the sample moments (per group p(p+1)/2 variances and covariances, plus p means with a mean
+structure; fixed exogenous covariates excluded; in a two-level model the within level has no
+means) minus the free parameters (a shared label is one parameter; each ``==`` constraint takes
+one away). Exit status 2 on an error in the model and when the degrees of freedom are negative.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from semlang.commands import EXIT_OK, EXIT_USER_ERROR, Command
+from semlang.commands._common import (
+    add_kind_flags,
+    add_model_argument,
+    add_model_options,
+    frame_text,
+    parameter_table,
+)
+from semlang.syntax.ast import Op
+
+
+@dataclass(frozen=True)
+class DegreesOfFreedom:
+    moments: int
+    parameters: int
+
+    @property
+    def df(self) -> int:
+        return self.moments - self.parameters
+
+
+def degrees_of_freedom(table) -> DegreesOfFreedom:
+    """Sample moments and free parameters of a parameter table (no data needed)."""
+    moments = 0
+    for block in table.blocks:
+        p = len(block.observed)
+        k = len(block.observed_exogenous) if table.options.fixed_x else 0
+        moments += p * (p + 1) // 2 - k * (k + 1) // 2
+        within = table.nlevels > 1 and block.level == 1
+        if table.meanstructure and not within:
+            moments += p - k
+    equalities = sum(1 for row in table.rows if row.op is Op.EQUAL)
+    return DegreesOfFreedom(moments, table.n_free - equalities)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_model_argument(parser)
+    add_kind_flags(parser)
+    add_model_options(parser)
+    parser.add_argument(
+        "--ngroups", type=int, default=1, metavar="K", help="number of groups (default 1)"
+    )
+
+
+def structural_checks(table) -> list[str]:
+    from semlang import graph
+
+    return list(graph.check(table))
+
+
+def report(table) -> tuple[str, DegreesOfFreedom]:
+    """The text ``check`` prints for ``table``."""
+    counts = degrees_of_freedom(table)
+    groups = f"{table.ngroups} group{'s' if table.ngroups != 1 else ''}"
+    levels = f", {table.nlevels} levels" if table.nlevels > 1 else ""
+    kind = table.options.model_type.value
+    lines = [f"Parameter table ({kind}, {groups}{levels}):", "", frame_text(table.to_frame())]
+    problems = structural_checks(table)
+    lines.append("Structural checks: " + ("passed" if not problems else ""))
+    lines += [f"  - {problem}" for problem in problems]
+    lines += [
+        "",
+        f"  Sample moments                {counts.moments:>8}",
+        f"  Free parameters               {counts.parameters:>8}",
+        f"  Degrees of freedom            {counts.df:>8}",
+    ]
+    return "\n".join(lines) + "\n", counts
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.ngroups < 1:
+        print(f"error: --ngroups must be at least 1, not {args.ngroups}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    table = parameter_table(args, ngroups=args.ngroups)
+    text, counts = report(table)
+    sys.stdout.write(text)
+    if counts.df < 0:
+        print(
+            f"error: the model has {counts.parameters} free parameters but only "
+            f"{counts.moments} sample moments (df = {counts.df} < 0): it is not identified\n"
+            "hint: fix or equate parameters (e.g. scale each latent variable) until df >= 0",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
+    return EXIT_OK
+
+
+COMMANDS = (
+    Command(
+        path=("check",),
+        help="check a model and count its degrees of freedom (no data needed)",
+        description=(
+            "Parse a model, apply the defaults, print the parameter table, the structural\n"
+            "checks and the degrees of freedom (sample moments minus free parameters)."
+        ),
+        configure=configure,
+        run=run,
+        order=2,
+    ),
+)
