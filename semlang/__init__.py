@@ -22,7 +22,9 @@ from semlang.errors import (
 if TYPE_CHECKING:
     from semlang import datasets, graph
     from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
+    from semlang.psychometrics import reliability
     from semlang.results.compare import lrt
+    from semlang.twostep import fsr, sam
 
 __version__ = "0.1.0"
 
@@ -32,6 +34,9 @@ _FUNCTIONS = {
         for name in ("cfa", "compile_model", "fit", "growth", "parameter_table", "sem")
     },
     "lrt": "semlang.results.compare",
+    "fsr": "semlang.twostep",
+    "sam": "semlang.twostep",
+    "reliability": "semlang.psychometrics",
 }
 _MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner")
 
@@ -51,6 +56,7 @@ __all__ = [
     "data",
     "datasets",
     "fit",
+    "fsr",
     "graph",
     "growth",
     "lrt",
@@ -58,7 +64,9 @@ __all__ = [
     "models",
     "parameter_table",
     "psychometrics",
+    "reliability",
     "runner",
+    "sam",
     "sem",
 ]
 

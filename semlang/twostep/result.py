@@ -1,0 +1,141 @@
+"""The result of a factor-score regression or of sam(): an immutable estimates table.
+
+Input: the parts a method fitted and the numbers it computed. Output: :class:`FsrResult`, whose
+``estimates()`` has the columns of a fit's (lhs, op, rhs, group, label, est, se, z, pvalue,
+ci_lower, ci_upper, std_lv, std_all), so structural coefficients read the same way whichever
+way they were estimated; ``summary()`` prints the structural part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower",
+           "ci_upper", "std_lv", "std_all"]  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class FsrResult:
+    """Structural estimates after measurement: factor-score regression or ``sam()``.
+
+    ``blocks``: the latent variables of each measurement block; ``measurement``: the fitted
+    measurement model(s); ``structural``: the structural model fitted to ``moments`` (the
+    covariance matrix of the structural variables it was fitted to — the corrected one for Croon
+    and sam); ``nobs``: observations used.
+    """
+
+    method: str
+    nobs: int
+    table: pd.DataFrame
+    blocks: tuple[tuple[str, ...], ...]
+    measurement: tuple[Any, ...]
+    structural: Any
+    moments: pd.DataFrame
+
+    def estimates(self) -> pd.DataFrame:
+        """The estimates table (a copy)."""
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """The structural rows as text."""
+        frame = self.table[self.table["op"].isin(["~", "~~", "~1", ":="])]
+        frame = frame[frame["lhs"].isin(self.moments.columns) | (frame["op"] == ":=")]
+        blocks = " | ".join(", ".join(block) for block in self.blocks)
+        lines = [
+            f"semlang {self.method}, N = {self.nobs}",
+            f"measurement blocks: {blocks}",
+            "",
+            f"{'':<24}{'est':>10}{'se':>10}{'z':>9}{'pvalue':>9}{'std_all':>9}",
+        ]
+        for row in frame.itertuples():
+            name = f"{row.lhs} {row.op} {row.rhs}".strip()
+            lines.append(
+                f"{name:<24}{row.est:>10.3f}{_num(row.se, 10, 3)}{_num(row.z, 9, 3)}"
+                f"{_num(row.pvalue, 9, 3)}{_num(row.std_all, 9, 3)}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<semlang FsrResult: {self.method}, N = {self.nobs}>"
+
+
+def _num(value: float, width: int, digits: int) -> str:
+    if value is None or not np.isfinite(value):
+        return " " * width
+    return f"{value:>{width}.{digits}f}"
+
+
+def wald(est: np.ndarray, se: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray]:
+    """z, two-sided p-value and normal confidence limits (NaN where se is 0 or missing)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(se > 0, est / se, np.nan)
+    half = np.where(se > 0, stats.norm.ppf(0.5 + level / 2) * se, 0.0)
+    return {"z": z, "pvalue": 2 * stats.norm.sf(np.abs(z)), "ci_lower": est - half,
+            "ci_upper": est + half}  # fmt: skip
+
+
+def with_standard_errors(frame: pd.DataFrame, se: np.ndarray) -> pd.DataFrame:
+    """An estimates frame with new standard errors and the Wald columns that follow."""
+    out = frame.copy()
+    out["se"] = se
+    for name, values in wald(out["est"].to_numpy(), np.asarray(se, dtype=float)).items():
+        out[name] = values
+    return out[COLUMNS].reset_index(drop=True)
+
+
+def structural_standard_errors(fit: Any, vcov: np.ndarray) -> np.ndarray:
+    """se of every row of a structural fit from vcov over its θ (:= rows by the delta method)."""
+    se = np.zeros(len(fit.table.rows))
+    for k, row in enumerate(fit.table.rows):
+        if row.is_model_parameter and row.is_free:
+            se[k] = np.sqrt(max(vcov[row.free - 1, row.free - 1], 0.0))
+    definition_rows = [k for k, r in enumerate(fit.table.rows) if r.op.value == ":="]
+    if definition_rows:
+        jacobian = fit.model.space.definitions.jacobian(fit.theta)
+        variances = np.diag(jacobian @ vcov @ jacobian.T)
+        se[definition_rows] = np.sqrt(np.clip(variances, 0.0, None))
+    return se
+
+
+def standardized(rows, est: np.ndarray, moments: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(std_lv, std_all) of parameter rows from implied moments (lavaan's definitions)."""
+    names = moments.layout.variables
+    latent = set(moments.layout.latent)
+    total = dict(zip(names, np.diag(moments.total_cov), strict=True))
+    residual = dict(zip(names, np.diag(moments.S), strict=True))
+    std_lv = np.full(len(rows), np.nan)
+    std_all = np.full(len(rows), np.nan)
+    for k, row in enumerate(rows):
+        if row.op.value in ("=~", "~", "~~", "~1"):
+            std_lv[k] = _standardize(row, est[k], total, residual, latent, True)
+            std_all[k] = _standardize(row, est[k], total, residual, latent, False)
+    return std_lv, std_all
+
+
+def _standardize(row, est, total, residual, latent, only_latent) -> float:
+    def sd(name: str) -> float:
+        if only_latent and name not in latent:
+            return 1.0
+        value = total.get(name, np.nan)
+        return float(np.sqrt(value)) if value > 0 else np.nan
+
+    op = row.op.value
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if op == "=~":
+            return est * sd(row.lhs) / sd(row.rhs)
+        if op == "~":
+            return est * sd(row.rhs) / sd(row.lhs)
+        if op == "~1":
+            return est / sd(row.lhs)
+        if row.lhs == row.rhs:
+            return est / sd(row.lhs) ** 2
+        if only_latent and not (row.lhs in latent and row.rhs in latent):
+            if row.lhs in latent or row.rhs in latent:
+                return est / (sd(row.lhs) * sd(row.rhs))
+            return est
+        return est / np.sqrt(residual.get(row.lhs, np.nan) * residual.get(row.rhs, np.nan))

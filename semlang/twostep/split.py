@@ -1,0 +1,266 @@
+"""One model's parameter table -> its measurement blocks and its structural part, as model text.
+
+Input: the :class:`~semlang.partable.ParameterTable` of the full model
+(``semlang.parameter_table``).
+Output: a :class:`ModelSplit` — the measurement blocks (latent variables fitted together, each
+with its rows: loadings, the (co)variances among its indicators and among its latent variables,
+their intercepts), the structural rows (regressions among latent and observed variables, their
+(co)variances and intercepts) and :func:`render` to write rows back as model text for
+``semlang.sem``. The rules are lavaan's (``lav_partable_subset_measurement_model`` /
+``..._structural_model``); as lavaan's ``sam()``, each latent variable is its own block, except
+that latent variables sharing an indicator or linked by a residual covariance of their
+indicators are put in one block (lavaan fits them only when told so by ``mm.list``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from semlang.errors import NotSupportedError
+
+
+@dataclass(frozen=True)
+class MeasurementBlock:
+    """Latent variables fitted together, their indicators and their rows of the table."""
+
+    latent: tuple[str, ...]
+    indicators: tuple[str, ...]
+    rows: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class ModelSplit:
+    table: Any
+    blocks: tuple[MeasurementBlock, ...]
+    structural_rows: tuple[Any, ...]
+    structural_variables: tuple[str, ...]  # latent variables first, then observed ones
+    latent: tuple[str, ...]
+    observed_structural: tuple[str, ...]
+    predictors: tuple[str, ...]  # right of some '~'
+    outcomes: tuple[str, ...]  # left of some '~'
+
+    @property
+    def indicators(self) -> tuple[str, ...]:
+        return tuple(name for block in self.blocks for name in block.indicators)
+
+    def block_of(self, latent: str) -> MeasurementBlock:
+        return next(block for block in self.blocks if latent in block.latent)
+
+
+def split_model(table: Any) -> ModelSplit:
+    """The measurement blocks and the structural part of a single-group, single-level model."""
+    _check_supported(table)
+    rows = [r for r in table.rows if r.op.value in ("=~", "~", "~~", "~1")]
+    latent = tuple(dict.fromkeys(r.lhs for r in rows if r.op.value == "=~"))
+    if not latent:
+        raise NotSupportedError(
+            "the model has no latent variables to score",
+            table.source,
+            hint="fit a model without latent variables with semlang.sem()",
+        )
+    indicators = {f: [r.rhs for r in rows if r.op.value == "=~" and r.lhs == f] for f in latent}
+    _check_indicators(table, rows, latent, indicators)
+    blocks = _blocks(rows, latent, indicators)
+    structural, eqs = _structural_rows(rows, latent)
+    used = {id(r) for block in blocks for r in block.rows} | {id(r) for r in structural}
+    _check_covered(table, rows, used)
+    regressions = [r for r in rows if r.op.value == "~"]
+    observed = tuple(n for n in eqs if n not in latent)
+    for name in observed:
+        if any(name in block.indicators for block in blocks):
+            raise NotSupportedError(
+                f"{name!r} is an indicator of a latent variable and a variable of the structural "
+                "part",
+                table.source,
+                table.variable_spans.get(name),
+                hint="factor-score methods need indicators that only measure their factor",
+            )
+    return ModelSplit(
+        table=table,
+        blocks=blocks,
+        structural_rows=tuple(structural),
+        structural_variables=latent + observed,
+        latent=latent,
+        observed_structural=observed,
+        predictors=tuple(dict.fromkeys(r.rhs for r in regressions)),
+        outcomes=tuple(dict.fromkeys(r.lhs for r in regressions)),
+    )
+
+
+def _check_supported(table: Any) -> None:
+    if table.ngroups > 1 or table.nlevels > 1:
+        raise NotSupportedError(
+            "factor-score regression and sam() fit single-group, single-level models",
+            table.source,
+            hint="fit each group separately",
+        )
+    for row in table.rows:
+        if row.op.value in ("==", "<", ">"):
+            raise NotSupportedError(
+                f"constraint '{row.lhs} {row.op.value} {row.rhs}' in a factor-score model",
+                table.source,
+                row.span,
+                hint="drop the constraint, or fit the model with semlang.sem()",
+            )
+
+
+def _check_indicators(table, rows, latent, indicators) -> None:
+    for f, names in indicators.items():
+        for name in names:
+            if name in latent:
+                raise NotSupportedError(
+                    f"latent variable {name!r} is an indicator of {f!r} (a higher-order model)",
+                    table.source,
+                    table.variable_spans.get(name),
+                    hint="factor-score methods need observed indicators; use semlang.sem()",
+                )
+
+
+def _blocks(rows, latent, indicators) -> tuple[MeasurementBlock, ...]:
+    """One block per latent variable, merged where indicators are shared or residuals linked."""
+    owner = {f: f for f in latent}
+
+    def find(f: str) -> str:
+        while owner[f] != f:
+            f = owner[f]
+        return f
+
+    def join(a: str, b: str) -> None:
+        owner[find(a)] = find(b)
+
+    loads_on: dict[str, list[str]] = {}
+    for f in latent:
+        for name in indicators[f]:
+            loads_on.setdefault(name, []).append(f)
+    for factors in loads_on.values():
+        for f in factors[1:]:
+            join(factors[0], f)
+    for r in rows:
+        if r.op.value == "~~" and r.lhs in loads_on and r.rhs in loads_on:
+            join(loads_on[r.lhs][0], loads_on[r.rhs][0])
+    groups: dict[str, list[str]] = {}
+    for f in latent:
+        groups.setdefault(find(f), []).append(f)
+    return tuple(_block(rows, tuple(fs), indicators) for fs in groups.values())
+
+
+def _block(rows, latent: tuple[str, ...], indicators) -> MeasurementBlock:
+    ind = tuple(dict.fromkeys(n for f in latent for n in indicators[f]))
+    keep = [
+        r
+        for r in rows
+        if (r.op.value == "=~" and r.lhs in latent)
+        or (r.op.value == "~~" and r.lhs in ind and r.rhs in ind)
+        or (r.op.value == "~~" and r.lhs in latent and r.rhs in latent)
+        or (r.op.value == "~1" and (r.lhs in ind or r.lhs in latent))
+    ]
+    return MeasurementBlock(latent, ind, tuple(keep))
+
+
+def _structural_rows(rows, latent) -> tuple[list, tuple[str, ...]]:
+    eqs = tuple(dict.fromkeys(n for r in rows if r.op.value == "~" for n in (r.lhs, r.rhs)))
+    names = set(eqs) | set(latent)
+    keep = [
+        r
+        for r in rows
+        if (r.op.value == "~" and r.lhs in eqs and r.rhs in eqs)
+        or (r.op.value == "~~" and r.lhs in names and r.rhs in names)
+        or (r.op.value == "~1" and r.lhs in names)
+    ]
+    return keep, eqs
+
+
+def _check_covered(table, rows, used) -> None:
+    for r in rows:
+        if id(r) not in used:
+            raise NotSupportedError(
+                f"'{r.lhs} {r.op.value} {r.rhs}' belongs neither to a measurement block nor to "
+                "the structural part",
+                table.source,
+                r.span,
+                hint="factor-score methods need each row in one part; use semlang.sem()",
+            )
+
+
+# ---- rows -> model text ----------------------------------------------------------------------
+def render(
+    rows, free_intercepts: bool = False, exo_free: bool = True, starts: dict | None = None
+) -> str:
+    """Model text with one statement per row: fixed rows with their value, labels kept.
+
+    ``free_intercepts``: intercepts the user did not write become free (the structural model
+    fitted to factor-score moments, as lavaan). ``exo_free``: rows whose values come from the
+    data under ``fixed.x`` become free parameters. ``starts``: start values of free rows, by
+    (lhs, op, rhs).
+    """
+    starts = starts or {}
+    lines = []
+    for r in rows:
+        if r.exo and not exo_free:
+            continue
+        op = r.op.value
+        if op == "~1":
+            term = "1"
+            fixed = not r.is_free and not r.exo and not (free_intercepts and not r.user)
+        else:
+            term = r.rhs
+            fixed = not r.is_free and not r.exo
+        modifier = repr(float(r.value)) if fixed else (r.label or "")
+        start = None if fixed else starts.get((r.lhs, op, r.rhs))
+        if start is not None and np.isfinite(start):
+            modifier = (
+                f"{modifier}*start({float(start)!r})" if modifier else f"start({float(start)!r})"
+            )
+        lhs_op = f"{r.lhs} ~" if op == "~1" else f"{r.lhs} {op}"
+        lines.append(f"{lhs_op} {modifier + '*' if modifier else ''}{term}")
+    return "\n".join(lines) + "\n"
+
+
+def structural_starts(split: ModelSplit, cov: np.ndarray, mean: np.ndarray) -> dict:
+    """Start values of the structural part from the moments it is fitted to: each outcome's
+    least-squares regression on its predictors, then the residuals' (co)variances and means.
+    For a recursive model with uncorrelated disturbances these are the ML estimates."""
+    names = split.structural_variables
+    index = {name: k for k, name in enumerate(names)}
+    coefficients = np.zeros((len(names), len(names)))
+    for outcome in split.outcomes:
+        predictors = [
+            r.rhs for r in split.structural_rows if r.op.value == "~" and r.lhs == outcome
+        ]
+        i, cols = index[outcome], [index[n] for n in predictors]
+        try:
+            coefficients[i, cols] = np.linalg.solve(cov[np.ix_(cols, cols)], cov[cols, i])
+        except np.linalg.LinAlgError:
+            return {}
+    residual = np.eye(len(names)) - coefficients
+    residual_cov, intercepts = residual @ cov @ residual.T, residual @ mean
+    out = {}
+    for r in split.structural_rows:
+        op, k = r.op.value, (r.lhs, r.op.value, r.rhs)
+        if op == "~":
+            out[k] = coefficients[index[r.lhs], index[r.rhs]]
+        elif op == "~~":
+            out[k] = residual_cov[index[r.lhs], index[r.rhs]]
+        else:
+            out[k] = intercepts[index[r.lhs]]
+    return out
+
+
+def definitions_text(split: ModelSplit) -> str:
+    """The ``:=`` statements whose labels all belong to the structural part."""
+    labels = {r.label for r in split.structural_rows if r.label}
+    return "".join(f"{r.lhs} := {r.rhs}\n" for r in split.table.rows
+                   if r.op.value == ":=" and _names(r.rhs) <= labels)  # fmt: skip
+
+
+_FUNCTIONS = {"exp", "log", "sqrt", "abs", "sin", "cos", "tan", "pi", "pnorm", "qnorm"}
+
+
+def _names(expression: str) -> set[str]:
+    """The labels an expression uses (names that are neither numbers nor functions)."""
+    tokens = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", expression)) - _FUNCTIONS
+    return {t for t in tokens if re.search(r"[A-Za-z_]", t)}
