@@ -8,15 +8,22 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from semlang.errors import (
+    ConvergenceWarning,
     DataError,
+    DataWarning,
     EstimationError,
+    HeywoodWarning,
+    IdentificationError,
+    IdentificationWarning,
     ModelError,
     ModelSpecificationError,
     ModelSyntaxError,
+    NotPositiveDefiniteWarning,
     NotSupportedError,
     OptionError,
     SemlangError,
     SemlangWarning,
+    UnknownVariableError,
 )
 
 if TYPE_CHECKING:
@@ -41,15 +48,22 @@ _FUNCTIONS = {
 _MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner")
 
 __all__ = [
+    "ConvergenceWarning",
     "DataError",
+    "DataWarning",
     "EstimationError",
+    "HeywoodWarning",
+    "IdentificationError",
+    "IdentificationWarning",
     "ModelError",
     "ModelSpecificationError",
     "ModelSyntaxError",
+    "NotPositiveDefiniteWarning",
     "NotSupportedError",
     "OptionError",
     "SemlangError",
     "SemlangWarning",
+    "UnknownVariableError",
     "__version__",
     "cfa",
     "compile_model",

@@ -23,7 +23,7 @@ from semlang.errors import (
 )
 from semlang.estimate.data import as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
-from semlang.options import Options, make_options
+from semlang.options import Options, StandardErrors, make_options
 from semlang.partable import ParameterTable, build_partable
 from semlang.results.fit import Fit
 from semlang.syntax.ast import Op
@@ -134,13 +134,16 @@ def _check_degrees_of_freedom(table: ParameterTable) -> None:
 def _warn_about(result: Fit) -> None:
     optimization = result.estimation.optimization
     if not optimization.converged:
+        n = optimization.iterations
         warnings.warn(
-            f"the optimizer did not converge after {optimization.iterations} iterations "
+            f"the optimizer did not converge after {n} iteration{'s' if n != 1 else ''} "
             f"({optimization.message}; largest gradient {optimization.gradient_norm:.2g}); "
             "the estimates are not trustworthy",
             ConvergenceWarning,
             stacklevel=3,
         )
+    if result.converged and result.options.effective_se is StandardErrors.STANDARD:
+        result.information_vcov_phi  # noqa: B018 (warns when the information is singular)
     negative = [
         row.name for row in result.table.parameters
         if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.is_free

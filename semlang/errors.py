@@ -106,7 +106,8 @@ class ModelError(SemlangError):
         end_line, end_col = self.source.location(max(self.span.start, self.span.end - 1))
         width = (end_col - col + 1) if end_line == line and self.span.end > self.span.start else 1
         width = max(1, min(width, len(text) - col + 2))
-        caret = " " * (col - 1) + "^" * width
+        indent = "".join(c if c == "\t" else " " for c in text[: col - 1])
+        caret = indent + "^" * width
         out = f"{self.source.name}:{line}:{col}: error: {self.message}\n  {text}\n  {caret}"
         if self.hint:
             out += f"\nhint: {self.hint}"
