@@ -30,6 +30,7 @@ def build_partable(
 ) -> ParameterTable:
     """The parameter table of ``model`` for ``ngroups`` groups."""
     user = collect(model)
+    _check_not_empty(user, model)
     _check_vector_lengths(user, ngroups, model)
     meanstructure = _meanstructure(user, options, ngroups)
     roles = _roles(user)
@@ -159,6 +160,18 @@ def _apply_modifiers(row: ParamRow, modifiers: dict, group: int) -> ParamRow:
         elif kind is ModifierKind.UPPER and entry is not None:
             changes["upper"] = float(entry)
     return replace(row, **changes)
+
+
+def _check_not_empty(user: UserModel, model: ast.Model) -> None:
+    if any(user.rows_by_level.values()):
+        return
+    first = model.statements[0].span if model.statements else None
+    raise ModelSpecificationError(
+        "the model has no variables" if model.statements else "the model is empty",
+        model.source,
+        first,
+        hint="write at least one relation, e.g. 'f =~ x1 + x2 + x3' or 'y ~ x'",
+    )
 
 
 def _check_vector_lengths(user: UserModel, ngroups: int, model: ast.Model) -> None:

@@ -78,6 +78,8 @@ def collect(model: ast.Model) -> UserModel:
                     spans.setdefault(row.rhs, _rhs_span(statement, row.rhs))
     if has_levels:
         _check_levels(rows, level_spans, source)
+    for found in rows.values():
+        _check_paths(found, source)
     return UserModel(
         rows_by_level={lvl: list(found.values()) for lvl, found in sorted(rows.items())},
         definitions=tuple(definitions),
@@ -160,6 +162,43 @@ def _check_term(relation: ast.Relation, name: ast.Name, term: ast.Term, source) 
         )  # fmt: skip
 
 
+def _check_paths(rows: dict[tuple, UserRow], source) -> None:
+    """A path written both as ``f =~ y`` and ``y ~ f`` would be two parameters for one effect."""
+    for row in rows.values():
+        if row.op is not Op.REGRESSION:
+            continue
+        loading = rows.get((row.rhs, Op.MEASURED, row.lhs))
+        if loading is not None:
+            line = source.location(loading.span.start)[0]
+            raise ModelSpecificationError(
+                f"'{row.lhs} ~ {row.rhs}' is the same path as '{row.rhs} =~ {row.lhs}' "
+                f"(line {line})",
+                source,
+                row.span,
+                hint=f"remove one of the two: '{row.rhs} =~ {row.lhs}' already makes "
+                f"{row.lhs} depend on {row.rhs}",
+            )
+
+
+def _check_bounds(row: UserRow, source) -> None:
+    lower = row.modifiers.get(ModifierKind.LOWER)
+    upper = row.modifiers.get(ModifierKind.UPPER)
+    if lower is None or upper is None:
+        return
+    n = max(len(lower.values), len(upper.values))
+    for group in range(1, n + 1):
+        low = lower.for_group(group) if len(lower.values) in (1, n) else None
+        high = upper.for_group(group) if len(upper.values) in (1, n) else None
+        if low is not None and high is not None and float(low) > float(high):
+            raise ModelSpecificationError(
+                f"the lower bound {float(low):g} of '{_row_name(row)}' is above its upper "
+                f"bound {float(high):g}",
+                source,
+                upper.span.merge(lower.span),
+                hint="swap the bounds, or remove one",
+            )
+
+
 def _add_modifier(row: UserRow, modifier: ast.Modifier, source) -> None:
     existing = row.modifiers.get(modifier.kind)
     if existing is not None and existing.values != modifier.values:
@@ -176,6 +215,8 @@ def _add_modifier(row: UserRow, modifier: ast.Modifier, source) -> None:
             hint="give each parameter one value; remove one of the two",
         )
     row.modifiers[modifier.kind] = modifier
+    if modifier.kind in (ModifierKind.LOWER, ModifierKind.UPPER):
+        _check_bounds(row, source)
 
 
 def _merge(rows: dict[tuple, UserRow], row: UserRow, source) -> None:

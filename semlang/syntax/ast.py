@@ -8,12 +8,16 @@ Input: nothing (these are the node types). Output of :mod:`semlang.syntax.transf
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypeVar
 
 import sympy
 
 from semlang.errors import Source, Span
+
+T = TypeVar("T")
 
 
 class Op(str, Enum):
@@ -174,63 +178,115 @@ class Model:
     source: Source
 
 
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every node of an expression, parents before children, left to right (no recursion)."""
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(reversed(_children(node)))
+
+
+def fold(expr: Expr, combine: Callable[[Expr, list[T]], T]) -> T:
+    """Evaluate an expression bottom-up: ``combine(node, values of its children)``.
+
+    Iterative (an explicit stack instead of recursion), so a long chain such as ``a+a+...+a``
+    with thousands of terms is no problem.
+    """
+    values: list[T] = []
+    stack: list[tuple[Expr, bool]] = [(expr, False)]
+    while stack:
+        node, expanded = stack.pop()
+        children = _children(node)
+        if expanded or not children:
+            n = len(children)
+            args = values[len(values) - n :] if n else []
+            del values[len(values) - n :]
+            values.append(combine(node, args))
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+    return values[0]
+
+
+def _children(node: Expr) -> tuple[Expr, ...]:
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Call):
+        return node.args
+    return ()
+
+
 def symbols_of(expr: Expr) -> list[Symbol]:
     """Every :class:`Symbol` of an expression, left to right."""
-    if isinstance(expr, Symbol):
-        return [expr]
-    if isinstance(expr, Unary):
-        return symbols_of(expr.operand)
-    if isinstance(expr, Binary):
-        return symbols_of(expr.left) + symbols_of(expr.right)
-    if isinstance(expr, Call):
-        return [s for arg in expr.args for s in symbols_of(arg)]
-    return []
+    return [node for node in walk(expr) if isinstance(node, Symbol)]
 
 
 def to_sympy(expr: Expr, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
     """The sympy expression of ``expr``; ``symbols`` maps each name to its sympy symbol."""
-    if isinstance(expr, Number):
-        value = expr.value
-        return sympy.Integer(int(value)) if float(value).is_integer() else sympy.Float(value)
-    if isinstance(expr, Symbol):
-        return symbols[expr.name]
-    if isinstance(expr, Unary):
-        inner = to_sympy(expr.operand, symbols)
-        return -inner if expr.op == "-" else inner
-    if isinstance(expr, Binary):
-        left, right = to_sympy(expr.left, symbols), to_sympy(expr.right, symbols)
-        if expr.op == "+":
-            return left + right
-        if expr.op == "-":
-            return left - right
-        if expr.op == "*":
-            return left * right
-        if expr.op == "/":
-            return left / right
-        return left**right
-    args = [to_sympy(a, symbols) for a in expr.args]
-    return FUNCTIONS[expr.func](*args)
+
+    def combine(node: Expr, args: list[sympy.Expr]) -> sympy.Expr:
+        if isinstance(node, Number):
+            value = node.value
+            return sympy.Integer(int(value)) if float(value).is_integer() else sympy.Float(value)
+        if isinstance(node, Symbol):
+            return symbols[node.name]
+        if isinstance(node, Unary):
+            return -args[0] if node.op == "-" else args[0]
+        if isinstance(node, Binary):
+            return _SYMPY_BINARY[node.op](args[0], args[1])
+        return FUNCTIONS[node.func](*args)
+
+    return fold(expr, combine)
+
+
+_SYMPY_BINARY = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "^": lambda a, b: a**b,
+}
 
 
 def render(expr: Expr) -> str:
-    """The expression as lavaan prints it in the rhs column (``a*b``, ``c+a*b``)."""
-    if isinstance(expr, Number):
-        value = expr.value
-        return str(int(value)) if float(value).is_integer() else repr(value)
-    if isinstance(expr, Symbol):
-        return expr.name
-    if isinstance(expr, Unary):
-        return f"{expr.op}{render(expr.operand)}"
+    """The expression as lavaan prints it in the rhs column (``a*b``, ``c+a*b``, ``a-(b+c)``)."""
+
+    def combine(node: Expr, args: list[str]) -> str:
+        if isinstance(node, Number):
+            value = node.value
+            return str(int(value)) if float(value).is_integer() else repr(value)
+        if isinstance(node, Symbol):
+            return node.name
+        if isinstance(node, Unary):
+            return f"{node.op}{_wrap(args[0], _precedence(node.operand) < _UNARY)}"
+        if isinstance(node, Binary):
+            own = _BINARY_PRECEDENCE[node.op]
+            left_prec, right_prec = _precedence(node.left), _precedence(node.right)
+            if node.op == "^":
+                wrap_left, wrap_right = left_prec <= own, right_prec < _UNARY
+            else:
+                wrap_left = left_prec < own
+                wrap_right = right_prec < own or (right_prec == own and node.op in "-/")
+            return f"{_wrap(args[0], wrap_left)}{node.op}{_wrap(args[1], wrap_right)}"
+        return f"{node.func}({','.join(args)})"
+
+    return fold(expr, combine)
+
+
+_BINARY_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
+_UNARY = 3
+
+
+def _precedence(expr: Expr) -> int:
     if isinstance(expr, Binary):
-        left, right = render(expr.left), render(expr.right)
-        if expr.op in "*/^":
-            left = _wrap(expr.left, left)
-            right = _wrap(expr.right, right)
-        return f"{left}{expr.op}{right}"
-    return f"{expr.func}({','.join(render(a) for a in expr.args)})"
+        return _BINARY_PRECEDENCE[expr.op]
+    if isinstance(expr, Unary):
+        return _UNARY
+    return 5
 
 
-def _wrap(expr: Expr, text: str) -> str:
-    if isinstance(expr, Binary) and expr.op in "+-":
-        return f"({text})"
-    return text
+def _wrap(text: str, wrap: bool) -> str:
+    return f"({text})" if wrap else text

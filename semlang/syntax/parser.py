@@ -9,6 +9,7 @@ Lark parser is built once per process. Lark's own errors never escape: they beco
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -23,8 +24,8 @@ from semlang.syntax.transformer import to_ast
 
 # A newline after one of these continues the statement on the next line.
 _CONTINUES_AFTER = {
-    "REL_OP", "TYPO_OP", "TYPO_EQ", "DEFINE", "CMP_OP", "PLUS", "MINUS", "STAR", "SLASH", "CARET",
-    "LPAR", "COMMA", "COLON", "NEWLINE", "SEMICOLON",
+    "REL_OP", "TYPO_OP", "TYPO_EQ", "DEFINE", "CMP_OP", "PLUS", "MINUS", "STAR", "QMARK", "SLASH",
+    "CARET", "LPAR", "COMMA", "COLON", "NEWLINE", "SEMICOLON",
 }  # fmt: skip
 # A newline before one of these continues the statement too.
 _CONTINUES_BEFORE = {
@@ -35,6 +36,7 @@ _CONTINUES_BEFORE = {
     "CMP_OP",
     "PLUS",
     "STAR",
+    "QMARK",
     "SLASH",
     "CARET",
 }
@@ -43,11 +45,13 @@ _TOKEN_WORDS = {
     "NEWLINE": "end of line",
     "SEMICOLON": "';'",
     "$END": "end of the model",
-    "REL_OP": "an operator",
-    "NAME": "a name",
-    "NUMBER": "a number",
-    "STRING": "a string",
+    "NAME": "name",
+    "NUMBER": "number",
+    "STRING": "string",
 }
+_OPERATORS = {"REL_OP", "TYPO_OP", "TYPO_EQ", "DEFINE", "CMP_OP"}
+_OPERATOR_CHARS = set("=~<>:|*+-/^?%")
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
 class _ContinuationLines:
@@ -147,39 +151,87 @@ def _unexpected_token(
             Span(position, position + 1),
             hint="remove this ')' or add the '(' it closes",
         )
-    rhs_starts = {"NAME", "NUMBER", "MINUS", "STRING"}
-    if kind in ("NEWLINE", "SEMICOLON", "$END") and expected & rhs_starts:
-        span = previous or Span(position, position + 1)
-        operator = source.text[span.start : span.end]
-        return ModelSyntaxError(
-            f"missing right-hand side after {operator!r}",
-            source,
-            span,
-            hint="write what comes after the operator, e.g. 'f =~ x1 + x2 + x3'",
-        )
     if kind in ("NEWLINE", "SEMICOLON", "$END"):
-        span = previous or Span(position, position + 1)
-        return ModelSyntaxError(
-            "incomplete statement: a statement needs an operator such as =~, ~, ~~, :=, ==",
-            source,
-            span,
-            hint="write e.g. 'f =~ x1 + x2', 'y ~ x', 'x1 ~~ x2' or 'ab := a*b'",
-        )
-    shown = _TOKEN_WORDS.get(kind, repr(token.value) if token is not None else kind)
-    if kind in ("NAME", "NUMBER", "STRING") and token is not None:
-        shown = f"{_TOKEN_WORDS[kind]} {token.value!r}"
+        return _statement_ends_early(expected, previous, position, source)
+    if kind in _OPERATORS and token is not None and previous is not None:
+        return _misplaced_operator(token, previous, source)
+    shown = _TOKEN_WORDS.get(kind, "")
+    shown = f"{shown} {token.value!r}".strip() if token is not None else kind
     hint = None
     if kind in ("NAME", "NUMBER") and "STAR" in expected:
         hint = "separate terms with '+' and put '*' between a modifier and its variable"
     elif kind in ("NAME", "NUMBER"):
         hint = "start a new statement on a new line or after ';'"
-    elif kind == "REL_OP":
-        hint = "a statement has one operator; put each statement on its own line"
+    width = max(1, len(str(token.value))) if token is not None else 1
     return ModelSyntaxError(
-        f"unexpected {shown}",
+        f"unexpected {shown}", source, Span(position, position + width), hint=hint
+    )
+
+
+def _statement_ends_early(
+    expected: set[str], previous: Span | None, position: int, source: Source
+) -> ModelSyntaxError:
+    span = previous or Span(position, position + 1)
+    before = source.text[span.start : span.end]
+    is_operator = bool(before) and all(c in _OPERATOR_CHARS for c in before)
+    if is_operator and expected & {"NAME", "NUMBER", "MINUS", "STRING", "LPAR"}:
+        line_start = source.text.rfind("\n", 0, span.start) + 1
+        in_expression = re.search(r":=|==|<|>", source.text[line_start : span.end])
+        if before == ":":
+            return ModelSyntaxError(
+                "missing block value after ':'",
+                source,
+                span,
+                hint="write e.g. 'level: 1' or 'level: 2'",
+            )
+        if before in ("*", "?") and not in_expression:
+            return ModelSyntaxError(
+                f"missing variable after the modifier's {before!r}",
+                source,
+                span,
+                hint="write the variable the modifier applies to, e.g. 'f =~ 0.5*x1'",
+            )
+        return ModelSyntaxError(
+            f"missing right-hand side after {before!r}",
+            source,
+            span,
+            hint="write what comes after the operator, e.g. 'f =~ x1 + x2 + x3'"
+            if not in_expression
+            else "complete the expression, e.g. 'ab := a*b'",
+        )
+    return ModelSyntaxError(
+        "incomplete statement: a statement needs an operator such as =~, ~, ~~, :=, ==",
         source,
-        Span(position, position + max(1, len(str(token.value)) if token is not None else 1)),
-        hint=hint,
+        span,
+        hint="write e.g. 'f =~ x1 + x2', 'y ~ x', 'x1 ~~ x2' or 'ab := a*b'",
+    )
+
+
+def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSyntaxError:
+    """A second operator: glued to the first (``~~~``), split by a space (``= ~``), or extra."""
+    text = source.text
+    before = text[previous.start : previous.end]
+    span = Span(token.start_pos, token.end_pos)
+    if before and before[-1] in _OPERATOR_CHARS and previous.end == token.start_pos:
+        whole = Span(previous.start, token.end_pos)
+        return ModelSyntaxError(
+            f"unknown operator {text[whole.start : whole.end]!r}",
+            source,
+            whole,
+            hint="the operators are =~ ~ ~~ := == < > (e.g. 'f =~ x1', 'y ~ x', 'x1 ~~ x2')",
+        )
+    if before == "=" and token.value.startswith("~"):
+        return ModelSyntaxError(
+            "'=' and '~' are written apart",
+            source,
+            Span(previous.start, token.end_pos),
+            hint="write '=~' without a space",
+        )
+    return ModelSyntaxError(
+        f"unexpected operator {token.value!r}",
+        source,
+        span,
+        hint="a statement has one operator; put each statement on its own line or after ';'",
     )
 
 
@@ -204,10 +256,10 @@ def _previous_token(text: str, position: int) -> Span | None:
         return None
     end = len(stripped)
     start = end - 1
-    operator_chars = set("=~<>:|*+-/^")
-    if stripped[start] in operator_chars:
-        while start > 0 and stripped[start - 1] in operator_chars:
-            start -= 1
+    for chars in (_OPERATOR_CHARS, _NAME_CHARS):
+        if stripped[start] in chars:
+            while start > 0 and stripped[start - 1] in chars:
+                start -= 1
     return Span(start, end)
 
 
@@ -277,4 +329,22 @@ def _character_hint(char: str) -> str | None:
         return "use '(' and ')' for grouping"
     if char == '"' or char == "'":
         return "close the string with a matching quote on the same line"
+    lookalike = _LOOKALIKES.get(char)
+    if lookalike is not None:
+        return f"write the plain {lookalike!r} (text copied from a document often has this one)"
     return None
+
+
+# Characters that look like the language's own (as in text pasted from a word processor or PDF).
+_LOOKALIKES = {
+    "\u02dc": "~",
+    "\u223c": "~",
+    "\uff5e": "~",
+    "\u2212": "-",
+    "\u2013": "-",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u00d7": "*",
+}

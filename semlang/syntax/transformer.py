@@ -2,17 +2,29 @@
 
 Input: the Lark tree of ``grammar/semlang.lark`` and the :class:`~semlang.errors.Source`.
 Output: a :class:`~semlang.syntax.ast.Model`. Checks what the grammar leaves open (plain names on
-the left of relations, known modifiers, known functions) and reports typos and syntax that
-semlang does not fit yet at their spot.
+the left of relations, known modifiers, known functions, finite numbers, expressions that are not
+nested absurdly deep) and reports typos and syntax that semlang does not fit yet at their spot.
+
+The transformer is non-recursive, and so are the helpers of :mod:`semlang.syntax.ast`, so a
+pathological input (thousands of nested parentheses, a sum of thousands of terms) gives a located
+error or a result, never a ``RecursionError``.
 """
 
 from __future__ import annotations
 
-from lark import Token, Transformer, Tree, v_args
+import math
+
+from lark import Token, Transformer_NonRecursive, Tree, v_args
+from lark.exceptions import VisitError
 from lark.tree import Meta
 
 from semlang.errors import ModelError, ModelSyntaxError, NotSupportedError, Source, Span
 from semlang.syntax import ast
+from semlang.syntax.modifiers import UNSUPPORTED, StringLiteral, to_modifier
+
+# Deepest nesting of an expression (parentheses, functions, powers, signs); chains such as
+# a+b+c+... do not count. sympy recurses on nested expressions, so there is a limit.
+MAX_DEPTH = 50
 
 _TYPO_HINTS = {
     "~=": "did you mean '=~' (is measured by)?",
@@ -28,19 +40,9 @@ _UNSUPPORTED_OPS = {
     "<~": "formative (composite) indicators '<~' are not supported yet",
     "~*~": "scaling factors '~*~' (categorical data) are not supported yet",
     "|": "thresholds '|' (ordered categorical data) are not supported yet",
-}
-
-_MODIFIER_FUNCTIONS = {
-    "label": ast.ModifierKind.LABEL,
-    "start": ast.ModifierKind.START,
-    "equal": ast.ModifierKind.EQUAL,
-    "lower": ast.ModifierKind.LOWER,
-    "upper": ast.ModifierKind.UPPER,
-}
-_UNSUPPORTED_MODIFIERS = {
-    "efa": "exploratory factor blocks 'efa()' are not supported yet",
-    "prior": "priors 'prior()' (Bayesian estimation) are not supported yet",
-    "rv": "random slopes 'rv()' are not supported yet",
+    "|~": "instrumental variables '|~' are not supported yet",
+    "%": "group weights '%' are not supported yet",
+    ":~": "data-defined parameters ':~' are not supported yet",
 }
 
 
@@ -53,30 +55,60 @@ def _span(item: Meta | Token | Tree) -> Span:
     return Span(meta.start_pos, meta.end_pos)
 
 
+def _nodes(children) -> list:
+    return [c for c in children if not isinstance(c, Token) and c is not None]
+
+
 @v_args(meta=True)
-class _ToAst(Transformer):
+class _ToAst(Transformer_NonRecursive):
     def __init__(self, source: Source):
         super().__init__(visit_tokens=False)
         self.source = source
+        # depth of each expression node by id(); the node is kept alive so ids are not reused
+        self._depths: dict[int, tuple[int, object]] = {}
 
     def _error(self, cls, message: str, span: Span, hint: str | None = None):
         return cls(message, self.source, span, hint)
 
     # ---- statements ----
     def start(self, meta, children):
-        statements = [c for c in children if not isinstance(c, Token)]
+        statements = []
+        for child in _nodes(children):
+            statements.extend(child.statements if isinstance(child, _Several) else [child])
         return ast.Model(tuple(statements), self.source)
 
     def relation(self, meta, children):
-        lhs_expr, op_token, rhs = children
+        lhs_expr, op_token, terms = children
         op = op_token.value
         if op in _UNSUPPORTED_OPS:
             raise self._error(NotSupportedError, _UNSUPPORTED_OPS[op], _span(op_token))
         names = self._lhs_names(lhs_expr, op)
-        terms = tuple(rhs)
+        terms = tuple(self._number_term(t, op) for t in terms)
         if op == "~" and any(t.name == "1" for t in terms):
             return self._split_intercepts(names, terms, meta, op_token)
         return ast.Relation(names, ast.Op(op), terms, _span(meta), _span(op_token))
+
+    def _number_term(self, term: ast.Term, op: str) -> ast.Term:
+        """``y ~ 1`` is an intercept; ``y ~ 0`` (lavaan) an intercept fixed to zero."""
+        if not isinstance(term, _NumberTerm):
+            return term
+        if term.value == 1.0:
+            return ast.Term("1", term.modifiers, term.span, term.name_span)
+        if term.value == 0.0 and op == "~" and not term.modifiers:
+            fixed = ast.Modifier(ast.ModifierKind.VALUE, (0.0,), term.name_span)
+            return ast.Term("1", (fixed,), term.span, term.name_span)
+        if term.value == 0.0 and op == "=~" and not term.modifiers:
+            raise self._error(
+                NotSupportedError,
+                "phantom latent variables 'f =~ 0' are not supported yet",
+                term.name_span,
+            )
+        raise self._error(
+            ModelSyntaxError,
+            f"a number ({term.text}) cannot stand alone on the right-hand side",
+            term.name_span,
+            hint="write '1' for an intercept (y ~ 1), or 'value*variable' to fix a parameter",
+        )
 
     def _split_intercepts(self, names, terms, meta, op_token):
         """``y ~ 1`` is an intercept; ``y ~ 1 + x`` is an intercept and a regression."""
@@ -95,12 +127,14 @@ class _ToAst(Transformer):
         )
 
     def definition(self, meta, children):
-        lhs, _, expr = children
+        lhs, op_token, expr = children
+        if op_token.value in _UNSUPPORTED_OPS:
+            raise self._error(NotSupportedError, _UNSUPPORTED_OPS[op_token.value], _span(op_token))
         if not isinstance(lhs, ast.Symbol):
             raise self._error(
                 ModelSyntaxError,
                 "the left-hand side of ':=' must be a single new name",
-                lhs.span,
+                _expr_span(lhs),
                 hint="write e.g. 'indirect := a*b'",
             )
         self._check_expression(expr)
@@ -115,166 +149,92 @@ class _ToAst(Transformer):
     def block_header(self, meta, children):
         name_token, _, value = children
         kind = name_token.value
-        if kind not in ("level", "group", "block", "class"):
+        if kind.lower() not in ("level", "group", "block", "class"):
             raise self._error(
                 ModelSyntaxError,
                 f"unknown block {kind!r}",
                 _span(name_token),
                 hint="blocks are written 'level: 1' / 'level: 2' (or 'group: name')",
             )
-        return ast.BlockHeader(kind, value, _span(meta))
+        return ast.BlockHeader(kind.lower(), value, _span(meta))
 
     def block_value(self, meta, children):
-        return children[0].value
+        token = children[0]
+        return token.value[1:-1] if token.type == "STRING" else token.value
 
     # ---- right-hand side ----
     def rhs(self, meta, children):
-        return [c for c in children if isinstance(c, ast.Term)]
+        return [c for c in children if isinstance(c, ast.Term | _NumberTerm)]
 
     def term(self, meta, children):
-        *modifiers, operand = [c for c in children if not isinstance(c, Token)]
+        *pieces, operand = children
+        modifiers = []
+        for i in range(0, len(pieces), 2):
+            expr, marker = pieces[i], pieces[i + 1]
+            span = _expr_span(expr)
+            modifiers.append(to_modifier(expr, span, self.source, start=marker.type == "QMARK"))
         name, name_span = operand
+        if isinstance(name, float):
+            return _NumberTerm(name, name_span, tuple(modifiers), _span(meta), self.source)
         return ast.Term(name, tuple(modifiers), _span(meta), name_span)
+
+    def modifier(self, meta, children):
+        return children[0]
 
     def variable(self, meta, children):
         return children[0].value, _span(children[0])
 
     def number_operand(self, meta, children):
         token = children[0]
-        if float(token.value) != 1.0:
-            raise self._error(
-                ModelSyntaxError,
-                f"a number ({token.value}) cannot stand alone on the right-hand side",
-                _span(token),
-                hint="write '1' for an intercept (y ~ 1), or 'value*variable' to fix a parameter",
-            )
-        return "1", _span(token)
+        return self._finite(token), _span(token)
 
     def interaction(self, meta, children):
         raise self._error(
-            NotSupportedError, "interaction terms 'x1:x2' are not supported yet", _span(meta)
+            NotSupportedError,
+            "interaction terms 'x1:x2' are not supported yet",
+            _span(meta),
+            hint="compute the product as a column of the data and use that column",
         )
-
-    def fixed_modifier(self, meta, children):
-        return ast.Modifier(ast.ModifierKind.VALUE, (children[0],), _span(meta))
-
-    def label_modifier(self, meta, children):
-        token = children[0]
-        if token.value == "NA":
-            return ast.Modifier(ast.ModifierKind.VALUE, (None,), _span(token))
-        return ast.Modifier(ast.ModifierKind.LABEL, (token.value,), _span(token))
-
-    def string_modifier(self, meta, children):
-        token = children[0]
-        return ast.Modifier(ast.ModifierKind.LABEL, (token.value[1:-1],), _span(token))
-
-    def call_modifier(self, meta, children):
-        name_token = children[0]
-        args = [c for c in children[1:] if not isinstance(c, Token) and c is not None]
-        func = name_token.value
-        span = _span(meta)
-        if func in _UNSUPPORTED_MODIFIERS:
-            raise self._error(NotSupportedError, _UNSUPPORTED_MODIFIERS[func], span)
-        if func == "c":
-            return self._vector_modifier(args, span)
-        if func not in _MODIFIER_FUNCTIONS:
-            raise self._error(
-                ModelSyntaxError,
-                f"unknown modifier {func}()",
-                _span(name_token),
-                hint="modifiers are a number, NA, a label, label(), start(), equal(), "
-                "lower(), upper() or c()",
-            )
-        kind = _MODIFIER_FUNCTIONS[func]
-        values = self._modifier_values(kind, func, args, span)
-        return ast.Modifier(kind, values, span)
-
-    def _modifier_values(self, kind, func, args, span):
-        items = args[0][1] if len(args) == 1 and args[0][0] == "vector" else args
-        if len(items) == 0 or (len(args) != 1):
-            raise self._error(
-                ModelSyntaxError, f"{func}() takes exactly one value (or c(...))", span
-            )
-        values = []
-        for item_kind, value, item_span in items:
-            if kind in (ast.ModifierKind.LABEL, ast.ModifierKind.EQUAL):
-                if item_kind == "na":
-                    values.append(None)
-                elif item_kind in ("string", "name"):
-                    values.append(value)
-                else:
-                    raise self._error(
-                        ModelSyntaxError, f"{func}() needs a quoted name", item_span,
-                        hint=f'write e.g. {func}("a")' if func == "label" else None,
-                    )  # fmt: skip
-            else:
-                if item_kind == "number":
-                    values.append(value)
-                elif item_kind == "na":
-                    values.append(None)
-                else:
-                    raise self._error(ModelSyntaxError, f"{func}() needs a number", item_span)
-        return tuple(values)
-
-    def _vector_modifier(self, args, span):
-        kinds = {kind for kind, _, _ in args}
-        if not args:
-            raise self._error(ModelSyntaxError, "c() needs at least one value", span)
-        if kinds <= {"number", "na"}:
-            return ast.Modifier(ast.ModifierKind.VALUE, tuple(v for _, v, _ in args), span)
-        if kinds <= {"name", "string", "na"}:
-            return ast.Modifier(ast.ModifierKind.LABEL, tuple(v for _, v, _ in args), span)
-        raise self._error(
-            ModelSyntaxError,
-            "c() mixes numbers and labels",
-            span,
-            hint="use one c() for fixed values and repeat the term with another c() for labels",
-        )
-
-    def signed_number(self, meta, children):
-        sign = -1.0 if children[0].type == "MINUS" else 1.0
-        return sign * float(children[-1].value)
-
-    def arg(self, meta, children):
-        return ("number", children[0], _span(meta))
-
-    def name_arg(self, meta, children):
-        token = children[0]
-        kind = "na" if token.value == "NA" else "name"
-        return (kind, None if kind == "na" else token.value, _span(token))
-
-    def string_arg(self, meta, children):
-        token = children[0]
-        return ("string", token.value[1:-1], _span(token))
-
-    def call_arg(self, meta, children):
-        name_token = children[0]
-        args = [c for c in children[1:] if not isinstance(c, Token) and c is not None]
-        if name_token.value != "c":
-            raise self._error(
-                ModelSyntaxError,
-                f"{name_token.value}() cannot be used inside a modifier",
-                _span(meta),
-            )
-        if any(kind == "vector" for kind, _, _ in args):
-            raise self._error(ModelSyntaxError, "c() cannot be nested", _span(meta))
-        return ("vector", args, _span(meta))
 
     # ---- expressions ----
+    def _finite(self, token: Token) -> float:
+        value = float(token.value)
+        if not math.isfinite(value):
+            raise self._error(
+                ModelSyntaxError, f"the number {token.value} is too large", _span(token)
+            )
+        return value
+
+    def _node(self, node, children=()):
+        depth = 1
+        for i, child in enumerate(children):
+            child_depth = self._depths.get(id(child), (1, None))[0]
+            chained = i == 0 and isinstance(node, ast.Binary) and node.op in "+-*/"
+            depth = max(depth, child_depth if chained else child_depth + 1)
+        if depth > MAX_DEPTH:
+            raise self._error(
+                ModelSyntaxError,
+                f"this expression is nested too deeply (more than {MAX_DEPTH} levels)",
+                node.span,
+                hint="split it into several ':=' definitions",
+            )
+        self._depths[id(node)] = (depth, node)
+        return node
+
     def number(self, meta, children):
-        return ast.Number(float(children[0].value), _span(meta))
+        return self._node(ast.Number(self._finite(children[0]), _span(meta)))
 
     def symbol(self, meta, children):
-        return ast.Symbol(children[0].value, _span(meta))
+        return self._node(ast.Symbol(children[0].value, _span(meta)))
 
     def string(self, meta, children):
         token = children[0]
-        return _StringLiteral(token.value[1:-1], _span(token))
+        return self._node(StringLiteral(token.value[1:-1], _span(token)))
 
     def call(self, meta, children):
         name_token = children[0]
-        args = tuple(c for c in children[1:] if not isinstance(c, Token) and c is not None)
-        return ast.Call(name_token.value, args, _span(meta))
+        args = tuple(_nodes(children[1:]))
+        return self._node(ast.Call(name_token.value, args, _span(meta)), args)
 
     def parens(self, meta, children):
         return children[1]
@@ -282,7 +242,7 @@ class _ToAst(Transformer):
     def _binary(op):
         def method(self, meta, children):
             left, _, right = children
-            return ast.Binary(op, left, right, _span(meta))
+            return self._node(ast.Binary(op, left, right, _span(meta)), (left, right))
 
         return method
 
@@ -293,62 +253,81 @@ class _ToAst(Transformer):
     pow = _binary("^")
 
     def neg(self, meta, children):
-        return ast.Unary("-", children[1], _span(meta))
+        return self._node(ast.Unary("-", children[1], _span(meta)), (children[1],))
 
     def pos(self, meta, children):
-        return ast.Unary("+", children[1], _span(meta))
+        return self._node(ast.Unary("+", children[1], _span(meta)), (children[1],))
 
     # ---- checks ----
     def _lhs_names(self, expr, op) -> tuple[ast.Name, ...]:
-        """The variables left of a relation: names joined by '+'."""
-        if isinstance(expr, ast.Symbol):
-            return (ast.Name(expr.name, expr.span),)
-        if isinstance(expr, ast.Binary) and expr.op == "+":
-            return self._lhs_names(expr.left, op) + self._lhs_names(expr.right, op)
-        if isinstance(expr, ast.Binary) and expr.op == "*":
-            modifier = expr.left
-            if isinstance(modifier, ast.Call) and modifier.func in _UNSUPPORTED_MODIFIERS:
-                raise self._error(
-                    NotSupportedError, _UNSUPPORTED_MODIFIERS[modifier.func], modifier.span
-                )
-        span = expr.span
+        """The variables left of a relation: names joined by '+' (read without recursion)."""
+        names: list[ast.Name] = []
+        stack = [expr]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Symbol):
+                names.append(ast.Name(node.name, node.span))
+            elif isinstance(node, ast.Binary) and node.op == "+":
+                stack += [node.right, node.left]
+            else:
+                self._bad_lhs(node, op)
+        return tuple(names)
+
+    def _bad_lhs(self, node, op: str):
+        if isinstance(node, ast.Binary) and node.op == "*":
+            for part in ast.walk(node):
+                if isinstance(part, ast.Call) and part.func in UNSUPPORTED:
+                    raise self._error(NotSupportedError, UNSUPPORTED[part.func], part.span)
         raise self._error(
             ModelSyntaxError,
             f"the left-hand side of '{op}' must be variable names joined by '+'",
-            span,
+            _expr_span(node),
             hint="modifiers such as 'a*' or '1*' go on the right-hand side: 'f =~ 1*x1 + a*x2'",
         )
 
     def _check_expression(self, expr) -> None:
-        if isinstance(expr, _StringLiteral):
+        if isinstance(expr, StringLiteral):
             raise self._error(
                 ModelSyntaxError, "a string cannot be used in an expression", expr.span
             )
-        if isinstance(expr, ast.Unary):
-            self._check_expression(expr.operand)
-        elif isinstance(expr, ast.Binary):
-            self._check_expression(expr.left)
-            self._check_expression(expr.right)
-        elif isinstance(expr, ast.Call):
-            if expr.func not in ast.FUNCTIONS:
+        for node in ast.walk(expr):
+            if isinstance(node, StringLiteral):
                 raise self._error(
-                    ModelSyntaxError,
-                    f"unknown function {expr.func}()",
-                    expr.span,
-                    hint="expressions may use " + ", ".join(sorted(ast.FUNCTIONS)),
+                    ModelSyntaxError, "a string cannot be used in an expression", node.span
                 )
-            if len(expr.args) != 1:
-                raise self._error(
-                    ModelSyntaxError, f"{expr.func}() takes exactly one argument", expr.span
-                )
-            for arg in expr.args:
-                self._check_expression(arg)
+            if isinstance(node, ast.Call):
+                self._check_call(node)
+
+    def _check_call(self, call: ast.Call) -> None:
+        if call.func not in ast.FUNCTIONS:
+            raise self._error(
+                ModelSyntaxError,
+                f"unknown function {call.func}()",
+                call.span,
+                hint="expressions may use " + ", ".join(sorted(ast.FUNCTIONS)),
+            )
+        if len(call.args) != 1:
+            raise self._error(
+                ModelSyntaxError, f"{call.func}() takes exactly one argument", call.span
+            )
 
 
-class _StringLiteral:
-    def __init__(self, value: str, span: Span):
+def _expr_span(expr) -> Span:
+    return expr.span
+
+
+class _NumberTerm:
+    """A number standing where a variable would (``1``, or lavaan's ``y ~ 0``), until the
+    relation's operator says what it means."""
+
+    name = ""
+
+    def __init__(self, value: float, name_span: Span, modifiers, span: Span, source: Source):
         self.value = value
+        self.name_span = name_span
+        self.modifiers = modifiers
         self.span = span
+        self.text = source.text[name_span.start : name_span.end]
 
 
 class _Several:
@@ -361,16 +340,8 @@ class _Several:
 def to_ast(tree: Tree, source: Source) -> ast.Model:
     """Transform a Lark tree into the syntax tree, raising located errors."""
     try:
-        model = _ToAst(source).transform(tree)
-    except Exception as error:  # lark wraps errors raised in callbacks
-        inner = getattr(error, "orig_exc", None)
-        if isinstance(inner, ModelError):
-            raise inner from None
+        return _ToAst(source).transform(tree)
+    except VisitError as error:  # lark wraps errors raised in callbacks
+        if isinstance(error.orig_exc, ModelError):
+            raise error.orig_exc from None
         raise
-    statements = []
-    for statement in model.statements:
-        if isinstance(statement, _Several):
-            statements.extend(statement.statements)
-        else:
-            statements.append(statement)
-    return ast.Model(tuple(statements), source)

@@ -1,0 +1,447 @@
+"""Parameter table -> path graph: a networkx view, structural checks and a Graphviz diagram.
+
+Input: a :class:`~semlang.partable.ParameterTable`. Output: :func:`path_graph` (an
+``nx.DiGraph``), :func:`check` (warnings; errors when the data's columns are known),
+:func:`to_dot` (Graphviz DOT text) and :func:`render_diagram` (files).
+
+The graph has one node per variable and block, keyed ``(name, block)`` (a multi-group or
+two-level model has the same name in several blocks). Node attributes: ``name``, ``block``,
+``group``, ``level``, ``kind`` (``"latent"``/``"observed"``), ``latent``, ``observed``,
+``exogenous`` (no path points to it), ``endogenous``, ``indicator`` (measured by a latent
+variable), ``fixed_x`` (an exogenous covariate whose moments are fixed at their sample values)
+and ``line`` (the model line where the name first appears, or ``None``). Directed edges are the
+paths: loadings (latent -> indicator, ``kind="loading"``, ``op="=~"``) and regressions
+(predictor -> outcome, ``kind="regression"``, ``op="~"``), with the parameter row's ``row`` id,
+``label``, ``free`` index, ``value`` (NaN when free), ``fixed`` and ``line``. Covariances are
+not paths: they live in an undirected ``nx.Graph`` on the same nodes, ``graph.graph
+["covariances"]`` (``kind="covariance"``, ``op="~~"``, plus ``exo`` for the fixed covariances of
+exogenous covariates); see :func:`covariances`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+import networkx as nx
+
+from semlang.errors import (
+    ModelSpecificationError,
+    OptionError,
+    SemlangError,
+    Span,
+    UnknownVariableError,
+)
+from semlang.partable import ParameterTable, ParamRow
+from semlang.syntax.ast import Op
+
+Node = tuple[str, int]
+
+_PATH_KINDS = {Op.MEASURED: "loading", Op.REGRESSION: "regression"}
+_FORMATS = {"svg", "png", "pdf", "jpg", "jpeg", "gif", "ps", "eps"}
+
+
+# ---- the graph -----------------------------------------------------------------------------
+
+
+def path_graph(table: ParameterTable) -> nx.DiGraph:
+    """The variables of every block as nodes, loadings and regressions as directed edges."""
+    graph = nx.DiGraph(
+        name=table.source.name,
+        ngroups=table.ngroups,
+        nlevels=table.nlevels,
+        group_labels=table.group_labels,
+    )
+    undirected = nx.Graph()
+    for block in table.blocks:
+        for name in block.variables:
+            latent = name in block.latent
+            attributes = {
+                "name": name,
+                "block": block.index,
+                "group": block.group,
+                "level": block.level,
+                "kind": "latent" if latent else "observed",
+                "latent": latent,
+                "observed": not latent,
+                "fixed_x": name in block.observed_exogenous and table.options.fixed_x,
+                "line": _line(table, table.variable_spans.get(name)),
+            }
+            graph.add_node((name, block.index), **attributes)
+            undirected.add_node((name, block.index))
+    for row in table.parameters:
+        if row.op in _PATH_KINDS:
+            source, target = (row.lhs, row.rhs) if row.op is Op.MEASURED else (row.rhs, row.lhs)
+            _add_node_if_missing(graph, undirected, table, row, source, target)
+            kind = _PATH_KINDS[row.op]
+            graph.add_edge((source, row.block), (target, row.block), kind=kind, **_row(table, row))
+        elif row.op is Op.COVARIANCE and row.lhs != row.rhs:
+            _add_node_if_missing(graph, undirected, table, row, row.lhs, row.rhs)
+            undirected.add_edge(
+                (row.lhs, row.block), (row.rhs, row.block), kind="covariance", **_row(table, row)
+            )
+    for node, data in graph.nodes(data=True):
+        data["exogenous"] = graph.in_degree(node) == 0
+        data["endogenous"] = not data["exogenous"]
+        data["indicator"] = any(
+            graph.edges[u, node]["kind"] == "loading" for u in graph.predecessors(node)
+        )
+    graph.graph["covariances"] = undirected
+    return graph
+
+
+def covariances(graph: nx.DiGraph) -> nx.Graph:
+    """The covariances (``~~`` between two variables) of a path graph, as an undirected graph."""
+    return graph.graph["covariances"]
+
+
+def _row(table: ParameterTable, row: ParamRow) -> dict:
+    return {
+        "op": row.op.value,
+        "row": row.id,
+        "label": row.label,
+        "free": row.free,
+        "value": row.value,
+        "fixed": row.free == 0 and not row.exo,
+        "exo": row.exo,
+        "line": _line(table, row.span),
+    }
+
+
+def _add_node_if_missing(graph, undirected, table, row: ParamRow, *names: str) -> None:
+    """A row naming a variable its block does not list (cannot happen for tables built by
+    :func:`~semlang.partable.build_partable`; kept so a hand-made table still gives a graph)."""
+    for name in names:
+        if (name, row.block) not in graph:
+            graph.add_node(
+                (name, row.block),
+                name=name,
+                block=row.block,
+                group=row.group,
+                level=row.level,
+                kind="observed",
+                latent=False,
+                observed=True,
+                fixed_x=False,
+                line=_line(table, table.variable_spans.get(name)),
+            )
+            undirected.add_node((name, row.block))
+
+
+def _line(table: ParameterTable, span: Span | None) -> int | None:
+    return table.source.location(span.start)[0] if span is not None else None
+
+
+# ---- structural checks -------------------------------------------------------------------------
+
+
+def check(table: ParameterTable, columns: Iterable[str] | None = None) -> list[str]:
+    """Structural warnings about a model, one line each (``model.sem:3:5: ...``).
+
+    Without data a name that only appears in ``~`` / ``~~`` statements is simply an observed
+    variable, and a forgotten ``=~`` cannot be told from a covariate; so ``check`` warns only
+    where the name looks like a mistake (it resembles a latent variable's name, or is a latent
+    variable at another level). With ``columns`` (the data's column names) it is certain:
+    an observed variable that is not a column raises
+    :class:`~semlang.errors.UnknownVariableError` at the spot where the model names it
+    (``'f' has no indicators and is not a column of the data``), and a latent variable named
+    like a column raises :class:`~semlang.errors.ModelSpecificationError`.
+
+    The warnings also cover feedback loops (a non-recursive model) and a latent variable with a
+    single indicator whose residual variance is free (not identified).
+    """
+    graph = path_graph(table)
+    if columns is not None:
+        _check_columns(table, graph, [str(c) for c in columns])
+    warnings: list[str] = []
+    warnings += _look_alike_latents(table, graph)
+    warnings += _feedback_loops(table, graph)
+    warnings += _single_indicators(table, graph)
+    return list(dict.fromkeys(warnings))
+
+
+def _located(table: ParameterTable, span: Span | None, message: str, hint: str) -> str:
+    where = table.source.name
+    if span is not None:
+        line, column = table.source.location(span.start)
+        where += f":{line}:{column}"
+    return f"{where}: {message}; {hint}"
+
+
+def _check_columns(table: ParameterTable, graph: nx.DiGraph, columns: list[str]) -> None:
+    present = set(columns)
+    for (name, _), data in graph.nodes(data=True):
+        span = table.variable_spans.get(name)
+        if data["observed"] and name not in present:
+            close = difflib.get_close_matches(name, columns, n=3)
+            if not data["indicator"]:
+                raise UnknownVariableError(
+                    f"'{name}' has no indicators and is not a column of the data",
+                    table.source,
+                    span,
+                    hint=f"if '{name}' is a latent variable, define it with "
+                    f"'{name} =~ indicator1 + indicator2 + ...'"
+                    + (f"; close column names: {', '.join(close)}" if close else ""),
+                )
+            shown = ", ".join(columns[:10]) + (", ..." if len(columns) > 10 else "")
+            raise UnknownVariableError(
+                f"variable '{name}' is not a column of the data",
+                table.source,
+                span,
+                hint=("close column names: " + ", ".join(close))
+                if close
+                else f"the data's columns are {shown}",
+            )
+        if data["latent"] and name in present:
+            raise ModelSpecificationError(
+                f"latent variable '{name}' has the name of a column of the data",
+                table.source,
+                span,
+                hint="rename the latent variable (or drop its '=~' to use the column)",
+            )
+
+
+def _look_alike_latents(table: ParameterTable, graph: nx.DiGraph) -> list[str]:
+    """Observed non-indicators named like a latent variable (of this or another level)."""
+    out = []
+    latent_by_group: dict[int, dict[str, int]] = {}
+    for (name, _), data in graph.nodes(data=True):
+        if data["latent"]:
+            latent_by_group.setdefault(data["group"], {}).setdefault(name, data["level"])
+    for (name, _), data in graph.nodes(data=True):
+        if data["latent"] or data["indicator"]:
+            continue
+        latent = latent_by_group.get(data["group"], {})
+        span = table.variable_spans.get(name)
+        if name in latent:
+            out.append(
+                _located(
+                    table,
+                    span,
+                    f"'{name}' is a latent variable at level {latent[name]} but has no "
+                    f"indicators at level {data['level']}, where it is taken as observed",
+                    f"give it indicators at level {data['level']} too, or check the name",
+                )
+            )
+            continue
+        close = _resembling(name, list(latent))
+        if close is not None:
+            out.append(
+                _located(
+                    table,
+                    span,
+                    f"'{name}' has no indicators, so it is taken as an observed variable",
+                    f"did you mean the latent variable '{close}'?",
+                )
+            )
+    return out
+
+
+def _resembling(name: str, latent: list[str]) -> str | None:
+    """A latent variable's name that ``name`` looks like a typo of: the same but for case, or
+    close (difflib) and not just another number of a numbered series (``f1`` / ``f10``)."""
+    lowered = {n.lower(): n for n in latent}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    letters = re.sub(r"\d", "", name)
+    for candidate in difflib.get_close_matches(name, latent, n=3, cutoff=0.8):
+        if re.sub(r"\d", "", candidate) != letters:
+            return candidate
+    return None
+
+
+def _feedback_loops(table: ParameterTable, graph: nx.DiGraph) -> list[str]:
+    out = []
+    for component in nx.strongly_connected_components(graph):
+        nodes = sorted(component, key=lambda n: (n[1], n[0]))
+        if len(nodes) < 2:
+            continue
+        names = ", ".join(name for name, _ in nodes)
+        first = min(
+            (graph.edges[u, v]["row"] for u, v in graph.subgraph(nodes).edges), default=None
+        )
+        span = next((row.span for row in table.rows if row.id == first), None)
+        out.append(
+            _located(
+                table,
+                span,
+                f"{names} form a feedback loop (a non-recursive model)",
+                "such models need enough instruments to be identified; check the directions of "
+                "the '~' statements",
+            )
+        )
+    return out
+
+
+def _single_indicators(table: ParameterTable, graph: nx.DiGraph) -> list[str]:
+    variances = {
+        (row.lhs, row.block): row
+        for row in table.parameters
+        if row.op is Op.COVARIANCE and row.lhs == row.rhs
+    }
+    out = []
+    for node, data in graph.nodes(data=True):
+        if not data["latent"]:
+            continue
+        loadings = [v for v in graph.successors(node) if graph.edges[node, v]["kind"] == "loading"]
+        if len(loadings) != 1:
+            continue
+        indicator = loadings[0]
+        residual = variances.get(indicator)
+        shared = sum(
+            graph.edges[u, indicator]["kind"] == "loading" for u in graph.predecessors(indicator)
+        )
+        if residual is None or residual.free == 0 or shared != 1:
+            continue
+        out.append(
+            _located(
+                table,
+                table.variable_spans.get(data["name"]),
+                f"'{data['name']}' has a single indicator '{indicator[0]}' whose residual "
+                "variance is free, so the model is not identified",
+                f"fix the residual variance, e.g. '{indicator[0]} ~~ 0*{indicator[0]}'",
+            )
+        )
+    return out
+
+
+# ---- the diagram ------------------------------------------------------------------------------
+
+
+def to_dot(table: ParameterTable) -> str:
+    """The path diagram in Graphviz's DOT language.
+
+    Latent variables are ellipses, observed variables boxes; loadings and regressions are
+    arrows, covariances dashed double-headed arrows (grey for the fixed covariances of
+    exogenous covariates). An arrow shows its label and its fixed value (``a``, ``1``,
+    ``a = 0.5``); a variance that is fixed or labelled is shown in its variable's node. With
+    several groups or levels each block is a cluster.
+    """
+    graph = path_graph(table)
+    several = len(table.blocks) > 1
+    variances = {
+        (row.lhs, row.block): row
+        for row in table.parameters
+        if row.op is Op.COVARIANCE and row.lhs == row.rhs
+    }
+    lines = [
+        f"digraph {_quote(table.source.name)} {{",
+        '  graph [rankdir=LR, fontname="Helvetica", nodesep=0.3, ranksep=0.8];',
+        '  node [fontname="Helvetica", fontsize=12];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
+    for block in table.blocks:
+        indent = "    " if several else "  "
+        if several:
+            lines.append(f"  subgraph cluster_{block.index} {{")
+            lines.append(f"    label={_quote(_block_title(table, block))};")
+        for name in block.variables:
+            node = (name, block.index)
+            lines.append(indent + _dot_node(graph, node, variances.get(node), several))
+        lines.extend(indent + e for e in _dot_edges(graph, block.index, several))
+        if several:
+            lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _block_title(table: ParameterTable, block) -> str:
+    parts = []
+    if table.ngroups > 1:
+        label = table.group_labels[block.group - 1]
+        parts.append(f"group {block.group}" + (f": {label}" if label != str(block.group) else ""))
+    if table.nlevels > 1:
+        parts.append(f"level {block.level} ({'within' if block.level == 1 else 'between'})")
+    return ", ".join(parts)
+
+
+def _dot_id(node: Node, several: bool) -> str:
+    return _quote(f"{node[0]}@{node[1]}" if several else node[0])
+
+
+def _dot_node(graph: nx.DiGraph, node: Node, variance: ParamRow | None, several: bool) -> str:
+    data = graph.nodes[node]
+    label = data["name"]
+    if variance is not None and variance.free == 0 and not variance.exo:
+        label += "\n" + _parameter_text(variance.label, variance.value, prefix="var ")
+    elif variance is not None and _shown_label(variance.label):
+        label += f"\nvar {variance.label}"
+    shape = "ellipse" if data["latent"] else "box"
+    return f"{_dot_id(node, several)} [shape={shape}, label={_quote(label)}];"
+
+
+def _dot_edges(graph: nx.DiGraph, block: int, several: bool) -> list[str]:
+    out = []
+    for u, v, data in sorted(graph.edges(data=True), key=lambda edge: edge[2]["row"]):
+        if u[1] != block:
+            continue
+        text = _parameter_text(data["label"], data["value"] if data["fixed"] else math.nan)
+        label = f" [label={_quote(text)}]" if text else ""
+        out.append(f"{_dot_id(u, several)} -> {_dot_id(v, several)}{label};")
+    pairs = sorted(covariances(graph).edges(data=True), key=lambda edge: edge[2]["row"])
+    for u, v, data in pairs:
+        if u[1] != block:
+            continue
+        text = _parameter_text(data["label"], data["value"] if data["fixed"] else math.nan)
+        style = ["dir=both", "style=dashed", "constraint=false"]
+        if data["exo"]:
+            style.append("color=grey50")
+        if text:
+            style.append(f"label={_quote(text)}")
+        out.append(f"{_dot_id(u, several)} -> {_dot_id(v, several)} [{', '.join(style)}];")
+    return out
+
+
+def _shown_label(label: str) -> bool:
+    """User labels are shown; the internal ``.pN.`` labels of group equalities are not."""
+    return bool(label) and not (label.startswith(".p") and label.endswith("."))
+
+
+def _parameter_text(label: str, value: float, prefix: str = "") -> str:
+    shown = label if _shown_label(label) else ""
+    number = f"{value:g}" if not math.isnan(value) else ""
+    if shown and number:
+        return f"{prefix}{shown} = {number}"
+    return f"{prefix}{shown or number}" if (shown or number) else ""
+
+
+def _quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
+def render_diagram(table: ParameterTable, path: str | Path) -> list[Path]:
+    """Write the diagram: always the DOT source (``path`` with suffix ``.dot``), and the picture
+    ``path`` itself (``.svg``, ``.png``, ``.pdf``, ...) when Graphviz's ``dot`` program is on the
+    PATH. Returns the files written (so without Graphviz only the ``.dot``)."""
+    target = Path(path)
+    fmt = target.suffix.lower().lstrip(".")
+    if fmt not in _FORMATS | {"dot", ""}:
+        raise OptionError(
+            f"unknown diagram format '.{fmt}'",
+            hint="write the diagram as .svg, .png, .pdf or .dot",
+        )
+    dot_path = target.with_suffix(".dot")
+    dot_path.write_text(to_dot(table), encoding="utf-8")
+    written = [dot_path]
+    program = shutil.which("dot")
+    if fmt in ("dot", "") or program is None:
+        return written
+    result = subprocess.run(
+        [program, f"-T{'jpeg' if fmt == 'jpg' else fmt}", str(dot_path), "-o", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SemlangError(
+            f"Graphviz could not draw {str(target)!r}: {result.stderr.strip()}",
+            hint=f"the DOT source is in {str(dot_path)!r}",
+        )
+    written.append(target)
+    return written
