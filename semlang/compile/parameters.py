@@ -5,9 +5,14 @@ Input: the parameter table. Output: :class:`ParameterSpace`:
 * θ — one entry per free parameter of the table (shared labels already merged);
 * φ — the optimizer's vector: equality constraints (``==``) are solved for one of their
   parameters, so θ = g(φ) (usually θ = φ; linear constraints give θ = Gφ + c; nonlinear ones a
-  lambdified g with its Jacobian) and the fit needs no constrained optimizer for them;
+  lambdified g with its Jacobian) and the fit needs no constrained optimizer for them; an
+  equality no parameter can be solved from (``a^2 + b^2 == 1``) stays a constraint c(φ) = 0,
+  given to the optimizer as the pair c >= 0, −c >= 0;
 * the ``:=`` parameters as functions of θ (lambdified, with Jacobian for the delta method);
-* inequalities (``<``, ``>``) as c(φ) >= 0; a bare ``label > number`` becomes a bound on φ.
+* inequalities (``<``, ``>``) as c(φ) >= 0; a bare ``label > number`` becomes a bound on φ, as do
+  the ``lower()`` and ``upper()`` modifiers;
+* the value of every constraint row in θ as lavaan reports it (left − right; right − left for
+  ``<``).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import numpy as np
 import sympy
 
 from semlang.compile.symbolic import CompiledExpressions, linear_form
-from semlang.errors import ModelSpecificationError, NotSupportedError
+from semlang.errors import ModelSpecificationError
 from semlang.partable.table import ParameterTable
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
@@ -38,8 +43,10 @@ class ParameterSpace:
     definitions_of_labels: CompiledExpressions  # := values as functions of the labels' values
     label_names: tuple[str, ...]
     inequalities: CompiledExpressions  # c(φ) >= 0 (those not turned into bounds)
-    bounds: tuple[tuple[float, float], ...]  # per φ
-    constraint_values: CompiledExpressions  # left − right of each constraint row, in θ
+    bounds: tuple[tuple[float, float], ...]  # per φ: every bound the optimizer respects
+    constraint_bounds: tuple[tuple[float, float], ...]  # per φ: those from ``<``/``>`` rows
+    constraint_values: CompiledExpressions  # each constraint row's value in θ (lavaan's sign)
+    n_equalities: int = 0  # ``==`` rows not solved for a parameter (pairs of inequalities)
 
     @property
     def n_phi(self) -> int:
@@ -74,20 +81,14 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     defined = _definition_expressions(table, labels)
     defined_by_label = _definition_expressions(table, label_symbols)
     names = {**labels, **defined}
-    substitution, leftover = _solve_equalities(table, names, theta)
-    if leftover:
-        raise NotSupportedError(
-            "this equality constraint cannot be solved for one of its parameters; "
-            "semlang cannot fit it yet",
-            table.source,
-            leftover.span,
-            hint="write it as 'label == expression of other labels'",
-        )
+    substitution, unsolved = _solve_equalities(table, names, theta)
     phi = tuple(s for s in theta if s not in substitution)
     theta_exprs = [substitution.get(s, s) for s in theta]
     phi_index = np.array([theta.index(s) for s in phi], dtype=np.intp)
-    inequality_exprs, bounds = _inequalities(table, names, substitution, phi)
-    constraint_exprs = [_constraint_expr(row.statement, names) for row in table.constraints]
+    inequality_exprs, bounds, constraint_bounds = _inequalities(table, names, substitution, phi)
+    equality_exprs = _unsolved_equalities(table, unsolved, names, substitution)
+    inequality_exprs += equality_exprs + [-expr for expr in equality_exprs]
+    constraint_exprs = [_signed_constraint(row, names) for row in table.constraints]
     return ParameterSpace(
         n_theta=n_theta,
         theta_symbols=theta,
@@ -103,7 +104,9 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
         label_names=tuple(labels),
         inequalities=CompiledExpressions(inequality_exprs, phi),
         bounds=tuple(bounds),
+        constraint_bounds=tuple(constraint_bounds),
         constraint_values=CompiledExpressions(constraint_exprs, theta),
+        n_equalities=len(equality_exprs),
     )
 
 
@@ -136,9 +139,17 @@ def _constraint_expr(statement: ast.Constraint, names) -> sympy.Expr:
     return left - right
 
 
+def _signed_constraint(row, names) -> sympy.Expr:
+    """lavaan's value of a constraint row: left − right, but right − left for ``<`` (so that an
+    inequality holds when its value is >= 0)."""
+    diff = _constraint_expr(row.statement, names)
+    return -diff if row.op is Op.LESS else diff
+
+
 def _solve_equalities(table: ParameterTable, names, theta):
-    """Solve each ``==`` for one parameter; returns (θ_k -> expression, unsolvable row)."""
+    """Solve each ``==`` for one parameter; returns (θ_k -> expression, rows left unsolved)."""
     substitution: dict[sympy.Symbol, sympy.Expr] = {}
+    unsolved = []
     order = {s: k for k, s in enumerate(theta)}
     for row in table.constraints:
         if row.op is not Op.EQUAL:
@@ -154,11 +165,32 @@ def _solve_equalities(table: ParameterTable, names, theta):
             continue
         solved = _solve_for_one(expr, symbols)
         if solved is None:
-            return substitution, row
+            unsolved.append(row)
+            continue
         symbol, solution = solved
         substitution = {k: v.xreplace({symbol: solution}) for k, v in substitution.items()}
         substitution[symbol] = solution
-    return substitution, None
+    return substitution, unsolved
+
+
+def _unsolved_equalities(table, rows, names, substitution) -> list[sympy.Expr]:
+    """The ``==`` rows no parameter could be solved from, as expressions in φ that must be 0.
+
+    They are imposed like two inequalities (c >= 0 and −c >= 0) by the optimizer, and like
+    active constraints on the information matrix, as lavaan does with nonlinear constraints.
+    """
+    out = []
+    for row in rows:
+        expr = _constraint_expr(row.statement, names).xreplace(substitution)
+        if not expr.free_symbols:
+            if abs(float(expr)) > 1e-12:
+                raise ModelSpecificationError(
+                    "this equality constraint can never hold", table.source, row.span,
+                    hint="check the fixed values and labels it uses",
+                )  # fmt: skip
+            continue
+        out.append(expr)
+    return out
 
 
 def _solve_for_one(expr: sympy.Expr, symbols: list[sympy.Symbol]):
@@ -175,23 +207,46 @@ def _solve_for_one(expr: sympy.Expr, symbols: list[sympy.Symbol]):
 
 
 def _inequalities(table, names, substitution, phi):
-    """Inequalities as c(φ) >= 0, with ``label > number`` (and lower()/upper()) as bounds."""
-    bounds = {s: [-math.inf, math.inf] for s in phi}
-    for row in table.parameters:
-        if row.is_free and (math.isfinite(row.lower) or math.isfinite(row.upper)):
-            symbol = sympy.Symbol(f"theta_{row.free}")
-            if symbol in bounds:
-                bounds[symbol][0] = max(bounds[symbol][0], row.lower)
-                bounds[symbol][1] = min(bounds[symbol][1], row.upper)
+    """Inequalities as c(φ) >= 0; ``label > number`` rows and lower()/upper() become bounds.
+
+    Returns (expressions, bounds, constraint_bounds): ``bounds`` holds both kinds of bounds (what
+    the optimizer must respect), ``constraint_bounds`` only those written as constraint rows.
+    lavaan treats the two differently in inference: an active inequality constraint is imposed
+    on the information matrix like an equality, a modifier bound is not.
+    """
+    modifier = {s: [-math.inf, math.inf] for s in phi}
+    constraint = {s: [-math.inf, math.inf] for s in phi}
     exprs = []
+    for row in table.parameters:
+        if not row.is_free or not (math.isfinite(row.lower) or math.isfinite(row.upper)):
+            continue
+        symbol = sympy.Symbol(f"theta_{row.free}")
+        if symbol in modifier:
+            modifier[symbol][0] = max(modifier[symbol][0], row.lower)
+            modifier[symbol][1] = min(modifier[symbol][1], row.upper)
+            continue
+        value = substitution[symbol]  # solved by an equality: the bound constrains φ through it
+        if math.isfinite(row.lower):
+            exprs.append(value - row.lower)
+        if math.isfinite(row.upper):
+            exprs.append(row.upper - value)
     for row in table.constraints:
         if row.op is Op.EQUAL:
             continue
-        diff = _constraint_expr(row.statement, names).xreplace(substitution)
-        expr = diff if row.op is Op.GREATER else -diff
-        if not _as_bound(sympy.expand(expr), bounds):
+        expr = _signed_constraint(row, names).xreplace(substitution)
+        if not expr.free_symbols:
+            if float(expr) < 0:
+                raise ModelSpecificationError(
+                    "this inequality constraint can never hold", table.source, row.span,
+                    hint="check the fixed values and labels it uses",
+                )  # fmt: skip
+            continue
+        if not _as_bound(sympy.expand(expr), constraint):
             exprs.append(expr)
-    return exprs, [tuple(bounds[s]) for s in phi]
+    bounds = [
+        (max(modifier[s][0], constraint[s][0]), min(modifier[s][1], constraint[s][1])) for s in phi
+    ]
+    return exprs, bounds, [tuple(constraint[s]) for s in phi]
 
 
 def _as_bound(expr: sympy.Expr, bounds) -> bool:

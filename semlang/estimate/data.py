@@ -5,11 +5,16 @@ the options. Output: :class:`SampleData` — for each group the rows used (as a 
 model's variable order), their sample means and covariances (divisor N, as lavaan's ML), and how
 many rows were dropped and why. Raises :class:`~semlang.errors.DataError` (or a located
 :class:`~semlang.errors.UnknownVariableError`) for unknown, non-numeric or constant columns, too
-few rows, duplicate column names, an empty file or a singular covariance matrix.
+few rows, duplicate column names (also in a CSV header, which pandas would rename), infinite
+values, an empty file or a singular covariance matrix; numbers written as text are read as
+numbers. Every removed row is announced by a :class:`~semlang.errors.DataWarning` with the count
+and the reason: missing values under listwise deletion, a missing group, no observed value under
+FIML, or (FIML with fixed_x, as lavaan) a missing exogenous covariate.
 """
 
 from __future__ import annotations
 
+import csv
 import difflib
 import warnings
 from dataclasses import dataclass
@@ -71,15 +76,33 @@ def as_frame(data: Any) -> pd.DataFrame:
             raise DataError(
                 f"data file {str(path)!r} is not a readable CSV file: {error}"
             ) from None
+        _check_header(path)
         return _check_columns(frame, str(path))
     if isinstance(data, pd.DataFrame):
         return _check_columns(data, "the data")
     if isinstance(data, dict):
-        return _check_columns(pd.DataFrame(data), "the data")
+        try:
+            frame = pd.DataFrame(data)
+        except ValueError as error:
+            raise DataError(f"the columns of the data cannot form a table: {error}") from None
+        return _check_columns(frame, "the data")
     raise DataError(
         "data must be a pandas DataFrame, a dict of columns or a CSV path, "
         f"not {type(data).__name__}"
     )
+
+
+def _check_header(path: Path) -> None:
+    """Duplicate names in a CSV header (pandas would silently rename them 'x.1', ...)."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        header = next(csv.reader(handle), [])
+    names = [name.strip() for name in header]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise DataError(
+            f"data file {str(path)!r} has duplicate column names: {', '.join(duplicated)}",
+            hint="give every column a unique name",
+        )
 
 
 def _check_columns(frame: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -104,7 +127,9 @@ def group_labels(frame: pd.DataFrame, group: str | None) -> tuple[str, ...]:
             f"group column {group!r} is not in the data", hint=_close_columns(group, frame)
         )
     values = frame[group].dropna()
-    labels = tuple(str(v) for v in pd.unique(values))
+    labels = tuple(group_label(v) for v in pd.unique(values))
+    if not labels:
+        raise DataError(f"group column {group!r} has no values (every row is missing)")
     if len(labels) < 2:
         raise DataError(
             f"group column {group!r} has only one group ({labels[0] if labels else 'none'})",
@@ -113,37 +138,96 @@ def group_labels(frame: pd.DataFrame, group: str | None) -> tuple[str, ...]:
     return labels
 
 
+def group_label(value: Any) -> str:
+    """A group's label as lavaan prints it: whole numbers without a decimal point (a numeric
+    group column with missing values is read as floats: 1.0 -> "1")."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def prepare(frame: pd.DataFrame, table: ParameterTable, options: Options) -> SampleData:
     """Per-group sample data for the observed variables of ``table``."""
     names = table.observed
     _check_names(frame, table)
-    _check_numeric(frame, names)
-    values = frame.loc[:, list(names)].to_numpy(dtype=float)
-    if options.group is not None:
-        labels = table.group_labels
-        group_of = frame[options.group].map(lambda v: str(v) if pd.notna(v) else None)
-        keep_group = group_of.notna().to_numpy()
-    else:
-        labels = ("1",)
-        group_of = pd.Series("1", index=frame.index)
-        keep_group = np.ones(len(frame), dtype=bool)
+    values = _numeric_values(frame, names)
+    labels, group_of, keep = _group_rows(frame, table, options)
     missing = np.isnan(values)
+    _check_empty_columns(missing, keep, names, labels, group_of)
+    kept = int(keep.sum())
     if options.missing is Missing.LISTWISE:
-        keep = keep_group & ~missing.any(axis=1)
-        reason = "with missing values (listwise deletion; use missing='fiml' to keep them)"
+        keep = keep & ~missing.any(axis=1)
+        reason = "they have missing values in model variables (listwise deletion; use "
+        _report_dropped(kept - int(keep.sum()), len(frame), reason + "missing='fiml' to keep them)")
     else:
-        keep = keep_group & ~missing.all(axis=1)
-        reason = "missing on every model variable"
-    dropped = int(keep_group.sum() - keep.sum())
-    if dropped:
-        warnings.warn(
-            f"{dropped} of {len(frame)} rows {reason} were removed", DataWarning, stacklevel=4
+        keep = _drop_missing_covariates(keep, missing, names, table, options, len(frame))
+        kept = int(keep.sum())
+        keep = keep & ~missing.all(axis=1)
+        _report_dropped(
+            kept - int(keep.sum()), len(frame), "they are missing on every model variable"
         )
+    dropped = len(frame) - int(keep.sum())
     groups = []
     for g, label in enumerate(labels, start=1):
-        rows = np.flatnonzero(keep & (group_of.to_numpy() == label))
+        rows = np.flatnonzero(keep & (group_of == label))
         groups.append(_group_data(g, label, names, values[rows], rows, options, len(labels)))
     return SampleData(tuple(groups), dropped)
+
+
+def _group_rows(frame: pd.DataFrame, table: ParameterTable, options: Options):
+    """(group labels, each row's label, rows that belong to a group)."""
+    if options.group is None:
+        return ("1",), np.full(len(frame), "1", dtype=object), np.ones(len(frame), dtype=bool)
+    column = frame[options.group]
+    group_of = np.array([group_label(v) if pd.notna(v) else None for v in column], dtype=object)
+    keep = column.notna().to_numpy()
+    _report_dropped(
+        int((~keep).sum()), len(frame), f"their group column {options.group!r} is missing"
+    )
+    return table.group_labels, group_of, keep
+
+
+def _drop_missing_covariates(keep, missing, names, table, options, nrows) -> np.ndarray:
+    """Under FIML with fixed_x, rows missing a covariate are removed (as lavaan): the
+    covariates' distribution is not modelled, so such rows cannot be used."""
+    if not options.fixed_x:
+        return keep
+    covariates = {name for block in table.blocks for name in block.observed_exogenous}
+    columns = [j for j, name in enumerate(names) if name in covariates]
+    if not columns:
+        return keep
+    bad = keep & missing[:, columns].any(axis=1)
+    listed = ", ".join(names[j] for j in columns)
+    _report_dropped(
+        int(bad.sum()), nrows, f"they have missing values in the exogenous covariates ({listed}), "
+        "whose distribution fixed_x=True leaves out of the model (use fixed_x=False to keep them)"
+    )  # fmt: skip
+    return keep & ~bad
+
+
+def _check_empty_columns(missing, keep, names, labels, group_of) -> None:
+    """A model variable missing in every row (of a group) is an error, named before any row is
+    deleted for it."""
+    for j, name in enumerate(names):
+        if missing[keep, j].all():
+            raise DataError(f"variable {name!r} is missing in every row", hint=_EMPTY_HINT)
+    if len(labels) > 1:
+        for label in labels:
+            rows = keep & (group_of == label)
+            for j in np.flatnonzero(missing[rows].all(axis=0)):
+                raise DataError(
+                    f"variable {names[j]!r} is missing in every row of group {label!r}",
+                    hint=_EMPTY_HINT,
+                )
+
+
+_EMPTY_HINT = "remove the variable from the model, or check the column's values"
+
+
+def _report_dropped(count: int, total: int, reason: str) -> None:
+    """Warn that ``count`` rows were removed, and why: nothing is dropped silently."""
+    if count:
+        warnings.warn(f"{count} of {total} rows were removed: {reason}", DataWarning, stacklevel=5)
 
 
 def _group_data(g, label, names, raw, rows, options, ngroups) -> GroupData:
@@ -151,9 +235,10 @@ def _group_data(g, label, names, raw, rows, options, ngroups) -> GroupData:
     n, p = raw.shape
     if n == 0:
         raise DataError(f"no rows left{where} after removing missing values")
-    if n <= p and options.missing is Missing.LISTWISE:
+    if n <= p:
+        complete = "complete " if options.missing is Missing.LISTWISE else ""
         raise DataError(
-            f"only {n} complete rows{where} for {p} variables",
+            f"only {n} {complete}rows{where} for {p} variables",
             hint="a covariance matrix of p variables needs more than p rows",
         )
     for j, name in enumerate(names):
@@ -217,18 +302,38 @@ def _check_names(frame: pd.DataFrame, table: ParameterTable) -> None:
             )
 
 
-def _check_numeric(frame: pd.DataFrame, names) -> None:
-    for name in names:
+def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
+    """The model's columns as floats (NaN = missing); numbers written as text are accepted.
+
+    Raises DataError naming the column and its first bad row (rows counted from 1) for text that
+    is not a number and for infinite values.
+    """
+    out = np.empty((len(frame), len(names)))
+    for j, name in enumerate(names):
         column = frame[name]
         if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
-            continue
-        converted = pd.to_numeric(column, errors="coerce")
-        bad = column.notna() & converted.isna()
-        first = int(np.flatnonzero(bad.to_numpy())[0]) if bad.any() else 0
-        raise DataError(
-            f"column {name!r} is not numeric: row {first + 1} holds {column.iloc[first]!r}",
-            hint="code categories as numbers, or remove the column from the model",
-        )
+            converted = column.astype(float)
+        else:
+            converted = pd.to_numeric(column, errors="coerce")
+            bad = (column.notna() & converted.isna()).to_numpy()
+            if bad.any():
+                first = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"column {name!r} is not numeric: row {first + 1} holds "
+                    f"{column.iloc[first]!r}"
+                    + (f" ({int(bad.sum())} such rows)" if bad.sum() > 1 else ""),
+                    hint="code categories as numbers, mark missing values as empty or NA, "
+                    "or remove the variable from the model",
+                )
+        out[:, j] = converted.to_numpy(dtype=float)
+        infinite = np.isinf(out[:, j])
+        if infinite.any():
+            first = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"column {name!r} holds an infinite value in row {first + 1}",
+                hint="replace infinite values by finite numbers or mark them missing",
+            )
+    return out
 
 
 def _close_columns(name: str, frame: pd.DataFrame) -> str | None:

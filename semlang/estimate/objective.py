@@ -2,8 +2,25 @@
 
 Input: a :class:`~semlang.compile.CompiledModel`, one discrepancy per group (complete-data ML, or
 FIML) and the exo values. Output: :class:`Objective` with F(φ), its analytic gradient (the
-discrepancy's dF/dΣ, dF/dμ taken through the RAM chain rule and dθ/dφ) and the expected
-information — never a symbolic inverse, never a ``.subs``.
+discrepancy's dF/dΣ, dF/dμ taken through the RAM chain rule and dθ/dφ), the expected information
+and the observed information (the analytic Hessian of F) — never a symbolic inverse, never a
+``.subs``.
+
+Both information matrices are per observation (half the expected or observed Hessian of F, which
+is −2/N times the log-likelihood) and are formed in θ, then mapped to φ as Jᵀ I J with
+J = dθ/dφ. For a nonlinear ``==`` constraint this leaves out the constraint's curvature, exactly
+as lavaan does when it projects the information on the constraints' null space.
+
+The observed information uses F = Σ_k w_k [log|Σ_k| + tr(Σ_k⁻¹ M_k)] + const over the pieces k
+of the data (one per group with complete data; one per missing-data pattern under FIML, with
+Σ_k, μ_k the rows and columns of the variables that pattern observes), M_k = S_k + d_k d_kᵀ and
+d_k = ȳ_k − μ_k. Its Hessian in the free RAM entries e, f is
+
+    tr(G Σ_ef) + gᵀ μ_ef − tr(WΣ_eWΣ_f) + 2 tr(WMW Σ_e W Σ_f) + 2 μ_eᵀWμ_f
+    + 2 dᵀWΣ_eWμ_f + 2 dᵀWΣ_fWμ_e,
+
+with G = dF/dΣ, g = dF/dμ. The second-order terms tr(G Σ_ef) + gᵀμ_ef are the Hessian of the
+linear functional θ ↦ tr(G Σ(θ)) + gᵀμ(θ), written with B = (I − A)⁻¹ and ∂B/∂A_cd = B e_c e_dᵀ B.
 """
 
 from __future__ import annotations
@@ -13,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from semlang.compile.model import CompiledModel
-from semlang.compile.ram import ExoValues, collapse, entry_information
-from semlang.estimate.ml import NotPositiveDefinite
+from semlang.compile.ram import ExoValues, ImpliedMoments, collapse, entry_information
+from semlang.estimate.ml import CompleteDataML, NotPositiveDefinite, cholesky_inverse
 
 
 @dataclass(frozen=True)
@@ -37,8 +54,8 @@ class Objective:
             return np.inf
         return total if np.isfinite(total) else np.inf
 
-    def value_and_gradient(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
-        theta = self.theta(phi)
+    def value_and_gradient_theta(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """F and dF/dθ at θ (no constraints applied); (inf, 0) where Σ is not PD."""
         n_theta = self.model.n_theta
         try:
             implied = self.model.implied(theta, self.exo)
@@ -48,35 +65,168 @@ class Objective:
                 total += f
                 grad_theta += moments.gradient(G, g, n_theta)
         except (NotPositiveDefinite, np.linalg.LinAlgError):
-            return np.inf, np.zeros(len(phi))
+            return np.inf, np.zeros(n_theta)
+        if not np.isfinite(total) or not np.all(np.isfinite(grad_theta)):
+            return np.inf, np.zeros(n_theta)
+        return total, grad_theta
+
+    def value_and_gradient(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad_theta = self.value_and_gradient_theta(self.theta(phi))
         if not np.isfinite(total):
             return np.inf, np.zeros(len(phi))
         return total, self.model.space.jacobian(phi).T @ grad_theta
 
     def information(self, phi: np.ndarray) -> np.ndarray:
-        """Expected information per observation in φ (E[∇²F]/2), groups weighted by n_g/N."""
+        """Expected information per observation in φ (E[∇²F]/2), groups weighted by n_g/N.
+
+        Under FIML it is the sum over missing-data patterns of each pattern's expected
+        information (its observed variables' Σ_o⁻¹), weighted by the pattern's share of the
+        rows — lavaan's expected information for incomplete data (h1 "structured").
+        """
         theta = self.theta(phi)
         n_theta = self.model.n_theta
         info = np.zeros((n_theta, n_theta))
         implied = self.model.implied(theta, self.exo)
         for moments, discrepancy in zip(implied, self.discrepancies, strict=True):
             Pa, Pb, Pc, index = moments.entry_vectors()
-            W = discrepancy.information_weight(moments.sigma)
-            entries = entry_information(Pa, Pb, Pc, W, self.meanstructure)
-            info += discrepancy.weight * collapse(entries, index, n_theta)
+            if isinstance(discrepancy, CompleteDataML):
+                W = discrepancy.information_weight(moments.sigma)
+                entries = discrepancy.weight * entry_information(Pa, Pb, Pc, W, self.meanstructure)
+            else:
+                entries = _pattern_information(discrepancy, moments.sigma, Pa, Pb, Pc)
+            info += collapse(entries, index, n_theta)
         J = self.model.space.jacobian(phi)
         return J.T @ info @ J
 
-    def hessian_numeric(self, phi: np.ndarray, step: float = 1e-5) -> np.ndarray:
-        """∇²F by central differences of the analytic gradient (lavaan's 'observed')."""
+    def hessian_theta(self, theta: np.ndarray) -> np.ndarray:
+        """The analytic Hessian ∇²F in θ; raises NotPositiveDefinite where Σ is not PD."""
+        n_theta = self.model.n_theta
+        out = np.zeros((n_theta, n_theta))
+        for moments, discrepancy in zip(
+            self.model.implied(theta, self.exo), self.discrepancies, strict=True
+        ):
+            _, G, g = discrepancy.evaluate(moments.sigma, moments.mu, gradient=True)
+            Pa, Pb, Pc, index = moments.entry_vectors()
+            entries = second_order_entries(moments, G, g)
+            for piece in _pieces(discrepancy, self.meanstructure):
+                entries += first_order_entries(piece, moments, Pa, Pb, Pc)
+            out += collapse((entries + entries.T) / 2.0, index, n_theta)
+        return out
+
+    def observed_information(self, phi: np.ndarray) -> np.ndarray:
+        """Observed information per observation in φ: Jᵀ (∇²_θ F / 2) J, analytic."""
+        J = self.model.space.jacobian(phi)
+        return J.T @ (self.hessian_theta(self.theta(phi)) / 2.0) @ J
+
+    def hessian_numeric(self, phi: np.ndarray, step: float = 1e-4) -> np.ndarray:
+        """∇²F in φ by 4-point Richardson extrapolation of the analytic gradient (for checks)."""
         n = len(phi)
         out = np.zeros((n, n))
+
+        def grad(x):
+            return self.value_and_gradient(x)[1]
+
         for k in range(n):
             h = step * max(1.0, abs(phi[k]))
-            up, down = phi.copy(), phi.copy()
-            up[k] += h
-            down[k] -= h
-            out[:, k] = (self.value_and_gradient(up)[1] - self.value_and_gradient(down)[1]) / (
-                2 * h
-            )
+            unit = np.zeros(n)
+            unit[k] = 1.0
+            wide = (grad(phi + 2 * h * unit) - grad(phi - 2 * h * unit)) / (4 * h)
+            narrow = (grad(phi + h * unit) - grad(phi - h * unit)) / (2 * h)
+            out[:, k] = (4.0 * narrow - wide) / 3.0
         return (out + out.T) / 2
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One term w [log|Σ_o| + tr(Σ_o⁻¹ M)] of F: variables ``observed`` (None: all)."""
+
+    weight: float
+    observed: np.ndarray | None
+    mean: np.ndarray | None  # None: no mean structure
+    cov: np.ndarray
+
+
+def _pieces(discrepancy, meanstructure: bool) -> list[_Piece]:
+    if isinstance(discrepancy, CompleteDataML):
+        mean = discrepancy.mean if meanstructure else None
+        return [_Piece(discrepancy.weight, None, mean, discrepancy.cov)]
+    if not hasattr(discrepancy, "patterns"):
+        raise NotImplementedError(f"no observed information for {type(discrepancy).__name__}")
+    patterns = discrepancy.patterns.patterns
+    return [
+        _Piece(pattern.n / discrepancy.ntotal, np.asarray(pattern.observed), pattern.mean,
+               pattern.cov)
+        for pattern in patterns
+    ]  # fmt: skip
+
+
+def _pattern_information(discrepancy, sigma: np.ndarray, Pa, Pb, Pc) -> np.ndarray:
+    """Σ_p (n_p/N) · expected information of pattern p's observed variables (entry by entry)."""
+    out = np.zeros((Pa.shape[0], Pa.shape[0]))
+    for piece in _pieces(discrepancy, True):
+        o = piece.observed
+        W = cholesky_inverse(sigma[np.ix_(o, o)])[0]
+        out += piece.weight * entry_information(Pa[:, o], Pb[:, o], Pc[:, o], W, True)
+    return out
+
+
+def first_order_entries(piece: _Piece, moments: ImpliedMoments, Pa, Pb, Pc) -> np.ndarray:
+    """The Hessian terms of one piece made of first derivatives of Σ and μ (entry by entry)."""
+    sigma, mu = moments.sigma, moments.mu
+    if piece.observed is not None:
+        o = piece.observed
+        sigma, mu = sigma[np.ix_(o, o)], mu[o]
+        Pa, Pb, Pc = Pa[:, o], Pb[:, o], Pc[:, o]
+    W = cholesky_inverse(sigma)[0]
+    d = None if piece.mean is None else piece.mean - mu
+    M = piece.cov if d is None else piece.cov + np.outer(d, d)
+    V = W @ M @ W
+    AW, BW, AV, BV = Pa @ W, Pb @ W, Pa @ V, Pb @ V
+    AAw, BBw, ABw = AW @ Pa.T, BW @ Pb.T, AW @ Pb.T
+    AAv, BBv, ABv = AV @ Pa.T, BV @ Pb.T, AV @ Pb.T
+    out = -2.0 * (AAw * BBw + ABw * ABw.T)
+    out += 2.0 * (ABw.T * ABv + BBw * AAv + AAw * BBv + ABw * ABv.T)
+    if d is not None:
+        CW = Pc @ W
+        out += 2.0 * (CW @ Pc.T)
+        z = W @ d
+        cross = (Pa @ z)[:, None] * (BW @ Pc.T) + (Pb @ z)[:, None] * (AW @ Pc.T)
+        out += 2.0 * (cross + cross.T)
+    return piece.weight * out
+
+
+def second_order_entries(moments: ImpliedMoments, G: np.ndarray, g: np.ndarray | None):
+    """Hessian of θ ↦ tr(G Σ(θ)) + gᵀμ(θ) in the free entries (A, then S, then m)."""
+    layout = moments.layout
+    p, n = layout.n_observed, layout.n
+    P, T, w = moments.B, moments.total_cov, moments.total_mean
+    Ht = np.zeros((n, n))
+    Ht[:p, :p] = G
+    K = P.T @ Ht @ P
+    Q = K @ moments.S @ P.T
+    v = np.zeros(n)
+    if g is not None:
+        v[:p] = g
+        v = P.T @ v
+    rA, cA = layout.A_free.rows, layout.A_free.cols
+    rS, cS = layout.S_free.rows, layout.S_free.cols
+    rm = layout.m_free.rows
+    nA, nS, nm = len(rA), len(rS), len(rm)
+    out = np.zeros((nA + nS + nm, nA + nS + nm))
+    if nA == 0:
+        return out
+    AA = 2.0 * (
+        P.T[np.ix_(rA, cA)] * Q.T[np.ix_(cA, rA)]
+        + K[np.ix_(rA, rA)] * T[np.ix_(cA, cA)]
+        + Q[np.ix_(rA, cA)] * P[np.ix_(cA, rA)]
+    )
+    AA += P.T[np.ix_(rA, cA)] * np.outer(w[cA], v[rA]) + np.outer(v[rA], w[cA]) * P[np.ix_(cA, rA)]
+    factor = np.where(rS == cS, 1.0, 2.0)[None, :]
+    AS = factor * (P[np.ix_(cA, rS)] * K[np.ix_(rA, cS)] + P[np.ix_(cA, cS)] * K[np.ix_(rA, rS)])
+    Am = P[np.ix_(cA, rm)] * v[rA][:, None]
+    out[:nA, :nA] = AA
+    out[:nA, nA : nA + nS] = AS
+    out[nA : nA + nS, :nA] = AS.T
+    out[:nA, nA + nS :] = Am
+    out[nA + nS :, :nA] = Am.T
+    return out

@@ -20,16 +20,18 @@ from semlang.options import Information
 
 
 def information_per_observation(objective, phi: np.ndarray, kind: Information) -> np.ndarray:
-    """Unit information in φ: E[∇²F]/2 (expected) or ∇²F/2 (observed, numerical)."""
+    """Unit information in φ: E[∇²F]/2 (expected) or ∇²F/2 (observed, the analytic Hessian)."""
     if kind is Information.OBSERVED:
-        return objective.hessian_numeric(phi) / 2.0
+        return objective.observed_information(phi)
     return objective.information(phi)
 
 
 def active_constraint_rows(space, phi: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
-    """Jacobian rows of the bounds and inequalities that hold with equality at φ."""
+    """Jacobian rows of the inequality constraints (``<``, ``>`` rows, including those that are
+    bounds on one parameter) that hold with equality at φ. Bounds set by lower()/upper()
+    modifiers are left out: like lavaan, the information is not restricted by them."""
     rows = []
-    for k, (lo, hi) in enumerate(space.bounds):
+    for k, (lo, hi) in enumerate(space.constraint_bounds):
         if abs(phi[k] - lo) < tolerance or abs(phi[k] - hi) < tolerance:
             unit = np.zeros(len(phi))
             unit[k] = 1.0
@@ -39,6 +41,22 @@ def active_constraint_rows(space, phi: np.ndarray, tolerance: float = 1e-6) -> n
         jac = space.inequalities.jacobian(phi)
         rows.extend(jac[k] for k in np.flatnonzero(np.abs(values) < tolerance))
     return np.asarray(rows).reshape(-1, len(phi))
+
+
+def pinned_parameters(space, phi: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """Mask over θ of the parameters that active bounds or inequalities hold in place.
+
+    Their sampling variance under the constraints is zero; lavaan reports no standard error
+    for them (NA), and so does the estimates table. Parameters fixed by an ``==`` constraint to
+    a constant are not included (their standard error is 0).
+    """
+    J = space.jacobian(phi)
+    if not active.size:
+        return np.zeros(J.shape[0], dtype=bool)
+    basis = linalg.null_space(active)
+    moving = np.sum((J @ basis) ** 2, axis=1)
+    scale = np.sum(J**2, axis=1)
+    return (scale > 0) & (moving <= 1e-12 * scale)
 
 
 def vcov_from_information(info: np.ndarray, nobs: int, active: np.ndarray) -> np.ndarray:
@@ -67,10 +85,11 @@ def delta_method(jacobian: np.ndarray, vcov: np.ndarray) -> np.ndarray:
 
 
 def wald_columns(est: np.ndarray, se: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray]:
-    """z, two-sided p-value and confidence limits (NaN where se is 0 or missing)."""
+    """z, two-sided p-value and confidence limits (z and p NaN where se is 0 or missing; the
+    limits equal the estimate where se is 0 and are NaN where se is missing)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, est / se, np.nan)
     pvalue = 2.0 * stats.norm.sf(np.abs(z))
     quantile = stats.norm.ppf(0.5 + level / 2.0)
-    half = np.where(se > 0, quantile * se, 0.0)
+    half = np.where(se > 0, quantile * se, np.where(np.isnan(se), np.nan, 0.0))
     return {"z": z, "pvalue": pvalue, "ci_lower": est - half, "ci_upper": est + half}

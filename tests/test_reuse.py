@@ -1,0 +1,106 @@
+"""A compiled model is reused: fitting it to many data sets parses, builds the parameter table,
+compiles and differentiates (sympy) only once; it pickles (lambdified code is dropped and rebuilt)
+and the unpickled model fits the same."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import sympy
+
+import semlang
+import semlang.api
+from semlang.compile import symbolic
+
+MEDIATION = """
+  ind60 =~ x1 + x2 + x3
+  dem60 =~ y1 + a*y2 + y3 + y4
+  dem65 =~ y5 + b*y6 + y7 + y8
+  dem60 ~ c*ind60
+  dem65 ~ d*ind60 + e*dem60
+  b == a^2
+  indirect := c*e
+  total := d + indirect
+"""
+
+
+@pytest.fixture(scope="module")
+def poldem():
+    return semlang.datasets.load("PoliticalDemocracy")
+
+
+def resamples(data, count: int, seed: int = 5):
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        yield data.iloc[rng.integers(0, len(data), len(data))].reset_index(drop=True)
+
+
+class Counter:
+    def __init__(self, function):
+        self.function = function
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.function(*args, **kwargs)
+
+
+def test_fitting_again_does_not_parse_compile_or_differentiate(poldem, monkeypatch):
+    compiled = semlang.compile_model(MEDIATION, "sem")
+    first = semlang.fit(compiled, poldem)
+    first.estimates()
+    counters = {}
+    for module, name in [
+        (semlang.api, "parse"),
+        (semlang.api, "build_partable"),
+        (semlang.api, "_compile"),
+        (symbolic.sympy, "lambdify"),
+        (symbolic.sympy, "diff"),
+        (sympy, "solve"),
+    ]:
+        counters[name] = Counter(getattr(module, name))
+        monkeypatch.setattr(module, name, counters[name])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", semlang.SemlangWarning)
+        for data in resamples(poldem, 5):
+            fit = semlang.fit(compiled, data)
+            fit.estimates()
+            fit.fit_measures()
+    assert {name: c.calls for name, c in counters.items()} == dict.fromkeys(counters, 0)
+
+
+def test_the_same_data_fit_twice_gives_the_same_result(poldem):
+    compiled = semlang.compile_model(MEDIATION, "sem")
+    a, b = semlang.fit(compiled, poldem), semlang.fit(compiled, poldem)
+    np.testing.assert_array_equal(a.theta, b.theta)
+    direct = semlang.sem(MEDIATION, poldem)
+    np.testing.assert_allclose(a.theta, direct.theta, rtol=1e-12)
+
+
+def test_a_compiled_model_pickles_without_lambdified_code(poldem):
+    compiled = semlang.compile_model(MEDIATION, "sem")
+    before = semlang.fit(compiled, poldem)
+    before.estimates()  # builds the lambdified functions
+    space = compiled.space
+    assert space.definitions._value is not None and space.theta_of_phi._jacobian is not None
+    restored = pickle.loads(pickle.dumps(compiled))
+    assert restored.space.definitions._value is None
+    assert restored.space.theta_of_phi._value is None
+    assert restored.space.theta_of_phi._jacobian is None
+    after = semlang.fit(restored, poldem)
+    np.testing.assert_allclose(after.theta, before.theta, rtol=1e-12)
+    a, b = before.estimates(), after.estimates()
+    for column in ("est", "se", "std_all", "std_lv"):
+        np.testing.assert_allclose(a[column], b[column], rtol=1e-10, equal_nan=True)
+    assert after.fit_measures() == pytest.approx(before.fit_measures(), rel=1e-10)
+
+
+def test_an_unpickled_model_fits_other_data_sets(poldem):
+    compiled = pickle.loads(pickle.dumps(semlang.compile_model(MEDIATION, "sem")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", semlang.SemlangWarning)
+        for data in resamples(poldem, 3, seed=9):
+            reference = semlang.sem(MEDIATION, data)
+            fit = semlang.fit(compiled, data)
+            np.testing.assert_allclose(fit.theta, reference.theta, rtol=1e-8, atol=1e-10)
