@@ -2,7 +2,9 @@
 
 Input: a :class:`~semlang.results.fit.Fit`. Output: one row per parameter-table row — fixed
 parameters (se 0), free ones, ``:=`` rows (delta-method standard errors) and constraint rows
-(the value of left − right) — with est, se, z, pvalue, ci_lower, ci_upper, std_lv, std_all.
+(lavaan's value: left − right, right − left for ``<``; se 0) — with est, se, z, pvalue,
+ci_lower, ci_upper, std_lv, std_all. Standardized ``:=`` and constraint rows are their
+expressions evaluated at the standardized free parameters, as lavaan's ``standardizedSolution()``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from semlang.options import StandardErrors
 from semlang.results import inference
 from semlang.results.standardized import standardize
 from semlang.syntax.ast import Op
+
+TINY_SE = float(np.sqrt(np.finfo(float).eps))
 
 
 def estimate_columns(fit) -> dict[str, np.ndarray]:
@@ -22,12 +27,14 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
     est = np.zeros(n)
     se = np.zeros(n)
     vcov = fit.vcov
+    pinned = _pinned(fit)
     for k, row in enumerate(rows):
         if row.is_model_parameter:
             est[k] = fit.row_estimate(row)
             if row.is_free:
                 variance = vcov[row.free - 1, row.free - 1]
-                se[k] = np.sqrt(variance) if variance >= 0 else np.nan
+                usable = variance >= 0 and not pinned[row.free - 1]
+                se[k] = np.sqrt(variance) if usable else np.nan
     space = fit.model.space
     definition_rows = [k for k, row in enumerate(rows) if row.op is Op.DEFINED]
     if definition_rows:
@@ -39,15 +46,31 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
     constraint_rows = [k for k, row in enumerate(rows) if row.op in (Op.EQUAL, Op.LESS, Op.GREATER)]
     if constraint_rows:
         est[constraint_rows] = space.constraint_values.value(fit.theta)
-        se[constraint_rows] = np.nan
+    se = np.where(se < TINY_SE, 0.0, se)  # as lavaan: a numerically zero se is 0, with no z
     std_lv, std_all = _standardized(fit, est)
     columns = {"est": est, "se": se, **inference.wald_columns(est, se)}
-    for k in constraint_rows:
-        for name in ("z", "pvalue", "ci_lower", "ci_upper"):
-            columns[name][k] = np.nan
+    if fit.options.effective_se is StandardErrors.BOOTSTRAP:  # percentile CIs, := from draws
+        from semlang.results.bootstrap import bootstrap_columns
+
+        columns = bootstrap_columns(fit, columns)
+    for k, row in enumerate(rows):  # lavaan: no p-value for a parameter at its lower()/upper()
+        if row.is_free and min(abs(est[k] - row.lower), abs(est[k] - row.upper)) < TINY_SE:
+            columns["pvalue"][k] = np.nan
+    for k in constraint_rows:  # lavaan: se 0, no test, the interval collapsed on the value
+        columns["z"][k] = columns["pvalue"][k] = np.nan
+        columns["ci_lower"][k] = columns["ci_upper"][k] = est[k]
     columns["std_lv"] = std_lv
     columns["std_all"] = std_all
     return columns
+
+
+def _pinned(fit) -> np.ndarray:
+    """θ held in place by active bounds/inequalities: no standard error (as lavaan)."""
+    if fit.options.effective_se in (StandardErrors.BOOTSTRAP, StandardErrors.NONE):
+        return np.zeros(fit.model.n_theta, dtype=bool)
+    space, phi = fit.model.space, fit.estimation.phi
+    active = inference.active_constraint_rows(space, phi)
+    return inference.pinned_parameters(space, phi, active)
 
 
 def _standardized(fit, est: np.ndarray):
@@ -60,24 +83,28 @@ def _standardized(fit, est: np.ndarray):
             zip(layout.variables, np.diag(moments.S), strict=True)
         )
     std_lv, std_all = standardize(table, est, implied_by_block, residual_by_block)
+    space = fit.model.space
     definition_rows = [k for k, row in enumerate(table.rows) if row.op is Op.DEFINED]
-    if definition_rows:
-        space = fit.model.space
-        for std in (std_lv, std_all):
-            labels = _label_values(table, std, space.label_names)
-            std[definition_rows] = space.definitions_of_labels.value(labels)
+    constraint_rows = [
+        k for k, row in enumerate(table.rows) if row.op in (Op.EQUAL, Op.LESS, Op.GREATER)
+    ]
+    for std in (std_lv, std_all):
+        theta = _standardized_theta(table, std, fit.model.n_theta)
+        if definition_rows:
+            std[definition_rows] = space.definitions.value(theta)
+        if constraint_rows:
+            std[constraint_rows] = space.constraint_values.value(theta)
     return std_lv, std_all
 
 
-def _label_values(table, values: np.ndarray, names) -> np.ndarray:
-    first: dict[str, float] = {}
+def _standardized_theta(table, std: np.ndarray, n_theta: int) -> np.ndarray:
+    """θ with each entry replaced by the standardized value of its first row (lavaan evaluates
+    ``:=`` and constraint rows there; labelled fixed parameters keep their raw value)."""
+    theta = np.full(n_theta, np.nan)
     for k, row in enumerate(table.rows):
-        if not row.is_model_parameter:
-            continue
-        if row.label:
-            first.setdefault(row.label, values[k])
-        first.setdefault(row.plabel, values[k])
-    return np.array([first[name] for name in names], dtype=float)
+        if row.is_model_parameter and row.is_free and np.isnan(theta[row.free - 1]):
+            theta[row.free - 1] = std[k]
+    return theta
 
 
 def estimates_frame(fit) -> pd.DataFrame:
