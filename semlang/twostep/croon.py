@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.linalg
 
 from semlang.errors import EstimationError, NotSupportedError
+from semlang.results.scores import predict, score_weights
 from semlang.twostep import common
 from semlang.twostep.result import FsrResult, structural_standard_errors, with_standard_errors
 from semlang.twostep.split import (
@@ -37,7 +38,6 @@ from semlang.twostep.split import (
     split_model,
     structural_starts,
 )
-from semlang.results.scores import predict, score_weights
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 
 from semlang.errors import NotSupportedError
+from semlang.results.scores import predict
 from semlang.twostep import common
 from semlang.twostep.result import COLUMNS, FsrResult
 from semlang.twostep.split import ModelSplit, definitions_text, render, split_model
-from semlang.results.scores import predict
 
 
 def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:

@@ -49,7 +49,7 @@ def sam(model: str, data: Any, **options: Any) -> FsrResult:
         raise NotSupportedError(
             "sam() uses complete rows (listwise deletion)",
             table.source,
-            hint="drop missing='fiml'; or use semlang.twostep(..., method='croon'), which scores FIML",
+            hint="drop missing='fiml', or use semlang.fsr(..., method='croon'), which scores FIML",
         )
     split = split_model(table)
     frame = common.complete_rows(common.as_frame(data), table.observed)
