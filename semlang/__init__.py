@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
     from semlang.psychometrics import reliability
     from semlang.results.compare import lrt
+    from semlang.simulation import simulate
     from semlang.twostep import fsr, sam
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ _FUNCTIONS = {
     "fsr": "semlang.twostep",
     "sam": "semlang.twostep",
     "reliability": "semlang.psychometrics",
+    "simulate": "semlang.simulation",
 }
 _MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner")
 
@@ -82,6 +84,7 @@ __all__ = [
     "runner",
     "sam",
     "sem",
+    "simulate",
 ]
 
 

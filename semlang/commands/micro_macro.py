@@ -94,12 +94,15 @@ def render_text(result, se: str = "se") -> str:
             row += " " * (width - 18) + _number(est) + _number(err)
         lines.append(row)
     label = {"se": "conventional", "se_hc0": "HC0 (White)", "se_hc3": "HC3"}[se]
-    lines += ["", f"Standard errors: {label} for the two-step methods, ML for the SEM."]
+    lines += ["", f"Standard errors: {label} for the two-step methods, ML for the SEMs."]
     for method, estimate in result.estimates.items():
         if estimate.problem:
             lines.append(f"warning: {method.value}: {estimate.problem}; its estimates are not "
                          "trustworthy")  # fmt: skip
     lines += ["", "SEM (wide data: one row per group, one column per member):", result.model_string]
+    twolevel = result.twolevel_model_string
+    if twolevel is not None:
+        lines += ["SEM (two-level: the long data as they are, cluster = the group):", twolevel]
     return "\n".join(lines)
 
 
@@ -111,6 +114,7 @@ def render_json(result) -> str:
         "members": int(result.data.sizes.sum()),
         "coefficients": records,
         "model": result.model_string,
+        "twolevel_model": result.twolevel_model_string,
     }
     return json.dumps(out, indent=2) + "\n"
 

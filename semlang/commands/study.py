@@ -49,6 +49,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--reps", type=int, default=1000, metavar="R", help="replications (default 1000)")
     add("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
+    _design_flags(parser)
+    add("--methods", type=comma_list, metavar="NAMES", help="methods (default: all seven)")
+    add("--format", choices=FORMATS, default="text", help="output format")
+    add("--plot", metavar="FILE", help="save a bar chart of the percent bias (e.g. bias.png)")
+    _run_flags(parser)
+
+
+def _design_flags(parser: argparse.ArgumentParser) -> None:
+    """The data-generating design (defaults: the published study's)."""
+    add = parser.add_argument
     add("--groups", type=int, default=100, metavar="G", help="groups per data set (default 100)")
     add(
         "--group-size",
@@ -78,9 +88,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="V",
         help="residual variance of y (default .35)",
     )
-    add("--methods", type=comma_list, metavar="NAMES", help="methods (default: all seven)")
-    add("--format", choices=FORMATS, default="text", help="output format")
-    add("--plot", metavar="FILE", help="save a bar chart of the percent bias (e.g. bias.png)")
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    """Where and how the replications run."""
+    add = parser.add_argument
     add(
         "--results",
         metavar="FILE",
