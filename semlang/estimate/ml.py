@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import linalg
 
 
 class NotPositiveDefinite(ArithmeticError):
@@ -21,15 +20,17 @@ class NotPositiveDefinite(ArithmeticError):
 
 def cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
     """(Σ⁻¹, log|Σ|); raises NotPositiveDefinite."""
-    try:
-        factor = linalg.cho_factor(sigma, lower=True, check_finite=False)
-    except (linalg.LinAlgError, ValueError):
-        raise NotPositiveDefinite from None
-    diagonal = np.diag(factor[0])
-    if not np.all(np.isfinite(diagonal)) or np.any(diagonal <= 0):
+    if not np.all(np.isfinite(sigma)):
         raise NotPositiveDefinite
-    inverse = linalg.cho_solve(factor, np.eye(sigma.shape[0]), check_finite=False)
-    return inverse, 2.0 * float(np.sum(np.log(diagonal)))
+    try:
+        lower = np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        raise NotPositiveDefinite from None
+    diagonal = np.diag(lower)
+    if np.any(diagonal <= 0):
+        raise NotPositiveDefinite
+    lower_inverse = np.linalg.inv(lower)
+    return lower_inverse.T @ lower_inverse, 2.0 * float(np.sum(np.log(diagonal)))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import linalg, stats
+from scipy import linalg, special
 
 from semlang.errors import IdentificationWarning
 from semlang.options import Information
@@ -89,7 +89,7 @@ def wald_columns(est: np.ndarray, se: np.ndarray, level: float = 0.95) -> dict[s
     limits equal the estimate where se is 0 and are NaN where se is missing)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, est / se, np.nan)
-    pvalue = 2.0 * stats.norm.sf(np.abs(z))
-    quantile = stats.norm.ppf(0.5 + level / 2.0)
+    pvalue = 2.0 * special.ndtr(-np.abs(z))
+    quantile = special.ndtri(0.5 + level / 2.0)
     half = np.where(se > 0, quantile * se, np.where(np.isnan(se), np.nan, 0.0))
     return {"z": z, "pvalue": pvalue, "ci_lower": est - half, "ci_upper": est + half}

@@ -23,7 +23,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize, special
 
 __all__ = [
     "aic",
@@ -62,7 +62,7 @@ def chisq_pvalue(chisq: float, df: float) -> float:
     """P(X² > chisq) for a central chi-square with ``df`` degrees of freedom; nan when df == 0."""
     if not _finite(chisq, df) or df <= 0:
         return math.nan
-    return float(stats.chi2.sf(max(chisq, 0.0), df))
+    return float(special.chdtrc(df, max(chisq, 0.0)))
 
 
 def cfi(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> float:
@@ -104,8 +104,8 @@ def rmsea(chisq: float, df: float, nobs: float, ngroups: int = 1) -> float:
 
 def _ncx2_cdf(x: float, df: float, ncp: float) -> float:
     if ncp <= 0.0:
-        return float(stats.chi2.cdf(x, df))
-    return float(stats.ncx2.cdf(x, df, ncp))
+        return float(special.chdtr(df, x))
+    return float(special.chndtr(x, df, ncp))
 
 
 def _lambda_root(chisq: float, df: float, prob: float, upper: float) -> float:
@@ -158,7 +158,7 @@ def rmsea_pvalue(
     if not _finite(chisq, df, nobs) or df <= 0 or nobs <= 0:
         return math.nan
     ncp = nobs * df * close**2 / ngroups
-    return float(stats.ncx2.sf(max(chisq, 0.0), df, ncp))
+    return 1.0 - _ncx2_cdf(max(chisq, 0.0), df, ncp)
 
 
 # --------------------------------------------------------------------------- likelihood based
