@@ -261,8 +261,13 @@ def _group_data(g, label, names, raw, rows, options, ngroups) -> GroupData:
 
 
 def _pairwise_cov(raw: np.ndarray) -> np.ndarray:
-    frame = pd.DataFrame(raw)
-    return frame.cov(ddof=0).to_numpy()
+    """Covariances from the rows observing each pair, divisor N (starting values only)."""
+    observed = (~np.isnan(raw)).astype(float)
+    values = np.where(observed > 0, raw, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        count = observed.T @ observed
+        sums = values.T @ observed  # [i, j]: sum of x_i over the rows observing x_j too
+        return (values.T @ values) / count - (sums / count) * (sums.T / count)
 
 
 def _check_singular(cov: np.ndarray, names, where: str) -> None:

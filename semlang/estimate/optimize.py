@@ -173,7 +173,7 @@ def newton_scoring(
             break
         phi, value, gradient, damping = accepted
     return _finish(objective, constraints, phi, "newton-scoring", iterations, evaluations,
-                   False, message)  # fmt: skip
+                   False, message, hit_limit=iterations >= max_iterations)  # fmt: skip
 
 
 def _polish(objective, phi, value, step, constraints) -> np.ndarray:
@@ -347,7 +347,11 @@ def projected_gradient(
     return gradient - A.T @ multipliers
 
 
-def _finish(objective, constraints, x, method, nit, nfev, success, message) -> OptimizationResult:
+def _finish(
+    objective, constraints, x, method, nit, nfev, success, message, hit_limit=False
+) -> OptimizationResult:
+    """The result at x; never converged when the iteration limit stopped the search (a tiny
+    gradient there can be a drift along a flat direction, as toward a Heywood case)."""
     x = np.asarray(x, dtype=float)
     value, gradient = objective.value_and_gradient(x)
     projected = projected_gradient(gradient, x, constraints)
@@ -355,7 +359,7 @@ def _finish(objective, constraints, x, method, nit, nfev, success, message) -> O
     feasible = constraints.violation(x) <= FEASIBILITY_TOLERANCE
     converged = bool(
         np.isfinite(value) and feasible and norm < PROJECTED_GRADIENT_TOLERANCE
-        and (success or norm < 1e-6)
+        and (success or norm < 1e-6) and not hit_limit
     )  # fmt: skip
     return OptimizationResult(x, float(value), int(nit), int(nfev), converged, method,
                               str(message), norm)  # fmt: skip
