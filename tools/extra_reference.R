@@ -147,10 +147,11 @@ bootstrap_info <- function(fit, data) {
        bootstrap_error_draws = I(attr(boot, "error.idx")), boot_ci_type = "perc")
 }
 
+# lavTestLRT's table; lavaan sorts the models by df, so the model names are taken from its rows.
 lrt_table <- function(fits) {
-  t <- do.call(lavTestLRT, unname(fits))
+  t <- do.call(lavTestLRT, c(unname(fits), list(model.names = names(fits))))
   df <- as.data.frame(t)
-  df <- cbind(model = names(fits), df, stringsAsFactors = FALSE)
+  df <- cbind(model = rownames(df), df, stringsAsFactors = FALSE)
   rownames(df) <- NULL
   list(columns = c("model", names(as.data.frame(t))), heading = attr(t, "heading"), rows = df)
 }
