@@ -89,7 +89,8 @@ def _peers(name: str, reps: int, use: bool) -> tuple[float | None, float | None]
     except ImportError:
         return None, None
     path = REFERENCE / f"{name}.json"
-    return peers.lavaan_seconds(path, DATA, reps=5), peers.semopy_seconds(path, DATA, reps=5)
+    lavaan = peers.lavaan_seconds(path, DATA, reps=5, timeout=600)
+    return lavaan, peers.semopy_seconds(path, DATA, reps=3, timeout=120)
 
 
 def _show(value: float | None, digits: int = 4) -> str:

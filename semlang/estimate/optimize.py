@@ -4,11 +4,12 @@ Input: an :class:`~semlang.estimate.objective.Objective`, φ₀, bounds and ineq
 Output: :class:`OptimizationResult` (φ̂, F(φ̂), iterations, evaluations, convergence, message).
 
 Each iteration solves the quadratic model ``min gᵀd + ½dᵀHd`` and halves the step until F
-decreases enough (Armijo). H is the analytic Hessian of F (twice the observed information) when
-it is positive definite — Newton's method, quadratic convergence near the optimum — and twice the
-expected information otherwise (Fisher scoring, always positive definite, the safe choice far from
-the optimum). Bounds (``lower()``/``upper()``, ``label > number``) and general inequalities
-``c(φ) >= 0`` enter the quadratic model linearized, which makes each iteration a small convex QP
+decreases enough (Armijo). The first iterations use twice the expected information (Fisher
+scoring: always positive definite, the safe choice far from the optimum); after them H is the
+analytic Hessian of F (twice the observed information) when it is positive definite — Newton's
+method, quadratic convergence near the optimum — and the expected one otherwise. Bounds
+(``lower()``/``upper()``, ``label > number``) and general inequalities ``c(φ) >= 0`` enter
+the quadratic model linearized, which makes each iteration a small convex QP
 (sequential quadratic programming), solved exactly by Lawson and Hanson's least-distance
 programming through non-negative least squares. Typical models converge in 5-10 iterations.
 Should this stall (a singular information matrix, a failing line search), the fallbacks continue
@@ -37,6 +38,7 @@ PROJECTED_GRADIENT_TOLERANCE = 1e-4  # ... and the largest projected gradient is
 FEASIBILITY_TOLERANCE = 1e-8
 MAX_HALVINGS = 40
 MAX_DAMPINGS = 12  # damping 1e-3 ... 1e8 before plain step halving
+FISHER_STEPS = 3  # first iterations use the expected Hessian (Fisher scoring), then Newton
 RESTARTS = 50  # of a fallback method that stops early
 
 
@@ -140,8 +142,9 @@ def minimize(
 def newton_scoring(
     objective: Objective, phi0: np.ndarray, constraints: Constraints, max_iterations: int
 ) -> OptimizationResult:
-    """Newton steps (Fisher scoring where the Hessian is not positive definite), damped à la
-    Levenberg-Marquardt while full steps fail; each step a QP under the linearized constraints."""
+    """Fisher scoring for the first steps, then Newton steps (scoring where the Hessian is not
+    positive definite), damped à la Levenberg-Marquardt while full steps fail; each step a QP
+    under the linearized constraints."""
     phi = phi0.copy()
     value, gradient = objective.value_and_gradient(phi)
     evaluations, iterations, penalty, damping = 1, 0, 0.0, 0.0
@@ -150,7 +153,10 @@ def newton_scoring(
         return _finish(objective, constraints, phi, "newton-scoring", 0, 1, False,
                        "the starting values give no finite objective")  # fmt: skip
     while iterations < max_iterations:
-        hessian = _newton_hessian(objective, phi)
+        if iterations < FISHER_STEPS:  # far from the optimum scoring steps are the safer ones
+            hessian = _fisher_hessian(objective, phi)
+        else:
+            hessian = _newton_hessian(objective, phi)
         step, multipliers = _scoring_step(hessian, 0.0, phi, gradient, constraints)
         if step is None:
             message = "the linearized constraints cannot be met"
@@ -207,6 +213,11 @@ def _newton_hessian(objective, phi) -> _Hessian:
             return _Hessian(observed, linalg.cho_factor(observed, lower=True))
     except (np.linalg.LinAlgError, ArithmeticError, NotImplementedError):
         pass
+    return _fisher_hessian(objective, phi)
+
+
+def _fisher_hessian(objective, phi) -> _Hessian:
+    """The expected Hessian of F (twice the expected information), made positive definite."""
     expected = 2.0 * _information(objective, phi)
     factor = _positive_definite(expected)
     L = np.tril(factor[0])
