@@ -313,10 +313,19 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
     Raises DataError naming the column and its first bad row (rows counted from 1) for text that
     is not a number and for infinite values.
     """
+    dtypes = frame.dtypes
+    numeric = [
+        name for name in names
+        if pd.api.types.is_bool_dtype(dtypes[name]) or pd.api.types.is_numeric_dtype(dtypes[name])
+    ]  # fmt: skip
+    if len(numeric) == len(names):  # the usual case: one conversion for all columns
+        out = frame.loc[:, list(names)].to_numpy(dtype=float, na_value=np.nan)
+        _check_finite(out, names)
+        return out
     out = np.empty((len(frame), len(names)))
     for j, name in enumerate(names):
         column = frame[name]
-        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        if name in numeric:
             converted = column.astype(float)
         else:
             converted = pd.to_numeric(column, errors="coerce")
@@ -331,14 +340,19 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
                     "or remove the variable from the model",
                 )
         out[:, j] = converted.to_numpy(dtype=float)
-        infinite = np.isinf(out[:, j])
-        if infinite.any():
-            first = int(np.flatnonzero(infinite)[0])
-            raise DataError(
-                f"column {name!r} holds an infinite value in row {first + 1}",
-                hint="replace infinite values by finite numbers or mark them missing",
-            )
+    _check_finite(out, names)
     return out
+
+
+def _check_finite(values: np.ndarray, names) -> None:
+    infinite = np.isinf(values)
+    if infinite.any():
+        column = int(np.flatnonzero(infinite.any(axis=0))[0])
+        row = int(np.flatnonzero(infinite[:, column])[0])
+        raise DataError(
+            f"column {names[column]!r} holds an infinite value in row {row + 1}",
+            hint="replace infinite values by finite numbers or mark them missing",
+        )
 
 
 def _close_columns(name: str, frame: pd.DataFrame) -> str | None:
