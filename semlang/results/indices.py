@@ -155,32 +155,17 @@ def _srmr(fit) -> float:
 
 
 def fit_measures(fit) -> dict[str, float]:
-    npar = fit.model.n_phi - fit.model.space.n_equalities
-    nobs = fit.nobs
-    ngroups = len(fit.sample.groups)
     logl, logl_h1 = _loglik(fit)
-    chisq = max(2.0 * (logl_h1 - logl), 0.0)
-    df = moments_count(fit) - npar
     logl_0, npar_0 = _baseline(fit)
-    baseline_chisq = 2.0 * (logl_h1 - logl_0)
-    baseline_df = moments_count(fit) - npar_0
-    lower, upper = measures.rmsea_ci(chisq, df, nobs, ngroups)
-    return {
-        "npar": npar,
-        "chisq": chisq,
-        "df": df,
-        "pvalue": measures.chisq_pvalue(chisq, df),
-        "baseline_chisq": baseline_chisq,
-        "baseline_df": baseline_df,
-        "cfi": measures.cfi(chisq, df, baseline_chisq, baseline_df),
-        "tli": measures.tli(chisq, df, baseline_chisq, baseline_df),
-        "logl": logl,
-        "unrestricted_logl": logl_h1,
-        "aic": measures.aic(logl, npar),
-        "bic": measures.bic(logl, npar, nobs),
-        "rmsea": measures.rmsea(chisq, df, nobs, ngroups),
-        "rmsea_ci_lower": lower,
-        "rmsea_ci_upper": upper,
-        "rmsea_pvalue": measures.rmsea_pvalue(chisq, df, nobs, ngroups),
-        "srmr": _srmr(fit),
-    }
+    out = measures.standard_measures(
+        npar=fit.model.n_phi - fit.model.space.n_equalities,
+        ndat=moments_count(fit),
+        logl=logl,
+        unrestricted_logl=logl_h1,
+        baseline_logl=logl_0,
+        baseline_npar=npar_0,
+        nobs=fit.nobs,
+        ngroups=len(fit.sample.groups),
+    )
+    out["srmr"] = _srmr(fit)
+    return out

@@ -326,3 +326,44 @@ def srmr_twolevel(groups: Sequence[TwoLevelGroup]) -> tuple[float, float, float]
     srmr_w = float(w @ np.asarray(within))
     srmr_b = float(w @ np.asarray(between))
     return (srmr_w + srmr_b, srmr_w, srmr_b)
+
+
+def standard_measures(
+    *,
+    npar: int,
+    ndat: int,
+    logl: float,
+    unrestricted_logl: float,
+    baseline_logl: float,
+    baseline_npar: int,
+    nobs: float,
+    ngroups: int = 1,
+) -> dict[str, float]:
+    """lavaan's standard fit measures from the three log-likelihoods and the counts.
+
+    χ² = 2(ℓ_h1 − ℓ) (never below 0) on ndat − npar degrees of freedom; the baseline χ²
+    likewise against the independence model; then CFI, TLI, AIC, BIC and RMSEA with its CI.
+    """
+    chisq = max(2.0 * (unrestricted_logl - logl), 0.0)
+    df = ndat - npar
+    baseline_chisq = 2.0 * (unrestricted_logl - baseline_logl)
+    baseline_df = ndat - baseline_npar
+    lower, upper = rmsea_ci(chisq, df, nobs, ngroups)
+    return {
+        "npar": npar,
+        "chisq": chisq,
+        "df": df,
+        "pvalue": chisq_pvalue(chisq, df),
+        "baseline_chisq": baseline_chisq,
+        "baseline_df": baseline_df,
+        "cfi": cfi(chisq, df, baseline_chisq, baseline_df),
+        "tli": tli(chisq, df, baseline_chisq, baseline_df),
+        "logl": logl,
+        "unrestricted_logl": unrestricted_logl,
+        "aic": aic(logl, npar),
+        "bic": bic(logl, npar, nobs),
+        "rmsea": rmsea(chisq, df, nobs, ngroups),
+        "rmsea_ci_lower": lower,
+        "rmsea_ci_upper": upper,
+        "rmsea_pvalue": rmsea_pvalue(chisq, df, nobs, ngroups),
+    }

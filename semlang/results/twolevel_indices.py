@@ -63,37 +63,16 @@ def _srmr(fit) -> tuple[float, float, float]:
 
 def fit_measures(fit) -> dict[str, float]:
     sample = fit.estimation.objective.sample
-    npar = fit.model.n_phi
-    nobs = sample.nobs
-    logl = _logl(fit)
-    logl_h1 = sample.h1.loglik
-    chisq = max(2.0 * (logl_h1 - logl), 0.0)
-    ndat = moments_count(fit.table)
-    df = ndat - npar
-    baseline = sample.baseline
-    baseline_chisq = 2.0 * (logl_h1 - baseline.loglik)
-    baseline_df = ndat - baseline.npar
-    lower, upper = measures.rmsea_ci(chisq, df, nobs, 1)
+    out = measures.standard_measures(
+        npar=fit.model.n_phi - fit.model.space.n_equalities,
+        ndat=moments_count(fit.table),
+        logl=_logl(fit),
+        unrestricted_logl=sample.h1.loglik,
+        baseline_logl=sample.baseline.loglik,
+        baseline_npar=sample.baseline.npar,
+        nobs=sample.nobs,
+    )
     srmr, srmr_within, srmr_between = _srmr(fit)
-    return {
-        "npar": npar,
-        "chisq": chisq,
-        "df": df,
-        "pvalue": measures.chisq_pvalue(chisq, df),
-        "baseline_chisq": baseline_chisq,
-        "baseline_df": baseline_df,
-        "cfi": measures.cfi(chisq, df, baseline_chisq, baseline_df),
-        "tli": measures.tli(chisq, df, baseline_chisq, baseline_df),
-        "logl": logl,
-        "unrestricted_logl": logl_h1,
-        "aic": measures.aic(logl, npar),
-        "bic": measures.bic(logl, npar, nobs),
-        "rmsea": measures.rmsea(chisq, df, nobs, 1),
-        "rmsea_ci_lower": lower,
-        "rmsea_ci_upper": upper,
-        "rmsea_pvalue": measures.rmsea_pvalue(chisq, df, nobs, 1),
-        "srmr": srmr,
-        "srmr_within": srmr_within,
-        "srmr_between": srmr_between,
-        "nclusters": sample.nclusters,
-    }
+    out.update(srmr=srmr, srmr_within=srmr_within, srmr_between=srmr_between)
+    out["nclusters"] = sample.nclusters
+    return out
