@@ -41,7 +41,8 @@ class VarianceComponents(NamedTuple):
         return self.sigma2_between / (self.sigma2_between + self.sigma2_within)
 
 
-def _require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+def require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    """DataError unless ``df`` is a DataFrame holding every one of ``columns``."""
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"expected a pandas DataFrame in long format, got {type(df).__name__}")
     missing = [c for c in columns if c not in df.columns]
@@ -54,7 +55,7 @@ def _require_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
 
 def _clean_long(long_df: pd.DataFrame, group: str, columns: Sequence[str]) -> pd.DataFrame:
     """The needed columns, numeric, rows with a missing ``x`` dropped (with a warning)."""
-    _require_columns(long_df, [group, *columns])
+    require_columns(long_df, [group, *columns])
     df = long_df[[group, *columns]]
     if df[group].isna().any():
         raise DataError(f"the group column {group!r} has missing values")

@@ -32,6 +32,15 @@ __all__ = ["MicroMacroSample", "generate_micro_macro"]
 SizeSpec = int | Sequence[int] | Callable[[np.random.Generator], Sequence[int]]
 
 
+def member_positions(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(0-based group, 0-based position in the group) of every member, groups in order."""
+    sizes = np.asarray(sizes, dtype=int)
+    starts = np.cumsum(sizes) - sizes
+    return np.repeat(np.arange(len(sizes)), sizes), np.arange(sizes.sum()) - np.repeat(
+        starts, sizes
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class MicroMacroSample:
     """One simulated data set: the group-level arrays, the members' x and the design."""
@@ -59,13 +68,12 @@ class MicroMacroSample:
     @cached_property
     def group_index(self) -> np.ndarray:
         """0-based group of each member (length N)."""
-        return np.repeat(np.arange(self.n_groups), self.sizes)
+        return member_positions(self.sizes)[0]
 
     @cached_property
     def member_index(self) -> np.ndarray:
         """0-based position of each member inside its group (length N)."""
-        starts = np.cumsum(self.sizes) - self.sizes
-        return np.arange(self.x.shape[0]) - np.repeat(starts, self.sizes)
+        return member_positions(self.sizes)[1]
 
     @cached_property
     def long(self) -> pd.DataFrame:

@@ -41,6 +41,8 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, DataWarning, OptionError
+from semlang.micromacro.adjusted_means import require_columns
+from semlang.micromacro.generate import member_positions
 
 __all__ = ["MicroMacroData", "measurement_string", "model_string"]
 
@@ -102,13 +104,12 @@ class MicroMacroData:
     @cached_property
     def group_index(self) -> np.ndarray:
         """0-based group of each member."""
-        return np.repeat(np.arange(self.n_groups), self.sizes)
+        return member_positions(self.sizes)[0]
 
     @cached_property
     def member_index(self) -> np.ndarray:
         """0-based position of each member inside its group."""
-        starts = np.cumsum(self.sizes) - self.sizes
-        return np.arange(self.x.shape[0]) - np.repeat(starts, self.sizes)
+        return member_positions(self.sizes)[1]
 
     @cached_property
     def xbar(self) -> np.ndarray:
@@ -209,7 +210,7 @@ class MicroMacroData:
         if not x_names:
             raise OptionError("name at least one individual-level x column")
         (y_name,) = _names(y, "y") or (None,)
-        _require(long_df, [group, *x_names, *z_names, y_name])
+        require_columns(long_df, [group, *x_names, *z_names, y_name])
         used = [*x_names, *z_names, y_name]
         if len(set(used)) < len(used) or group in used:
             raise OptionError("group, x, Z and y must be different columns")
@@ -232,17 +233,6 @@ class MicroMacroData:
             group, x_names, z_names, y_name, np.asarray(labels), sizes,
             values[:, : len(x_names)], per_group[:, :-1], per_group[:, -1],
         )  # fmt: skip
-
-
-def _require(df: object, columns: Sequence[str]) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise DataError(f"expected a pandas DataFrame in long format, got {type(df).__name__}")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise DataError(
-            f"column(s) {', '.join(map(repr, missing))} not in the data",
-            hint="available: " + ", ".join(map(str, df.columns)),
-        )
 
 
 def _numeric(df: pd.DataFrame, columns: list[str]) -> np.ndarray:
