@@ -2,20 +2,28 @@
 
 Input: the three-factor Political Democracy model (ind60 -> dem60 -> dem65) and the shipped
 data. Output, on stdout: the median wall time of one ``sem`` fit (with its estimates table),
-of one ``sam`` (local, two-step standard errors) and of ``fsr(method="croon")``, after one
-warm-up call each.
+of one ``sam`` (local, two-step standard errors) and of ``fsr(method="croon")``, and each
+method's time relative to ``sem``; with ``--cpu`` also the median CPU time of this process
+(steadier than wall time on a busy machine).
 
-Usage: python benchmarks/sam_vs_sem.py [--reps K]
+The three calls take turns (sem, sam, fsr, sem, sam, ...) after one warm-up call each, so that
+a change in the machine's load affects all three alike. One BLAS thread, as in the tests.
+
+Usage: python benchmarks/sam_vs_sem.py [--reps K] [--cpu]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
-import semlang
-from semlang.twostep import fsr, sam
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import semlang  # noqa: E402
+from semlang.twostep import fsr, sam  # noqa: E402
 
 MODEL = """
 ind60 =~ x1 + x2 + x3
@@ -26,27 +34,37 @@ dem65 ~ ind60 + dem60
 """
 
 
-def median_seconds(action, reps: int) -> float:
-    action()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
+def median_seconds(actions: dict, reps: int, clock) -> dict[str, float]:
+    """Median time of each action, the actions taking turns."""
+    for action in actions.values():
         action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(reps):
+        for name, action in actions.items():
+            start = clock()
+            action()
+            times[name].append(clock() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--reps", type=int, default=100)
+    parser.add_argument("--cpu", action="store_true", help="also report CPU time")
     args = parser.parse_args()
     data = semlang.datasets.load("PoliticalDemocracy")
-    sem = median_seconds(lambda: semlang.sem(MODEL, data).estimates(), args.reps)
-    local = median_seconds(lambda: sam(MODEL, data).estimates(), args.reps)
-    croon = median_seconds(lambda: fsr(MODEL, data).estimates(), args.reps)
-    print(f"sem  (full fit + estimates)   {sem:.4f} s")
-    print(f"sam  (local, two-step SEs)    {local:.4f} s   sam / sem = {local / sem:.2f}")
-    print(f"fsr  (Croon, two-step SEs)    {croon:.4f} s   fsr / sem = {croon / sem:.2f}")
+    actions = {
+        "sem  (full fit + estimates)": lambda: semlang.sem(MODEL, data).estimates(),
+        "sam  (local, two-step SEs)": lambda: sam(MODEL, data).estimates(),
+        "fsr  (Croon, two-step SEs)": lambda: fsr(MODEL, data).estimates(),
+    }
+    clocks = [("wall", time.perf_counter)] + ([("cpu", time.process_time)] if args.cpu else [])
+    for label, clock in clocks:
+        medians = median_seconds(actions, args.reps, clock)
+        sem = next(iter(medians.values()))
+        print(f"median {label} time of {args.reps} runs")
+        for name, seconds in medians.items():
+            print(f"  {name:<30}{seconds:.4f} s   / sem = {seconds / sem:.2f}")
 
 
 if __name__ == "__main__":

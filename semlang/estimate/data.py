@@ -10,6 +10,10 @@ values, an empty file or a singular covariance matrix; numbers written as text a
 numbers. Every removed row is announced by a :class:`~semlang.errors.DataWarning` with the count
 and the reason: missing values under listwise deletion, a missing group, no observed value under
 FIML, or (FIML with fixed_x, as lavaan) a missing exogenous covariate.
+
+Two more ways to sample data: :func:`sample_from_moments` (given means, covariance matrices and
+N, no rows: :class:`MomentGroupData`, for fitting a model to moments) and
+:func:`select_variables` (some variables of complete sample data, same rows).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import csv
 import difflib
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,7 +55,7 @@ class GroupData:
 
 @dataclass(frozen=True)
 class SampleData:
-    groups: tuple[GroupData, ...]
+    groups: tuple[GroupData | MomentGroupData, ...]
     n_dropped: int
 
     @property
@@ -60,6 +65,125 @@ class SampleData:
     @property
     def has_missing(self) -> bool:
         return any(g.has_missing for g in self.groups)
+
+
+@dataclass(frozen=True)
+class MomentGroupData:
+    """A group known by its moments alone: means, covariance matrix (divisor N) and N.
+
+    Complete-data ML depends on the data only through these, so a model fits, and its fit
+    measures and information-based standard errors follow, as from the rows themselves. What
+    needs the rows — scores of the fitted rows, bootstrap draws, robust standard errors — asks
+    for ``raw`` or ``rows`` and gets a :class:`~semlang.errors.DataError`.
+    """
+
+    group: int
+    label: str
+    names: tuple[str, ...]
+    mean: np.ndarray
+    cov: np.ndarray
+    n: int
+
+    @property
+    def nobs(self) -> int:
+        return self.n
+
+    @property
+    def has_missing(self) -> bool:
+        return False
+
+    @property
+    def raw(self) -> np.ndarray:
+        raise _no_rows()
+
+    @property
+    def rows(self) -> np.ndarray:
+        raise _no_rows()
+
+
+def _no_rows() -> DataError:
+    return DataError(
+        "this model was fitted to sample moments (means and covariances), not to data rows",
+        hint="factor scores of the fitted rows, bootstrap draws and robust standard errors need "
+        "the rows: fit the model to a data frame (predict(data=...) scores new rows)",
+    )
+
+
+def sample_from_moments(
+    table: ParameterTable,
+    groups: Sequence[tuple[np.ndarray, np.ndarray | None, int]],
+    names: Sequence[str] | None = None,
+) -> SampleData:
+    """Sample data given by moments instead of rows: per group ``(cov, mean, nobs)``.
+
+    ``cov`` (divisor N) and ``mean`` (None: zeros, for a model without mean structure) are of
+    the variables ``names`` (default: ``table.observed``), which must include every observed
+    variable of the table; they are put in the table's order. Raises DataError for a missing
+    variable, moments of the wrong shape or not finite, N not above the number of variables,
+    and a covariance matrix that is not symmetric positive definite.
+    """
+    if table.nlevels > 1:
+        raise DataError("a two-level model is fitted to rows (with their clusters), not moments")
+    names = tuple(table.observed if names is None else names)
+    absent = [name for name in table.observed if name not in names]
+    if absent:
+        raise DataError(f"the moments lack the model's variables: {', '.join(absent)}")
+    if len(groups) != table.ngroups:
+        raise DataError(f"moments of {len(groups)} groups for a model of {table.ngroups}")
+    labels = table.group_labels or tuple(str(g) for g in range(1, table.ngroups + 1))
+    idx = np.array([names.index(name) for name in table.observed], dtype=np.intp)
+    out = []
+    for g, (cov, mean, nobs) in enumerate(groups, start=1):
+        label = labels[g - 1]
+        where = f" of group {label!r}" if table.ngroups > 1 else ""
+        cov = np.asarray(cov, dtype=float)
+        mean = np.zeros(len(names)) if mean is None else np.asarray(mean, dtype=float)
+        if cov.shape != (len(names), len(names)) or mean.shape != (len(names),):
+            raise DataError(
+                f"the moments{where} do not match {len(names)} variables: covariance matrix "
+                f"{cov.shape}, means {mean.shape}"
+            )
+        if not (np.all(np.isfinite(cov)) and np.all(np.isfinite(mean))):
+            raise DataError(f"the moments{where} are not all finite numbers")
+        if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12):
+            raise DataError(f"the covariance matrix{where} is not symmetric")
+        if int(nobs) <= len(idx):
+            raise DataError(
+                f"only {int(nobs)} observations{where} for {len(idx)} variables",
+                hint="a covariance matrix of p variables needs more than p rows",
+            )
+        sub = cov[np.ix_(idx, idx)]
+        _check_singular(sub, table.observed, where)
+        out.append(MomentGroupData(g, label, table.observed, mean[idx], sub, int(nobs)))
+    return SampleData(tuple(out), 0)
+
+
+def select_variables(sample: SampleData, names: Sequence[str]) -> SampleData:
+    """The same rows (or moments) restricted to the variables ``names``, in that order.
+
+    For complete data (or moments) nothing else changes: the means and covariances are the
+    entries of the selected variables. Raises DataError for a name not in the sample, and for
+    incomplete data (a row missing every selected variable would have to go).
+    """
+    names = tuple(names)
+    groups = []
+    for group in sample.groups:
+        absent = [name for name in names if name not in group.names]
+        if absent:
+            raise DataError(f"the sample lacks the variables {', '.join(absent)}")
+        if group.has_missing:
+            raise DataError(
+                "variables are selected from complete data only",
+                hint="prepare the data for the selected variables' model instead",
+            )
+        idx = np.array([group.names.index(name) for name in names], dtype=np.intp)
+        mean, cov = group.mean[idx], group.cov[np.ix_(idx, idx)]
+        if isinstance(group, MomentGroupData):
+            groups.append(MomentGroupData(group.group, group.label, names, mean, cov, group.n))
+        else:
+            raw = group.raw[:, idx]
+            groups.append(GroupData(group.group, group.label, names, raw, group.rows, mean, cov))
+    return SampleData(tuple(groups), sample.n_dropped)
 
 
 def as_frame(data: Any) -> pd.DataFrame:

@@ -1,24 +1,31 @@
 """Pieces shared by the factor-score methods: fitting parts of a model, moments, information.
 
-Input: a :class:`~semlang.twostep.split.ModelSplit`, the data and the user's options. Output: fitted
-measurement blocks and structural models (ordinary :class:`~semlang.results.fit.Fit` objects,
-through ``semlang.sem``), each block's loadings and residual covariances, a structural model
-fitted by ML to given moments (a covariance matrix and means of N observations), and the
-expected (Fisher) information of a normal model from its moments and their derivatives.
-Everything goes through the public API: model text in, ``Fit`` out.
+Input: the parts' parameter tables (:mod:`semlang.twostep.parts`), the data (or moments) and the
+user's options. Output: fitted parts — ordinary :class:`~semlang.results.fit.Fit` objects made
+by the estimation stages directly (no model text, no second parse) — each block's loadings and
+residual covariances, the sample of a structural model fitted to given moments (a covariance
+matrix and means of N observations), and the expected (Fisher) information of a normal model
+from its moments and their derivatives.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from semlang.errors import DataError, EstimationError, OptionError
-from semlang.twostep.split import render
+from semlang.compile.model import CompiledModel, compile_model
+from semlang.errors import DataError, EstimationError, OptionError, SemlangWarning
+from semlang.estimate.data import SampleData, prepare, sample_from_moments
+from semlang.estimate.estimator import build_objective, estimate
+from semlang.estimate.start import start_values
+from semlang.options import Options, make_options
+from semlang.partable.table import ParameterTable
+from semlang.results.fit import Fit
+from semlang.syntax.ast import Op
 
 # Options that only shape the parameter table (already applied to the full model's table).
 _TABLE_OPTIONS = {
@@ -49,8 +56,8 @@ def key(row: Any) -> tuple[str, str, str]:
     return row.lhs, row.op.value, row.rhs
 
 
-def part_options(options: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """Options for fitting a part whose rows are all written out."""
+def part_options(options: dict[str, Any], **overrides: Any) -> Options:
+    """Options for fitting a part whose rows are all given (no automatic parameters)."""
     for name in options:
         if name.replace(".", "_") in _UNSUPPORTED:
             raise OptionError(
@@ -58,23 +65,7 @@ def part_options(options: dict[str, Any], **overrides: Any) -> dict[str, Any]:
                 hint="fit each group separately",
             )
     kept = {k: v for k, v in options.items() if k.replace(".", "_") not in _TABLE_OPTIONS}
-    return {**kept, **_EXPLICIT, **overrides}
-
-
-def as_frame(data: Any) -> pd.DataFrame:
-    """The user's data as a DataFrame (a DataFrame, a dict of columns or a CSV path)."""
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, dict):
-        return pd.DataFrame(data)
-    if isinstance(data, (str, Path)):
-        if not Path(data).exists():
-            raise DataError(f"data file {str(data)!r} does not exist")
-        return pd.read_csv(data)
-    raise DataError(
-        f"data must be a pandas DataFrame, a dict of columns or a CSV path, not "
-        f"{type(data).__name__}"
-    )
+    return make_options("sem", **{**kept, **_EXPLICIT, **overrides})
 
 
 def complete_rows(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
@@ -85,47 +76,102 @@ def complete_rows(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     return frame.loc[frame[list(names)].notna().all(axis=1)]
 
 
-def fit_text(text: str, data: pd.DataFrame, options: dict[str, Any]):
-    """``semlang.sem`` on a part written out in full (its warnings are the caller's)."""
-    import semlang
-
+def sample(frame: pd.DataFrame, table: ParameterTable) -> SampleData:
+    """The sample data of ``table`` (its options decide listwise deletion or FIML)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", semlang.SemlangWarning)
-        fit = semlang.sem(text, data, **options)
+        warnings.simplefilter("ignore", SemlangWarning)
+        return prepare(frame, table, table.options)
+
+
+def fit_part(model: CompiledModel, data: SampleData, what: str, hint: str, starts=None) -> Fit:
+    """ML fit of a compiled part (its warnings are the caller's); not converging is an error
+    that says which part (``what``) and ``hint``. ``starts``: a function of the model and the
+    objective giving φ₀ (default: the usual start values)."""
+    options = model.table.options
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SemlangWarning)
+        objective = build_objective(model, data, options)
+        phi0 = starts(model, objective) if starts is not None else None
+        fit = Fit(model, data, options, estimate(model, data, options, objective, phi0))
     if not fit.converged:
-        raise EstimationError(
-            "a part of the model did not converge:\n" + text.strip(),
-            hint="check the measurement model of these latent variables on its own",
-        )
+        raise EstimationError(f"the {what} did not converge", hint=hint)
     return fit
 
 
-def measurement_fit(split, groups, frame: pd.DataFrame, options: dict[str, Any]):
-    """One fit of the measurement blocks: latent variables correlated within each group of
-    ``groups`` and uncorrelated across groups.
+def measurement_fit(table: ParameterTable, data: SampleData) -> Fit:
+    """The fitted measurement part (its table from :mod:`semlang.twostep.parts`)."""
+    latent = ", ".join(table.latent)
+    return fit_part(compile_model(table), data, f"measurement model of {latent}",
+                    "check the measurement model of these latent variables on its own",
+                    measurement_starts)  # fmt: skip
 
-    With the covariances across groups fixed at zero the implied covariance matrix is block
-    diagonal, so the likelihood (complete data or FIML) is the sum of the groups' likelihoods:
-    the estimates, their covariance blocks and the factor scores are those of fitting each group
-    on its own, in one pass.
+
+def measurement_starts(model: CompiledModel, objective) -> np.ndarray:
+    """φ₀ of a measurement part: the usual start values, except that the residual variance of
+    an indicator of one latent variable is what its starting loading λ and the latent
+    variance ψ leave of its variance, s² − λ²ψ (at least s²/10), instead of s²/2.
+
+    Closer to the ML solution, such starts save the optimizer an iteration on many models;
+    the estimates are the same.
     """
-    rows, lines = [], []
-    for latent in groups:
-        rows += [r for b in split.blocks if set(b.latent) & set(latent) for r in b.rows]
-    have = {frozenset((r.lhs, r.rhs)) for r in rows if r.op.value == "~~"}
-    for g, latent in enumerate(groups):
-        for i, a in enumerate(latent):
-            for b in latent[i + 1 :]:
-                if frozenset((a, b)) not in have:
-                    lines.append(f"{a} ~~ {b}")
-            for other in groups[g + 1 :]:
-                lines += [f"{a} ~~ 0*{b}" for b in other if frozenset((a, b)) not in have]
-    return fit_text(render(rows) + "".join(line + "\n" for line in lines), frame, options)
+    discrepancy = objective.discrepancies[0]
+    fiml = hasattr(discrepancy, "h1_cov")  # FIML: the saturated model's moments
+    cov = discrepancy.h1_cov if fiml else discrepancy.cov
+    theta = start_values(model, [discrepancy.h1_mean if fiml else discrepancy.mean], [cov])
+    position = {name: k for k, name in enumerate(model.layouts[0].observed)}
+
+    def value(row) -> float:
+        return theta[row.free - 1] if row.is_free else row.value
+
+    rows = model.table.rows
+    variance = {r.lhs: value(r) for r in rows if r.op is Op.COVARIANCE and r.lhs == r.rhs}
+    loadings: dict[str, list] = {}
+    for r in rows:
+        if r.op is Op.MEASURED and r.rhs in position:
+            loadings.setdefault(r.rhs, []).append((r.lhs, value(r)))
+    for r in rows:
+        single = len(loadings.get(r.lhs, ())) == 1
+        if single and r.op is Op.COVARIANCE and r.lhs == r.rhs and r.is_free and not r.label \
+                and math.isnan(r.start):  # fmt: skip
+            latent, loading = loadings[r.lhs][0]
+            s2 = cov[position[r.lhs], position[r.lhs]]
+            theta[r.free - 1] = max(s2 - loading**2 * variance[latent], 0.1 * s2)
+    return model.space.phi_from_theta(theta)
 
 
-def row_values(fit) -> dict[tuple[str, str, str], float]:
-    """The estimate of every parameter row of a fit, by (lhs, op, rhs)."""
-    return {key(r): fit.row_estimate(r) for r in fit.table.rows if r.is_model_parameter}
+def structural_fit(table: ParameterTable, data: SampleData) -> Fit:
+    """The structural part fitted to its sample (usually moments), from its rows' starts."""
+    return fit_part(compile_model(table), data, "structural model",
+                    "check that the structural part is identified on its own",
+                    row_starts)  # fmt: skip
+
+
+def row_starts(model: CompiledModel, objective) -> np.ndarray | None:
+    """φ₀ from the rows' start values when every free row has one, else None (the usual
+    start values)."""
+    theta = np.full(model.n_theta, np.nan)
+    for row in model.table.rows:
+        if row.is_free and row.is_model_parameter:
+            theta[row.free - 1] = row.start
+    return model.space.phi_from_theta(theta) if np.all(np.isfinite(theta)) else None
+
+
+def structural_sample(split, table: ParameterTable, cov: np.ndarray, mean: np.ndarray, n: int):
+    """Sample data of the structural model: the moments of the structural variables.
+
+    Fitting a model to them by ML is what fitting it to N rows with exactly these means and
+    covariance matrix (divisor N) would give.
+    """
+    k = len(split.structural_variables)
+    if n <= k:
+        raise DataError(f"{n} observations are too few for {k} structural variables")
+    eigenvalues = np.linalg.eigvalsh(cov)
+    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1e-300):
+        raise EstimationError(
+            "the covariance matrix of the structural variables is not positive definite",
+            hint="a measurement model may be weak (low reliability) for this sample size",
+        )
+    return sample_from_moments(table, [(cov, mean, n)], split.structural_variables)
 
 
 def free_index(table) -> dict[tuple[str, str, str], int]:
@@ -146,36 +192,14 @@ def measurement_matrices(fit, latent: tuple[str, ...], indicators: tuple[str, ..
     return lam, theta, nu
 
 
-def moment_frame(names: tuple[str, ...], cov: np.ndarray, mean: np.ndarray, n: int):
-    """N rows whose means and covariance matrix (divisor N) are exactly ``mean`` and ``cov``.
-
-    Fitting a model to them by ML is fitting it to the moments: how a structural model is
-    fitted to the (corrected) moments of factor scores through ``semlang.sem``.
-    """
-    k = len(names)
-    if n <= k:
-        raise DataError(f"{n} observations are too few for {k} structural variables")
-    eigenvalues, vectors = np.linalg.eigh(cov)
-    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1e-300):
-        raise EstimationError(
-            "the covariance matrix of the structural variables is not positive definite",
-            hint="a measurement model may be weak (low reliability) for this sample size",
-        )
-    z = np.random.default_rng(20240101).standard_normal((n, k))
-    z -= z.mean(axis=0)
-    z = z @ np.linalg.inv(np.linalg.cholesky(z.T @ z / n)).T
-    root = vectors * np.sqrt(eigenvalues)
-    values = z @ root.T + mean
-    return pd.DataFrame(values, columns=list(names))
-
-
 def expected_information(
     sigma: np.ndarray, d_sigma: np.ndarray, d_mu: np.ndarray | None
 ) -> np.ndarray:
     """Per-observation expected information of a normal model: ½tr(Σ⁻¹Σ_kΣ⁻¹Σ_l) + μ_k'Σ⁻¹μ_l."""
     inverse = np.linalg.inv(sigma)
-    m = np.einsum("ij,kjl->kil", inverse, d_sigma)
-    info = 0.5 * np.einsum("kij,lji->kl", m, m)
+    m = inverse @ d_sigma  # Σ⁻¹Σ_k; tr(Σ⁻¹Σ_k Σ⁻¹Σ_l) = Σ_ij (Σ⁻¹Σ_k)_ij (Σ⁻¹Σ_l)_ji
+    k = m.shape[0]
+    info = 0.5 * (m.reshape(k, -1) @ m.transpose(0, 2, 1).reshape(k, -1).T)
     if d_mu is not None:
         info += d_mu @ inverse @ d_mu.T
     return info

@@ -4,7 +4,9 @@ Input: model text, data and options. Output: an :class:`~semlang.twostep.result.
 structural rows (regressions, (co)variances, intercepts) and two-step standard errors.
 
 Each latent variable's measurement model is fitted on its own — by FIML with a mean structure
-unless told otherwise, as lavaan's fsr() — and scored (Bartlett by default). With the score
+unless told otherwise, as lavaan's fsr(); all of them in one model whose implied covariance
+matrix is block diagonal, which gives the same estimates — and scored (Bartlett by default;
+a complete row's score is b + A y with the score weights). With the score
 weights a (1 × k), the loadings λ and the residual covariance Θ of a block, a score is
 ``s = (aλ) η + a ε``: its variance is ``(aλ)² Var(η) + aΘa'``. Croon's correction undoes both:
 ``Cov(η) = D⁻¹ Cov(s) D⁻¹ − diag(aΘa' / (aλ)²)`` with D = diag(aλ) (observed variables of the
@@ -20,7 +22,7 @@ covariance ``S (Cov(η) + O) S``. With I the expected information of that model 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -28,16 +30,16 @@ import pandas as pd
 import scipy.linalg
 
 from semlang.errors import EstimationError, NotSupportedError
+from semlang.estimate.data import as_frame
+from semlang.options import Missing, StandardErrors
 from semlang.results.scores import predict, score_weights
-from semlang.twostep import common
-from semlang.twostep.result import FsrResult, structural_standard_errors, with_standard_errors
-from semlang.twostep.split import (
-    ModelSplit,
-    definitions_text,
-    render,
-    split_model,
-    structural_starts,
+from semlang.twostep import common, parts
+from semlang.twostep.result import (
+    FsrResult,
+    estimates_with_standard_errors,
+    structural_standard_errors,
 )
+from semlang.twostep.split import ModelSplit, split_model, structural_starts
 
 
 @dataclass(frozen=True)
@@ -56,33 +58,32 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
     table = semlang.parameter_table(model, "sem", **{"meanstructure": True, **options})
     split = split_model(table)
     _check_single(split, table)
-    frame = common.as_frame(data)
     options = {"missing": "fiml", **options}
-    block_options = common.part_options(options, meanstructure=True)
-    measurement = common.measurement_fit(
-        split, [b.latent for b in split.blocks], frame, block_options
+    measurement_table = parts.measurement_table(
+        split, [b.latent for b in split.blocks], common.part_options(options, meanstructure=True)
     )
-    scores = predict(measurement, method=fs_method)
-    blocks = [_score_block(measurement, b, fs_method) for b in split.blocks]
-    values = _score_frame(split, scores, frame)
+    frame = as_frame(data)
+    measurement = common.measurement_fit(measurement_table, common.sample(frame, measurement_table))
+    (weights,) = score_weights(measurement, fs_method)
+    blocks = [_score_block(measurement, weights, b) for b in split.blocks]
+    values = _score_values(split, measurement, weights, fs_method, frame)
     n = len(values)
     cov, mean = _moments(values)
     corrected = _corrected(split, cov, blocks)
-    structural = common.fit_text(
-        render(split.structural_rows, True, starts=structural_starts(split, corrected, mean))
-        + definitions_text(split),
-        common.moment_frame(split.structural_variables, corrected, mean, n),
-        common.part_options(
-            options,
-            meanstructure=bool(table.meanstructure),
-            fixed_x=False,
-            se="none",
-            missing="listwise",
-        ),
+    structural_options = replace(
+        measurement_table.options, meanstructure=bool(table.meanstructure), fixed_x=False,
+        se=StandardErrors.NONE, missing=Missing.LISTWISE,
+    )  # fmt: skip
+    structural_table = parts.structural_table(
+        split, structural_options, structural_starts(split, corrected, mean)
+    )
+    structural = common.structural_fit(
+        structural_table, common.structural_sample(split, structural_table, corrected, mean, n)
     )
     vcov = _two_step_vcov(split, structural, blocks, n)
-    se = structural_standard_errors(structural, vcov)
-    table_out = with_standard_errors(structural.estimates(), se)
+    table_out = estimates_with_standard_errors(
+        structural, structural_standard_errors(structural, vcov)
+    )
     names = list(split.structural_variables)
     return FsrResult(f"fsr (Croon, {fs_method} scores)", n, table_out,
                      tuple(b.latent for b in split.blocks), (measurement,), structural,
@@ -101,13 +102,13 @@ def _check_single(split: ModelSplit, table: Any) -> None:
             )
 
 
-def _score_block(fit, block, method: str) -> _Block:
-    """Scale, offset and the step-1 covariance of (offset, scale) of one latent variable.
+def _score_block(fit, weights, block) -> _Block:
+    """Scale, offset and the step-1 covariance of (offset, scale) of one latent variable
+    (``weights``: the fit's score weights).
 
     The weights a are held fixed (lavaan's choice): the derivatives of aλ and aΘa'/(aλ)² are
     taken through λ and Θ only.
     """
-    weights = score_weights(fit, method)[0]
     position = {name: k for k, name in enumerate(weights.observed)}
     which = weights.latent.index(block.latent[0])
     a = weights.weights[which, [position[n] for n in block.indicators]]
@@ -131,19 +132,30 @@ def _score_block(fit, block, method: str) -> _Block:
     return _Block(scale, ata / scale**2, jacobian @ fit.vcov @ jacobian.T)
 
 
-def _score_frame(split: ModelSplit, scores: pd.DataFrame, frame: pd.DataFrame):
-    """Scores of the latent variables and the observed structural variables, complete rows."""
-    scores = scores.set_axis(frame.index[scores.index], axis=0)
-    observed = frame.loc[scores.index, list(split.observed_structural)]
-    values = pd.concat([scores, observed], axis=1)
-    return values[list(split.structural_variables)].dropna()
+def _score_values(split: ModelSplit, measurement, weights, method: str, frame) -> np.ndarray:
+    """Rows of the structural variables — the latent variables' scores, then the observed
+    structural variables — complete rows only. A complete row's score is b + A y (as
+    ``predict`` computes it); under FIML a row with missing values is scored from the
+    variables it observes."""
+    group = measurement.sample.groups[0]
+    if group.has_missing:
+        scores = predict(measurement, method=method)
+        rows, latent = scores.index.to_numpy(), scores[list(split.latent)].to_numpy(dtype=float)
+    else:
+        position = {name: k for k, name in enumerate(group.names)}
+        x = group.raw[:, [position[name] for name in weights.observed]]
+        order = [weights.latent.index(name) for name in split.latent]
+        rows, latent = group.rows, (x @ weights.weights.T + weights.offset)[:, order]
+    if split.observed_structural:
+        observed = frame[list(split.observed_structural)].to_numpy(dtype=float)[rows]
+        latent = np.hstack([latent, observed])
+    return latent[~np.isnan(latent).any(axis=1)]
 
 
-def _moments(values: pd.DataFrame):
-    x = values.to_numpy(dtype=float)
-    mean = x.mean(axis=0)
-    centered = x - mean
-    return centered.T @ centered / len(x), mean
+def _moments(values: np.ndarray):
+    mean = values.mean(axis=0)
+    centered = values - mean
+    return centered.T @ centered / len(values), mean
 
 
 def _corrected(split: ModelSplit, cov: np.ndarray, blocks: list[_Block]) -> np.ndarray:

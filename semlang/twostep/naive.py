@@ -21,10 +21,12 @@ from typing import Any
 import pandas as pd
 
 from semlang.errors import NotSupportedError
+from semlang.estimate.data import as_frame
+from semlang.options import Missing
 from semlang.results.scores import predict
-from semlang.twostep import common
+from semlang.twostep import common, parts
 from semlang.twostep.result import COLUMNS, FsrResult
-from semlang.twostep.split import ModelSplit, definitions_text, render, split_model
+from semlang.twostep.split import ModelSplit, split_model
 
 
 def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:
@@ -33,27 +35,28 @@ def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:
 
     table = semlang.parameter_table(model, "sem", **options)
     split = split_model(table)
-    frame = common.as_frame(data)
-    if str(options.get("missing", "listwise")).lower() not in ("fiml", "ml", "direct"):
-        frame = common.complete_rows(frame, table.observed)
-    fit_options = common.part_options(options, meanstructure=bool(table.meanstructure))
+    ms = bool(table.meanstructure)
     if method == "skrondal_laake":
         groups = _skrondal_laake_groups(split)
     else:
         groups = [(split.latent, method)]
-    measurement = common.measurement_fit(split, [g for g, _ in groups], frame, fit_options)
+    measurement_table = parts.measurement_table(
+        split, [g for g, _ in groups], common.part_options(options, meanstructure=ms)
+    )
+    frame = as_frame(data)
+    if measurement_table.options.missing is not Missing.FIML:
+        frame = common.complete_rows(frame, table.observed)
+    measurement = common.measurement_fit(measurement_table, common.sample(frame, measurement_table))
     methods = {f: m for g, m in groups for f in g}
     scores = {m: predict(measurement, method=m) for m in set(methods.values())}
     values = pd.DataFrame({f: scores[m][f] for f, m in methods.items()})
     values.index = frame.index[values.index]
     values = pd.concat([values, frame.loc[values.index, list(split.observed_structural)]], axis=1)
     values = values[list(split.structural_variables)]
-    text = render(split.structural_rows, free_intercepts=True) + definitions_text(split)
-    structural = common.fit_text(
-        text,
-        values,
-        common.part_options(options, meanstructure=bool(table.meanstructure), fixed_x=False),
+    structural_table = parts.structural_table(
+        split, common.part_options(options, meanstructure=ms, fixed_x=False), {}
     )
+    structural = common.structural_fit(structural_table, common.sample(values, structural_table))
     cov = values.cov(ddof=0)
     name = {"regression": "regression scores", "bartlett": "Bartlett scores",
             "skrondal_laake": "Skrondal-Laake"}[method]  # fmt: skip

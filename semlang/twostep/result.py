@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower",
            "ci_upper", "std_lv", "std_all"]  # fmt: skip
@@ -74,18 +74,25 @@ def wald(est: np.ndarray, se: np.ndarray, level: float = 0.95) -> dict[str, np.n
     """z, two-sided p-value and normal confidence limits (NaN where se is 0 or missing)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, est / se, np.nan)
-    half = np.where(se > 0, stats.norm.ppf(0.5 + level / 2) * se, 0.0)
-    return {"z": z, "pvalue": 2 * stats.norm.sf(np.abs(z)), "ci_lower": est - half,
+    half = np.where(se > 0, special.ndtri(0.5 + level / 2) * se, 0.0)
+    return {"z": z, "pvalue": 2 * special.ndtr(-np.abs(z)), "ci_lower": est - half,
             "ci_upper": est + half}  # fmt: skip
 
 
-def with_standard_errors(frame: pd.DataFrame, se: np.ndarray) -> pd.DataFrame:
-    """An estimates frame with new standard errors and the Wald columns that follow."""
-    out = frame.copy()
-    out["se"] = se
-    for name, values in wald(out["est"].to_numpy(), np.asarray(se, dtype=float)).items():
-        out[name] = values
-    return out[COLUMNS].reset_index(drop=True)
+def estimates_with_standard_errors(fit: Any, se: np.ndarray) -> pd.DataFrame:
+    """A fit's estimates table with the standard errors ``se`` (one per row of its parameter
+    table) and the Wald columns that follow."""
+    from semlang.results.table import estimate_columns
+
+    rows = fit.table.rows
+    columns = estimate_columns(fit)
+    est, se = columns["est"], np.asarray(se, dtype=float)
+    return pd.DataFrame({
+        "lhs": [r.lhs for r in rows], "op": [r.op.value for r in rows],
+        "rhs": [r.rhs for r in rows], "group": [r.group for r in rows],
+        "label": [r.label for r in rows], "est": est, "se": se, **wald(est, se),
+        "std_lv": columns["std_lv"], "std_all": columns["std_all"],
+    })  # fmt: skip
 
 
 def structural_standard_errors(fit: Any, vcov: np.ndarray) -> np.ndarray:
@@ -108,34 +115,33 @@ def standardized(rows, est: np.ndarray, moments: Any) -> tuple[np.ndarray, np.nd
     latent = set(moments.layout.latent)
     total = dict(zip(names, np.diag(moments.total_cov), strict=True))
     residual = dict(zip(names, np.diag(moments.S), strict=True))
+    sd_all = {name: float(np.sqrt(v)) if v > 0 else np.nan for name, v in total.items()}
+    sd_lv = {name: sd_all[name] if name in latent else 1.0 for name in names}
     std_lv = np.full(len(rows), np.nan)
     std_all = np.full(len(rows), np.nan)
-    for k, row in enumerate(rows):
-        if row.op.value in ("=~", "~", "~~", "~1"):
-            std_lv[k] = _standardize(row, est[k], total, residual, latent, True)
-            std_all[k] = _standardize(row, est[k], total, residual, latent, False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for k, row in enumerate(rows):
+            if row.op.value in ("=~", "~", "~~", "~1"):
+                std_lv[k] = _standardize(row, est[k], sd_lv, residual, latent, True)
+                std_all[k] = _standardize(row, est[k], sd_all, residual, latent, False)
     return std_lv, std_all
 
 
-def _standardize(row, est, total, residual, latent, only_latent) -> float:
+def _standardize(row, est, sds, residual, latent, only_latent) -> float:
     def sd(name: str) -> float:
-        if only_latent and name not in latent:
-            return 1.0
-        value = total.get(name, np.nan)
-        return float(np.sqrt(value)) if value > 0 else np.nan
+        return sds.get(name, 1.0 if only_latent and name not in latent else np.nan)
 
     op = row.op.value
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if op == "=~":
-            return est * sd(row.lhs) / sd(row.rhs)
-        if op == "~":
-            return est * sd(row.rhs) / sd(row.lhs)
-        if op == "~1":
-            return est / sd(row.lhs)
-        if row.lhs == row.rhs:
-            return est / sd(row.lhs) ** 2
-        if only_latent and not (row.lhs in latent and row.rhs in latent):
-            if row.lhs in latent or row.rhs in latent:
-                return est / (sd(row.lhs) * sd(row.rhs))
-            return est
-        return est / np.sqrt(residual.get(row.lhs, np.nan) * residual.get(row.rhs, np.nan))
+    if op == "=~":
+        return est * sd(row.lhs) / sd(row.rhs)
+    if op == "~":
+        return est * sd(row.rhs) / sd(row.lhs)
+    if op == "~1":
+        return est / sd(row.lhs)
+    if row.lhs == row.rhs:
+        return est / sd(row.lhs) ** 2
+    if only_latent and not (row.lhs in latent and row.rhs in latent):
+        if row.lhs in latent or row.rhs in latent:
+            return est / (sd(row.lhs) * sd(row.rhs))
+        return est
+    return est / np.sqrt(residual.get(row.lhs, np.nan) * residual.get(row.rhs, np.nan))

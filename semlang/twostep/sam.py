@@ -4,8 +4,11 @@ Input: model text, data and options. Output: an :class:`~semlang.twostep.result.
 every row of the model: measurement rows from step 1, structural rows from step 2, two-step
 standard errors for the latter.
 
-Step 1 fits each measurement block on its own (:mod:`semlang.twostep.split`; one block per latent
-variable, as lavaan's default ``mm.list``). Their loadings Λ and residual covariances Θ (an
+Step 1 fits the measurement blocks (:mod:`semlang.twostep.split`; one block per latent variable,
+as lavaan's default ``mm.list``) in one model whose implied covariance matrix is block diagonal:
+its estimates and their covariance matrix are those of fitting each block on its own, in one
+pass of the optimizer (fewer iterations in all than block by block). Their loadings Λ and
+residual covariances Θ (an
 observed variable of the structural part enters as its own "latent" variable, loading 1, no
 error) give the mapping M = (Λ'Θ⁻¹Λ)⁻¹Λ'Θ⁻¹ and the latent moments
 ``Var(η) = M S M' − M Θ M'`` (S: sample covariance, divisor N) — with lavaan's guard: when the
@@ -18,92 +21,114 @@ Two-step standard errors: with I the expected information (per observation) of t
 the step-1 and step-2 estimates, split into the step-1 (measurement) and step-2 (structural)
 parameters, and Σ₁₁ the step-1 covariance matrix (block by block),
 ``V₂ = I₂₂⁻¹ / N + I₂₂⁻¹ I₂₁ Σ₁₁ I₁₂ I₂₂⁻¹``.
+
+The user's model is parsed once: the parts' parameter tables are made from the full table's rows
+(:mod:`semlang.twostep.parts`), step 1 uses the full sample's moments of its indicators, step 2
+is fitted to the latent moments directly (no data rows), and the full model is only laid out
+(RAM matrices, no symbolic compilation) for the information I.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import scipy.linalg
 
+from semlang.api import _check_degrees_of_freedom
+from semlang.compile.layout import build_layout
+from semlang.compile.ram import ImpliedMoments
 from semlang.errors import NotSupportedError
-from semlang.twostep import common
+from semlang.estimate.data import as_frame, select_variables
+from semlang.options import Missing, make_options
+from semlang.partable import ParameterTable, build_partable
+from semlang.syntax.parser import parse
+from semlang.twostep import common, parts
 from semlang.twostep.result import FsrResult, standardized, structural_standard_errors, wald
-from semlang.twostep.split import (
-    ModelSplit,
-    definitions_text,
-    render,
-    split_model,
-    structural_starts,
-)
+from semlang.twostep.split import ModelSplit, split_model, structural_starts
 
 
 def sam(model: str, data: Any, **options: Any) -> FsrResult:
     """Local structural-after-measurement with two-step standard errors (lavaan's ``sam()``)."""
-    import semlang
+    table, joint = _tables(model, options)
+    split = split_model(table)
+    ms = bool(table.meanstructure)
+    measurement_table = parts.measurement_table(
+        split, [b.latent for b in split.blocks], common.part_options(options, meanstructure=ms)
+    )
+    sample = common.sample(as_frame(data), table)  # the rows complete on every variable
+    n = sample.nobs
+    measurement = common.measurement_fit(
+        measurement_table, select_variables(sample, measurement_table.observed)
+    )
+    veta, eeta = latent_moments(split, measurement, sample.groups[0], ms)
+    if table.options.std_lv:  # lavaan: the latent variables' moments as correlations
+        sd = np.sqrt(np.diag(veta))
+        veta = veta / np.outer(sd, sd)
+    structural_table = parts.structural_table(
+        split,
+        common.part_options(options, meanstructure=ms, fixed_x=False, se="none"),
+        structural_starts(split, veta, eeta),
+    )
+    structural = common.structural_fit(
+        structural_table, common.structural_sample(split, structural_table, veta, eeta, n)
+    )
+    return _result(joint, split, measurement, structural, n, veta)
 
-    compiled = semlang.compile_model(model, "sem", **options)
-    table = compiled.table
-    if str(options.get("missing", "listwise")).lower() in ("fiml", "ml", "direct"):
+
+def _tables(model: str, options: dict[str, Any]) -> tuple[ParameterTable, ParameterTable]:
+    """The full model's table (parsed once) and the table whose information gives the two-step
+    standard errors: the same model with the exogenous covariates' moments free."""
+    opts = make_options("sem", **options)
+    syntax = parse(model)
+    table = build_partable(syntax, opts)
+    _check_degrees_of_freedom(table)
+    if opts.missing is Missing.FIML:
         raise NotSupportedError(
             "sam() uses complete rows (listwise deletion)",
             table.source,
             hint="drop missing='fiml', or use semlang.fsr(..., method='croon'), which scores FIML",
         )
-    split = split_model(table)
-    frame = common.complete_rows(common.as_frame(data), table.observed)
-    n = len(frame)
-    ms = bool(table.meanstructure)
-    block_options = common.part_options(options, meanstructure=ms)
-    measurement = common.measurement_fit(
-        split, [b.latent for b in split.blocks], frame, block_options
-    )
-    veta, eeta = latent_moments(split, measurement, frame, ms)
-    if table.options.std_lv:  # lavaan: the latent variables' moments as correlations
-        sd = np.sqrt(np.diag(veta))
-        veta = veta / np.outer(sd, sd)
-    structural = common.fit_text(
-        render(split.structural_rows, True, starts=structural_starts(split, veta, eeta))
-        + definitions_text(split),
-        common.moment_frame(split.structural_variables, veta, eeta, n),
-        common.part_options(options, meanstructure=ms, fixed_x=False, se="none"),
-    )
-    joint = compiled if not any(r.exo for r in table.rows) else _random_x(model, options)
-    return _result(joint, split, measurement, structural, n, veta)
+    if not any(r.exo for r in table.rows):
+        return table, table
+    return table, build_partable(syntax, replace(opts, fixed_x=False))
 
 
-def latent_moments(split: ModelSplit, measurement, frame, meanstructure: bool):
-    """(Var(η), E[η]) of the structural variables from the step-1 fits and the sample."""
+def latent_moments(split: ModelSplit, measurement, group, meanstructure: bool):
+    """(Var(η), E[η]) of the structural variables from the step-1 fit and the sample
+    (``group``: the means and covariance matrix, divisor N, of the complete rows)."""
+    lam, theta, nu = _measurement_matrices(split, measurement, meanstructure)
     names = split.indicators + split.observed_structural
-    k = len(split.structural_variables)
-    p = len(names)
-    lam, theta, nu = np.zeros((p, k)), np.zeros((p, p)), np.zeros(p)
-    row = {name: i for i, name in enumerate(names)}
-    col = {name: j for j, name in enumerate(split.structural_variables)}
-    for block in split.blocks:
-        ri = [row[n] for n in block.indicators]
-        ci = [col[f] for f in block.latent]
-        lam_b, theta_b, nu_b = common.measurement_matrices(
-            measurement, block.latent, block.indicators
-        )
-        lam[np.ix_(ri, ci)] = lam_b
-        theta[np.ix_(ri, ri)] = theta_b
-        nu[ri] = nu_b
-    for name in split.observed_structural:
-        lam[row[name], col[name]] = 1.0
-    values = frame[list(names)].to_numpy(dtype=float)
-    mean = values.mean(axis=0)
-    centered = values - mean
-    cov = centered.T @ centered / len(values)
-    M = mapping(lam, theta, [row[n] for n in split.observed_structural])
+    idx = [group.names.index(name) for name in names]
+    mean, cov = group.mean[idx], group.cov[np.ix_(idx, idx)]
+    q = len(split.indicators)
+    M = mapping(lam, theta, list(range(q, len(names))))
     msm, mtm = M @ cov @ M.T, M @ theta @ M.T
-    n = len(values)
+    n = group.nobs
     root = smallest_root(msm, mtm)
     scale = root - 1.0 / (n - 1) if root < 1.0 + 1.0 / (n - 1) else 1.0
     veta = msm - scale * mtm
-    eeta = M @ (mean - nu) if meanstructure else np.zeros(k)
+    eeta = M @ (mean - nu) if meanstructure else np.zeros(len(split.structural_variables))
     return (veta + veta.T) / 2, eeta
+
+
+def _measurement_matrices(split: ModelSplit, measurement, meanstructure: bool):
+    """Λ, Θ and ν of the indicators and then the observed structural variables (loading 1 on
+    themselves, no error) × the structural variables, from the step-1 fit (the blocks' Λ and
+    Θ; zero across blocks)."""
+    moments = measurement.implied[0]
+    position = {name: k for k, name in enumerate(moments.layout.variables)}
+    indicators = [position[name] for name in split.indicators]
+    latent = [position[name] for name in split.latent]
+    q, r, k = len(indicators), len(split.observed_structural), len(split.latent)
+    lam, theta, nu = np.zeros((q + r, k + r)), np.zeros((q + r, q + r)), np.zeros(q + r)
+    lam[:q, :k] = moments.A[np.ix_(indicators, latent)]
+    lam[q + np.arange(r), k + np.arange(r)] = 1.0
+    theta[:q, :q] = moments.S[np.ix_(indicators, indicators)]
+    if meanstructure:
+        nu[:q] = moments.m[indicators]
+    return lam, theta, nu
 
 
 def mapping(lam: np.ndarray, theta: np.ndarray, dummies: list[int]) -> np.ndarray:
@@ -140,53 +165,42 @@ def smallest_root(msm: np.ndarray, mtm: np.ndarray) -> float:
 
 
 # ---- two-step standard errors and the table ------------------------------------------------
-def _random_x(model: str, options: dict[str, Any]):
-    """The full model with the moments of its exogenous covariates as free parameters."""
-    import semlang
-
-    kept = {k: v for k, v in options.items() if k.replace(".", "_") != "fixed_x"}
-    return semlang.compile_model(model, "sem", fixed_x=False, **kept)
-
-
 def _result(joint, split, measurement, structural, n, veta) -> FsrResult:
-    joint_free = common.free_index(joint.table)
-    values = {**common.row_values(measurement), **common.row_values(structural)}
-    theta = np.zeros(joint.n_theta)
-    for k, index in joint_free.items():
-        theta[index] = values[k]
-    moments = joint.implied(theta)[0]
-    d_sigma, d_mu = moments.dsigma_dtheta(joint.n_theta)
+    joint_free = common.free_index(joint)
+    theta = np.zeros(joint.n_free)
+    for fit in (measurement, structural):  # a latent variance: the structural estimate
+        for row in fit.table.rows:
+            j = joint_free.get(common.key(row)) if row.is_free else None
+            if j is not None:
+                theta[j] = fit.theta[row.free - 1]
+    moments = ImpliedMoments.at(build_layout(joint.blocks[0], joint.parameters), theta)
+    d_sigma, d_mu = moments.dsigma_dtheta(joint.n_free)
     info = common.expected_information(
         moments.sigma, d_sigma, d_mu if split.table.meanstructure else None
     )
-    step2 = [common.key(r) for r in split.structural_rows if r.is_free and not r.exo]
-    s2 = sorted({joint_free[k] for k in step2})
-    s1, sigma11, block_se = _step1(split, measurement, joint_free, set(s2))
+    s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
+                 if r.is_free and not r.exo})  # fmt: skip
+    s1, sigma11 = _step1(split, measurement, joint_free, set(s2))
     i22_inv = np.linalg.inv(info[np.ix_(s2, s2)])
     i21 = info[np.ix_(s2, s1)]
     V = i22_inv / n + i22_inv @ i21 @ sigma11 @ i21.T @ i22_inv
     v_struct = _in_structural_order(structural, joint_free, s2, V)
-    return _table(split, joint_free, theta, moments, structural, v_struct, block_se,
-                  measurement, n, veta)  # fmt: skip
+    return _table(split, joint_free, theta, moments, structural, v_struct, measurement, n, veta)
 
 
 def _step1(split: ModelSplit, measurement, joint_free, step2: set[int]):
-    """Joint indices of the step-1 parameters, their covariance (block diagonal, as fitting
-    the blocks one by one gives) and every measurement row's standard error."""
-    vcov = measurement.vcov
-    se = {}
-    by_block: list[dict[int, int]] = [{} for _ in split.blocks]
+    """Joint indices of the step-1 parameters and their covariance matrix, block diagonal (as
+    fitting the blocks one by one gives)."""
     block_of = {n: k for k, b in enumerate(split.blocks) for n in b.latent + b.indicators}
+    joint, own, block = [], [], []
     for row in measurement.table.rows:
-        if not (row.is_model_parameter and row.is_free):
-            continue
-        se[common.key(row)] = float(np.sqrt(max(vcov[row.free - 1, row.free - 1], 0.0)))
-        j = joint_free.get(common.key(row))
-        if j is not None and j not in step2:
-            by_block[block_of[row.lhs]].setdefault(j, row.free - 1)
-    indices = [j for pairs in by_block for j in pairs]
-    pieces = [vcov[np.ix_(list(p.values()), list(p.values()))] for p in by_block]
-    return indices, scipy.linalg.block_diag(*pieces), se
+        j = joint_free.get(common.key(row)) if row.is_free else None
+        if j is not None and j not in step2 and j not in joint:
+            joint.append(j)
+            own.append(row.free - 1)
+            block.append(block_of[row.lhs])
+    same_block = np.equal.outer(block, block)
+    return joint, np.where(same_block, measurement.vcov[np.ix_(own, own)], 0.0)
 
 
 def _in_structural_order(structural, joint_free, s2, V) -> np.ndarray:
@@ -205,11 +219,14 @@ def _in_structural_order(structural, joint_free, s2, V) -> np.ndarray:
     return out
 
 
-def _table(split, joint_free, theta, moments, structural, v_struct, block_se, measurement, n,
-           veta):  # fmt: skip
+def _table(split, joint_free, theta, moments, structural, v_struct, measurement, n, veta):
     import pandas as pd
 
-    rows = [r for r in split.table.rows if r.op.value in ("=~", "~", "~~", "~1")]
+    vcov = measurement.vcov
+    block_se = {common.key(r): float(np.sqrt(max(vcov[r.free - 1, r.free - 1], 0.0)))
+                for r in measurement.table.rows if r.is_free}  # fmt: skip
+    rows = [r for r in split.table.rows if r.is_model_parameter]
+    keys = [common.key(r) for r in rows]
     structural_keys = {common.key(r) for r in split.structural_rows if r.is_free and not r.exo}
     struct_se = dict(
         zip(
@@ -218,19 +235,17 @@ def _table(split, joint_free, theta, moments, structural, v_struct, block_se, me
             strict=True,
         )
     )
-    est = np.array([theta[joint_free[common.key(r)]] if common.key(r) in joint_free
-                    else r.value for r in rows])  # fmt: skip
+    est = np.array([theta[joint_free[k]] if k in joint_free else r.value
+                    for k, r in zip(keys, rows, strict=True)])  # fmt: skip
     se = np.array([
-        struct_se[common.key(r)] if common.key(r) in structural_keys
-        else block_se.get(common.key(r), 0.0) if r.is_free else 0.0
-        for r in rows
+        struct_se[k] if k in structural_keys else block_se.get(k, 0.0) if r.is_free else 0.0
+        for k, r in zip(keys, rows, strict=True)
     ])  # fmt: skip
     std_lv, std_all = standardized(rows, est, moments)
     frame = pd.DataFrame({
-        "lhs": [r.lhs for r in rows], "op": [r.op.value for r in rows],
-        "rhs": [r.rhs for r in rows], "group": [r.group for r in rows],
-        "label": [r.label for r in rows], "est": est, "se": se, **wald(est, se),
-        "std_lv": std_lv, "std_all": std_all,
+        "lhs": [k[0] for k in keys], "op": [k[1] for k in keys], "rhs": [k[2] for k in keys],
+        "group": [r.group for r in rows], "label": [r.label for r in rows],
+        "est": est, "se": se, **wald(est, se), "std_lv": std_lv, "std_all": std_all,
     })  # fmt: skip
     if any(r.op.value == ":=" for r in structural.table.rows):
         struct_frame = structural.estimates()

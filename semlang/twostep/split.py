@@ -1,4 +1,4 @@
-"""One model's parameter table -> its measurement blocks and its structural part, as model text.
+"""One model's parameter table -> its measurement blocks and its structural part.
 
 Input: the :class:`~semlang.partable.ParameterTable` of the full model
 (``semlang.parameter_table``).
@@ -186,40 +186,7 @@ def _check_covered(table, rows, used) -> None:
             )
 
 
-# ---- rows -> model text ----------------------------------------------------------------------
-def render(
-    rows, free_intercepts: bool = False, exo_free: bool = True, starts: dict | None = None
-) -> str:
-    """Model text with one statement per row: fixed rows with their value, labels kept.
-
-    ``free_intercepts``: intercepts the user did not write become free (the structural model
-    fitted to factor-score moments, as lavaan). ``exo_free``: rows whose values come from the
-    data under ``fixed.x`` become free parameters. ``starts``: start values of free rows, by
-    (lhs, op, rhs).
-    """
-    starts = starts or {}
-    lines = []
-    for r in rows:
-        if r.exo and not exo_free:
-            continue
-        op = r.op.value
-        if op == "~1":
-            term = "1"
-            fixed = not r.is_free and not r.exo and not (free_intercepts and not r.user)
-        else:
-            term = r.rhs
-            fixed = not r.is_free and not r.exo
-        modifier = repr(float(r.value)) if fixed else (r.label or "")
-        start = None if fixed else starts.get((r.lhs, op, r.rhs))
-        if start is not None and np.isfinite(start):
-            modifier = (
-                f"{modifier}*start({float(start)!r})" if modifier else f"start({float(start)!r})"
-            )
-        lhs_op = f"{r.lhs} ~" if op == "~1" else f"{r.lhs} {op}"
-        lines.append(f"{lhs_op} {modifier + '*' if modifier else ''}{term}")
-    return "\n".join(lines) + "\n"
-
-
+# ---- the structural part's start values and := rows -------------------------------------------
 def structural_starts(split: ModelSplit, cov: np.ndarray, mean: np.ndarray) -> dict:
     """Start values of the structural part from the moments it is fitted to: each outcome's
     least-squares regression on its predictors, then the residuals' (co)variances and means.
@@ -250,11 +217,11 @@ def structural_starts(split: ModelSplit, cov: np.ndarray, mean: np.ndarray) -> d
     return out
 
 
-def definitions_text(split: ModelSplit) -> str:
-    """The ``:=`` statements whose labels all belong to the structural part."""
+def structural_definitions(split: ModelSplit) -> tuple[Any, ...]:
+    """The ``:=`` rows whose labels all belong to the structural part."""
     labels = {r.label for r in split.structural_rows if r.label}
-    return "".join(f"{r.lhs} := {r.rhs}\n" for r in split.table.rows
-                   if r.op.value == ":=" and _names(r.rhs) <= labels)  # fmt: skip
+    return tuple(r for r in split.table.rows
+                 if r.op.value == ":=" and _names(r.rhs) <= labels)  # fmt: skip
 
 
 _FUNCTIONS = {"exp", "log", "sqrt", "abs", "sin", "cos", "tan", "pi", "pnorm", "qnorm"}
