@@ -164,10 +164,10 @@ def newton_scoring(
         decrement = abs(float(gradient @ step))  # F's predicted change along the step
         tolerance = DECREMENT_TOLERANCE * max(1.0, abs(value))
         if decrement < tolerance and constraints.violation(phi) < 1e-10:
-            phi = _polish(objective, phi, value, step, constraints)
+            phi, value, gradient = _polish(objective, phi, value, gradient, step, constraints)
             message = "the scoring step no longer changes the objective"
             return _finish(objective, constraints, phi, "newton-scoring", iterations,
-                           evaluations + 1, True, message)  # fmt: skip
+                           evaluations + 1, True, message, evaluated=(value, gradient))  # fmt: skip
         if multipliers.size:
             penalty = max(penalty, 2.0 * float(np.max(multipliers)) + 1.0)
         iterations += 1
@@ -182,14 +182,14 @@ def newton_scoring(
                    False, message, hit_limit=iterations >= max_iterations)  # fmt: skip
 
 
-def _polish(objective, phi, value, step, constraints) -> np.ndarray:
+def _polish(objective, phi, value, gradient, step, constraints):
     """Take the last (tiny) Newton step too unless it raises F: near the optimum it squares
-    the error, for the price of one evaluation."""
+    the error, for the price of one evaluation. Returns (φ, F, gradient) of the point kept."""
     trial = constraints.clip(phi + step)
-    trial_value = objective.value(trial)
+    trial_value, trial_gradient = objective.value_and_gradient(trial)
     if np.isfinite(trial_value) and trial_value <= value and constraints.violation(trial) < 1e-10:
-        return trial
-    return phi
+        return trial, trial_value, trial_gradient
+    return phi, value, gradient
 
 
 @dataclass(frozen=True)
@@ -359,12 +359,13 @@ def projected_gradient(
 
 
 def _finish(
-    objective, constraints, x, method, nit, nfev, success, message, hit_limit=False
+    objective, constraints, x, method, nit, nfev, success, message, hit_limit=False, evaluated=None
 ) -> OptimizationResult:
     """The result at x; never converged when the iteration limit stopped the search (a tiny
-    gradient there can be a drift along a flat direction, as toward a Heywood case)."""
+    gradient there can be a drift along a flat direction, as toward a Heywood case).
+    ``evaluated``: (F, gradient) at x when the caller has them already."""
     x = np.asarray(x, dtype=float)
-    value, gradient = objective.value_and_gradient(x)
+    value, gradient = evaluated if evaluated is not None else objective.value_and_gradient(x)
     projected = projected_gradient(gradient, x, constraints)
     norm = float(np.max(np.abs(projected))) if len(projected) else 0.0
     feasible = constraints.violation(x) <= FEASIBILITY_TOLERANCE

@@ -2,7 +2,8 @@
 from a one-factor principal-axis step).
 
 Input: the compiled model and each group's sample mean and covariance. Output: θ₀. Residual
-variances start at half the observed variance, latent variances at 0.05 (or from the loadings),
+variances start at half the observed variance (an indicator of one factor: what the factor's
+starting loading leaves of it), latent variances at 0.05 (or from the loadings),
 regressions and covariances at 0, observed intercepts at the sample means, and free loadings at
 the first principal axis of each factor's indicators scaled to the factor's marker. A user's
 ``start()`` wins.
@@ -26,11 +27,15 @@ def start_values(model: CompiledModel, means, covs) -> np.ndarray:
     for layout, mean, cov in zip(model.layouts, means, covs, strict=True):
         rows = table.block_rows(layout.block)
         observed = {name: k for k, name in enumerate(layout.observed)}
-        loadings, psi = _factor_starts(rows, observed, cov, layout.latent)
+        loadings, psi, variance = _factor_starts(rows, observed, cov, layout.latent)
+        residual = _residual_starts(rows, observed, cov, loadings, variance)
         for row in rows:
             if not row.is_free or not math.isnan(theta[row.free - 1]):
                 continue
-            theta[row.free - 1] = _start(row, observed, mean, cov, loadings, psi)
+            if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.lhs in residual:
+                theta[row.free - 1] = residual[row.lhs]
+            else:
+                theta[row.free - 1] = _start(row, observed, mean, cov, loadings, psi)
     for row in table.parameters:
         if row.is_free and not math.isnan(row.start):
             theta[row.free - 1] = row.start
@@ -53,10 +58,29 @@ def _start(row: ParamRow, observed, mean, cov, loadings, psi) -> float:
     return 0.0
 
 
+def _residual_starts(rows, observed, cov, loadings, variance) -> dict[str, float]:
+    """Residual variances of single-factor indicators: what the starting loading λ and factor
+    variance ψ leave of the observed variance, s² − λ²ψ (at least s²/10)."""
+    measured: dict[str, list[ParamRow]] = {}
+    for row in rows:
+        if row.op is Op.MEASURED and row.rhs in observed:
+            measured.setdefault(row.rhs, []).append(row)
+    out = {}
+    for name, found in measured.items():
+        row = found[0]
+        loading = loadings.get((row.lhs, name), row.value if not row.is_free else None)
+        s2 = cov[observed[name], observed[name]]
+        if len(found) == 1 and row.lhs in variance and loading is not None and np.isfinite(s2):
+            out[name] = max(s2 - loading**2 * variance[row.lhs], 0.1 * s2)
+    return out
+
+
 def _factor_starts(rows, observed, cov, latent):
-    """Loadings and latent variances from each factor's observed indicators."""
+    """Loadings, free latent variances and every handled factor's variance, from each factor's
+    observed indicators."""
     loadings: dict[tuple[str, str], float] = {}
     psi: dict[str, float] = {}
+    variance: dict[str, float] = {}
     for factor in latent:
         measured = [r for r in rows if r.op is Op.MEASURED and r.lhs == factor]
         indicators = [r for r in measured if r.rhs in observed]
@@ -77,9 +101,11 @@ def _factor_starts(rows, observed, cov, latent):
         elif variance_fixed:
             value = variance_rows[0].value
             scale = (1.0 / math.sqrt(value) if value > 0 else 1.0) * np.sign(axis.sum() or 1.0)
+            variance[factor] = value
         else:
             scale = np.sign(axis.sum() or 1.0)
             psi[factor] = 1.0
+        variance.setdefault(factor, psi.get(factor, 1.0))
         for k, r in enumerate(indicators):
             loadings[(factor, r.rhs)] = float(axis[k] * scale)
-    return loadings, psi
+    return loadings, psi, variance

@@ -10,7 +10,6 @@ from its moments and their derivatives.
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -21,11 +20,9 @@ from semlang.compile.model import CompiledModel, compile_model
 from semlang.errors import DataError, EstimationError, OptionError, SemlangWarning
 from semlang.estimate.data import SampleData, prepare, sample_from_moments
 from semlang.estimate.estimator import build_objective, estimate
-from semlang.estimate.start import start_values
 from semlang.options import Options, make_options
 from semlang.partable.table import ParameterTable
 from semlang.results.fit import Fit
-from semlang.syntax.ast import Op
 
 # Options that only shape the parameter table (already applied to the full model's table).
 _TABLE_OPTIONS = {
@@ -102,41 +99,7 @@ def measurement_fit(table: ParameterTable, data: SampleData) -> Fit:
     """The fitted measurement part (its table from :mod:`semlang.twostep.parts`)."""
     latent = ", ".join(table.latent)
     return fit_part(compile_model(table), data, f"measurement model of {latent}",
-                    "check the measurement model of these latent variables on its own",
-                    measurement_starts)  # fmt: skip
-
-
-def measurement_starts(model: CompiledModel, objective) -> np.ndarray:
-    """φ₀ of a measurement part: the usual start values, except that the residual variance of
-    an indicator of one latent variable is what its starting loading λ and the latent
-    variance ψ leave of its variance, s² − λ²ψ (at least s²/10), instead of s²/2.
-
-    Closer to the ML solution, such starts save the optimizer an iteration on many models;
-    the estimates are the same.
-    """
-    discrepancy = objective.discrepancies[0]
-    fiml = hasattr(discrepancy, "h1_cov")  # FIML: the saturated model's moments
-    cov = discrepancy.h1_cov if fiml else discrepancy.cov
-    theta = start_values(model, [discrepancy.h1_mean if fiml else discrepancy.mean], [cov])
-    position = {name: k for k, name in enumerate(model.layouts[0].observed)}
-
-    def value(row) -> float:
-        return theta[row.free - 1] if row.is_free else row.value
-
-    rows = model.table.rows
-    variance = {r.lhs: value(r) for r in rows if r.op is Op.COVARIANCE and r.lhs == r.rhs}
-    loadings: dict[str, list] = {}
-    for r in rows:
-        if r.op is Op.MEASURED and r.rhs in position:
-            loadings.setdefault(r.rhs, []).append((r.lhs, value(r)))
-    for r in rows:
-        single = len(loadings.get(r.lhs, ())) == 1
-        if single and r.op is Op.COVARIANCE and r.lhs == r.rhs and r.is_free and not r.label \
-                and math.isnan(r.start):  # fmt: skip
-            latent, loading = loadings[r.lhs][0]
-            s2 = cov[position[r.lhs], position[r.lhs]]
-            theta[r.free - 1] = max(s2 - loading**2 * variance[latent], 0.1 * s2)
-    return model.space.phi_from_theta(theta)
+                    "check the measurement model of these latent variables on its own")  # fmt: skip
 
 
 def structural_fit(table: ParameterTable, data: SampleData) -> Fit:
