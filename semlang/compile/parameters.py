@@ -76,7 +76,8 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     """θ, φ, defined parameters and constraints of a parameter table."""
     n_theta = table.n_free
     theta = tuple(sympy.Symbol(f"theta_{k}") for k in range(1, n_theta + 1))
-    labels = _label_expressions(table, theta)
+    # labels matter only to := and constraint rows: without them, skip the sympy work
+    labels = _label_expressions(table, theta) if table.definitions or table.constraints else {}
     label_symbols = {name: sympy.Symbol(name) for name in labels}
     defined = _definition_expressions(table, labels)
     defined_by_label = _definition_expressions(table, label_symbols)
@@ -94,7 +95,9 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
         theta_symbols=theta,
         phi_symbols=phi,
         phi_index=phi_index,
-        linear_map=linear_form(theta_exprs, phi),
+        linear_map=(np.eye(n_theta), np.zeros(n_theta))
+        if not substitution
+        else linear_form(theta_exprs, phi),
         theta_of_phi=CompiledExpressions(theta_exprs, phi),
         definitions=CompiledExpressions(list(defined.values()), theta),
         definition_names=tuple(defined),
