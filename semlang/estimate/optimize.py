@@ -39,6 +39,7 @@ FEASIBILITY_TOLERANCE = 1e-8
 MAX_HALVINGS = 40
 MAX_DAMPINGS = 12  # damping 1e-3 ... 1e8 before plain step halving
 FISHER_STEPS = 3  # first iterations use the expected Hessian (Fisher scoring), then Newton
+START_GRADIENT = 1e-12  # a start this flat is the optimum already (closed-form starts)
 RESTARTS = 50  # of a fallback method that stops early
 
 
@@ -152,6 +153,10 @@ def newton_scoring(
     if not np.isfinite(value):
         return _finish(objective, constraints, phi, "newton-scoring", 0, 1, False,
                        "the starting values give no finite objective")  # fmt: skip
+    if constraints.empty and float(np.max(np.abs(gradient), initial=0.0)) < START_GRADIENT:
+        message = "the starting values are the optimum"
+        return _finish(objective, constraints, phi, "newton-scoring", 0, 1, True, message,
+                       evaluated=(value, gradient))  # fmt: skip
     while iterations < max_iterations:
         if iterations < FISHER_STEPS:  # far from the optimum scoring steps are the safer ones
             hessian = _fisher_hessian(objective, phi)
