@@ -25,8 +25,8 @@ def standardize(table, estimates: np.ndarray, implied_by_block: dict, residual_b
         variance = implied_by_block[row.block]
         residual = residual_by_block[row.block]
         latent = set(table.blocks[row.block - 1].latent)
-        std_lv[k] = _one(row, estimates[k], variance, residual, latent, only_latent=True)
-        std_all[k] = _one(row, estimates[k], variance, residual, latent, only_latent=False)
+        std_lv[k] = standardize_row(row, estimates[k], variance, residual, latent, True)
+        std_all[k] = standardize_row(row, estimates[k], variance, residual, latent, False)
     return std_lv, std_all
 
 
@@ -37,7 +37,9 @@ def _sd(name: str, variance: dict, latent: set, only_latent: bool) -> float:
     return float(np.sqrt(value)) if value > 0 else np.nan
 
 
-def _one(row, est, variance, residual, latent, only_latent) -> float:
+def standardize_row(row, est, variance, residual, latent, only_latent) -> float:
+    """One row's standardized value: ``variance`` and ``residual`` map each variable to its
+    total and its residual variance; ``only_latent`` gives std_lv, else std_all."""
     sd = lambda name: _sd(name, variance, latent, only_latent)  # noqa: E731
     if row.op is Op.MEASURED:
         return est * sd(row.lhs) / sd(row.rhs)

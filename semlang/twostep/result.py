@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from semlang.results.standardized import standardize_row
+
 COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower",
            "ci_upper", "std_lv", "std_all"]  # fmt: skip
 
@@ -115,33 +117,11 @@ def standardized(rows, est: np.ndarray, moments: Any) -> tuple[np.ndarray, np.nd
     latent = set(moments.layout.latent)
     total = dict(zip(names, np.diag(moments.total_cov), strict=True))
     residual = dict(zip(names, np.diag(moments.S), strict=True))
-    sd_all = {name: float(np.sqrt(v)) if v > 0 else np.nan for name, v in total.items()}
-    sd_lv = {name: sd_all[name] if name in latent else 1.0 for name in names}
     std_lv = np.full(len(rows), np.nan)
     std_all = np.full(len(rows), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         for k, row in enumerate(rows):
             if row.op.value in ("=~", "~", "~~", "~1"):
-                std_lv[k] = _standardize(row, est[k], sd_lv, residual, latent, True)
-                std_all[k] = _standardize(row, est[k], sd_all, residual, latent, False)
+                std_lv[k] = standardize_row(row, est[k], total, residual, latent, True)
+                std_all[k] = standardize_row(row, est[k], total, residual, latent, False)
     return std_lv, std_all
-
-
-def _standardize(row, est, sds, residual, latent, only_latent) -> float:
-    def sd(name: str) -> float:
-        return sds.get(name, 1.0 if only_latent and name not in latent else np.nan)
-
-    op = row.op.value
-    if op == "=~":
-        return est * sd(row.lhs) / sd(row.rhs)
-    if op == "~":
-        return est * sd(row.rhs) / sd(row.lhs)
-    if op == "~1":
-        return est / sd(row.lhs)
-    if row.lhs == row.rhs:
-        return est / sd(row.lhs) ** 2
-    if only_latent and not (row.lhs in latent and row.rhs in latent):
-        if row.lhs in latent or row.rhs in latent:
-            return est / (sd(row.lhs) * sd(row.rhs))
-        return est
-    return est / np.sqrt(residual.get(row.lhs, np.nan) * residual.get(row.rhs, np.nan))
