@@ -87,3 +87,19 @@ def assert_matches(kind: str, actual: float, reference: float, what: str = "") -
 def fit_measures(name: str) -> dict:
     """The case's fit measures under semlang's names ('.' -> '_')."""
     return {k.replace(".", "_"): v for k, v in load_case(name)["fit_measures"].items()}
+
+
+def fit_reference(name: str, model: str | None = None):
+    """Fit a reference case with semlang as lavaan fitted it (function, data, options)."""
+    import warnings
+
+    import semlang
+
+    case = load_case(name)
+    data = semlang.datasets.load(case["data"].removesuffix(".csv"))
+    if case.get("prep") and "grade" in case["prep"]:
+        data = data[data["grade"].notna()]
+    options = {k.replace(".", "_"): v for k, v in (case.get("options") or {}).items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", semlang.SemlangWarning)
+        return getattr(semlang, case["fun"])(model or case["model"], data, **options)

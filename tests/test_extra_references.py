@@ -8,14 +8,17 @@ lower()/upper() bounds, ``:=`` built on ``:=``, exogenous covariates with fixed_
 (with and without a mean structure, under FIML), orthogonal factors, std_lv, several groups.
 """
 
-import json
 import math
-import warnings
 
 import pytest
-from reference_cases import FIT_MEASURE_KIND, REFERENCE_DIR, TOLERANCES, assert_matches
-
-import semlang
+from reference_cases import (
+    FIT_MEASURE_KIND,
+    REFERENCE_DIR,
+    TOLERANCES,
+    assert_matches,
+    load_case,
+)
+from reference_cases import fit_reference as fit_case
 
 EXTRA = [
     "hs_cfa_observed",
@@ -70,20 +73,11 @@ SKIP_MEASURES = {"extra/micro_macro_fiml": H1_MEASURES}
 
 
 def load(case: str) -> dict:
-    with open(REFERENCE_DIR / f"{case}.json") as f:
-        return json.load(f)
+    return load_case(case)
 
 
 def fit_reference(case: str):
-    ref = load(case)
-    data = semlang.datasets.load(ref["data"].removesuffix(".csv"))
-    if ref.get("prep") and "grade" in ref["prep"]:
-        data = data[data["grade"].notna()]
-    options = {k.replace(".", "_"): v for k, v in (ref["options"] or {}).items()}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", semlang.SemlangWarning)
-        fit = getattr(semlang, ref["fun"])(MODEL_TEXT.get(case, ref["model"]), data, **options)
-    return ref, fit
+    return load(case), fit_case(case, MODEL_TEXT.get(case))
 
 
 @pytest.fixture(scope="module", params=CASES)

@@ -1,11 +1,8 @@
 """Every single-level lavaan reference case: estimates, SEs, std_all and fit measures match."""
 
-import warnings
-
 import pytest
 from reference_cases import FIT_MEASURE_KIND, assert_matches, fit_measures, load_case
-
-import semlang
+from reference_cases import fit_reference as fit_case
 
 CASES = [
     "bigfive_agree_equal",
@@ -19,16 +16,6 @@ CASES = [
     "hs_multigroup",
     "bfi_5factor_fiml",
 ]
-
-
-def fit_case(name: str):
-    case = load_case(name)
-    data = semlang.datasets.load(case["data"].removesuffix(".csv"))
-    options = {k.replace(".", "_"): v for k, v in (case["options"] or {}).items()}
-    function = getattr(semlang, case["fun"])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", semlang.SemlangWarning)
-        return function(case["model"], data, **options)
 
 
 @pytest.fixture(scope="module", params=CASES)

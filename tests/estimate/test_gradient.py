@@ -9,12 +9,11 @@
   independent check of ``Objective.information``.
 """
 
-import json
 import warnings
 
 import numpy as np
 import pytest
-from reference_cases import REFERENCE_DIR
+from reference_cases import fit_reference, load_case
 
 import semlang
 from semlang.estimate.ml import CompleteDataML
@@ -50,19 +49,11 @@ speed   =~ x7 + x8 + x9
 
 
 def _reference(name: str) -> dict:
-    with open(REFERENCE_DIR / f"{name}.json") as f:
-        return json.load(f)
+    return load_case(name)
 
 
 def _fit(name: str):
-    ref = _reference(name)
-    data = semlang.datasets.load(ref["data"].removesuffix(".csv"))
-    if ref.get("prep") and "grade" in ref["prep"]:
-        data = data[data["grade"].notna()]
-    options = {k.replace(".", "_"): v for k, v in (ref["options"] or {}).items()}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", semlang.SemlangWarning)
-        return getattr(semlang, ref["fun"])(ref["model"], data, **options)
+    return fit_reference(name)
 
 
 def _hs_fiml_two_groups():
