@@ -48,6 +48,21 @@ FIT_MEASURE_KIND = {
 }
 
 
+# the single-level lavaan cases of the issue "Compile and fit" (and the groups / FIML issue)
+SINGLE_LEVEL_CASES = (
+    "bigfive_agree_equal",
+    "hs_cfa",
+    "hs_cfa_stdlv",
+    "poldem_sem",
+    "poldem_mediation",
+    "growth_linear",
+    "micro_macro_sem",
+    "large_cfa_p100",
+    "hs_multigroup",
+    "bfi_5factor_fiml",
+)
+
+
 @cache
 def load_case(name: str) -> dict:
     """One reference file (``tests/reference/<name>.json``) as a dict."""

@@ -1,21 +1,16 @@
 """Every single-level lavaan reference case: estimates, SEs, std_all and fit measures match."""
 
 import pytest
-from reference_cases import FIT_MEASURE_KIND, assert_matches, fit_measures, load_case
+from reference_cases import (
+    FIT_MEASURE_KIND,
+    SINGLE_LEVEL_CASES,
+    assert_matches,
+    fit_measures,
+    load_case,
+)
 from reference_cases import fit_reference as fit_case
 
-CASES = [
-    "bigfive_agree_equal",
-    "hs_cfa",
-    "hs_cfa_stdlv",
-    "poldem_sem",
-    "poldem_mediation",
-    "growth_linear",
-    "micro_macro_sem",
-    "large_cfa_p100",
-    "hs_multigroup",
-    "bfi_5factor_fiml",
-]
+CASES = SINGLE_LEVEL_CASES
 
 
 @pytest.fixture(scope="module", params=CASES)

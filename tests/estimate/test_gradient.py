@@ -13,24 +13,13 @@ import warnings
 
 import numpy as np
 import pytest
-from reference_cases import fit_reference, load_case
+from reference_cases import SINGLE_LEVEL_CASES, fit_reference, load_case
 
 import semlang
 from semlang.estimate.ml import CompleteDataML
 from semlang.estimate.objective import Objective
 
-REFERENCE = [
-    "bigfive_agree_equal",
-    "hs_cfa",
-    "hs_cfa_stdlv",
-    "poldem_sem",
-    "poldem_mediation",
-    "growth_linear",
-    "micro_macro_sem",
-    "large_cfa_p100",
-    "hs_multigroup",
-    "bfi_5factor_fiml",
-]
+REFERENCE = SINGLE_LEVEL_CASES
 MORE = [
     "extra/constraints_linear",  # a == b
     "extra/constraints_nonlinear",  # b == a^2: θ = g(φ) nonlinear
