@@ -19,7 +19,7 @@ import semlang
 from semlang.estimate.ml import CompleteDataML
 from semlang.estimate.objective import Objective
 
-REFERENCE = SINGLE_LEVEL_CASES
+REFERENCE = list(SINGLE_LEVEL_CASES)
 MORE = [
     "extra/constraints_linear",  # a == b
     "extra/constraints_nonlinear",  # b == a^2: θ = g(φ) nonlinear
