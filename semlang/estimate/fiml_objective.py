@@ -33,7 +33,8 @@ class FimlDiscrepancy:
     @classmethod
     def from_group(cls, group, weight: float, ntotal: int) -> FimlDiscrepancy:
         patterns = MissingPatterns.from_array(group.raw)
-        return cls(patterns, saturated_em(patterns), patterns.nobs, weight, ntotal)
+        saturated = saturated_em(patterns, names=group.names)
+        return cls(patterns, saturated, patterns.nobs, weight, ntotal)
 
     @property
     def h1_mean(self) -> np.ndarray:

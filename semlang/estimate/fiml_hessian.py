@@ -1,0 +1,263 @@
+"""Second derivatives of the incomplete-data normal log-likelihood, batched over patterns.
+
+Input: :class:`~semlang.estimate.missing_patterns.MissingPatterns` and moments ``sigma``,
+``mu``. Output:
+
+* :func:`saturated_derivatives`: the log-likelihood, its gradient and its (observed or expected)
+  information, not divided by the number of rows, in the coordinates ``(μ, vech Σ)`` of
+  :func:`~semlang.estimate.fiml.casewise_scores` — the Newton system of the saturated model,
+  equal to ``nobs`` times :func:`~semlang.estimate.fiml_information.h1_information_observed`
+  (or ``_expected``);
+* :func:`fiml_entry_information`: the same information carried to the free RAM entries of a
+  model, ``Δ H Δ' / N`` with ``Δ`` the derivatives of ``(μ, vech Σ)`` with respect to each
+  entry; twice the observed one is the first-order part of the Hessian of the FIML discrepancy
+  ``F = 2(ℓ_h1 − ℓ)/N`` (what :func:`~semlang.estimate.objective.first_order_entries` computes
+  pattern by pattern);
+* :func:`saturated_newton`: Newton steps (Fisher scoring where the observed information is not
+  positive definite) on ``(μ, vech Σ)`` of the saturated model, with a backtracking line
+  search that keeps ``Σ`` positive definite.
+
+Per pattern the observed information is ``n W`` (μ, μ), ``n D'((W d) ⊗ W)`` (vech Σ, μ) and
+``n/2 D'(W ⊗ V) D`` (vech Σ, vech Σ) with ``W = Σ_oo⁻¹``, ``d = ȳ - μ_o``, ``M = S + d d'``,
+``V = W (2M - Σ_oo) W`` (expected: ``d = 0``, ``V = W``). ``D'(A ⊗ B) D`` is linear in
+``A ⊗ B``, so the patterns are summed first: with ``W`` and ``V`` embedded in ``p x p`` zeros,
+``K = Σ_t n_t vech(W_t) vech(V_t)'`` is one ``q x m`` by ``m x q`` matrix product per block of
+equally sized patterns (``q = p(p+1)/2``), and the duplication is applied once to the sum. The
+cost grows as ``q²`` (memory) and ``m q²`` (time), with no Python loop over the patterns.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from semlang.estimate.fiml import LOG_2PI, block_inverses, fiml_loglik
+from semlang.estimate.missing_patterns import (
+    MissingPatterns,
+    unvech,
+    vech_gradient,
+    vech_indices,
+)
+
+
+class SaturatedDerivatives(NamedTuple):
+    """Log-likelihood, gradient and information (minus the Hessian, or its expectation) in
+    ``(μ, vech Σ)``; summed over rows, not divided by their number."""
+
+    loglik: float
+    gradient: np.ndarray
+    information: np.ndarray
+
+
+def _vech_positions(p: int) -> np.ndarray:
+    """``p x p``: the position of each element in ``vech`` (symmetric)."""
+    rows, cols = vech_indices(p)
+    pos = np.zeros((p, p), dtype=np.intp)
+    pos[rows, cols] = pos[cols, rows] = np.arange(len(rows))
+    return pos
+
+
+def _embed_vech(values: np.ndarray, observed: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``vech`` of ``m`` symmetric ``k x k`` blocks placed at ``observed`` in ``p x p`` zeros."""
+    m, k = observed.shape
+    local_rows, local_cols = vech_indices(k)
+    out = np.zeros((m, pos[-1, -1] + 1))
+    at = pos[observed[:, local_rows], observed[:, local_cols]]
+    out[np.arange(m)[:, None], at] = values[:, local_rows, local_cols]
+    return out
+
+
+def _duplicate(kv: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``D' K D`` for ``K[a, b, c, d] = Σ A[a, b] B[c, d]`` (symmetric ``A``, ``B``), given as
+    ``kv = Σ vech(A) vech(B)'``."""
+    rows, cols = vech_indices(pos.shape[0])
+    r, c, r2, c2 = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
+    out = kv[pos[c, c2], pos[r, r2]] + kv[pos[c, r2], pos[r, c2]]
+    out += kv[pos[r, c2], pos[c, r2]] + kv[pos[r, r2], pos[c, c2]]
+    diagonal = rows == cols
+    out[diagonal, :] *= 0.5
+    out[:, diagonal] *= 0.5
+    return out
+
+
+def _duplicate_vec(k3: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``D' K`` (``q x p``) for ``K[a, b, c] = Σ u[a] B[b, c]`` (symmetric ``B``), given as
+    ``k3 = Σ u vech(B)'``."""
+    rows, cols = vech_indices(pos.shape[0])
+    out = k3[cols[:, None], pos[rows]] + k3[rows[:, None], pos[cols]]
+    out[rows == cols, :] *= 0.5
+    return out
+
+
+def saturated_derivatives(
+    patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray, expected: bool = False
+) -> SaturatedDerivatives | None:
+    """Log-likelihood, gradient and information in ``(μ, vech Σ)`` (see the module docstring);
+    None when an observed block of ``sigma`` is not positive definite."""
+    p = patterns.n_vars
+    inverses = block_inverses(patterns, np.asarray(sigma, dtype=float))
+    if inverses is None:
+        return None
+    pos = _vech_positions(p)
+    q = p * (p + 1) // 2
+    loglik, grad_sigma, grad_mu = 0.0, np.zeros(p * p), np.zeros(p)
+    info_mu, kv, k3 = np.zeros(q), np.zeros((q, q)), np.zeros((p, q))
+    for block, inv in zip(patterns.blocks, inverses, strict=True):
+        w, n = inv.inverse, block.n
+        dev = block.mean - mu[block.observed]
+        weighted = block.cov + dev[:, :, None] * dev[:, None, :]
+        quad = np.einsum("mij,mij->m", w, weighted)
+        loglik -= 0.5 * float(n @ (block.k * LOG_2PI + inv.logdet + quad))
+        z = np.einsum("mij,mj->mi", w, dev)
+        wmw = w @ weighted @ w
+        grad_mu += np.bincount(block.observed.ravel(), (n[:, None] * z).ravel(), minlength=p)
+        grad_sigma += np.bincount(
+            block.flat.ravel(), (0.5 * n[:, None, None] * (wmw - w)).ravel(), minlength=p * p
+        )
+        w_vech = _embed_vech(w, block.observed, pos)
+        info_mu += n @ w_vech
+        v_vech = w_vech if expected else _embed_vech(2.0 * wmw - w, block.observed, pos)
+        kv += (w_vech.T * n) @ v_vech
+        if not expected:
+            z_full = np.zeros((len(n), p))
+            z_full[np.arange(len(n))[:, None], block.observed] = z
+            k3 += (z_full.T * n) @ w_vech
+    grad_sigma = grad_sigma.reshape(p, p)
+    gradient = np.concatenate([grad_mu, vech_gradient(0.5 * (grad_sigma + grad_sigma.T))])
+    info = np.zeros((p + q, p + q))
+    info[:p, :p] = unvech(info_mu)
+    info[p:, p:] = 0.5 * _duplicate(kv, pos)
+    if not expected:
+        info[p:, :p] = _duplicate_vec(k3, pos)
+        info[:p, p:] = info[p:, :p].T
+    return SaturatedDerivatives(loglik, gradient, 0.5 * (info + info.T))
+
+
+def entry_jacobian(pa: np.ndarray, pb: np.ndarray, pc: np.ndarray) -> np.ndarray:
+    """Derivatives of ``(μ, vech Σ)`` with respect to RAM entries, one row per entry, from the
+    entry vectors of :meth:`~semlang.compile.ram.ImpliedMoments.entry_vectors`
+    (``dΣ/de = a b' + b a'``, ``dμ/de = c``)."""
+    rows, cols = vech_indices(pa.shape[1])
+    d_sigma = pa[:, rows] * pb[:, cols] + pb[:, rows] * pa[:, cols]
+    return np.hstack([pc, d_sigma])
+
+
+def fiml_entry_information(
+    patterns: MissingPatterns,
+    sigma: np.ndarray,
+    mu: np.ndarray,
+    entries: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ntotal: int,
+    expected: bool = False,
+) -> np.ndarray:
+    """Information of the free RAM entries from one group's patterns, ``Δ H Δ' / N``.
+
+    ``entries`` are the entry vectors ``(Pa, Pb, Pc)``, ``H`` the (observed or expected)
+    information of ``(μ, vech Σ)`` at ``sigma``, ``mu``, ``N`` the total number of rows over all
+    groups. Twice the observed one is the first-order part of ``∇²F`` (``F = 2(ℓ_h1 − ℓ)/N``),
+    the sum over patterns of :func:`~semlang.estimate.objective.first_order_entries`; the
+    expected one is the per-pattern expected information of the entries summed with weights
+    ``n_t / N``. Raises ``numpy.linalg.LinAlgError`` when an observed block of ``sigma`` is not
+    positive definite.
+    """
+    derivatives = saturated_derivatives(patterns, sigma, mu, expected=expected)
+    if derivatives is None:
+        raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
+    delta = entry_jacobian(*entries)
+    return delta @ derivatives.information @ delta.T / ntotal
+
+
+# ---- Newton / Fisher scoring on (μ, vech Σ) ------------------------------------------------
+
+NEWTON_MAX_VARS = 40  # the Newton system: p + p(p+1)/2 unknowns, a (p(p+1)/2)² work matrix
+_ARMIJO = 1e-4
+
+
+def split_moments(theta: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(Σ, μ)`` from the flat vector ``(μ, vech Σ)``."""
+    return unvech(theta[p:]), theta[:p]
+
+
+def _positive_definite(matrix: np.ndarray) -> bool:
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+def _direction(
+    patterns: MissingPatterns, theta: np.ndarray, current: SaturatedDerivatives
+) -> tuple[np.ndarray, bool]:
+    """The Newton direction, or Fisher scoring's where the observed information is not positive
+    definite (far from the maximum); and whether it is Newton's. Zero when neither will do."""
+    try:
+        return _solve(current.information, current.gradient), True
+    except np.linalg.LinAlgError:
+        pass
+    expected = saturated_derivatives(patterns, *split_moments(theta, patterns.n_vars), True)
+    try:
+        return _solve(expected.information, current.gradient), False
+    except np.linalg.LinAlgError:
+        return np.zeros_like(current.gradient), False
+
+
+def _solve(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    factor = np.linalg.cholesky(matrix)
+    return np.linalg.solve(factor.T, np.linalg.solve(factor, vector))
+
+
+def _line_search(
+    patterns: MissingPatterns, theta: np.ndarray, loglik: float, step: np.ndarray, gain: float
+) -> tuple[np.ndarray, float] | None:
+    """The new point and step length, backtracking from the full step: Σ positive definite and
+    an Armijo rise of the log-likelihood (up to rounding); None when no step of 2⁻⁴⁰ will do."""
+    p = patterns.n_vars
+    slack = 1e-13 * (1.0 + abs(loglik))
+    alpha = 1.0
+    for _ in range(40):
+        candidate = theta + alpha * step
+        sigma, mu = split_moments(candidate, p)
+        if _positive_definite(sigma):
+            value = fiml_loglik(patterns, sigma, mu)
+            if value >= loglik + _ARMIJO * alpha * gain - slack:
+                return candidate, alpha
+        alpha *= 0.5
+    return None
+
+
+def saturated_newton(
+    patterns: MissingPatterns, theta: np.ndarray, tol: float, max_steps: int
+) -> tuple[np.ndarray, int, bool]:
+    """Newton (or Fisher scoring) steps on the saturated model from ``theta`` (``(μ, vech Σ)``).
+
+    Converged when a full Newton step moves no element by more than ``tol * (1 + |value|)``,
+    or when the steps stop shrinking while the predicted rise of the log-likelihood is at its
+    rounding level. Returns the point, the steps taken and convergence.
+    """
+    p = patterns.n_vars
+    current = saturated_derivatives(patterns, *split_moments(theta, p))
+    if current is None:
+        return theta, 0, False
+    last_change = np.inf
+    for steps in range(1, max_steps + 1):
+        step, newton = _direction(patterns, theta, current)
+        gain = float(step @ current.gradient)
+        if not gain > 0:
+            return theta, steps, newton and gain == 0
+        found = _line_search(patterns, theta, current.loglik, step, gain)
+        if found is None:
+            return theta, steps, False
+        new, alpha = found
+        change = np.max(np.abs(new - theta) / (1.0 + np.abs(theta)))
+        theta = new
+        if newton and alpha == 1.0:
+            rounding = gain < 1e-12 * (1.0 + abs(current.loglik)) and change >= last_change
+            if change < tol or rounding:
+                return theta, steps, True
+            last_change = change
+        current = saturated_derivatives(patterns, *split_moments(theta, p))
+        if current is None:
+            return theta, steps, False
+    return theta, max_steps, False
