@@ -54,7 +54,7 @@ class RamLayout:
     m_free: EntryIndex
     exo_S: tuple[tuple[int, int], ...]  # (i, j) entries filled with sample (co)variances
     exo_m: tuple[int, ...]  # entries filled with sample means
-    acyclic: bool
+    path_length: int  # longest directed path in A (0: no paths); -1 when A has a cycle
 
     @property
     def observed(self) -> tuple[str, ...]:
@@ -114,7 +114,7 @@ def build_layout(block: BlockVariables, rows: tuple[ParamRow, ...]) -> RamLayout
         m_free=EntryIndex.build(m_free),
         exo_S=tuple(exo_S),
         exo_m=tuple(exo_m),
-        acyclic=_is_acyclic(A0, a_free, n),
+        path_length=_longest_path(A0, a_free, n),
     )
 
 
@@ -125,14 +125,17 @@ def _place(row: ParamRow, free: list, A0: np.ndarray, i: int, j: int) -> None:
         A0[i, j] = row.value
 
 
-def _is_acyclic(A0: np.ndarray, a_free: list, n: int) -> bool:
-    """True when the paths of A form no cycle (then I − A is always invertible)."""
+def _longest_path(A0: np.ndarray, a_free: list, n: int) -> int:
+    """The longest directed path of A (A^(k+1) = 0 for k = this), or -1 when A has a cycle.
+
+    Without a cycle (I − A)⁻¹ = I + A + ... + A^k, which is cheaper than an inverse.
+    """
     pattern = A0 != 0
     for i, j, _ in a_free:
         pattern[i, j] = True
     power = pattern.astype(float)
-    for _ in range(n):
+    for length in range(n + 1):
         if not power.any():
-            return True
-        power = (power @ pattern) > 0
-    return False
+            return length
+        power = ((power @ pattern) > 0).astype(float)
+    return -1

@@ -61,11 +61,18 @@ class ImpliedMoments:
 
     @cached_property
     def B(self) -> np.ndarray:
-        """(I − A)⁻¹."""
+        """(I − A)⁻¹: the finite sum I + A + ... + A^k when A has no cycle (k its longest
+        path), else an inverse."""
         n = self.A.shape[0]
-        if not self.A.any():
-            return np.eye(n)
-        return np.linalg.inv(np.eye(n) - self.A)
+        length = self.layout.path_length
+        if length < 0:
+            return np.linalg.inv(np.eye(n) - self.A)
+        out = np.eye(n)
+        power = out
+        for _ in range(length):
+            power = power @ self.A
+            out = out + power
+        return out
 
     @cached_property
     def FB(self) -> np.ndarray:

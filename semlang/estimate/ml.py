@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy.linalg import lapack
 
 
 class NotPositiveDefinite(ArithmeticError):
@@ -19,18 +20,20 @@ class NotPositiveDefinite(ArithmeticError):
 
 
 def cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
-    """(Σ⁻¹, log|Σ|); raises NotPositiveDefinite."""
+    """(Σ⁻¹, log|Σ|) from the Cholesky factor (LAPACK potrf/potri); raises NotPositiveDefinite."""
     if not np.all(np.isfinite(sigma)):
         raise NotPositiveDefinite
-    try:
-        lower = np.linalg.cholesky(sigma)
-    except np.linalg.LinAlgError:
-        raise NotPositiveDefinite from None
-    diagonal = np.diag(lower)
+    factor, info = lapack.dpotrf(sigma, lower=1, clean=0)
+    if info != 0:
+        raise NotPositiveDefinite
+    diagonal = np.diag(factor)
     if np.any(diagonal <= 0):
         raise NotPositiveDefinite
-    lower_inverse = np.linalg.inv(lower)
-    return lower_inverse.T @ lower_inverse, 2.0 * float(np.sum(np.log(diagonal)))
+    inverse, info = lapack.dpotri(factor, lower=1)
+    if info != 0:
+        raise NotPositiveDefinite
+    lower = np.tril(inverse)
+    return lower + np.tril(inverse, -1).T, 2.0 * float(np.sum(np.log(diagonal)))
 
 
 @dataclass(frozen=True)

@@ -111,19 +111,15 @@ def _standardized_theta(table, std: np.ndarray, n_theta: int) -> np.ndarray:
 
 
 def estimates_frame(fit) -> pd.DataFrame:
-    table = fit.table
-    columns = fit._columns
-    frame = pd.DataFrame(
-        {
-            "lhs": [r.lhs for r in table.rows],
-            "op": [r.op.value for r in table.rows],
-            "rhs": [r.rhs for r in table.rows],
-            "group": [r.group for r in table.rows],
-            "label": [r.label for r in table.rows],
-        }
-    )
-    if table.nlevels > 1:
-        frame.insert(4, "level", [r.level for r in table.rows])
-    for name, values in columns.items():
-        frame[name] = values
-    return frame
+    rows = fit.table.rows
+    data: dict[str, list | np.ndarray] = {
+        "lhs": [r.lhs for r in rows],
+        "op": [r.op.value for r in rows],
+        "rhs": [r.rhs for r in rows],
+        "group": [r.group for r in rows],
+    }
+    if fit.table.nlevels > 1:
+        data["level"] = [r.level for r in rows]
+    data["label"] = [r.label for r in rows]
+    data.update(fit._columns)
+    return pd.DataFrame(data)
