@@ -443,7 +443,11 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
         if pd.api.types.is_bool_dtype(dtypes[name]) or pd.api.types.is_numeric_dtype(dtypes[name])
     ]  # fmt: skip
     if len(numeric) == len(names):  # the usual case: one conversion for all columns
-        out = frame.loc[:, list(names)].to_numpy(dtype=float, na_value=np.nan)
+        if list(frame.columns) == list(names):
+            out = frame.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            columns = [frame[name].to_numpy(dtype=float, na_value=np.nan) for name in names]
+            out = np.column_stack(columns) if columns else np.empty((len(frame), 0))
         _check_finite(out, names)
         return out
     out = np.empty((len(frame), len(names)))
