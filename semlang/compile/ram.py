@@ -163,3 +163,11 @@ def collapse(info_entries: np.ndarray, theta: np.ndarray, n_theta: int) -> np.nd
     J = np.zeros((len(theta), n_theta))
     J[np.arange(len(theta)), theta] = 1.0
     return J.T @ info_entries @ J
+
+
+def expected_information(moments: ImpliedMoments, n_theta: int, with_mean: bool) -> np.ndarray:
+    """Per-observation expected information in θ of a normal model with complete data:
+    ½tr(Σ⁻¹Σ_kΣ⁻¹Σ_l) + μ_kᵀΣ⁻¹μ_l, from the free entries (no n_theta × p × p Δ array)."""
+    Pa, Pb, Pc, index = moments.entry_vectors()
+    W = np.linalg.inv(moments.sigma)
+    return collapse(entry_information(Pa, Pb, Pc, W, with_mean), index, n_theta)

@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.linalg
 
 from semlang.errors import EstimationError, NotSupportedError
@@ -84,10 +83,9 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
     table_out = estimates_with_standard_errors(
         structural, structural_standard_errors(structural, vcov)
     )
-    names = list(split.structural_variables)
     return FsrResult(f"fsr (Croon, {fs_method} scores)", n, table_out,
                      tuple(b.latent for b in split.blocks), (measurement,), structural,
-                     pd.DataFrame(corrected, index=names, columns=names))  # fmt: skip
+                     np.asarray(corrected), tuple(split.structural_variables))  # fmt: skip
 
 
 def _check_single(split: ModelSplit, table: Any) -> None:

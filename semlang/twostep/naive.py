@@ -61,7 +61,8 @@ def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:
     name = {"regression": "regression scores", "bartlett": "Bartlett scores",
             "skrondal_laake": "Skrondal-Laake"}[method]  # fmt: skip
     return FsrResult(f"fsr (naive, {name})", len(values), structural.estimates()[COLUMNS],
-                     tuple(g for g, _ in groups), (measurement,), structural, cov)  # fmt: skip
+                     tuple(g for g, _ in groups), (measurement,), structural,
+                     cov.to_numpy(), tuple(cov.columns))  # fmt: skip
 
 
 def _skrondal_laake_groups(split: ModelSplit) -> list[tuple[tuple[str, ...], str]]:

@@ -9,6 +9,7 @@ way they were estimated; ``summary()`` prints the structural part.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,14 @@ class FsrResult:
     blocks: tuple[tuple[str, ...], ...]
     measurement: tuple[Any, ...]
     structural: Any
-    moments: pd.DataFrame
+    moment_matrix: np.ndarray
+    variables: tuple[str, ...]
+
+    @cached_property
+    def moments(self) -> pd.DataFrame:
+        """The covariance matrix the structural model was fitted to, labelled."""
+        names = list(self.variables)
+        return pd.DataFrame(self.moment_matrix, index=names, columns=names)
 
     def estimates(self) -> pd.DataFrame:
         """The estimates table (a copy)."""

@@ -38,7 +38,7 @@ import scipy.linalg
 
 from semlang.api import _check_degrees_of_freedom
 from semlang.compile.layout import build_layout
-from semlang.compile.ram import ImpliedMoments
+from semlang.compile.ram import ImpliedMoments, expected_information
 from semlang.errors import NotSupportedError
 from semlang.estimate.data import as_frame, select_variables
 from semlang.options import Missing, make_options
@@ -174,10 +174,7 @@ def _result(joint, split, measurement, structural, n, veta) -> FsrResult:
             if j is not None:
                 theta[j] = fit.theta[row.free - 1]
     moments = ImpliedMoments.at(build_layout(joint.blocks[0], joint.parameters), theta)
-    d_sigma, d_mu = moments.dsigma_dtheta(joint.n_free)
-    info = common.expected_information(
-        moments.sigma, d_sigma, d_mu if split.table.meanstructure else None
-    )
+    info = expected_information(moments, joint.n_free, bool(split.table.meanstructure))
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
                  if r.is_free and not r.exo})  # fmt: skip
     s1, sigma11 = _step1(split, measurement, joint_free, set(s2))
@@ -254,7 +251,6 @@ def _table(split, joint_free, theta, moments, structural, v_struct, measurement,
         for name, values in wald(defined["est"].to_numpy(), defined["se"].to_numpy()).items():
             defined[name] = values
         frame = pd.concat([frame, defined[frame.columns]], ignore_index=True)
-    names = list(split.structural_variables)
     blocks = tuple(b.latent for b in split.blocks)
     return FsrResult("sam (local)", n, frame, blocks, (measurement,), structural,
-                     pd.DataFrame(veta, index=names, columns=names))  # fmt: skip
+                     veta, tuple(split.structural_variables))  # fmt: skip
