@@ -39,6 +39,7 @@ FEASIBILITY_TOLERANCE = 1e-8
 MAX_HALVINGS = 40
 MAX_DAMPINGS = 12  # damping 1e-3 ... 1e8 before plain step halving
 FISHER_STEPS = 3  # first iterations use the expected Hessian (Fisher scoring), then Newton
+SCORING_GAIN = 0.1  # scoring steps stop once one lowers F by less than this share
 START_GRADIENT = 1e-12  # a start this flat is the optimum already (closed-form starts)
 RESTARTS = 50  # of a fallback method that stops early
 
@@ -157,8 +158,9 @@ def newton_scoring(
         message = "the starting values are the optimum"
         return _finish(objective, constraints, phi, "newton-scoring", 0, 1, True, message,
                        evaluated=(value, gradient))  # fmt: skip
+    scoring = True
     while iterations < max_iterations:
-        if iterations < FISHER_STEPS:  # far from the optimum scoring steps are the safer ones
+        if scoring and iterations < FISHER_STEPS:  # far from the optimum scoring is safer
             hessian = _fisher_hessian(objective, phi)
         else:
             hessian = _newton_hessian(objective, phi)
@@ -182,7 +184,10 @@ def newton_scoring(
         if accepted is None:
             message = "the line search could not lower the objective"
             break
+        previous = value
         phi, value, gradient, damping = accepted
+        if scoring and previous - value < SCORING_GAIN * max(previous, 1e-12):
+            scoring = False  # close to the optimum: Newton converges faster
     return _finish(objective, constraints, phi, "newton-scoring", iterations, evaluations,
                    False, message, hit_limit=iterations >= max_iterations)  # fmt: skip
 
