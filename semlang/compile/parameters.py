@@ -160,11 +160,7 @@ def _solve_equalities(table: ParameterTable, names, theta):
         expr = sympy.simplify(_constraint_expr(row.statement, names).xreplace(substitution))
         symbols = sorted(expr.free_symbols & set(theta), key=order.get, reverse=True)
         if not symbols:
-            if abs(float(expr)) > 1e-12:
-                raise ModelSpecificationError(
-                    "this equality constraint can never hold", table.source, row.span,
-                    hint="check the fixed values and labels it uses",
-                )  # fmt: skip
+            _check_holds(expr, table, row)
             continue
         solved = _solve_for_one(expr, symbols)
         if solved is None:
@@ -186,14 +182,19 @@ def _unsolved_equalities(table, rows, names, substitution) -> list[sympy.Expr]:
     for row in rows:
         expr = _constraint_expr(row.statement, names).xreplace(substitution)
         if not expr.free_symbols:
-            if abs(float(expr)) > 1e-12:
-                raise ModelSpecificationError(
-                    "this equality constraint can never hold", table.source, row.span,
-                    hint="check the fixed values and labels it uses",
-                )  # fmt: skip
+            _check_holds(expr, table, row)
             continue
         out.append(expr)
     return out
+
+
+def _check_holds(expr: sympy.Expr, table: ParameterTable, row) -> None:
+    """An ``==`` row left with no free parameter must be 0 already."""
+    if abs(float(expr)) > 1e-12:
+        raise ModelSpecificationError(
+            "this equality constraint can never hold", table.source, row.span,
+            hint="check the fixed values and labels it uses",
+        )  # fmt: skip
 
 
 def _solve_for_one(expr: sympy.Expr, symbols: list[sympy.Symbol]):

@@ -45,7 +45,7 @@ def build_partable(
     for group in range(1, ngroups + 1):
         for level, drafts in drafts_by_level.items():
             block = (group - 1) * user.nlevels + level
-            blocks.append(_block_variables(block, group, level, roles[level]))
+            blocks.append(block_variables(block, group, level, roles[level]))
             for draft in drafts:
                 rows.append(_row(draft, len(rows) + 1, block, group, options, roles[level]))
                 equal = draft.user.modifiers.get(ModifierKind.EQUAL) if draft.user else None
@@ -90,7 +90,8 @@ def _roles(user: UserModel) -> dict[int, VariableRoles]:
     }
 
 
-def _block_variables(block: int, group: int, level: int, roles: VariableRoles) -> BlockVariables:
+def block_variables(block: int, group: int, level: int, roles: VariableRoles) -> BlockVariables:
+    """The variables of one block, from the roles of its level."""
     return BlockVariables(
         index=block,
         group=group,

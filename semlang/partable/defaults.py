@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 
 from semlang.options import Options
-from semlang.partable.user_rows import UserRow
+from semlang.partable.user_rows import UserRow, parameter_key
 from semlang.partable.vnames import VariableRoles
 from semlang.syntax.ast import Op
 
@@ -35,10 +35,7 @@ class Draft:
 
     @property
     def key(self) -> tuple[str, Op, str]:
-        if self.op is Op.COVARIANCE:
-            a, b = sorted((self.lhs, self.rhs))
-            return a, self.op, b
-        return self.lhs, self.op, self.rhs
+        return parameter_key(self.lhs, self.op, self.rhs)
 
     def fix(self, value: float) -> None:
         self.free = False

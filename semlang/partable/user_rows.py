@@ -30,10 +30,15 @@ class UserRow:
 
     @property
     def key(self) -> tuple[str, Op, str]:
-        if self.op is Op.COVARIANCE:
-            a, b = sorted((self.lhs, self.rhs))
-            return a, self.op, b
-        return self.lhs, self.op, self.rhs
+        return parameter_key(self.lhs, self.op, self.rhs)
+
+
+def parameter_key(lhs: str, op: Op, rhs: str) -> tuple[str, Op, str]:
+    """A parameter's identity: ``a ~~ b`` and ``b ~~ a`` are the same covariance."""
+    if op is Op.COVARIANCE:
+        a, b = sorted((lhs, rhs))
+        return a, op, b
+    return lhs, op, rhs
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from dataclasses import replace
 from typing import Any
 
 from semlang.options import Missing, Options
-from semlang.partable.table import BlockVariables, ParameterTable, ParamRow
+from semlang.partable.build import block_variables
+from semlang.partable.table import ParameterTable, ParamRow
 from semlang.partable.vnames import classify
 from semlang.syntax.ast import Op
 from semlang.twostep.split import ModelSplit, structural_definitions
@@ -80,17 +81,7 @@ def part_table(
         k = len(numbered) + 1
         numbered.append(replace(row, id=k, plabel=f".p{k}."))
     roles = classify([r for r in numbered if r.is_model_parameter])
-    block = BlockVariables(
-        index=1,
-        group=1,
-        level=1,
-        observed=roles.observed,
-        latent=roles.latent,
-        observed_exogenous=roles.observed_x,
-        latent_exogenous=roles.latent_x,
-        endogenous=roles.observed_y + roles.latent_y,
-        indicators=roles.indicators,
-    )
+    block = block_variables(1, 1, 1, roles)
     meanstructure = options.meanstructure
     if meanstructure is None:  # as semlang.sem decides for a single-group, single-level model
         has_intercepts = any(r.op is Op.INTERCEPT for r in numbered)
