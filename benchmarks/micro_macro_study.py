@@ -1,4 +1,4 @@
-"""Times the published micro-macro study: 1000 replications of seven methods, four model fits each.
+"""Times the published micro-macro study: 1000 replications of eight methods, four model fits each.
 
 Prints the wall time of the whole study on local worker processes, the seconds per replication,
 the CPU seconds it used (this process and its workers: a measure that does not depend on what

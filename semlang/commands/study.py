@@ -24,7 +24,8 @@ DESCRIPTION = """\
 Simulate the micro-macro design of Croon & van Veldhoven (2007) as in M. Clark (2020),
 "Micro-macro models": 100 groups of 10 members, ICC .1 (sigma2_nu = 9), cor(Z, xi) = .3,
 y = .3 + .3 Z + .3 xi + e with sigma2_e = .35, and report the percent bias of every method
-(Unadjusted, BLUP_mixed, BLUP_mixed_hetvar, Factor Score, CV Adj, SEM, True) beside the
+(Unadjusted, BLUP_mixed, BLUP_mixed_hetvar, Factor Score, CV Adj, SEM, True, and CV Adj
+(published code): the adjusted means as the published study's code computed them) beside the
 published values. A data set whose factor model does not converge or has a negative variance is
 drawn again, as in the published study; the count is reported.
 
@@ -50,7 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add("--reps", type=int, default=1000, metavar="R", help="replications (default 1000)")
     add("--seed", type=int, default=1, metavar="S", help="random seed (default 1)")
     _design_flags(parser)
-    add("--methods", type=comma_list, metavar="NAMES", help="methods (default: all seven)")
+    add("--methods", type=comma_list, metavar="NAMES", help="methods (default: all eight)")
     add("--format", choices=FORMATS, default="text", help="output format")
     add("--plot", metavar="FILE", help="save a bar chart of the percent bias (e.g. bias.png)")
     _run_flags(parser)
@@ -142,37 +143,54 @@ def _design_text(summary) -> str:
     )
 
 
+NAME_WIDTH = 25
+
+
 def _bias_lines(summary) -> list[str]:
+    from semlang.micromacro.study import PUBLISHED, StudyDesign
+
     published = _published_bias(summary)
-    head = f"{'Method':<19}" + "".join(f"{t:>18}" for t in ("Intercept", "Z", "X"))
+    head = f"{'Method':<{NAME_WIDTH}}" + "".join(f"{t:>18}" for t in ("Intercept", "Z", "X"))
     if published:
         head += "   published:" + "".join(f"{t:>10}" for t in ("Intercept", "Z", "X"))
     lines = ["Percent bias (Monte Carlo standard error)", head]
     for method in summary.methods:
-        row = f"{method:<19}"
+        row = f"{method:<{NAME_WIDTH}}"
         for term in ("Intercept", "Z", "X"):
             bias, se = summary.percent_bias[method][term], summary.mc_se[method][term]
             row += f"{bias:>10.3f} ({se:5.2f})"
         if method in published:
             row += " " * 13 + "".join(f"{published[method][t]:>10.3f}" for t in published[method])
         lines.append(row)
+    if summary.design == StudyDesign():
+        original = PUBLISHED["percent_bias_croon_van_veldhoven"]
+        values = "; ".join(
+            f"{method} " + " ".join(f"{v:.1f}" for v in bias.values())
+            for method, bias in original.items()
+        )
+        lines.append(f"Croon & van Veldhoven (2007), the same design: {values}")
     return lines
+
+
+SCORE_COLUMNS = ("n", "mean", "sd", "min", "q1", "median", "q3", "max")
+
+
+def _score_row(method: str, stats: dict) -> str:
+    row = f"{method:<{NAME_WIDTH}}{stats['n']:>9d}"
+    return row + "".join(f"{stats[c]:>9.2f}" for c in SCORE_COLUMNS[1:])
 
 
 def _score_lines(summary) -> list[str]:
     from semlang.micromacro.study import PUBLISHED, StudyDesign
 
-    sd_published = PUBLISHED["score_sd"] if summary.design == StudyDesign() else {}
-    columns = ("n", "mean", "sd", "min", "q1", "median", "q3", "max")
-    head = f"{'Scores':<19}" + "".join(f"{c:>9}" for c in columns)
-    head += "   published sd" if sd_published else ""
+    head = f"{'Scores':<{NAME_WIDTH}}" + "".join(f"{c:>9}" for c in SCORE_COLUMNS)
     lines = ["Group scores over all data sets", head]
-    for method, stats in summary.scores.items():
-        row = f"{method:<19}{stats['n']:>9d}"
-        row += "".join(f"{stats[c]:>9.2f}" for c in columns[1:])
-        if method in sd_published:
-            row += f"{sd_published[method]:>15.2f}"
-        lines.append(row)
+    lines += [_score_row(method, stats) for method, stats in summary.scores.items()]
+    if summary.design == StudyDesign():
+        lines += ["published (M. Clark 2020):"]
+        for method in summary.scores:
+            if method in PUBLISHED["scores"]:
+                lines.append(_score_row(method, {"n": 100000} | PUBLISHED["scores"][method]))
     return lines
 
 

@@ -85,7 +85,8 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     substitution, unsolved = _solve_equalities(table, names, theta)
     phi = tuple(s for s in theta if s not in substitution)
     theta_exprs = [substitution.get(s, s) for s in theta]
-    phi_index = np.array([theta.index(s) for s in phi], dtype=np.intp)
+    position = {symbol: k for k, symbol in enumerate(theta)}
+    phi_index = np.array([position[s] for s in phi], dtype=np.intp)
     inequality_exprs, bounds, constraint_bounds = _inequalities(table, names, substitution, phi)
     equality_exprs = _unsolved_equalities(table, unsolved, names, substitution)
     inequality_exprs += equality_exprs + [-expr for expr in equality_exprs]

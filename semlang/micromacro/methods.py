@@ -17,9 +17,11 @@ two-step methods, the group scores.
   its regression factor scores, OLS.
 - ``SEM``: the full micro-macro SEM (:func:`~semlang.micromacro.model.model_string`), by
   maximum likelihood; unbalanced groups are missing cells fit by FIML.
-- ``SEM (two-level)``: reserved for the two-level formulation (long data, ``cluster=group``);
-  not available yet.
+- ``SEM (two-level)``: the same SEM as a two-level model of the long data (``cluster=group``).
 - ``True`` (simulations only): OLS on the true group scores.
+- ``CV Adj (published code)`` (simulations only): the adjusted means as the published study's
+  code computed them, from the true group scores and with exchanged ANOVA degrees of freedom
+  (:mod:`semlang.micromacro.article_cv`); it reproduces the published ``CV Adj`` column.
 
 Regression factor scores are conditional means ``E[xi | observed members]`` under the fitted
 model, computed per missing-data pattern (lavaan's ``lavPredict(method = "regression")``); for
@@ -47,6 +49,7 @@ from semlang.errors import (
     OptionError,
     SemlangWarning,
 )
+from semlang.micromacro.article_cv import cv_adjusted_as_published
 from semlang.micromacro.model import MicroMacroData, measurement_string, model_string
 from semlang.micromacro.ols import ols
 from semlang.micromacro.twolevel import twolevel_model_string
@@ -74,6 +77,7 @@ class Method(Enum):
     BLUP_MIXED_HETVAR = "BLUP_mixed_hetvar"
     FACTOR_SCORE = "Factor Score"
     CV_ADJ = "CV Adj"
+    CV_ADJ_PUBLISHED = "CV Adj (published code)"
     SEM = "SEM"
     SEM_TWOLEVEL = "SEM (two-level)"
     TRUE = "True"
@@ -314,9 +318,10 @@ def run_methods(
 ) -> dict[Method, MethodEstimate]:
     """Run ``methods`` on ``data`` with the compiled ``models``, in the order given.
 
-    ``true_xi`` (G, p): the true group scores (for ``True``). ``inference``: compute standard
-    errors (else only estimates: faster). ``strict``: raise :class:`InadmissibleFit` as soon as
-    a fitted model did not converge or has a negative variance (its most fragile models first).
+    ``true_xi`` (G, p): the true group scores (for ``True`` and ``CV Adj (published code)``).
+    ``inference``: compute standard errors (else only estimates: faster). ``strict``: raise
+    :class:`InadmissibleFit` as soon as a fitted model did not converge or has a negative
+    variance (its most fragile models first).
     """
     fits = {}
     for method in sorted(set(methods) & set(_FIT_ORDER), key=_FIT_ORDER.index):
@@ -347,6 +352,8 @@ def _simple_scores(method: Method, data: MicroMacroData, true_xi: np.ndarray | N
         return data.xbar
     if method is Method.CV_ADJ:
         return cv_adjusted_means(data)
+    if method is Method.CV_ADJ_PUBLISHED:
+        return cv_adjusted_as_published(data, true_xi)
     if method is Method.TRUE:
         if true_xi is None:
             raise OptionError("the 'True' method needs the true group scores (simulations only)")
@@ -467,9 +474,10 @@ def micro_macro(
 
     ``group``: the group id column; ``x``: the individual-level column(s); ``z``: group-level
     covariates (none: None); ``y``: the group-level outcome. ``methods``: names (default: all
-    but ``True`` and ``SEM (two-level)``); ``true_xi``: the true group scores, (G,) or (G, p) in
-    the order of the sorted group ids, for ``True``. Warnings report fits that did not converge
-    or have negative variances; :meth:`MicroMacroResult.coefficients` marks them too.
+    but the simulation-only ``True`` and ``CV Adj (published code)``); ``true_xi``: the true
+    group scores, (G,) or (G, p) in the order of the sorted group ids, for those two. Warnings
+    report fits that did not converge or have negative variances;
+    :meth:`MicroMacroResult.coefficients` marks them too.
     """
     from semlang.estimate.data import as_frame
 

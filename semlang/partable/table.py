@@ -116,16 +116,16 @@ class ParameterTable:
             seen.update(dict.fromkeys(block.latent))
         return tuple(seen)
 
-    @property
+    @cached_property
     def parameters(self) -> tuple[ParamRow, ...]:
         """The rows that are model parameters (no ``:=`` or constraint rows)."""
         return tuple(r for r in self.rows if r.is_model_parameter)
 
-    @property
+    @cached_property
     def definitions(self) -> tuple[ParamRow, ...]:
         return tuple(r for r in self.rows if r.op is Op.DEFINED)
 
-    @property
+    @cached_property
     def constraints(self) -> tuple[ParamRow, ...]:
         return tuple(r for r in self.rows if r.op in (Op.EQUAL, Op.LESS, Op.GREATER))
 
