@@ -7,7 +7,9 @@ Each iteration solves the quadratic model ``min gᵀd + ½dᵀHd`` and halves th
 decreases enough (Armijo). The first iterations use twice the expected information (Fisher
 scoring: always positive definite, the safe choice far from the optimum); after them H is the
 analytic Hessian of F (twice the observed information) when it is positive definite — Newton's
-method, quadratic convergence near the optimum — and the expected one otherwise. Bounds
+method, quadratic convergence near the optimum — and the expected one otherwise. After a full
+Newton step the previous Hessian still serves to test convergence (its step would no longer
+change F), which saves computing the Hessian once more at the optimum. Bounds
 (``lower()``/``upper()``, ``label > number``) and general inequalities ``c(φ) >= 0`` enter
 the quadratic model linearized, which makes each iteration a small convex QP
 (sequential quadratic programming), solved exactly by Lawson and Hanson's least-distance
@@ -159,7 +161,17 @@ def newton_scoring(
         return _finish(objective, constraints, phi, "newton-scoring", 0, 1, True, message,
                        evaluated=(value, gradient))  # fmt: skip
     scoring = True
+    previous_newton = None  # the Hessian of the last full Newton step, while it still fits
     while iterations < max_iterations:
+        tolerance = DECREMENT_TOLERANCE * max(1.0, abs(value))
+        if previous_newton is not None and constraints.empty:
+            # after a full Newton step the Hessian barely changes: if its step would no longer
+            # change F, the point is the optimum, without computing the Hessian again
+            step = -linalg.cho_solve(previous_newton.factor, gradient)
+            if abs(float(gradient @ step)) < tolerance:
+                message = "the Newton step no longer changes the objective"
+                return _converged(objective, constraints, phi, value, gradient, step,
+                                  iterations, evaluations, message)  # fmt: skip
         if scoring and iterations < FISHER_STEPS:  # far from the optimum scoring is safer
             hessian = _fisher_hessian(objective, phi)
         else:
@@ -169,27 +181,37 @@ def newton_scoring(
             message = "the linearized constraints cannot be met"
             break
         decrement = abs(float(gradient @ step))  # F's predicted change along the step
-        tolerance = DECREMENT_TOLERANCE * max(1.0, abs(value))
         if decrement < tolerance and constraints.violation(phi) < 1e-10:
-            phi, value, gradient = _polish(objective, phi, value, gradient, step, constraints)
             message = "the scoring step no longer changes the objective"
-            return _finish(objective, constraints, phi, "newton-scoring", iterations,
-                           evaluations + 1, True, message, evaluated=(value, gradient))  # fmt: skip
+            return _converged(objective, constraints, phi, value, gradient, step,
+                              iterations, evaluations, message)  # fmt: skip
         if multipliers.size:
             penalty = max(penalty, 2.0 * float(np.max(multipliers)) + 1.0)
         iterations += 1
         search = _Search(objective, phi, value, gradient, constraints, penalty)
-        accepted = search.damped(hessian, step, damping) or search.halved(step)
+        accepted = search.damped(hessian, step, damping)
+        full_step = accepted is not None and damping == 0.0 and accepted[3] == 0.0
+        accepted = accepted or search.halved(step)
         evaluations += search.evaluations
         if accepted is None:
             message = "the line search could not lower the objective"
             break
         previous = value
         phi, value, gradient, damping = accepted
+        previous_newton = hessian if full_step and hessian.observed else None
         if scoring and previous - value < SCORING_GAIN * max(previous, 1e-12):
             scoring = False  # close to the optimum: Newton converges faster
     return _finish(objective, constraints, phi, "newton-scoring", iterations, evaluations,
                    False, message, hit_limit=iterations >= max_iterations)  # fmt: skip
+
+
+def _converged(
+    objective, constraints, phi, value, gradient, step, iterations, evaluations, message
+) -> OptimizationResult:
+    """The result at the optimum φ, after the last (tiny) step if it does not raise F."""
+    phi, value, gradient = _polish(objective, phi, value, gradient, step, constraints)
+    return _finish(objective, constraints, phi, "newton-scoring", iterations, evaluations + 1,
+                   True, message, evaluated=(value, gradient))  # fmt: skip
 
 
 def _polish(objective, phi, value, gradient, step, constraints):
@@ -206,6 +228,7 @@ def _polish(objective, phi, value, gradient, step, constraints):
 class _Hessian:
     matrix: np.ndarray
     factor: tuple  # Cholesky factor of matrix (lower)
+    observed: bool = False  # the analytic Hessian of F (else the expected one)
 
     def damped(self, damping: float) -> tuple:
         """Cholesky factor of H + damping·diag(H) (Marquardt's scale-free damping)."""
@@ -220,7 +243,7 @@ def _newton_hessian(objective, phi) -> _Hessian:
     try:
         observed = 2.0 * objective.observed_information(phi)
         if np.all(np.isfinite(observed)):
-            return _Hessian(observed, linalg.cho_factor(observed, lower=True))
+            return _Hessian(observed, linalg.cho_factor(observed, lower=True), observed=True)
     except (np.linalg.LinAlgError, ArithmeticError, NotImplementedError):
         pass
     return _fisher_hessian(objective, phi)
