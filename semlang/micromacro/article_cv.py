@@ -55,7 +55,7 @@ def cv_adjusted_as_published(data: MicroMacroData, true_xi: np.ndarray | None) -
     if z.shape[1]:
         joint = np.atleast_2d(np.cov(np.column_stack([score, z]), rowvar=False, ddof=1))
         b = np.linalg.solve(joint[p:, p:], joint[p:, :p])
-    explained = (score - score.mean(axis=0)).T @ (z - z.mean(axis=0)) / (G - 1) @ b
+    explained = centred.T @ (z - z.mean(axis=0)) / (G - 1) @ b  # Cov(s, Z) Var(Z)^-1 Cov(Z, s)
     w1 = np.linalg.solve(sigma_xi + mse / total - explained, sigma_xi - explained)
     w2 = b @ (np.eye(p) - w1)
     return score.mean(axis=0) @ (np.eye(p) - w1) + score @ w1 + (z - z.mean(axis=0)) @ w2
