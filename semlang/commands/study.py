@@ -124,7 +124,7 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
 def _published_bias(summary) -> dict:
     from semlang.micromacro.study import PUBLISHED, StudyDesign
 
-    if summary.design == StudyDesign():
+    if summary.design.is_published:
         return PUBLISHED["percent_bias"]
     if summary.design == StudyDesign(sigma2_nu=1.0):
         return PUBLISHED["percent_bias_sigma_nu2_1"]
@@ -147,7 +147,7 @@ NAME_WIDTH = 25
 
 
 def _bias_lines(summary) -> list[str]:
-    from semlang.micromacro.study import PUBLISHED, StudyDesign
+    from semlang.micromacro.study import PUBLISHED
 
     published = _published_bias(summary)
     head = f"{'Method':<{NAME_WIDTH}}" + "".join(f"{t:>18}" for t in ("Intercept", "Z", "X"))
@@ -162,7 +162,7 @@ def _bias_lines(summary) -> list[str]:
         if method in published:
             row += " " * 13 + "".join(f"{published[method][t]:>10.3f}" for t in published[method])
         lines.append(row)
-    if summary.design == StudyDesign():
+    if summary.design.is_published:
         original = PUBLISHED["percent_bias_croon_van_veldhoven"]
         values = "; ".join(
             f"{method} " + " ".join(f"{v:.1f}" for v in bias.values())
@@ -172,21 +172,20 @@ def _bias_lines(summary) -> list[str]:
     return lines
 
 
-SCORE_COLUMNS = ("n", "mean", "sd", "min", "q1", "median", "q3", "max")
-
-
 def _score_row(method: str, stats: dict) -> str:
+    from semlang.micromacro.study import SCORE_STATISTICS
+
     row = f"{method:<{NAME_WIDTH}}{stats['n']:>9d}"
-    return row + "".join(f"{stats[c]:>9.2f}" for c in SCORE_COLUMNS[1:])
+    return row + "".join(f"{stats[c]:>9.2f}" for c in SCORE_STATISTICS)
 
 
 def _score_lines(summary) -> list[str]:
-    from semlang.micromacro.study import PUBLISHED, StudyDesign
+    from semlang.micromacro.study import PUBLISHED, SCORE_STATISTICS
 
-    head = f"{'Scores':<{NAME_WIDTH}}" + "".join(f"{c:>9}" for c in SCORE_COLUMNS)
+    head = f"{'Scores':<{NAME_WIDTH}}" + "".join(f"{c:>9}" for c in ("n", *SCORE_STATISTICS))
     lines = ["Group scores over all data sets", head]
     lines += [_score_row(method, stats) for method, stats in summary.scores.items()]
-    if summary.design == StudyDesign():
+    if summary.design.is_published:
         lines += ["published (M. Clark 2020):"]
         for method in summary.scores:
             if method in PUBLISHED["scores"]:
@@ -196,7 +195,7 @@ def _score_lines(summary) -> list[str]:
 
 def render_text(summary) -> str:
     """The study's tables as text."""
-    from semlang.micromacro.study import PUBLISHED, StudyDesign
+    from semlang.micromacro.study import PUBLISHED
 
     reasons = ", ".join(f"{k}: {v}" for k, v in summary.failure_reasons.items())
     lines = [
@@ -210,7 +209,7 @@ def render_text(summary) -> str:
     if summary.alpha_mean is not None:
         text = f"Coefficient alpha of the members' measurements: mean {summary.alpha_mean:.3f}, "
         text += f"max {summary.alpha_max:.3f}"
-        if summary.design == StudyDesign():
+        if summary.design.is_published:
             text += f" (published: mean {PUBLISHED['alpha_mean']}, max {PUBLISHED['alpha_max']})"
         lines.append(text)
     per_rep = summary.seconds_per_replication

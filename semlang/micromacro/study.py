@@ -76,11 +76,11 @@ SCORE_METHODS = (
 # "CV Adj" column was computed by the code published with it, which ``CV Adj (published code)``
 # follows (see semlang.micromacro.article_cv); the values are listed under both names.
 _ARTICLE_CV = {"Intercept": -0.663, "Z": -2.368, "X": 7.992}
-_SCORE_COLUMNS = ("mean", "sd", "min", "q1", "median", "q3", "max")
+SCORE_STATISTICS = ("mean", "sd", "min", "q1", "median", "q3", "max")  # besides the count n
 
 
 def _scores(*values: float) -> dict[str, float]:
-    return dict(zip(_SCORE_COLUMNS, values, strict=True))
+    return dict(zip(SCORE_STATISTICS, values, strict=True))
 
 
 _ARTICLE_CV_SCORES = _scores(0.01, 1.07, -22.97, -0.65, 0.0, 0.66, 25.64)
@@ -149,6 +149,11 @@ class StudyDesign:
             10, 2, self.sigma2_nu, self.sigma2_xi, self.cor_z_xi, self.coefficients,
             self.sigma2_e, seed=0,
         )  # fmt: skip
+
+    @property
+    def is_published(self) -> bool:
+        """The design of the published study (its tables apply)."""
+        return self == StudyDesign()
 
     @property
     def largest_group(self) -> int:
@@ -240,16 +245,8 @@ class MicroMacroTask:
 
 def _score_summary(values: np.ndarray) -> dict[str, float]:
     q1, median, q3 = np.quantile(values, [0.25, 0.5, 0.75])
-    return {
-        "n": int(values.size),
-        "mean": float(values.mean()),
-        "sd": float(values.std(ddof=1)),
-        "min": float(values.min()),
-        "q1": float(q1),
-        "median": float(median),
-        "q3": float(q3),
-        "max": float(values.max()),
-    }
+    stats = (values.mean(), values.std(ddof=1), values.min(), q1, median, q3, values.max())
+    return {"n": int(values.size)} | _scores(*map(float, stats))
 
 
 @dataclass(frozen=True)
@@ -402,7 +399,7 @@ def plot_bias(summary: StudySummary, path: str | os.PathLike, published: bool = 
     figure = Figure(figsize=(9, 4.5), layout="constrained")
     axes = figure.add_subplot()
     width = 0.26
-    marked = published and summary.design == StudyDesign()
+    marked = published and summary.design.is_published
     for k, term in enumerate(TERMS):
         xs = np.arange(len(names)) + (k - 1) * width
         values = [summary.percent_bias[n][term] for n in names]
