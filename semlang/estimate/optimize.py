@@ -167,7 +167,7 @@ def newton_scoring(
         if previous_newton is not None and constraints.empty:
             # after a full Newton step the Hessian barely changes: if its step would no longer
             # change F, the point is the optimum, without computing the Hessian again
-            step = -linalg.cho_solve(previous_newton.factor, gradient)
+            step = _scoring_step(previous_newton, 0.0, phi, gradient, constraints)[0]
             if abs(float(gradient @ step)) < tolerance:
                 message = "the Newton step no longer changes the objective"
                 return _converged(objective, constraints, phi, value, gradient, step,
@@ -189,8 +189,8 @@ def newton_scoring(
             penalty = max(penalty, 2.0 * float(np.max(multipliers)) + 1.0)
         iterations += 1
         search = _Search(objective, phi, value, gradient, constraints, penalty)
-        accepted = search.damped(hessian, step, damping)
-        full_step = accepted is not None and damping == 0.0 and accepted[3] == 0.0
+        accepted = search.damped(hessian, step, damping)  # (φ, F, gradient, next damping)
+        full_step = accepted is not None and damping == 0.0 and accepted[3] == 0.0  # undamped
         accepted = accepted or search.halved(step)
         evaluations += search.evaluations
         if accepted is None:
