@@ -178,7 +178,6 @@ def constraint_rows(user: UserModel, rows: list[ParamRow], source: Source) -> li
     known = {r.label for r in rows if r.label} | {r.plabel for r in rows}
     variables = {r.lhs for r in rows} | {r.rhs for r in rows}
     out: list[ParamRow] = []
-    next_id = len(rows) + 1
     for definition in user.definitions:
         name = definition.name.name
         if name in known:
@@ -193,43 +192,22 @@ def constraint_rows(user: UserModel, rows: list[ParamRow], source: Source) -> li
             )  # fmt: skip
         _check_names(definition.expr, known, source, "':='")
         known.add(name)
-        out.append(
-            ParamRow(
-                id=next_id,
-                lhs=name,
-                op=Op.DEFINED,
-                rhs=ast.render(definition.expr),
-                user=True,
-                label=name,
-                plabel=f".p{next_id}.",
-                span=definition.span,
-                statement=definition,
-                block=0,
-                group=0,
-                level=0,
-            )
-        )
-        next_id += 1
+        rhs = ast.render(definition.expr)
+        out.append(_model_row(len(rows) + len(out) + 1, name, Op.DEFINED, rhs, definition, name))
     for constraint in user.constraints:
         _check_names(constraint.left, known, source, f"'{constraint.op.value}'")
         _check_names(constraint.right, known, source, f"'{constraint.op.value}'")
-        out.append(
-            ParamRow(
-                id=next_id,
-                lhs=ast.render(constraint.left),
-                op=constraint.op,
-                rhs=ast.render(constraint.right),
-                user=True,
-                plabel=f".p{next_id}.",
-                span=constraint.span,
-                statement=constraint,
-                block=0,
-                group=0,
-                level=0,
-            )
-        )
-        next_id += 1
+        lhs, rhs = ast.render(constraint.left), ast.render(constraint.right)
+        out.append(_model_row(len(rows) + len(out) + 1, lhs, constraint.op, rhs, constraint))
     return out
+
+
+def _model_row(k: int, lhs: str, op: Op, rhs: str, statement, label: str = "") -> ParamRow:
+    """The k-th row of the table for a ``:=`` or constraint statement (of no block or group)."""
+    return ParamRow(
+        id=k, lhs=lhs, op=op, rhs=rhs, user=True, label=label, plabel=f".p{k}.",
+        span=statement.span, statement=statement, block=0, group=0, level=0,
+    )  # fmt: skip
 
 
 def _check_names(expr: ast.Expr, known: set[str], source: Source, where: str) -> None:
