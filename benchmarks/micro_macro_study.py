@@ -28,7 +28,6 @@ import numpy as np  # noqa: E402
 
 import semlang  # noqa: E402
 from semlang.micromacro.methods import Method, MethodModels  # noqa: E402
-from semlang.micromacro.model import MicroMacroData  # noqa: E402
 from semlang.micromacro.study import StudyDesign, run_study  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,10 +44,7 @@ def cpu_seconds() -> float:
 def time_fits(n: int = 50) -> dict[str, float]:
     """Median CPU seconds per fit of each fitted model, on ``n`` simulated data sets."""
     design = StudyDesign()
-    data = [
-        MicroMacroData.from_arrays(s.sizes, s.x, s.z, s.y)
-        for s in (design.generate(np.random.default_rng(k)) for k in range(n))
-    ]
+    data = [s.data for s in (design.generate(np.random.default_rng(k)) for k in range(n))]
     models = MethodModels.build(data[0], FITTED, max_iterations=100)
     out = {}
     with warnings.catch_warnings():

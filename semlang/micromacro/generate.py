@@ -26,19 +26,11 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import OptionError
+from semlang.micromacro.model import MicroMacroData
 
 __all__ = ["MicroMacroSample", "generate_micro_macro"]
 
 SizeSpec = int | Sequence[int] | Callable[[np.random.Generator], Sequence[int]]
-
-
-def member_positions(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(0-based group, 0-based position in the group) of every member, groups in order."""
-    sizes = np.asarray(sizes, dtype=int)
-    starts = np.cumsum(sizes) - sizes
-    return np.repeat(np.arange(len(sizes)), sizes), np.arange(sizes.sum()) - np.repeat(
-        starts, sizes
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,43 +58,36 @@ class MicroMacroSample:
         return self.sigma2_xi / (self.sigma2_xi + self.sigma2_nu)
 
     @cached_property
+    def data(self) -> MicroMacroData:
+        """The sample as the micro-macro methods take it (columns ``group, x, Z, y``)."""
+        return MicroMacroData.from_arrays(self.sizes, self.x, self.z, self.y)
+
+    @property
     def group_index(self) -> np.ndarray:
         """0-based group of each member (length N)."""
-        return member_positions(self.sizes)[0]
+        return self.data.group_index
 
-    @cached_property
+    @property
     def member_index(self) -> np.ndarray:
         """0-based position of each member inside its group (length N)."""
-        return member_positions(self.sizes)[1]
+        return self.data.member_index
 
     @cached_property
     def long(self) -> pd.DataFrame:
         """One row per member: ``group, member, x, Z, y`` (groups and members numbered from 1)."""
-        g = self.group_index
-        return pd.DataFrame(
-            {
-                "group": g + 1,
-                "member": self.member_index + 1,
-                "x": self.x,
-                "Z": self.z[g],
-                "y": self.y[g],
-            }
-        )
+        out = self.data.long.copy()
+        out.insert(1, "member", self.member_index + 1)
+        return out
 
-    @cached_property
+    @property
     def wide(self) -> pd.DataFrame:
         """Per group: ``group, Z, y, x1..xk`` (k the largest size, NaN past a group's size)."""
-        k = int(self.sizes.max())
-        grid = np.full((self.n_groups, k), np.nan)
-        grid[self.group_index, self.member_index] = self.x
-        out = pd.DataFrame({"group": np.arange(1, self.n_groups + 1), "Z": self.z, "y": self.y})
-        members = pd.DataFrame(grid, columns=[f"x{j + 1}" for j in range(k)])
-        return pd.concat([out, members], axis=1)
+        return self.data.wide
 
-    @cached_property
+    @property
     def group_means(self) -> np.ndarray:
         """Observed mean of x per group."""
-        return np.bincount(self.group_index, weights=self.x) / self.sizes
+        return self.data.xbar[:, 0]
 
 
 def _rng(seed: int | None, rng: np.random.Generator | None) -> np.random.Generator:

@@ -42,12 +42,20 @@ import pandas as pd
 
 from semlang.errors import DataError, DataWarning, OptionError
 from semlang.micromacro.adjusted_means import require_columns
-from semlang.micromacro.generate import member_positions
 
 __all__ = ["MicroMacroData", "measurement_string", "model_string"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 Indicators = int | Sequence[str] | Mapping[str, Sequence[str]]
+
+
+def member_positions(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(0-based group, 0-based position in the group) of every member, groups in order."""
+    sizes = np.asarray(sizes, dtype=int)
+    starts = np.cumsum(sizes) - sizes
+    return np.repeat(np.arange(len(sizes)), sizes), np.arange(sizes.sum()) - np.repeat(
+        starts, sizes
+    )
 
 
 def _names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...]:

@@ -223,7 +223,7 @@ class MicroMacroTask:
 
     def __call__(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
         sample = self.design.generate(rng)
-        data = MicroMacroData.from_arrays(sample.sizes, sample.x, sample.z, sample.y)
+        data = sample.data
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

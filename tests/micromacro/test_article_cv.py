@@ -47,7 +47,7 @@ def test_spread_is_the_published_one_and_not_croon_van_veldhovens() -> None:
     article, faithful, weights = [], [], []
     for _ in range(300):
         s = generate_micro_macro(100, 10, 9.0, 1.0, 0.3, (0.3, 0.3, 0.3), 0.35, rng=rng)
-        data = MicroMacroData.from_arrays(s.sizes, s.x, s.z, s.y)
+        data = s.data
         scores = cv_adjusted_as_published(data, s.xi)[:, 0]
         article.append(scores)
         faithful.append(cv_adjusted_means(data)[:, 0])

@@ -183,7 +183,7 @@ def test_cv_formula_is_the_sem_regression_score_with_the_sems_moments() -> None:
     """E[xi | members' x, Z] under the fitted SEM (equal intercepts) is the CV adjusted mean
     computed from the SEM's variance components, group-size specific weights included."""
     sample = generate_micro_macro(100, lambda g: g.integers(4, 8, size=100), sigma2_nu=4, seed=3)
-    data = MicroMacroData.from_arrays(sample.sizes, sample.x, sample.z, sample.y)
+    data = sample.data
     assert not data.balanced
     text = model_string(data.indicators, data.z_names, equal_intercepts=True)
     with warnings.catch_warnings():
