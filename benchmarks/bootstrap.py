@@ -17,15 +17,13 @@ import os
 import resource
 import time
 import warnings
-from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+import _bench  # before numpy: one BLAS thread
 
-import semlang  # noqa: E402
-from semlang.results.bootstrap import run_bootstrap  # noqa: E402
+import semlang
+from semlang.results.bootstrap import run_bootstrap
 
-REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "reference" / "hs_cfa.json"
+REFERENCE = _bench.REFERENCE / "hs_cfa.json"
 
 
 def children_cpu() -> float:

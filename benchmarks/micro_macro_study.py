@@ -19,18 +19,14 @@ import shutil
 import subprocess
 import time
 import warnings
-from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+import _bench  # before numpy: one BLAS thread
+import numpy as np
 
-import numpy as np  # noqa: E402
+import semlang
+from semlang.micromacro.methods import Method, MethodModels
+from semlang.micromacro.study import StudyDesign, run_study
 
-import semlang  # noqa: E402
-from semlang.micromacro.methods import Method, MethodModels  # noqa: E402
-from semlang.micromacro.study import StudyDesign, run_study  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 FITTED = (Method.BLUP_MIXED, Method.BLUP_MIXED_HETVAR, Method.FACTOR_SCORE, Method.SEM)
 
 
@@ -63,9 +59,9 @@ def lavaan_seconds(reps: int = 20) -> float | None:
     """lavaan's median seconds per fit of the micro-macro SEM, or None without R/lavaan."""
     if shutil.which("Rscript") is None:
         return None
-    script = ROOT / "benchmarks" / "lavaan_seconds.R"
-    case = ROOT / "tests" / "reference" / "micro_macro_sem.json"
-    command = ["Rscript", str(script), str(case), str(ROOT / "semlang" / "datasets"), str(reps)]
+    script = _bench.ROOT / "benchmarks" / "lavaan_seconds.R"
+    case = _bench.REFERENCE / "micro_macro_sem.json"
+    command = ["Rscript", str(script), str(case), str(_bench.DATA), str(reps)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     for line in result.stdout.splitlines():
         words = line.split()

@@ -26,6 +26,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _bench import BLAS_THREADS
+
 HERE = Path(__file__).resolve().parent
 LAVAAN_SCRIPT = HERE / "lavaan_seconds.R"
 SEMOPY_SCRIPT = HERE / "semopy_seconds.py"
@@ -39,7 +41,7 @@ def _single_threaded_env() -> dict[str, str]:
     waiting for each other make a fit many times slower; R's reference BLAS has one thread.
     """
     env = dict(os.environ)
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in BLAS_THREADS:
         env.setdefault(name, "1")
     return env
 

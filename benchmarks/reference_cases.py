@@ -12,32 +12,23 @@ Also: one compiled micro-macro SEM fitted to 100 simulated data sets.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import sys
 import time
 import warnings
 from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+import _bench  # before numpy: one BLAS thread
 
-import semlang  # noqa: E402
-from semlang.micromacro.generate import generate_micro_macro  # noqa: E402
+import semlang
+from semlang.micromacro.generate import generate_micro_macro
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-REFERENCE = ROOT / "tests" / "reference"
-DATA = ROOT / "semlang" / "datasets"
-
-
-def load_case(name: str) -> dict:
-    return json.loads((REFERENCE / f"{name}.json").read_text())
 
 
 def case_names() -> list[str]:
-    return sorted(p.stem for p in REFERENCE.glob("*.json") if "estimates" in load_case(p.stem))
+    return sorted(
+        p.stem for p in _bench.REFERENCE.glob("*.json") if "estimates" in _bench.load_case(p.stem)
+    )
 
 
 def _options(case: dict) -> dict:
@@ -46,7 +37,7 @@ def _options(case: dict) -> dict:
 
 def time_case(name: str, reps: int) -> tuple[float, float]:
     """(compile seconds, median seconds per fit) of one case."""
-    case = load_case(name)
+    case = _bench.load_case(name)
     data = semlang.datasets.load(case["data"].removesuffix(".csv"))
     options = _options(case)
     labels = None
@@ -55,14 +46,13 @@ def time_case(name: str, reps: int) -> tuple[float, float]:
     start = time.perf_counter()
     compiled = semlang.compile_model(case["model"], case["fun"], group_labels=labels, **options)
     compile_seconds = time.perf_counter() - start
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
+
+    def fit_with_results() -> None:
         fit = semlang.fit(compiled, data)
         fit.estimates()
         fit.fit_measures()
-        times.append(time.perf_counter() - start)
-    return compile_seconds, statistics.median(times)
+
+    return compile_seconds, _bench.median_seconds(fit_with_results, reps)
 
 
 def micro_macro_hundred() -> float:
@@ -88,9 +78,9 @@ def _peers(name: str, reps: int, use: bool) -> tuple[float | None, float | None]
         import peers
     except ImportError:
         return None, None
-    path = REFERENCE / f"{name}.json"
-    lavaan = peers.lavaan_seconds(path, DATA, reps=5, timeout=600)
-    return lavaan, peers.semopy_seconds(path, DATA, reps=3, timeout=120)
+    path = _bench.REFERENCE / f"{name}.json"
+    lavaan = peers.lavaan_seconds(path, _bench.DATA, reps=5, timeout=600)
+    return lavaan, peers.semopy_seconds(path, _bench.DATA, reps=3, timeout=120)
 
 
 def _show(value: float | None, digits: int = 4) -> str:

@@ -15,15 +15,13 @@ Usage: python benchmarks/sam_vs_sem.py [--reps K] [--cpu]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+import _bench  # noqa: F401  (before numpy: one BLAS thread)
 
-import semlang  # noqa: E402
-from semlang.twostep import fsr, sam  # noqa: E402
+import semlang
+from semlang.twostep import fsr, sam
 
 MODEL = """
 ind60 =~ x1 + x2 + x3

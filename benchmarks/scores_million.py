@@ -12,10 +12,9 @@ Usage: python benchmarks/scores_million.py [--rows N] [--reps K]
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 import warnings
 
+import _bench  # before numpy: one BLAS thread
 import numpy as np
 import pandas as pd
 
@@ -49,15 +48,6 @@ def draw(fit, rows: int, seed: int, missing: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame(values, columns=list(names))
 
 
-def median_seconds(action, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -71,14 +61,16 @@ def main() -> None:
     x = frame.to_numpy()
     print(f"rows {args.rows}")
     for method in ("regression", "bartlett"):
-        seconds = median_seconds(lambda m=method: hs.predict(data=frame, method=m), args.reps)
+        seconds = _bench.median_seconds(
+            lambda m=method: hs.predict(data=frame, method=m), args.reps
+        )
         print(f"hs_cfa predict(data=...) {method:<10} {seconds:.3f} s")
         weights = score_weights(hs, method)[0]
-        seconds = median_seconds(lambda w=weights: w.apply(x), args.reps)
+        seconds = _bench.median_seconds(lambda w=weights: w.apply(x), args.reps)
         print(f"hs_cfa b + A x           {method:<10} {seconds:.3f} s")
     incomplete = draw(bfi, args.rows, seed=2, missing=0.02)
     for method in ("regression", "bartlett"):
-        seconds = median_seconds(
+        seconds = _bench.median_seconds(
             lambda m=method: bfi.predict(data=incomplete, method=m), max(1, args.reps // 2)
         )
         print(f"bfi FIML (2% missing) predict {method:<10} {seconds:.3f} s")

@@ -13,43 +13,22 @@ semlang / lavaan; otherwise the lavaan time stored in the reference file (anothe
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+import _bench  # before numpy: one BLAS thread
 
-import semlang  # noqa: E402
+import semlang
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-REFERENCE = ROOT / "tests" / "reference"
-DATA = ROOT / "semlang" / "datasets"
 CASES = ("twolevel_demo", "micro_macro_twolevel")
-
-
-def load_case(name: str) -> dict:
-    return json.loads((REFERENCE / f"{name}.json").read_text())
-
-
-def _median_seconds(run, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def time_case(name: str, reps: int) -> tuple[float, float]:
     """(median seconds of a whole sem() call with results, of a fit of the compiled model)."""
-    case = load_case(name)
+    case = _bench.load_case(name)
     data = semlang.datasets.load(case["data"].removesuffix(".csv"))
     options = case["options"]
 
@@ -66,7 +45,7 @@ def time_case(name: str, reps: int) -> tuple[float, float]:
         fit.fit_measures()
 
     whole()  # warm up (imports, caches)
-    return _median_seconds(whole, reps), _median_seconds(compiled_fit, reps)
+    return _bench.median_seconds(whole, reps), _bench.median_seconds(compiled_fit, reps)
 
 
 def lavaan_seconds(name: str, use_peers: bool) -> tuple[float | None, str]:
@@ -78,8 +57,10 @@ def lavaan_seconds(name: str, use_peers: bool) -> tuple[float | None, str]:
         except ImportError:
             peers = None
         if peers is not None:
-            return float(peers.lavaan_seconds(REFERENCE / f"{name}.json", DATA)), "this run"
-    return load_case(name).get("lavaan_seconds_median"), "reference file (other machine)"
+            return float(
+                peers.lavaan_seconds(_bench.REFERENCE / f"{name}.json", _bench.DATA)
+            ), "this run"
+    return _bench.load_case(name).get("lavaan_seconds_median"), "reference file (other machine)"
 
 
 def main(argv: list[str] | None = None) -> None:
