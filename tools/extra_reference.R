@@ -4,17 +4,12 @@
 # factors, MLR, bootstrap, and one lme4 random-intercept model. Same layout as
 # lavaan_reference.R, with confidence intervals and std.lv added to every estimates row.
 # Usage: Rscript extra_reference.R DATA_DIR OUT_DIR
-suppressMessages({library(lavaan); library(lme4); library(jsonlite)})
+suppressMessages(library(lme4))
 args <- commandArgs(trailingOnly = TRUE)
 data_dir <- args[1]; out_dir <- args[2]
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
-
-fm_names <- c("npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli",
-              "logl", "unrestricted.logl", "aic", "bic", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
-              "rmsea.pvalue", "srmr")
-est_cols <- c("lhs", "op", "rhs", "block", "group", "level", "label", "est", "se", "z", "pvalue",
-              "ci.lower", "ci.upper", "std.lv", "std.all")
-no_options <- setNames(list(), character(0))
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))),
+                 "reference_common.R"))
 
 # ---- models --------------------------------------------------------------------------------
 hs <- "
@@ -237,13 +232,8 @@ cases <- c(list(
 fit_case <- function(case) {
   data <- read.csv(file.path(data_dir, case$data))
   if (!is.null(case$prep)) data <- case$prep(data)
-  call_args <- c(list(model = case$model, data = data), case$options)
-  warns <- character(0)
   if (!is.null(case$seed)) set.seed(case$seed)
-  fit <- withCallingHandlers(do.call(case$fun, call_args), warning = function(w) {
-    warns <<- c(warns, conditionMessage(w)); invokeRestart("muffleWarning")
-  })
-  list(fit = fit, data = data, warnings = warns)
+  c(fit_with_warnings(case$fun, case$model, data, case$options), list(data = data))
 }
 
 fit_measures <- function(fit) {
@@ -259,23 +249,10 @@ fit_measures <- function(fit) {
   fm
 }
 
-estimates <- function(fit) {
-  pt <- parameterEstimates(fit, ci = TRUE, standardized = TRUE, remove.nonfree = FALSE,
-                           remove.system.eq = TRUE, remove.eq = FALSE, remove.ineq = FALSE,
-                           remove.def = FALSE)
-  if (is.null(pt$label)) pt$label <- ""
-  pt[, intersect(est_cols, names(pt))]
-}
-
 json_options <- function(opts) {
   if (!length(opts)) return(no_options)
   if (!is.null(opts$group.equal)) opts$group.equal <- I(opts$group.equal)
   opts
-}
-
-write_case <- function(res, name) {
-  write_json(res, file.path(out_dir, paste0(name, ".json")), digits = NA, auto_unbox = TRUE,
-             pretty = TRUE, na = "null")
 }
 
 fits <- list()

@@ -4,14 +4,12 @@
 # FALSE (with and without mean structure, and under FIML), and standard errors from the observed
 # information. Every estimates row has est, se, z, pvalue, ci.lower, ci.upper, std.lv, std.all.
 # Usage: Rscript tools/fitting_reference.R DATA_DIR OUT_DIR   (DATA_DIR: semlang/datasets)
-suppressMessages({library(lavaan); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
 data_dir <- args[1]; out_dir <- args[2]
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))),
+                 "reference_common.R"))
 
-measure_names <- c("npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli",
-                   "logl", "unrestricted.logl", "aic", "bic", "rmsea", "rmsea.ci.lower",
-                   "rmsea.ci.upper", "rmsea.pvalue", "srmr")
 row_columns <- c("lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci.lower",
                  "ci.upper", "std.lv", "std.all")
 HS <- "HolzingerSwineford1939.csv"; PD <- "PoliticalDemocracy.csv"; GROWTH <- "Demo.growth.csv"
@@ -132,33 +130,24 @@ cases <- list(
 run_case <- function(case) {
   data <- read.csv(file.path(data_dir, case$data))
   if (!is.null(case$prep)) data <- case$prep(data)
-  warns <- character(0)
-  fit <- withCallingHandlers(
-    do.call(case$fun, c(list(model = case$model, data = data), case$options)),
-    warning = function(w) {
-      warns <<- c(warns, conditionMessage(w)); invokeRestart("muffleWarning")
-    })
-  rows <- parameterEstimates(fit, ci = TRUE, standardized = TRUE, remove.nonfree = FALSE,
-                             remove.system.eq = TRUE, remove.eq = FALSE, remove.ineq = FALSE,
-                             remove.def = FALSE)
-  if (is.null(rows$label)) rows$label <- ""
+  r <- fit_with_warnings(case$fun, case$model, data, case$options)
+  fit <- r$fit; warns <- r$warnings
   all_measures <- fitMeasures(fit)
   options <- case$options
-  if (!length(options)) options <- setNames(list(), character(0))
+  if (!length(options)) options <- no_options
   if (!is.null(options$group.equal)) options$group.equal <- I(options$group.equal)
   list(name = case$name, about = case$about, fun = case$fun, data = case$data,
        prep = if (is.null(case$prep_text)) NA else case$prep_text, model = case$model,
        options = options, lavaan_version = as.character(packageVersion("lavaan")),
        nobs = lavInspect(fit, "nobs"), converged = lavInspect(fit, "converged"),
        iterations = lavInspect(fit, "iterations"), warnings = I(warns),
-       estimates = rows[, intersect(row_columns, names(rows))],
-       fit_measures = as.list(all_measures[intersect(measure_names, names(all_measures))]))
+       estimates = estimates(fit, row_columns),
+       fit_measures = as.list(all_measures[intersect(fm_names, names(all_measures))]))
 }
 
 for (case in cases) {
   result <- run_case(case)
-  write_json(result, file.path(out_dir, paste0(case$name, ".json")), digits = NA,
-             auto_unbox = TRUE, pretty = TRUE, na = "null")
+  write_case(result, case$name)
   cat(sprintf("%-34s nobs %5s iter %4d chisq %10.4f df %3d warnings %d\n", case$name,
               paste(result$nobs, collapse = "+"), result$iterations,
               result$fit_measures$chisq, as.integer(result$fit_measures$df),

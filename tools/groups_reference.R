@@ -5,17 +5,11 @@
 # preparation the Python tests repeat, see `preps` below), `prep_text`, `group_labels`,
 # `warnings` and, for MLR, the scaled and robust fit measures.
 # Usage: Rscript groups_reference.R DATA_DIR OUT_DIR
-suppressMessages({library(lavaan); library(jsonlite)})
 args <- commandArgs(trailingOnly = TRUE)
 data_dir <- args[1]; out_dir <- args[2]
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
-
-fm_names <- c("npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli",
-              "logl", "unrestricted.logl", "aic", "bic", "rmsea", "rmsea.ci.lower", "rmsea.ci.upper",
-              "rmsea.pvalue", "srmr")
-est_cols <- c("lhs", "op", "rhs", "block", "group", "label", "est", "se", "z", "pvalue",
-              "ci.lower", "ci.upper", "std.lv", "std.all")
-no_options <- setNames(list(), character(0))
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))),
+                 "reference_common.R"))
 
 # ---- models ----------------------------------------------------------------------------------
 hs <- "
@@ -210,11 +204,7 @@ lrts <- list(
 fit_case <- function(case) {
   data <- read.csv(file.path(data_dir, case$data))
   if (!is.null(case$prep)) data <- preps[[case$prep]]$fun(data)
-  warns <- character(0)
-  fit <- withCallingHandlers(
-    do.call(case$fun, c(list(model = case$model, data = data), case$options)),
-    warning = function(w) { warns <<- c(warns, conditionMessage(w)); invokeRestart("muffleWarning") })
-  list(fit = fit, warnings = warns)
+  fit_with_warnings(case$fun, case$model, data, case$options)
 }
 
 fit_measures <- function(fit) {
@@ -228,25 +218,12 @@ fit_measures <- function(fit) {
   fm
 }
 
-estimates <- function(fit) {
-  pt <- parameterEstimates(fit, ci = TRUE, standardized = TRUE, remove.nonfree = FALSE,
-                           remove.system.eq = TRUE, remove.eq = FALSE, remove.ineq = FALSE,
-                           remove.def = FALSE)
-  if (is.null(pt$label)) pt$label <- ""
-  pt[, intersect(est_cols, names(pt))]
-}
-
 json_options <- function(opts) {
   if (!length(opts)) return(no_options)
   for (key in c("group.equal", "group.partial")) {
     if (!is.null(opts[[key]])) opts[[key]] <- I(opts[[key]])
   }
   opts
-}
-
-write_case <- function(res, name) {
-  write_json(res, file.path(out_dir, paste0(name, ".json")), digits = NA, auto_unbox = TRUE,
-             pretty = TRUE, na = "null")
 }
 
 fits <- list()
