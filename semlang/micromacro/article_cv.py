@@ -47,8 +47,7 @@ def cv_adjusted_as_published(data: MicroMacroData, true_xi: np.ndarray | None) -
     total = float(n.sum())
     centred = score - score.mean(axis=0)
     msa = total * centred.T @ centred / (total - G)
-    within = data.x - data.xbar[data.group_index]
-    mse = within.T @ within / (G - 1)
+    mse = data.within_sscp / (G - 1)
     sigma_xi = total * (G - 1) / (total**2 - float(n @ n)) * (msa - mse)
     z = data.z.reshape(G, -1)
     b = np.zeros((z.shape[1], p))  # Var(Z)^-1 Cov(Z, s)

@@ -219,8 +219,7 @@ def cv_adjusted_means(data: MicroMacroData) -> np.ndarray:
     if G < 2 or total <= G:
         raise DataError("adjusted means need at least 2 groups and a group with 2 members")
     grand = n @ xbar / total
-    dev = data.x - xbar[data.group_index]
-    msw = dev.T @ dev / (total - G)
+    msw = data.within_sscp / (total - G)
     centred = xbar - grand
     msb = (centred * n[:, None]).T @ centred / (G - 1)
     sigma_xi = (msb - msw) / ((total - float(n @ n) / total) / (G - 1))

@@ -128,6 +128,12 @@ class MicroMacroData:
         )
         return sums / self.sizes[:, None]
 
+    @cached_property
+    def within_sscp(self) -> np.ndarray:
+        """(p, p) sums of squares and cross-products of x about the group means."""
+        deviations = self.x - self.xbar[self.group_index]
+        return deviations.T @ deviations
+
     @property
     def p(self) -> int:
         return len(self.x_names)
