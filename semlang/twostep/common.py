@@ -125,6 +125,13 @@ def structural_sample(split, table: ParameterTable, cov: np.ndarray, mean: np.nd
     Fitting a model to them by ML is what fitting it to N rows with exactly these means and
     covariance matrix (divisor N) would give.
     """
+    check_moments(split, cov, n)
+    return sample_from_moments(table, [(cov, mean, n)], split.structural_variables)
+
+
+def check_moments(split, cov: np.ndarray, n: int) -> None:
+    """An error unless a structural model can be fitted to ``cov`` (positive definite) from
+    ``n`` observations."""
     k = len(split.structural_variables)
     if n <= k:
         raise DataError(f"{n} observations are too few for {k} structural variables")
@@ -134,7 +141,6 @@ def structural_sample(split, table: ParameterTable, cov: np.ndarray, mean: np.nd
             "the covariance matrix of the structural variables is not positive definite",
             hint="a measurement model may be weak (low reliability) for this sample size",
         )
-    return sample_from_moments(table, [(cov, mean, n)], split.structural_variables)
 
 
 def free_index(table) -> dict[tuple[str, str, str], int]:

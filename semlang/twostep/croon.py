@@ -84,7 +84,7 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
         structural, structural_standard_errors(structural, vcov)
     )
     return FsrResult(f"fsr (Croon, {fs_method} scores)", n, table_out,
-                     tuple(b.latent for b in split.blocks), (measurement,), structural,
+                     tuple(b.latent for b in split.blocks), (measurement,), lambda: structural,
                      np.asarray(corrected), tuple(split.structural_variables))  # fmt: skip
 
 

@@ -61,7 +61,7 @@ def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:
     name = {"regression": "regression scores", "bartlett": "Bartlett scores",
             "skrondal_laake": "Skrondal-Laake"}[method]  # fmt: skip
     return FsrResult(f"fsr (naive, {name})", len(values), structural.estimates()[COLUMNS],
-                     tuple(g for g, _ in groups), (measurement,), structural,
+                     tuple(g for g, _ in groups), (measurement,), lambda: structural,
                      cov.to_numpy(), tuple(cov.columns))  # fmt: skip
 
 

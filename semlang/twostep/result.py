@@ -8,6 +8,7 @@ way they were estimated; ``summary()`` prints the structural part.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -27,9 +28,9 @@ class FsrResult:
     """Structural estimates after measurement: factor-score regression or ``sam()``.
 
     ``blocks``: the latent variables of each measurement block; ``measurement``: the fitted
-    measurement model(s); ``structural``: the structural model fitted to ``moments`` (the
-    covariance matrix of the structural variables it was fitted to — the corrected one for Croon
-    and sam); ``nobs``: observations used.
+    measurement model(s); ``fit_structural``: gives the structural model fitted to ``moments``
+    (the covariance matrix of the structural variables it was fitted to — the corrected one for
+    Croon and sam), the :attr:`structural` fit; ``nobs``: observations used.
     """
 
     method: str
@@ -37,9 +38,15 @@ class FsrResult:
     table: pd.DataFrame
     blocks: tuple[tuple[str, ...], ...]
     measurement: tuple[Any, ...]
-    structural: Any
+    fit_structural: Callable[[], Any]
     moment_matrix: np.ndarray
     variables: tuple[str, ...]
+
+    @cached_property
+    def structural(self) -> Any:
+        """The structural model fitted to ``moments`` (a Fit; fitted on first use where the
+        method had its estimates in closed form)."""
+        return self.fit_structural()
 
     @cached_property
     def moments(self) -> pd.DataFrame:

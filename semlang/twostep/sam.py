@@ -15,7 +15,11 @@ error) give the mapping M = (Λ'Θ⁻¹Λ)⁻¹Λ'Θ⁻¹ and the latent moments
 smallest root λ of |M S M' − λ M Θ M'| is below 1 + 1/(N−1), M Θ M' is scaled by λ − 1/(N−1)
 so that Var(η) stays positive definite — and ``E[η] = M (ȳ − ν)`` with a mean structure.
 Step 2 fits the structural model to these moments by ML (``fixed.x = FALSE``); with ``std_lv``
-the covariance matrix is first turned into a correlation matrix, as lavaan does.
+the covariance matrix is first turned into a correlation matrix, as lavaan does. Where the
+least-squares regressions of the outcomes are the ML estimates
+(:func:`~semlang.twostep.split.starts_are_estimates`: recursive, uncorrelated disturbances, no
+equalities) they are taken directly, and the structural model is fitted only if asked for
+(``FsrResult.structural``).
 
 Two-step standard errors: with I the expected information (per observation) of the full model at
 the step-1 and step-2 estimates, split into the step-1 (measurement) and step-2 (structural)
@@ -30,10 +34,12 @@ is fitted to the latent moments directly (no data rows), and the full model is o
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.linalg
 
 from semlang.api import _check_degrees_of_freedom
@@ -45,8 +51,20 @@ from semlang.options import Missing, make_options
 from semlang.partable import ParameterTable, build_partable
 from semlang.syntax.parser import parse
 from semlang.twostep import common, parts
-from semlang.twostep.result import FsrResult, standardized, structural_standard_errors, wald
-from semlang.twostep.split import ModelSplit, split_model, structural_starts
+from semlang.twostep.result import (
+    COLUMNS,
+    FsrResult,
+    standardized,
+    structural_standard_errors,
+    wald,
+)
+from semlang.twostep.split import (
+    ModelSplit,
+    split_model,
+    starts_are_estimates,
+    structural_definitions,
+    structural_starts,
+)
 
 
 def sam(model: str, data: Any, **options: Any) -> FsrResult:
@@ -66,15 +84,24 @@ def sam(model: str, data: Any, **options: Any) -> FsrResult:
     if table.options.std_lv:  # lavaan: the latent variables' moments as correlations
         sd = np.sqrt(np.diag(veta))
         veta = veta / np.outer(sd, sd)
-    structural_table = parts.structural_table(
-        split,
-        common.part_options(options, meanstructure=ms, fixed_x=False, se="none"),
-        structural_starts(split, veta, eeta),
-    )
-    structural = common.structural_fit(
-        structural_table, common.structural_sample(split, structural_table, veta, eeta, n)
-    )
-    return _result(joint, split, measurement, structural, n, veta)
+    common.check_moments(split, veta, n)
+    starts = structural_starts(split, veta, eeta)
+
+    @functools.cache
+    def fit_structural():
+        structural_table = parts.structural_table(
+            split, common.part_options(options, meanstructure=ms, fixed_x=False, se="none"), starts
+        )
+        sample = common.structural_sample(split, structural_table, veta, eeta, n)
+        return common.structural_fit(structural_table, sample)
+
+    if starts and starts_are_estimates(split):
+        estimates = starts  # least squares is ML here: no structural fit needed
+    else:
+        structural = fit_structural()
+        free = common.free_index(structural.table)
+        estimates = {key: structural.theta[j] for key, j in free.items()}
+    return _result(joint, split, measurement, estimates, fit_structural, n, veta)
 
 
 def _tables(model: str, options: dict[str, Any]) -> tuple[ParameterTable, ParameterTable]:
@@ -165,14 +192,19 @@ def smallest_root(msm: np.ndarray, mtm: np.ndarray) -> float:
 
 
 # ---- two-step standard errors and the table ------------------------------------------------
-def _result(joint, split, measurement, structural, n, veta) -> FsrResult:
+def _result(joint, split, measurement, estimates, fit_structural, n, veta) -> FsrResult:
+    """The two-step result from the step-1 fit and the structural ``estimates`` (by (lhs, op,
+    rhs)); ``fit_structural`` gives the structural fit (needed here only for ``:=`` rows)."""
     joint_free = common.free_index(joint)
     theta = np.zeros(joint.n_free)
-    for fit in (measurement, structural):  # a latent variance: the structural estimate
-        for row in fit.table.rows:
-            j = joint_free.get(common.key(row)) if row.is_free else None
-            if j is not None:
-                theta[j] = fit.theta[row.free - 1]
+    for row in measurement.table.rows:
+        j = joint_free.get(common.key(row)) if row.is_free else None
+        if j is not None:
+            theta[j] = measurement.theta[row.free - 1]
+    for k, value in estimates.items():  # a latent variance: the structural estimate
+        j = joint_free.get(k)
+        if j is not None:
+            theta[j] = value
     moments = ImpliedMoments.at(build_layout(joint.blocks[0], joint.parameters), theta)
     info = expected_information(moments, joint.n_free, bool(split.table.meanstructure))
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
@@ -181,8 +213,16 @@ def _result(joint, split, measurement, structural, n, veta) -> FsrResult:
     i22_inv = np.linalg.inv(info[np.ix_(s2, s2)])
     i21 = info[np.ix_(s2, s1)]
     V = i22_inv / n + i22_inv @ i21 @ sigma11 @ i21.T @ i22_inv
-    v_struct = _in_structural_order(structural, joint_free, s2, V)
-    return _table(split, joint_free, theta, moments, structural, v_struct, measurement, n, veta)
+    se = dict(zip(s2, np.sqrt(np.clip(np.diag(V), 0.0, None)), strict=True))
+    se.update(_block_standard_errors(measurement, joint_free, set(s2)))
+    frame = _table(split, joint_free, theta, se, moments)
+    if structural_definitions(split):
+        structural = fit_structural()
+        v_struct = _in_structural_order(structural, joint_free, s2, V)
+        frame = pd.concat([frame, _definitions(structural, v_struct)], ignore_index=True)
+    blocks = tuple(b.latent for b in split.blocks)
+    return FsrResult("sam (local)", n, frame, blocks, (measurement,), fit_structural, veta,
+                     tuple(split.structural_variables))  # fmt: skip
 
 
 def _step1(split: ModelSplit, measurement, joint_free, step2: set[int]):
@@ -198,6 +238,17 @@ def _step1(split: ModelSplit, measurement, joint_free, step2: set[int]):
             block.append(block_of[row.lhs])
     same_block = np.equal.outer(block, block)
     return joint, np.where(same_block, measurement.vcov[np.ix_(own, own)], 0.0)
+
+
+def _block_standard_errors(measurement, joint_free, step2: set[int]) -> dict[int, float]:
+    """The step-1 standard errors of the measurement parameters, by joint index."""
+    variances = np.diag(measurement.vcov)
+    out = {}
+    for row in measurement.table.rows:
+        j = joint_free.get(common.key(row)) if row.is_free else None
+        if j is not None and j not in step2:
+            out[j] = float(np.sqrt(max(variances[row.free - 1], 0.0)))
+    return out
 
 
 def _in_structural_order(structural, joint_free, s2, V) -> np.ndarray:
@@ -216,41 +267,29 @@ def _in_structural_order(structural, joint_free, s2, V) -> np.ndarray:
     return out
 
 
-def _table(split, joint_free, theta, moments, structural, v_struct, measurement, n, veta):
-    import pandas as pd
-
-    vcov = measurement.vcov
-    block_se = {common.key(r): float(np.sqrt(max(vcov[r.free - 1, r.free - 1], 0.0)))
-                for r in measurement.table.rows if r.is_free}  # fmt: skip
+def _table(split, joint_free, theta, se_of, moments) -> pd.DataFrame:
+    """Every parameter row of the model: estimates, standard errors (``se_of``: by joint index),
+    Wald columns and standardized estimates."""
     rows = [r for r in split.table.rows if r.is_model_parameter]
-    keys = [common.key(r) for r in rows]
-    structural_keys = {common.key(r) for r in split.structural_rows if r.is_free and not r.exo}
-    struct_se = dict(
-        zip(
-            [common.key(r) for r in structural.table.rows],
-            structural_standard_errors(structural, v_struct),
-            strict=True,
-        )
-    )
-    est = np.array([theta[joint_free[k]] if k in joint_free else r.value
-                    for k, r in zip(keys, rows, strict=True)])  # fmt: skip
-    se = np.array([
-        struct_se[k] if k in structural_keys else block_se.get(k, 0.0) if r.is_free else 0.0
-        for k, r in zip(keys, rows, strict=True)
-    ])  # fmt: skip
+    index = [joint_free.get(common.key(r)) for r in rows]
+    est = np.array([r.value if j is None else theta[j] for j, r in zip(index, rows, strict=True)])
+    se = np.array([0.0 if j is None else se_of.get(j, 0.0) for j in index])
     std_lv, std_all = standardized(rows, est, moments)
-    frame = pd.DataFrame({
-        "lhs": [k[0] for k in keys], "op": [k[1] for k in keys], "rhs": [k[2] for k in keys],
-        "group": [r.group for r in rows], "label": [r.label for r in rows],
-        "est": est, "se": se, **wald(est, se), "std_lv": std_lv, "std_all": std_all,
+    return pd.DataFrame({
+        "lhs": [r.lhs for r in rows], "op": [r.op.value for r in rows],
+        "rhs": [r.rhs for r in rows], "group": [r.group for r in rows],
+        "label": [r.label for r in rows], "est": est, "se": se, **wald(est, se),
+        "std_lv": std_lv, "std_all": std_all,
     })  # fmt: skip
-    if any(r.op.value == ":=" for r in structural.table.rows):
-        struct_frame = structural.estimates()
-        defined = struct_frame[struct_frame["op"] == ":="].copy()
-        defined["se"] = [struct_se[(r.lhs, r.op, r.rhs)] for r in defined.itertuples()]
-        for name, values in wald(defined["est"].to_numpy(), defined["se"].to_numpy()).items():
-            defined[name] = values
-        frame = pd.concat([frame, defined[frame.columns]], ignore_index=True)
-    blocks = tuple(b.latent for b in split.blocks)
-    return FsrResult("sam (local)", n, frame, blocks, (measurement,), structural,
-                     veta, tuple(split.structural_variables))  # fmt: skip
+
+
+def _definitions(structural, v_struct) -> pd.DataFrame:
+    """The structural ``:=`` rows with their two-step standard errors (delta method)."""
+    se = structural_standard_errors(structural, v_struct)
+    frame = structural.estimates()
+    keep = (frame["op"] == ":=").to_numpy()
+    defined = frame[keep].copy()
+    defined["se"] = se[keep]
+    for name, values in wald(defined["est"].to_numpy(), defined["se"].to_numpy()).items():
+        defined[name] = values
+    return defined[COLUMNS]

@@ -15,6 +15,7 @@ indicators are put in one block (lavaan fits them only when told so by ``mm.list
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -215,6 +216,54 @@ def structural_starts(split: ModelSplit, cov: np.ndarray, mean: np.ndarray) -> d
         else:
             out[k] = intercepts[index[r.lhs]]
     return out
+
+
+def starts_are_estimates(split: ModelSplit) -> bool:
+    """True when :func:`structural_starts` are the structural part's ML estimates: a recursive
+    model whose free coefficients are all unlabelled (no equalities), with free (residual)
+    variances and intercepts, free covariances among the exogenous variables, uncorrelated
+    disturbances, no bounds and no ``:=`` rows. Its likelihood is then the exogenous
+    variables' (saturated) times each outcome's conditional one, maximized by least squares."""
+    if structural_definitions(split):
+        return False
+    outcomes = set(split.outcomes)
+    exogenous = [n for n in split.structural_variables if n not in outcomes]
+    meanstructure = bool(split.table.meanstructure)
+    labels = Counter(r.label for r in split.table.rows if r.label and r.is_model_parameter)
+    pairs, means = set(), set()
+    for r in split.structural_rows:
+        op = r.op.value
+        free = r.is_free or r.exo or (op == "~1" and not r.user)
+        if r.lower > -np.inf or r.upper < np.inf or (r.label and labels[r.label] > 1):
+            return False
+        if op == "~~" and r.lhs != r.rhs and (r.lhs in outcomes or r.rhs in outcomes):
+            if free or r.value != 0.0:  # correlated disturbances
+                return False
+        elif not free:
+            return False
+        if op == "~~":
+            pairs.add(frozenset((r.lhs, r.rhs)))
+        elif op == "~1":
+            means.add(r.lhs)
+    covaried = all(frozenset((a, b)) in pairs for a in exogenous for b in exogenous)
+    covaried = covaried and all(frozenset((n, n)) in pairs for n in outcomes)
+    means_free = not meanstructure or means >= set(split.structural_variables)
+    return covaried and means_free and _recursive(split)
+
+
+def _recursive(split: ModelSplit) -> bool:
+    """No variable of the structural part predicts itself, directly or through others."""
+    predictors: dict[str, set[str]] = {}
+    for r in split.structural_rows:
+        if r.op.value == "~":
+            predictors.setdefault(r.lhs, set()).add(r.rhs)
+    ordered = set(split.structural_variables) - predictors.keys()  # the exogenous variables
+    while predictors.keys() - ordered:
+        ready = {n for n in predictors.keys() - ordered if predictors[n] <= ordered}
+        if not ready:
+            return False
+        ordered |= ready
+    return True
 
 
 def structural_definitions(split: ModelSplit) -> tuple[Any, ...]:
