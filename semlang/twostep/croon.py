@@ -32,6 +32,7 @@ from semlang.errors import EstimationError, NotSupportedError
 from semlang.estimate.data import as_frame
 from semlang.options import Missing, StandardErrors
 from semlang.results.scores import predict, score_weights
+from semlang.syntax.ast import Op
 from semlang.twostep import common, parts
 from semlang.twostep.result import (
     FsrResult,
@@ -120,11 +121,11 @@ def _score_block(fit, weights, block) -> _Block:
         if not (row.is_model_parameter and row.is_free):
             continue
         j = row.free - 1
-        if row.op.value == "=~" and row.rhs in index:
+        if row.op is Op.MEASURED and row.rhs in index:
             i = index[row.rhs]
             jacobian[0, j] += -2.0 * ata / scale**3 * a[i]
             jacobian[1, j] += a[i]
-        elif row.op.value == "~~" and row.lhs in index and row.rhs in index:
+        elif row.op is Op.COVARIANCE and row.lhs in index and row.rhs in index:
             i, k = index[row.lhs], index[row.rhs]
             jacobian[0, j] += a[i] * a[k] * (1.0 if i == k else 2.0) / scale**2
     return _Block(scale, ata / scale**2, jacobian @ fit.vcov @ jacobian.T)

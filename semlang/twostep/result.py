@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import special
 
 from semlang.results.standardized import standardize_row
+from semlang.syntax.ast import Op
 
 COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower",
            "ci_upper", "std_lv", "std_all"]  # fmt: skip
@@ -118,7 +119,7 @@ def structural_standard_errors(fit: Any, vcov: np.ndarray) -> np.ndarray:
     for k, row in enumerate(fit.table.rows):
         if row.is_model_parameter and row.is_free:
             se[k] = np.sqrt(max(vcov[row.free - 1, row.free - 1], 0.0))
-    definition_rows = [k for k, r in enumerate(fit.table.rows) if r.op.value == ":="]
+    definition_rows = [k for k, r in enumerate(fit.table.rows) if r.op is Op.DEFINED]
     if definition_rows:
         jacobian = fit.model.space.definitions.jacobian(fit.theta)
         variances = np.diag(jacobian @ vcov @ jacobian.T)
@@ -136,7 +137,7 @@ def standardized(rows, est: np.ndarray, moments: Any) -> tuple[np.ndarray, np.nd
     std_all = np.full(len(rows), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         for k, row in enumerate(rows):
-            if row.op.value in ("=~", "~", "~~", "~1"):
+            if row.is_model_parameter:
                 std_lv[k] = standardize_row(row, est[k], total, residual, latent, True)
                 std_all[k] = standardize_row(row, est[k], total, residual, latent, False)
     return std_lv, std_all

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from semlang.errors import NotSupportedError
+from semlang.syntax.ast import Op
 
 
 @dataclass(frozen=True)
@@ -55,21 +56,21 @@ class ModelSplit:
 def split_model(table: Any) -> ModelSplit:
     """The measurement blocks and the structural part of a single-group, single-level model."""
     _check_supported(table)
-    rows = [r for r in table.rows if r.op.value in ("=~", "~", "~~", "~1")]
-    latent = tuple(dict.fromkeys(r.lhs for r in rows if r.op.value == "=~"))
+    rows = [r for r in table.rows if r.is_model_parameter]
+    latent = tuple(dict.fromkeys(r.lhs for r in rows if r.op is Op.MEASURED))
     if not latent:
         raise NotSupportedError(
             "the model has no latent variables to score",
             table.source,
             hint="fit a model without latent variables with semlang.sem()",
         )
-    indicators = {f: [r.rhs for r in rows if r.op.value == "=~" and r.lhs == f] for f in latent}
+    indicators = {f: [r.rhs for r in rows if r.op is Op.MEASURED and r.lhs == f] for f in latent}
     _check_indicators(table, rows, latent, indicators)
     blocks = _blocks(rows, latent, indicators)
     structural, eqs = _structural_rows(rows, latent)
     used = {id(r) for block in blocks for r in block.rows} | {id(r) for r in structural}
     _check_covered(table, rows, used)
-    regressions = [r for r in rows if r.op.value == "~"]
+    regressions = [r for r in rows if r.op is Op.REGRESSION]
     observed = tuple(n for n in eqs if n not in latent)
     for name in observed:
         if any(name in block.indicators for block in blocks):
@@ -100,7 +101,7 @@ def _check_supported(table: Any) -> None:
             hint="fit each group separately",
         )
     for row in table.rows:
-        if row.op.value in ("==", "<", ">"):
+        if row.op in (Op.EQUAL, Op.LESS, Op.GREATER):
             raise NotSupportedError(
                 f"constraint '{row.lhs} {row.op.value} {row.rhs}' in a factor-score model",
                 table.source,
@@ -141,7 +142,7 @@ def _blocks(rows, latent, indicators) -> tuple[MeasurementBlock, ...]:
         for f in factors[1:]:
             join(factors[0], f)
     for r in rows:
-        if r.op.value == "~~" and r.lhs in loads_on and r.rhs in loads_on:
+        if r.op is Op.COVARIANCE and r.lhs in loads_on and r.rhs in loads_on:
             join(loads_on[r.lhs][0], loads_on[r.rhs][0])
     groups: dict[str, list[str]] = {}
     for f in latent:
@@ -154,23 +155,23 @@ def _block(rows, latent: tuple[str, ...], indicators) -> MeasurementBlock:
     keep = [
         r
         for r in rows
-        if (r.op.value == "=~" and r.lhs in latent)
-        or (r.op.value == "~~" and r.lhs in ind and r.rhs in ind)
-        or (r.op.value == "~~" and r.lhs in latent and r.rhs in latent)
-        or (r.op.value == "~1" and (r.lhs in ind or r.lhs in latent))
+        if (r.op is Op.MEASURED and r.lhs in latent)
+        or (r.op is Op.COVARIANCE and r.lhs in ind and r.rhs in ind)
+        or (r.op is Op.COVARIANCE and r.lhs in latent and r.rhs in latent)
+        or (r.op is Op.INTERCEPT and (r.lhs in ind or r.lhs in latent))
     ]
     return MeasurementBlock(latent, ind, tuple(keep))
 
 
 def _structural_rows(rows, latent) -> tuple[list, tuple[str, ...]]:
-    eqs = tuple(dict.fromkeys(n for r in rows if r.op.value == "~" for n in (r.lhs, r.rhs)))
+    eqs = tuple(dict.fromkeys(n for r in rows if r.op is Op.REGRESSION for n in (r.lhs, r.rhs)))
     names = set(eqs) | set(latent)
     keep = [
         r
         for r in rows
-        if (r.op.value == "~" and r.lhs in eqs and r.rhs in eqs)
-        or (r.op.value == "~~" and r.lhs in names and r.rhs in names)
-        or (r.op.value == "~1" and r.lhs in names)
+        if (r.op is Op.REGRESSION and r.lhs in eqs and r.rhs in eqs)
+        or (r.op is Op.COVARIANCE and r.lhs in names and r.rhs in names)
+        or (r.op is Op.INTERCEPT and r.lhs in names)
     ]
     return keep, eqs
 
@@ -197,7 +198,7 @@ def structural_starts(split: ModelSplit, cov: np.ndarray, mean: np.ndarray) -> d
     coefficients = np.zeros((len(names), len(names)))
     for outcome in split.outcomes:
         predictors = [
-            r.rhs for r in split.structural_rows if r.op.value == "~" and r.lhs == outcome
+            r.rhs for r in split.structural_rows if r.op is Op.REGRESSION and r.lhs == outcome
         ]
         i, cols = index[outcome], [index[n] for n in predictors]
         try:
@@ -208,10 +209,10 @@ def structural_starts(split: ModelSplit, cov: np.ndarray, mean: np.ndarray) -> d
     residual_cov, intercepts = residual @ cov @ residual.T, residual @ mean
     out = {}
     for r in split.structural_rows:
-        op, k = r.op.value, (r.lhs, r.op.value, r.rhs)
-        if op == "~":
+        k = (r.lhs, r.op.value, r.rhs)
+        if r.op is Op.REGRESSION:
             out[k] = coefficients[index[r.lhs], index[r.rhs]]
-        elif op == "~~":
+        elif r.op is Op.COVARIANCE:
             out[k] = residual_cov[index[r.lhs], index[r.rhs]]
         else:
             out[k] = intercepts[index[r.lhs]]
@@ -232,18 +233,18 @@ def starts_are_estimates(split: ModelSplit) -> bool:
     labels = Counter(r.label for r in split.table.rows if r.label and r.is_model_parameter)
     pairs, means = set(), set()
     for r in split.structural_rows:
-        op = r.op.value
-        free = r.is_free or r.exo or (op == "~1" and not r.user)
+        op = r.op
+        free = r.is_free or r.exo or (op is Op.INTERCEPT and not r.user)
         if r.lower > -np.inf or r.upper < np.inf or (r.label and labels[r.label] > 1):
             return False
-        if op == "~~" and r.lhs != r.rhs and (r.lhs in outcomes or r.rhs in outcomes):
+        if op is Op.COVARIANCE and r.lhs != r.rhs and (r.lhs in outcomes or r.rhs in outcomes):
             if free or r.value != 0.0:  # correlated disturbances
                 return False
         elif not free:
             return False
-        if op == "~~":
+        if op is Op.COVARIANCE:
             pairs.add(frozenset((r.lhs, r.rhs)))
-        elif op == "~1":
+        elif op is Op.INTERCEPT:
             means.add(r.lhs)
     covaried = all(frozenset((a, b)) in pairs for a in exogenous for b in exogenous)
     covaried = covaried and all(frozenset((n, n)) in pairs for n in outcomes)
@@ -255,7 +256,7 @@ def _recursive(split: ModelSplit) -> bool:
     """No variable of the structural part predicts itself, directly or through others."""
     predictors: dict[str, set[str]] = {}
     for r in split.structural_rows:
-        if r.op.value == "~":
+        if r.op is Op.REGRESSION:
             predictors.setdefault(r.lhs, set()).add(r.rhs)
     ordered = set(split.structural_variables) - predictors.keys()  # the exogenous variables
     while predictors.keys() - ordered:
@@ -270,7 +271,7 @@ def structural_definitions(split: ModelSplit) -> tuple[Any, ...]:
     """The ``:=`` rows whose labels all belong to the structural part."""
     labels = {r.label for r in split.structural_rows if r.label}
     return tuple(r for r in split.table.rows
-                 if r.op.value == ":=" and _names(r.rhs) <= labels)  # fmt: skip
+                 if r.op is Op.DEFINED and _names(r.rhs) <= labels)  # fmt: skip
 
 
 _FUNCTIONS = {"exp", "log", "sqrt", "abs", "sin", "cos", "tan", "pi", "pnorm", "qnorm"}
