@@ -137,6 +137,16 @@ def test_sam_structural_estimates_are_the_ml_fit(case):
         assert max(abs(starts[k] - ml[k]) for k in ml if k in starts) > 1e-3
 
 
+def test_nonrecursive_structural_models_are_fitted():
+    from semlang.twostep.split import starts_are_estimates
+
+    looped = _BASE.replace("dem60 ~ ind60", "dem60 ~ ind60 + dem65").replace(
+        "dem65 ~ ind60 + dem60", "dem65 ~ dem60"
+    )
+    assert starts_are_estimates(split_model(semlang.parameter_table(_BASE)))
+    assert not starts_are_estimates(split_model(semlang.parameter_table(looped)))
+
+
 def test_sam_corrects_what_naive_regression_biases():
     # the structural coefficients of sam and Croon agree with each other (both consistent) and
     # differ from the naive ones by more than their tolerance
