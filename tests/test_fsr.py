@@ -221,11 +221,45 @@ def test_residual_covariance_across_factors_merges_their_blocks():
         ("f =~ x1 + x2 + x3\ng =~ y1 + y2 + y3\nh =~ f + g", {}, NotSupportedError, "higher-order"),
         (POLDEM["model"], {"group": "x1"}, OptionError, "group"),
         (POLDEM["model"] + "dem60 ~~ dem65\nx1 ~~ dem60\n", {}, NotSupportedError, "neither"),
+        # lavaan 0.6.14 drops these silently: the equality, and the := row
+        (
+            "ind60 =~ x1 + a*x2 + x3\ndem60 =~ y1 + y2 + y3\ndem60 ~ a*ind60",
+            {},
+            NotSupportedError,
+            "label 'a' makes a structural parameter equal to a measurement",
+        ),
+        (
+            "ind60 =~ x1 + a*x2 + x3\ndem60 =~ y1 + y2 + y3\ndem60 ~ b*ind60\nab := a*b",
+            {},
+            NotSupportedError,
+            "defined parameter 'ab' uses measurement parameters \\(a\\)",
+        ),
     ],
 )
 def test_unsupported_models(model, options, error, message):
-    with pytest.raises(error, match=message):
+    with pytest.raises(error, match=message) as raised:
         sam(model, data("PoliticalDemocracy"), **options)
+    if "label" in message or "defined" in message:  # located at the row
+        assert raised.value.line == len(model.splitlines())
+
+
+@pytest.mark.parametrize("method", ["regression", "croon"])
+def test_a_variable_missing_from_the_data_is_located_in_the_model(method):
+    from semlang.errors import UnknownVariableError
+
+    model = POLDEM["model"] + "dem60 ~ w\n"
+    with pytest.raises(UnknownVariableError, match="variable 'w' is not a column") as raised:
+        fsr(model, data("PoliticalDemocracy"), method=method, missing="fiml")
+    assert raised.value.line == len(model.splitlines())
+
+
+def test_labels_equal_across_factors_merge_their_blocks():
+    case = next(c for c in SAM_CASES if c["name"] == "poldem_equal_loadings")
+    split = split_model(semlang.parameter_table(case["model"], "sem"))
+    mm_list = [(names,) if isinstance(names, str) else tuple(names) for names in case["mm_list"]]
+    assert [b.latent for b in split.blocks] == mm_list
+    with pytest.raises(NotSupportedError, match="equal parameters"):
+        fsr(case["model"], data("PoliticalDemocracy"), method="croon")
 
 
 def test_unknown_method():

@@ -1,7 +1,7 @@
 # Factor-score and structural-after-measurement references beyond the shipped ones (lavaan 0.6.14):
 #   sam_cases.json    sam() (local) on variants of the Political Democracy model (mean structure,
-#                     std.lv, residual covariances across factors fitted with mm.list, a defined
-#                     parameter) and on the micro-macro SEM (observed y and Z in the structural part);
+#                     std.lv, residual covariances or equal loadings across factors fitted with
+#                     mm.list, a defined parameter) and on the micro-macro SEM (observed y and Z in the structural part);
 #                     fsr() Croon with regression scores.
 #   scores_cases.json lavPredict() for a MIMIC model (exogenous covariates, fixed.x), with and
 #                     without a mean structure, for new data with missing values under FIML, and
@@ -34,6 +34,13 @@ poldem_residuals <- paste0(poldem, "
   y4 ~~ y8
   y6 ~~ y8
 ")
+poldem_equal <- "
+  ind60 =~ x1 + x2 + x3
+  dem60 =~ y1 + a*y2 + b*y3 + c*y4
+  dem65 =~ y5 + a*y6 + b*y7 + c*y8
+  dem60 ~ ind60
+  dem65 ~ ind60 + dem60
+"
 poldem_defined <- "
   ind60 =~ x1 + x2 + x3
   dem60 =~ y1 + y2 + y3 + y4
@@ -64,6 +71,8 @@ sam_cases <- list(
            pd, "PoliticalDemocracy.csv", poldem, list(std.lv = TRUE)),
   sam_case("poldem_residuals", "sam() with residual covariances across dem60 and dem65, fitted in one block (mm.list)",
            pd, "PoliticalDemocracy.csv", poldem_residuals, mm.list = list("ind60", c("dem60", "dem65"))),
+  sam_case("poldem_equal_loadings", "sam() with loadings equal across dem60 and dem65 (labels), fitted in one block (mm.list)",
+           pd, "PoliticalDemocracy.csv", poldem_equal, mm.list = list("ind60", c("dem60", "dem65"))),
   sam_case("poldem_defined", "sam() with a defined indirect effect", pd, "PoliticalDemocracy.csv", poldem_defined),
   sam_case("micro_macro", "sam() on the micro-macro SEM: observed y and Z in the structural part",
            mm, "micro_macro_wide.csv", micro),

@@ -273,7 +273,7 @@ def group_label(value: Any) -> str:
 def prepare(frame: pd.DataFrame, table: ParameterTable, options: Options) -> SampleData:
     """Per-group sample data for the observed variables of ``table``."""
     names = table.observed
-    _check_names(frame, table)
+    check_names(frame, table)
     values = _numeric_values(frame, names)
     labels, group_of, keep = _group_rows(frame, table, options)
     missing = np.isnan(values)
@@ -407,7 +407,9 @@ def _check_singular(cov: np.ndarray, names, where: str) -> None:
         )
 
 
-def _check_names(frame: pd.DataFrame, table: ParameterTable) -> None:
+def check_names(frame: pd.DataFrame, table: ParameterTable) -> None:
+    """A located error for a model variable that is not a column (or a latent variable that
+    is one)."""
     columns = [str(c) for c in frame.columns]
     for name in table.observed:
         if name not in columns:

@@ -18,7 +18,13 @@ import pandas as pd
 
 from semlang.compile.model import CompiledModel, compile_model
 from semlang.errors import DataError, EstimationError, OptionError, SemlangWarning
-from semlang.estimate.data import SampleData, prepare, sample_from_moments
+from semlang.estimate.data import (
+    SampleData,
+    as_frame,
+    check_names,
+    prepare,
+    sample_from_moments,
+)
 from semlang.estimate.estimator import build_objective, estimate
 from semlang.options import Options, make_options
 from semlang.partable.table import ParameterTable
@@ -65,11 +71,16 @@ def part_options(options: dict[str, Any], **overrides: Any) -> Options:
     return make_options("sem", **{**kept, **_EXPLICIT, **overrides})
 
 
+def data_frame(data: Any, table: ParameterTable) -> pd.DataFrame:
+    """The data as a frame whose columns include every observed variable of the model (else an
+    error pointing at the variable in the model text)."""
+    frame = as_frame(data)
+    check_names(frame, table)
+    return frame
+
+
 def complete_rows(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:
     """The rows complete on ``names`` (every part is then fitted to the same rows)."""
-    absent = [n for n in names if n not in frame.columns]
-    if absent:
-        raise DataError(f"variables not in the data: {', '.join(absent)}")
     return frame.loc[frame[list(names)].notna().all(axis=1)]
 
 

@@ -29,7 +29,6 @@ import numpy as np
 import scipy.linalg
 
 from semlang.errors import EstimationError, NotSupportedError
-from semlang.estimate.data import as_frame
 from semlang.options import Missing, StandardErrors
 from semlang.results.scores import predict, score_weights
 from semlang.syntax.ast import Op
@@ -62,7 +61,7 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
     measurement_table = parts.measurement_table(
         split, [b.latent for b in split.blocks], common.part_options(options, meanstructure=True)
     )
-    frame = as_frame(data)
+    frame = common.data_frame(data, table)
     measurement = common.measurement_fit(measurement_table, common.sample(frame, measurement_table))
     (weights,) = score_weights(measurement, fs_method)
     blocks = [_score_block(measurement, weights, b) for b in split.blocks]
@@ -95,7 +94,7 @@ def _check_single(split: ModelSplit, table: Any) -> None:
             raise NotSupportedError(
                 "Croon's correction scores each latent variable on its own, but "
                 + " and ".join(block.latent)
-                + " share indicators or correlated residuals",
+                + " share indicators, correlated residuals or equal parameters",
                 table.source,
                 hint="use semlang.sam(), which fits such latent variables in one block",
             )

@@ -21,7 +21,6 @@ from typing import Any
 import pandas as pd
 
 from semlang.errors import NotSupportedError
-from semlang.estimate.data import as_frame
 from semlang.options import Missing
 from semlang.results.scores import predict
 from semlang.twostep import common, parts
@@ -43,7 +42,7 @@ def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:
     measurement_table = parts.measurement_table(
         split, [g for g, _ in groups], common.part_options(options, meanstructure=ms)
     )
-    frame = as_frame(data)
+    frame = common.data_frame(data, table)
     if measurement_table.options.missing is not Missing.FIML:
         frame = common.complete_rows(frame, table.observed)
     measurement = common.measurement_fit(measurement_table, common.sample(frame, measurement_table))

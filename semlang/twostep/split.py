@@ -5,11 +5,13 @@ Input: the :class:`~semlang.partable.ParameterTable` of the full model
 Output: a :class:`ModelSplit` — the measurement blocks (latent variables fitted together, each
 with its rows: loadings, the (co)variances among its indicators and among its latent variables,
 their intercepts), the structural rows (regressions among latent and observed variables, their
-(co)variances and intercepts) and :func:`render` to write rows back as model text for
-``semlang.sem``. The rules are lavaan's (``lav_partable_subset_measurement_model`` /
-``..._structural_model``); as lavaan's ``sam()``, each latent variable is its own block, except
-that latent variables sharing an indicator or linked by a residual covariance of their
-indicators are put in one block (lavaan fits them only when told so by ``mm.list``).
+(co)variances and intercepts), and the structural part's least-squares start values. The rules
+are lavaan's (``lav_partable_subset_measurement_model`` / ``..._structural_model``); as lavaan's
+``sam()``, each latent variable is its own block, except that latent variables sharing an
+indicator, linked by a residual covariance of their indicators or by a label equating their
+measurement parameters are put in one block (lavaan fits them only when told so by
+``mm.list``). Labels the parts cannot honour when estimated one after the other (a structural
+parameter equal to a measurement one, a ``:=`` row of measurement parameters) are errors.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def split_model(table: Any) -> ModelSplit:
     structural, eqs = _structural_rows(rows, latent)
     used = {id(r) for block in blocks for r in block.rows} | {id(r) for r in structural}
     _check_covered(table, rows, used)
+    _check_labels(table, blocks, structural)
     regressions = [r for r in rows if r.op is Op.REGRESSION]
     observed = tuple(n for n in eqs if n not in latent)
     for name in observed:
@@ -123,7 +126,8 @@ def _check_indicators(table, rows, latent, indicators) -> None:
 
 
 def _blocks(rows, latent, indicators) -> tuple[MeasurementBlock, ...]:
-    """One block per latent variable, merged where indicators are shared or residuals linked."""
+    """One block per latent variable, merged where indicators are shared, residuals linked or
+    parameters made equal by a label."""
     owner = {f: f for f in latent}
 
     def find(f: str) -> str:
@@ -141,9 +145,13 @@ def _blocks(rows, latent, indicators) -> tuple[MeasurementBlock, ...]:
     for factors in loads_on.values():
         for f in factors[1:]:
             join(factors[0], f)
+    labelled: dict[str, str] = {}  # a label of a measurement row -> a latent variable it is in
     for r in rows:
         if r.op is Op.COVARIANCE and r.lhs in loads_on and r.rhs in loads_on:
             join(loads_on[r.lhs][0], loads_on[r.rhs][0])
+        owner_of_row = r.lhs if r.op is Op.MEASURED else loads_on.get(r.lhs, [None])[0]
+        if r.label and owner_of_row is not None:
+            join(labelled.setdefault(r.label, owner_of_row), owner_of_row)
     groups: dict[str, list[str]] = {}
     for f in latent:
         groups.setdefault(find(f), []).append(f)
@@ -161,6 +169,34 @@ def _block(rows, latent: tuple[str, ...], indicators) -> MeasurementBlock:
         or (r.op is Op.INTERCEPT and (r.lhs in ind or r.lhs in latent))
     ]
     return MeasurementBlock(latent, ind, tuple(keep))
+
+
+def _check_labels(table, blocks, structural) -> None:
+    """Errors for what estimating the parts one after the other cannot honour: a label shared by
+    a measurement and a structural parameter, and a ``:=`` row of measurement parameters."""
+    in_structural = {id(r) for r in structural}
+    measurement = {r.label for b in blocks for r in b.rows
+                   if r.label and id(r) not in in_structural}  # fmt: skip
+    for r in structural:
+        if r.label in measurement:
+            raise NotSupportedError(
+                f"label {r.label!r} makes a structural parameter equal to a measurement "
+                "parameter, but factor-score methods estimate the two parts one after the other",
+                table.source,
+                r.span,
+                hint="use another label, or fit the model with semlang.sem()",
+            )
+    for r in table.rows:
+        used = _names(r.rhs) & measurement if r.op is Op.DEFINED else set()
+        if used:
+            raise NotSupportedError(
+                f"defined parameter {r.lhs!r} uses measurement parameters "
+                f"({', '.join(sorted(used))}); factor-score methods define parameters of the "
+                "structural part only",
+                table.source,
+                r.span,
+                hint="fit the model with semlang.sem() for this defined parameter",
+            )
 
 
 def _structural_rows(rows, latent) -> tuple[list, tuple[str, ...]]:
