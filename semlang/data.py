@@ -36,7 +36,7 @@ def widen(
     if frame.duplicated([id, item]).any():
         first = frame.loc[frame.duplicated([id, item]), [id, item]].iloc[0]
         raise DataError(
-            f"id {first[id]!r} has item {first[item]!r} more than once",
+            f"id {_plain(first[id])!r} has item {_plain(first[item])!r} more than once",
             hint="each id needs at most one value per item",
         )
     wide = frame.pivot(index=id, columns=item, values=value)
@@ -84,3 +84,8 @@ def _require(frame: pd.DataFrame, columns: Sequence[str]) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise DataError(f"column {missing[0]!r} is not in the data")
+
+
+def _plain(value):
+    """A cell as a Python value (``3``, not ``np.int64(3)``) for messages."""
+    return value.item() if hasattr(value, "item") else value

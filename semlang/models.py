@@ -9,11 +9,13 @@ residual variance, free ones its heterogeneous-variance version.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from semlang.errors import OptionError
 
 _INTERCEPTS = ("item", "common", "none")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")  # the grammar's NAME
 
 
 def random_intercept(
@@ -32,9 +34,24 @@ def random_intercept(
     centred). ``heterogeneous_variances`` frees the residual variance of each item. Fit it with
     ``meanstructure=True`` (``intercepts`` other than ``"none"`` write the intercepts explicitly).
     """
+    if isinstance(items, str):
+        raise OptionError(
+            f"items must be a list of column names, not the string {items!r}",
+            hint=f"random_intercept([{items!r}, ...])",
+        )
     items = list(items)
     if len(items) < 2:
         raise OptionError("a random-intercept model needs at least two items")
+    for name in (*items, latent, variance_label, intercept_label):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise OptionError(
+                f"{name!r} is not a name the model language accepts",
+                hint="names start with a letter or '_' and continue with letters, digits, "
+                "'_' or '.'; rename the column",
+            )
+    repeated = sorted({name for name in items if items.count(name) > 1})
+    if repeated:
+        raise OptionError("items listed more than once: " + ", ".join(repeated))
     if intercepts not in _INTERCEPTS:
         raise OptionError(f"intercepts must be one of {', '.join(_INTERCEPTS)}, not {intercepts!r}")
     lines = [f"{latent} =~ " + " + ".join(f"1*{item}" for item in items)]

@@ -113,9 +113,14 @@ def reliability(
 ) -> float | np.ndarray:
     """Reliability by one of three routes, chosen by the arguments.
 
-    ``data`` (items as columns): coefficient alpha. ``fit`` (a fitted one-factor model): omega.
+    ``data`` (items as columns): coefficient alpha. ``fit`` (a fitted one-factor model, also
+    when given first): omega.
     ``sigma2_xi``, ``sigma2_nu`` and ``n``: the reliability of a mean of n measurements.
     """
+    from semlang.results.fit import Fit
+
+    if isinstance(data, Fit) and fit is None:  # reliability(fit): omega
+        data, fit = None, data
     components = (sigma2_xi, sigma2_nu, n)
     routes = [data is not None, fit is not None, any(v is not None for v in components)]
     if sum(routes) != 1:

@@ -147,6 +147,13 @@ def test_random_intercept_rejects_bad_options():
         random_intercept(["x1"])
     with pytest.raises(OptionError):
         random_intercept(["x1", "x2"], intercepts="some")
+    # names the model text could not hold, and a string taken for a list of its characters
+    with pytest.raises(OptionError, match="'item 1' is not a name"):
+        random_intercept(["item 1", "item2"])
+    with pytest.raises(OptionError, match="not the string 'x1'"):
+        random_intercept("x1")
+    with pytest.raises(OptionError, match="more than once: x1"):
+        random_intercept(["x1", "x2", "x1"])
 
 
 def test_widen_and_lengthen_round_trip():
@@ -163,7 +170,7 @@ def test_widen_and_lengthen_round_trip():
 
 def test_widen_reports_duplicates_and_varying_columns():
     long = pd.DataFrame({"id": [1, 1, 2], "item": [1, 1, 1], "v": [1.0, 2.0, 3.0]})
-    with pytest.raises(DataError, match="more than once"):
+    with pytest.raises(DataError, match=r"^id 1 has item 1 more than once"):
         widen(long, id="id", item="item", value="v")
     long = pd.DataFrame({"id": [1, 1], "item": [1, 2], "v": [1.0, 2.0], "z": [0.0, 1.0]})
     with pytest.raises(DataError, match="varies within"):

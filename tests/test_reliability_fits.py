@@ -34,6 +34,7 @@ def test_omega_is_the_share_of_true_variance_in_the_sum_score(agree):
     ones = np.ones(5)
     expected = (ones @ loadings) ** 2 * psi / (ones @ moments.sigma @ ones)
     assert semlang.reliability(fit=fit) == pytest.approx(expected, rel=1e-10)
+    assert semlang.reliability(fit) == semlang.reliability(fit=fit)  # a fit given first: omega
     assert 0.6 < expected < 0.8
 
 
