@@ -18,9 +18,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import semlang
-from semlang.errors import NotSupportedError, OptionError
+from semlang.errors import (
+    EstimationError,
+    IdentificationError,
+    NotSupportedError,
+    OptionError,
+)
 from semlang.twostep import FsrResult, fsr, sam
 from semlang.twostep.split import split_model
 
@@ -95,6 +102,23 @@ def _with_covariate():
     return frame
 
 
+def _fitted_from_afar(fit):
+    """``fit``'s model fitted again from a start away from its estimates: no regression, the
+    variables uncorrelated with their sample variances, zero means."""
+    from semlang.estimate.estimator import estimate
+
+    group = fit.sample.groups[0]
+    variance = dict(zip(group.names, np.diag(group.cov), strict=True))
+    theta0 = np.zeros(len(fit.theta))
+    for r in fit.table.rows:
+        if r.is_free and r.is_model_parameter and r.op.value == "~~" and r.lhs == r.rhs:
+            theta0[r.free - 1] = variance[r.lhs]
+    phi0 = fit.model.space.phi_from_theta(theta0)
+    refit = estimate(fit.model, fit.sample, fit.options, phi0=phi0)
+    assert refit.optimization.iterations > 0
+    return refit
+
+
 _BASE = POLDEM["model"]
 _SIMPLEX = _BASE.replace("dem65 ~ ind60 + dem60", "dem65 ~ dem60")  # over-identified
 # (model, options, whether the least-squares starts are the structural ML estimates)
@@ -102,6 +126,7 @@ STRUCTURAL_CASES = {
     "poldem": (_BASE, {}, True),
     "meanstructure": (_BASE, {"meanstructure": True}, True),
     "overidentified": (_SIMPLEX, {"meanstructure": True}, True),
+    "same_predictors": (_BASE.replace("ind60 + dem60", "ind60"), {}, True),  # dem60 ~~ dem65
     "covariate": (_BASE + "dem60 ~ w\nind60 ~~ w\n", {}, True),
     "covariate_uncorrelated": (_BASE + "dem60 ~ w\n", {}, False),
     "correlated_disturbance": (_SIMPLEX + "dem65 ~~ ind60\n", {}, False),
@@ -114,7 +139,6 @@ STRUCTURAL_CASES = {
 def test_sam_structural_estimates_are_the_ml_fit(case):
     # sam takes least-squares estimates where they are the structural model's ML estimates and
     # fits otherwise: either way they equal the structural model fitted from the usual starts
-    from semlang.estimate.estimator import estimate
     from semlang.twostep.split import starts_are_estimates, structural_starts
 
     model, options, closed_form = STRUCTURAL_CASES[case]
@@ -122,7 +146,7 @@ def test_sam_structural_estimates_are_the_ml_fit(case):
     split = split_model(semlang.parameter_table(model, **options))
     assert starts_are_estimates(split) is closed_form
     fit = result.structural
-    refit = estimate(fit.model, fit.sample, fit.options)
+    refit = _fitted_from_afar(fit)
     assert refit.optimization.converged
     ml = {(r.lhs, r.op.value, r.rhs): refit.theta[r.free - 1]
           for r in fit.table.rows if r.is_free and r.op.value != ":="}  # fmt: skip
@@ -135,6 +159,53 @@ def test_sam_structural_estimates_are_the_ml_fit(case):
             split, result.moment_matrix, np.zeros(len(split.structural_variables))
         )
         assert max(abs(starts[k] - ml[k]) for k in ml if k in starts) > 1e-3
+
+
+@st.composite
+def _structural_parts(draw):
+    """A random recursive structural part over the three Political Democracy factors (an order,
+    a subset of the forward regressions, maybe a disturbance covariance), whether least squares
+    is its ML solution, whether it is identified, and whether to fit a mean structure."""
+    order = draw(st.permutations(["ind60", "dem60", "dem65"]))
+    pairs = [(order[j], order[i]) for i in range(3) for j in range(i + 1, 3)]
+    edges = [pair for pair in pairs if draw(st.booleans())]
+    lines = [f"{lhs} ~ {rhs}" for lhs, rhs in edges]
+    outcomes = sorted({lhs for lhs, _ in edges})
+    correlated = len(outcomes) == 2 and draw(st.booleans())
+    if correlated:
+        lines.append(f"{outcomes[0]} ~~ {outcomes[1]}")
+    # least squares is ML unless the disturbances of outcomes with different predictors
+    # correlate (lavaan itself correlates those of outcomes that do not predict each other)
+    predictors = {o: {rhs for lhs, rhs in edges if lhs == o} for o in outcomes}
+    least_squares = not (correlated and predictors[outcomes[0]] != predictors[outcomes[1]])
+    # all three regressions and a disturbance covariance: 7 parameters for 6 moments
+    identified = not (correlated and len(edges) == 3)
+    return "\n".join(lines), least_squares, identified, draw(st.booleans())
+
+
+@settings(max_examples=25, deadline=None)
+@given(_structural_parts())
+def test_sam_least_squares_shortcut_on_random_recursive_models(part):
+    # whenever sam takes least squares, they are the structural ML estimates; every recursive
+    # model without correlated disturbances takes them
+    from semlang.twostep.split import starts_are_estimates
+
+    structural, least_squares, identified, meanstructure = part
+    model = "\n".join(_BASE.strip().splitlines()[:3]) + "\n" + structural + "\n"
+    if not identified:
+        with pytest.raises(IdentificationError, match=r"structural part .* not identified"):
+            sam(model, data("PoliticalDemocracy.csv"), meanstructure=meanstructure)
+        return
+    result = sam(model, data("PoliticalDemocracy.csv"), meanstructure=meanstructure)
+    split = split_model(semlang.parameter_table(model, meanstructure=meanstructure))
+    assert starts_are_estimates(split) is least_squares
+    fit = result.structural
+    refit = _fitted_from_afar(fit)
+    assert refit.optimization.converged
+    for r in fit.table.rows:
+        if r.is_free and r.is_model_parameter and not r.exo:
+            mine = _row(result, r.lhs, r.op.value, r.rhs).est
+            assert abs(mine - refit.theta[r.free - 1]) < 1e-6, (structural, r.name)
 
 
 def test_nonrecursive_structural_models_are_fitted():
@@ -233,6 +304,14 @@ def test_residual_covariance_across_factors_merges_their_blocks():
             {},
             NotSupportedError,
             "defined parameter 'ab' uses measurement parameters \\(a\\)",
+        ),
+        # df >= 0, but dem65 ~ dem60 and the disturbance covariance are confounded
+        (
+            POLDEM["model"].replace("ind60 + dem60", "dem60").replace("~ ind60", "~ 0*ind60")
+            + "dem60 ~~ dem65\n",
+            {},
+            EstimationError,
+            "information matrix is singular",
         ),
     ],
 )

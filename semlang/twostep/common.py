@@ -154,6 +154,19 @@ def check_moments(split, cov: np.ndarray, n: int) -> None:
         )
 
 
+def structural_information_inverse(info: np.ndarray) -> np.ndarray:
+    """The inverse of the structural parameters' information; an error where it is singular
+    (the structural part is not identified once the measurement part is fixed)."""
+    eigenvalues = np.linalg.eigvalsh(info)
+    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1e-300):
+        raise EstimationError(
+            "the structural part is not identified: its information matrix is singular",
+            hint="fix or drop structural parameters (e.g. a residual covariance), or fit the "
+            "model with semlang.sem()",
+        )
+    return np.linalg.inv(info)
+
+
 def free_index(table) -> dict[tuple[str, str, str], int]:
     """0-based θ index of every free row, by (lhs, op, rhs)."""
     return {key(r): r.free - 1 for r in table.rows if r.is_model_parameter and r.is_free}

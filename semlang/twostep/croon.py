@@ -200,7 +200,7 @@ def _two_step_vcov(split: ModelSplit, structural, blocks: list[_Block], n: int) 
     i33 = info[np.ix_(keep, keep)]
     i32 = info[np.ix_(keep, np.arange(n_theta, n_theta + 2 * k))]
     sigma2 = scipy.linalg.block_diag(*[b.sigma2 for b in blocks])
-    i33_inv = np.linalg.inv(i33)
+    i33_inv = common.structural_information_inverse(i33)
     V = i33_inv + i33_inv @ i32 @ sigma2 @ i32.T @ i33_inv
     out = np.zeros((n_theta, n_theta))
     out[np.ix_(keep, keep)] = V

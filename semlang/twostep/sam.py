@@ -17,9 +17,9 @@ so that Var(η) stays positive definite — and ``E[η] = M (ȳ − ν)`` with a
 Step 2 fits the structural model to these moments by ML (``fixed.x = FALSE``); with ``std_lv``
 the covariance matrix is first turned into a correlation matrix, as lavaan does. Where the
 least-squares regressions of the outcomes are the ML estimates
-(:func:`~semlang.twostep.split.starts_are_estimates`: recursive, uncorrelated disturbances, no
-equalities) they are taken directly, and the structural model is fitted only if asked for
-(``FsrResult.structural``).
+(:func:`~semlang.twostep.split.starts_are_estimates`: recursive, disturbances uncorrelated
+except among outcomes with the same predictors, no equalities) they are taken directly, and the
+structural model is fitted only if asked for (``FsrResult.structural``).
 
 Two-step standard errors: with I the expected information (per observation) of the full model at
 the step-1 and step-2 estimates, split into the step-1 (measurement) and step-2 (structural)
@@ -210,7 +210,7 @@ def _result(joint, split, measurement, estimates, fit_structural, n, veta) -> Fs
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
                  if r.is_free and not r.exo})  # fmt: skip
     s1, sigma11 = _step1(split, measurement, joint_free, set(s2))
-    i22_inv = np.linalg.inv(info[np.ix_(s2, s2)])
+    i22_inv = common.structural_information_inverse(info[np.ix_(s2, s2)])
     i21 = info[np.ix_(s2, s1)]
     V = i22_inv / n + i22_inv @ i21 @ sigma11 @ i21.T @ i22_inv
     se = dict(zip(s2, np.sqrt(np.clip(np.diag(V), 0.0, None)), strict=True))

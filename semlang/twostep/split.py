@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from semlang.errors import NotSupportedError
+from semlang.errors import IdentificationError, NotSupportedError
 from semlang.syntax.ast import Op
 
 
@@ -75,6 +75,7 @@ def split_model(table: Any) -> ModelSplit:
     _check_labels(table, blocks, structural)
     regressions = [r for r in rows if r.op is Op.REGRESSION]
     observed = tuple(n for n in eqs if n not in latent)
+    _check_identified(table, structural, len(latent + observed))
     for name in observed:
         if any(name in block.indicators for block in blocks):
             raise NotSupportedError(
@@ -171,6 +172,27 @@ def _block(rows, latent: tuple[str, ...], indicators) -> MeasurementBlock:
     return MeasurementBlock(latent, ind, tuple(keep))
 
 
+def _check_identified(table, structural, k: int) -> None:
+    """An error when the structural part, fitted to the moments of its k variables, has more
+    free parameters than they give (its intercepts and the exogenous moments free)."""
+    meanstructure = bool(table.meanstructure)
+    estimated = [
+        r for r in structural
+        if r.is_free or r.exo or (r.op is Op.INTERCEPT and meanstructure and not r.user)
+    ]  # fmt: skip
+    free = {r.label or id(r) for r in estimated}
+    moments = k * (k + 1) // 2 + (k if meanstructure else 0)
+    if len(free) > moments:
+        raise IdentificationError(
+            f"the structural part has {len(free)} free parameters but the moments of its {k} "
+            f"variables are only {moments} (df = {moments - len(free)} < 0): estimated after "
+            "the measurement part, it is not identified",
+            table.source,
+            hint="fix or drop structural parameters (e.g. a residual covariance), or fit the "
+            "model with semlang.sem()",
+        )
+
+
 def _check_labels(table, blocks, structural) -> None:
     """Errors for what estimating the parts one after the other cannot honour: a label shared by
     a measurement and a structural parameter, and a ``:=`` row of measurement parameters."""
@@ -258,34 +280,52 @@ def structural_starts(split: ModelSplit, cov: np.ndarray, mean: np.ndarray) -> d
 def starts_are_estimates(split: ModelSplit) -> bool:
     """True when :func:`structural_starts` are the structural part's ML estimates: a recursive
     model whose free coefficients are all unlabelled (no equalities), with free (residual)
-    variances and intercepts, free covariances among the exogenous variables, uncorrelated
-    disturbances, no bounds and no ``:=`` rows. Its likelihood is then the exogenous
-    variables' (saturated) times each outcome's conditional one, maximized by least squares."""
+    variances and intercepts, free covariances among the exogenous variables, no bounds and no
+    ``:=`` rows, whose disturbances are uncorrelated except among outcomes with the same
+    predictors, and then all correlated (lavaan's default). Its likelihood is then the exogenous
+    variables' (saturated) times, for each set of outcomes with the same predictors, a
+    multivariate regression with a free disturbance covariance matrix or independent ones:
+    maximized by least squares (Zellner's seemingly unrelated regressions with the same
+    regressors)."""
     if structural_definitions(split):
         return False
-    outcomes = set(split.outcomes)
-    exogenous = [n for n in split.structural_variables if n not in outcomes]
-    meanstructure = bool(split.table.meanstructure)
-    labels = Counter(r.label for r in split.table.rows if r.label and r.is_model_parameter)
-    pairs, means = set(), set()
+    predictors: dict[str, set[str]] = {}
     for r in split.structural_rows:
-        op = r.op
-        free = r.is_free or r.exo or (op is Op.INTERCEPT and not r.user)
+        if r.op is Op.REGRESSION:
+            predictors.setdefault(r.lhs, set()).add(r.rhs)
+    exogenous = [n for n in split.structural_variables if n not in predictors]
+    labels = Counter(r.label for r in split.table.rows if r.label and r.is_model_parameter)
+    pairs, means, correlated = set(), set(), set()
+    for r in split.structural_rows:
+        free = r.is_free or r.exo or (r.op is Op.INTERCEPT and not r.user)
         if r.lower > -np.inf or r.upper < np.inf or (r.label and labels[r.label] > 1):
             return False
-        if op is Op.COVARIANCE and r.lhs != r.rhs and (r.lhs in outcomes or r.rhs in outcomes):
-            if free or r.value != 0.0:  # correlated disturbances
+        disturbances = r.lhs != r.rhs and (r.lhs in predictors or r.rhs in predictors)
+        if r.op is Op.COVARIANCE and disturbances:
+            if not free and r.value != 0.0:
                 return False
+            if free:
+                if predictors.get(r.lhs) != predictors.get(r.rhs):
+                    return False
+                correlated.add(frozenset((r.lhs, r.rhs)))
         elif not free:
             return False
-        if op is Op.COVARIANCE:
+        if r.op is Op.COVARIANCE:
             pairs.add(frozenset((r.lhs, r.rhs)))
-        elif op is Op.INTERCEPT:
+        elif r.op is Op.INTERCEPT:
             means.add(r.lhs)
     covaried = all(frozenset((a, b)) in pairs for a in exogenous for b in exogenous)
-    covaried = covaried and all(frozenset((n, n)) in pairs for n in outcomes)
-    means_free = not meanstructure or means >= set(split.structural_variables)
-    return covaried and means_free and _recursive(split)
+    covaried = covaried and all(frozenset((n, n)) in pairs for n in predictors)
+    means_free = not split.table.meanstructure or means >= set(split.structural_variables)
+    return covaried and means_free and _saturated(correlated, predictors) and _recursive(split)
+
+
+def _saturated(correlated: set, predictors: dict[str, set[str]]) -> bool:
+    """Outcomes with correlated disturbances have every pair of them correlated, within each
+    set of outcomes sharing their predictors."""
+    involved = {n for pair in correlated for n in pair}
+    return all(frozenset((a, b)) in correlated for a in involved for b in involved
+               if a != b and predictors[a] == predictors[b])  # fmt: skip
 
 
 def _recursive(split: ModelSplit) -> bool:
