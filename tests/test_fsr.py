@@ -341,6 +341,19 @@ def test_labels_equal_across_factors_merge_their_blocks():
         fsr(case["model"], data("PoliticalDemocracy"), method="croon")
 
 
+@pytest.mark.parametrize("options", [{"estimator": "MLR"}, {"se": "robust"}, {"se": "bootstrap"}])
+@pytest.mark.parametrize("method", ["sam", "croon"])
+def test_two_step_standard_errors_refuse_robust_and_bootstrap_ones(method, options):
+    # lavaan 0.6.14 ignores these options here; semlang says so instead of mixing a robust
+    # step 1 with a model-based step 2
+    call = sam if method == "sam" else fsr
+    with pytest.raises(OptionError, match="two-step standard errors"):
+        call(POLDEM["model"], data("PoliticalDemocracy"), **options)
+    plain = call(POLDEM["model"], data("PoliticalDemocracy")).estimates()
+    mlr = call(POLDEM["model"], data("PoliticalDemocracy"), estimator="MLR", se="standard")
+    np.testing.assert_allclose(mlr.estimates()[["est", "se"]], plain[["est", "se"]])
+
+
 def test_unknown_method():
     with pytest.raises(OptionError, match="unknown factor-score regression method"):
         fsr(POLDEM["model"], data("PoliticalDemocracy"), method="croom")

@@ -1,7 +1,7 @@
 # Factor-score and structural-after-measurement references beyond the shipped ones (lavaan 0.6.14):
 #   sam_cases.json    sam() (local) on variants of the Political Democracy model (mean structure,
-#                     std.lv, residual covariances or equal loadings across factors fitted with
-#                     mm.list, a defined parameter) and on the micro-macro SEM (observed y and Z in the structural part);
+#                     std.lv, observed information, residual covariances or equal loadings
+#                     across factors fitted with mm.list, a defined parameter) and on the micro-macro SEM (observed y and Z in the structural part);
 #                     fsr() Croon with regression scores.
 #   scores_cases.json lavPredict() for a MIMIC model (exogenous covariates, fixed.x), with and
 #                     without a mean structure, for new data with missing values under FIML, and
@@ -71,6 +71,8 @@ sam_cases <- list(
            pd, "PoliticalDemocracy.csv", poldem, list(std.lv = TRUE)),
   sam_case("poldem_residuals", "sam() with residual covariances across dem60 and dem65, fitted in one block (mm.list)",
            pd, "PoliticalDemocracy.csv", poldem_residuals, mm.list = list("ind60", c("dem60", "dem65"))),
+  sam_case("poldem_observed", "sam() with information = \"observed\" (blocks and full model)",
+           pd, "PoliticalDemocracy.csv", poldem, list(meanstructure = TRUE, information = "observed")),
   sam_case("poldem_equal_loadings", "sam() with loadings equal across dem60 and dem65 (labels), fitted in one block (mm.list)",
            pd, "PoliticalDemocracy.csv", poldem_equal, mm.list = list("ind60", c("dem60", "dem65"))),
   sam_case("poldem_defined", "sam() with a defined indirect effect", pd, "PoliticalDemocracy.csv", poldem_defined),

@@ -26,7 +26,7 @@ from semlang.estimate.data import (
     sample_from_moments,
 )
 from semlang.estimate.estimator import build_objective, estimate
-from semlang.options import Options, make_options
+from semlang.options import Options, StandardErrors, make_options
 from semlang.partable.table import ParameterTable
 from semlang.results.fit import Fit
 
@@ -77,6 +77,19 @@ def data_frame(data: Any, table: ParameterTable) -> pd.DataFrame:
     frame = as_frame(data)
     check_names(frame, table)
     return frame
+
+
+def check_two_step_options(options: Options, method: str) -> None:
+    """Two-step standard errors come from the information matrix (expected or observed): an
+    error for robust or bootstrap ones (lavaan 0.6.14 ignores them here)."""
+    se = options.effective_se
+    if se in (StandardErrors.ROBUST, StandardErrors.BOOTSTRAP):
+        implied = " (estimator='MLR' implies it)" if options.se is None else ""
+        raise OptionError(
+            f"{method} reports two-step standard errors from the information matrix; "
+            f"se={se.value!r}{implied} is not available",
+            hint="drop the option, or pass se='standard' with estimator='MLR'",
+        )
 
 
 def complete_rows(frame: pd.DataFrame, names: tuple[str, ...]) -> pd.DataFrame:

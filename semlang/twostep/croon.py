@@ -57,6 +57,7 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
     table = semlang.parameter_table(model, "sem", **{"meanstructure": True, **options})
     split = split_model(table)
     _check_single(split, table)
+    common.check_two_step_options(table.options, "fsr(method='croon')")
     options = {"missing": "fiml", **options}
     measurement_table = parts.measurement_table(
         split, [b.latent for b in split.blocks], common.part_options(options, meanstructure=True)

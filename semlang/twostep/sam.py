@@ -21,15 +21,17 @@ least-squares regressions of the outcomes are the ML estimates
 except among outcomes with the same predictors, no equalities) they are taken directly, and the
 structural model is fitted only if asked for (``FsrResult.structural``).
 
-Two-step standard errors: with I the expected information (per observation) of the full model at
-the step-1 and step-2 estimates, split into the step-1 (measurement) and step-2 (structural)
-parameters, and Σ₁₁ the step-1 covariance matrix (block by block),
-``V₂ = I₂₂⁻¹ / N + I₂₂⁻¹ I₂₁ Σ₁₁ I₁₂ I₂₂⁻¹``.
+Two-step standard errors: with I the expected information (per observation; observed under
+``information='observed'``, as lavaan) of the full model at the step-1 and step-2 estimates,
+split into the step-1 (measurement) and step-2 (structural) parameters, and Σ₁₁ the step-1
+covariance matrix (block by block), ``V₂ = I₂₂⁻¹ / N + I₂₂⁻¹ I₂₁ Σ₁₁ I₁₂ I₂₂⁻¹``. Robust and
+bootstrap standard errors are refused (lavaan 0.6.14 ignores them).
 
 The user's model is parsed once: the parts' parameter tables are made from the full table's rows
 (:mod:`semlang.twostep.parts`), step 1 uses the full sample's moments of its indicators, step 2
 is fitted to the latent moments directly (no data rows), and the full model is only laid out
-(RAM matrices, no symbolic compilation) for the information I.
+(RAM matrices, no symbolic compilation) for the expected information I (compiled for the
+observed one).
 """
 
 from __future__ import annotations
@@ -44,10 +46,12 @@ import scipy.linalg
 
 from semlang.api import _check_degrees_of_freedom
 from semlang.compile.layout import build_layout
+from semlang.compile.model import compile_model
 from semlang.compile.ram import ImpliedMoments, expected_information
 from semlang.errors import NotSupportedError
 from semlang.estimate.data import as_frame, select_variables
-from semlang.options import Missing, make_options
+from semlang.estimate.estimator import build_objective
+from semlang.options import Information, Missing, make_options
 from semlang.partable import ParameterTable, build_partable
 from semlang.syntax.parser import parse
 from semlang.twostep import common, parts
@@ -101,13 +105,14 @@ def sam(model: str, data: Any, **options: Any) -> FsrResult:
         structural = fit_structural()
         free = common.free_index(structural.table)
         estimates = {key: structural.theta[j] for key, j in free.items()}
-    return _result(joint, split, measurement, estimates, fit_structural, n, veta)
+    return _result(joint, split, measurement, estimates, fit_structural, sample, veta)
 
 
 def _tables(model: str, options: dict[str, Any]) -> tuple[ParameterTable, ParameterTable]:
     """The full model's table (parsed once) and the table whose information gives the two-step
     standard errors: the same model with the exogenous covariates' moments free."""
     opts = make_options("sem", **options)
+    common.check_two_step_options(opts, "sam()")
     syntax = parse(model)
     table = build_partable(syntax, opts)
     _check_degrees_of_freedom(table)
@@ -192,9 +197,10 @@ def smallest_root(msm: np.ndarray, mtm: np.ndarray) -> float:
 
 
 # ---- two-step standard errors and the table ------------------------------------------------
-def _result(joint, split, measurement, estimates, fit_structural, n, veta) -> FsrResult:
+def _result(joint, split, measurement, estimates, fit_structural, sample, veta) -> FsrResult:
     """The two-step result from the step-1 fit and the structural ``estimates`` (by (lhs, op,
     rhs)); ``fit_structural`` gives the structural fit (needed here only for ``:=`` rows)."""
+    n = sample.nobs
     joint_free = common.free_index(joint)
     theta = np.zeros(joint.n_free)
     for row in measurement.table.rows:
@@ -206,7 +212,7 @@ def _result(joint, split, measurement, estimates, fit_structural, n, veta) -> Fs
         if j is not None:
             theta[j] = value
     moments = ImpliedMoments.at(build_layout(joint.blocks[0], joint.parameters), theta)
-    info = expected_information(moments, joint.n_free, bool(split.table.meanstructure))
+    info = _information(joint, moments, theta, sample)
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
                  if r.is_free and not r.exo})  # fmt: skip
     s1, sigma11 = _step1(split, measurement, joint_free, set(s2))
@@ -223,6 +229,15 @@ def _result(joint, split, measurement, estimates, fit_structural, n, veta) -> Fs
     blocks = tuple(b.latent for b in split.blocks)
     return FsrResult("sam (local)", n, frame, blocks, (measurement,), fit_structural, veta,
                      tuple(split.structural_variables))  # fmt: skip
+
+
+def _information(joint, moments, theta, sample) -> np.ndarray:
+    """Per-observation information of the full model at the two-step estimates: expected, or
+    under ``information='observed'`` observed (the Hessian of F/2; the model is compiled)."""
+    if joint.options.effective_information is not Information.OBSERVED:
+        return expected_information(moments, joint.n_free, bool(joint.meanstructure))
+    model = compile_model(joint)
+    return build_objective(model, sample, joint.options).hessian_theta(theta) / 2.0
 
 
 def _step1(split: ModelSplit, measurement, joint_free, step2: set[int]):
