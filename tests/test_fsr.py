@@ -2,8 +2,9 @@
 
 References: ``tests/reference/poldem_factor_score_regression.json`` (sam local, Croon, naive
 regression / Bartlett scores) and ``tests/reference/scores/sam_cases.json`` (sam with a mean
-structure, std.lv, residual covariances across factors, a defined parameter, observed variables
-in the structural part; Croon with regression scores). Estimates within 1e-3, standard errors
+structure, std.lv, observed information, residual covariances or equal loadings across factors,
+a defined parameter, observed variables in the structural part, missing cells; Croon with
+regression scores and with missing cells). Estimates within 1e-3, standard errors
 within 2e-3 of lavaan. Skrondal-Laake (which lavaan 0.6.14 cannot run) is checked against the
 regression it stands for, computed step by step.
 """
@@ -82,11 +83,14 @@ def test_naive_factor_score_regression_matches_lavaan(method):
 @pytest.mark.parametrize("case", SAM_CASES, ids=[c["name"] for c in SAM_CASES])
 def test_more_sam_and_croon_cases(case):
     options = {k.replace(".", "_"): v for k, v in case["options"].items()}
+    frame = data(case["data"]).copy()
+    for cell in case.get("missing_cells") or []:  # rows 1-based
+        frame.loc[np.atleast_1d(cell["rows"]) - 1, list(np.atleast_1d(cell["vars"]))] = np.nan
     if case["fun"] == "sam":
-        result = sam(case["model"], data(case["data"]), **options)
+        result = sam(case["model"], frame, **options)
     else:
-        result = fsr(case["model"], data(case["data"]), fs_method=options.pop("fs_method").lower(),
-                     **options)  # fmt: skip
+        fs_method = options.pop("fs_method", "bartlett").lower()
+        result = fsr(case["model"], frame, fs_method=fs_method, **options)
     for row in case["estimates"]:
         mine = _row(result, row["lhs"], row["op"], row["rhs"])
         what = f"{case['name']} {row['lhs']} {row['op']} {row['rhs']}"

@@ -1,8 +1,9 @@
 # Factor-score and structural-after-measurement references beyond the shipped ones (lavaan 0.6.14):
 #   sam_cases.json    sam() (local) on variants of the Political Democracy model (mean structure,
 #                     std.lv, observed information, residual covariances or equal loadings
-#                     across factors fitted with mm.list, a defined parameter) and on the micro-macro SEM (observed y and Z in the structural part);
-#                     fsr() Croon with regression scores.
+#                     across factors fitted with mm.list, a defined parameter, missing cells)
+#                     and on the micro-macro SEM (observed y and Z in the structural part);
+#                     fsr() Croon with regression scores, and with missing cells.
 #   scores_cases.json lavPredict() for a MIMIC model (exogenous covariates, fixed.x), with and
 #                     without a mean structure, for new data with missing values under FIML, and
 #                     for the micro-macro SEM by FIML with cells removed (first 20 rows).
@@ -54,7 +55,8 @@ micro <- paste0("  xi =~ ", paste0("1*x", 1:10, collapse = " + "), "\n",
 
 pd <- read("PoliticalDemocracy.csv")
 mm <- read("micro_macro_wide.csv")
-sam_case <- function(name, about, data, data_name, model, options = list(), mm.list = NULL, fun = "sam") {
+sam_case <- function(name, about, data, data_name, model, options = list(), mm.list = NULL, fun = "sam",
+                     missing_cells = NULL) {
   fit <- if (fun == "sam") {
     do.call(sam, c(list(model = model, data = data, mm.list = mm.list), options))
   } else {
@@ -62,8 +64,13 @@ sam_case <- function(name, about, data, data_name, model, options = list(), mm.l
   }
   list(name = name, about = about, fun = fun, data = data_name, model = model,
        options = if (length(options)) options else setNames(list(), character(0)),
-       mm_list = mm.list, estimates = rows(fit))
+       mm_list = mm.list, missing_cells = missing_cells, estimates = rows(fit))
 }
+# cells of the Political Democracy data set missing (rows 1-based)
+pd_cells <- list(list(rows = 1:5, vars = "x1"), list(rows = 6:8, vars = c("y1", "y5")),
+                 list(rows = 9, vars = c("x2", "y2", "y6")))
+pd_missing <- pd
+for (cell in pd_cells) pd_missing[cell$rows, cell$vars] <- NA
 sam_cases <- list(
   sam_case("poldem_meanstructure", "sam() with meanstructure = TRUE", pd, "PoliticalDemocracy.csv",
            poldem, list(meanstructure = TRUE)),
@@ -79,7 +86,11 @@ sam_cases <- list(
   sam_case("micro_macro", "sam() on the micro-macro SEM: observed y and Z in the structural part",
            mm, "micro_macro_wide.csv", micro),
   sam_case("poldem_croon_regression", "fsr() Croon with regression factor scores", pd,
-           "PoliticalDemocracy.csv", poldem, list(fs.method = "regression"), fun = "fsr")
+           "PoliticalDemocracy.csv", poldem, list(fs.method = "regression"), fun = "fsr"),
+  sam_case("poldem_croon_missing", "fsr() Croon with cells missing (blocks by FIML, incomplete rows scored)",
+           pd_missing, "PoliticalDemocracy.csv", poldem, fun = "fsr", missing_cells = pd_cells),
+  sam_case("poldem_sam_missing", "sam() with cells missing (complete rows)",
+           pd_missing, "PoliticalDemocracy.csv", poldem, missing_cells = pd_cells)
 )
 write_json(list(lavaan_version = as.character(packageVersion("lavaan")), cases = sam_cases),
            file.path(out_dir, "sam_cases.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE, null = "null")
