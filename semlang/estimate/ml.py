@@ -9,7 +9,7 @@ expected information.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 from scipy.linalg import lapack
@@ -32,8 +32,14 @@ def cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
     inverse, info = lapack.dpotri(factor, lower=1)
     if info != 0:
         raise NotPositiveDefinite
-    lower = np.tril(inverse)
-    return lower + np.tril(inverse, -1).T, 2.0 * float(np.sum(np.log(diagonal)))
+    upper = _upper_triangle(len(inverse))
+    inverse[upper] = inverse.T[upper]  # potri fills the lower triangle only
+    return inverse, 2.0 * float(np.sum(np.log(diagonal)))
+
+
+@cache
+def _upper_triangle(p: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(p, 1)
 
 
 @dataclass(frozen=True)
