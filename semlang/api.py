@@ -16,6 +16,7 @@ from semlang.compile.model import CompiledModel
 from semlang.compile.model import compile_model as _compile
 from semlang.errors import (
     ConvergenceWarning,
+    EstimationError,
     HeywoodWarning,
     IdentificationError,
     NotPositiveDefiniteWarning,
@@ -89,6 +90,13 @@ def fit(compiled: CompiledModel, data: Any) -> Fit:
     else:
         sample = prepare(frame, compiled.table, options)
     estimation = estimate(compiled, sample, options)
+    if not np.isfinite(estimation.optimization.value):
+        raise EstimationError(
+            "the model-implied covariance matrix is not positive definite at the starting "
+            "values, and no step made it so",
+            hint="check the fixed values (a negative or zero variance?) or give start values, "
+            "e.g. start(1)*x1",
+        )
     result = Fit(compiled, sample, options, estimation)
     _warn_about(result)
     return result

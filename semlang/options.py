@@ -85,7 +85,7 @@ class Options:
     seed: int | None = None
     executor: Any = field(default=None, compare=False)
     progress: bool | None = None
-    start: str = "default"
+    start: str = "default"  # lavaan's option; only "default" (a row's own: start(v)* in the model)
     max_iterations: int = 10000
 
     @property
@@ -165,6 +165,17 @@ def _convert(name: str, value: Any) -> Any:
     if name in ("group", "cluster"):
         if value is not None and not isinstance(value, str):
             raise OptionError(f"option {name!r} must be a column name, not {value!r}")
+        return value
+    if name == "start":
+        if value != "default":
+            raise OptionError(
+                f"option 'start' can only be 'default', not {value!r}",
+                hint="give a parameter its start value in the model, e.g. start(0.5)*x2",
+            )
+        return value
+    if name == "progress":
+        if value is not None and not isinstance(value, bool):
+            raise OptionError(f"option 'progress' must be True, False or None, not {value!r}")
         return value
     if name in ("bootstrap", "max_iterations"):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -119,3 +119,46 @@ def test_a_clean_fit_warns_nothing():
         fit.estimates()
         fit.fit_measures()
     assert fit.converged
+
+
+@pytest.mark.parametrize("factor", [1e3, 1e6])
+def test_a_variable_on_another_scale_is_neither_singular_nor_unidentified(factor):
+    # x1 in thousandths (or millionths): its loading and standard error scale with it, z and
+    # every other row stay; no false "singular" or "not identified" report
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    plain = semlang.cfa(HS_MODEL, data).estimates()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scaled = semlang.cfa(HS_MODEL, data.assign(x1=data.x1 * factor)).estimates()
+    loading = (plain.lhs == "visual") & (plain.rhs == "x2")
+    np.testing.assert_allclose(scaled.est[loading], plain.est[loading] / factor, rtol=1e-6)
+    np.testing.assert_allclose(scaled.se[loading], plain.se[loading] / factor, rtol=1e-6)
+    np.testing.assert_allclose(scaled.z, plain.z, rtol=1e-6)
+    with pytest.raises(semlang.errors.DataError, match="x1, x2, x3 are linearly dependent"):
+        semlang.cfa(HS_MODEL, data.assign(x3=(data.x1 + data.x2) * factor))
+
+
+def test_a_model_impossible_at_its_starting_values_is_an_error():
+    # a fixed negative variance: no step can make the implied covariance matrix positive definite
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    with pytest.raises(semlang.errors.EstimationError, match="not positive definite at the start"):
+        semlang.cfa("f =~ x1 + x2 + x3\nx1 ~~ -5*x1", data)
+
+
+def test_standard_errors_where_the_implied_matrix_is_not_positive_definite_are_missing():
+    # a fit whose estimates were moved to a non positive definite implied matrix reports that
+    # instead of failing
+    from dataclasses import replace
+
+    from semlang.results.fit import Fit
+
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    fit = semlang.cfa("f =~ x1 + x2 + x3", data)
+    theta = fit.theta.copy()
+    residual = next(r.free - 1 for r in fit.table.rows if r.op.value == "~~" and r.lhs == "x1")
+    theta[residual] = -10.0
+    estimation = replace(fit.estimation, theta=theta, phi=fit.model.space.phi_from_theta(theta))
+    broken = Fit(fit.model, fit.sample, fit.options, estimation)
+    with pytest.warns(NotPositiveDefiniteWarning, match="not positive definite at the estimates"):
+        frame = broken.estimates()
+    assert frame.se[[r.is_free for r in fit.table.rows]].isna().all()

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, DataWarning, ModelSpecificationError, UnknownVariableError
+from semlang.matrices import nearly_singular
 from semlang.options import Missing, Options
 from semlang.partable.table import ParameterTable
 
@@ -395,9 +396,11 @@ def _pairwise_cov(raw: np.ndarray) -> np.ndarray:
 
 
 def _check_singular(cov: np.ndarray, names, where: str) -> None:
-    eigenvalues, vectors = np.linalg.eigh(cov)
-    scale = max(float(np.max(np.abs(np.diag(cov)))), 1e-300)
-    if eigenvalues[0] <= 1e-10 * scale:
+    """An error naming the linearly dependent variables; judged on the correlation matrix, so
+    that variables on very different scales are not mistaken for dependent ones."""
+    if nearly_singular(cov):
+        sd = np.sqrt(np.clip(np.diag(cov), 1e-300, None))
+        vectors = np.linalg.eigh(cov / np.outer(sd, sd))[1]
         weights = np.abs(vectors[:, 0])
         involved = [names[j] for j in np.flatnonzero(weights > 0.1)]
         raise DataError(

@@ -40,6 +40,7 @@ from semlang.compile.model import CompiledModel
 from semlang.errors import NotSupportedError, SemlangWarning
 from semlang.estimate.data import GroupData, SampleData
 from semlang.estimate.estimator import estimate
+from semlang.matrices import nearly_singular
 from semlang.options import Options
 from semlang.runner import Failure, run_replications
 from semlang.syntax.ast import Op
@@ -87,8 +88,7 @@ def resampled_group(group: GroupData, picks: np.ndarray) -> GroupData:
         mean = raw.mean(axis=0)
         centered = raw - mean
         cov = centered.T @ centered / raw.shape[0]
-        eigenvalues = np.linalg.eigvalsh(cov)
-        if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1e-300):
+        if nearly_singular(cov):
             raise DegenerateResample("the resampled covariance matrix is singular")
     else:
         mean, cov = _pairwise_moments(raw, observed)

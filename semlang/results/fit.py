@@ -9,6 +9,7 @@ properties; fitting never mutates the model, and a Fit never changes after it is
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,6 +18,7 @@ import pandas as pd
 
 from semlang.compile.model import CompiledModel
 from semlang.compile.ram import ImpliedMoments
+from semlang.errors import NotPositiveDefiniteWarning
 from semlang.estimate.data import SampleData
 from semlang.estimate.estimator import Estimation
 from semlang.options import Estimator, Options, StandardErrors
@@ -82,7 +84,16 @@ class Fit:
         """(N · information)⁻¹ with the options' information (expected or observed)."""
         objective, phi = self.estimation.objective, self.estimation.phi
         kind = self.options.effective_information
-        info = inference.information_per_observation(objective, phi, kind)
+        try:
+            info = inference.information_per_observation(objective, phi, kind)
+        except (ArithmeticError, np.linalg.LinAlgError):  # Σ not positive definite at φ̂
+            warnings.warn(
+                "the model-implied covariance matrix is not positive definite at the "
+                "estimates; standard errors are not available",
+                NotPositiveDefiniteWarning,
+                stacklevel=3,
+            )
+            return np.full((self.model.n_phi, self.model.n_phi), np.nan)
         active = inference.active_constraint_rows(self.model.space, phi)
         return inference.vcov_from_information(info, self.nobs, active)
 

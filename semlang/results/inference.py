@@ -4,7 +4,8 @@ Input: the objective at φ̂, the number of observations and the kind of informa
 covariance matrix of φ̂ and θ̂ (= J vcov(φ̂) Jᵀ), standard errors of the ``:=`` parameters by the
 delta method (Jacobians from sympy), and z, p-values, confidence intervals. Active inequality
 constraints and bounds are treated as equalities (the information is projected on their null
-space, as lavaan does). A (near) singular information matrix gives NaN standard errors and an
+space, as lavaan does). A (near) singular information matrix (judged on its unit-diagonal form,
+:mod:`semlang.matrices`) gives NaN standard errors and an
 :class:`~semlang.errors.IdentificationWarning`.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 from scipy import linalg, special
 
 from semlang.errors import IdentificationWarning
+from semlang.matrices import SINGULAR, scaled_inverse, smallest_scaled_eigenvalue
 from semlang.options import Information
 
 
@@ -66,17 +68,17 @@ def vcov_from_information(info: np.ndarray, nobs: int, active: np.ndarray) -> np
     reduced = basis.T @ info @ basis
     if reduced.size == 0:
         return np.zeros((n, n))
-    eigenvalues = np.linalg.eigvalsh(reduced)
-    largest = max(float(np.max(np.abs(eigenvalues))), 1e-300)
-    if eigenvalues[0] <= 1e-10 * largest:
+    smallest = smallest_scaled_eigenvalue(reduced)
+    if smallest <= SINGULAR:
         warnings.warn(
             "the information matrix is singular: the model may not be identified "
-            f"(smallest eigenvalue {eigenvalues[0]:.3g}); standard errors are not available",
+            f"(smallest eigenvalue {smallest:.3g} of its unit-diagonal form); standard errors "
+            "are not available",
             IdentificationWarning,
             stacklevel=3,
         )
         return np.full((n, n), np.nan)
-    return basis @ np.linalg.inv(nobs * reduced) @ basis.T
+    return basis @ scaled_inverse(reduced) @ basis.T / nobs
 
 
 def delta_method(jacobian: np.ndarray, vcov: np.ndarray) -> np.ndarray:

@@ -26,6 +26,7 @@ from semlang.estimate.data import (
     sample_from_moments,
 )
 from semlang.estimate.estimator import build_objective, estimate
+from semlang.matrices import nearly_singular, scaled_inverse
 from semlang.options import Options, StandardErrors, make_options
 from semlang.partable.table import ParameterTable
 from semlang.results.fit import Fit
@@ -159,8 +160,7 @@ def check_moments(split, cov: np.ndarray, n: int) -> None:
     k = len(split.structural_variables)
     if n <= k:
         raise DataError(f"{n} observations are too few for {k} structural variables")
-    eigenvalues = np.linalg.eigvalsh(cov)
-    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1e-300):
+    if nearly_singular(cov):
         raise EstimationError(
             "the covariance matrix of the structural variables is not positive definite",
             hint="a measurement model may be weak (low reliability) for this sample size",
@@ -170,14 +170,13 @@ def check_moments(split, cov: np.ndarray, n: int) -> None:
 def structural_information_inverse(info: np.ndarray) -> np.ndarray:
     """The inverse of the structural parameters' information; an error where it is singular
     (the structural part is not identified once the measurement part is fixed)."""
-    eigenvalues = np.linalg.eigvalsh(info)
-    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1e-300):
+    if nearly_singular(info):
         raise EstimationError(
             "the structural part is not identified: its information matrix is singular",
             hint="fix or drop structural parameters (e.g. a residual covariance), or fit the "
             "model with semlang.sem()",
         )
-    return np.linalg.inv(info)
+    return scaled_inverse(info)
 
 
 def free_index(table) -> dict[tuple[str, str, str], int]:

@@ -1,0 +1,38 @@
+"""Symmetric matrices judged without regard to the variables' scales.
+
+Input: a covariance or information matrix. Output: whether it is (nearly) singular, and its
+inverse. Both work on the matrix scaled to a unit diagonal (D⁻¹AD⁻¹, D = diag(A)^½, a correlation
+matrix for a covariance matrix), so that a variable measured in thousands, or a parameter on
+such a variable, is not mistaken for a dependent one, and the inverse is computed where the
+matrix is well conditioned: A⁻¹ = D⁻¹(D⁻¹AD⁻¹)⁻¹D⁻¹.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SINGULAR = 1e-10  # smallest / largest eigenvalue of the unit-diagonal matrix
+
+
+def smallest_scaled_eigenvalue(matrix: np.ndarray) -> float:
+    """The smallest eigenvalue of the unit-diagonal form, relative to the largest (−inf when a
+    diagonal entry is not positive)."""
+    diagonal = np.diag(matrix)
+    if matrix.size == 0:
+        return 1.0
+    if np.any(diagonal <= 0) or not np.all(np.isfinite(matrix)):
+        return -np.inf
+    scale = 1.0 / np.sqrt(diagonal)
+    eigenvalues = np.linalg.eigvalsh(matrix * np.outer(scale, scale))
+    return float(eigenvalues[0] / max(eigenvalues[-1], 1e-300))
+
+
+def nearly_singular(matrix: np.ndarray) -> bool:
+    """True unless the matrix is positive definite with room to spare, whatever its scales."""
+    return smallest_scaled_eigenvalue(matrix) <= SINGULAR
+
+
+def scaled_inverse(matrix: np.ndarray) -> np.ndarray:
+    """A⁻¹ through the unit-diagonal form (A positive definite)."""
+    scale = 1.0 / np.sqrt(np.diag(matrix))
+    return np.linalg.inv(matrix * np.outer(scale, scale)) * np.outer(scale, scale)
