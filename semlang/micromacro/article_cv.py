@@ -42,7 +42,7 @@ def cv_adjusted_as_published(data: MicroMacroData, true_xi: np.ndarray | None) -
             hint="use 'CV Adj' for Croon & van Veldhoven's adjusted means of observed data",
         )
     G, p = data.n_groups, data.p
-    score = np.asarray(true_xi, dtype=float).reshape(G, p)
+    score = data.true_scores(true_xi)
     n = data.sizes.astype(float)
     total = float(n.sum())
     centred = score - score.mean(axis=0)

@@ -94,7 +94,10 @@ def _rng(seed: int | None, rng: np.random.Generator | None) -> np.random.Generat
     if seed is not None and rng is not None:
         raise OptionError("give a seed or a Generator (rng), not both")
     if rng is None:
-        return np.random.default_rng(seed)
+        try:
+            return np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            raise OptionError(f"seed must be a non-negative whole number, not {seed!r}") from None
     if not isinstance(rng, np.random.Generator):
         raise OptionError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return rng

@@ -356,7 +356,7 @@ def _simple_scores(method: Method, data: MicroMacroData, true_xi: np.ndarray | N
     if method is Method.TRUE:
         if true_xi is None:
             raise OptionError("the 'True' method needs the true group scores (simulations only)")
-        return np.asarray(true_xi, dtype=float).reshape(data.n_groups, data.p)
+        return data.true_scores(true_xi)
     raise OptionError(f"{method.value} has no group scores")
 
 

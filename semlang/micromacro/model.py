@@ -183,6 +183,18 @@ class MicroMacroData:
         out[self.y_name] = self.y[self.group_index]
         return out
 
+    def true_scores(self, true_xi) -> np.ndarray:
+        """``true_xi`` (the simulation's true group scores) as a (G, p) array; an error unless it
+        holds one value per group (and x column)."""
+        values = np.asarray(true_xi, dtype=float)
+        if values.size != self.n_groups * self.p:
+            per = f"{self.n_groups} groups" + (f" × {self.p} x columns" if self.p > 1 else "")
+            raise OptionError(
+                f"true_xi has {values.size} values, but the data need one for each of {per}",
+                hint="the true scores in the order of the sorted group ids",
+            )
+        return values.reshape(self.n_groups, self.p)
+
     def model_string(self) -> str:
         """The full micro-macro SEM of this data (:func:`model_string`)."""
         return model_string(self.indicators, self.z_names, self.y_name)
@@ -241,6 +253,11 @@ class MicroMacroData:
         order = np.argsort(codes, kind="stable")
         codes, values = codes[order], values[keep][order]
         sizes = np.bincount(codes, minlength=labels.shape[0])
+        if len(sizes) < 2:
+            raise DataError(
+                f"the group column {group!r} holds one group only",
+                hint="a micro-macro model compares groups: give the column that identifies them",
+            )
         starts = np.cumsum(sizes) - sizes
         per_group = _group_constant(values[:, len(x_names) :], codes, starts, [*z_names, y_name])
         return cls(

@@ -317,6 +317,12 @@ def test_user_mistakes() -> None:
         micro_macro(long, "group", "x", "Z", "y", methods=["True"])
     with pytest.raises(OptionError, match="usable variable name"):
         micro_macro(long.rename(columns={"x": "my x"}), "group", "my x", "Z", "y")
+    with pytest.raises(DataError, match="holds one group only"):
+        micro_macro(long.assign(group=1), "group", "x", "Z", "y")
+    with pytest.raises(OptionError, match=r"true_xi has 3 values, but .* each of 100 groups"):
+        micro_macro(long, "group", "x", "Z", "y", methods=["True"], true_xi=np.zeros(3))
+    with pytest.raises(OptionError, match="seed must be a non-negative whole number"):
+        generate_micro_macro(seed=-1)
     assert parse_methods(["cv-adj", "factor_score", "blup mixed"]) == (
         Method.CV_ADJ, Method.FACTOR_SCORE, Method.BLUP_MIXED,
     )  # fmt: skip
