@@ -202,6 +202,7 @@ def as_frame(data: Any) -> pd.DataFrame:
                 f"data file {str(path)!r} is not a readable CSV file: {error}"
             ) from None
         _check_header(path)
+        _check_separator(frame, path)
         return _check_columns(frame, str(path))
     if isinstance(data, pd.DataFrame):
         return _check_columns(data, "the data")
@@ -215,6 +216,21 @@ def as_frame(data: Any) -> pd.DataFrame:
         "data must be a pandas DataFrame, a dict of columns or a CSV path, "
         f"not {type(data).__name__}"
     )
+
+
+def _check_separator(frame: pd.DataFrame, path: Path) -> None:
+    """One column named like 'a;b;c': the file is separated by something other than commas."""
+    if frame.shape[1] != 1:
+        return
+    name = str(frame.columns[0])
+    separator = next((sep for sep in (";", "\t", "|") if sep in name), None)
+    if separator is not None:
+        raise DataError(
+            f"data file {str(path)!r} has one column, {name!r}: its values look separated by "
+            f"{separator!r}, not by commas",
+            hint=f"save it comma-separated, or read it with pandas.read_csv(path, "
+            f"sep={separator!r}) (decimal=',' if need be) and pass the DataFrame",
+        )
 
 
 def _check_header(path: Path) -> None:

@@ -88,6 +88,14 @@ def test_empty_file(tmp_path):
         semlang.cfa(ONE_FACTOR, path)
 
 
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_file_separated_otherwise_than_by_commas(tmp_path, separator):
+    path = tmp_path / "data.csv"
+    path.write_text(separator.join(["x1", "x2", "x3"]) + "\n" + separator.join("123") + "\n")
+    with pytest.raises(DataError, match=re.escape(f"look separated by {separator!r}")):
+        semlang.cfa(ONE_FACTOR, path)
+
+
 def test_file_with_a_header_only(tmp_path):
     path = tmp_path / "header.csv"
     path.write_text("x1,x2,x3\n")
