@@ -146,7 +146,8 @@ def predict(fit: Any, data: Any = None, method: str = "regression") -> pd.DataFr
 
     Without ``data`` the rows the model was fitted to are scored (index: their positions in
     that data); with ``data`` every row of it is (index: its index). Under a FIML fit, rows with
-    missing values are scored from their observed variables; otherwise such rows get NaN.
+    missing values are scored from their observed variables (a row observing none gets NaN, as
+    in lavaan); otherwise such rows get NaN.
     A multi-group fit puts the group column first.
     """
     method = normalize_method(method)
@@ -202,6 +203,7 @@ def _score_rows(model: _GroupModel, raw: np.ndarray, method: str, fiml: bool) ->
             k = which[part] - start
             scores = np.einsum("np,nmp->nm", values[part], A[k]) + b[k]
             out[incomplete[part]] = scores
+    out[~seen.any(axis=1)] = np.nan  # nothing observed: no score (lavaan: NA)
     return out
 
 

@@ -135,6 +135,18 @@ def test_new_data_with_missing_values_under_fiml(method):
     assert np.isnan(scores.iloc[0]["agree"]) == (method == "bartlett")
 
 
+@pytest.mark.parametrize("method", ["regression", "bartlett"])
+def test_a_new_row_observing_nothing_has_no_score_under_fiml(method):
+    # lavaan's lavPredict gives NA there (a regression score would otherwise be the prior mean)
+    data = semlang.datasets.load("hs")
+    fit = semlang.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", data, missing="fiml")
+    new = data.head(3).copy()
+    new.loc[new.index[0], ["x1", "x2", "x3", "x4", "x5", "x6"]] = np.nan
+    scores = fit.predict(data=new, method=method)
+    assert scores.iloc[0].isna().all()
+    np.testing.assert_allclose(scores.iloc[1:], fit.predict(method=method).iloc[1:3])
+
+
 # ---- direct computations -------------------------------------------------------------------
 @cache
 def hs_fit():
