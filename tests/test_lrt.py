@@ -79,6 +79,11 @@ def test_one_fit_is_an_error():
         lrt(fit_group_case("hs_configural"))
 
 
+def test_something_else_than_a_fit_is_an_error():
+    with pytest.raises(OptionError, match="argument 2 is a str"):
+        lrt(fit_group_case("hs_configural"), "model.sem")
+
+
 def test_mixed_estimators_are_an_error():
     with pytest.raises(OptionError, match="scaled test statistics"):
         lrt(fit_group_case("hs_configural"), fit_group_case("hs_loadings_mlr"))

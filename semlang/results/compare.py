@@ -28,6 +28,7 @@ from scipy import stats
 from semlang.errors import DataError, OptionError, SemlangWarning
 from semlang.options import Estimator
 from semlang.results import measures
+from semlang.results.fit import Fit
 
 __all__ = ["lrt"]
 
@@ -95,6 +96,12 @@ def _checked(fits, names, method):
             "lrt needs two or more fits of nested models",
             hint="e.g. semlang.lrt(configural, metric, scalar)",
         )
+    for k, fit in enumerate(fits, start=1):
+        if not isinstance(fit, Fit):
+            raise OptionError(
+                f"lrt compares fitted models, but argument {k} is a {type(fit).__name__}",
+                hint="pass the results of semlang.sem()/cfa()/growth()",
+            )
     if method not in _METHODS:
         raise OptionError(
             f"lrt method {method!r} is not available; choose one of "
