@@ -21,6 +21,7 @@ from semlang.errors import (
     IdentificationError,
     NotPositiveDefiniteWarning,
     NotSupportedError,
+    OptionError,
 )
 from semlang.estimate.data import as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
@@ -64,6 +65,16 @@ def compile_model(
     """Parse and compile once; fit it to any number of data sets with :func:`fit`."""
     opts = make_options(kind, **options)
     labels = tuple(group_labels or ())
+    if labels and opts.group is None:
+        raise OptionError(
+            "group_labels= needs group=, the column of the data that holds the groups",
+            hint=f"compile_model(model, group='school', group_labels={labels!r})",
+        )
+    if opts.group is not None and not labels:
+        raise OptionError(
+            "a model compiled with group= needs group_labels=, the groups it will be fitted to",
+            hint=f"compile_model(model, group={opts.group!r}, group_labels=('a', 'b'))",
+        )
     table = build_partable(
         parse(model, name), opts, ngroups=max(len(labels), 1), group_labels=labels or None
     )
@@ -73,6 +84,12 @@ def compile_model(
 
 def fit(compiled: CompiledModel, data: Any) -> Fit:
     """Fit a compiled model to one data set (no parsing or differentiation again)."""
+    if not isinstance(compiled, CompiledModel):
+        raise OptionError(
+            f"fit() takes a compiled model, not a {type(compiled).__name__}",
+            hint="compiled = semlang.compile_model(text), then semlang.fit(compiled, data); "
+            "or semlang.sem(text, data) in one step",
+        )
     frame = as_frame(data)
     options = compiled.table.options
     if options.cluster is not None and compiled.table.nlevels == 1:

@@ -104,3 +104,25 @@ def test_an_unpickled_model_fits_other_data_sets(poldem):
             reference = semlang.sem(MEDIATION, data)
             fit = semlang.fit(compiled, data)
             np.testing.assert_allclose(fit.theta, reference.theta, rtol=1e-8, atol=1e-10)
+
+
+def test_a_compiled_model_meets_only_the_groups_it_was_compiled_for():
+    # rows of a group the model does not know would be left out silently, a group without rows
+    # fitted empty: both are errors, as are mismatched group options
+    from semlang.errors import DataError, OptionError
+
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    model = "visual =~ x1 + x2 + x3"
+    compiled = semlang.compile_model(model, group="school", group_labels=("Pasteur", "Grant-White"))
+    assert semlang.fit(compiled, data).converged
+    third = data.assign(school=np.where(np.arange(len(data)) < 10, "Third", data.school))
+    with pytest.raises(DataError, match="group\\(s\\) 'Third' in 'school' that the model"):
+        semlang.fit(compiled, third)
+    with pytest.raises(DataError, match="'Grant-White' of the model have no rows"):
+        semlang.fit(compiled, data[data.school == "Pasteur"])
+    with pytest.raises(OptionError, match="group_labels= needs group="):
+        semlang.compile_model(model, group_labels=("Pasteur", "Grant-White"))
+    with pytest.raises(OptionError, match="needs group_labels="):
+        semlang.compile_model(model, group="school")
+    with pytest.raises(OptionError, match="takes a compiled model, not a str"):
+        semlang.fit(model, data)

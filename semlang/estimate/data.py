@@ -325,7 +325,26 @@ def _group_rows(frame: pd.DataFrame, table: ParameterTable, options: Options):
     _report_dropped(
         int((~keep).sum()), len(frame), f"their group column {options.group!r} is missing"
     )
+    _check_group_labels(set(group_of[keep]), table.group_labels, options.group)
     return table.group_labels, group_of, keep
+
+
+def _check_group_labels(found: set, expected: tuple[str, ...], column: str) -> None:
+    """The data's groups are the model's (a model compiled for some groups and fitted to data
+    with others would silently leave rows out or fit an empty group)."""
+    unknown = sorted(found - set(expected))
+    absent = [label for label in expected if label not in found]
+    if unknown or absent:
+        problem = (
+            f"the data have group(s) {', '.join(map(repr, unknown))} in {column!r} that the model "
+            "was not compiled for"
+            if unknown
+            else f"group(s) {', '.join(map(repr, absent))} of the model have no rows in the data"
+        )
+        raise DataError(
+            f"{problem} (the model's groups: {', '.join(map(repr, expected))})",
+            hint="compile the model with group_labels= the groups of the data",
+        )
 
 
 def _drop_missing_covariates(keep, missing, names, table, options, nrows) -> np.ndarray:
