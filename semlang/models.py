@@ -9,13 +9,12 @@ residual variance, free ones its heterogeneous-variance version.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from semlang.errors import OptionError
+from semlang.syntax.parser import variable_names
 
 _INTERCEPTS = ("item", "common", "none")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")  # the grammar's NAME
 
 
 def random_intercept(
@@ -42,13 +41,8 @@ def random_intercept(
     items = list(items)
     if len(items) < 2:
         raise OptionError("a random-intercept model needs at least two items")
-    for name in (*items, latent, variance_label, intercept_label):
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise OptionError(
-                f"{name!r} is not a name the model language accepts",
-                hint="names start with a letter or '_' and continue with letters, digits, "
-                "'_' or '.'; rename the column",
-            )
+    variable_names(items, "item")
+    variable_names((latent, variance_label, intercept_label), "name")
     repeated = sorted({name for name in items if items.count(name) > 1})
     if repeated:
         raise OptionError("items listed more than once: " + ", ".join(repeated))

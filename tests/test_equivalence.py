@@ -148,7 +148,7 @@ def test_random_intercept_rejects_bad_options():
     with pytest.raises(OptionError):
         random_intercept(["x1", "x2"], intercepts="some")
     # names the model text could not hold, and a string taken for a list of its characters
-    with pytest.raises(OptionError, match="'item 1' is not a name"):
+    with pytest.raises(OptionError, match="item 'item 1' is not a usable variable name"):
         random_intercept(["item 1", "item2"])
     with pytest.raises(OptionError, match="not the string 'x1'"):
         random_intercept("x1")

@@ -31,7 +31,6 @@ are equal).
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,10 +41,10 @@ import pandas as pd
 
 from semlang.errors import DataError, DataWarning, OptionError
 from semlang.micromacro.adjusted_means import require_columns
+from semlang.syntax.parser import variable_names
 
 __all__ = ["MicroMacroData", "measurement_string", "model_string"]
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
 Indicators = int | Sequence[str] | Mapping[str, Sequence[str]]
 
 
@@ -56,18 +55,6 @@ def member_positions(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.repeat(np.arange(len(sizes)), sizes), np.arange(sizes.sum()) - np.repeat(
         starts, sizes
     )
-
-
-def _names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
-    names = () if value is None else (value,) if isinstance(value, str) else tuple(value)
-    for name in names:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise OptionError(
-                f"{what} {name!r} is not a usable variable name",
-                hint="names start with a letter or _ and hold letters, digits, _ and . only; "
-                "rename the column",
-            )
-    return names
 
 
 def _item_columns(x_names: tuple[str, ...], k: int, taken: set[str]) -> tuple[tuple[str, ...], ...]:
@@ -214,11 +201,11 @@ class MicroMacroData:
         zv = np.zeros((sizes.shape[0], 0)) if z is None else np.asarray(z, dtype=float)
         zv = zv.reshape(sizes.shape[0], -1)
         group, x_names, z_names, y_name = names
-        z_names = _names(z_names, "Z")[: zv.shape[1]]
-        if len(z_names) != zv.shape[1] or len(_names(x_names, "x")) != xv.shape[1]:
+        z_names = variable_names(z_names, "Z")[: zv.shape[1]]
+        if len(z_names) != zv.shape[1] or len(variable_names(x_names, "x")) != xv.shape[1]:
             raise OptionError("give one name per column of x and of z")
         return cls(
-            group, _names(x_names, "x"), z_names, y_name,
+            group, variable_names(x_names, "x"), z_names, y_name,
             np.arange(1, sizes.shape[0] + 1), sizes, xv, zv, np.asarray(y, dtype=float),
         )  # fmt: skip
 
@@ -232,10 +219,10 @@ class MicroMacroData:
         y: str,
     ) -> MicroMacroData:
         """Validate long data (Z and y constant within groups) and sort it by group."""
-        x_names, z_names = _names(x, "x"), _names(z, "Z")
+        x_names, z_names = variable_names(x, "x"), variable_names(z, "Z")
         if not x_names:
             raise OptionError("name at least one individual-level x column")
-        (y_name,) = _names(y, "y") or (None,)
+        (y_name,) = variable_names(y, "y") or (None,)
         require_columns(long_df, [group, *x_names, *z_names, y_name])
         used = [*x_names, *z_names, y_name]
         if len(set(used)) < len(used) or group in used:
@@ -298,9 +285,12 @@ def _as_indicators(indicators: Indicators, latent: str) -> dict[str, tuple[str, 
             raise OptionError(f"need at least one member, got {indicators}")
         return {latent: tuple(f"x{j}" for j in range(1, int(indicators) + 1))}
     if isinstance(indicators, Mapping):
-        out = {_names(k, "latent")[0]: _names(v, "member") for k, v in indicators.items()}
+        out = {
+            variable_names(k, "latent")[0]: variable_names(v, "member")
+            for k, v in indicators.items()
+        }
     else:
-        out = {_names(latent, "latent")[0]: _names(indicators, "member")}
+        out = {variable_names(latent, "latent")[0]: variable_names(indicators, "member")}
     lengths = {len(v) for v in out.values()}
     if not out or 0 in lengths or len(lengths) > 1:
         raise OptionError("every latent group score needs the same (positive) number of members")
@@ -384,11 +374,11 @@ def model_string(
     if form == "twolevel":
         from semlang.micromacro.twolevel import twolevel_model_string
 
-        return twolevel_model_string(indicators, _names(z, "Z"), y)
+        return twolevel_model_string(indicators, variable_names(z, "Z"), y)
     if form != "wide":
         raise OptionError(f"form must be 'wide' or 'twolevel', not {form!r}")
     ind = _as_indicators(indicators, latent)
-    z_names = _names(z, "Z")
+    z_names = variable_names(z, "Z")
     text = measurement_string(
         ind, intercepts="equal" if equal_intercepts else "free", loadings="fixed"
     )

@@ -19,25 +19,12 @@ groups need no missing cells.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from semlang.errors import OptionError
+from semlang.syntax.parser import variable_names
 
 __all__ = ["twolevel_model_string"]
-
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
-
-
-def _names(value: str | Sequence[str], what: str) -> tuple[str, ...]:
-    names = (value,) if isinstance(value, str) else tuple(value)
-    for name in names:
-        if not isinstance(name, str) or not _NAME.match(name):
-            raise OptionError(
-                f"{what} {name!r} is not a usable variable name",
-                hint="names start with a letter or _ and hold letters, digits, _ and . only",
-            )
-    return names
 
 
 def _covariances(names: Sequence[str], with_variances: bool) -> list[str]:
@@ -56,7 +43,7 @@ def twolevel_model_string(x: str | Sequence[str], z: Sequence[str], y: str) -> s
     ``x``: the individual-level variable(s); ``z``: the group-level covariates (constant within
     each group; may be empty); ``y``: the group-level outcome (constant within each group).
     """
-    xs, zs, ys = _names(x, "x"), _names(z, "z"), _names(y, "y")
+    xs, zs, ys = variable_names(x, "x"), variable_names(z, "z"), variable_names(y, "y")
     if not xs:
         raise OptionError("give at least one individual-level variable x")
     if len(ys) != 1:

@@ -10,7 +10,7 @@ Lark parser is built once per process. Lark's own errors never escape: they beco
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -18,7 +18,7 @@ from pathlib import Path
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from semlang.errors import ModelSyntaxError, Source, Span
+from semlang.errors import ModelSyntaxError, OptionError, Source, Span
 from semlang.syntax import ast
 from semlang.syntax.transformer import to_ast
 
@@ -75,6 +75,23 @@ class _ContinuationLines:
                 pending = None
             yield token
             previous = token
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")  # the grammar's NAME (without a leading '.')
+
+
+def variable_names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
+    """``value`` (a name, several, or None) as a tuple of names for a model string written for
+    the user; an OptionError naming ``what`` for a name the model language cannot hold."""
+    names = () if value is None else (value,) if isinstance(value, str) else tuple(value)
+    for name in names:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise OptionError(
+                f"{what} {name!r} is not a usable variable name",
+                hint="names start with a letter or _ and hold letters, digits, _ and . only; "
+                "rename the column",
+            )
+    return names
 
 
 def grammar_text() -> str:
