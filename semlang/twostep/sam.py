@@ -56,8 +56,8 @@ from semlang.partable import ParameterTable, build_partable
 from semlang.syntax.parser import parse
 from semlang.twostep import common, parts
 from semlang.twostep.result import (
-    COLUMNS,
     FsrResult,
+    estimates_with_standard_errors,
     standardized,
     structural_standard_errors,
     wald,
@@ -202,11 +202,10 @@ def _result(joint, split, measurement, estimates, fit_structural, sample, veta) 
     rhs)); ``fit_structural`` gives the structural fit (needed here only for ``:=`` rows)."""
     n = sample.nobs
     joint_free = common.free_index(joint)
+    step1 = _joint_positions(measurement, joint_free)
     theta = np.zeros(joint.n_free)
-    for row in measurement.table.rows:
-        j = joint_free.get(common.key(row)) if row.is_free else None
-        if j is not None:
-            theta[j] = measurement.theta[row.free - 1]
+    for _, j, own in step1:
+        theta[j] = measurement.theta[own]
     for k, value in estimates.items():  # a latent variance: the structural estimate
         j = joint_free.get(k)
         if j is not None:
@@ -215,12 +214,15 @@ def _result(joint, split, measurement, estimates, fit_structural, sample, veta) 
     info = _information(joint, moments, theta, sample)
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
                  if r.is_free and not r.exo})  # fmt: skip
-    s1, sigma11 = _step1(split, measurement, joint_free, set(s2))
+    structural_indices = set(s2)
+    step1 = [(row, j, own) for row, j, own in step1 if j not in structural_indices]
+    s1, sigma11 = _step1(split, measurement, step1)
     i22_inv = common.structural_information_inverse(info[np.ix_(s2, s2)])
     i21 = info[np.ix_(s2, s1)]
     V = i22_inv / n + i22_inv @ i21 @ sigma11 @ i21.T @ i22_inv
     se = dict(zip(s2, np.sqrt(np.clip(np.diag(V), 0.0, None)), strict=True))
-    se.update(_block_standard_errors(measurement, joint_free, set(s2)))
+    variances = np.diag(measurement.vcov)  # the step-1 standard errors
+    se.update({j: float(np.sqrt(max(variances[own], 0.0))) for _, j, own in step1})
     frame = _table(split, joint_free, theta, se, moments)
     if structural_definitions(split):
         structural = fit_structural()
@@ -240,30 +242,29 @@ def _information(joint, moments, theta, sample) -> np.ndarray:
     return build_objective(model, sample, joint.options).hessian_theta(theta) / 2.0
 
 
-def _step1(split: ModelSplit, measurement, joint_free, step2: set[int]):
-    """Joint indices of the step-1 parameters and their covariance matrix, block diagonal (as
-    fitting the blocks one by one gives)."""
+def _joint_positions(fit, joint_free) -> list[tuple[Any, int, int]]:
+    """(row, index in the full model's θ, index in the fit's θ) of each free row of a part's fit
+    that the full model has."""
+    out = []
+    for row in fit.table.rows:
+        j = joint_free.get(common.key(row)) if row.is_free else None
+        if j is not None:
+            out.append((row, j, row.free - 1))
+    return out
+
+
+def _step1(split: ModelSplit, measurement, step1) -> tuple[list[int], np.ndarray]:
+    """Joint indices of the step-1 parameters (``step1``: their positions) and their covariance
+    matrix, block diagonal (as fitting the blocks one by one gives)."""
     block_of = {n: k for k, b in enumerate(split.blocks) for n in b.latent + b.indicators}
     joint, own, block = [], [], []
-    for row in measurement.table.rows:
-        j = joint_free.get(common.key(row)) if row.is_free else None
-        if j is not None and j not in step2 and j not in joint:
+    for row, j, k in step1:
+        if j not in joint:  # a label shared by several rows: one parameter
             joint.append(j)
-            own.append(row.free - 1)
+            own.append(k)
             block.append(block_of[row.lhs])
     same_block = np.equal.outer(block, block)
     return joint, np.where(same_block, measurement.vcov[np.ix_(own, own)], 0.0)
-
-
-def _block_standard_errors(measurement, joint_free, step2: set[int]) -> dict[int, float]:
-    """The step-1 standard errors of the measurement parameters, by joint index."""
-    variances = np.diag(measurement.vcov)
-    out = {}
-    for row in measurement.table.rows:
-        j = joint_free.get(common.key(row)) if row.is_free else None
-        if j is not None and j not in step2:
-            out[j] = float(np.sqrt(max(variances[row.free - 1], 0.0)))
-    return out
 
 
 def _in_structural_order(structural, joint_free, s2, V) -> np.ndarray:
@@ -272,11 +273,9 @@ def _in_structural_order(structural, joint_free, s2, V) -> np.ndarray:
     n_theta = len(structural.theta)
     out = np.zeros((n_theta, n_theta))
     index = np.full(n_theta, -1)
-    for row in structural.table.rows:
-        if row.is_model_parameter and row.is_free and not row.exo:
-            j = joint_free.get(common.key(row))
-            if j in position:
-                index[row.free - 1] = position[j]
+    for row, j, own in _joint_positions(structural, joint_free):
+        if row.is_model_parameter and not row.exo and j in position:
+            index[own] = position[j]
     have = np.flatnonzero(index >= 0)
     out[np.ix_(have, have)] = V[np.ix_(index[have], index[have])]
     return out
@@ -301,10 +300,5 @@ def _table(split, joint_free, theta, se_of, moments) -> pd.DataFrame:
 def _definitions(structural, v_struct) -> pd.DataFrame:
     """The structural ``:=`` rows with their two-step standard errors (delta method)."""
     se = structural_standard_errors(structural, v_struct)
-    frame = structural.estimates()
-    keep = (frame["op"] == ":=").to_numpy()
-    defined = frame[keep].copy()
-    defined["se"] = se[keep]
-    for name, values in wald(defined["est"].to_numpy(), defined["se"].to_numpy()).items():
-        defined[name] = values
-    return defined[COLUMNS]
+    frame = estimates_with_standard_errors(structural, se)
+    return frame[frame["op"] == ":="]
