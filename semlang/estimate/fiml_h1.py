@@ -56,6 +56,7 @@ from semlang.errors import DataWarning, EstimationError
 from semlang.estimate.fiml import LOG_2PI, block_inverses, fiml_loglik
 from semlang.estimate.fiml_hessian import NEWTON_MAX_VARS, saturated_newton, split_moments
 from semlang.estimate.missing_patterns import MissingPatterns, vech
+from semlang.matrices import nearly_singular
 
 
 @dataclass(frozen=True, eq=False)
@@ -240,7 +241,7 @@ def _factored(
         n, mean, cov = _pooled([q for q in pieces if len(q.observed) >= len(level)], observed)
         e = np.isin(observed, known)
         v = ~e
-        if n <= len(level) or _nearly_singular(cov):
+        if n <= len(level) or nearly_singular(cov):
             return (
                 f"only {int(n)} rows observe {_labels(observed[v], names)}, all of them with "
                 f"the same {int(e.sum())} other variables: too few rows for a regression on those"
@@ -280,15 +281,6 @@ def monotone_moments(patterns: MissingPatterns) -> tuple[np.ndarray, np.ndarray]
         return None
     found = _factored(chain.pieces, patterns.n_vars)
     return None if isinstance(found, str) else found
-
-
-def _nearly_singular(cov: np.ndarray) -> bool:
-    """Whether the correlation matrix of ``cov`` has an eigenvalue below 1e-10."""
-    diagonal = np.diag(cov)
-    if not np.all(diagonal > 0):
-        return True
-    scale = 1.0 / np.sqrt(diagonal)
-    return bool(np.linalg.eigvalsh(cov * np.outer(scale, scale))[0] < 1e-10)
 
 
 # ---- the saturated model ---------------------------------------------------------------------
@@ -431,7 +423,7 @@ def _fast_fit(
         return _result(patterns, theta, evaluations, True, "em")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         theta, steps, converged = saturated_newton(patterns, theta, tol, _NEWTON_STEPS)
-    singular = _nearly_singular(split_moments(theta, patterns.n_vars)[0])
+    singular = nearly_singular(split_moments(theta, patterns.n_vars)[0])
     if converged and not singular:
         return _result(patterns, theta, evaluations + steps, True, "newton")
     reason = _no_maximum(patterns, names)

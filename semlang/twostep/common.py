@@ -148,23 +148,25 @@ def structural_sample(split, table: ParameterTable, cov: np.ndarray, mean: np.nd
     """Sample data of the structural model: the moments of the structural variables.
 
     Fitting a model to them by ML is what fitting it to N rows with exactly these means and
-    covariance matrix (divisor N) would give.
+    covariance matrix (divisor N) would give; :func:`check_moments` says whether it can be.
     """
-    check_moments(split, cov, n)
     return sample_from_moments(table, [(cov, mean, n)], split.structural_variables)
 
 
-def check_moments(split, cov: np.ndarray, n: int) -> None:
-    """An error unless a structural model can be fitted to ``cov`` (positive definite) from
-    ``n`` observations."""
+def check_moments(
+    split,
+    cov: np.ndarray,
+    n: int,
+    what: str = "the covariance matrix of the structural variables",
+    hint: str = "a measurement model may be weak (low reliability) for this sample size",
+) -> None:
+    """An error unless a structural model can be fitted to ``cov`` (``what``; positive definite,
+    whatever the variables' scales) from ``n`` observations."""
     k = len(split.structural_variables)
     if n <= k:
         raise DataError(f"{n} observations are too few for {k} structural variables")
     if nearly_singular(cov):
-        raise EstimationError(
-            "the covariance matrix of the structural variables is not positive definite",
-            hint="a measurement model may be weak (low reliability) for this sample size",
-        )
+        raise EstimationError(f"{what} is not positive definite", hint=hint)
 
 
 def structural_information_inverse(info: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from semlang.errors import EstimationError, NotSupportedError
+from semlang.errors import NotSupportedError
 from semlang.options import Missing, StandardErrors
 from semlang.results.scores import predict, score_weights
 from semlang.syntax.ast import Op
@@ -70,6 +70,10 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
     n = len(values)
     cov, mean = _moments(values)
     corrected = _corrected(split, cov, blocks)
+    common.check_moments(
+        split, corrected, n, "Croon's corrected covariance matrix of the factor scores",
+        "a measurement model is too weak for this sample; try semlang.sam()",
+    )  # fmt: skip
     structural_options = replace(
         measurement_table.options, meanstructure=bool(table.meanstructure), fixed_x=False,
         se=StandardErrors.NONE, missing=Missing.LISTWISE,
@@ -163,12 +167,6 @@ def _corrected(split: ModelSplit, cov: np.ndarray, blocks: list[_Block]) -> np.n
     scale[:k] = [b.scale for b in blocks]
     out = cov / np.outer(scale, scale)
     out[np.arange(k), np.arange(k)] -= [b.offset for b in blocks]
-    eigenvalues = np.linalg.eigvalsh(out)
-    if eigenvalues[0] < np.finfo(float).eps ** 0.75:
-        raise EstimationError(
-            "Croon's corrected covariance matrix of the factor scores is not positive definite",
-            hint="a measurement model is too weak for this sample; try semlang.sam()",
-        )
     return out
 
 
