@@ -20,14 +20,20 @@ from semlang.errors import (
     HeywoodWarning,
     IdentificationError,
     NotPositiveDefiniteWarning,
-    NotSupportedError,
     OptionError,
 )
 from semlang.estimate.data import as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
-from semlang.options import Options, StandardErrors, make_options
+from semlang.estimate.families import check_supported, free_parameter_count, moments_count
+from semlang.options import (
+    StandardErrors,
+    check_progress,
+    make_fit_options,
+    make_options,
+    split_options,
+)
 from semlang.partable import ParameterTable, build_partable
-from semlang.results.fit import Fit
+from semlang.results.fit import Fit, RunSettings
 from semlang.syntax.ast import Op
 from semlang.syntax.parser import parse
 
@@ -82,30 +88,40 @@ def compile_model(
     return _compile(table)
 
 
-def fit(compiled: CompiledModel, data: Any) -> Fit:
-    """Fit a compiled model to one data set (no parsing or differentiation again)."""
+def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
+    """Fit a compiled model to one data set (no parsing or differentiation again).
+
+    ``options`` are the fit's: estimator, likelihood, se, test, information, bootstrap, seed,
+    max_iterations, and the run-time executor and progress. One compiled model can be fitted
+    under any estimator.
+    """
     if not isinstance(compiled, CompiledModel):
         raise OptionError(
             f"fit() takes a compiled model, not a {type(compiled).__name__}",
             hint="compiled = semlang.compile_model(text), then semlang.fit(compiled, data); "
             "or semlang.sem(text, data) in one step",
         )
-    frame = as_frame(data)
-    options = compiled.table.options
-    if options.cluster is not None and compiled.table.nlevels == 1:
-        raise NotSupportedError(
-            "cluster= without 'level:' blocks (cluster-robust standard errors) "
-            "is not supported yet",
-            compiled.table.source,
-            None,
-            hint="write a two-level model with 'level: 1' and 'level: 2' blocks",
+    model_options, fit_options, run = split_options(options)
+    if model_options:
+        name = next(iter(model_options))
+        raise OptionError(
+            f"{name!r} shapes the model: give it to compile_model(), not fit()",
+            hint=f"semlang.compile_model(text, {name}=...)",
         )
-    if compiled.table.nlevels > 1:
+    return _fit_compiled(compiled, as_frame(data), fit_options, run)
+
+
+def _fit_compiled(compiled: CompiledModel, frame, fit_options: dict, run: dict) -> Fit:
+    table = compiled.table
+    options = make_fit_options(table.options, table.nlevels, **fit_options)
+    settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
+    check_supported(table, options)
+    if table.nlevels > 1:
         from semlang.estimate.twolevel_objective import prepare_twolevel
 
-        sample = prepare_twolevel(frame, compiled.table, options)
+        sample = prepare_twolevel(frame, table, table.options)
     else:
-        sample = prepare(frame, compiled.table, options)
+        sample = prepare(frame, table, table.options)
     estimation = estimate(compiled, sample, options)
     if not np.isfinite(estimation.optimization.value):
         raise EstimationError(
@@ -114,38 +130,27 @@ def fit(compiled: CompiledModel, data: Any) -> Fit:
             hint="check the fixed values (a negative or zero variance?) or give start values, "
             "e.g. start(1)*x1",
         )
-    result = Fit(compiled, sample, options, estimation)
+    result = Fit(compiled, sample, options, estimation, settings)
     _warn_about(result)
     return result
 
 
 def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
-    opts: Options = make_options(kind, **options)
+    model_options, fit_options, run = split_options(options)
+    opts = make_options(kind, **model_options)
     frame = as_frame(data)
     labels = group_labels(frame, opts.group)
     table = build_partable(
         parse(model), opts, ngroups=max(len(labels), 1), group_labels=labels or None
     )
+    make_fit_options(opts, table.nlevels, **fit_options)  # option mistakes before compiling
     _check_degrees_of_freedom(table)
-    return fit(_compile(table), frame)
+    return _fit_compiled(_compile(table), frame, fit_options, run)
 
 
 def _check_degrees_of_freedom(table: ParameterTable) -> None:
     """df < 0 is an error before any fitting (moments as lavaan counts them)."""
-    if table.nlevels > 1:
-        from semlang.results.twolevel_indices import moments_count
-
-        moments = moments_count(table)
-    else:
-        moments = 0
-        for block in table.blocks:
-            p = len(block.observed)
-            k = len(block.observed_exogenous) if table.options.fixed_x else 0
-            moments += p * (p + 1) // 2 - k * (k + 1) // 2
-            if table.meanstructure:
-                moments += p - k
-    n_equal = sum(1 for row in table.constraints if row.op is Op.EQUAL)
-    npar = table.n_free - n_equal
+    moments, npar = moments_count(table), free_parameter_count(table)
     if npar > moments:
         raise IdentificationError(
             f"the model has {npar} free parameters but the data give only {moments} moments "
@@ -167,7 +172,7 @@ def _warn_about(result: Fit) -> None:
             ConvergenceWarning,
             stacklevel=3,
         )
-    if result.converged and result.options.effective_se is StandardErrors.STANDARD:
+    if result.converged and result.options.se is StandardErrors.STANDARD:
         result.information_vcov_phi  # noqa: B018 (warns when the information is singular)
     negative = [
         row.name for row in result.table.parameters

@@ -9,7 +9,10 @@ matrix is well conditioned: A⁻¹ = D⁻¹(D⁻¹AD⁻¹)⁻¹D⁻¹.
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
+from scipy.linalg import lapack
 
 SINGULAR = 1e-10  # smallest / largest eigenvalue of the unit-diagonal matrix
 
@@ -36,3 +39,30 @@ def scaled_inverse(matrix: np.ndarray) -> np.ndarray:
     """A⁻¹ through the unit-diagonal form (A positive definite)."""
     scale = 1.0 / np.sqrt(np.diag(matrix))
     return np.linalg.inv(matrix * np.outer(scale, scale)) * np.outer(scale, scale)
+
+
+class NotPositiveDefinite(ArithmeticError):
+    """The implied covariance matrix is not positive definite."""
+
+
+def cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
+    """(Σ⁻¹, log|Σ|) from the Cholesky factor (LAPACK potrf/potri); raises NotPositiveDefinite."""
+    if not np.all(np.isfinite(sigma)):
+        raise NotPositiveDefinite
+    factor, info = lapack.dpotrf(sigma, lower=1, clean=0)
+    if info != 0:
+        raise NotPositiveDefinite
+    diagonal = np.diag(factor)
+    if np.any(diagonal <= 0):
+        raise NotPositiveDefinite
+    inverse, info = lapack.dpotri(factor, lower=1)
+    if info != 0:
+        raise NotPositiveDefinite
+    upper = _upper_triangle(len(inverse))
+    inverse[upper] = inverse.T[upper]  # potri fills the lower triangle only
+    return inverse, 2.0 * float(np.sum(np.log(diagonal)))
+
+
+@cache
+def _upper_triangle(p: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(p, 1)

@@ -1,14 +1,25 @@
-"""Options of a fit: lavaan's names in snake_case at the edge, enums inside.
+"""Options: lavaan's names in snake_case at the edge, enums inside.
 
-Input: keyword arguments of ``semlang.cfa/sem/growth`` (or CLI flags). Output: a frozen
-:class:`Options`. Unknown names and bad values raise :class:`~semlang.errors.OptionError` with the
-closest valid name.
+Two kinds, kept apart (lavaan mixes them in one list):
+
+* :class:`ModelOptions` shape the parameter table (std_lv, auto_*, meanstructure, fixed_x,
+  groups and their equalities, cluster/levels, missing); a compiled model holds them.
+* :class:`FitOptions` shape only the fit (estimator, likelihood, se, test, information,
+  bootstrap, seed, iteration limit); they are given when fitting, so one compiled model can be
+  fitted under any estimator. Their lavaan defaults depend on the estimator and the missing-data
+  setting and are resolved once, here (:func:`make_fit_options`), into concrete values.
+
+Live objects (an executor, a progress display) are neither: they are run-time arguments and never
+travel inside a compiled model, a fit's options or a task sent to a worker.
+
+Unknown names and bad values raise :class:`~semlang.errors.OptionError` with the closest valid
+name.
 """
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, fields, replace
 from enum import Enum
 from typing import Any
 
@@ -26,11 +37,34 @@ class ModelType(Enum):
 class Missing(Enum):
     LISTWISE = "listwise"
     FIML = "fiml"
+    FIML_X = "ml.x"  # FIML, and rows with missing exogenous covariates kept (lavaan's "ml.x")
+
+    @property
+    def is_fiml(self) -> bool:
+        return self is not Missing.LISTWISE
 
 
 class Estimator(Enum):
     ML = "ML"
+    MLM = "MLM"
+    MLMV = "MLMV"
+    MLMVS = "MLMVS"
+    MLF = "MLF"
     MLR = "MLR"
+    GLS = "GLS"
+    WLS = "WLS"
+    DWLS = "DWLS"
+    ULS = "ULS"
+
+    @property
+    def is_likelihood(self) -> bool:
+        """ML and its robust variants (one discrepancy, different standard errors and tests)."""
+        return self.value.startswith("ML")
+
+
+class Likelihood(Enum):
+    NORMAL = "normal"
+    WISHART = "wishart"
 
 
 class Information(Enum):
@@ -40,10 +74,58 @@ class Information(Enum):
 
 class StandardErrors(Enum):
     STANDARD = "standard"
-    ROBUST = "robust.huber.white"
+    ROBUST_SEM = "robust.sem"
+    ROBUST_HUBER_WHITE = "robust.huber.white"
+    FIRST_ORDER = "first.order"
     BOOTSTRAP = "bootstrap"
     NONE = "none"
 
+    @property
+    def is_sandwich(self) -> bool:
+        return self in (StandardErrors.ROBUST_SEM, StandardErrors.ROBUST_HUBER_WHITE)
+
+
+class Test(Enum):
+    STANDARD = "standard"
+    SATORRA_BENTLER = "satorra.bentler"
+    YUAN_BENTLER = "yuan.bentler"
+    YUAN_BENTLER_MPLUS = "yuan.bentler.mplus"
+    MEAN_VAR_ADJUSTED = "mean.var.adjusted"
+    SCALED_SHIFTED = "scaled.shifted"
+    BROWNE_RESIDUAL_ADF = "browne.residual.adf"
+    BROWNE_RESIDUAL_NT = "browne.residual.nt"
+    BOLLEN_STINE = "bollen.stine"
+    NONE = "none"
+
+    @property
+    def is_scaled(self) -> bool:
+        """A scaled (robust) version of the standard statistic."""
+        return self in (
+            Test.SATORRA_BENTLER,
+            Test.YUAN_BENTLER,
+            Test.YUAN_BENTLER_MPLUS,
+            Test.MEAN_VAR_ADJUSTED,
+            Test.SCALED_SHIFTED,
+        )
+
+
+# lavaan 0.6.14's defaults per estimator (continuous data): standard errors, test, information
+ESTIMATOR_DEFAULTS: dict[Estimator, tuple[StandardErrors, Test, Information]] = {
+    Estimator.ML: (StandardErrors.STANDARD, Test.STANDARD, Information.EXPECTED),
+    Estimator.MLM: (StandardErrors.ROBUST_SEM, Test.SATORRA_BENTLER, Information.EXPECTED),
+    Estimator.MLMV: (StandardErrors.ROBUST_SEM, Test.SCALED_SHIFTED, Information.EXPECTED),
+    Estimator.MLMVS: (StandardErrors.ROBUST_SEM, Test.MEAN_VAR_ADJUSTED, Information.EXPECTED),
+    Estimator.MLF: (StandardErrors.FIRST_ORDER, Test.STANDARD, Information.EXPECTED),
+    Estimator.MLR: (
+        StandardErrors.ROBUST_HUBER_WHITE,
+        Test.YUAN_BENTLER_MPLUS,
+        Information.OBSERVED,
+    ),
+    Estimator.GLS: (StandardErrors.STANDARD, Test.STANDARD, Information.EXPECTED),
+    Estimator.WLS: (StandardErrors.STANDARD, Test.STANDARD, Information.EXPECTED),
+    Estimator.DWLS: (StandardErrors.STANDARD, Test.STANDARD, Information.EXPECTED),
+    Estimator.ULS: (StandardErrors.STANDARD, Test.STANDARD, Information.EXPECTED),
+}
 
 GROUP_EQUAL_WORDS = (
     "loadings",
@@ -58,8 +140,8 @@ GROUP_EQUAL_WORDS = (
 
 
 @dataclass(frozen=True)
-class Options:
-    """Every option of a fit, with lavaan's defaults for the model type."""
+class ModelOptions:
+    """The options that shape the parameter table, with lavaan's defaults for the model type."""
 
     model_type: ModelType = ModelType.SEM
     std_lv: bool = False
@@ -78,46 +160,59 @@ class Options:
     group_partial: tuple[str, ...] = ()
     cluster: str | None = None
     missing: Missing = Missing.LISTWISE
+    start: str = "default"  # lavaan's option; only "default" (a row's own: start(v)* in the model)
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """The options of one fit, resolved to concrete values (lavaan's defaults applied)."""
+
     estimator: Estimator = Estimator.ML
-    information: Information | None = None  # None: expected (observed: FIML, cluster=; lavaan)
-    se: StandardErrors | None = None  # None: standard (robust for MLR)
+    likelihood: Likelihood = Likelihood.NORMAL
+    se: StandardErrors = StandardErrors.STANDARD
+    test: tuple[Test, ...] = (Test.STANDARD,)
+    information: Information = Information.EXPECTED
     bootstrap: int = 1000
     seed: int | None = None
-    executor: Any = field(default=None, compare=False)
-    progress: bool | None = None
-    start: str = "default"  # lavaan's option; only "default" (a row's own: start(v)* in the model)
     max_iterations: int = 10000
+    se_given: bool = False  # the user chose se= (not the estimator's default)
 
     @property
-    def effective_information(self) -> Information:
-        if self.information is not None:
-            return self.information
-        observed = (
-            self.missing is Missing.FIML
-            or self.cluster is not None
-            or self.effective_se is StandardErrors.ROBUST
-        )  # as lavaan
-        return Information.OBSERVED if observed else Information.EXPECTED
-
-    @property
-    def effective_se(self) -> StandardErrors:
-        if self.se is not None:
-            return self.se
-        return StandardErrors.ROBUST if self.estimator is Estimator.MLR else StandardErrors.STANDARD
+    def scaled_test(self) -> Test | None:
+        """The first scaled test asked for (its statistic fills the ``*_scaled`` measures)."""
+        return next((t for t in self.test if t.is_scaled), None)
 
 
-_ENUM_OPTIONS: dict[str, type[Enum]] = {
+MODEL_OPTION_NAMES = frozenset(f.name for f in fields(ModelOptions)) - {"model_type"}
+FIT_OPTION_NAMES = frozenset(
+    ("estimator", "likelihood", "se", "test", "information", "bootstrap", "seed", "max_iterations")
+)
+RUN_OPTION_NAMES = frozenset(("executor", "progress"))
+
+_ENUMS: dict[str, type[Enum]] = {
     "missing": Missing,
     "estimator": Estimator,
+    "likelihood": Likelihood,
     "information": Information,
     "se": StandardErrors,
+    "test": Test,
     "model_type": ModelType,
 }
-_ENUM_ALIASES = {
-    "missing": {"ml": "fiml", "direct": "fiml", "listwise": "listwise", "fiml": "fiml"},
-    "estimator": {"ml": "ML", "mlr": "MLR"},
-    "se": {"robust": "robust.huber.white", "standard": "standard", "boot": "bootstrap"},
+# fmt: off
+_ALIASES = {
+    "missing": {"ml": "fiml", "direct": "fiml", "fiml": "fiml", "listwise": "listwise",
+                "ml.x": "ml.x", "fiml.x": "ml.x", "direct.x": "ml.x"},
+    "estimator": {"adf": "WLS"},
+    "se": {"boot": "bootstrap", "robust.mlr": "robust.huber.white",
+           "robust.mlm": "robust.sem"},
+    "test": {"sb": "satorra.bentler", "satorra-bentler": "satorra.bentler",
+             "yb": "yuan.bentler", "mlr": "yuan.bentler.mplus", "mlm": "satorra.bentler",
+             "mlmv": "scaled.shifted", "mlmvs": "mean.var.adjusted",
+             "browne": "browne.residual.adf", "bollen-stine": "bollen.stine",
+             "bootstrap": "bollen.stine", "boot": "bollen.stine"},
+    "likelihood": {"default": "normal"},
 }
+# fmt: on
 _BOOL_OPTIONS = {
     "std_lv",
     "auto_fix_first",
@@ -132,16 +227,40 @@ _BOOL_OPTIONS = {
 }
 
 
-def make_options(model_type: str | ModelType = "sem", **kwargs: Any) -> Options:
-    """Options for ``model_type`` ('cfa', 'sem' or 'growth') with the user's overrides."""
+def split_options(options: dict[str, Any]) -> tuple[dict, dict, dict]:
+    """(model, fit, run-time) options of a call, names in snake_case; unknown names refused."""
+    model, fit, run = {}, {}, {}
+    for raw_name, value in options.items():
+        name = raw_name.replace(".", "_")
+        if name in MODEL_OPTION_NAMES:
+            model[name] = value
+        elif name in FIT_OPTION_NAMES:
+            fit[name] = value
+        elif name in RUN_OPTION_NAMES:
+            run[name] = value
+        else:
+            raise OptionError(f"unknown option {raw_name!r}", hint=_suggest(name))
+    return model, fit, run
+
+
+def make_options(model_type: str | ModelType = "sem", **kwargs: Any) -> ModelOptions:
+    """Model options for ``model_type`` ('cfa', 'sem' or 'growth') with the user's overrides.
+
+    Fit options (estimator, se, ...) are refused here: they belong to the fit.
+    """
     kind = _enum_value("model_type", model_type)
-    base = Options(model_type=kind)
+    base = ModelOptions(model_type=kind)
     if kind is ModelType.GROWTH:
         base = replace(base, meanstructure=True, int_ov_free=False, int_lv_free=True)
     values: dict[str, Any] = {}
     for raw_name, value in kwargs.items():
         name = raw_name.replace(".", "_")
-        if name not in Options.__dataclass_fields__ or name == "model_type":
+        if name in FIT_OPTION_NAMES or name in RUN_OPTION_NAMES:
+            raise OptionError(
+                f"{raw_name!r} is an option of the fit, not of the model",
+                hint=f"semlang.fit(compiled, data, {name}=...)",
+            )
+        if name not in MODEL_OPTION_NAMES:
             raise OptionError(f"unknown option {raw_name!r}", hint=_suggest(name))
         values[name] = _convert(name, value)
     if "std_lv" in values and "auto_fix_first" not in values:
@@ -149,9 +268,107 @@ def make_options(model_type: str | ModelType = "sem", **kwargs: Any) -> Options:
     return replace(base, **values)
 
 
+def make_fit_options(model: ModelOptions, nlevels: int = 1, **kwargs: Any) -> FitOptions:
+    """Fit options with lavaan's defaults resolved for the estimator and the missing setting."""
+    values: dict[str, Any] = {}
+    for raw_name, value in kwargs.items():
+        name = raw_name.replace(".", "_")
+        if name not in FIT_OPTION_NAMES:
+            raise OptionError(f"unknown option {raw_name!r}", hint=_suggest(name))
+        values[name] = value
+    estimator = _enum_value("estimator", values.get("estimator") or "ML")
+    default_se, default_test, default_info = ESTIMATOR_DEFAULTS[estimator]
+    se_word = values.get("se")
+    se = _resolve_se(se_word, estimator, model, default_se)
+    tests = _tests(values.get("test"), default_test)
+    information = values.get("information")
+    if information is not None:
+        information = _enum_value("information", information)
+    else:
+        information = _default_information(estimator, se, model, nlevels, default_info)
+    likelihood = _enum_value("likelihood", values.get("likelihood") or "normal")
+    out = FitOptions(
+        estimator=estimator,
+        likelihood=likelihood,
+        se=se,
+        test=tests,
+        information=information,
+        bootstrap=_positive("bootstrap", values.get("bootstrap", 1000)),
+        seed=_seed(values.get("seed")),
+        max_iterations=_positive("max_iterations", values.get("max_iterations", 10000)),
+        se_given=se_word is not None,
+    )
+    from semlang.estimate.families import check_fit_options
+
+    check_fit_options(model, out, nlevels)
+    return out
+
+
+def _resolve_se(word, estimator: Estimator, model: ModelOptions, default) -> StandardErrors:
+    """lavaan's meaning of se=: "robust" is robust.sem with complete data and ML-type estimators
+    that are not MLR, robust.huber.white with MLR or missing data; None is the default."""
+    if word is None:
+        if model.missing.is_fiml and default is StandardErrors.ROBUST_SEM:
+            return StandardErrors.ROBUST_HUBER_WHITE  # lavaan: MLM-type SEs need complete data
+        return default
+    if isinstance(word, str) and word.lower() == "robust":
+        huber = estimator is Estimator.MLR or model.missing.is_fiml or model.cluster is not None
+        return StandardErrors.ROBUST_HUBER_WHITE if huber else StandardErrors.ROBUST_SEM
+    return _enum_value("se", word)
+
+
+def _default_information(estimator, se, model: ModelOptions, nlevels: int, default):
+    """lavaan: observed with missing data, clusters and Huber-White SEs; else the estimator's."""
+    if not estimator.is_likelihood:
+        return default
+    if model.missing.is_fiml or nlevels > 1 or se is StandardErrors.ROBUST_HUBER_WHITE:
+        return Information.OBSERVED
+    if model.cluster is not None and estimator is Estimator.MLR:
+        return Information.OBSERVED
+    return default
+
+
+def _tests(value: Any, default: Test) -> tuple[Test, ...]:
+    if value is None:
+        return (default,) if default is Test.STANDARD else (Test.STANDARD, default)
+    items = [value] if isinstance(value, (str, Test)) else list(value)
+    if not items:
+        raise OptionError("option 'test' needs at least one test", hint="test='standard'")
+    tests: list[Test] = []
+    for item in items:
+        test = _enum_value("test", item)
+        if test not in tests:
+            tests.append(test)
+    if Test.NONE in tests and len(tests) > 1:
+        raise OptionError("test='none' cannot be combined with other tests")
+    if Test.STANDARD not in tests and Test.NONE not in tests:
+        tests.insert(0, Test.STANDARD)  # lavaan always reports the standard test first
+    return tuple(tests)
+
+
+def _positive(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise OptionError(f"option {name!r} must be a positive whole number, not {value!r}")
+    return value
+
+
+def _seed(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise OptionError(f"option 'seed' must be a whole number >= 0, not {value!r}")
+    return value
+
+
+def check_progress(value: Any) -> bool | None:
+    if value is not None and not isinstance(value, bool):
+        raise OptionError(f"option 'progress' must be True, False or None, not {value!r}")
+    return value
+
+
 def _convert(name: str, value: Any) -> Any:
-    if name in _ENUM_OPTIONS:
-        return None if value is None else _enum_value(name, value)
+    if name in _ENUMS:
+        return Missing.LISTWISE if value is None else _enum_value(name, value)
     if name in _BOOL_OPTIONS:
         if not isinstance(value, bool):
             raise OptionError(f"option {name!r} must be True or False, not {value!r}")
@@ -173,14 +390,6 @@ def _convert(name: str, value: Any) -> Any:
                 hint="give a parameter its start value in the model, e.g. start(0.5)*x2",
             )
         return value
-    if name == "progress":
-        if value is not None and not isinstance(value, bool):
-            raise OptionError(f"option 'progress' must be True, False or None, not {value!r}")
-        return value
-    if name in ("bootstrap", "max_iterations"):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise OptionError(f"option {name!r} must be a positive whole number, not {value!r}")
-        return value
     return value
 
 
@@ -199,19 +408,22 @@ def _string_tuple(name: str, value: Any) -> tuple[str, ...]:
     return tuple(str(item).replace(" ", "") for item in items)
 
 
-def _enum_value(name: str, value: Any) -> Enum:
-    cls = _ENUM_OPTIONS[name]
+def _enum_value(name: str, value: Any) -> Any:
+    cls = _ENUMS[name]
     if isinstance(value, cls):
         return value
     text = str(value)
-    text = _ENUM_ALIASES.get(name, {}).get(text.lower(), text)
+    text = _ALIASES.get(name, {}).get(text.lower(), text)
     for member in cls:
         if member.value.lower() == text.lower():
             return member
     allowed = ", ".join(repr(m.value) for m in cls)
-    raise OptionError(f"option {name!r} cannot be {value!r}; choose one of {allowed}")
+    close = difflib.get_close_matches(text, [m.value for m in cls], n=1, cutoff=0.5)
+    hint = f"did you mean {close[0]!r}?" if close else None
+    raise OptionError(f"option {name!r} cannot be {value!r}; choose one of {allowed}", hint=hint)
 
 
 def _suggest(name: str) -> str | None:
-    close = difflib.get_close_matches(name, list(Options.__dataclass_fields__), n=1)
+    names = sorted(MODEL_OPTION_NAMES | FIT_OPTION_NAMES | RUN_OPTION_NAMES)
+    close = difflib.get_close_matches(name, names, n=1)
     return f"did you mean {close[0]!r}?" if close else None

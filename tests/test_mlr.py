@@ -49,7 +49,7 @@ def all_measures(fit) -> dict:
 def test_robust_standard_errors_match_lavaan(name):
     fit = fit_group_case(name)
     assert fit.converged
-    assert fit.options.effective_se is StandardErrors.ROBUST
+    assert fit.options.se is StandardErrors.ROBUST_HUBER_WHITE
     assert_estimates_match(name, fit)
 
 

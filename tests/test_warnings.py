@@ -51,9 +51,9 @@ def test_non_convergence_warns_and_is_reported():
 
 def test_non_convergence_through_a_compiled_model():
     data = semlang.datasets.load("HolzingerSwineford1939")
-    compiled = semlang.compile_model(HS_MODEL, "cfa", max_iterations=2)
+    compiled = semlang.compile_model(HS_MODEL, "cfa")
     with pytest.warns(ConvergenceWarning):
-        fit = semlang.fit(compiled, data)
+        fit = semlang.fit(compiled, data, max_iterations=2)
     assert not fit.converged
 
 

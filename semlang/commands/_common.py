@@ -143,10 +143,13 @@ def relocated(error: ModelError, text: str, name: str) -> ModelError:
 def parameter_table(args: argparse.Namespace, ngroups: int = 1):
     """The parameter table of the model file of ``args`` (no data needed)."""
     import semlang
+    from semlang.options import make_fit_options, split_options
 
     text = read_model(args.model)
-    options = options_of(args)
-    return semlang.parameter_table(text, args.kind, ngroups=ngroups, name=args.model, **options)
+    model, fit, _ = split_options(options_of(args))
+    table = semlang.parameter_table(text, args.kind, ngroups=ngroups, name=args.model, **model)
+    make_fit_options(table.options, table.nlevels, **fit)  # the fit options checked too
+    return table
 
 
 def _cell(value: Any) -> str:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from semlang.errors import DataError, DataWarning, ModelSpecificationError, UnknownVariableError
 from semlang.matrices import nearly_singular
-from semlang.options import Missing, Options
+from semlang.options import Missing, ModelOptions
 from semlang.partable.table import ParameterTable
 
 
@@ -287,7 +287,7 @@ def group_label(value: Any) -> str:
     return str(value)
 
 
-def prepare(frame: pd.DataFrame, table: ParameterTable, options: Options) -> SampleData:
+def prepare(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions) -> SampleData:
     """Per-group sample data for the observed variables of ``table``."""
     names = table.observed
     check_names(frame, table)
@@ -315,7 +315,7 @@ def prepare(frame: pd.DataFrame, table: ParameterTable, options: Options) -> Sam
     return SampleData(tuple(groups), dropped)
 
 
-def _group_rows(frame: pd.DataFrame, table: ParameterTable, options: Options):
+def _group_rows(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions):
     """(group labels, each row's label, rows that belong to a group)."""
     if options.group is None:
         return ("1",), np.full(len(frame), "1", dtype=object), np.ones(len(frame), dtype=bool)

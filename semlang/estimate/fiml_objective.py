@@ -17,24 +17,28 @@ from semlang.estimate.missing import (
     SaturatedResult,
     fiml_loglik,
     fiml_loglik_and_gradient,
+    independence_loglik,
     saturated_em,
 )
-from semlang.estimate.ml import NotPositiveDefinite, cholesky_inverse
+from semlang.estimate.normal_entries import NormalPieces, Piece
+from semlang.estimate.normal_loglik import loglik_normal
+from semlang.matrices import NotPositiveDefinite
 
 
 @dataclass(frozen=True)
-class FimlDiscrepancy:
+class FimlDiscrepancy(NormalPieces):
     patterns: MissingPatterns
     saturated: SaturatedResult
     nobs: int
     weight: float  # n_g / N
     ntotal: int
+    raw: np.ndarray  # the group's rows (NaN where missing)
 
     @classmethod
     def from_group(cls, group, weight: float, ntotal: int) -> FimlDiscrepancy:
         patterns = MissingPatterns.from_array(group.raw)
         saturated = saturated_em(patterns, names=group.names)
-        return cls(patterns, saturated, patterns.nobs, weight, ntotal)
+        return cls(patterns, saturated, patterns.nobs, weight, ntotal, group.raw)
 
     @property
     def h1_mean(self) -> np.ndarray:
@@ -56,6 +60,36 @@ class FimlDiscrepancy:
             raise NotPositiveDefinite
         return scale * (self.saturated.loglik - loglik), -scale * G, -scale * g
 
-    def information_weight(self, sigma: np.ndarray) -> np.ndarray:
-        """Complete-data weight Σ⁻¹: an approximation, used only to guide the optimizer."""
-        return cholesky_inverse(sigma)[0]
+    def pieces(self, meanstructure: bool = True) -> tuple[Piece, ...]:
+        """One piece per missing-data pattern (FIML always has a mean structure)."""
+        return tuple(
+            Piece(pattern.n / self.ntotal, np.asarray(pattern.observed), pattern.mean,
+                  pattern.cov)
+            for pattern in self.patterns.patterns
+        )  # fmt: skip
+
+    # ---- log-likelihoods (the family's fit statistics) ----
+    def loglik(self, sigma: np.ndarray, mu: np.ndarray, meanstructure: bool = True) -> float:
+        return fiml_loglik(self.patterns, sigma, mu)
+
+    def saturated_loglik(self) -> float:
+        return self.saturated.loglik
+
+    def covariate_loglik(self, x: list[int]) -> float:
+        """The covariates' own log-likelihood at their EM moments (0 without any)."""
+        if not x:
+            return 0.0
+        block = np.ix_(x, x)
+        mean, cov = self.h1_mean[x], self.h1_cov[block]
+        return loglik_normal(cov, mean, cov, mean, self.nobs)
+
+    def independence_loglik(self, keep: list[int]) -> float:
+        """FIML independence log-likelihood, the covariates ``keep`` keeping their joint
+        distribution: their univariate terms are replaced by their saturated (EM) joint
+        log-likelihood over the rows that observe any of them."""
+        logl = independence_loglik(self.patterns)
+        if len(keep) < 2:
+            return logl
+        covariates = MissingPatterns.from_array(self.raw[:, keep])
+        return logl - independence_loglik(covariates) + saturated_em(covariates).loglik
+

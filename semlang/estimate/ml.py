@@ -9,41 +9,19 @@ expected information.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 
 import numpy as np
-from scipy.linalg import lapack
 
+from semlang.estimate.normal_entries import NormalPieces, Piece
+from semlang.estimate.normal_loglik import loglik_normal, saturated_loglik
+from semlang.matrices import NotPositiveDefinite, cholesky_inverse
 
-class NotPositiveDefinite(ArithmeticError):
-    """The implied covariance matrix is not positive definite."""
-
-
-def cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
-    """(Σ⁻¹, log|Σ|) from the Cholesky factor (LAPACK potrf/potri); raises NotPositiveDefinite."""
-    if not np.all(np.isfinite(sigma)):
-        raise NotPositiveDefinite
-    factor, info = lapack.dpotrf(sigma, lower=1, clean=0)
-    if info != 0:
-        raise NotPositiveDefinite
-    diagonal = np.diag(factor)
-    if np.any(diagonal <= 0):
-        raise NotPositiveDefinite
-    inverse, info = lapack.dpotri(factor, lower=1)
-    if info != 0:
-        raise NotPositiveDefinite
-    upper = _upper_triangle(len(inverse))
-    inverse[upper] = inverse.T[upper]  # potri fills the lower triangle only
-    return inverse, 2.0 * float(np.sum(np.log(diagonal)))
-
-
-@cache
-def _upper_triangle(p: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(p, 1)
+__all__ = ["CompleteDataML", "NotPositiveDefinite", "cholesky_inverse"]
 
 
 @dataclass(frozen=True)
-class CompleteDataML:
+class CompleteDataML(NormalPieces):
     """One group's ML discrepancy from its sample moments."""
 
     mean: np.ndarray
@@ -51,6 +29,14 @@ class CompleteDataML:
     nobs: int
     weight: float  # n_g / N
     meanstructure: bool
+    raw: np.ndarray | None = None  # the group's rows, where the fit has them (casewise scores)
+
+    @cached_property
+    def patterns(self):
+        """The rows as one missing-data pattern (what casewise computations take)."""
+        from semlang.estimate.missing import MissingPatterns
+
+        return MissingPatterns.from_array(self.raw)
 
     @cached_property
     def logdet_sample(self) -> float:
@@ -75,5 +61,38 @@ class CompleteDataML:
         g = None if d is None else -2.0 * Wd
         return self.weight * f, self.weight * G, None if g is None else self.weight * g
 
-    def information_weight(self, sigma: np.ndarray) -> np.ndarray:
-        return cholesky_inverse(sigma)[0]
+    @property
+    def h1_mean(self) -> np.ndarray:
+        return self.mean
+
+    @property
+    def h1_cov(self) -> np.ndarray:
+        return self.cov
+
+    def pieces(self, meanstructure: bool) -> tuple[Piece, ...]:
+        return (Piece(self.weight, None, self.mean if meanstructure else None, self.cov),)
+
+    # ---- log-likelihoods (the family's fit statistics) ----
+    def loglik(self, sigma: np.ndarray, mu: np.ndarray, meanstructure: bool) -> float:
+        """ℓ(Σ, μ) of the group's rows (at the sample means without a mean structure)."""
+        return loglik_normal(self.cov, self.mean, sigma, mu if meanstructure else self.mean,
+                             self.nobs)  # fmt: skip
+
+    def saturated_loglik(self) -> float:
+        return saturated_loglik(self.cov, self.nobs)
+
+    def covariate_loglik(self, x: list[int]) -> float:
+        """The saturated log-likelihood of the covariates ``x`` alone (0 without any)."""
+        if not x:
+            return 0.0
+        block = np.ix_(x, x)
+        return loglik_normal(self.cov[block], self.mean[x], self.cov[block], self.mean[x],
+                             self.nobs)  # fmt: skip
+
+    def independence_loglik(self, keep: list[int]) -> float:
+        """ℓ of the independence model, the covariates ``keep`` keeping their joint block."""
+        sigma = np.diag(np.diag(self.cov))
+        if keep:
+            sigma[np.ix_(keep, keep)] = self.cov[np.ix_(keep, keep)]
+        return loglik_normal(self.cov, self.mean, sigma, self.mean, self.nobs)
+

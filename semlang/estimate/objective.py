@@ -30,8 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from semlang.compile.model import CompiledModel
-from semlang.compile.ram import ExoValues, ImpliedMoments, collapse, entry_information
-from semlang.estimate.ml import CompleteDataML, NotPositiveDefinite, cholesky_inverse
+from semlang.compile.ram import ExoValues, ImpliedMoments, collapse
+from semlang.matrices import NotPositiveDefinite
 
 
 @dataclass(frozen=True)
@@ -89,11 +89,7 @@ class Objective:
         implied = self.model.implied(theta, self.exo)
         for moments, discrepancy in zip(implied, self.discrepancies, strict=True):
             Pa, Pb, Pc, index = moments.entry_vectors()
-            if isinstance(discrepancy, CompleteDataML):
-                W = discrepancy.information_weight(moments.sigma)
-                entries = discrepancy.weight * entry_information(Pa, Pb, Pc, W, self.meanstructure)
-            else:
-                entries = _pattern_information(discrepancy, moments.sigma, Pa, Pb, Pc)
+            entries = discrepancy.expected_entries(moments, Pa, Pb, Pc, self.meanstructure)
             info += collapse(entries, index, n_theta)
         J = self.model.space.jacobian(phi)
         return J.T @ info @ J
@@ -108,8 +104,9 @@ class Objective:
             _, G, g = discrepancy.evaluate(moments.sigma, moments.mu, gradient=True)
             Pa, Pb, Pc, index = moments.entry_vectors()
             entries = second_order_entries(moments, G, g)
-            for piece in _pieces(discrepancy, self.meanstructure):
-                entries += first_order_entries(piece, moments, Pa, Pb, Pc)
+            entries += discrepancy.first_order_hessian_entries(
+                moments, Pa, Pb, Pc, self.meanstructure
+            )
             out += collapse((entries + entries.T) / 2.0, index, n_theta)
         return out
 
@@ -134,65 +131,6 @@ class Objective:
             narrow = (grad(phi + h * unit) - grad(phi - h * unit)) / (2 * h)
             out[:, k] = (4.0 * narrow - wide) / 3.0
         return (out + out.T) / 2
-
-
-@dataclass(frozen=True)
-class _Piece:
-    """One term w [log|Σ_o| + tr(Σ_o⁻¹ M)] of F: variables ``observed`` (None: all)."""
-
-    weight: float
-    observed: np.ndarray | None
-    mean: np.ndarray | None  # None: no mean structure
-    cov: np.ndarray
-
-
-def _pieces(discrepancy, meanstructure: bool) -> list[_Piece]:
-    if isinstance(discrepancy, CompleteDataML):
-        mean = discrepancy.mean if meanstructure else None
-        return [_Piece(discrepancy.weight, None, mean, discrepancy.cov)]
-    if not hasattr(discrepancy, "patterns"):
-        raise NotImplementedError(f"no observed information for {type(discrepancy).__name__}")
-    patterns = discrepancy.patterns.patterns
-    return [
-        _Piece(pattern.n / discrepancy.ntotal, np.asarray(pattern.observed), pattern.mean,
-               pattern.cov)
-        for pattern in patterns
-    ]  # fmt: skip
-
-
-def _pattern_information(discrepancy, sigma: np.ndarray, Pa, Pb, Pc) -> np.ndarray:
-    """Σ_p (n_p/N) · expected information of pattern p's observed variables (entry by entry)."""
-    out = np.zeros((Pa.shape[0], Pa.shape[0]))
-    for piece in _pieces(discrepancy, True):
-        o = piece.observed
-        W = cholesky_inverse(sigma[np.ix_(o, o)])[0]
-        out += piece.weight * entry_information(Pa[:, o], Pb[:, o], Pc[:, o], W, True)
-    return out
-
-
-def first_order_entries(piece: _Piece, moments: ImpliedMoments, Pa, Pb, Pc) -> np.ndarray:
-    """The Hessian terms of one piece made of first derivatives of Σ and μ (entry by entry)."""
-    sigma, mu = moments.sigma, moments.mu
-    if piece.observed is not None:
-        o = piece.observed
-        sigma, mu = sigma[np.ix_(o, o)], mu[o]
-        Pa, Pb, Pc = Pa[:, o], Pb[:, o], Pc[:, o]
-    W = cholesky_inverse(sigma)[0]
-    d = None if piece.mean is None else piece.mean - mu
-    M = piece.cov if d is None else piece.cov + np.outer(d, d)
-    V = W @ M @ W
-    AW, BW, AV, BV = Pa @ W, Pb @ W, Pa @ V, Pb @ V
-    AAw, BBw, ABw = AW @ Pa.T, BW @ Pb.T, AW @ Pb.T
-    AAv, BBv, ABv = AV @ Pa.T, BV @ Pb.T, AV @ Pb.T
-    out = -2.0 * (AAw * BBw + ABw * ABw.T)
-    out += 2.0 * (ABw.T * ABv + BBw * AAv + AAw * BBv + ABw * ABv.T)
-    if d is not None:
-        CW = Pc @ W
-        out += 2.0 * (CW @ Pc.T)
-        z = W @ d
-        cross = (Pa @ z)[:, None] * (BW @ Pc.T) + (Pb @ z)[:, None] * (AW @ Pc.T)
-        out += 2.0 * (cross + cross.T)
-    return piece.weight * out
 
 
 def second_order_entries(moments: ImpliedMoments, G: np.ndarray, g: np.ndarray | None):

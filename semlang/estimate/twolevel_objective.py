@@ -52,7 +52,7 @@ from semlang.estimate.twolevel import (
 )
 from semlang.estimate.twolevel_data import TwoLevelData, detect_between_only
 from semlang.estimate.twolevel_h1 import FixedCovariates, fit_baseline, fit_saturated
-from semlang.options import Estimator, Missing, Options, StandardErrors
+from semlang.options import ModelOptions
 from semlang.partable.table import ParameterTable
 from semlang.syntax.ast import Op
 
@@ -101,7 +101,7 @@ class TwoLevelSample:
 
 
 def prepare_twolevel(
-    frame: pd.DataFrame, table: ParameterTable, options: Options
+    frame: pd.DataFrame, table: ParameterTable, options: ModelOptions
 ) -> TwoLevelSample:
     """Check the data against the two-level model and compute its statistics."""
     _check_supported(table, options)
@@ -127,7 +127,7 @@ def level_variables(table: ParameterTable) -> tuple[tuple[str, ...], tuple[str, 
     return levels[1], levels[2]
 
 
-def _check_supported(table: ParameterTable, options: Options) -> None:
+def _check_supported(table: ParameterTable, options: ModelOptions) -> None:
     def refuse(what: str, hint: str) -> None:
         raise NotSupportedError(
             f"two-level models are not fitted {what} yet", table.source, None, hint=hint
@@ -140,12 +140,8 @@ def _check_supported(table: ParameterTable, options: Options) -> None:
         )
     if table.ngroups > 1 or options.group is not None:
         refuse("with several groups (group=)", "fit each group on its own")
-    if options.missing is Missing.FIML:
+    if options.missing.is_fiml:
         refuse("with missing='fiml'", "leave missing at 'listwise' (rows with gaps are dropped)")
-    if options.estimator is not Estimator.ML:
-        refuse(f"with estimator={options.estimator.value!r}", "use estimator='ML'")
-    if options.effective_se not in (StandardErrors.STANDARD, StandardErrors.NONE):
-        refuse(f"with se={options.effective_se.value!r}", "use se='standard' (the default)")
 
 
 def _check_columns(frame: pd.DataFrame, table: ParameterTable, cluster: str) -> None:
@@ -346,7 +342,7 @@ class TwoLevelObjective(Objective):
 
 
 def build_twolevel_objective(
-    model: CompiledModel, sample: TwoLevelSample, options: Options
+    model: CompiledModel, sample: TwoLevelSample, options=None
 ) -> TwoLevelObjective:
     """The objective of a compiled two-level model on prepared clustered data."""
     data, h1 = sample.data, sample.h1

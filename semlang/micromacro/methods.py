@@ -139,6 +139,7 @@ class MethodModels:
 
     strings: dict[Method, str]
     compiled: dict[Method, CompiledModel]
+    max_iterations: int = 10000
 
     @classmethod
     def build(
@@ -147,7 +148,6 @@ class MethodModels:
         strings: dict[Method, str] = {}
         compiled: dict[Method, CompiledModel] = {}
         options: dict[str, Any] = {"meanstructure": True, "missing": "fiml"}
-        options["max_iterations"] = max_iterations
         for method in methods:
             if method in _MEASUREMENT:
                 loadings, residuals, intercepts = _MEASUREMENT[method]
@@ -161,7 +161,7 @@ class MethodModels:
                 continue
             strings[method] = text
             compiled[method] = compile_model(text, kind, name=method.value, **options)
-        return cls(strings, compiled)
+        return cls(strings, compiled, max_iterations)
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,7 +290,7 @@ def _second_step(
 
 
 def _fit_method(method: Method, data: MicroMacroData, models: MethodModels, strict: bool) -> Fit:
-    fitted = fit(models.compiled[method], data.wide)
+    fitted = fit(models.compiled[method], data.wide, max_iterations=models.max_iterations)
     problem = _problems(fitted) if strict else None
     if problem is not None:
         raise InadmissibleFit(method, problem)

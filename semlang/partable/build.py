@@ -12,7 +12,7 @@ import math
 from dataclasses import replace
 
 from semlang.errors import ModelSpecificationError
-from semlang.options import Missing, ModelType, Options
+from semlang.options import ModelOptions, ModelType
 from semlang.partable.defaults import Draft, level_drafts
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
 from semlang.partable.table import BlockVariables, ParameterTable, ParamRow
@@ -24,7 +24,7 @@ from semlang.syntax.ast import ModifierKind, Op
 
 def build_partable(
     model: ast.Model,
-    options: Options,
+    options: ModelOptions,
     ngroups: int = 1,
     group_labels: tuple[str, ...] | None = None,
 ) -> ParameterTable:
@@ -67,7 +67,7 @@ def build_partable(
     )
 
 
-def _meanstructure(user: UserModel, options: Options, ngroups: int) -> bool:
+def _meanstructure(user: UserModel, options: ModelOptions, ngroups: int) -> bool:
     if options.meanstructure is not None:
         return options.meanstructure
     has_intercepts = any(r.op is Op.INTERCEPT for rows in user.rows_by_level.values() for r in rows)
@@ -75,7 +75,7 @@ def _meanstructure(user: UserModel, options: Options, ngroups: int) -> bool:
         has_intercepts
         or ngroups > 1
         or user.nlevels > 1
-        or options.missing is Missing.FIML
+        or options.missing.is_fiml
         or options.model_type is ModelType.GROWTH
     )
 
@@ -105,7 +105,7 @@ def block_variables(block: int, group: int, level: int, roles: VariableRoles) ->
     )
 
 
-def _row(draft: Draft, row_id: int, block: int, group: int, options: Options, roles):
+def _row(draft: Draft, row_id: int, block: int, group: int, options: ModelOptions, roles):
     free, value, exo = draft.free, draft.value, draft.exo
     if group > 1 and draft.user is None:
         free, value = _later_group_defaults(draft, options, roles, free, value)

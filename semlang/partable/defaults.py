@@ -14,7 +14,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from semlang.options import Options
+from semlang.options import ModelOptions
 from semlang.partable.user_rows import UserRow, parameter_key
 from semlang.partable.vnames import VariableRoles
 from semlang.syntax.ast import Op
@@ -57,7 +57,7 @@ def _default_keys(roles: VariableRoles, meanstructure: bool) -> list[tuple[str, 
 def level_drafts(
     rows: list[UserRow],
     roles: VariableRoles,
-    options: Options,
+    options: ModelOptions,
     meanstructure: bool,
     level: int,
     between_observed: frozenset[str] = frozenset(),
@@ -79,7 +79,7 @@ def level_drafts(
     return drafts
 
 
-def _fix_scales(drafts: list[Draft], roles: VariableRoles, options: Options) -> None:
+def _fix_scales(drafts: list[Draft], roles: VariableRoles, options: ModelOptions) -> None:
     latent = set(roles.latent)
     if not options.auto_var:
         for d in drafts:
@@ -105,7 +105,7 @@ def _fix_scales(drafts: list[Draft], roles: VariableRoles, options: Options) -> 
                 d.fix(0.0)
 
 
-def _fix_defaults(drafts, roles: VariableRoles, options: Options, meanstructure: bool) -> None:
+def _fix_defaults(drafts, roles: VariableRoles, options: ModelOptions, meanstructure: bool) -> None:
     latent, observed = set(roles.latent), set(roles.observed)
     exogenous = set(roles.observed_x)
     for d in drafts:

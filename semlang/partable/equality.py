@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import replace
 
 from semlang.errors import ModelSpecificationError, OptionError, Source, Span
-from semlang.options import Options
+from semlang.options import ModelOptions
 from semlang.partable.table import BlockVariables, ParamRow
 from semlang.partable.user_rows import UserModel
 from semlang.syntax import ast
@@ -58,7 +58,7 @@ def _kind(row: ParamRow, block: BlockVariables) -> str | None:
 
 
 def group_equal_links(
-    rows: list[ParamRow], options: Options, blocks: list[BlockVariables], source: Source
+    rows: list[ParamRow], options: ModelOptions, blocks: list[BlockVariables], source: Source
 ) -> list[tuple[int, int]]:
     """Pairs of rows that ``group_equal`` makes equal, as lavaan labels them.
 

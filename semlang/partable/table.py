@@ -15,7 +15,7 @@ from functools import cached_property
 import pandas as pd
 
 from semlang.errors import Source, Span
-from semlang.options import Options
+from semlang.options import ModelOptions
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
 
@@ -92,7 +92,7 @@ class ParameterTable:
     nlevels: int
     group_labels: tuple[str, ...]
     meanstructure: bool
-    options: Options
+    options: ModelOptions
     source: Source
     variable_spans: dict[str, Span] = field(default_factory=dict, compare=False)
 

@@ -41,7 +41,7 @@ from semlang.errors import NotSupportedError, SemlangWarning
 from semlang.estimate.data import GroupData, SampleData
 from semlang.estimate.estimator import estimate
 from semlang.matrices import nearly_singular
-from semlang.options import Options
+from semlang.options import FitOptions
 from semlang.runner import Failure, run_replications
 from semlang.syntax.ast import Op
 
@@ -115,7 +115,7 @@ class BootstrapTask:
 
     model: CompiledModel
     groups: tuple[GroupData, ...]
-    options: Options
+    options: FitOptions
     phi0: np.ndarray
     variances: np.ndarray  # θ indices of free variances (admissibility check)
 
@@ -145,9 +145,10 @@ class BootstrapTask:
 
 
 def bootstrap_task(fit) -> BootstrapTask:
-    """The task of ``fit``'s draws: options without the executor (which need not pickle) and
-    with at most :data:`DRAW_MAX_ITERATIONS` iterations per draw (a draw that needs more is
-    headed for a boundary or a flat ridge; as in lavaan, reaching the limit is non-convergence)."""
+    """The task of ``fit``'s draws: the fit options (no executor or progress display: those are
+    run-time settings and never travel in a task) with at most :data:`DRAW_MAX_ITERATIONS`
+    iterations per draw (a draw that needs more is headed for a boundary or a flat ridge; as in
+    lavaan, reaching the limit is non-convergence)."""
     variances = sorted(
         {
             row.free - 1
@@ -157,8 +158,6 @@ def bootstrap_task(fit) -> BootstrapTask:
     )
     options = replace(
         fit.options,
-        executor=None,
-        progress=None,
         max_iterations=min(fit.options.max_iterations, DRAW_MAX_ITERATIONS),
     )
     return BootstrapTask(
@@ -323,7 +322,7 @@ def run_bootstrap(
 ) -> BootstrapResult:
     """Draw ``fit.options.bootstrap`` bootstrap samples of ``fit``'s data and re-estimate.
 
-    ``executor`` and ``progress`` default to the fit's options; ``executor``: ``None`` or
+    ``executor`` and ``progress`` as the fit was given them; ``executor``: ``None`` or
     ``"processes"`` (local worker processes, ``n_jobs`` of them, by default one per CPU),
     ``"serial"``, a ``dask.distributed.Client`` or a scheduler address (see
     :func:`semlang.runner.run_replications`). Failed draws are reported in a SemlangWarning.
@@ -342,9 +341,9 @@ def run_bootstrap(
         bootstrap_task(fit),
         options.bootstrap,
         seed,
-        executor=executor if executor is not None else options.executor,
+        executor=executor if executor is not None else fit.run.executor,
         n_jobs=n_jobs,
-        progress=progress if progress is not None else options.progress,
+        progress=progress if progress is not None else fit.run.progress,
         chunk_size=chunk_size,
         label="bootstrap",
     )

@@ -26,7 +26,6 @@ import pandas as pd
 from scipy import stats
 
 from semlang.errors import DataError, OptionError, SemlangWarning
-from semlang.options import Estimator
 from semlang.results import measures
 from semlang.results.fit import Fit
 
@@ -133,7 +132,7 @@ def _checked(fits, names, method):
 
 
 def _scaled(fits) -> bool:
-    robust = [f.options.estimator is Estimator.MLR for f in fits]
+    robust = [f.options.scaled_test is not None for f in fits]
     if any(robust) and not all(
         r or _measure(f, "df") == 0 for r, f in zip(robust, fits, strict=True)
     ):

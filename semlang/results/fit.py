@@ -1,6 +1,7 @@
 """The result of a fit: an immutable :class:`Fit` from which every output is derived.
 
-Input: the compiled model, the sample data, the options and the estimation. Output: estimates
+Input: the compiled model, the sample data, the fit options and the estimation (which carries the
+estimation family: everything here that depends on the estimator asks it). Output: estimates
 (lavaan's ``parameterEstimates()`` with ``std_lv`` and ``std_all``), fit measures, the implied
 moments, the covariance matrix of the estimates and the summary text. Derived values are cached
 properties; fitting never mutates the model, and a Fit never changes after it is made.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -21,17 +22,37 @@ from semlang.compile.ram import ImpliedMoments
 from semlang.errors import NotPositiveDefiniteWarning
 from semlang.estimate.data import SampleData
 from semlang.estimate.estimator import Estimation
-from semlang.options import Estimator, Options, StandardErrors
+from semlang.estimate.families import EstimationFamily, Statistics
+from semlang.options import FitOptions, StandardErrors
 from semlang.results import inference
 from semlang.syntax.ast import Op
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How long computations run (never part of a model, its options or a task)."""
+
+    executor: object = None  # None, "processes", "serial", a dask Client or an address
+    progress: bool | None = None
 
 
 @dataclass(frozen=True, eq=False)
 class Fit:
     model: CompiledModel
     sample: SampleData
-    options: Options
+    options: FitOptions
     estimation: Estimation
+    run: RunSettings = field(default_factory=RunSettings, repr=False)
+
+    @property
+    def family(self) -> EstimationFamily:
+        """The estimation family that made the fit (ML, FIML, two-level ML, least squares)."""
+        return self.estimation.family
+
+    @cached_property
+    def statistics(self) -> Statistics:
+        """The family's test statistic, the baseline's, and the log-likelihoods."""
+        return self.family.statistics(self)
 
     # ---- the optimizer's report ----
     @property
@@ -68,22 +89,22 @@ class Fit:
     @cached_property
     def vcov_phi(self) -> np.ndarray:
         """Covariance matrix of φ̂ by the options' standard-error type."""
-        se = self.options.effective_se
+        se = self.options.se
         if se is StandardErrors.NONE:
             return np.full((self.model.n_phi, self.model.n_phi), np.nan)
-        if se is StandardErrors.ROBUST:
-            from semlang.results.robust import robust_vcov_phi
-
-            return robust_vcov_phi(self)
         if se is StandardErrors.BOOTSTRAP:
             return self.bootstrap.vcov_phi
-        return self.information_vcov_phi
+        if se is StandardErrors.STANDARD:
+            return self.information_vcov_phi
+        from semlang.results.sandwich import vcov_phi
+
+        return vcov_phi(self, se)
 
     @cached_property
     def information_vcov_phi(self) -> np.ndarray:
         """(N · information)⁻¹ with the options' information (expected or observed)."""
         objective, phi = self.estimation.objective, self.estimation.phi
-        kind = self.options.effective_information
+        kind = self.options.information
         try:
             info = inference.information_per_observation(objective, phi, kind)
         except (ArithmeticError, np.linalg.LinAlgError):  # Σ not positive definite at φ̂
@@ -131,15 +152,10 @@ class Fit:
 
     @cached_property
     def _fit_measures(self) -> dict[str, float]:
-        if self.table.nlevels > 1:
-            from semlang.results.twolevel_indices import fit_measures
-        else:
-            from semlang.results.indices import fit_measures
-        out = fit_measures(self)
-        if self.options.estimator is Estimator.MLR:
-            from semlang.results.robust import scaled_test
+        from semlang.results.tests import scaled_measures
 
-            out.update(scaled_test(self, out))
+        out = self.family.fit_measures(self)
+        out.update(scaled_measures(self, out))
         return out
 
     def fit_measures(self) -> dict[str, float]:
@@ -162,8 +178,8 @@ class Fit:
         status = "converged" if self.converged else "did NOT converge"
         measures = self._fit_measures
         return (
-            f"<semlang Fit: {self.options.model_type.value}, {status} after {self.iterations} "
-            f"iterations, N = {self.nobs}, chisq = {measures['chisq']:.3f}, "
+            f"<semlang Fit: {self.table.options.model_type.value}, {status} after "
+            f"{self.iterations} iterations, N = {self.nobs}, chisq = {measures['chisq']:.3f}, "
             f"df = {measures['df']:g}>"
         )
 

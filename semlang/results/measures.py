@@ -23,7 +23,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import linalg, optimize, special
+from scipy import optimize, special
+
+from semlang.estimate.normal_loglik import loglik_normal, saturated_loglik
 
 __all__ = [
     "aic",
@@ -174,55 +176,6 @@ def bic(logl: float, npar: int, nobs: float) -> float:
     return -2.0 * logl + npar * math.log(nobs)
 
 
-def _logdet_and_solve(matrix: np.ndarray, rhs: np.ndarray) -> tuple[float, np.ndarray] | None:
-    """log|matrix| and matrix⁻¹ rhs through a Cholesky factor; None if not positive definite."""
-    try:
-        factor = linalg.cho_factor(matrix)
-    except linalg.LinAlgError:
-        return None
-    logdet = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))
-    return logdet, linalg.cho_solve(factor, rhs)
-
-
-def loglik_normal(
-    sample_cov: np.ndarray,
-    sample_mean: np.ndarray | None,
-    implied_cov: np.ndarray,
-    implied_mean: np.ndarray | None,
-    nobs: float,
-) -> float:
-    """Multivariate normal log-likelihood of one group from its sample moments.
-
-    ``sample_cov`` has divisor N. Without a mean structure (``implied_mean`` None) the mean term
-    is zero: the likelihood is evaluated at the sample means. nan if Σ is not positive definite.
-    """
-    sample_cov = np.asarray(sample_cov, dtype=float)
-    implied_cov = np.asarray(implied_cov, dtype=float)
-    p = sample_cov.shape[0]
-    diff = np.zeros(p)
-    if implied_mean is not None:
-        if sample_mean is None:
-            raise ValueError("implied_mean given without sample_mean")
-        diff = np.asarray(sample_mean, dtype=float) - np.asarray(implied_mean, dtype=float)
-    solved = _logdet_and_solve(implied_cov, np.column_stack([sample_cov, diff]))
-    if solved is None:
-        return math.nan
-    logdet, sol = solved
-    trace = float(np.trace(sol[:, :p]))
-    quad = float(diff @ sol[:, p])
-    return -0.5 * nobs * (p * _LOG_2PI + logdet + trace + quad)
-
-
-def saturated_loglik(sample_cov: np.ndarray, nobs: float) -> float:
-    """Log-likelihood of the unrestricted (saturated) model of one group (``unrestricted.logl``)."""
-    sample_cov = np.asarray(sample_cov, dtype=float)
-    p = sample_cov.shape[0]
-    sign, logdet = np.linalg.slogdet(sample_cov)
-    if sign <= 0:
-        return math.nan
-    return -0.5 * nobs * (p * _LOG_2PI + logdet + p)
-
-
 # --------------------------------------------------------------------------- residual based
 
 
@@ -328,6 +281,47 @@ def srmr_twolevel(groups: Sequence[TwoLevelGroup]) -> tuple[float, float, float]
     return (srmr_w + srmr_b, srmr_w, srmr_b)
 
 
+def chisq_measures(
+    *,
+    npar: int,
+    ndat: int,
+    chisq: float,
+    baseline_chisq: float,
+    baseline_npar: int,
+    nobs: float,
+    ngroups: int = 1,
+) -> dict[str, float]:
+    """lavaan's χ²-based measures: the test on ndat − npar degrees of freedom, the baseline's,
+    CFI, TLI and RMSEA with its interval and close-fit p-value."""
+    df = ndat - npar
+    baseline_df = ndat - baseline_npar
+    lower, upper = rmsea_ci(chisq, df, nobs, ngroups)
+    return {
+        "npar": npar,
+        "chisq": chisq,
+        "df": df,
+        "pvalue": chisq_pvalue(chisq, df),
+        "baseline_chisq": baseline_chisq,
+        "baseline_df": baseline_df,
+        "cfi": cfi(chisq, df, baseline_chisq, baseline_df),
+        "tli": tli(chisq, df, baseline_chisq, baseline_df),
+        "rmsea": rmsea(chisq, df, nobs, ngroups),
+        "rmsea_ci_lower": lower,
+        "rmsea_ci_upper": upper,
+        "rmsea_pvalue": rmsea_pvalue(chisq, df, nobs, ngroups),
+    }
+
+
+def loglik_measures(logl: float, unrestricted_logl: float, npar: int, nobs: float) -> dict:
+    """logl, unrestricted.logl, AIC and BIC."""
+    return {
+        "logl": logl,
+        "unrestricted_logl": unrestricted_logl,
+        "aic": aic(logl, npar),
+        "bic": bic(logl, npar, nobs),
+    }
+
+
 def standard_measures(
     *,
     npar: int,
@@ -344,26 +338,13 @@ def standard_measures(
     χ² = 2(ℓ_h1 − ℓ) (never below 0) on ndat − npar degrees of freedom; the baseline χ²
     likewise against the independence model; then CFI, TLI, AIC, BIC and RMSEA with its CI.
     """
-    chisq = max(2.0 * (unrestricted_logl - logl), 0.0)
-    df = ndat - npar
-    baseline_chisq = 2.0 * (unrestricted_logl - baseline_logl)
-    baseline_df = ndat - baseline_npar
-    lower, upper = rmsea_ci(chisq, df, nobs, ngroups)
-    return {
-        "npar": npar,
-        "chisq": chisq,
-        "df": df,
-        "pvalue": chisq_pvalue(chisq, df),
-        "baseline_chisq": baseline_chisq,
-        "baseline_df": baseline_df,
-        "cfi": cfi(chisq, df, baseline_chisq, baseline_df),
-        "tli": tli(chisq, df, baseline_chisq, baseline_df),
-        "logl": logl,
-        "unrestricted_logl": unrestricted_logl,
-        "aic": aic(logl, npar),
-        "bic": bic(logl, npar, nobs),
-        "rmsea": rmsea(chisq, df, nobs, ngroups),
-        "rmsea_ci_lower": lower,
-        "rmsea_ci_upper": upper,
-        "rmsea_pvalue": rmsea_pvalue(chisq, df, nobs, ngroups),
-    }
+    out = chisq_measures(
+        npar=npar,
+        ndat=ndat,
+        chisq=max(2.0 * (unrestricted_logl - logl), 0.0),
+        baseline_chisq=2.0 * (unrestricted_logl - baseline_logl),
+        baseline_npar=baseline_npar,
+        nobs=nobs,
+        ngroups=ngroups,
+    )
+    return out | loglik_measures(logl, unrestricted_logl, npar, nobs)

@@ -39,7 +39,6 @@ import numpy as np
 from scipy.linalg import block_diag
 
 from semlang.estimate.fiml_information import dup_kron_dup
-from semlang.estimate.fiml_objective import FimlDiscrepancy
 from semlang.estimate.missing import (
     MissingPatterns,
     casewise_scores,
@@ -48,17 +47,16 @@ from semlang.estimate.missing import (
     independence_model,
     vech_indices,
 )
-from semlang.options import Information, Missing, Options
+from semlang.options import FitOptions, Information
 from semlang.results import inference, measures
 
 __all__ = ["bread_information", "robust_vcov_phi", "scaled_test"]
 
 
-def bread_information(options: Options) -> Information:
-    """The information of the sandwich's bread and of the scaled test: the user's choice, else
-    "observed", lavaan's default whenever the standard errors are robust (MLR or
-    ``se = "robust.huber.white"``)."""
-    return options.information if options.information is not None else Information.OBSERVED
+def bread_information(options: FitOptions) -> Information:
+    """The information of the sandwich's bread and of the scaled test (the fit options'
+    information: lavaan's default is "observed" whenever the standard errors are Huber-White)."""
+    return options.information
 
 
 # --------------------------------------------------------------------------- per-group parts
@@ -94,25 +92,17 @@ def _groups(fit) -> list[_Group]:
     J = fit.model.space.jacobian(phi)
     n_theta = fit.model.n_theta
     meanstructure = fit.table.meanstructure
-    fiml = fit.options.missing is Missing.FIML
     out = []
+    fiml = fit.table.options.missing.is_fiml
     parts = zip(
         fit.model.layouts, fit.table.blocks, fit.sample.groups, fit.implied,
         fit.estimation.objective.discrepancies, strict=True,
     )  # fmt: skip
     for layout, block, group, moments, discrepancy in parts:
         names = list(layout.observed)
-        exogenous = block.observed_exogenous if fit.options.fixed_x else ()
+        exogenous = block.observed_exogenous if fit.table.options.fixed_x else ()
         x_index = np.array([names.index(v) for v in exogenous], dtype=np.intp)
-        if isinstance(discrepancy, FimlDiscrepancy):
-            patterns, h1_mean, h1_cov = (
-                discrepancy.patterns,
-                discrepancy.h1_mean,
-                discrepancy.h1_cov,
-            )
-        else:
-            patterns = MissingPatterns.from_array(group.raw)
-            h1_mean, h1_cov = group.mean, group.cov
+        patterns, h1_mean, h1_cov = discrepancy.patterns, discrepancy.h1_mean, discrepancy.h1_cov
         d_sigma, d_mu = moments.dsigma_dtheta(n_theta)
         rows, cols = vech_indices(len(names))
         delta_theta = np.hstack([d_mu, d_sigma[:, rows, cols]]).T
@@ -258,7 +248,7 @@ def _baseline_parts(fit, groups: list[_Group]) -> list[tuple[np.ndarray, np.ndar
     for block, group in zip(fit.table.blocks, groups, strict=True):
         names = list(fit.model.layouts[block.index - 1].observed)
         exogenous = np.array([names.index(v) for v in block.observed_exogenous], dtype=np.intp)
-        free = _baseline_free(group, fit.options.fixed_x, exogenous)
+        free = _baseline_free(group, fit.table.options.fixed_x, exogenous)
         out.append((free, *_baseline_moments(group, exogenous)))
     return out
 
@@ -404,7 +394,7 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
     ngroups = len(fit.sample.groups)
     out.update(_suffixed("scaled", _rmsea_scaled(chisq, df * c, fit.nobs, ngroups)))
     robust = (chisq, c, chisq0, c0)
-    if fit.options.missing is Missing.FIML:
+    if fit.table.options.missing.is_fiml:
         robust = _fiml_corrected(fit, groups, df, df0)
     out.update(_suffixed("robust", _robust_incremental(df, df0, *robust)))
     out.update(_suffixed("robust", _rmsea_robust(robust[0], df, robust[1], fit.nobs, ngroups)))

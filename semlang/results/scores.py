@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, NotSupportedError, OptionError
-from semlang.options import Missing
 from semlang.syntax.ast import Op
 
 _METHODS = {
@@ -167,7 +166,7 @@ def predict(fit: Any, data: Any = None, method: str = "regression") -> pd.DataFr
         n_rows = len(index)
     scores = np.full((n_rows, len(latent)), np.nan)
     group_of = np.full(n_rows, None, dtype=object)
-    fiml = fit.options.missing is Missing.FIML
+    fiml = fit.table.options.missing.is_fiml
     for model, (raw, rows) in zip(models, parts, strict=True):
         scores[rows] = _score_rows(model, raw, method, fiml)
         group_of[rows] = model.label
@@ -178,7 +177,7 @@ def predict(fit: Any, data: Any = None, method: str = "regression") -> pd.DataFr
     else:
         frame = pd.DataFrame(scores, index=index, columns=list(latent))
     if len(models) > 1:
-        frame.insert(0, fit.options.group, group_of)
+        frame.insert(0, fit.table.options.group, group_of)
     return frame
 
 
@@ -348,7 +347,7 @@ def _new_data(fit: Any, models, data: Any) -> tuple[list[tuple[np.ndarray, np.nd
             "the new data lack the model's variables: " + ", ".join(missing),
             hint="give the new data the same columns as the data the model was fitted to",
         )
-    group_column = fit.options.group
+    group_column = fit.table.options.group
     if len(fit.sample.groups) > 1:
         if group_column not in frame.columns:
             raise DataError(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semlang.options import Estimator, Information, Missing, StandardErrors
+from semlang.options import Information, StandardErrors, Test
 from semlang.syntax.ast import Op
 
 DIGITS = 3
@@ -168,7 +168,7 @@ def _optimizer(fit) -> list[str]:
     inequality = sum(1 for row in table.rows if row.op in (Op.LESS, Op.GREATER))
     method = str(getattr(fit.estimation.optimization, "method", "")).upper()
     rows = [
-        ("Estimator", "ML"),
+        ("Estimator", fit.options.estimator.value),
         ("Optimization method", method),
         ("Number of model parameters", str(free_rows)),
     ]
@@ -191,7 +191,7 @@ def _missing_patterns(fit) -> list[int]:
 
 
 def _data(fit) -> list[str]:
-    table, options = fit.table, fit.options
+    table, options = fit.table, fit.table.options
     nobs = _groups_nobs(fit)
     dropped = int(getattr(fit.sample, "n_dropped", 0) or 0)
     if table.ngroups == 1 and dropped:
@@ -208,7 +208,7 @@ def _data(fit) -> list[str]:
     nclusters = getattr(fit.sample, "nclusters", None)
     if options.cluster and nclusters is not None:
         rows.append((f"Number of clusters [{options.cluster}]", _count(nclusters)))
-    if options.missing is Missing.FIML:
+    if options.missing.is_fiml:
         patterns = _missing_patterns(fit)
         if table.ngroups == 1 and patterns:
             rows.append(("Number of missing patterns", str(patterns[0])))
@@ -250,7 +250,7 @@ def _test(fit, measures: dict) -> list[str]:
         )
         factor = measures.get("scaling_factor", measures.get("chisq_scaling_factor", math.nan))
         rows.append(("Scaling correction factor", "", format_number(factor)))
-        if fit.options.estimator is Estimator.MLR:
+        if fit.options.scaled_test is Test.YUAN_BENTLER_MPLUS:
             rows.append(("  Yuan-Bentler correction (Mplus variant)", "", ""))
     return lines + _pairs(rows, (43, 8, 11))
 
@@ -308,14 +308,9 @@ def _fit_measures(measures: dict) -> list[str]:
 
 def _se_block(fit) -> list[str]:
     options = fit.options
-    se = options.effective_se
-    info = options.effective_information
-    if se is StandardErrors.ROBUST:
-        from semlang.results.robust import bread_information
-
-        info = bread_information(options)
+    se, info = options.se, options.information
     rows: list[tuple[str, str]] = []
-    if se is StandardErrors.ROBUST:
+    if se is StandardErrors.ROBUST_HUBER_WHITE:
         rows.append(("Standard errors", "Sandwich"))
     else:
         rows.append(("Standard errors", se.value.capitalize()))
@@ -323,7 +318,7 @@ def _se_block(fit) -> list[str]:
         rows.append(("Number of requested bootstrap draws", str(options.bootstrap)))
         rows.append(("Number of successful bootstrap draws", str(fit.bootstrap.n_completed)))
     elif se is not StandardErrors.NONE:
-        bread = "Information bread" if se is StandardErrors.ROBUST else "Information"
+        bread = "Information bread" if se is StandardErrors.ROBUST_HUBER_WHITE else "Information"
         rows.append((bread, info.value.capitalize()))
         if info is Information.OBSERVED:
             rows.append(("Observed information based on", "Hessian"))
@@ -472,7 +467,7 @@ def _estimates(fit, standardized: bool) -> list[str]:
     header = ("", *(_COLUMNS[c].rjust(_CELL) for c in columns))
     table = fit.table
     residual = _residual_names(table)
-    level_labels = ("within", fit.options.cluster or "cluster")
+    level_labels = ("within", fit.table.options.cluster or "cluster")
     lines: list[str] = []
     for block in table.blocks:
         if table.ngroups > 1 and block.level == 1:

@@ -52,7 +52,7 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
     se = np.where(se < TINY_SE, 0.0, se)  # as lavaan: a numerically zero se is 0, with no z
     std_lv, std_all = _standardized(fit, est)
     columns = {"est": est, "se": se, **inference.wald_columns(est, se)}
-    if fit.options.effective_se is StandardErrors.BOOTSTRAP:  # percentile CIs, := from draws
+    if fit.options.se is StandardErrors.BOOTSTRAP:  # percentile CIs, := from draws
         from semlang.results.bootstrap import bootstrap_columns
 
         columns = bootstrap_columns(fit, columns)
@@ -69,7 +69,7 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
 
 def _pinned(fit) -> np.ndarray:
     """θ held in place by active bounds/inequalities: no standard error (as lavaan)."""
-    if fit.options.effective_se in (StandardErrors.BOOTSTRAP, StandardErrors.NONE):
+    if fit.options.se in (StandardErrors.BOOTSTRAP, StandardErrors.NONE):
         return np.zeros(fit.model.n_theta, dtype=bool)
     space, phi = fit.model.space, fit.estimation.phi
     active = inference.active_constraint_rows(space, phi)

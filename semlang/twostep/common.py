@@ -27,7 +27,14 @@ from semlang.estimate.data import (
 )
 from semlang.estimate.estimator import build_objective, estimate
 from semlang.matrices import nearly_singular, scaled_inverse
-from semlang.options import Options, StandardErrors, make_options
+from semlang.options import (
+    FitOptions,
+    ModelOptions,
+    StandardErrors,
+    make_fit_options,
+    make_options,
+    split_options,
+)
 from semlang.partable.table import ParameterTable
 from semlang.results.fit import Fit
 
@@ -60,7 +67,17 @@ def key(row: Any) -> tuple[str, str, str]:
     return row.lhs, row.op.value, row.rhs
 
 
-def part_options(options: dict[str, Any], **overrides: Any) -> Options:
+def two_step_options(options: dict[str, Any], method: str) -> tuple[dict[str, Any], dict]:
+    """The model options and the fit options of a two-step call (dicts), the latter checked.
+
+    The parts are ML fits: an ML-type estimator (with se='standard') only names the estimates,
+    so it is not passed on."""
+    model, fit, _ = split_options(options)
+    check_two_step_options(make_fit_options(make_options("sem", **model), **fit), method)
+    return model, {k: v for k, v in fit.items() if k not in ("estimator", "test")}
+
+
+def part_options(options: dict[str, Any], **overrides: Any) -> ModelOptions:
     """Options for fitting a part whose rows are all given (no automatic parameters)."""
     for name in options:
         if name.replace(".", "_") in _UNSUPPORTED:
@@ -80,12 +97,19 @@ def data_frame(data: Any, table: ParameterTable) -> pd.DataFrame:
     return frame
 
 
-def check_two_step_options(options: Options, method: str) -> None:
-    """Two-step standard errors come from the information matrix (expected or observed): an
-    error for robust or bootstrap ones (lavaan 0.6.14 ignores them here)."""
-    se = options.effective_se
-    if se in (StandardErrors.ROBUST, StandardErrors.BOOTSTRAP):
-        implied = " (estimator='MLR' implies it)" if options.se is None else ""
+def check_two_step_options(options: FitOptions, method: str) -> None:
+    """Two-step estimates are ML and their standard errors come from the information matrix
+    (expected or observed): an error for other estimators and for robust or bootstrap standard
+    errors (lavaan 0.6.14 ignores them here)."""
+    if not options.estimator.is_likelihood:
+        raise OptionError(
+            f"{method} fits its parts by maximum likelihood, not "
+            f"estimator={options.estimator.value!r}",
+            hint="drop the estimator option",
+        )
+    se = options.se
+    if se not in (StandardErrors.STANDARD, StandardErrors.NONE):
+        implied = "" if options.se_given else f" (estimator={options.estimator.value!r} implies it)"
         raise OptionError(
             f"{method} reports two-step standard errors from the information matrix; "
             f"se={se.value!r}{implied} is not available",
@@ -105,11 +129,15 @@ def sample(frame: pd.DataFrame, table: ParameterTable) -> SampleData:
         return prepare(frame, table, table.options)
 
 
-def fit_part(model: CompiledModel, data: SampleData, what: str, hint: str, starts=None) -> Fit:
+def fit_part(
+    model: CompiledModel, data: SampleData, what: str, hint: str, starts=None,
+    fit_options: dict | None = None,
+) -> Fit:  # fmt: skip
     """ML fit of a compiled part (its warnings are the caller's); not converging is an error
     that says which part (``what``) and ``hint``. ``starts``: a function of the model and the
-    objective giving φ₀ (default: the usual start values)."""
-    options = model.table.options
+    objective giving φ₀ (default: the usual start values); ``fit_options`` as ``semlang.fit``
+    takes them."""
+    options = make_fit_options(model.table.options, **(fit_options or {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SemlangWarning)
         objective = build_objective(model, data, options)
@@ -120,18 +148,21 @@ def fit_part(model: CompiledModel, data: SampleData, what: str, hint: str, start
     return fit
 
 
-def measurement_fit(table: ParameterTable, data: SampleData) -> Fit:
+def measurement_fit(
+    table: ParameterTable, data: SampleData, fit_options: dict | None = None
+) -> Fit:
     """The fitted measurement part (its table from :mod:`semlang.twostep.parts`)."""
     latent = ", ".join(table.latent)
     return fit_part(compile_model(table), data, f"measurement model of {latent}",
-                    "check the measurement model of these latent variables on its own")  # fmt: skip
+                    "check the measurement model of these latent variables on its own",
+                    None, fit_options)  # fmt: skip
 
 
-def structural_fit(table: ParameterTable, data: SampleData) -> Fit:
+def structural_fit(table: ParameterTable, data: SampleData, fit_options: dict | None = None) -> Fit:
     """The structural part fitted to its sample (usually moments), from its rows' starts."""
     return fit_part(compile_model(table), data, "structural model",
                     "check that the structural part is identified on its own",
-                    row_starts)  # fmt: skip
+                    row_starts, fit_options)  # fmt: skip
 
 
 def row_starts(model: CompiledModel, objective) -> np.ndarray | None:

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.linalg
 
 from semlang.errors import NotSupportedError
-from semlang.options import Missing, StandardErrors
+from semlang.options import Missing
 from semlang.results.scores import predict, score_weights
 from semlang.syntax.ast import Op
 from semlang.twostep import common, parts
@@ -54,16 +54,18 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
     """Factor-score regression with Croon's correction and two-step standard errors."""
     import semlang
 
+    options, fit_options = common.two_step_options(options, "fsr(method='croon')")
     table = semlang.parameter_table(model, "sem", **{"meanstructure": True, **options})
     split = split_model(table)
     _check_single(split, table)
-    common.check_two_step_options(table.options, "fsr(method='croon')")
     options = {"missing": "fiml", **options}
     measurement_table = parts.measurement_table(
         split, [b.latent for b in split.blocks], common.part_options(options, meanstructure=True)
     )
     frame = common.data_frame(data, table)
-    measurement = common.measurement_fit(measurement_table, common.sample(frame, measurement_table))
+    measurement = common.measurement_fit(
+        measurement_table, common.sample(frame, measurement_table), fit_options
+    )
     (weights,) = score_weights(measurement, fs_method)
     blocks = [_score_block(measurement, weights, b) for b in split.blocks]
     values = _score_values(split, measurement, weights, fs_method, frame)
@@ -76,13 +78,14 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
     )  # fmt: skip
     structural_options = replace(
         measurement_table.options, meanstructure=bool(table.meanstructure), fixed_x=False,
-        se=StandardErrors.NONE, missing=Missing.LISTWISE,
+        missing=Missing.LISTWISE,
     )  # fmt: skip
     structural_table = parts.structural_table(
         split, structural_options, structural_starts(split, corrected, mean)
     )
     structural = common.structural_fit(
-        structural_table, common.structural_sample(split, structural_table, corrected, mean, n)
+        structural_table, common.structural_sample(split, structural_table, corrected, mean, n),
+        {"se": "none"},
     )
     vcov = _two_step_vcov(split, structural, blocks, n)
     table_out = estimates_with_standard_errors(

@@ -21,7 +21,6 @@ from typing import Any
 import pandas as pd
 
 from semlang.errors import NotSupportedError
-from semlang.options import Missing
 from semlang.results.scores import predict
 from semlang.twostep import common, parts
 from semlang.twostep.result import COLUMNS, FsrResult
@@ -32,6 +31,7 @@ def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:
     """Regression of the structural part on factor scores of one kind, or Skrondal-Laake's."""
     import semlang
 
+    options, fit_options = common.two_step_options(options, "fsr()")
     table = semlang.parameter_table(model, "sem", **options)
     split = split_model(table)
     ms = bool(table.meanstructure)
@@ -43,9 +43,11 @@ def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:
         split, [g for g, _ in groups], common.part_options(options, meanstructure=ms)
     )
     frame = common.data_frame(data, table)
-    if measurement_table.options.missing is not Missing.FIML:
+    if not measurement_table.options.missing.is_fiml:
         frame = common.complete_rows(frame, table.observed)
-    measurement = common.measurement_fit(measurement_table, common.sample(frame, measurement_table))
+    measurement = common.measurement_fit(
+        measurement_table, common.sample(frame, measurement_table), fit_options
+    )
     methods = {f: m for g, m in groups for f in g}
     scores = {m: predict(measurement, method=m) for m in set(methods.values())}
     values = pd.DataFrame({f: scores[m][f] for f, m in methods.items()})
@@ -55,7 +57,9 @@ def naive(model: str, data: Any, method: str, **options: Any) -> FsrResult:
     structural_table = parts.structural_table(
         split, common.part_options(options, meanstructure=ms, fixed_x=False), {}
     )
-    structural = common.structural_fit(structural_table, common.sample(values, structural_table))
+    structural = common.structural_fit(
+        structural_table, common.sample(values, structural_table), fit_options
+    )
     cov = values.cov(ddof=0)
     name = {"regression": "regression scores", "bartlett": "Bartlett scores",
             "skrondal_laake": "Skrondal-Laake"}[method]  # fmt: skip

@@ -21,7 +21,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from semlang.options import Missing, Options
+from semlang.options import ModelOptions
 from semlang.partable.build import block_variables
 from semlang.partable.table import ParameterTable, ParamRow
 from semlang.partable.vnames import classify
@@ -30,7 +30,7 @@ from semlang.twostep.split import ModelSplit, structural_definitions
 
 
 def measurement_table(
-    split: ModelSplit, groups: list[tuple[str, ...]], options: Options
+    split: ModelSplit, groups: list[tuple[str, ...]], options: ModelOptions
 ) -> ParameterTable:
     """The blocks of the latent variables ``groups`` (a tuple of latent variables each) in one
     model: latent variables correlated within a group, covariances across groups fixed at 0."""
@@ -49,7 +49,7 @@ def measurement_table(
     return part_table(split.table, rows + extra, options)
 
 
-def structural_table(split: ModelSplit, options: Options, starts: dict) -> ParameterTable:
+def structural_table(split: ModelSplit, options: ModelOptions, starts: dict) -> ParameterTable:
     """The structural part as a model of the structural variables' moments.
 
     Intercepts the user did not write become free (lavaan fits the structural model to the
@@ -68,7 +68,7 @@ def structural_table(split: ModelSplit, options: Options, starts: dict) -> Param
 
 
 def part_table(
-    full: ParameterTable, rows: list[ParamRow], options: Options, definitions: tuple = ()
+    full: ParameterTable, rows: list[ParamRow], options: ModelOptions, definitions: tuple = ()
 ) -> ParameterTable:
     """``rows`` (``free`` > 0: a free row) and the ``:=`` rows ``definitions`` as the table of a
     single-group, single-level model; ``options`` as ``semlang.sem`` would take them."""
@@ -85,7 +85,7 @@ def part_table(
     meanstructure = options.meanstructure
     if meanstructure is None:  # as semlang.sem decides for a single-group, single-level model
         has_intercepts = any(r.op is Op.INTERCEPT for r in numbered)
-        meanstructure = has_intercepts or options.missing is Missing.FIML
+        meanstructure = has_intercepts or options.missing.is_fiml
     return ParameterTable(
         rows=tuple(numbered),
         blocks=(block,),

@@ -51,7 +51,7 @@ from semlang.compile.ram import ImpliedMoments, expected_information
 from semlang.errors import NotSupportedError
 from semlang.estimate.data import as_frame, select_variables
 from semlang.estimate.estimator import build_objective
-from semlang.options import Information, Missing, make_options
+from semlang.options import Information, make_fit_options, make_options
 from semlang.partable import ParameterTable, build_partable
 from semlang.syntax.parser import parse
 from semlang.twostep import common, parts
@@ -73,6 +73,7 @@ from semlang.twostep.split import (
 
 def sam(model: str, data: Any, **options: Any) -> FsrResult:
     """Local structural-after-measurement with two-step standard errors (lavaan's ``sam()``)."""
+    options, fit_options = common.two_step_options(options, "sam()")
     table, joint = _tables(model, options)
     split = split_model(table)
     ms = bool(table.meanstructure)
@@ -82,7 +83,7 @@ def sam(model: str, data: Any, **options: Any) -> FsrResult:
     sample = common.sample(as_frame(data), table)  # the rows complete on every variable
     n = sample.nobs
     measurement = common.measurement_fit(
-        measurement_table, select_variables(sample, measurement_table.observed)
+        measurement_table, select_variables(sample, measurement_table.observed), fit_options
     )
     veta, eeta = latent_moments(split, measurement, sample.groups[0], ms)
     if table.options.std_lv:  # lavaan: the latent variables' moments as correlations
@@ -94,10 +95,10 @@ def sam(model: str, data: Any, **options: Any) -> FsrResult:
     @functools.cache
     def fit_structural():
         structural_table = parts.structural_table(
-            split, common.part_options(options, meanstructure=ms, fixed_x=False, se="none"), starts
+            split, common.part_options(options, meanstructure=ms, fixed_x=False), starts
         )
         sample = common.structural_sample(split, structural_table, veta, eeta, n)
-        return common.structural_fit(structural_table, sample)
+        return common.structural_fit(structural_table, sample, {"se": "none"})
 
     if starts and starts_are_estimates(split):
         estimates = starts  # least squares is ML here: no structural fit needed
@@ -105,18 +106,18 @@ def sam(model: str, data: Any, **options: Any) -> FsrResult:
         structural = fit_structural()
         free = common.free_index(structural.table)
         estimates = {key: structural.theta[j] for key, j in free.items()}
-    return _result(joint, split, measurement, estimates, fit_structural, sample, veta)
+    return _result(joint, split, measurement, estimates, fit_structural, sample, veta,
+                   fit_options)  # fmt: skip
 
 
 def _tables(model: str, options: dict[str, Any]) -> tuple[ParameterTable, ParameterTable]:
     """The full model's table (parsed once) and the table whose information gives the two-step
     standard errors: the same model with the exogenous covariates' moments free."""
     opts = make_options("sem", **options)
-    common.check_two_step_options(opts, "sam()")
     syntax = parse(model)
     table = build_partable(syntax, opts)
     _check_degrees_of_freedom(table)
-    if opts.missing is Missing.FIML:
+    if opts.missing.is_fiml:
         raise NotSupportedError(
             "sam() uses complete rows (listwise deletion)",
             table.source,
@@ -197,7 +198,9 @@ def smallest_root(msm: np.ndarray, mtm: np.ndarray) -> float:
 
 
 # ---- two-step standard errors and the table ------------------------------------------------
-def _result(joint, split, measurement, estimates, fit_structural, sample, veta) -> FsrResult:
+def _result(
+    joint, split, measurement, estimates, fit_structural, sample, veta, fit_options
+) -> FsrResult:
     """The two-step result from the step-1 fit and the structural ``estimates`` (by (lhs, op,
     rhs)); ``fit_structural`` gives the structural fit (needed here only for ``:=`` rows)."""
     n = sample.nobs
@@ -211,7 +214,7 @@ def _result(joint, split, measurement, estimates, fit_structural, sample, veta) 
         if j is not None:
             theta[j] = value
     moments = ImpliedMoments.at(build_layout(joint.blocks[0], joint.parameters), theta)
-    info = _information(joint, moments, theta, sample)
+    info = _information(joint, moments, theta, sample, fit_options)
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
                  if r.is_free and not r.exo})  # fmt: skip
     structural_indices = set(s2)
@@ -233,13 +236,15 @@ def _result(joint, split, measurement, estimates, fit_structural, sample, veta) 
                      tuple(split.structural_variables))  # fmt: skip
 
 
-def _information(joint, moments, theta, sample) -> np.ndarray:
+def _information(joint, moments, theta, sample, fit_options: dict) -> np.ndarray:
     """Per-observation information of the full model at the two-step estimates: expected, or
     under ``information='observed'`` observed (the Hessian of F/2; the model is compiled)."""
-    if joint.options.effective_information is not Information.OBSERVED:
+    information = make_fit_options(joint.options, **fit_options).information
+    if information is not Information.OBSERVED:
         return expected_information(moments, joint.n_free, bool(joint.meanstructure))
     model = compile_model(joint)
-    return build_objective(model, sample, joint.options).hessian_theta(theta) / 2.0
+    options = make_fit_options(joint.options, **fit_options)
+    return build_objective(model, sample, options).hessian_theta(theta) / 2.0
 
 
 def _joint_positions(fit, joint_free) -> list[tuple[Any, int, int]]:

@@ -10,6 +10,8 @@ import re
 import warnings
 from types import SimpleNamespace
 
+from semlang.options import FitOptions
+
 import pandas as pd
 import pytest
 from reference_cases import load_case
@@ -285,7 +287,7 @@ def _twolevel_stand_in():
     measures = {key.replace(".", "_"): value for key, value in case["fit_measures"].items()}
     return SimpleNamespace(
         table=table,
-        options=table.options,
+        options=FitOptions(),
         iterations=36,
         converged=True,
         nobs=case["nobs"],

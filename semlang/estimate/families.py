@@ -1,0 +1,248 @@
+"""Estimation families: the one seam between a fit and the estimator that makes it.
+
+Input: the compiled model, the sample data and the fit options. Output: an
+:class:`EstimationFamily`, chosen once from a small registry (:func:`choose_family`) where the fit
+starts. Everything after the optimizer — standard errors, tests, fit measures, the summary —
+asks the family; no results module looks at types or options to guess which estimator ran.
+
+A family knows:
+
+* its objective: the discrepancy of every group (F and its derivatives in Σ and μ, expected
+  information and the first-order part of the Hessian in the free RAM entries);
+* the unrestricted (h1) moments of each group (sample moments, or EM estimates under FIML);
+* the test statistic T of the model and of the baseline (independence) model;
+* for likelihood families, the log-likelihoods of the model, h1 and the baseline;
+* the moment vectors' weight matrix and the casewise data that sandwich estimators and scaled
+  tests need (:mod:`semlang.results.robust`, :mod:`semlang.results.scaled`).
+
+Families: :class:`NormalML` (ML with complete data, and FIML), :class:`TwoLevelML` and
+:class:`~semlang.estimate.least_squares.LeastSquares` (GLS, WLS, DWLS, ULS). Moment counting and
+degrees of freedom live here too (:func:`moments_count`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from semlang.errors import NotSupportedError, OptionError
+from semlang.options import (
+    Estimator,
+    FitOptions,
+    Likelihood,
+    ModelOptions,
+    StandardErrors,
+    Test,
+)
+from semlang.syntax.ast import Op
+
+
+@dataclass(frozen=True)
+class H1Moments:
+    """One group's unrestricted moments (divisor N) and its number of rows."""
+
+    mean: np.ndarray
+    cov: np.ndarray
+    nobs: int
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """What every family reports of a fit: its test statistic, the baseline's, and (for
+    likelihood families) the three log-likelihoods."""
+
+    chisq: float
+    baseline_chisq: float
+    baseline_npar: int
+    logl: float | None = None
+    unrestricted_logl: float | None = None
+    chisq_groups: tuple[float, ...] = ()
+
+
+class EstimationFamily(Protocol):
+    """The protocol every estimator implements (see the module docstring)."""
+
+    name: str
+    likelihood_based: bool
+
+    def objective(self, model, sample, options: FitOptions): ...
+
+    def h1_moments(self, fit) -> tuple[H1Moments, ...]: ...
+
+    def statistics(self, fit) -> Statistics: ...
+
+    def fit_measures(self, fit) -> dict[str, float]: ...
+
+
+# --------------------------------------------------------------------------- counting
+
+
+def moments_count(table) -> int:
+    """lavaan's number of sample moments (ndat); the fixed.x covariates' own are left out."""
+    if table.nlevels > 1:
+        return _twolevel_moments_count(table)
+    total = 0
+    for block in table.blocks:
+        p = len(block.observed)
+        k = len(block.observed_exogenous) if table.options.fixed_x else 0
+        total += p * (p + 1) // 2 - k * (k + 1) // 2
+        if table.meanstructure:
+            total += p - k
+    return total
+
+
+def _twolevel_moments_count(table) -> int:
+    """Level 1: the covariances of its variables and the means of the variables only it
+    mentions; level 2: covariances and means. The fixed covariates' moments are not counted."""
+    exo = {(row.block, row.lhs) for row in table.rows if row.exo and row.op is Op.COVARIANCE}
+    total = 0
+    for block in table.blocks:
+        p = len(block.observed)
+        k = sum(1 for name in block.observed if (block.index, name) in exo)
+        count = p * (p + 1) // 2 - k * (k + 1) // 2
+        if block.level == 1:
+            others = {v for b in table.blocks if b.index != block.index for v in b.observed}
+            count += sum(
+                1 for v in block.observed if v not in others and (block.index, v) not in exo
+            )
+        else:
+            count += p - k
+        total += count
+    return total
+
+
+def free_parameter_count(table) -> int:
+    """lavaan's npar: free parameters, less one per ``==`` constraint."""
+    n_equal = sum(1 for row in table.constraints if row.op is Op.EQUAL)
+    return table.n_free - n_equal
+
+
+def degrees_of_freedom(table) -> int:
+    return moments_count(table) - free_parameter_count(table)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def choose_family(table, options: FitOptions) -> EstimationFamily:
+    """The family of ``options.estimator`` for this model (levels) and missing setting."""
+    if table.nlevels > 1:
+        from semlang.estimate.twolevel_family import TwoLevelML
+
+        return TwoLevelML()
+    if options.estimator.is_likelihood:
+        from semlang.estimate.normal_family import NormalML
+
+        return NormalML(wishart=options.likelihood is Likelihood.WISHART)
+    from semlang.estimate.least_squares import LeastSquares
+
+    return LeastSquares(options.estimator)
+
+
+# --------------------------------------------------------------------------- what goes together
+
+_LS_SE = (StandardErrors.STANDARD, StandardErrors.ROBUST_SEM, StandardErrors.BOOTSTRAP,
+          StandardErrors.NONE)  # fmt: skip
+_ROBUST_TESTS_COMPLETE_ONLY = (
+    Test.SATORRA_BENTLER,
+    Test.MEAN_VAR_ADJUSTED,
+    Test.SCALED_SHIFTED,
+    Test.BROWNE_RESIDUAL_ADF,
+    Test.BROWNE_RESIDUAL_NT,
+    Test.BOLLEN_STINE,
+)
+
+
+@dataclass(frozen=True)
+class _Refusal:
+    option: str
+    why: str
+    hint: str
+
+
+def check_fit_options(model: ModelOptions, options: FitOptions, nlevels: int) -> None:
+    """A clear error for a combination lavaan refuses or that has no meaning."""
+    refusal = _refusal(model, options, nlevels)
+    if refusal is None:
+        return
+    message = f"{refusal.option}: {refusal.why}"
+    if nlevels > 1:
+        raise NotSupportedError(message, None, None, hint=refusal.hint)
+    raise OptionError(message, hint=refusal.hint)
+
+
+def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal | None:
+    estimator, se = options.estimator, options.se
+    word = f"estimator={estimator.value!r}"
+    if model.missing.is_fiml and not estimator.is_likelihood:
+        return _Refusal(
+            word,
+            f"missing={model.missing.value!r} needs a likelihood (ML, MLR, MLF)",
+            "use missing='listwise', or estimator='ML'/'MLR'",
+        )
+    if model.missing.is_fiml and estimator in (Estimator.MLM, Estimator.MLMV, Estimator.MLMVS):
+        return _Refusal(word, "the Satorra-Bentler family needs complete data",
+                        "use estimator='MLR' with missing='fiml'")  # fmt: skip
+    if model.missing.is_fiml:
+        bad = [t for t in options.test if t in _ROBUST_TESTS_COMPLETE_ONLY]
+        if bad:
+            return _Refusal(f"test={bad[0].value!r}", "needs complete data (missing='listwise')",
+                            "use estimator='MLR' with FIML")  # fmt: skip
+        if se is StandardErrors.ROBUST_SEM:
+            return _Refusal("se='robust.sem'", "needs complete data (missing='listwise')",
+                            "use se='robust.huber.white' with FIML")  # fmt: skip
+    if not estimator.is_likelihood:
+        if se not in _LS_SE:
+            return _Refusal(f"se={se.value!r}", f"is not available with {word}",
+                            "use se='standard' or se='robust.sem'")  # fmt: skip
+        if options.likelihood is Likelihood.WISHART:
+            return _Refusal("likelihood='wishart'", f"has no meaning with {word}",
+                            "drop likelihood=, or use estimator='ML'")  # fmt: skip
+        bad = [t for t in options.test if t in (Test.YUAN_BENTLER, Test.YUAN_BENTLER_MPLUS)]
+        if bad:
+            return _Refusal(f"test={bad[0].value!r}", f"needs a likelihood, not {word}",
+                            "use test='satorra.bentler' or 'scaled.shifted'")  # fmt: skip
+    if nlevels > 1:
+        if estimator is not Estimator.ML or se not in (
+            StandardErrors.STANDARD,
+            StandardErrors.NONE,
+        ):
+            return _Refusal(word if estimator is not Estimator.ML else f"se={se.value!r}",
+                            "two-level models are fitted by ML with standard errors from the "
+                            "information matrix", "use estimator='ML', se='standard'")  # fmt: skip
+        if any(t not in (Test.STANDARD, Test.NONE) for t in options.test):
+            return _Refusal("test=", "two-level models have only the standard test",
+                            "drop test=")  # fmt: skip
+        if options.likelihood is Likelihood.WISHART:
+            return _Refusal("likelihood='wishart'", "is not available for two-level models",
+                            "drop likelihood=")  # fmt: skip
+    clustered = (StandardErrors.ROBUST_HUBER_WHITE, StandardErrors.ROBUST_SEM, StandardErrors.NONE)
+    if model.cluster is not None and nlevels == 1 and se not in clustered:
+        return _Refusal("cluster=", f"a single-level model with clusters needs cluster-"
+                            f"robust standard errors, not se={se.value!r}",
+                            "use estimator='MLR' or 'MLM'")  # fmt: skip
+    if se is StandardErrors.BOOTSTRAP and nlevels > 1:
+        return _Refusal("se='bootstrap'", "is not available for two-level models",
+                        "use se='standard'")  # fmt: skip
+    return None
+
+
+def check_supported(table, options: FitOptions) -> None:
+    """Refuse, pointing at the model, what no family computes for this model yet."""
+    if table.nlevels == 1 and table.options.cluster is not None:
+        raise NotSupportedError(
+            "cluster= without 'level:' blocks (cluster-robust standard errors) "
+            "is not supported yet",
+            table.source,
+            None,
+            hint="write a two-level model with 'level: 1' and 'level: 2' blocks",
+        )
+    if table.nlevels > 1 and table.options.missing.is_fiml:
+        raise NotSupportedError(
+            "two-level models are not fitted with missing='fiml' yet",
+            table.source,
+            None,
+            hint="use missing='listwise' (the default)",
+        )

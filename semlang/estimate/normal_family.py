@@ -1,0 +1,122 @@
+"""The normal-theory maximum-likelihood family: ML (and MLM, MLMV, MLMVS, MLF, MLR, which share
+its estimates), with complete data or under FIML.
+
+Input: a compiled single-level model, its sample data and the fit options. Output: the objective
+(one :class:`~semlang.estimate.ml.CompleteDataML` or
+:class:`~semlang.estimate.fiml_objective.FimlDiscrepancy` per group) and, after the fit, the
+log-likelihoods and test statistics of the model, the unrestricted model and the baseline.
+
+As lavaan: with fixed.x covariates the likelihood is conditional on them (their marginal part is
+left out of logl and unrestricted.logl; it cancels in χ²); the baseline (independence) model has
+one variance (and mean) per variable, the covariates keeping their joint block (fixed at the
+sample values with fixed.x, free parameters without). ``likelihood="wishart"`` puts n_g − 1 in
+place of n_g in each group's statistic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from semlang.compile.ram import ExoValues
+from semlang.estimate.data import GroupData
+from semlang.estimate.families import H1Moments, Statistics
+from semlang.estimate.fiml_objective import FimlDiscrepancy
+from semlang.estimate.ml import CompleteDataML
+from semlang.estimate.objective import Objective
+
+
+def exo_values(layout, mean: np.ndarray, cov: np.ndarray) -> ExoValues:
+    """The values of a block's fixed.x entries (sample covariances and means)."""
+    S = np.array([cov[i, j] for i, j in layout.exo_S], dtype=float)
+    m = np.array([mean[i] for i in layout.exo_m], dtype=float)
+    return ExoValues(S, m)
+
+
+def fixed_x(layout) -> list[int]:
+    """Indices (among the observed variables) of the covariates fixed at their sample moments."""
+    return sorted({i for i, j in layout.exo_S if i == j})
+
+
+def covariates(table, layout) -> list[int]:
+    """Indices of the observed exogenous covariates (fixed or not) of a block."""
+    block = table.blocks[layout.block - 1]
+    position = {name: k for k, name in enumerate(layout.observed)}
+    return sorted(position[name] for name in block.observed_exogenous if name in position)
+
+
+@dataclass(frozen=True)
+class NormalML:
+    """ML under multivariate normality, complete data or FIML (see the module docstring)."""
+
+    wishart: bool = False
+    name: str = "ML"
+    likelihood_based: bool = True
+
+    def objective(self, model, sample, options) -> Objective:
+        ntotal = sample.nobs
+        discrepancies, exo = [], []
+        for layout, group in zip(model.layouts, sample.groups, strict=True):
+            weight = group.nobs / ntotal
+            if group.has_missing:
+                discrepancy = FimlDiscrepancy.from_group(group, weight, ntotal)
+            else:
+                discrepancy = CompleteDataML(
+                    group.mean, group.cov, group.nobs, weight, model.table.meanstructure,
+                    group.raw if isinstance(group, GroupData) else None,
+                )
+            discrepancies.append(discrepancy)
+            exo.append(exo_values(layout, discrepancy.h1_mean, discrepancy.h1_cov))
+        return Objective(model, tuple(discrepancies), tuple(exo), model.table.meanstructure)
+
+    def h1_moments(self, fit) -> tuple[H1Moments, ...]:
+        return tuple(
+            H1Moments(d.h1_mean, d.h1_cov, d.nobs) for d in fit.estimation.objective.discrepancies
+        )
+
+    def statistics(self, fit) -> Statistics:
+        parts = list(zip(fit.model.layouts, fit.estimation.objective.discrepancies, fit.implied,
+                         strict=True))  # fmt: skip
+        meanstructure = fit.table.meanstructure
+        logl = logl_h1 = chisq_0 = 0.0
+        groups = []
+        for layout, discrepancy, moments in parts:
+            x = fixed_x(layout)
+            marginal = discrepancy.covariate_loglik(x)
+            model = discrepancy.loglik(moments.sigma, moments.mu, meanstructure) - marginal
+            saturated = discrepancy.saturated_loglik() - marginal
+            keep = sorted(set(covariates(fit.table, layout)) | set(x))
+            baseline = discrepancy.independence_loglik(keep) - marginal
+            factor = self._factor(discrepancy.nobs)
+            logl, logl_h1 = logl + model, logl_h1 + saturated
+            groups.append(2.0 * (saturated - model) * factor)
+            chisq_0 += 2.0 * (saturated - baseline) * factor
+        return Statistics(
+            chisq=max(sum(groups), 0.0),
+            baseline_chisq=chisq_0,
+            baseline_npar=self._baseline_npar(fit),
+            logl=logl,
+            unrestricted_logl=logl_h1,
+            chisq_groups=tuple(max(g, 0.0) for g in groups),
+        )
+
+    def _factor(self, n: int) -> float:
+        """(n − 1)/n with likelihood='wishart' (lavaan's n_g − 1 per group), else 1."""
+        return (n - 1) / n if self.wishart else 1.0
+
+    def _baseline_npar(self, fit) -> int:
+        npar = 0
+        for layout in fit.model.layouts:
+            fixed = fixed_x(layout)
+            x = sorted(set(covariates(fit.table, layout)) | set(fixed))
+            npar += (layout.n_observed - len(fixed)) * (2 if fit.table.meanstructure else 1)
+            if not fixed:  # the covariates' covariances are free parameters
+                npar += len(x) * (len(x) - 1) // 2
+        return npar
+
+    def fit_measures(self, fit) -> dict[str, float]:
+        from semlang.results.indices import likelihood_measures
+
+        return likelihood_measures(fit, self.statistics(fit))
+

@@ -1,0 +1,37 @@
+"""Fit -> sandwich (robust) and first-order covariance matrices of the estimates, by the
+standard-error type the fit options name (lavaan's ``se=``).
+
+Input: a :class:`~semlang.results.fit.Fit` and a :class:`~semlang.options.StandardErrors`.
+Output: the covariance matrix of φ̂. One registry (:data:`VCOV`) maps each type to the function
+that computes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from semlang.errors import NotSupportedError
+from semlang.options import StandardErrors
+
+
+def _huber_white(fit) -> np.ndarray:
+    from semlang.results.robust import robust_vcov_phi
+
+    return robust_vcov_phi(fit)
+
+
+VCOV: dict[StandardErrors, Callable[..., np.ndarray]] = {
+    StandardErrors.ROBUST_HUBER_WHITE: _huber_white,
+}
+
+
+def vcov_phi(fit, se: StandardErrors) -> np.ndarray:
+    """The covariance matrix of φ̂ for standard errors of type ``se``."""
+    if se not in VCOV:
+        raise NotSupportedError(
+            f"se={se.value!r} is not computed yet", None, None,
+            hint="use se='standard' or se='robust.huber.white'",
+        )  # fmt: skip
+    return VCOV[se](fit)
