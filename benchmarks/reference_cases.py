@@ -20,6 +20,7 @@ from pathlib import Path
 import _bench  # before numpy: one BLAS thread
 
 import semlang
+from semlang.options import FIT_OPTION_NAMES
 from semlang.micromacro.generate import generate_micro_macro
 
 HERE = Path(__file__).resolve().parent
@@ -31,15 +32,20 @@ def case_names() -> list[str]:
     )
 
 
-def _options(case: dict) -> dict:
-    return {k.replace(".", "_"): v for k, v in (case.get("options") or {}).items()}
+def _options(case: dict) -> tuple[dict, dict]:
+    """(model options, fit options) of a case, lavaan's names in snake_case."""
+    model, fit = {}, {}
+    for key, value in (case.get("options") or {}).items():
+        name = key.replace(".", "_")
+        (fit if name in FIT_OPTION_NAMES else model)[name] = value
+    return model, fit
 
 
 def time_case(name: str, reps: int) -> tuple[float, float]:
     """(compile seconds, median seconds per fit) of one case."""
     case = _bench.load_case(name)
     data = semlang.datasets.load(case["data"].removesuffix(".csv"))
-    options = _options(case)
+    options, fit_options = _options(case)
     labels = None
     if options.get("group"):
         labels = tuple(str(v) for v in data[options["group"]].dropna().unique())
@@ -48,7 +54,7 @@ def time_case(name: str, reps: int) -> tuple[float, float]:
     compile_seconds = time.perf_counter() - start
 
     def fit_with_results() -> None:
-        fit = semlang.fit(compiled, data)
+        fit = semlang.fit(compiled, data, **fit_options)
         fit.estimates()
         fit.fit_measures()
 
