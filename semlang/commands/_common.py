@@ -81,9 +81,17 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         metavar="PARAMS",
         help="parameters freed from --group-equal, e.g. 'f=~x2,x3~1'",
     )
-    add("--missing", metavar="METHOD", help="listwise (default) or fiml")
-    add("--estimator", metavar="NAME", help="ML (default) or MLR")
-    add("--cluster", metavar="COLUMN", help="cluster column of a two-level model")
+    add("--missing", metavar="METHOD", help="listwise (default), fiml or ml.x")
+    add(
+        "--estimator",
+        metavar="NAME",
+        help="ML (default), MLM, MLMV, MLMVS, MLF, MLR, GLS, WLS, DWLS or ULS",
+    )
+    add(
+        "--cluster",
+        metavar="COLUMN",
+        help="cluster column: of a two-level model, or for cluster-robust standard errors",
+    )
 
 
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
@@ -91,7 +99,20 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--group", metavar="COLUMN", help="fit one model per group of this column")
     add("--information", metavar="KIND", help="expected (default) or observed")
-    add("--se", metavar="TYPE", help="standard, robust, bootstrap or none")
+    add(
+        "--se",
+        metavar="TYPE",
+        help="standard, robust, robust.sem, robust.huber.white, first.order, bootstrap or none",
+    )
+    add(
+        "--test",
+        type=comma_list,
+        metavar="TESTS",
+        help="standard, satorra.bentler, yuan.bentler, yuan.bentler.mplus, mean.var.adjusted, "
+        "scaled.shifted, browne.residual.adf, browne.residual.nt, bollen.stine or none "
+        "(several: comma-separated)",
+    )
+    add("--likelihood", metavar="KIND", help="normal (default) or wishart")
     add("--bootstrap", type=int, metavar="R", help="number of bootstrap draws (--se bootstrap)")
     add("--seed", type=int, metavar="S", help="random seed (bootstrap)")
     add(
@@ -115,6 +136,8 @@ _OPTION_NAMES = {
     "group": "group",
     "information": "information",
     "se": "se",
+    "test": "test",
+    "likelihood": "likelihood",
     "bootstrap": "bootstrap",
     "seed": "seed",
     "scheduler": "executor",
