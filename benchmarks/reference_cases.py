@@ -20,8 +20,8 @@ from pathlib import Path
 import _bench  # before numpy: one BLAS thread
 
 import semlang
-from semlang.options import FIT_OPTION_NAMES
 from semlang.micromacro.generate import generate_micro_macro
+from semlang.options import FIT_OPTION_NAMES
 
 HERE = Path(__file__).resolve().parent
 

@@ -247,7 +247,8 @@ def _reference_models() -> list[Path]:
     return [
         f
         for f in files
-        if "model" in json.loads(f.read_text()) and "fit_measures" in json.loads(f.read_text())
+        if "model" in json.loads(f.read_text())
+        and "df" in (json.loads(f.read_text()).get("fit_measures") or {})
     ]
 
 
