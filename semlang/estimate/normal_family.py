@@ -63,7 +63,11 @@ class NormalML:
                 discrepancy = FimlDiscrepancy.from_group(group, weight, ntotal)
             else:
                 discrepancy = CompleteDataML(
-                    group.mean, group.cov, group.nobs, weight, model.table.meanstructure,
+                    group.mean,
+                    group.cov,
+                    group.nobs,
+                    weight,
+                    model.table.meanstructure,
                     group.raw if isinstance(group, GroupData) else None,
                 )
             discrepancies.append(discrepancy)
@@ -95,7 +99,7 @@ class NormalML:
         return Statistics(
             chisq=max(sum(groups), 0.0),
             baseline_chisq=chisq_0,
-            baseline_npar=self._baseline_npar(fit),
+            baseline_npar=baseline_npar(fit),
             logl=logl,
             unrestricted_logl=logl_h1,
             chisq_groups=tuple(max(g, 0.0) for g in groups),
@@ -105,18 +109,20 @@ class NormalML:
         """(n − 1)/n with likelihood='wishart' (lavaan's n_g − 1 per group), else 1."""
         return (n - 1) / n if self.wishart else 1.0
 
-    def _baseline_npar(self, fit) -> int:
-        npar = 0
-        for layout in fit.model.layouts:
-            fixed = fixed_x(layout)
-            x = sorted(set(covariates(fit.table, layout)) | set(fixed))
-            npar += (layout.n_observed - len(fixed)) * (2 if fit.table.meanstructure else 1)
-            if not fixed:  # the covariates' covariances are free parameters
-                npar += len(x) * (len(x) - 1) // 2
-        return npar
-
     def fit_measures(self, fit) -> dict[str, float]:
         from semlang.results.indices import likelihood_measures
 
         return likelihood_measures(fit, self.statistics(fit))
 
+
+def baseline_npar(fit) -> int:
+    """The independence model's free parameters: a variance (and mean) per variable that is not
+    a fixed.x covariate; the covariates' covariances too when they are not fixed."""
+    npar = 0
+    for layout in fit.model.layouts:
+        fixed = fixed_x(layout)
+        x = sorted(set(covariates(fit.table, layout)) | set(fixed))
+        npar += (layout.n_observed - len(fixed)) * (2 if fit.table.meanstructure else 1)
+        if not fixed:  # the covariates' covariances are free parameters
+            npar += len(x) * (len(x) - 1) // 2
+    return npar

@@ -13,7 +13,8 @@ from semlang.estimate.families import Statistics, moments_count
 from semlang.results import measures
 
 
-def _srmr(fit) -> float:
+def srmr(fit) -> float:
+    """SRMR (Bentler's) from the family's h1 moments and the implied moments."""
     meanstructure = fit.table.meanstructure
     blocks = [
         (h1.cov, h1.mean if meanstructure else None, moments.sigma,
@@ -23,15 +24,16 @@ def _srmr(fit) -> float:
     return measures.srmr(blocks)
 
 
-def test_measures(fit, stats: Statistics) -> dict[str, float]:
-    """npar, χ², df, the baseline and the χ²-based indices of any family."""
+def test_measures(fit, stats: Statistics, nobs: int | None = None) -> dict[str, float]:
+    """npar, χ², df, the baseline and the χ²-based indices of any family; ``nobs`` is the N of
+    RMSEA (default: the rows; lavaan's least-squares estimators use N minus the groups)."""
     return measures.chisq_measures(
         npar=fit.model.n_phi - fit.model.space.n_equalities,
         ndat=moments_count(fit.table),
         chisq=stats.chisq,
         baseline_chisq=stats.baseline_chisq,
         baseline_npar=stats.baseline_npar,
-        nobs=fit.nobs,
+        nobs=fit.nobs if nobs is None else nobs,
         ngroups=len(fit.model.layouts) if fit.table.nlevels == 1 else 1,
     )
 
@@ -41,5 +43,5 @@ def likelihood_measures(fit, stats: Statistics) -> dict[str, float]:
     out = test_measures(fit, stats)
     out.update(measures.loglik_measures(stats.logl, stats.unrestricted_logl, out["npar"],
                                         fit.nobs))  # fmt: skip
-    out["srmr"] = _srmr(fit)
+    out["srmr"] = srmr(fit)
     return out
