@@ -10,13 +10,12 @@ import re
 import warnings
 from types import SimpleNamespace
 
-from semlang.options import FitOptions
-
 import pandas as pd
 import pytest
 from reference_cases import load_case
 
 import semlang
+from semlang.options import FitOptions
 from semlang.results.summary import abbreviate, abbreviate_unique, format_number, summary_text
 
 DATA = "semlang/datasets/"
