@@ -76,13 +76,20 @@ class StandardErrors(Enum):
     STANDARD = "standard"
     ROBUST_SEM = "robust.sem"
     ROBUST_HUBER_WHITE = "robust.huber.white"
+    ROBUST_CLUSTER = "robust.cluster"  # Huber-White with the scores summed within clusters
+    ROBUST_CLUSTER_SEM = "robust.cluster.sem"  # robust.sem with the clusters' Γ
     FIRST_ORDER = "first.order"
     BOOTSTRAP = "bootstrap"
     NONE = "none"
 
     @property
     def is_sandwich(self) -> bool:
-        return self in (StandardErrors.ROBUST_SEM, StandardErrors.ROBUST_HUBER_WHITE)
+        return self in (
+            StandardErrors.ROBUST_SEM,
+            StandardErrors.ROBUST_HUBER_WHITE,
+            StandardErrors.ROBUST_CLUSTER,
+            StandardErrors.ROBUST_CLUSTER_SEM,
+        )
 
 
 class Test(Enum):
@@ -176,6 +183,9 @@ class FitOptions:
     seed: int | None = None
     max_iterations: int = 10000
     se_given: bool = False  # the user chose se= (not the estimator's default)
+    # the scaled test's observed information is the h1 one, Δᵀ A1(Σ̂, μ̂) Δ, not the Hessian
+    # (lavaan's observed.information[2] = "h1"; ML with clusters and a scaled test)
+    test_observed_h1: bool = False
 
     @property
     def scaled_test(self) -> Test | None:
@@ -279,12 +289,16 @@ def make_fit_options(model: ModelOptions, nlevels: int = 1, **kwargs: Any) -> Fi
     estimator = _enum_value("estimator", values.get("estimator") or "ML")
     default_se, default_test, default_info = ESTIMATOR_DEFAULTS[estimator]
     se_word = values.get("se")
-    se = _resolve_se(se_word, estimator, model, default_se)
-    tests = _tests(values.get("test"), default_test)
     information = values.get("information")
     if information is not None:
         information = _enum_value("information", information)
+    test_h1 = False
+    if model.cluster is not None and nlevels == 1:
+        se, tests, information, test_h1 = _clustered(values, estimator, information)
     else:
+        se = _resolve_se(se_word, estimator, model, default_se)
+        tests = _tests(values.get("test"), default_test)
+    if information is None:
         information = _default_information(estimator, se, model, nlevels, default_info)
     likelihood = _enum_value("likelihood", values.get("likelihood") or "normal")
     out = FitOptions(
@@ -297,11 +311,33 @@ def make_fit_options(model: ModelOptions, nlevels: int = 1, **kwargs: Any) -> Fi
         seed=_seed(values.get("seed")),
         max_iterations=_positive("max_iterations", values.get("max_iterations", 10000)),
         se_given=se_word is not None,
+        test_observed_h1=test_h1,
     )
     from semlang.estimate.families import check_fit_options
 
     check_fit_options(model, out, nlevels)
     return out
+
+
+def _clustered(values: dict, estimator: Estimator, information):
+    """lavaan's (se, tests, information, test_observed_h1) for a single-level model with
+    clusters: MLR means cluster-robust Huber-White standard errors and the Yuan-Bentler (Mplus)
+    test, MLM cluster-robust robust.sem ones and the Satorra-Bentler test, whatever se= and test=
+    say; ML defaults to MLR's choice and its scaled test then uses the h1 observed information."""
+    if estimator is Estimator.MLR:
+        se, tests = StandardErrors.ROBUST_CLUSTER, (Test.STANDARD, Test.YUAN_BENTLER_MPLUS)
+    elif estimator is Estimator.MLM:
+        se, tests = StandardErrors.ROBUST_CLUSTER_SEM, (Test.STANDARD, Test.SATORRA_BENTLER)
+    else:
+        word = values.get("se")
+        robust = word is None or (isinstance(word, str) and word.lower() == "robust")
+        se = StandardErrors.ROBUST_CLUSTER if robust else _enum_value("se", word)
+        tests = _tests(values.get("test"), Test.YUAN_BENTLER_MPLUS)
+    if information is None:
+        huber = se is StandardErrors.ROBUST_CLUSTER and estimator in (Estimator.ML, Estimator.MLR)
+        information = Information.OBSERVED if huber else Information.EXPECTED
+    test_h1 = estimator is Estimator.ML and any(t.is_scaled for t in tests)
+    return se, tests, information, test_h1
 
 
 def _resolve_se(word, estimator: Estimator, model: ModelOptions, default) -> StandardErrors:
@@ -312,18 +348,17 @@ def _resolve_se(word, estimator: Estimator, model: ModelOptions, default) -> Sta
             return StandardErrors.ROBUST_HUBER_WHITE  # lavaan: MLM-type SEs need complete data
         return default
     if isinstance(word, str) and word.lower() == "robust":
-        huber = estimator is Estimator.MLR or model.missing.is_fiml or model.cluster is not None
+        huber = estimator is Estimator.MLR or model.missing.is_fiml
         return StandardErrors.ROBUST_HUBER_WHITE if huber else StandardErrors.ROBUST_SEM
     return _enum_value("se", word)
 
 
 def _default_information(estimator, se, model: ModelOptions, nlevels: int, default):
-    """lavaan: observed with missing data, clusters and Huber-White SEs; else the estimator's."""
+    """lavaan: observed with missing data, two levels and Huber-White SEs; else the
+    estimator's."""
     if not estimator.is_likelihood:
         return default
     if model.missing.is_fiml or nlevels > 1 or se is StandardErrors.ROBUST_HUBER_WHITE:
-        return Information.OBSERVED
-    if model.cluster is not None and estimator is Estimator.MLR:
         return Information.OBSERVED
     return default
 

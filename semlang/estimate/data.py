@@ -22,7 +22,7 @@ import csv
 import difflib
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class GroupData:
     rows: np.ndarray  # their positions in the user's data
     mean: np.ndarray
     cov: np.ndarray
+    cluster: np.ndarray | None = None  # each row's cluster (codes 0, 1, ...), or None
 
     @property
     def nobs(self) -> int:
@@ -52,6 +53,10 @@ class GroupData:
     @property
     def has_missing(self) -> bool:
         return bool(np.isnan(self.raw).any())
+
+    @property
+    def nclusters(self) -> int | None:
+        return None if self.cluster is None else len(np.unique(self.cluster))
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,12 @@ class SampleData:
     @property
     def has_missing(self) -> bool:
         return any(g.has_missing for g in self.groups)
+
+    @property
+    def nclusters(self) -> int | None:
+        """The number of clusters (summed over the groups), None without clusters."""
+        counts = [getattr(g, "nclusters", None) for g in self.groups]
+        return None if None in counts else sum(counts)
 
 
 @dataclass(frozen=True)
@@ -293,6 +304,7 @@ def prepare(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions) -
     check_names(frame, table)
     values = _numeric_values(frame, names)
     labels, group_of, keep = _group_rows(frame, table, options)
+    cluster = _cluster_codes(frame, options.cluster, keep)
     missing = np.isnan(values)
     _check_empty_columns(missing, keep, names, labels, group_of)
     kept = int(keep.sum())
@@ -311,8 +323,33 @@ def prepare(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions) -
     groups = []
     for g, label in enumerate(labels, start=1):
         rows = np.flatnonzero(keep & (group_of == label))
-        groups.append(_group_data(g, label, names, values[rows], rows, options, len(labels)))
+        group = _group_data(g, label, names, values[rows], rows, options, len(labels))
+        if cluster is not None:
+            group = replace(group, cluster=np.unique(cluster[rows], return_inverse=True)[1])
+        groups.append(group)
     return SampleData(tuple(groups), dropped)
+
+
+def _cluster_codes(frame: pd.DataFrame, column: str | None, keep: np.ndarray):
+    """Each row's cluster as a code (None without cluster=); the column must exist and have a
+    value in every row that belongs to a group."""
+    if column is None:
+        return None
+    if column not in [str(c) for c in frame.columns]:
+        close = difflib.get_close_matches(column, [str(c) for c in frame.columns], n=3)
+        raise DataError(
+            f"cluster variable {column!r} is not a column of the data",
+            hint="close column names: " + ", ".join(close) if close else None,
+        )
+    values = frame[column]
+    absent = np.flatnonzero(values.isna().to_numpy() & keep)
+    if absent.size:
+        raise DataError(
+            f"cluster variable {column!r} is missing in {absent.size} row(s) "
+            f"(the first: row {absent[0] + 1})",
+            hint="give every row its cluster, or drop the rows without one",
+        )
+    return pd.factorize(values)[0]
 
 
 def _group_rows(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions):

@@ -176,6 +176,13 @@ def check_fit_options(model: ModelOptions, options: FitOptions, nlevels: int) ->
 def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal | None:
     estimator, se = options.estimator, options.se
     word = f"estimator={estimator.value!r}"
+    if model.cluster is not None and nlevels == 1:
+        refusal = _cluster_refusal(options)
+        if refusal is not None:
+            return refusal
+    elif se in _CLUSTER_SE:
+        return _Refusal(f"se={se.value!r}", "needs clustered data",
+                        "name the column of the clusters: cluster='school'")  # fmt: skip
     if model.missing.is_fiml and not estimator.is_likelihood:
         return _Refusal(
             word,
@@ -218,27 +225,56 @@ def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal
         if options.likelihood is Likelihood.WISHART:
             return _Refusal("likelihood='wishart'", "is not available for two-level models",
                             "drop likelihood=")  # fmt: skip
-    clustered = (StandardErrors.ROBUST_HUBER_WHITE, StandardErrors.ROBUST_SEM, StandardErrors.NONE)
-    if model.cluster is not None and nlevels == 1 and se not in clustered:
-        return _Refusal("cluster=", f"a single-level model with clusters needs cluster-"
-                            f"robust standard errors, not se={se.value!r}",
-                            "use estimator='MLR' or 'MLM'")  # fmt: skip
     if se is StandardErrors.BOOTSTRAP and nlevels > 1:
         return _Refusal("se='bootstrap'", "is not available for two-level models",
                         "use se='standard'")  # fmt: skip
     return None
 
 
+_CLUSTER_SE = (StandardErrors.ROBUST_CLUSTER, StandardErrors.ROBUST_CLUSTER_SEM)
+_CLUSTER_TESTS = (Test.STANDARD, Test.NONE, Test.SATORRA_BENTLER, Test.YUAN_BENTLER,
+                  Test.YUAN_BENTLER_MPLUS)  # fmt: skip
+
+
+def _cluster_refusal(options: FitOptions) -> _Refusal | None:
+    """lavaan's rules for a single-level model with clusters (cluster-robust inference)."""
+    estimator, se = options.estimator, options.se
+    if estimator not in (Estimator.ML, Estimator.MLR, Estimator.MLM):
+        return _Refusal(f"estimator={estimator.value!r}", "a single-level model with clusters "
+                        "is fitted by ML, MLR or MLM", "use estimator='MLR'")  # fmt: skip
+    if se not in (*_CLUSTER_SE, StandardErrors.NONE):
+        return _Refusal(f"se={se.value!r}", "a single-level model with clusters has cluster-"
+                        "robust standard errors: se='robust.cluster', 'robust.cluster.sem' or "
+                        "'none'", "drop se=, or use estimator='MLR' or 'MLM'")  # fmt: skip
+    if se is StandardErrors.ROBUST_CLUSTER_SEM and estimator is Estimator.ML:
+        return _Refusal("se='robust.cluster.sem'", "needs estimator='MLM'",
+                        "use estimator='MLM'")  # fmt: skip
+    bad = [t for t in options.test if t not in _CLUSTER_TESTS]
+    if bad:
+        return _Refusal(f"test={bad[0].value!r}", "is not available with clusters: use "
+                        "'standard', 'satorra.bentler', 'yuan.bentler' or 'yuan.bentler.mplus'",
+                        "drop test=")  # fmt: skip
+    return None
+
+
 def check_supported(table, options: FitOptions) -> None:
     """Refuse, pointing at the model, what no family computes for this model yet."""
     if table.nlevels == 1 and table.options.cluster is not None:
-        raise NotSupportedError(
-            "cluster= without 'level:' blocks (cluster-robust standard errors) "
-            "is not supported yet",
-            table.source,
-            None,
-            hint="write a two-level model with 'level: 1' and 'level: 2' blocks",
-        )
+        if table.options.missing.is_fiml:
+            raise NotSupportedError(
+                "cluster= with missing='fiml' (cluster-robust inference under FIML) is not "
+                "supported yet",
+                table.source,
+                None,
+                hint="use missing='listwise' (the default)",
+            )
+        if table.ngroups > 1:
+            raise NotSupportedError(
+                "cluster= with several groups is not supported yet",
+                table.source,
+                None,
+                hint="fit each group on its own",
+            )
     if table.nlevels > 1 and table.options.missing.is_fiml:
         raise NotSupportedError(
             "two-level models are not fitted with missing='fiml' yet",

@@ -68,6 +68,8 @@ def build_partable(
 
 
 def _meanstructure(user: UserModel, options: ModelOptions, ngroups: int) -> bool:
+    if options.cluster is not None:
+        return True  # lavaan: clustered data always get a mean structure
     if options.meanstructure is not None:
         return options.meanstructure
     has_intercepts = any(r.op is Op.INTERCEPT for rows in user.rows_by_level.values() for r in rows)

@@ -50,7 +50,14 @@ from semlang.estimate.missing import (
 from semlang.options import FitOptions, Information
 from semlang.results import inference, measures
 
-__all__ = ["bread_information", "robust_vcov_phi", "scaled_test"]
+__all__ = [
+    "bread_information",
+    "cluster_sums",
+    "cross_product",
+    "robust_sem_vcov_phi",
+    "robust_vcov_phi",
+    "scaled_test",
+]
 
 
 def bread_information(options: FitOptions) -> Information:
@@ -77,6 +84,7 @@ class _Group:
     sigma: np.ndarray  # model-implied moments
     mu: np.ndarray
     delta: np.ndarray  # dm/dφ, (moments, n_phi)
+    cluster: np.ndarray | None = None  # each used row's cluster (codes 0..C-1), or None
 
     @property
     def p(self) -> int:
@@ -103,6 +111,9 @@ def _groups(fit) -> list[_Group]:
         exogenous = block.observed_exogenous if fit.table.options.fixed_x else ()
         x_index = np.array([names.index(v) for v in exogenous], dtype=np.intp)
         patterns, h1_mean, h1_cov = discrepancy.patterns, discrepancy.h1_mean, discrepancy.h1_cov
+        cluster = getattr(group, "cluster", None)
+        if cluster is not None:
+            cluster = cluster[patterns.used_rows]
         d_sigma, d_mu = moments.dsigma_dtheta(n_theta)
         rows, cols = vech_indices(len(names))
         delta_theta = np.hstack([d_mu, d_sigma[:, rows, cols]]).T
@@ -113,7 +124,7 @@ def _groups(fit) -> list[_Group]:
                 weight=group.nobs / fit.nobs, patterns=patterns, raw=group.raw, fiml=fiml,
                 meanstructure=meanstructure, x_index=x_index, h1_mean=h1_mean, h1_cov=h1_cov,
                 sigma=moments.sigma, mu=moments.mu if meanstructure else h1_mean,
-                delta=delta_theta @ J,
+                delta=delta_theta @ J, cluster=cluster,
             )
         )  # fmt: skip
     return out
@@ -125,9 +136,30 @@ def _scores(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return scores if group.meanstructure else scores[:, group.p :]
 
 
+def cluster_sums(group: _Group, values: np.ndarray) -> np.ndarray:
+    """The rows of casewise ``values`` summed within each cluster (the rows themselves when the
+    data have no clusters)."""
+    if group.cluster is None:
+        return values
+    sums = np.zeros((int(group.cluster.max()) + 1, values.shape[1]))
+    np.add.at(sums, group.cluster, values)
+    return sums
+
+
+def cross_product(group: _Group, values: np.ndarray) -> np.ndarray:
+    """Σ v vᵀ / n over the rows of casewise ``values`` (n rows); with clusters, over the
+    clusters' sums of them, times C/(C−1) for C clusters (lavaan's small-sample factor, in the
+    first-order information and in Γ alike)."""
+    sums = cluster_sums(group, values)
+    out = sums.T @ sums / values.shape[0]
+    if group.cluster is not None:
+        out *= sums.shape[0] / (sums.shape[0] - 1)
+    return out
+
+
 def _first_order(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    scores = _scores(group, sigma, mu)
-    return scores.T @ scores / scores.shape[0]
+    """The first-order (outer product of the scores) information of the moments at (Σ, μ)."""
+    return cross_product(group, _scores(group, sigma, mu))
 
 
 def _h1_information(group: _Group, sigma, mu, kind: Information) -> np.ndarray:
@@ -165,10 +197,24 @@ def _meat_by_group(groups: list[_Group]) -> list[np.ndarray]:
 
 
 def robust_vcov_phi(fit) -> np.ndarray:
-    """The Huber-White sandwich E⁻¹ B0 E⁻¹ / N: lavaan's ``se = "robust.huber.white"``."""
+    """The Huber-White sandwich E⁻¹ B0 E⁻¹ / N: lavaan's ``se = "robust.huber.white"`` (and,
+    the scores summed within clusters, ``"robust.cluster"``)."""
     groups = _groups(fit)
     e_inv = _bread_inverse(fit)
     meat = sum(g.weight * b for g, b in zip(groups, _meat_by_group(groups), strict=True))
+    return e_inv @ meat @ e_inv / fit.nobs
+
+
+def robust_sem_vcov_phi(fit) -> np.ndarray:
+    """E⁻¹ (Σ_g f_g Δ_gᵀ W_g Γ_g W_g Δ_g) E⁻¹ / N with W_g the expected h1 information at the
+    model-implied moments and Γ_g the moments' covariance (over the clusters' sums with
+    clusters): lavaan's ``se = "robust.sem"`` / ``"robust.cluster.sem"``."""
+    groups = _groups(fit)
+    e_inv = _bread_inverse(fit)
+    meat = 0.0
+    for g in groups:
+        wd = _h1_information(g, g.sigma, g.mu, Information.EXPECTED) @ g.delta
+        meat = meat + g.weight * wd.T @ _gamma(g) @ wd
     return e_inv @ meat @ e_inv / fit.nobs
 
 
@@ -177,7 +223,8 @@ def robust_vcov_phi(fit) -> np.ndarray:
 
 def _gamma(group: _Group) -> np.ndarray:
     """Sample covariance (divisor n) of the moments' contributions; with fixed.x covariates, of
-    their deviations from the contributions of the values fitted by the covariates."""
+    their deviations from the contributions of the values fitted by the covariates; with
+    clusters, of the clusters' sums of the centred contributions."""
     y = group.raw
     n, p = y.shape
     design = np.hstack([np.ones((n, 1)), y[:, group.x_index]])
@@ -194,7 +241,7 @@ def _gamma(group: _Group) -> np.ndarray:
 
     z = contributions(y) - contributions(fitted)
     z -= z.mean(axis=0)
-    return z.T @ z / n
+    return cross_product(group, z)
 
 
 def _trace_h1(group: _Group, kind: Information) -> tuple[float, int]:
@@ -207,6 +254,21 @@ def _trace_h1(group: _Group, kind: Information) -> tuple[float, int]:
         return float(np.trace(np.linalg.solve(a1, b1))), int(keep.sum())
     gamma = _gamma(group)[np.ix_(keep, keep)]
     return float(np.sum(a1 * gamma.T)), int(keep.sum())
+
+
+def _test_bread_inverse(fit, groups: list[_Group]) -> np.ndarray:
+    """E⁻¹ of the scaled test: the bread's, or with lavaan's observed.information = "h1" the
+    inverse of Σ_g f_g Δ_gᵀ A1_g Δ_g, A1_g the observed h1 information at the model-implied
+    moments."""
+    observed = bread_information(fit.options) is Information.OBSERVED
+    if not (fit.options.test_observed_h1 and observed):
+        return _bread_inverse(fit)
+    info = sum(
+        g.weight * g.delta.T @ _h1_information(g, g.sigma, g.mu, Information.OBSERVED) @ g.delta
+        for g in groups
+    )
+    active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
+    return fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
 
 
 def _trace_h0(groups: list[_Group], e_inv: np.ndarray) -> float:
@@ -339,7 +401,7 @@ def _traces(fit, groups: list[_Group]) -> _Traces:
     return _Traces(
         h1=sum(t for t, _ in h1),
         h1_ndat=sum(n for _, n in h1),
-        h0=_trace_h0(groups, _bread_inverse(fit)),
+        h0=_trace_h0(groups, _test_bread_inverse(fit, groups)),
         h0_baseline=_baseline_trace_h0(fit, groups, kind),
     )
 

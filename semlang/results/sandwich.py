@@ -22,8 +22,17 @@ def _huber_white(fit) -> np.ndarray:
     return robust_vcov_phi(fit)
 
 
+def _robust_sem(fit) -> np.ndarray:
+    from semlang.results.robust import robust_sem_vcov_phi
+
+    return robust_sem_vcov_phi(fit)
+
+
+# with clusters the scores and Γ are the clusters' sums (results.robust's per-group data)
 VCOV: dict[StandardErrors, Callable[..., np.ndarray]] = {
     StandardErrors.ROBUST_HUBER_WHITE: _huber_white,
+    StandardErrors.ROBUST_CLUSTER: _huber_white,
+    StandardErrors.ROBUST_CLUSTER_SEM: _robust_sem,
 }
 
 
