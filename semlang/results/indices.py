@@ -31,7 +31,7 @@ def test_measures(fit, stats: Statistics) -> dict[str, float]:
         chisq=stats.chisq,
         baseline_chisq=stats.baseline_chisq,
         baseline_npar=stats.baseline_npar,
-        nobs=fit.nobs,
+        nobs=fit.inference_nobs,
         ngroups=len(fit.model.layouts) if fit.table.nlevels == 1 else 1,
     )
 
