@@ -386,8 +386,9 @@ def _check_group_labels(found: set, expected: tuple[str, ...], column: str) -> N
 
 def _drop_missing_covariates(keep, missing, names, table, options, nrows) -> np.ndarray:
     """Under FIML with fixed_x, rows missing a covariate are removed (as lavaan): the
-    covariates' distribution is not modelled, so such rows cannot be used."""
-    if not options.fixed_x:
+    covariates' distribution is not modelled, so such rows cannot be used. ``missing='ml.x'``
+    keeps them: the covariates then enter the likelihood at their EM moments."""
+    if not options.fixed_x or options.missing is Missing.FIML_X:
         return keep
     covariates = {name for block in table.blocks for name in block.observed_exogenous}
     columns = [j for j, name in enumerate(names) if name in covariates]
@@ -397,7 +398,8 @@ def _drop_missing_covariates(keep, missing, names, table, options, nrows) -> np.
     listed = ", ".join(names[j] for j in columns)
     _report_dropped(
         int(bad.sum()), nrows, f"they have missing values in the exogenous covariates ({listed}), "
-        "whose distribution fixed_x=True leaves out of the model (use fixed_x=False to keep them)"
+        "whose distribution fixed_x=True leaves out of the model (use missing='ml.x' or "
+        "fixed_x=False to keep them)"
     )  # fmt: skip
     return keep & ~bad
 

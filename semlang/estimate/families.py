@@ -12,6 +12,8 @@ A family knows:
 * the unrestricted (h1) moments of each group (sample moments, or EM estimates under FIML);
 * the test statistic T of the model and of the baseline (independence) model;
 * for likelihood families, the log-likelihoods of the model, h1 and the baseline;
+* the number of observations that scales the information and enters RMSEA
+  (:meth:`EstimationFamily.inference_nobs`);
 * the moment vectors' weight matrix and the casewise data that sandwich estimators and scaled
   tests need (:mod:`semlang.results.robust`, :mod:`semlang.results.scaled`).
 
@@ -74,6 +76,11 @@ class EstimationFamily(Protocol):
     def statistics(self, fit) -> Statistics: ...
 
     def fit_measures(self, fit) -> dict[str, float]: ...
+
+    def inference_nobs(self, sample) -> int:
+        """The N that scales the information, vcov = (N·I)⁻¹, and enters RMSEA (lavaan's
+        ``lav_utils_get_ntotal``: N, or N − G for a Wishart likelihood)."""
+        ...
 
 
 # --------------------------------------------------------------------------- counting
@@ -192,6 +199,10 @@ def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal
     if model.missing.is_fiml and estimator in (Estimator.MLM, Estimator.MLMV, Estimator.MLMVS):
         return _Refusal(word, "the Satorra-Bentler family needs complete data",
                         "use estimator='MLR' with missing='fiml'")  # fmt: skip
+    if model.missing.is_fiml and options.likelihood is Likelihood.WISHART:
+        return _Refusal("likelihood='wishart'", "needs complete data: under FIML there is no "
+                        "sample covariance matrix whose Wishart likelihood could be used",
+                        "drop likelihood= (or use missing='listwise')")  # fmt: skip
     if model.missing.is_fiml:
         bad = [t for t in options.test if t in _ROBUST_TESTS_COMPLETE_ONLY]
         if bad:
@@ -275,6 +286,17 @@ def check_supported(table, options: FitOptions) -> None:
                 None,
                 hint="fit each group on its own",
             )
+    if options.likelihood is Likelihood.WISHART and (
+        options.se is StandardErrors.ROBUST_HUBER_WHITE
+        or any(t in (Test.YUAN_BENTLER, Test.YUAN_BENTLER_MPLUS) for t in options.test)
+    ):
+        raise NotSupportedError(
+            "likelihood='wishart' with Huber-White standard errors or a Yuan-Bentler test "
+            "(estimator='MLR') is not computed yet",
+            table.source,
+            None,
+            hint="drop likelihood= (estimator='MLR' uses the normal likelihood)",
+        )
     if table.nlevels > 1 and table.options.missing.is_fiml:
         raise NotSupportedError(
             "two-level models are not fitted with missing='fiml' yet",

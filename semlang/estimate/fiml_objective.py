@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from semlang.estimate.missing import (
     MissingPatterns,
@@ -83,13 +84,35 @@ class FimlDiscrepancy(NormalPieces):
         mean, cov = self.h1_mean[x], self.h1_cov[block]
         return loglik_normal(cov, mean, cov, mean, self.nobs)
 
-    def independence_loglik(self, keep: list[int]) -> float:
+    def covariate_sample_moments(self, x: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """lavaan's sample moments of the covariates ``x``: available-case means and
+        pairwise-complete covariances (each pair's divisor n − 1, rescaled by (N − 1)/N). With
+        complete covariates these are their sample moments, and their EM moments too."""
+        frame = pd.DataFrame(self.raw[:, x])
+        cov = frame.cov().to_numpy() * ((self.nobs - 1) / self.nobs)
+        return frame.mean().to_numpy(), cov
+
+    def sample_covariate_loglik(self, x: list[int]) -> float:
+        """The covariates' saturated log-likelihood at :meth:`covariate_sample_moments` (0
+        without any): what lavaan leaves out of the unrestricted log-likelihood."""
+        if not x:
+            return 0.0
+        mean, cov = self.covariate_sample_moments(x)
+        return loglik_normal(cov, mean, cov, mean, self.nobs)
+
+    def independence_loglik(self, keep: list[int], fixed: bool = True) -> float:
         """FIML independence log-likelihood, the covariates ``keep`` keeping their joint
-        distribution: their univariate terms are replaced by their saturated (EM) joint
-        log-likelihood over the rows that observe any of them."""
+        distribution: their univariate terms are replaced by their joint log-likelihood over
+        the rows that observe any of them — at their sample moments when they are fixed.x
+        (:meth:`covariate_sample_moments`, as lavaan's baseline fixes them), at their
+        saturated (EM) estimates when they are free."""
         logl = independence_loglik(self.patterns)
         if len(keep) < 2:
             return logl
         covariates = MissingPatterns.from_array(self.raw[:, keep])
-        return logl - independence_loglik(covariates) + saturated_em(covariates).loglik
-
+        if fixed:
+            mean, cov = self.covariate_sample_moments(keep)
+            joint = fiml_loglik(covariates, cov, mean)
+        else:
+            joint = saturated_em(covariates).loglik
+        return logl - independence_loglik(covariates) + joint

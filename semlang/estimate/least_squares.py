@@ -167,7 +167,7 @@ class LeastSquaresDiscrepancy:
     meanstructure: bool
     index: MomentIndex
     W: np.ndarray
-    information_weight: float  # lavaan's (N − G)/N · n_g/N: (N·information)⁻¹ is its vcov
+    information_weight: float  # n_g / N (the information is scaled by N − G: inference_nobs)
 
     @cached_property
     def sample_moments(self) -> np.ndarray:
@@ -256,7 +256,6 @@ class LeastSquares:
 
     def objective(self, model, sample, options) -> Objective:
         ntotal = sample.nobs
-        shrink = (ntotal - len(sample.groups)) / ntotal
         meanstructure = model.table.meanstructure
         discrepancies, exo = [], []
         for layout, group in zip(model.layouts, sample.groups, strict=True):
@@ -267,10 +266,14 @@ class LeastSquares:
             W = weight_matrix(self.estimator, cov, group, index, x)
             discrepancies.append(LeastSquaresDiscrepancy(
                 group.mean, cov, n, (n - 1) / ntotal, meanstructure, index, W,
-                information_weight=shrink * n / ntotal,
+                information_weight=n / ntotal,
             ))  # fmt: skip
             exo.append(exo_values(layout, group.mean, cov))
         return Objective(model, tuple(discrepancies), tuple(exo), meanstructure)
+
+    def inference_nobs(self, sample) -> int:
+        """lavaan's N for these estimators: N − G scales the information and enters RMSEA."""
+        return sample.nobs - len(sample.groups)
 
     def h1_moments(self, fit) -> tuple[H1Moments, ...]:
         return tuple(
@@ -296,7 +299,7 @@ class LeastSquares:
     def fit_measures(self, fit) -> dict[str, float]:
         from semlang.results.indices import srmr, test_measures
 
-        out = test_measures(fit, self.statistics(fit), nobs=fit.nobs - len(fit.model.layouts))
+        out = test_measures(fit, self.statistics(fit))
         if self.estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
             out["pvalue"] = math.nan
         out["srmr"] = srmr(fit)

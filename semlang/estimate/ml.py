@@ -89,10 +89,15 @@ class CompleteDataML(NormalPieces):
         return loglik_normal(self.cov[block], self.mean[x], self.cov[block], self.mean[x],
                              self.nobs)  # fmt: skip
 
-    def independence_loglik(self, keep: list[int]) -> float:
-        """ℓ of the independence model, the covariates ``keep`` keeping their joint block."""
+    def sample_covariate_loglik(self, x: list[int]) -> float:
+        """The same as :meth:`covariate_loglik` (complete data: the h1 moments are the
+        sample moments)."""
+        return self.covariate_loglik(x)
+
+    def independence_loglik(self, keep: list[int], fixed: bool = True) -> float:
+        """ℓ of the independence model, the covariates ``keep`` keeping their joint block
+        (their sample moments, whether fixed or estimated)."""
         sigma = np.diag(np.diag(self.cov))
         if keep:
             sigma[np.ix_(keep, keep)] = self.cov[np.ix_(keep, keep)]
         return loglik_normal(self.cov, self.mean, sigma, self.mean, self.nobs)
-

@@ -9,8 +9,18 @@ log-likelihoods and test statistics of the model, the unrestricted model and the
 As lavaan: with fixed.x covariates the likelihood is conditional on them (their marginal part is
 left out of logl and unrestricted.logl; it cancels in χ²); the baseline (independence) model has
 one variance (and mean) per variable, the covariates keeping their joint block (fixed at the
-sample values with fixed.x, free parameters without). ``likelihood="wishart"`` puts n_g − 1 in
-place of n_g in each group's statistic.
+sample values with fixed.x, free parameters without).
+
+``likelihood="wishart"`` (complete data only) is lavaan's: each group's sample covariance matrix
+has the divisor n_g − 1 (so do the fixed.x values, the log-likelihoods and SRMR), its statistic
+is (n_g − 1)·F̂_g, and the information and the χ²-based indices (RMSEA) use N − G observations
+(:meth:`NormalML.inference_nobs`); AIC and BIC keep N.
+
+Under FIML the log-likelihoods are conditional on the fixed.x covariates as lavaan computes them:
+the model's covariate term at their EM moments, the unrestricted model's at their sample moments
+(available-case means, pairwise-complete covariances); the two differ only when a covariate has
+missing cells (``missing="ml.x"``). χ² and the baseline's are differences of the joint
+log-likelihoods, where that term cancels.
 """
 
 from __future__ import annotations
@@ -63,16 +73,22 @@ class NormalML:
                 discrepancy = FimlDiscrepancy.from_group(group, weight, ntotal)
             else:
                 discrepancy = CompleteDataML(
-                    group.mean,
-                    group.cov,
-                    group.nobs,
-                    weight,
-                    model.table.meanstructure,
-                    group.raw if isinstance(group, GroupData) else None,
-                )
+                    group.mean, self.sample_cov(group), group.nobs, weight,
+                    model.table.meanstructure, group.raw if isinstance(group, GroupData) else None,
+                )  # fmt: skip
             discrepancies.append(discrepancy)
             exo.append(exo_values(layout, discrepancy.h1_mean, discrepancy.h1_cov))
         return Objective(model, tuple(discrepancies), tuple(exo), model.table.meanstructure)
+
+    def sample_cov(self, group) -> np.ndarray:
+        """A complete group's sample covariance matrix: divisor n_g, or n_g − 1 (Wishart)."""
+        n = group.nobs
+        return group.cov * (n / (n - 1)) if self.wishart else group.cov
+
+    def inference_nobs(self, sample) -> int:
+        """The N that scales the information (vcov = (N·I)⁻¹) and enters RMSEA: N, or N − G
+        with the Wishart likelihood (lavaan's ``lav_utils_get_ntotal``)."""
+        return sample.nobs - len(sample.groups) if self.wishart else sample.nobs
 
     def h1_moments(self, fit) -> tuple[H1Moments, ...]:
         return tuple(
@@ -87,13 +103,13 @@ class NormalML:
         groups = []
         for layout, discrepancy, moments in parts:
             x = fixed_x(layout)
-            marginal = discrepancy.covariate_loglik(x)
-            model = discrepancy.loglik(moments.sigma, moments.mu, meanstructure) - marginal
-            saturated = discrepancy.saturated_loglik() - marginal
+            model = discrepancy.loglik(moments.sigma, moments.mu, meanstructure)
+            saturated = discrepancy.saturated_loglik()
             keep = sorted(set(covariates(fit.table, layout)) | set(x))
-            baseline = discrepancy.independence_loglik(keep) - marginal
+            baseline = discrepancy.independence_loglik(keep, fixed=bool(x))
             factor = self._factor(discrepancy.nobs)
-            logl, logl_h1 = logl + model, logl_h1 + saturated
+            logl += model - discrepancy.covariate_loglik(x)
+            logl_h1 += saturated - discrepancy.sample_covariate_loglik(x)
             groups.append(2.0 * (saturated - model) * factor)
             chisq_0 += 2.0 * (saturated - baseline) * factor
         return Statistics(

@@ -47,6 +47,10 @@ class TwoLevelML:
             chisq_groups=(chisq,),
         )
 
+    def inference_nobs(self, sample) -> int:
+        """The level-1 observations (the information is scaled by them)."""
+        return sample.nobs
+
     def fit_measures(self, fit) -> dict[str, float]:
         from semlang.results.twolevel_indices import fit_measures
 

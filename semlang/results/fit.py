@@ -67,6 +67,12 @@ class Fit:
     def nobs(self) -> int:
         return self.sample.nobs
 
+    @cached_property
+    def inference_nobs(self) -> int:
+        """The N that scales the information and enters RMSEA (the family's: N, or N − G
+        with the Wishart likelihood)."""
+        return self.family.inference_nobs(self.sample)
+
     @property
     def table(self):
         return self.model.table
@@ -102,7 +108,8 @@ class Fit:
 
     @cached_property
     def information_vcov_phi(self) -> np.ndarray:
-        """(N · information)⁻¹ with the options' information (expected or observed)."""
+        """(N · information)⁻¹ with the options' information (expected or observed), N the
+        family's :attr:`inference_nobs`."""
         objective, phi = self.estimation.objective, self.estimation.phi
         kind = self.options.information
         try:
@@ -116,7 +123,7 @@ class Fit:
             )
             return np.full((self.model.n_phi, self.model.n_phi), np.nan)
         active = inference.active_constraint_rows(self.model.space, phi)
-        return inference.vcov_from_information(info, self.nobs, active)
+        return inference.vcov_from_information(info, self.inference_nobs, active)
 
     @cached_property
     def bootstrap(self):

@@ -9,7 +9,7 @@ families) logl, unrestricted_logl, aic, bic, then rmsea with its interval and p-
 
 from __future__ import annotations
 
-from semlang.estimate.families import Statistics, moments_count
+from semlang.estimate.families import Statistics, free_parameter_count, moments_count
 from semlang.results import measures
 
 
@@ -24,16 +24,16 @@ def srmr(fit) -> float:
     return measures.srmr(blocks)
 
 
-def test_measures(fit, stats: Statistics, nobs: int | None = None) -> dict[str, float]:
-    """npar, χ², df, the baseline and the χ²-based indices of any family; ``nobs`` is the N of
-    RMSEA (default: the rows; lavaan's least-squares estimators use N minus the groups)."""
+def test_measures(fit, stats: Statistics) -> dict[str, float]:
+    """npar, χ², df, the baseline and the χ²-based indices of any family (RMSEA with the
+    family's N: the rows, or N minus the groups for lavaan's least-squares and Wishart fits)."""
     return measures.chisq_measures(
-        npar=fit.model.n_phi - fit.model.space.n_equalities,
+        npar=free_parameter_count(fit.table),
         ndat=moments_count(fit.table),
         chisq=stats.chisq,
         baseline_chisq=stats.baseline_chisq,
         baseline_npar=stats.baseline_npar,
-        nobs=fit.nobs if nobs is None else nobs,
+        nobs=fit.inference_nobs,
         ngroups=len(fit.model.layouts) if fit.table.nlevels == 1 else 1,
     )
 
