@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from semlang import datasets, graph
     from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
     from semlang.psychometrics import reliability
+    from semlang.results.bootstrap_lavaan import bootstrap
     from semlang.results.compare import lrt
     from semlang.simulation import simulate
     from semlang.twostep import fsr, sam
@@ -41,6 +42,7 @@ _FUNCTIONS = {
         name: "semlang.api"
         for name in ("cfa", "compile_model", "fit", "growth", "parameter_table", "sem")
     },
+    "bootstrap": "semlang.results.bootstrap_lavaan",
     "lrt": "semlang.results.compare",
     "fsr": "semlang.twostep",
     "sam": "semlang.twostep",
@@ -67,6 +69,7 @@ __all__ = [
     "SemlangWarning",
     "UnknownVariableError",
     "__version__",
+    "bootstrap",
     "cfa",
     "compile_model",
     "data",

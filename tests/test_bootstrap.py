@@ -337,33 +337,6 @@ def _options(fit, **changes):
     return dataclasses.replace(fit.options, **changes)
 
 
-@pytest.fixture(scope="module")
-def dask_cluster():
-    distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(
-        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
-    ) as cluster:
-        yield cluster
-
-
-def test_dask_client_gives_the_same_draws(grouped, dask_cluster):
-    from dask.distributed import Client
-
-    fit, serial = grouped
-    with Client(dask_cluster) as client:
-        on_dask = semlang.cfa(HS_MODEL, HS, group="school", se="bootstrap", bootstrap=24,
-                              seed=7, executor=client)  # fmt: skip
-        table = quiet(on_dask.estimates)
-    np.testing.assert_array_equal(on_dask.bootstrap.theta, serial.theta)
-    assert table.se.tolist() == quiet(fit.estimates).se.tolist()
-
-
-def test_dask_scheduler_address_gives_the_same_draws(grouped, dask_cluster):
-    fit, serial = grouped
-    out = quiet(run_bootstrap, fit, executor=dask_cluster.scheduler_address)
-    np.testing.assert_array_equal(out.theta, serial.theta)
-
-
 def test_progress_bar_when_forced(grouped, capsys):
     fit, _ = grouped
     quiet(run_bootstrap, fit, executor="serial", progress=True)

@@ -28,6 +28,7 @@ lavaan's ``boot.ci.type = "perc"``).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -37,11 +38,11 @@ import pandas as pd
 from scipy.special import ndtri
 
 from semlang.compile.model import CompiledModel
-from semlang.errors import NotSupportedError, SemlangWarning
+from semlang.errors import DataError, NotSupportedError, SemlangWarning
 from semlang.estimate.data import GroupData, SampleData
 from semlang.estimate.estimator import estimate
 from semlang.matrices import nearly_singular
-from semlang.options import FitOptions
+from semlang.options import FitOptions, StandardErrors, Test
 from semlang.runner import Failure, run_replications
 from semlang.syntax.ast import Op
 
@@ -110,19 +111,24 @@ def _pairwise_moments(raw: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray
 @dataclass(frozen=True, eq=False)
 class BootstrapTask:
     """One bootstrap draw as a picklable callable ``task(index, rng) -> dict`` for
-    :func:`~semlang.runner.run_replications`: the compiled model, the groups' rows (numpy),
-    the options and the warm start."""
+    :func:`~semlang.runner.run_replications`: the compiled model, the groups' rows (numpy; the
+    Bollen-Stine bootstrap's transformed rows), the options, the warm start and the statistic.
+
+    Without a statistic a draw reports φ and θ; with one, ``statistic(refit)`` of the refitted
+    :class:`~semlang.results.fit.Fit` as a flat vector of numbers (``values``)."""
 
     model: CompiledModel
     groups: tuple[GroupData, ...]
     options: FitOptions
     phi0: np.ndarray
     variances: np.ndarray  # θ indices of free variances (admissibility check)
+    statistic: Callable[[Any], Any] | None = None
 
     def __call__(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
         picks = resample_rows(tuple(g.nobs for g in self.groups), rng)
         groups = tuple(resampled_group(g, p) for g, p in zip(self.groups, picks, strict=True))
-        estimation = estimate(self.model, SampleData(groups, 0), self.options, phi0=self.phi0)
+        sample = SampleData(groups, 0)
+        estimation = estimate(self.model, sample, self.options, phi0=self.phi0)
         result = estimation.optimization
         if not result.converged or result.iterations >= self.options.max_iterations:
             raise NotConverged(
@@ -130,7 +136,12 @@ class BootstrapTask:
                 f"iterations ({result.message})"
             )
         admissible = self.admissible(estimation.theta, estimation.objective.exo)
-        return {"phi": estimation.phi, "theta": estimation.theta, "admissible": admissible}
+        if self.statistic is None:
+            return {"phi": estimation.phi, "theta": estimation.theta, "admissible": admissible}
+        from semlang.results.fit import Fit, RunSettings
+
+        refit = Fit(self.model, sample, self.options, estimation, RunSettings("serial", False))
+        return {"values": statistic_values(self.statistic(refit)), "admissible": admissible}
 
     def admissible(self, theta: np.ndarray, exo) -> bool:
         """No negative variance, every latent covariance matrix positive definite."""
@@ -144,11 +155,26 @@ class BootstrapTask:
         return True
 
 
-def bootstrap_task(fit) -> BootstrapTask:
-    """The task of ``fit``'s draws: the fit options (no executor or progress display: those are
-    run-time settings and never travel in a task) with at most :data:`DRAW_MAX_ITERATIONS`
-    iterations per draw (a draw that needs more is headed for a boundary or a flat ridge; as in
-    lavaan, reaching the limit is non-convergence)."""
+def statistic_values(value: Any) -> np.ndarray:
+    """A statistic's value as a flat float vector (a number, an array, a Series or a dict)."""
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    return np.asarray(value, dtype=float).reshape(-1)
+
+
+def bootstrap_task(
+    fit,
+    groups: tuple[GroupData, ...] | None = None,
+    statistic: Callable[[Any], Any] | None = None,
+) -> BootstrapTask:
+    """The task of ``fit``'s draws (from ``groups``, by default the fit's own rows).
+
+    The fit options travel without executor or progress display (those are run-time settings
+    and never travel in a task), with at most :data:`DRAW_MAX_ITERATIONS` iterations per draw (a
+    draw that needs more is headed for a boundary or a flat ridge; as in lavaan, reaching the
+    limit is non-convergence) and, as lavaan's refits, with standard errors in place of
+    ``se="bootstrap"`` and without the Bollen-Stine test (a refit never bootstraps again)."""
+    check_rows(fit)
     variances = sorted(
         {
             row.free - 1
@@ -156,17 +182,38 @@ def bootstrap_task(fit) -> BootstrapTask:
             if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.is_free
         }
     )
+    se = fit.options.se
     options = replace(
         fit.options,
         max_iterations=min(fit.options.max_iterations, DRAW_MAX_ITERATIONS),
+        se=StandardErrors.STANDARD if se is StandardErrors.BOOTSTRAP else se,
+        test=tuple(t for t in fit.options.test if t is not Test.BOLLEN_STINE),
     )
     return BootstrapTask(
         fit.model,
-        fit.sample.groups,
+        fit.sample.groups if groups is None else groups,
         options,
         np.array(fit.estimation.phi, dtype=float),
         np.array(variances, dtype=np.intp),
+        statistic,
     )
+
+
+def check_rows(fit) -> None:
+    """A bootstrap resamples rows: refuse two-level models and data given as moments."""
+    table = fit.table
+    if table.nlevels > 1:
+        raise NotSupportedError(
+            "the bootstrap is not available for two-level models",
+            table.source,
+            None,
+            hint="use the default standard errors (se='standard')",
+        )
+    if not all(isinstance(group, GroupData) for group in fit.sample.groups):
+        raise DataError(
+            "the bootstrap resamples the rows of the data, and this fit was given only moments",
+            hint="fit the model to the data rows",
+        )
 
 
 # ---- percentile intervals ------------------------------------------------------------------
@@ -327,14 +374,6 @@ def run_bootstrap(
     ``"serial"``, a ``dask.distributed.Client`` or a scheduler address (see
     :func:`semlang.runner.run_replications`). Failed draws are reported in a SemlangWarning.
     """
-    table = fit.table
-    if table.nlevels > 1:
-        raise NotSupportedError(
-            "se='bootstrap' is not available for two-level models",
-            table.source,
-            None,
-            hint="use the default standard errors (se='standard')",
-        )
     options = fit.options
     seed = options.seed if options.seed is not None else np.random.SeedSequence().entropy
     out = run_replications(

@@ -133,6 +133,13 @@ class Fit:
         return run_bootstrap(self)
 
     @cached_property
+    def bollen_stine(self):
+        """The Bollen-Stine bootstrap of ``test="bollen.stine"``: the χ² of every draw."""
+        from semlang.results.bootstrap_lavaan import bollen_stine
+
+        return bollen_stine(self)
+
+    @cached_property
     def vcov(self) -> np.ndarray:
         """Covariance matrix of θ̂ (the free parameters, shared labels once)."""
         J = self.model.space.jacobian(self.estimation.phi)

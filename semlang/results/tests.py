@@ -3,7 +3,9 @@
 Input: a :class:`~semlang.results.fit.Fit` and its standard measures. Output: the measures of the
 first scaled test (``chisq_scaled``, ``scaling_factor``, the scaled and robust CFI/TLI/RMSEA, ...
 under lavaan's names) and one :class:`TestResult` per test asked for, as lavaan's
-``lavInspect(fit, "test")``. A new test is a function in :data:`SCALED_TESTS`.
+``lavInspect(fit, "test")``. A new scaled test is a function in :data:`SCALED_TESTS`; a test that
+is not a scaling of the standard statistic (the Bollen-Stine bootstrap) is a function in
+:data:`OTHER_TESTS`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from semlang.results import measures
 
 @dataclass(frozen=True)
 class TestResult:
-    """One test statistic: its value, df, p-value and, for scaled tests, the scaling."""
+    """One test statistic: its value, df, p-value and, for scaled tests, the scaling; for
+    bootstrap tests the number of successful draws (lavaan's ``boot.length``)."""
 
     test: Test
     stat: float
@@ -28,6 +31,7 @@ class TestResult:
     scaling_factor: float = math.nan
     shift_parameter: float = math.nan
     stat_groups: tuple[float, ...] = ()
+    boot_length: int | None = None
 
 
 def _yuan_bentler_mplus(fit, base: dict) -> dict:
@@ -39,6 +43,22 @@ def _yuan_bentler_mplus(fit, base: dict) -> dict:
 # test -> function(fit, standard measures) -> the scaled measures under lavaan's names
 SCALED_TESTS: dict[Test, Callable[..., dict]] = {
     Test.YUAN_BENTLER_MPLUS: _yuan_bentler_mplus,
+}
+
+
+def _bollen_stine(fit, base: dict) -> TestResult:
+    from semlang.results.bootstrap_lavaan import bollen_stine_pvalue
+
+    draws = fit.bollen_stine
+    return TestResult(Test.BOLLEN_STINE, base["chisq"], base["df"],
+                      bollen_stine_pvalue(base["chisq"], draws),
+                      stat_groups=fit.statistics.chisq_groups,
+                      boot_length=draws.n_completed)  # fmt: skip
+
+
+# test -> function(fit, standard measures) -> its TestResult (tests that are not scaled)
+OTHER_TESTS: dict[Test, Callable[..., TestResult]] = {
+    Test.BOLLEN_STINE: _bollen_stine,
 }
 
 
@@ -69,6 +89,9 @@ def test_results(fit) -> tuple[TestResult, ...]:
         if test is Test.STANDARD:
             out.append(TestResult(test, base["chisq"], base["df"], base["pvalue"],
                                   stat_groups=fit.statistics.chisq_groups))  # fmt: skip
+            continue
+        if test in OTHER_TESTS:
+            out.append(OTHER_TESTS[test](fit, base))
             continue
         values = base if test is fit.options.scaled_test else _scaled(test)(fit, base)
         stat, df = values["chisq_scaled"], values.get("df_scaled", base["df"])
