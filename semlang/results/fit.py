@@ -166,11 +166,12 @@ class Fit:
 
     @cached_property
     def _fit_measures(self) -> dict[str, float]:
+        from semlang.results.indices import in_lavaan_order
         from semlang.results.tests import scaled_measures
 
         out = self.family.fit_measures(self)
         out.update(scaled_measures(self, out))
-        return out
+        return in_lavaan_order(out)
 
     def fit_measures(self) -> dict[str, float]:
         """lavaan's ``fitMeasures()`` under snake_case names (plain Python numbers)."""

@@ -3,15 +3,44 @@ functions in :mod:`semlang.results.measures`.
 
 Input: a :class:`~semlang.results.fit.Fit` and its family's
 :class:`~semlang.estimate.families.Statistics`. Output: a dict keyed by lavaan's names in
-snake_case: npar, chisq, df, pvalue, baseline_chisq, baseline_df, cfi, tli, (for likelihood
-families) logl, unrestricted_logl, aic, bic, then rmsea with its interval and p-values, srmr.
+snake_case: :func:`test_measures` (npar, fmin, χ², the baseline's test, the incremental indices,
+RMSEA with its interval and p-values, CN, MFI, ECVI) for any family; :func:`likelihood_measures`
+adds the log-likelihoods, AIC, BIC, SABIC, the residual-based measures
+(:func:`residual_measures`: RMR, the SRMR variants, CRMR) and GFI, AGFI, PGFI
+(:func:`gfi_measures`, with ML's weight matrix from :func:`normal_weights`).
+:func:`in_lavaan_order` puts the keys in the order of lavaan's ``fitMeasures()``.
 """
 
 from __future__ import annotations
 
+import numpy as np
+from scipy.linalg import block_diag
+
 from semlang.estimate.families import Statistics, free_parameter_count, moments_count
+from semlang.estimate.fiml_information import dup_kron_dup
+from semlang.estimate.missing import h1_information_expected, vech_indices
 from semlang.results import measures
 
+# lavaan 0.6.14's fitMeasures(fit, "all") order (two-level and categorical names included);
+# any other key keeps its place after these
+LAVAAN_ORDER = (
+    "npar", "fmin", "chisq", "df", "pvalue", "chisq_scaled", "df_scaled", "pvalue_scaled",
+    "chisq_scaling_factor", "baseline_chisq", "baseline_df", "baseline_pvalue",
+    "baseline_chisq_scaled", "baseline_df_scaled", "baseline_pvalue_scaled",
+    "baseline_chisq_scaling_factor", "cfi", "tli", "cfi_scaled", "tli_scaled", "cfi_robust",
+    "tli_robust", "nnfi", "rfi", "nfi", "pnfi", "ifi", "rni", "nnfi_scaled", "rfi_scaled",
+    "nfi_scaled", "pnfi_scaled", "ifi_scaled", "rni_scaled", "nnfi_robust", "rni_robust",
+    "logl", "unrestricted_logl", "aic", "bic", "ntotal", "bic2", "scaling_factor_h1",
+    "scaling_factor_h0", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_ci_level",
+    "rmsea_pvalue", "rmsea_close_h0", "rmsea_notclose_pvalue", "rmsea_notclose_h0",
+    "rmsea_scaled", "rmsea_ci_lower_scaled", "rmsea_ci_upper_scaled", "rmsea_pvalue_scaled",
+    "rmsea_notclose_pvalue_scaled", "rmsea_robust", "rmsea_ci_lower_robust",
+    "rmsea_ci_upper_robust", "rmsea_pvalue_robust", "rmsea_notclose_pvalue_robust", "rmr",
+    "rmr_nomean", "srmr", "srmr_within", "srmr_between", "srmr_bentler", "srmr_bentler_nomean",
+    "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean", "cn_05", "cn_01", "gfi", "agfi",
+    "pgfi", "mfi", "ecvi", "wrmr",
+)  # fmt: skip
+_RANK = {name: k for k, name in enumerate(LAVAAN_ORDER)}
 
 def srmr(fit) -> float:
     """SRMR (Bentler's) from the family's h1 moments and the implied moments."""
@@ -24,9 +53,17 @@ def srmr(fit) -> float:
     return measures.srmr(blocks)
 
 
+def in_lavaan_order(values: dict) -> dict:
+    """The same measures, lavaan's names first in lavaan's order, then the others as they were."""
+    known = sorted((k for k in values if k in _RANK), key=_RANK.__getitem__)
+    return {k: values[k] for k in known} | {k: v for k, v in values.items() if k not in _RANK}
+
+
 def test_measures(fit, stats: Statistics) -> dict[str, float]:
-    """npar, χ², df, the baseline and the χ²-based indices of any family (RMSEA with the
-    family's N: the rows, or N minus the groups for lavaan's least-squares and Wishart fits)."""
+    """npar, fmin, χ², df, the baseline's test and the χ²-based indices of any family (N in
+    RMSEA, CN, MFI, ECVI and fmin is the family's: N, or N − G for least squares and
+    likelihood='wishart', as lavaan)."""
+    ngroups = len(fit.model.layouts) if fit.table.nlevels == 1 else 1
     return measures.chisq_measures(
         npar=free_parameter_count(fit.table),
         ndat=moments_count(fit.table),
@@ -34,7 +71,7 @@ def test_measures(fit, stats: Statistics) -> dict[str, float]:
         baseline_chisq=stats.baseline_chisq,
         baseline_npar=stats.baseline_npar,
         nobs=fit.inference_nobs,
-        ngroups=len(fit.model.layouts) if fit.table.nlevels == 1 else 1,
+        ngroups=ngroups,
     )
 
 
@@ -43,5 +80,80 @@ def likelihood_measures(fit, stats: Statistics) -> dict[str, float]:
     out = test_measures(fit, stats)
     out.update(measures.loglik_measures(stats.logl, stats.unrestricted_logl, out["npar"],
                                         fit.nobs))  # fmt: skip
-    out["srmr"] = srmr(fit)
+    out.update(residual_measures(fit))
+    out.update(gfi_measures(fit, out["df"], normal_weights(fit)))
+    return in_lavaan_order(out)
+
+
+# --------------------------------------------------------------------------- residual based
+
+
+def _blocks(fit) -> list[tuple]:
+    """Per group (h1 cov, h1 mean, implied cov, implied mean, n); means None without a mean
+    structure."""
+    meanstructure = fit.table.meanstructure
+    return [
+        (h1.cov, h1.mean if meanstructure else None, moments.sigma,
+         moments.mu if meanstructure else None, h1.nobs)
+        for moments, h1 in zip(fit.implied, fit.family.h1_moments(fit), strict=True)
+    ]  # fmt: skip
+
+
+def residual_measures(fit) -> dict[str, float]:
+    """rmr, rmr_nomean, srmr, srmr_bentler(_nomean), crmr(_nomean), srmr_mplus(_nomean) of a
+    single-level fit, from the family's unrestricted moments and the implied ones."""
+    return measures.residual_summary(_blocks(fit))
+
+
+def _moment_vector(cov: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
+    rows, cols = vech_indices(cov.shape[0])
+    vech = np.asarray(cov)[rows, cols]
+    return vech if mean is None else np.concatenate([np.asarray(mean).ravel(), vech])
+
+
+def gfi_measures(fit, df: float, weights: list[np.ndarray]) -> dict[str, float]:
+    """gfi, agfi and pgfi with one weight matrix per group over (means,) vech(cov) in
+    :func:`~semlang.estimate.missing.vech_indices` order (a 1-d array: a diagonal one)."""
+    parts = [
+        (_moment_vector(s, m), _moment_vector(sigma, mu), w, n)
+        for (s, m, sigma, mu, n), w in zip(_blocks(fit), weights, strict=True)
+    ]
+    nel = sum(len(observed) for observed, *_ in parts)
+    value = measures.gfi(parts)
+    return {
+        "gfi": value,
+        "agfi": measures.agfi(value, nel, df),
+        "pgfi": measures.pgfi(value, nel, df),
+    }
+
+
+def _not_fixed_x(fit, group: int) -> np.ndarray:
+    """Mask over (μ,) vech Σ: False for the moments among the fixed.x covariates only."""
+    layout, block = fit.model.layouts[group], fit.table.blocks[group]
+    names = list(layout.observed)
+    is_x = np.zeros(len(names), dtype=bool)
+    if fit.table.options.fixed_x:
+        is_x[[names.index(v) for v in block.observed_exogenous]] = True
+    rows, cols = vech_indices(len(names))
+    keep = ~(is_x[rows] & is_x[cols])
+    return np.concatenate([~is_x, keep]) if fit.table.meanstructure else keep
+
+
+def normal_weights(fit) -> list[np.ndarray]:
+    """ML's weight matrix per group (lavaan's ``WLS.V``): the expected information of the
+    moments at the implied Σ̂ (complete data: Σ̂⁻¹ and ½ D'(Σ̂⁻¹ ⊗ Σ̂⁻¹)D; FIML: the missing-data
+    expected information over the patterns), with the fixed.x covariates' own moments zeroed."""
+    out = []
+    parts = zip(fit.implied, fit.estimation.objective.discrepancies, strict=True)
+    for group, (moments, discrepancy) in enumerate(parts):
+        p = len(moments.sigma)
+        if getattr(discrepancy, "raw", True) is None:  # moments only: complete data
+            inverse = np.linalg.inv(moments.sigma)
+            weight = block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
+        else:
+            weight = h1_information_expected(discrepancy.patterns, moments.sigma)
+        if not fit.table.meanstructure:
+            weight = weight[p:, p:]
+        keep = _not_fixed_x(fit, group)
+        out.append(weight * np.outer(keep, keep))
     return out

@@ -1,8 +1,9 @@
 """Fit measures as pure functions, with the definitions of lavaan's ``fitMeasures()`` (ML).
 
 Input: scalars (test statistic, degrees of freedom, sample size, log-likelihood, number of free
-parameters) or arrays (sample and model-implied moments). Output: plain floats. Nothing here
-knows about models or fits; the ``Fit`` object gathers the inputs and calls these functions.
+parameters). Output: plain floats. Nothing here knows about models or fits; the ``Fit`` object
+gathers the inputs and calls these functions. The residual-based measures (RMR, the SRMR
+variants, CRMR, GFI) are in :mod:`semlang.results.residual_measures` (re-exported here).
 
 Conventions that follow lavaan:
 
@@ -12,45 +13,61 @@ Conventions that follow lavaan:
   with zero degrees of freedom).
 * With several groups RMSEA (and its interval) is multiplied by ``sqrt(ngroups)`` and the null
   value of the close-fit test is divided by it (Steiger 1998; Dudgeon 2004).
-* SRMR is Bentler's: residuals of covariances (and of means when the model has a mean structure)
-  standardized by the *sample* standard deviations; the per-group values are averaged with
-  weights ``n_g / N``.
+* The incremental indices compare the model's statistic X² on df with the baseline's X²_0 on
+  df_0; "all.equal(t, 0)" in lavaan is |t| < 1.5e-8 here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
-import numpy as np
 from scipy import optimize, special
 
 from semlang.estimate.normal_loglik import loglik_normal, saturated_loglik
+from semlang.results.residual_measures import (
+    agfi,
+    gfi,
+    pgfi,
+    residual_summary,
+    residuals_cor_bentler,
+    srmr,
+    srmr_twolevel,
+)
 
 __all__ = [
+    "agfi",
     "aic",
     "bic",
     "cfi",
     "chisq_pvalue",
+    "cn",
+    "ecvi",
+    "gfi",
+    "ifi",
     "loglik_normal",
+    "mfi",
+    "nfi",
+    "pgfi",
+    "pnfi",
+    "residual_summary",
     "residuals_cor_bentler",
+    "rfi",
     "rmsea",
     "rmsea_ci",
+    "rmsea_notclose_pvalue",
     "rmsea_pvalue",
+    "rni",
+    "sabic",
     "saturated_loglik",
     "srmr",
     "srmr_twolevel",
     "tli",
 ]
 
-Block = tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None, float]
-"""One group for :func:`srmr`: (sample_cov, sample_mean, implied_cov, implied_mean, nobs)."""
-
-TwoLevelGroup = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]
-"""One group for :func:`srmr_twolevel`: (S_within, Sigma_within, S_between, Sigma_between, n)."""
-
-_NEAR_ZERO = 1e-5  # moments smaller than this are left unstandardized, as lavaan does
-_LOG_2PI = math.log(2.0 * math.pi)
+RMSEA_CI_LEVEL = 0.90
+RMSEA_CLOSE_H0 = 0.05
+RMSEA_NOTCLOSE_H0 = 0.08
+_ZERO = 1.5e-8  # R's all.equal(t, 0)
 
 
 def _finite(*values: float) -> bool:
@@ -76,7 +93,7 @@ def cfi(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> f
         return math.nan
     t1 = max(chisq - df, 0.0)
     t2 = max(chisq - df, baseline_chisq - baseline_df, 0.0)
-    if t1 <= 1.5e-8 and t2 <= 1.5e-8:  # R's all.equal(t, 0)
+    if t1 <= _ZERO and t2 <= _ZERO:
         return 1.0
     return 1.0 - t1 / t2
 
@@ -93,6 +110,65 @@ def tli(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> f
     if df > 0 and abs(t2) > 0:
         return 1.0 - t1 / t2
     return 1.0
+
+
+def nnfi(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> float:
+    """Non-normed fit index: lavaan's other name for the TLI (:func:`tli`)."""
+    return tli(chisq, df, baseline_chisq, baseline_df)
+
+
+def rni(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> float:
+    """Relative noncentrality index (McDonald-Marsh) ``1 − (X² − df)/(X²_0 − df_0)``, not
+    bounded; nan when X²_0 − df_0 is 0."""
+    if not _finite(chisq, df, baseline_chisq, baseline_df):
+        return math.nan
+    t2 = baseline_chisq - baseline_df
+    return math.nan if abs(t2) < _ZERO else 1.0 - (chisq - df) / t2
+
+
+def nfi(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> float:
+    """Normed fit index (Bentler-Bonett) ``(X²_0 − X²)/X²_0``; 1 when df == 0; nan when
+    df > df_0 or X²_0 is 0."""
+    if not _finite(chisq, df, baseline_chisq, baseline_df):
+        return math.nan
+    if df > baseline_df or abs(baseline_chisq) < _ZERO:
+        return math.nan
+    return (baseline_chisq - chisq) / baseline_chisq if df > 0 else 1.0
+
+
+def rfi(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> float:
+    """Relative fit index (Bollen's ρ1) ``(X²_0/df_0 − X²/df)/(X²_0/df_0)``; 1 when either
+    term is negative or when df (or df_0) is 0; nan when df > df_0."""
+    if not _finite(chisq, df, baseline_chisq, baseline_df):
+        return math.nan
+    if df > baseline_df:
+        return math.nan
+    if not (df > 0 and baseline_df > 0):
+        return 1.0
+    t2 = baseline_chisq / baseline_df
+    t1 = t2 - chisq / df
+    return 1.0 if t1 < 0 or t2 < 0 else t1 / t2
+
+
+def pnfi(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> float:
+    """Parsimony normed fit index (James-Mulaik-Brett) ``(df/df_0)(X²_0 − X²)/X²_0``; nan
+    unless df_0 > 0 and X²_0 > 0."""
+    if not _finite(chisq, df, baseline_chisq, baseline_df):
+        return math.nan
+    if not (baseline_df > 0 and baseline_chisq > 0):
+        return math.nan
+    return (df / baseline_df) * (baseline_chisq - chisq) / baseline_chisq
+
+
+def ifi(chisq: float, df: float, baseline_chisq: float, baseline_df: float) -> float:
+    """Incremental fit index (Bollen's Δ2) ``(X²_0 − X²)/(X²_0 − df)``; 1 when the denominator
+    is negative, nan when it is 0."""
+    if not _finite(chisq, df, baseline_chisq, baseline_df):
+        return math.nan
+    t2 = baseline_chisq - df
+    if t2 < 0:
+        return 1.0
+    return math.nan if abs(t2) < _ZERO else (baseline_chisq - chisq) / t2
 
 
 def rmsea(chisq: float, df: float, nobs: float, ngroups: int = 1) -> float:
@@ -163,6 +239,19 @@ def rmsea_pvalue(
     return 1.0 - _ncx2_cdf(max(chisq, 0.0), df, ncp)
 
 
+def rmsea_notclose_pvalue(
+    chisq: float, df: float, nobs: float, ngroups: int = 1, notclose: float = RMSEA_NOTCLOSE_H0
+) -> float:
+    """P-value of the test of not-close fit H0: RMSEA >= ``notclose`` (MacCallum et al. 1996):
+
+    ``P(X² <= chisq; df, λ0)`` with ``λ0 = N df notclose² / G``; nan when df == 0.
+    """
+    if not _finite(chisq, df, nobs) or df <= 0 or nobs <= 0:
+        return math.nan
+    ncp = nobs * df * notclose**2 / ngroups
+    return _ncx2_cdf(max(chisq, 0.0), df, ncp)
+
+
 # --------------------------------------------------------------------------- likelihood based
 
 
@@ -176,109 +265,37 @@ def bic(logl: float, npar: int, nobs: float) -> float:
     return -2.0 * logl + npar * math.log(nobs)
 
 
-# --------------------------------------------------------------------------- residual based
+def sabic(logl: float, npar: int, nobs: float) -> float:
+    """Sample-size adjusted BIC (Sclove 1987) ``-2 logl + npar log((N + 2)/24)``."""
+    return -2.0 * logl + npar * math.log((nobs + 2.0) / 24.0)
 
 
-def _standardize(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """values * scale, except entries with |value| < 1e-5, which lavaan leaves as they are."""
-    return np.where(np.abs(values) < _NEAR_ZERO, values, values * scale)
+# --------------------------------------------------------------------------- other
 
 
-def residuals_cor_bentler(
-    sample_cov: np.ndarray,
-    sample_mean: np.ndarray | None,
-    implied_cov: np.ndarray,
-    implied_mean: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Bentler's standardized residuals (lavaan's ``type = "cor.bentler"``) of one group.
-
-    Sample and implied moments are both divided by the sample standard deviations (covariances
-    by ``sd_i sd_j``, means by ``sd_i``) and then subtracted. Returns the covariance residual
-    matrix and the mean residual vector (None without a mean structure).
-    """
-    sample_cov = np.asarray(sample_cov, dtype=float)
-    variances = np.diag(sample_cov).copy()
-    variances[~np.isfinite(variances) | (variances < np.finfo(float).eps)] = np.nan
-    inv_sd = 1.0 / np.sqrt(variances)
-    cov_scale = np.outer(inv_sd, inv_sd)
-    cov_res = _standardize(sample_cov, cov_scale) - _standardize(
-        np.asarray(implied_cov, dtype=float), cov_scale
-    )
-    if implied_mean is None:
-        return cov_res, None
-    if sample_mean is None:
-        raise ValueError("implied_mean given without sample_mean")
-    mean_res = _standardize(np.asarray(sample_mean, dtype=float), inv_sd) - _standardize(
-        np.asarray(implied_mean, dtype=float), inv_sd
-    )
-    return cov_res, mean_res
+def fmin(chisq: float, nobs: float) -> float:
+    """lavaan's ``fmin``, the minimum of its discrepancy function: ``X² / (2N)``."""
+    return chisq / (2.0 * nobs)
 
 
-def _rms_lower(matrix: np.ndarray, extra: np.ndarray | None = None) -> float:
-    """Root mean square over the lower triangle (with diagonal) and the ``extra`` entries."""
-    values = matrix[np.tril_indices(matrix.shape[0])]
-    if extra is not None:
-        values = np.concatenate([values, extra])
-    return float(np.sqrt(np.mean(values**2)))
+def cn(chisq: float, df: float, nobs: float, alpha: float = 0.05) -> float:
+    """Hoelter's critical N ``χ²_{1−α}(df) / (X²/N) + 1``; nan when df == 0 and X² is 0."""
+    if not _finite(chisq, df, nobs):
+        return math.nan
+    if df == 0 and chisq < 2.220446e-16:
+        return math.nan
+    critical = float(special.chdtri(df, alpha)) if df > 0 else 0.0
+    return critical / (chisq / nobs) + 1.0
 
 
-def srmr(blocks: Sequence[Block]) -> float:
-    """Standardized root mean square residual, lavaan's ``srmr`` (Bentler's definition).
-
-    Per group: the root mean square of the Bentler residuals of the p(p+1)/2 covariances and,
-    when the model has a mean structure (``implied_mean`` not None), of the p means too.
-    Groups are averaged with weights n_g / N.
-    """
-    values, weights = [], []
-    for sample_cov, sample_mean, implied_cov, implied_mean, nobs in blocks:
-        cov_res, mean_res = residuals_cor_bentler(
-            sample_cov, sample_mean, implied_cov, implied_mean
-        )
-        values.append(_rms_lower(cov_res, mean_res))
-        weights.append(nobs)
-    weights_arr = np.asarray(weights, dtype=float)
-    return float(np.sum(weights_arr / weights_arr.sum() * np.asarray(values)))
+def ecvi(chisq: float, npar: int, nobs: float) -> float:
+    """Expected cross-validation index (Browne-Cudeck) ``X²/N + 2 npar/N``."""
+    return chisq / nobs + 2.0 * npar / nobs
 
 
-def _cov2cor(matrix: np.ndarray) -> np.ndarray:
-    inv_sd = 1.0 / np.sqrt(np.diag(matrix))
-    return matrix * np.outer(inv_sd, inv_sd)
-
-
-def _force_pd(matrix: np.ndarray, tol: float = 1e-6) -> np.ndarray:
-    """Raise eigenvalues below ``tol`` times the largest one to that floor."""
-    if matrix.shape[0] == 1:
-        return np.maximum(matrix, tol)
-    eigval, eigvec = np.linalg.eigh(matrix)
-    largest = abs(eigval[-1])
-    eigval = np.where(eigval / largest < tol, tol * largest, eigval)
-    return (eigvec * eigval) @ eigvec.T
-
-
-def srmr_twolevel(groups: Sequence[TwoLevelGroup]) -> tuple[float, float, float]:
-    """SRMR of a two-level model as lavaan computes it: (srmr, srmr_within, srmr_between).
-
-    Per level the residuals are differences of correlation matrices (the unrestricted-model
-    estimate minus the implied one, each turned into correlations by its own standard
-    deviations; the implied between matrix first forced positive definite), averaged over the
-    p(p+1)/2 lower-triangle entries; no mean residuals. Per-level values are averaged over groups
-    with weights n_g / N, and ``srmr`` is the *sum* of the within and between values.
-    """
-    within, between, weights = [], [], []
-    for s_within, sigma_within, s_between, sigma_between, nobs in groups:
-        r_within = _cov2cor(np.asarray(s_within, float)) - _cov2cor(np.asarray(sigma_within, float))
-        sigma_between = _force_pd(np.asarray(sigma_between, float))
-        if np.all(np.diag(sigma_between) > 0):
-            r_between = _cov2cor(np.asarray(s_between, float)) - _cov2cor(sigma_between)
-        else:
-            r_between = np.full(sigma_between.shape, np.nan)
-        within.append(_rms_lower(r_within))
-        between.append(_rms_lower(r_between))
-        weights.append(nobs)
-    w = np.asarray(weights, dtype=float) / np.sum(weights)
-    srmr_w = float(w @ np.asarray(within))
-    srmr_b = float(w @ np.asarray(between))
-    return (srmr_w + srmr_b, srmr_w, srmr_b)
+def mfi(chisq: float, df: float, nobs: float) -> float:
+    """McDonald's fit index ``exp(−(X² − df)/(2N))``."""
+    return math.exp(-0.5 * (chisq - df) / nobs)
 
 
 def chisq_measures(
@@ -291,34 +308,54 @@ def chisq_measures(
     nobs: float,
     ngroups: int = 1,
 ) -> dict[str, float]:
-    """lavaan's χ²-based measures: the test on ndat − npar degrees of freedom, the baseline's,
-    CFI, TLI and RMSEA with its interval and close-fit p-value."""
+    """lavaan's χ²-based measures: the test on ndat − npar degrees of freedom (and fmin), the
+    baseline's test, the incremental indices (CFI, TLI, NNFI, RFI, NFI, PNFI, IFI, RNI), RMSEA
+    with its 90% interval and its close- and not-close-fit p-values, Hoelter's CN, MFI, ECVI."""
     df = ndat - npar
-    baseline_df = ndat - baseline_npar
-    lower, upper = rmsea_ci(chisq, df, nobs, ngroups)
+    df0 = ndat - baseline_npar
+    lower, upper = rmsea_ci(chisq, df, nobs, ngroups, RMSEA_CI_LEVEL)
+    indices = (chisq, df, baseline_chisq, df0)
     return {
         "npar": npar,
+        "fmin": fmin(chisq, nobs),
         "chisq": chisq,
         "df": df,
         "pvalue": chisq_pvalue(chisq, df),
         "baseline_chisq": baseline_chisq,
-        "baseline_df": baseline_df,
-        "cfi": cfi(chisq, df, baseline_chisq, baseline_df),
-        "tli": tli(chisq, df, baseline_chisq, baseline_df),
+        "baseline_df": df0,
+        "baseline_pvalue": chisq_pvalue(baseline_chisq, df0),
+        "cfi": cfi(*indices),
+        "tli": tli(*indices),
+        "nnfi": nnfi(*indices),
+        "rfi": rfi(*indices),
+        "nfi": nfi(*indices),
+        "pnfi": pnfi(*indices),
+        "ifi": ifi(*indices),
+        "rni": rni(*indices),
         "rmsea": rmsea(chisq, df, nobs, ngroups),
         "rmsea_ci_lower": lower,
         "rmsea_ci_upper": upper,
-        "rmsea_pvalue": rmsea_pvalue(chisq, df, nobs, ngroups),
+        "rmsea_ci_level": RMSEA_CI_LEVEL,
+        "rmsea_pvalue": rmsea_pvalue(chisq, df, nobs, ngroups, RMSEA_CLOSE_H0),
+        "rmsea_close_h0": RMSEA_CLOSE_H0,
+        "rmsea_notclose_pvalue": rmsea_notclose_pvalue(chisq, df, nobs, ngroups),
+        "rmsea_notclose_h0": RMSEA_NOTCLOSE_H0,
+        "cn_05": cn(chisq, df, nobs, 0.05),
+        "cn_01": cn(chisq, df, nobs, 0.01),
+        "mfi": mfi(chisq, df, nobs),
+        "ecvi": ecvi(chisq, npar, nobs),
     }
 
 
 def loglik_measures(logl: float, unrestricted_logl: float, npar: int, nobs: float) -> dict:
-    """logl, unrestricted.logl, AIC and BIC."""
+    """logl, unrestricted.logl, AIC, BIC, ntotal and the sample-size adjusted BIC (bic2)."""
     return {
         "logl": logl,
         "unrestricted_logl": unrestricted_logl,
         "aic": aic(logl, npar),
         "bic": bic(logl, npar, nobs),
+        "ntotal": nobs,
+        "bic2": sabic(logl, npar, nobs),
     }
 
 

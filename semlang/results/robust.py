@@ -47,13 +47,14 @@ from semlang.estimate.missing import (
     independence_model,
     vech_indices,
 )
-from semlang.options import FitOptions, Information
+from semlang.options import FitOptions, Information, StandardErrors
 from semlang.results import inference, measures
 
 __all__ = [
     "bread_information",
     "cluster_sums",
     "cross_product",
+    "fiml_robust_measures",
     "robust_sem_vcov_phi",
     "robust_vcov_phi",
     "scaled_test",
@@ -343,23 +344,33 @@ def _complete_information(cov: np.ndarray) -> np.ndarray:
     return block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
 
 
-def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle) -> float:
-    """tr(U M U Γ) with U = Wm − Wm Δ (Δᵀ Wm Δ)⁻¹ Δᵀ Wm over all groups (Δ: stacked rows of
-    the groups' moments, columns the parameters; the inverse on the null space of ``active``)."""
+def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info=None) -> float:
+    """tr(U M U Γ) (``gamma`` given, lavaan's "V3") or tr(U M) (``gamma`` None, "V6") with
+    U = Wm − Wm Δ (Δᵀ W Δ)⁻¹ Δᵀ Wm over all groups (Δ: stacked rows of the groups' moments,
+    columns the parameters; the inverse on the null space of ``active``; W = ``w_info``, by
+    default Wm)."""
     w_all = block_diag(*[g.weight * w for g, w in zip(groups, w_m, strict=True)])
-    info = delta.T @ w_all @ delta
+    w_inf = w_all
+    if w_info is not None:
+        w_inf = block_diag(*[g.weight * w for g, w in zip(groups, w_info, strict=True)])
+    info = delta.T @ w_inf @ delta
     e_inv = fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
     u = w_all - w_all @ delta @ e_inv @ delta.T @ w_all
+    if gamma is None:
+        return float(np.sum(u * middle.T))
     return float(np.sum((u @ middle @ u) * gamma.T))
 
 
-def _fiml_corrected(fit, groups: list[_Group], df: float, df0: float) -> tuple[float, ...]:
-    """(X², c, X²_0, c_0) of lavaan's FIML-corrected robust CFI and RMSEA (Savalei's FIML-C,
-    lavaan's version "V3" for MLR): the model's and the baseline's moments against the EM
-    moments as if those came from complete data (X²), with
-    c = tr(U Wm⁻¹ Wc Wm⁻¹ U Γ)/df, Wm the incomplete-data and Wc the complete-data h1
-    information at the EM moments, Γ = Wm⁻¹ J Wm⁻¹ (J first-order), U built with Δᵀ Wm Δ as
-    the information; the fixed.x covariates' own moments left out."""
+def _fiml_corrected(
+    fit, groups: list[_Group], df: float, df0: float, scaled: bool = True
+) -> tuple[float, ...]:
+    """(X², c, X²_0, c_0) of lavaan's FIML-corrected robust CFI and RMSEA (Savalei's FIML-C):
+    the model's and the baseline's moments against the EM moments as if those came from
+    complete data (X²), with c = tr(U Wm⁻¹ Wc Wm⁻¹ U Γ)/df when the fit has a scaled test
+    (lavaan's version "V3") and c = tr(U Wm⁻¹ Wc Wm⁻¹)/df without one ("V6"); Wm the
+    incomplete-data and Wc the complete-data h1 information at the EM moments,
+    Γ = Wm⁻¹ J Wm⁻¹ (J first-order), U built with Δᵀ Wm Δ as the information; the fixed.x
+    covariates' own moments left out."""
     keep = [_not_x(g) for g in groups]
 
     def cut(matrix, k):
@@ -368,17 +379,24 @@ def _fiml_corrected(fit, groups: list[_Group], df: float, df0: float) -> tuple[f
     w_m = [cut(_h1_information(g, g.h1_cov, g.h1_mean, Information.OBSERVED), k)
            for g, k in zip(groups, keep, strict=True)]  # fmt: skip
     parts = [(g, k, np.linalg.inv(w)) for g, k, w in zip(groups, keep, w_m, strict=True)]
-    gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
-                         for g, k, wi in parts])  # fmt: skip
+    gamma = None
+    if scaled:
+        gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
+                             for g, k, wi in parts])  # fmt: skip
     middle = block_diag(*[wi @ cut(g.moment_slice(_complete_information(g.h1_cov)), k) @ wi
                           / g.weight for g, k, wi in parts])  # fmt: skip
     delta = np.vstack([g.delta[k] for g, k in zip(groups, keep, strict=True)])
     active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
-    k_model = _k_fimlc(fit, groups, w_m, delta, active, gamma, middle)
+    w_info = None
+    if fit.options.se is StandardErrors.FIRST_ORDER:  # lavaan's information = "first.order"
+        w_info = [cut(_first_order(g, g.h1_cov, g.h1_mean), k)
+                  for g, k in zip(groups, keep, strict=True)]  # fmt: skip
+    k_model = _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info)
     baseline = _baseline_parts(fit, groups)
     delta0 = block_diag(*[np.eye(len(free))[np.ix_(k, free)]
                           for k, (free, _, _) in zip(keep, baseline, strict=True)])  # fmt: skip
-    k_base = _k_fimlc(fit, groups, w_m, delta0, np.zeros((0, delta0.shape[1])), gamma, middle)
+    no_constraints = np.zeros((0, delta0.shape[1]))
+    k_base = _k_fimlc(fit, groups, w_m, delta0, no_constraints, gamma, middle, w_info)
     x2 = sum(_discrepancy(g, g.sigma, g.mu) for g in groups)
     x2_0 = sum(_discrepancy(g, s, m) for g, (_, s, m) in zip(groups, baseline, strict=True))
     return x2, _factor(k_model, df), x2_0, _factor(k_base, df0)
@@ -463,6 +481,17 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
     return out
 
 
+def fiml_robust_measures(fit, unscaled: dict) -> dict[str, float]:
+    """lavaan's robust CFI/TLI/NNFI/RNI and RMSEA (interval, p-values) of an ML fit under FIML
+    without a scaled test: the FIML-corrected statistics of version "V6"."""
+    df, df0 = unscaled["df"], unscaled["baseline_df"]
+    robust = _fiml_corrected(fit, _groups(fit), df, df0, scaled=False)
+    out = _suffixed("robust", _robust_incremental(df, df0, *robust))
+    ngroups = len(fit.sample.groups)
+    out.update(_suffixed("robust", _rmsea_robust(robust[0], df, robust[1], fit.nobs, ngroups)))
+    return out
+
+
 def _suffixed(suffix: str, values: dict[str, float]) -> dict[str, float]:
     """rmsea_ci_lower + scaled -> rmsea_ci_lower_scaled, lavaan's names."""
     return {f"{key}_{suffix}": value for key, value in values.items()}
@@ -470,10 +499,8 @@ def _suffixed(suffix: str, values: dict[str, float]) -> dict[str, float]:
 
 def _incremental(t: float, df: float, t0: float, df0: float) -> dict[str, float]:
     """CFI, TLI (= NNFI), RNI, NFI, RFI, IFI and PNFI of a statistic and its baseline."""
-    tli = measures.tli(t, df, t0, df0)
-    out = {"cfi": measures.cfi(t, df, t0, df0), "tli": tli, "nnfi": tli}
-    out["rni"] = _ratio(t - df, t0 - df0)
-    return out | _normed(t, df, t0, df0)
+    names = ("cfi", "tli", "nnfi", "rni", "nfi", "rfi", "ifi", "pnfi")
+    return {name: getattr(measures, name)(t, df, t0, df0) for name in names}
 
 
 def _robust_incremental(df, df0, x2, c, x2_0, c0) -> dict[str, float]:
@@ -485,29 +512,8 @@ def _robust_incremental(df, df0, x2, c, x2_0, c0) -> dict[str, float]:
     tli = 1.0
     if df > 0 and abs(t0 * df) > 0:
         tli = 1.0 - (t * df0) / (t0 * df)
-    return {"cfi": measures.cfi(t, 0.0, t0, 0.0), "tli": tli, "nnfi": tli, "rni": _ratio(t, t0)}
-
-
-def _ratio(t1: float, t2: float) -> float:
-    """1 − t1/t2, NaN when t2 is 0 or not finite (lavaan's RNI)."""
-    if not (math.isfinite(t1) and math.isfinite(t2)) or abs(t2) < 1.5e-8:
-        return math.nan
-    return 1.0 - t1 / t2
-
-
-def _normed(t: float, df: float, t0: float, df0: float) -> dict[str, float]:
-    """lavaan's NFI, RFI, IFI and PNFI (Bentler-Bonett, Bollen)."""
-    if not all(math.isfinite(v) for v in (t, df, t0, df0)):
-        return dict.fromkeys(("nfi", "rfi", "ifi", "pnfi"), math.nan)
-    nfi = math.nan if df > df0 or abs(t0) < 1.5e-8 else ((t0 - t) / t0 if df > 0 else 1.0)
-    rfi = math.nan if df > df0 else 1.0
-    if df <= df0 and df > 0 and df0 > 0:
-        t1, t2 = t0 / df0 - t / df, t0 / df0
-        rfi = 1.0 if t1 < 0 or t2 < 0 else t1 / t2
-    t2 = t0 - df
-    ifi = 1.0 if t2 < 0 else (math.nan if abs(t2) < 1.5e-8 else (t0 - t) / t2)
-    pnfi = (df / df0) * (t0 - t) / t0 if df0 > 0 and t0 > 0 else math.nan
-    return {"nfi": nfi, "rfi": rfi, "ifi": ifi, "pnfi": pnfi}
+    rni = measures.rni(t, 0.0, t0, 0.0)
+    return {"cfi": measures.cfi(t, 0.0, t0, 0.0), "tli": tli, "nnfi": tli, "rni": rni}
 
 
 def _rmsea_scaled(chisq: float, trace: float, nobs: int, ngroups: int) -> dict[str, float]:
@@ -543,5 +549,4 @@ def _rmsea_robust(x2: float, df: float, c: float, nobs: int, ngroups: int) -> di
 
 def _notclose(chisq: float, df: float, nobs: float, ngroups: int) -> float:
     """P(X² <= chisq) under RMSEA = 0.08: the test of not-close fit (lavaan 0.6.13+)."""
-    value = measures.rmsea_pvalue(chisq, df, nobs, ngroups, close=0.08)
-    return 1.0 - value if math.isfinite(value) else math.nan
+    return measures.rmsea_notclose_pvalue(chisq, df, nobs, ngroups)

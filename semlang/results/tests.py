@@ -63,9 +63,14 @@ OTHER_TESTS: dict[Test, Callable[..., TestResult]] = {
 
 
 def scaled_measures(fit, base: dict) -> dict:
-    """The ``*_scaled`` and ``*_robust`` measures of the fit's first scaled test ({} if none)."""
+    """The ``*_scaled`` and ``*_robust`` measures of the fit's first scaled test; without one,
+    under FIML, lavaan's FIML-corrected robust CFI/TLI/RMSEA; else {}."""
     test = fit.options.scaled_test
     if test is None:
+        if fit.table.options.missing.is_fiml and fit.table.nlevels == 1:
+            from semlang.results.robust import fiml_robust_measures
+
+            return fiml_robust_measures(fit, base)
         return {}
     return _scaled(test)(fit, base)
 

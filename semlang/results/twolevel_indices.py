@@ -1,9 +1,11 @@
 """Fit of a two-level model → lavaan's fit measures for two-level ML (``fitMeasures()``).
 
 Input: a :class:`~semlang.results.fit.Fit` of a model with ``level:`` blocks. Output: a dict keyed
-by lavaan's names in snake_case: npar, chisq, df, pvalue, baseline_chisq, baseline_df, cfi, tli,
-logl, unrestricted_logl, aic, bic, rmsea (with its interval and close-fit p-value), srmr,
-srmr_within, srmr_between; plus nclusters.
+by lavaan's names in snake_case: npar, chisq, df, pvalue, the baseline's test, cfi, tli and the
+other incremental indices (nnfi, rfi, nfi, pnfi, ifi, rni), logl, unrestricted_logl, aic, bic,
+ntotal, bic2, rmsea (with its interval and close- and not-close-fit p-values), srmr,
+srmr_within, srmr_between; plus nclusters. As lavaan, no fmin (lavaan's is the two-level
+objective's value), no CN, MFI or ECVI, and no GFI or RMR.
 
 As lavaan 0.6.14 does for two-level models:
 
@@ -34,6 +36,8 @@ def fit_measures(fit, stats) -> dict[str, float]:
 
     sample = fit.estimation.objective.sample
     out = test_measures(fit, stats)
+    for key in ("fmin", "cn_05", "cn_01", "mfi", "ecvi"):  # lavaan has none of these
+        del out[key]
     out.update(measures.loglik_measures(stats.logl, stats.unrestricted_logl, out["npar"],
                                         sample.nobs))  # fmt: skip
     srmr, srmr_within, srmr_between = _srmr(fit)

@@ -338,3 +338,118 @@ def test_abbreviate_as_r(text, minlength, expected):
 def test_abbreviate_keeps_different_labels_apart():
     short = abbreviate_unique(["value_a", "value_b", "value_a"], 4)
     assert short[0] == short[2] and short[0] != short[1]
+
+
+# ---- fit measures with robust columns: lavaan 0.6.14's summary(fit, fit.measures = TRUE) ----
+
+HS_MLR_MEASURES = """\
+Model Test Baseline Model:
+
+  Test statistic                               918.852     880.082
+  Degrees of freedom                                36          36
+  P-value                                        0.000       0.000
+  Scaling correction factor                                  1.044
+
+User Model versus Baseline Model:
+
+  Comparative Fit Index (CFI)                    0.931       0.925
+  Tucker-Lewis Index (TLI)                       0.896       0.888
+
+  Robust Comparative Fit Index (CFI)                         0.930
+  Robust Tucker-Lewis Index (TLI)                            0.895
+
+Loglikelihood and Information Criteria:
+
+  Loglikelihood user model (H0)              -3737.745   -3737.745
+  Scaling correction factor                                  1.133
+      for the MLR correction
+  Loglikelihood unrestricted model (H1)      -3695.092   -3695.092
+  Scaling correction factor                                  1.051
+      for the MLR correction
+
+  Akaike (AIC)                                7517.490    7517.490
+  Bayesian (BIC)                              7595.339    7595.339
+  Sample-size adjusted Bayesian (SABIC)       7528.739    7528.739
+
+Root Mean Square Error of Approximation:
+
+  RMSEA                                          0.092       0.093
+  90 Percent confidence interval - lower         0.071       0.073
+  90 Percent confidence interval - upper         0.114       0.115
+  P-value H_0: RMSEA <= 0.050                    0.001       0.001
+  P-value H_0: RMSEA >= 0.080                    0.840       0.862
+
+  Robust RMSEA                                               0.092
+  90 Percent confidence interval - lower                     0.072
+  90 Percent confidence interval - upper                     0.114
+  P-value H_0: Robust RMSEA <= 0.050                         0.001
+  P-value H_0: Robust RMSEA >= 0.080                         0.849
+
+Standardized Root Mean Square Residual:
+
+  SRMR                                           0.065       0.065
+"""
+
+HS_HOLES_FIML_MEASURES = """\
+Model Test Baseline Model:
+
+  Test statistic                               852.942
+  Degrees of freedom                                36
+  P-value                                        0.000
+
+User Model versus Baseline Model:
+
+  Comparative Fit Index (CFI)                    0.944
+  Tucker-Lewis Index (TLI)                       0.917
+
+  Robust Comparative Fit Index (CFI)             0.945
+  Robust Tucker-Lewis Index (TLI)                0.918
+
+Loglikelihood and Information Criteria:
+
+  Loglikelihood user model (H0)              -3565.548
+  Loglikelihood unrestricted model (H1)      -3530.859
+
+  Akaike (AIC)                                7191.096
+  Bayesian (BIC)                              7302.309
+  Sample-size adjusted Bayesian (SABIC)       7207.166
+
+Root Mean Square Error of Approximation:
+
+  RMSEA                                          0.079
+  90 Percent confidence interval - lower         0.058
+  90 Percent confidence interval - upper         0.101
+  P-value H_0: RMSEA <= 0.050                    0.014
+  P-value H_0: RMSEA >= 0.080                    0.502
+
+  Robust RMSEA                                   0.081
+  90 Percent confidence interval - lower         0.058
+  90 Percent confidence interval - upper         0.105
+  P-value H_0: Robust RMSEA <= 0.050             0.014
+  P-value H_0: Robust RMSEA >= 0.080             0.561
+
+Standardized Root Mean Square Residual:
+
+  SRMR                                           0.054
+"""
+
+
+def _measure_blocks(fit) -> str:
+    lines = summary_text(fit, fit_measures=True).split("\n")
+    first = lines.index("Model Test Baseline Model:")
+    last = next(k for k, line in enumerate(lines) if line.strip().startswith("SRMR"))
+    return "\n".join(lines[first : last + 1]) + "\n"
+
+
+def test_mlr_fit_measures_as_lavaan():
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    fit = _quiet(semlang.cfa, HS_MODEL, data, estimator="MLR")
+    assert _measure_blocks(fit) == HS_MLR_MEASURES
+
+
+def test_fiml_fit_measures_with_robust_rows_as_lavaan():
+    from test_groups import punch_holes
+
+    data = punch_holes(semlang.datasets.load("HolzingerSwineford1939"))
+    fit = _quiet(semlang.cfa, HS_MODEL, data, missing="fiml")
+    assert _measure_blocks(fit) == HS_HOLES_FIML_MEASURES
