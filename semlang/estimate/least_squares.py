@@ -71,6 +71,18 @@ class MomentIndex:
     def vector(self, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
         return np.concatenate([mean[self.means], cov[self.rows, self.cols]])
 
+    def embedded(self, W: np.ndarray, meanstructure: bool) -> np.ndarray:
+        """W over all moments ((μ,) vech Σ in vech order), zero where a moment is left out."""
+        rows, cols = vech_indices(self.p)
+        position = {(int(r), int(c)): k for k, (r, c) in enumerate(zip(rows, cols, strict=True))}
+        offset = self.p if meanstructure else 0
+        at = np.concatenate([self.means, offset + np.array(
+            [position[(int(r), int(c))] for r, c in zip(self.rows, self.cols, strict=True)],
+            dtype=np.intp)])  # fmt: skip
+        out = np.zeros((offset + len(rows),) * 2)
+        out[np.ix_(at, at)] = W
+        return out
+
 
 # --------------------------------------------------------------------------- weight matrices
 
@@ -297,13 +309,22 @@ class LeastSquares:
         )
 
     def fit_measures(self, fit) -> dict[str, float]:
-        from semlang.results.indices import srmr, test_measures
+        from semlang.results.indices import (
+            gfi_measures,
+            in_lavaan_order,
+            residual_measures,
+            test_measures,
+        )
 
         out = test_measures(fit, self.statistics(fit))
         if self.estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
             out["pvalue"] = math.nan
-        out["srmr"] = srmr(fit)
-        return out
+        out.update(residual_measures(fit))
+        meanstructure = fit.table.meanstructure
+        weights = [d.index.embedded(d.W, meanstructure)
+                   for d in fit.estimation.objective.discrepancies]  # fmt: skip
+        out.update(gfi_measures(fit, out["df"], weights))
+        return in_lavaan_order(out)
 
 
 def _independence_free(table, layout, index: MomentIndex) -> np.ndarray:

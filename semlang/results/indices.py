@@ -61,10 +61,10 @@ def in_lavaan_order(values: dict) -> dict:
 
 def test_measures(fit, stats: Statistics) -> dict[str, float]:
     """npar, fmin, χ², df, the baseline's test and the χ²-based indices of any family (N in
-    RMSEA, CN, MFI, ECVI and fmin is the family's: N, or N − G for least squares and
-    likelihood='wishart', as lavaan)."""
+    RMSEA, CN, MFI and ECVI is the family's: N, or N − G for least squares and
+    likelihood='wishart', as lavaan); fmin is lavaan's: half the minimized discrepancy."""
     ngroups = len(fit.model.layouts) if fit.table.nlevels == 1 else 1
-    return measures.chisq_measures(
+    out = measures.chisq_measures(
         npar=free_parameter_count(fit.table),
         ndat=moments_count(fit.table),
         chisq=stats.chisq,
@@ -73,6 +73,9 @@ def test_measures(fit, stats: Statistics) -> dict[str, float]:
         nobs=fit.inference_nobs,
         ngroups=ngroups,
     )
+    if "fmin" in out:
+        out["fmin"] = fit.objective_value / 2.0
+    return out
 
 
 def likelihood_measures(fit, stats: Statistics) -> dict[str, float]:
