@@ -48,7 +48,7 @@ from semlang.estimate.missing import (
     vech_indices,
 )
 from semlang.options import FitOptions, Information
-from semlang.results import inference, measures
+from semlang.results import inference, measures, robust_measures
 
 __all__ = ["bread_information", "robust_vcov_phi", "scaled_test"]
 
@@ -319,7 +319,12 @@ def _fiml_corrected(fit, groups: list[_Group], df: float, df0: float) -> tuple[f
     k_base = _k_fimlc(fit, groups, w_m, delta0, np.zeros((0, delta0.shape[1])), gamma, middle)
     x2 = sum(_discrepancy(g, g.sigma, g.mu) for g in groups)
     x2_0 = sum(_discrepancy(g, s, m) for g, (_, s, m) in zip(groups, baseline, strict=True))
-    return x2, _factor(k_model, df), x2_0, _factor(k_base, df0)
+    return (
+        x2,
+        robust_measures.scaling_factor(k_model, df),
+        x2_0,
+        robust_measures.scaling_factor(k_base, df0),
+    )
 
 
 # --------------------------------------------------------------------------- the scaled test
@@ -350,14 +355,6 @@ def _free_rows(fit) -> float:
     return count if count else math.nan
 
 
-def _factor(trace: float, df: float) -> float:
-    """tr(UΓ)/df; NaN when df is 0 or the factor is not positive (as lavaan)."""
-    if not df > 0 or not math.isfinite(trace):
-        return math.nan
-    factor = trace / df
-    return factor if factor > 0 else math.nan
-
-
 def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
     """The Yuan-Bentler (Mplus variant) scaled test and the fit measures built on it.
 
@@ -373,8 +370,8 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
     traces = _traces(fit, groups)
     chisq, df = base["chisq"], base["df"]
     chisq0, df0 = base["baseline_chisq"], base["baseline_df"]
-    c = _factor(traces.h1 - traces.h0, df)
-    c0 = _factor(traces.h1 - traces.h0_baseline, df0)
+    c = robust_measures.scaling_factor(traces.h1 - traces.h0, df)
+    c0 = robust_measures.scaling_factor(traces.h1 - traces.h0_baseline, df0)
     chisq_s = chisq if df == 0 else chisq / c
     chisq0_s = chisq0 / c0
     out = {
@@ -390,96 +387,12 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
         "baseline_pvalue_scaled": measures.chisq_pvalue(chisq0_s, df0),
         "baseline_chisq_scaling_factor": c0,
     }
-    out.update(_suffixed("scaled", _incremental(chisq_s, df, chisq0_s, df0)))
     ngroups = len(fit.sample.groups)
-    out.update(_suffixed("scaled", _rmsea_scaled(chisq, df * c, fit.nobs, ngroups)))
-    robust = (chisq, c, chisq0, c0)
+    out |= robust_measures.scaled_indices(chisq_s, df, chisq0_s, df0, chisq, df * c, fit.nobs,
+                                          ngroups)  # fmt: skip
+    x2, c, x2_0, c0 = (chisq, c, chisq0, c0)
     if fit.table.options.missing.is_fiml:
-        robust = _fiml_corrected(fit, groups, df, df0)
-    out.update(_suffixed("robust", _robust_incremental(df, df0, *robust)))
-    out.update(_suffixed("robust", _rmsea_robust(robust[0], df, robust[1], fit.nobs, ngroups)))
+        x2, c, x2_0, c0 = _fiml_corrected(fit, groups, df, df0)
+    model = (x2, c, x2 / c, c)
+    out |= robust_measures.robust_indices(df, df0, model, (x2_0, c0), fit.nobs, ngroups)
     return out
-
-
-def _suffixed(suffix: str, values: dict[str, float]) -> dict[str, float]:
-    """rmsea_ci_lower + scaled -> rmsea_ci_lower_scaled, lavaan's names."""
-    return {f"{key}_{suffix}": value for key, value in values.items()}
-
-
-def _incremental(t: float, df: float, t0: float, df0: float) -> dict[str, float]:
-    """CFI, TLI (= NNFI), RNI, NFI, RFI, IFI and PNFI of a statistic and its baseline."""
-    tli = measures.tli(t, df, t0, df0)
-    out = {"cfi": measures.cfi(t, df, t0, df0), "tli": tli, "nnfi": tli}
-    out["rni"] = _ratio(t - df, t0 - df0)
-    return out | _normed(t, df, t0, df0)
-
-
-def _robust_incremental(df, df0, x2, c, x2_0, c0) -> dict[str, float]:
-    """Robust CFI, TLI, NNFI and RNI (Brosseau-Savalei and Savalei): X² − c·df in place of
-    X² − df, for the model and the baseline; NaN without scaling factors."""
-    if not all(math.isfinite(v) for v in (df, df0, x2, c, x2_0, c0)):
-        return dict.fromkeys(("cfi", "tli", "nnfi", "rni"), math.nan)
-    t, t0 = x2 - c * df, x2_0 - c0 * df0
-    tli = 1.0
-    if df > 0 and abs(t0 * df) > 0:
-        tli = 1.0 - (t * df0) / (t0 * df)
-    return {"cfi": measures.cfi(t, 0.0, t0, 0.0), "tli": tli, "nnfi": tli, "rni": _ratio(t, t0)}
-
-
-def _ratio(t1: float, t2: float) -> float:
-    """1 − t1/t2, NaN when t2 is 0 or not finite (lavaan's RNI)."""
-    if not (math.isfinite(t1) and math.isfinite(t2)) or abs(t2) < 1.5e-8:
-        return math.nan
-    return 1.0 - t1 / t2
-
-
-def _normed(t: float, df: float, t0: float, df0: float) -> dict[str, float]:
-    """lavaan's NFI, RFI, IFI and PNFI (Bentler-Bonett, Bollen)."""
-    if not all(math.isfinite(v) for v in (t, df, t0, df0)):
-        return dict.fromkeys(("nfi", "rfi", "ifi", "pnfi"), math.nan)
-    nfi = math.nan if df > df0 or abs(t0) < 1.5e-8 else ((t0 - t) / t0 if df > 0 else 1.0)
-    rfi = math.nan if df > df0 else 1.0
-    if df <= df0 and df > 0 and df0 > 0:
-        t1, t2 = t0 / df0 - t / df, t0 / df0
-        rfi = 1.0 if t1 < 0 or t2 < 0 else t1 / t2
-    t2 = t0 - df
-    ifi = 1.0 if t2 < 0 else (math.nan if abs(t2) < 1.5e-8 else (t0 - t) / t2)
-    pnfi = (df / df0) * (t0 - t) / t0 if df0 > 0 and t0 > 0 else math.nan
-    return {"nfi": nfi, "rfi": rfi, "ifi": ifi, "pnfi": pnfi}
-
-
-def _rmsea_scaled(chisq: float, trace: float, nobs: int, ngroups: int) -> dict[str, float]:
-    """lavaan's scaled RMSEA family: the unscaled χ² against df = tr(UΓ)."""
-    lower, upper = measures.rmsea_ci(chisq, trace, nobs, ngroups)
-    return {
-        "rmsea": measures.rmsea(chisq, trace, nobs, ngroups),
-        "rmsea_ci_lower": lower,
-        "rmsea_ci_upper": upper,
-        "rmsea_pvalue": measures.rmsea_pvalue(chisq, trace, nobs, ngroups),
-        "rmsea_notclose_pvalue": _notclose(chisq, trace, nobs, ngroups),
-    }
-
-
-def _rmsea_robust(x2: float, df: float, c: float, nobs: int, ngroups: int) -> dict:
-    """Robust RMSEA (Brosseau-Savalei and Savalei): X²/c with N/c as the sample size."""
-    keys = ("rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_pvalue", "rmsea_notclose_pvalue")
-    if df == 0:
-        return dict(zip(keys, (0.0, 0.0, 0.0, math.nan, math.nan), strict=True))
-    if not (math.isfinite(c) and math.isfinite(x2)):
-        return dict.fromkeys(keys, math.nan)
-    x2_scaled, size = x2 / c, nobs / c
-    lower, upper = measures.rmsea_ci(x2_scaled, df, nobs, ngroups)
-    values = (
-        measures.rmsea(x2_scaled, df, size, ngroups),
-        math.sqrt(c) * lower,
-        math.sqrt(c) * upper,
-        measures.rmsea_pvalue(x2_scaled, df, size, ngroups),
-        _notclose(x2_scaled, df, size, ngroups),
-    )
-    return dict(zip(keys, values, strict=True))
-
-
-def _notclose(chisq: float, df: float, nobs: float, ngroups: int) -> float:
-    """P(X² <= chisq) under RMSEA = 0.08: the test of not-close fit (lavaan 0.6.13+)."""
-    value = measures.rmsea_pvalue(chisq, df, nobs, ngroups, close=0.08)
-    return 1.0 - value if math.isfinite(value) else math.nan

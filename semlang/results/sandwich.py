@@ -22,8 +22,22 @@ def _huber_white(fit) -> np.ndarray:
     return robust_vcov_phi(fit)
 
 
+def _robust_sem(fit) -> np.ndarray:
+    from semlang.results.robust_sem import robust_sem_vcov
+
+    return robust_sem_vcov(fit)
+
+
+def _first_order(fit) -> np.ndarray:
+    from semlang.results.robust_sem import first_order_vcov
+
+    return first_order_vcov(fit)
+
+
 VCOV: dict[StandardErrors, Callable[..., np.ndarray]] = {
     StandardErrors.ROBUST_HUBER_WHITE: _huber_white,
+    StandardErrors.ROBUST_SEM: _robust_sem,
+    StandardErrors.FIRST_ORDER: _first_order,
 }
 
 
