@@ -16,6 +16,7 @@ from test_groups import measure_kind
 
 import semlang
 from semlang.options import StandardErrors, Test
+from semlang.results import tests as test_registry
 
 ESTIMATOR_CASES = [
     f"{data}_{estimator}"
@@ -102,7 +103,7 @@ def test_each_test(name):
     reference = load(name)["tests"]
     if isinstance(reference, list):  # test="none": one unnamed entry
         reference = {entry["test"]: entry for entry in reference}
-    results = semlang.results.tests.test_results(fit_case(name))
+    results = test_registry.test_results(fit_case(name))
     assert [r.test.value for r in results] == list(reference)
     for result in results:
         ref = reference[result.test.value]
@@ -135,3 +136,87 @@ def test_standard_error_type(name, se):
 def test_first_scaled_test_fills_the_scaled_measures():
     fit = fit_case("hs_test_three")
     assert fit.options.scaled_test is Test.SATORRA_BENTLER
+
+
+# lavaan 0.6.14's summary() of the HS model with test = c("satorra.bentler",
+# "mean.var.adjusted", "scaled.shifted")
+THREE_TESTS = """\
+Model Test User Model:
+                                              Standard      Scaled
+  Test Statistic                                85.306      80.872
+  Degrees of freedom                                24          24
+  P-value (Chi-square)                           0.000       0.000
+  Scaling correction factor                                  1.055
+    Satorra-Bentler correction
+
+  Test Statistic                                85.306      67.228
+  Degrees of freedom                                24      19.951
+  P-value (Chi-square)                           0.000       0.000
+  Scaling correction factor                                  1.269
+    mean and variance adjusted correction
+
+  Test Statistic                                85.306      75.853
+  Degrees of freedom                                24          24
+  P-value (Chi-square)                           0.000       0.000
+  Scaling correction factor                                  1.157
+  Shift parameter                                            2.118
+    simple second-order correction
+"""
+# ... with test = c("browne.residual.adf", "yuan.bentler")
+BROWNE_AND_YB = """\
+    Yuan-Bentler correction
+
+  Browne's residual-based (ADF) test
+  Test statistic                                82.408
+  Degrees of freedom                                24
+  P-value (Chi-square)                           0.000
+"""
+HS = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+
+
+def _hs_fit(**options):
+    return semlang.cfa(HS, semlang.datasets.load("HolzingerSwineford1939"), **options)
+
+
+def test_summary_prints_every_test_as_lavaan():
+    assert THREE_TESTS in fit_case("hs_test_three").summary()
+    text = _hs_fit(test=["browne.residual.adf", "yuan.bentler"]).summary()
+    assert BROWNE_AND_YB in text
+
+
+@pytest.mark.parametrize(
+    ("options", "lines"),
+    [
+        ({"estimator": "MLM"}, ("Standard errors                           Robust.sem",
+                                "Information                                 Expected")),
+        ({"estimator": "MLF"}, ("Standard errors                             Standard",
+                                "Information                              First.order")),
+        ({"se": "robust.sem", "information": "observed"},
+         ("Standard errors                           Robust.sem",
+          "Observed information based on                Hessian")),
+    ],
+)  # fmt: skip
+def test_summary_names_the_standard_errors_as_lavaan(options, lines):
+    text = _hs_fit(**options).summary()
+    for line in lines:
+        assert f"  {line}\n" in text
+
+
+def test_scaled_difference_test_of_mlm_fits():
+    """lavTestLRT of configural and equal-loadings MLM fits: satorra.bentler.2001, 7.1359 on 6
+    df, p = 0.3085 (lavaan 0.6.14)."""
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    configural = semlang.cfa(HS, data, group="school", estimator="MLM")
+    loadings = semlang.cfa(HS, data, group="school", group_equal="loadings", estimator="MLM")
+    frame = semlang.lrt(configural, loadings)
+    assert "satorra.bentler.2001" in frame.attrs["heading"]
+    assert_matches("chisq", frame["Chisq diff"].iloc[1], 7.1359)
+    assert frame["Pr(>Chisq)"].iloc[1] == pytest.approx(0.3085, abs=1e-4)
+
+
+def test_second_order_difference_test_is_refused():
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    fits = [semlang.cfa(HS, data, group="school", group_equal=eq, estimator="MLMV")
+            for eq in ((), "loadings")]  # fmt: skip
+    with pytest.raises(semlang.errors.NotSupportedError, match=r"satorra\.2000"):
+        semlang.lrt(*fits)
