@@ -26,7 +26,8 @@ ESTIMATOR_CASES = [
 TEST_CASES = [
     *(f"hs_test_{t}" for t in ("satorra.bentler", "mean.var.adjusted", "scaled.shifted",
                                "yuan.bentler", "yuan.bentler.mplus", "browne.residual.adf",
-                               "browne.residual.nt", "standard", "none", "three")),
+                               "browne.residual.nt", "browne.residual.adf.model",
+                               "browne.residual.nt.model", "standard", "none", "three")),
     *(f"poldem_test_{t}" for t in ("satorra.bentler", "mean.var.adjusted", "scaled.shifted",
                                    "yuan.bentler", "browne.residual.adf")),
     "hs_groups_test_satorra.bentler",

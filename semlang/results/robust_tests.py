@@ -16,7 +16,8 @@ With a = tr(UΓ), b = tr((UΓ)²) (:mod:`semlang.results.robust_sem`) and the mo
 * yuan.bentler: as satorra.bentler, Γ replaced by Ω = A1⁻¹ B1 A1⁻¹ of the unrestricted model
   (expected and first-order information at the sample moments);
 * browne.residual.adf / .nt: N rᵀ Δc (Δcᵀ Γ Δc)⁻¹ Δcᵀ r, r the residual moments, Δc the
-  orthogonal complement of Δ and Γ the ADF or the normal-theory covariance of the moments.
+  orthogonal complement of Δ and Γ the ADF or the normal-theory covariance of the moments
+  (the ``.model`` variants: Γ about the model-implied moments).
 
 The scaled RMSEA takes T against df = a (the scaled-shifted test: its own statistic on df); the
 robust CFI/TLI/RMSEA take T − c·df (scaled-shifted: c = (df − shift)/(s·df)).
@@ -156,22 +157,41 @@ def _residuals(group) -> np.ndarray:
     return np.concatenate([group.h1_mean - group.mu, sigma])
 
 
-def _normal_gamma(group) -> np.ndarray:
-    """The normal-theory covariance of the moments at the sample moments (W⁻¹), the fixed.x
-    covariates' own moments left at zero."""
-    w = _h1_information(group, group.h1_cov, group.h1_mean, Information.EXPECTED)
-    gamma = np.linalg.inv(w)
+def _normal_gamma(group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """The normal-theory covariance of the moments at (Σ, μ) (W⁻¹), the fixed.x covariates'
+    own moments left at zero."""
+    gamma = np.linalg.inv(_h1_information(group, sigma, mu, Information.EXPECTED))
     gamma[~_not_x(group)] = 0.0
     gamma[:, ~_not_x(group)] = 0.0
     return gamma
 
 
-def browne_residual(fit, base: dict, adf: bool = True) -> dict[str, float]:
-    """Browne's residual-based test (ADF or normal theory): statistic, df, p-value and the
-    statistic of each group (shared parameters: the statistic split by the groups' sizes)."""
+def _model_gamma(group) -> np.ndarray:
+    """The ADF covariance of the moments about the model-implied moments: the mean of z zᵀ,
+    z = (y − μ̂, vech((y − μ̂)(y − μ̂)ᵀ − Σ̂))."""
+    rows, cols = vech_indices(group.p)
+    centered = group.raw - group.mu
+    z = centered[:, rows] * centered[:, cols] - group.sigma[rows, cols]
+    if group.meanstructure:
+        z = np.hstack([centered, z])
+    return z.T @ z / z.shape[0]
+
+
+def _browne_gamma(group, adf: bool, model_based: bool) -> np.ndarray:
+    if adf:
+        return _model_gamma(group) if model_based else _gamma(group)
+    if model_based:
+        return _normal_gamma(group, group.sigma, group.mu)
+    return _normal_gamma(group, group.h1_cov, group.h1_mean)
+
+
+def browne_residual(fit, base: dict, adf: bool = True, model_based: bool = False) -> dict:
+    """Browne's residual-based test (ADF or normal theory; Γ at the sample moments, or at the
+    model-implied ones with ``model_based``): statistic, df, p-value and the statistic of each
+    group (shared parameters: the statistic split by the groups' sizes)."""
     groups = _groups(fit)
     keep = [_not_x(g) for g in groups]
-    gammas = [(_gamma(g) if adf else _normal_gamma(g))[np.ix_(k, k)]
+    gammas = [_browne_gamma(g, adf, model_based)[np.ix_(k, k)]
               for g, k in zip(groups, keep, strict=True)]  # fmt: skip
     deltas = [g.delta[k] for g, k in zip(groups, keep, strict=True)]
     resid = [_residuals(g)[k] for g, k in zip(groups, keep, strict=True)]

@@ -22,6 +22,8 @@ TEST_LABELS = {
     Test.SCALED_SHIFTED: "simple second-order correction",
     Test.BROWNE_RESIDUAL_ADF: "Browne's residual-based (ADF) test",
     Test.BROWNE_RESIDUAL_NT: "Browne's residual-based (NT) test",
+    Test.BROWNE_RESIDUAL_ADF_MODEL: "Browne's residual (ADF model-based) test",
+    Test.BROWNE_RESIDUAL_NT_MODEL: "Browne's residual (NT model-based) test",
 }
 
 

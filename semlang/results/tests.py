@@ -45,11 +45,11 @@ def _satorra_bentler_family(test: Test) -> Callable[..., dict]:
     return compute
 
 
-def _browne(adf: bool) -> Callable[..., dict]:
+def _browne(adf: bool, model_based: bool = False) -> Callable[..., dict]:
     def compute(fit, base: dict) -> dict:
         from semlang.results.robust_tests import browne_residual
 
-        return browne_residual(fit, base, adf=adf)
+        return browne_residual(fit, base, adf=adf, model_based=model_based)
 
     return compute
 
@@ -68,6 +68,8 @@ SCALED_TESTS: dict[Test, Callable[..., dict]] = {
 RESIDUAL_TESTS: dict[Test, Callable[..., dict]] = {
     Test.BROWNE_RESIDUAL_ADF: _browne(adf=True),
     Test.BROWNE_RESIDUAL_NT: _browne(adf=False),
+    Test.BROWNE_RESIDUAL_ADF_MODEL: _browne(adf=True, model_based=True),
+    Test.BROWNE_RESIDUAL_NT_MODEL: _browne(adf=False, model_based=True),
 }
 
 
