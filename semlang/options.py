@@ -101,6 +101,8 @@ class Test(Enum):
     SCALED_SHIFTED = "scaled.shifted"
     BROWNE_RESIDUAL_ADF = "browne.residual.adf"
     BROWNE_RESIDUAL_NT = "browne.residual.nt"
+    BROWNE_RESIDUAL_ADF_MODEL = "browne.residual.adf.model"
+    BROWNE_RESIDUAL_NT_MODEL = "browne.residual.nt.model"
     BOLLEN_STINE = "bollen.stine"
     NONE = "none"
 

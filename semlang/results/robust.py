@@ -48,14 +48,13 @@ from semlang.estimate.missing import (
     vech_indices,
 )
 from semlang.options import FitOptions, Information, StandardErrors
-from semlang.results import inference, measures
+from semlang.results import inference, measures, robust_measures
 
 __all__ = [
     "bread_information",
     "cluster_sums",
     "cross_product",
     "fiml_robust_measures",
-    "robust_sem_vcov_phi",
     "robust_vcov_phi",
     "scaled_test",
 ]
@@ -203,19 +202,6 @@ def robust_vcov_phi(fit) -> np.ndarray:
     groups = _groups(fit)
     e_inv = _bread_inverse(fit)
     meat = sum(g.weight * b for g, b in zip(groups, _meat_by_group(groups), strict=True))
-    return e_inv @ meat @ e_inv / fit.nobs
-
-
-def robust_sem_vcov_phi(fit) -> np.ndarray:
-    """E⁻¹ (Σ_g f_g Δ_gᵀ W_g Γ_g W_g Δ_g) E⁻¹ / N with W_g the expected h1 information at the
-    model-implied moments and Γ_g the moments' covariance (over the clusters' sums with
-    clusters): lavaan's ``se = "robust.sem"`` / ``"robust.cluster.sem"``."""
-    groups = _groups(fit)
-    e_inv = _bread_inverse(fit)
-    meat = 0.0
-    for g in groups:
-        wd = _h1_information(g, g.sigma, g.mu, Information.EXPECTED) @ g.delta
-        meat = meat + g.weight * wd.T @ _gamma(g) @ wd
     return e_inv @ meat @ e_inv / fit.nobs
 
 
@@ -399,7 +385,12 @@ def _fiml_corrected(
     k_base = _k_fimlc(fit, groups, w_m, delta0, no_constraints, gamma, middle, w_info)
     x2 = sum(_discrepancy(g, g.sigma, g.mu) for g in groups)
     x2_0 = sum(_discrepancy(g, s, m) for g, (_, s, m) in zip(groups, baseline, strict=True))
-    return x2, _factor(k_model, df), x2_0, _factor(k_base, df0)
+    return (
+        x2,
+        robust_measures.scaling_factor(k_model, df),
+        x2_0,
+        robust_measures.scaling_factor(k_base, df0),
+    )
 
 
 # --------------------------------------------------------------------------- the scaled test
@@ -430,14 +421,6 @@ def _free_rows(fit) -> float:
     return count if count else math.nan
 
 
-def _factor(trace: float, df: float) -> float:
-    """tr(UΓ)/df; NaN when df is 0 or the factor is not positive (as lavaan)."""
-    if not df > 0 or not math.isfinite(trace):
-        return math.nan
-    factor = trace / df
-    return factor if factor > 0 else math.nan
-
-
 def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
     """The Yuan-Bentler (Mplus variant) scaled test and the fit measures built on it.
 
@@ -453,8 +436,8 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
     traces = _traces(fit, groups)
     chisq, df = base["chisq"], base["df"]
     chisq0, df0 = base["baseline_chisq"], base["baseline_df"]
-    c = _factor(traces.h1 - traces.h0, df)
-    c0 = _factor(traces.h1 - traces.h0_baseline, df0)
+    c = robust_measures.scaling_factor(traces.h1 - traces.h0, df)
+    c0 = robust_measures.scaling_factor(traces.h1 - traces.h0_baseline, df0)
     chisq_s = chisq if df == 0 else chisq / c
     chisq0_s = chisq0 / c0
     out = {
@@ -470,14 +453,14 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
         "baseline_pvalue_scaled": measures.chisq_pvalue(chisq0_s, df0),
         "baseline_chisq_scaling_factor": c0,
     }
-    out.update(_suffixed("scaled", _incremental(chisq_s, df, chisq0_s, df0)))
     ngroups = len(fit.sample.groups)
-    out.update(_suffixed("scaled", _rmsea_scaled(chisq, df * c, fit.nobs, ngroups)))
-    robust = (chisq, c, chisq0, c0)
+    out |= robust_measures.scaled_indices(chisq_s, df, chisq0_s, df0, chisq, df * c, fit.nobs,
+                                          ngroups)  # fmt: skip
+    x2, c, x2_0, c0 = (chisq, c, chisq0, c0)
     if fit.table.options.missing.is_fiml:
-        robust = _fiml_corrected(fit, groups, df, df0)
-    out.update(_suffixed("robust", _robust_incremental(df, df0, *robust)))
-    out.update(_suffixed("robust", _rmsea_robust(robust[0], df, robust[1], fit.nobs, ngroups)))
+        x2, c, x2_0, c0 = _fiml_corrected(fit, groups, df, df0)
+    model = (x2, c, x2 / c, c)
+    out |= robust_measures.robust_indices(df, df0, model, (x2_0, c0), fit.nobs, ngroups)
     return out
 
 
@@ -485,68 +468,7 @@ def fiml_robust_measures(fit, unscaled: dict) -> dict[str, float]:
     """lavaan's robust CFI/TLI/NNFI/RNI and RMSEA (interval, p-values) of an ML fit under FIML
     without a scaled test: the FIML-corrected statistics of version "V6"."""
     df, df0 = unscaled["df"], unscaled["baseline_df"]
-    robust = _fiml_corrected(fit, _groups(fit), df, df0, scaled=False)
-    out = _suffixed("robust", _robust_incremental(df, df0, *robust))
+    x2, c, x2_0, c0 = _fiml_corrected(fit, _groups(fit), df, df0, scaled=False)
     ngroups = len(fit.sample.groups)
-    out.update(_suffixed("robust", _rmsea_robust(robust[0], df, robust[1], fit.nobs, ngroups)))
-    return out
-
-
-def _suffixed(suffix: str, values: dict[str, float]) -> dict[str, float]:
-    """rmsea_ci_lower + scaled -> rmsea_ci_lower_scaled, lavaan's names."""
-    return {f"{key}_{suffix}": value for key, value in values.items()}
-
-
-def _incremental(t: float, df: float, t0: float, df0: float) -> dict[str, float]:
-    """CFI, TLI (= NNFI), RNI, NFI, RFI, IFI and PNFI of a statistic and its baseline."""
-    names = ("cfi", "tli", "nnfi", "rni", "nfi", "rfi", "ifi", "pnfi")
-    return {name: getattr(measures, name)(t, df, t0, df0) for name in names}
-
-
-def _robust_incremental(df, df0, x2, c, x2_0, c0) -> dict[str, float]:
-    """Robust CFI, TLI, NNFI and RNI (Brosseau-Savalei and Savalei): X² − c·df in place of
-    X² − df, for the model and the baseline; NaN without scaling factors."""
-    if not all(math.isfinite(v) for v in (df, df0, x2, c, x2_0, c0)):
-        return dict.fromkeys(("cfi", "tli", "nnfi", "rni"), math.nan)
-    t, t0 = x2 - c * df, x2_0 - c0 * df0
-    tli = 1.0
-    if df > 0 and abs(t0 * df) > 0:
-        tli = 1.0 - (t * df0) / (t0 * df)
-    rni = measures.rni(t, 0.0, t0, 0.0)
-    return {"cfi": measures.cfi(t, 0.0, t0, 0.0), "tli": tli, "nnfi": tli, "rni": rni}
-
-
-def _rmsea_scaled(chisq: float, trace: float, nobs: int, ngroups: int) -> dict[str, float]:
-    """lavaan's scaled RMSEA family: the unscaled χ² against df = tr(UΓ)."""
-    lower, upper = measures.rmsea_ci(chisq, trace, nobs, ngroups)
-    return {
-        "rmsea": measures.rmsea(chisq, trace, nobs, ngroups),
-        "rmsea_ci_lower": lower,
-        "rmsea_ci_upper": upper,
-        "rmsea_pvalue": measures.rmsea_pvalue(chisq, trace, nobs, ngroups),
-        "rmsea_notclose_pvalue": _notclose(chisq, trace, nobs, ngroups),
-    }
-
-
-def _rmsea_robust(x2: float, df: float, c: float, nobs: int, ngroups: int) -> dict:
-    """Robust RMSEA (Brosseau-Savalei and Savalei): X²/c with N/c as the sample size."""
-    keys = ("rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_pvalue", "rmsea_notclose_pvalue")
-    if df == 0:
-        return dict(zip(keys, (0.0, 0.0, 0.0, math.nan, math.nan), strict=True))
-    if not (math.isfinite(c) and math.isfinite(x2)):
-        return dict.fromkeys(keys, math.nan)
-    x2_scaled, size = x2 / c, nobs / c
-    lower, upper = measures.rmsea_ci(x2_scaled, df, nobs, ngroups)
-    values = (
-        measures.rmsea(x2_scaled, df, size, ngroups),
-        math.sqrt(c) * lower,
-        math.sqrt(c) * upper,
-        measures.rmsea_pvalue(x2_scaled, df, size, ngroups),
-        _notclose(x2_scaled, df, size, ngroups),
-    )
-    return dict(zip(keys, values, strict=True))
-
-
-def _notclose(chisq: float, df: float, nobs: float, ngroups: int) -> float:
-    """P(X² <= chisq) under RMSEA = 0.08: the test of not-close fit (lavaan 0.6.13+)."""
-    return measures.rmsea_notclose_pvalue(chisq, df, nobs, ngroups)
+    return robust_measures.robust_indices(df, df0, (x2, c, x2 / c, c), (x2_0, c0), fit.nobs,
+                                          ngroups)  # fmt: skip

@@ -23,14 +23,22 @@ def _huber_white(fit) -> np.ndarray:
 
 
 def _robust_sem(fit) -> np.ndarray:
-    from semlang.results.robust import robust_sem_vcov_phi
+    from semlang.results.robust_sem import robust_sem_vcov
 
-    return robust_sem_vcov_phi(fit)
+    return robust_sem_vcov(fit)
+
+
+def _first_order(fit) -> np.ndarray:
+    from semlang.results.robust_sem import first_order_vcov
+
+    return first_order_vcov(fit)
 
 
 # with clusters the scores and Γ are the clusters' sums (results.robust's per-group data)
 VCOV: dict[StandardErrors, Callable[..., np.ndarray]] = {
     StandardErrors.ROBUST_HUBER_WHITE: _huber_white,
+    StandardErrors.ROBUST_SEM: _robust_sem,
+    StandardErrors.FIRST_ORDER: _first_order,
     StandardErrors.ROBUST_CLUSTER: _huber_white,
     StandardErrors.ROBUST_CLUSTER_SEM: _robust_sem,
 }

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semlang.options import Information, StandardErrors, Test
+from semlang.options import Information, StandardErrors
 from semlang.syntax.ast import Op
 
 DIGITS = 3
@@ -222,37 +222,9 @@ def _data(fit) -> list[str]:
 
 
 def _test(fit, measures: dict) -> list[str]:
-    df = measures.get("df")
-    scaled = "chisq_scaled" in measures
-    lines = ["Model Test User Model:"]
-    if not scaled:
-        rows = [("", ""), ("Test statistic", format_number(measures.get("chisq")))]
-        rows.append(("Degrees of freedom", _count(df)))
-        if df:
-            rows.append(("P-value (Chi-square)", format_number(measures.get("pvalue"))))
-        return lines + _pairs(rows, (43, 8))
-    rows = [
-        ("", "Standard", "Scaled"),
-        (
-            "Test Statistic",
-            format_number(measures["chisq"]),
-            format_number(measures["chisq_scaled"]),
-        ),
-        ("Degrees of freedom", _count(df), _count(measures.get("df_scaled", df))),
-    ]
-    if df:
-        rows.append(
-            (
-                "P-value (Chi-square)",
-                format_number(measures.get("pvalue")),
-                format_number(measures.get("pvalue_scaled", math.nan)),
-            )
-        )
-        factor = measures.get("scaling_factor", measures.get("chisq_scaling_factor", math.nan))
-        rows.append(("Scaling correction factor", "", format_number(factor)))
-        if fit.options.scaled_test is Test.YUAN_BENTLER_MPLUS:
-            rows.append(("  Yuan-Bentler correction (Mplus variant)", "", ""))
-    return lines + _pairs(rows, (43, 8, 11))
+    from semlang.results.summary_tests import model_test
+
+    return model_test(fit, measures)
 
 
 # lavaan's summary(fit.measures = TRUE): (title, rows); a row is (label, standard key, scaled
@@ -380,6 +352,10 @@ def _se_block(fit) -> list[str]:
     rows: list[tuple[str, str]] = []
     if se is StandardErrors.ROBUST_HUBER_WHITE:
         rows.append(("Standard errors", "Sandwich"))
+    elif se is StandardErrors.FIRST_ORDER:  # lavaan: standard errors of the first-order information
+        rows += [("Standard errors", "Standard"), ("Information", "First.order"),
+                 ("Information saturated (h1) model", "Structured")]  # fmt: skip
+        return ["Parameter Estimates:", "", *_pairs(rows, (38, 13))]
     else:
         rows.append(("Standard errors", se.value.capitalize()))
     if se is StandardErrors.BOOTSTRAP:

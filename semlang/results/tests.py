@@ -40,9 +40,40 @@ def _yuan_bentler_mplus(fit, base: dict) -> dict:
     return scaled_test(fit, base)
 
 
+def _satorra_bentler_family(test: Test) -> Callable[..., dict]:
+    def compute(fit, base: dict) -> dict:
+        from semlang.results.robust_tests import scaled_measures
+
+        return scaled_measures(fit, base, test)
+
+    return compute
+
+
+def _browne(adf: bool, model_based: bool = False) -> Callable[..., dict]:
+    def compute(fit, base: dict) -> dict:
+        from semlang.results.robust_tests import browne_residual
+
+        return browne_residual(fit, base, adf=adf, model_based=model_based)
+
+    return compute
+
+
 # test -> function(fit, standard measures) -> the scaled measures under lavaan's names
 SCALED_TESTS: dict[Test, Callable[..., dict]] = {
     Test.YUAN_BENTLER_MPLUS: _yuan_bentler_mplus,
+    Test.SATORRA_BENTLER: _satorra_bentler_family(Test.SATORRA_BENTLER),
+    Test.MEAN_VAR_ADJUSTED: _satorra_bentler_family(Test.MEAN_VAR_ADJUSTED),
+    Test.SCALED_SHIFTED: _satorra_bentler_family(Test.SCALED_SHIFTED),
+    Test.YUAN_BENTLER: _satorra_bentler_family(Test.YUAN_BENTLER),
+}
+
+# test -> function(fit, standard measures) -> {stat, df, pvalue, stat_groups}: tests that are
+# statistics of their own (not a scaled version of the standard one)
+RESIDUAL_TESTS: dict[Test, Callable[..., dict]] = {
+    Test.BROWNE_RESIDUAL_ADF: _browne(adf=True),
+    Test.BROWNE_RESIDUAL_NT: _browne(adf=False),
+    Test.BROWNE_RESIDUAL_ADF_MODEL: _browne(adf=True, model_based=True),
+    Test.BROWNE_RESIDUAL_NT_MODEL: _browne(adf=False, model_based=True),
 }
 
 
@@ -76,6 +107,8 @@ def scaled_measures(fit, base: dict) -> dict:
 
 
 def _scaled(test: Test) -> Callable[..., dict]:
+    if test in RESIDUAL_TESTS:
+        return RESIDUAL_TESTS[test]
     if test not in SCALED_TESTS:
         raise NotSupportedError(
             f"test={test.value!r} is not computed yet", None, None,
@@ -85,11 +118,13 @@ def _scaled(test: Test) -> Callable[..., dict]:
 
 
 def test_results(fit) -> tuple[TestResult, ...]:
-    """One result per test of ``fit.options.test`` (lavaan's order; none for test='none')."""
+    """One result per test of ``fit.options.test`` (lavaan's order; test='none' gives one
+    result without a statistic, as lavaan)."""
     base = fit.fit_measures()
     out = []
     for test in fit.options.test:
         if test is Test.NONE:
+            out.append(TestResult(test, math.nan, math.nan, math.nan))
             continue
         if test is Test.STANDARD:
             out.append(TestResult(test, base["chisq"], base["df"], base["pvalue"],
@@ -99,10 +134,25 @@ def test_results(fit) -> tuple[TestResult, ...]:
             out.append(OTHER_TESTS[test](fit, base))
             continue
         values = base if test is fit.options.scaled_test else _scaled(test)(fit, base)
-        stat, df = values["chisq_scaled"], values.get("df_scaled", base["df"])
-        out.append(TestResult(
-            test, stat, df, values.get("pvalue_scaled", measures.chisq_pvalue(stat, df)),
-            scaling_factor=values.get("chisq_scaling_factor", math.nan),
-            shift_parameter=values.get("chisq_shift_parameter", math.nan),
-        ))  # fmt: skip
+        if test in RESIDUAL_TESTS:
+            out.append(TestResult(test, values["stat"], values["df"], values["pvalue"],
+                                  stat_groups=values["stat_groups"]))  # fmt: skip
+            continue
+        out.append(_scaled_result(fit, test, values, base["df"]))
     return tuple(out)
+
+
+def _scaled_result(fit, test: Test, values: dict, df: float) -> TestResult:
+    """A scaled test's result; its groups' statistics T_g/c + f_g·shift (lavaan's)."""
+    stat, df = values["chisq_scaled"], values.get("df_scaled", df)
+    factor = values.get("chisq_scaling_factor", values.get("scaling_factor", math.nan))
+    shift = values.get("chisq_shift_parameter", math.nan)
+    weights = [group.nobs / fit.nobs for group in fit.sample.groups]
+    groups = tuple(
+        t / factor + w * (0.0 if math.isnan(shift) else shift)
+        for t, w in zip(fit.statistics.chisq_groups, weights, strict=True)
+    )
+    return TestResult(
+        test, stat, df, values.get("pvalue_scaled", measures.chisq_pvalue(stat, df)),
+        scaling_factor=factor, shift_parameter=shift, stat_groups=groups,
+    )  # fmt: skip

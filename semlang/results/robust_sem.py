@@ -1,0 +1,110 @@
+"""Fit (ML, complete data) -> the Satorra-Bentler family: robust.sem and first-order standard
+errors and the traces tr(UΓ), tr((UΓ)²) behind lavaan's MLM, MLMV and MLMVS tests.
+
+Input: a :class:`~semlang.results.fit.Fit`. Output: :func:`robust_sem_vcov` and
+:func:`first_order_vcov` (covariance matrices of φ̂), :func:`model_traces` and
+:func:`baseline_traces` (:class:`Traces` of the model and of its independence model).
+
+What is computed, as lavaan 0.6 does it (moments m = (μ, vech Σ) per group, μ only with a mean
+structure; Δ_g = dm_g/dφ; f_g = n_g/N; W_g the expected information of the unrestricted model
+at the model-implied moments, lavaan's "structured" h1 information; Γ_g the sample covariance
+of the moments' contributions, divisor n_g, with fixed.x covariates of their deviations from
+the covariates' regression):
+
+* robust.sem: E⁻¹ (Σ_g f_g Δ_gᵀ W_g Γ_g W_g Δ_g) E⁻¹ / N, E the information of the options;
+* first.order: (Σ_g f_g Δ_gᵀ B1_g Δ_g)⁻¹ / N, B1_g the cross-product of the casewise scores
+  at the model-implied moments;
+* U = V − V Δ E⁻¹ Δᵀ V with V = ⊕_g f_g W_g, Δ the groups' Δ_g stacked and Γ = ⊕_g Γ_g / f_g:
+  tr(UΓ) and tr((UΓ)²). The independence model gets its own U from its free moments and its
+  W at its estimates (one U per group: its groups share no parameter).
+
+Inverses are taken on the null space of the active constraints (as the standard errors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import block_diag
+
+from semlang.options import Information
+from semlang.results import inference
+from semlang.results.robust import (
+    _baseline_parts,
+    _bread_inverse,
+    _first_order,
+    _gamma,
+    _groups,
+    _h1_information,
+)
+
+__all__ = ["Traces", "baseline_traces", "first_order_vcov", "model_traces", "robust_sem_vcov"]
+
+
+@dataclass(frozen=True)
+class Traces:
+    """tr(UΓ) and tr((UΓ)²) of one model."""
+
+    trace: float
+    trace2: float
+
+
+def _weights(fit, groups) -> list[np.ndarray]:
+    """W_g: the h1 information at the model-implied moments (expected unless the options ask
+    for the observed one)."""
+    kind = fit.options.information
+    return [_h1_information(g, g.sigma, g.mu, kind) for g in groups]
+
+
+def robust_sem_vcov(fit) -> np.ndarray:
+    """lavaan's ``se = "robust.sem"``: E⁻¹ (Σ_g f_g Δ_gᵀ W_g Γ_g W_g Δ_g) E⁻¹ / N."""
+    groups = _groups(fit)
+    e_inv = _bread_inverse(fit)
+    meat = 0.0
+    for group, w in zip(groups, _weights(fit, groups), strict=True):
+        wd = w @ group.delta
+        meat = meat + group.weight * wd.T @ _gamma(group) @ wd
+    return e_inv @ meat @ e_inv / fit.nobs
+
+
+def first_order_vcov(fit) -> np.ndarray:
+    """lavaan's ``se = "first.order"``: the inverse of the scores' cross-product information."""
+    groups = _groups(fit)
+    info = sum(g.weight * g.delta.T @ _first_order(g, g.sigma, g.mu) @ g.delta for g in groups)
+    active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
+    return inference.vcov_from_information(info, fit.nobs, active)
+
+
+def _u_gamma(u: np.ndarray, gamma: np.ndarray) -> Traces:
+    product = u @ gamma
+    return Traces(float(np.trace(product)), float(np.sum(product * product.T)))
+
+
+def model_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
+    """tr(UΓ) and tr((UΓ)²) of the fitted model (Γ: the groups' ADF matrices by default)."""
+    groups = _groups(fit)
+    if gammas is None:
+        gammas = [_gamma(g) for g in groups]
+    v = block_diag(*[g.weight * w for g, w in zip(groups, _weights(fit, groups), strict=True)])
+    delta = np.vstack([g.delta for g in groups])
+    vd = v @ delta
+    u = v - vd @ _bread_inverse(fit) @ vd.T
+    gamma = block_diag(*[m / g.weight for g, m in zip(groups, gammas, strict=True)])
+    return _u_gamma(u, gamma)
+
+
+def baseline_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
+    """tr(UΓ) and tr((UΓ)²) of the independence model (summed over the groups)."""
+    groups = _groups(fit)
+    if gammas is None:
+        gammas = [_gamma(g) for g in groups]
+    trace = trace2 = 0.0
+    parts = zip(groups, _baseline_parts(fit, groups), gammas, strict=True)
+    for group, (free, sigma, mu), gamma in parts:
+        w = _h1_information(group, sigma, mu, Information.EXPECTED)
+        wd = w[:, free]
+        u = w - wd @ np.linalg.solve(w[np.ix_(free, free)], wd.T)
+        traces = _u_gamma(u, gamma)
+        trace, trace2 = trace + traces.trace, trace2 + traces.trace2
+    return Traces(trace, trace2)
