@@ -23,6 +23,7 @@ TOLERANCES = {
     "fit_index": (1e-3, 0.0),
     "score": (1e-3, 0.0),
     "exact": (0.0, 0.0),
+    "scaling": (1e-4, 1e-3),  # scaling factors, shift parameters, traces, fractional df
 }
 
 FIT_MEASURE_KIND = {

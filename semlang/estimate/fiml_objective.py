@@ -116,3 +116,12 @@ class FimlDiscrepancy(NormalPieces):
         else:
             joint = saturated_em(covariates).loglik
         return logl - independence_loglik(covariates) + joint
+
+    def sample_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """lavaan's sample statistics of incomplete data (its WLS.obs, used by GFI): the means of
+        the observed values and the pairwise covariances, rescaled by (N − 1)/N."""
+        import pandas as pd
+
+        n = self.raw.shape[0]
+        cov = pd.DataFrame(self.raw).cov().to_numpy() * (n - 1) / n
+        return np.nanmean(self.raw, axis=0), cov

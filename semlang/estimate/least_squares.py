@@ -182,8 +182,12 @@ class LeastSquaresDiscrepancy:
     information_weight: float  # n_g / N (the information is scaled by N − G: inference_nobs)
 
     @cached_property
-    def sample_moments(self) -> np.ndarray:
+    def sample_vector(self) -> np.ndarray:
         return self.index.vector(self.mean, self.cov)
+
+    def sample_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sample means and covariances (lavaan's WLS.obs)."""
+        return self.mean, self.cov
 
     @property
     def h1_mean(self) -> np.ndarray:
@@ -194,7 +198,7 @@ class LeastSquaresDiscrepancy:
         return self.cov
 
     def residuals(self, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
-        return self.sample_moments - self.index.vector(mu, sigma)
+        return self.sample_vector - self.index.vector(mu, sigma)
 
     def unweighted(self, sigma: np.ndarray, mu: np.ndarray) -> float:
         """(s − σ)ᵀ W (s − σ) of the group (χ²_g = n_g times this)."""
@@ -242,7 +246,7 @@ class LeastSquaresDiscrepancy:
     def independence_value(self, free: np.ndarray) -> float:
         """min (s − σ)ᵀW(s − σ) of the independence model: σ free on the moments ``free``,
         zero on the other moments in s (the fixed covariates' block is not in s)."""
-        r = self.sample_moments
+        r = self.sample_vector
         fixed = ~free
         W = self.W
         schur = W[np.ix_(fixed, fixed)]
@@ -318,7 +322,7 @@ class LeastSquares:
 
         out = test_measures(fit, self.statistics(fit))
         if self.estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
-            out["pvalue"] = math.nan
+            out["pvalue"] = out["baseline_pvalue"] = math.nan
         out.update(residual_measures(fit))
         meanstructure = fit.table.meanstructure
         weights = [d.index.embedded(d.W, meanstructure)

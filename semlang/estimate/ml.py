@@ -69,6 +69,10 @@ class CompleteDataML(NormalPieces):
     def h1_cov(self) -> np.ndarray:
         return self.cov
 
+    def sample_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """The sample means and covariances (lavaan's WLS.obs)."""
+        return self.mean, self.cov
+
     def pieces(self, meanstructure: bool) -> tuple[Piece, ...]:
         return (Piece(self.weight, None, self.mean if meanstructure else None, self.cov),)
 

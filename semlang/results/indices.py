@@ -116,11 +116,15 @@ def _moment_vector(cov: np.ndarray, mean: np.ndarray | None) -> np.ndarray:
 
 def gfi_measures(fit, df: float, weights: list[np.ndarray]) -> dict[str, float]:
     """gfi, agfi and pgfi with one weight matrix per group over (means,) vech(cov) in
-    :func:`~semlang.estimate.missing.vech_indices` order (a 1-d array: a diagonal one)."""
-    parts = [
-        (_moment_vector(s, m), _moment_vector(sigma, mu), w, n)
-        for (s, m, sigma, mu, n), w in zip(_blocks(fit), weights, strict=True)
-    ]
+    :func:`~semlang.estimate.missing.vech_indices` order (a 1-d array: a diagonal one), against
+    each group's sample statistics (lavaan's WLS.obs)."""
+    meanstructure = fit.table.meanstructure
+    parts = []
+    blocks = zip(_blocks(fit), fit.estimation.objective.discrepancies, weights, strict=True)
+    for (_, _, sigma, mu, n), discrepancy, w in blocks:
+        mean, cov = discrepancy.sample_moments()  # lavaan's: pairwise ones under FIML
+        observed = _moment_vector(cov, mean if meanstructure else None)
+        parts.append((observed, _moment_vector(sigma, mu), w, n))
     nel = sum(len(observed) for observed, *_ in parts)
     value = measures.gfi(parts)
     return {

@@ -65,7 +65,7 @@ def robust_sem_vcov(fit) -> np.ndarray:
     for group, w in zip(groups, _weights(fit, groups), strict=True):
         wd = w @ group.delta
         meat = meat + group.weight * wd.T @ _gamma(group) @ wd
-    return e_inv @ meat @ e_inv / fit.nobs
+    return e_inv @ meat @ e_inv / fit.inference_nobs
 
 
 def first_order_vcov(fit) -> np.ndarray:
@@ -73,7 +73,7 @@ def first_order_vcov(fit) -> np.ndarray:
     groups = _groups(fit)
     info = sum(g.weight * g.delta.T @ _first_order(g, g.sigma, g.mu) @ g.delta for g in groups)
     active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
-    return inference.vcov_from_information(info, fit.nobs, active)
+    return inference.vcov_from_information(info, fit.inference_nobs, active)
 
 
 def _u_gamma(u: np.ndarray, gamma: np.ndarray) -> Traces:
