@@ -125,3 +125,9 @@ class FimlDiscrepancy(NormalPieces):
         n = self.raw.shape[0]
         cov = pd.DataFrame(self.raw).cov().to_numpy() * (n - 1) / n
         return np.nanmean(self.raw, axis=0), cov
+
+    def moment_information(self, sigma: np.ndarray) -> np.ndarray:
+        """Unit expected information of (μ, vech Σ) at Σ over the missing-data patterns."""
+        from semlang.estimate.fiml_information import h1_information_expected
+
+        return h1_information_expected(self.patterns, sigma)

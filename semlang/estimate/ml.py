@@ -73,6 +73,15 @@ class CompleteDataML(NormalPieces):
         """The sample means and covariances (lavaan's WLS.obs)."""
         return self.mean, self.cov
 
+    def moment_information(self, sigma: np.ndarray) -> np.ndarray:
+        """Unit expected information of (μ, vech Σ) at Σ: Σ⁻¹ and ½ D'(Σ⁻¹ ⊗ Σ⁻¹)D."""
+        from scipy.linalg import block_diag
+
+        from semlang.estimate.fiml_information import dup_kron_dup
+
+        inverse = cholesky_inverse(sigma)[0]
+        return block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
+
     def pieces(self, meanstructure: bool) -> tuple[Piece, ...]:
         return (Piece(self.weight, None, self.mean if meanstructure else None, self.cov),)
 

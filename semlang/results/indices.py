@@ -14,11 +14,9 @@ adds the log-likelihoods, AIC, BIC, SABIC, the residual-based measures
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import block_diag
 
 from semlang.estimate.families import Statistics, free_parameter_count, moments_count
-from semlang.estimate.fiml_information import dup_kron_dup
-from semlang.estimate.missing import h1_information_expected, vech_indices
+from semlang.estimate.missing import vech_indices
 from semlang.results import measures
 
 # lavaan 0.6.14's fitMeasures(fit, "all") order (two-level and categorical names included);
@@ -154,11 +152,7 @@ def normal_weights(fit) -> list[np.ndarray]:
     parts = zip(fit.implied, fit.estimation.objective.discrepancies, strict=True)
     for group, (moments, discrepancy) in enumerate(parts):
         p = len(moments.sigma)
-        if getattr(discrepancy, "raw", True) is None:  # moments only: complete data
-            inverse = np.linalg.inv(moments.sigma)
-            weight = block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
-        else:
-            weight = h1_information_expected(discrepancy.patterns, moments.sigma)
+        weight = discrepancy.moment_information(moments.sigma)
         if not fit.table.meanstructure:
             weight = weight[p:, p:]
         keep = _not_fixed_x(fit, group)
