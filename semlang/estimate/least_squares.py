@@ -319,6 +319,8 @@ class LeastSquares:
         out = test_measures(fit, self.statistics(fit))
         if self.estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
             out["pvalue"] = math.nan
+            if "baseline_pvalue" in out:
+                out["baseline_pvalue"] = math.nan
         out.update(residual_measures(fit))
         meanstructure = fit.table.meanstructure
         weights = [d.index.embedded(d.W, meanstructure)
