@@ -28,6 +28,7 @@ from semlang.estimate.families import check_supported, free_parameter_count, mom
 from semlang.options import (
     StandardErrors,
     check_progress,
+    default_fixed_x,
     make_fit_options,
     make_options,
     split_options,
@@ -114,6 +115,7 @@ def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
 def _fit_compiled(compiled: CompiledModel, frame, fit_options: dict, run: dict) -> Fit:
     table = compiled.table
     options = make_fit_options(table.options, table.nlevels, **fit_options)
+    _check_fixed_x(table, options)
     settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
     check_supported(table, options)
     if table.nlevels > 1:
@@ -137,7 +139,7 @@ def _fit_compiled(compiled: CompiledModel, frame, fit_options: dict, run: dict) 
 
 def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
     model_options, fit_options, run = split_options(options)
-    opts = make_options(kind, **model_options)
+    opts = default_fixed_x(make_options(kind, **model_options), fit_options.get("estimator"))
     frame = as_frame(data)
     labels = group_labels(frame, opts.group)
     table = build_partable(
@@ -146,6 +148,20 @@ def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
     make_fit_options(opts, table.nlevels, **fit_options)  # option mistakes before compiling
     _check_degrees_of_freedom(table)
     return _fit_compiled(_compile(table), frame, fit_options, run)
+
+
+def _check_fixed_x(table: ParameterTable, options) -> None:
+    """A model compiled with the default fixed_x (True) fitted by a least-squares estimator:
+    lavaan would free the covariates' moments (its fixed.x default for these estimators)."""
+    if options.estimator.is_likelihood or table.options.fixed_x_given or not table.options.fixed_x:
+        return
+    if any(block.observed_exogenous for block in table.blocks):
+        raise OptionError(
+            f"estimator={options.estimator.value!r} takes fixed_x=False by default (as lavaan), "
+            "but the model was compiled with the default fixed_x=True",
+            hint="compile_model(text, fixed_x=False), or fixed_x=True to keep the covariates' "
+            "moments fixed at their sample values",
+        )
 
 
 def _check_degrees_of_freedom(table: ParameterTable) -> None:

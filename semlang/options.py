@@ -55,6 +55,14 @@ class Estimator(Enum):
     WLS = "WLS"
     DWLS = "DWLS"
     ULS = "ULS"
+    # lavaan's robust least squares for continuous data: ULS or DWLS with robust.sem standard
+    # errors and a scaled test (M: satorra.bentler, MV: scaled.shifted, MVS: mean.var.adjusted)
+    ULSM = "ULSM"
+    ULSMV = "ULSMV"
+    ULSMVS = "ULSMVS"
+    WLSM = "WLSM"
+    WLSMV = "WLSMV"
+    WLSMVS = "WLSMVS"
 
     @property
     def is_likelihood(self) -> bool:
@@ -134,6 +142,12 @@ ESTIMATOR_DEFAULTS: dict[Estimator, tuple[StandardErrors, Test, Information]] = 
     Estimator.WLS: (StandardErrors.STANDARD, Test.STANDARD, Information.EXPECTED),
     Estimator.DWLS: (StandardErrors.STANDARD, Test.STANDARD, Information.EXPECTED),
     Estimator.ULS: (StandardErrors.STANDARD, Test.STANDARD, Information.EXPECTED),
+    Estimator.ULSM: (StandardErrors.ROBUST_SEM, Test.SATORRA_BENTLER, Information.EXPECTED),
+    Estimator.ULSMV: (StandardErrors.ROBUST_SEM, Test.SCALED_SHIFTED, Information.EXPECTED),
+    Estimator.ULSMVS: (StandardErrors.ROBUST_SEM, Test.MEAN_VAR_ADJUSTED, Information.EXPECTED),
+    Estimator.WLSM: (StandardErrors.ROBUST_SEM, Test.SATORRA_BENTLER, Information.EXPECTED),
+    Estimator.WLSMV: (StandardErrors.ROBUST_SEM, Test.SCALED_SHIFTED, Information.EXPECTED),
+    Estimator.WLSMVS: (StandardErrors.ROBUST_SEM, Test.MEAN_VAR_ADJUSTED, Information.EXPECTED),
 }
 
 GROUP_EQUAL_WORDS = (
@@ -170,6 +184,9 @@ class ModelOptions:
     cluster: str | None = None
     missing: Missing = Missing.LISTWISE
     start: str = "default"  # lavaan's option; only "default" (a row's own: start(v)* in the model)
+    # fixed_x was given by the user; if not, a least-squares estimator makes it False (lavaan's
+    # fixed.x = "default": TRUE for ML and its robust variants, FALSE for GLS, WLS, DWLS, ULS)
+    fixed_x_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,7 +212,10 @@ class FitOptions:
         return next((t for t in self.test if t.is_scaled), None)
 
 
-MODEL_OPTION_NAMES = frozenset(f.name for f in fields(ModelOptions)) - {"model_type"}
+MODEL_OPTION_NAMES = frozenset(f.name for f in fields(ModelOptions)) - {
+    "model_type",
+    "fixed_x_given",
+}
 FIT_OPTION_NAMES = frozenset(
     ("estimator", "likelihood", "se", "test", "information", "bootstrap", "seed", "max_iterations")
 )
@@ -277,7 +297,20 @@ def make_options(model_type: str | ModelType = "sem", **kwargs: Any) -> ModelOpt
         values[name] = _convert(name, value)
     if "std_lv" in values and "auto_fix_first" not in values:
         values["auto_fix_first"] = not values["std_lv"]
+    if "fixed_x" in values:
+        values["fixed_x_given"] = True
     return replace(base, **values)
+
+
+def default_fixed_x(model: ModelOptions, estimator: Any) -> ModelOptions:
+    """lavaan's fixed.x = "default" for ``estimator``: True for ML and its robust variants,
+    False for the least-squares estimators (their covariates' moments are then free
+    parameters); a fixed_x the user gave is kept."""
+    if model.fixed_x_given or estimator is None:
+        return model
+    if _enum_value("estimator", estimator).is_likelihood:
+        return model
+    return replace(model, fixed_x=False)
 
 
 def make_fit_options(model: ModelOptions, nlevels: int = 1, **kwargs: Any) -> FitOptions:

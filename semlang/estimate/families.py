@@ -272,6 +272,16 @@ def _cluster_refusal(options: FitOptions) -> _Refusal | None:
 
 def check_supported(table, options: FitOptions) -> None:
     """Refuse, pointing at the model, what no family computes for this model yet."""
+    if not options.estimator.is_likelihood and (
+        options.se is StandardErrors.ROBUST_SEM or options.scaled_test is not None
+    ):
+        raise NotSupportedError(
+            f"estimator={options.estimator.value!r}: robust standard errors and scaled tests "
+            "for the least-squares estimators are not computed yet",
+            table.source,
+            None,
+            hint="use estimator='ULS', 'DWLS', 'GLS' or 'WLS' with the standard errors and test",
+        )
     if table.nlevels == 1 and table.options.cluster is not None:
         if table.options.missing.is_fiml:
             raise NotSupportedError(
