@@ -145,4 +145,3 @@ def test_wishart_with_fiml_is_refused():
     model = load_case("estimators/poldem_path_missing_x_ml")["model"]
     with pytest.raises(OptionError, match="likelihood='wishart': needs complete data"):
         semlang.sem(model, data, missing="ml", likelihood="wishart")
-
