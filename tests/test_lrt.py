@@ -101,8 +101,8 @@ def test_mean_structures_must_agree():
 
 def test_bad_method_and_names():
     fits = fit_group_case("hs_configural"), fit_group_case("hs_loadings")
-    with pytest.raises(OptionError, match=r"satorra\.2000"):
-        lrt(*fits, method="satorra.2000")
+    with pytest.raises(OptionError, match=r"satorra\.bentler\.2010"):
+        lrt(*fits, method="satorra.bentler.2010")
     with pytest.raises(OptionError, match="distinct names"):
         lrt(*fits, names=["a"])
 

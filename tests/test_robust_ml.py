@@ -215,9 +215,9 @@ def test_scaled_difference_test_of_mlm_fits():
     assert frame["Pr(>Chisq)"].iloc[1] == pytest.approx(0.3085, abs=1e-4)
 
 
-def test_second_order_difference_test_is_refused():
+def test_satorra_bentler_2001_of_second_order_tests_is_refused():
     data = semlang.datasets.load("HolzingerSwineford1939")
     fits = [semlang.cfa(HS, data, group="school", group_equal=eq, estimator="MLMV")
             for eq in ((), "loadings")]  # fmt: skip
     with pytest.raises(semlang.errors.NotSupportedError, match=r"satorra\.2000"):
-        semlang.lrt(*fits)
+        semlang.lrt(*fits, method="satorra.bentler.2001")

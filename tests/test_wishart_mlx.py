@@ -15,7 +15,7 @@ import pytest
 from reference_cases import assert_matches, load_case
 
 import semlang
-from semlang.errors import DataWarning, NotSupportedError, OptionError
+from semlang.errors import DataWarning, OptionError
 
 MEASURES = {
     "npar": "exact",
@@ -145,9 +145,3 @@ def test_wishart_with_fiml_is_refused():
     model = load_case("estimators/poldem_path_missing_x_ml")["model"]
     with pytest.raises(OptionError, match="likelihood='wishart': needs complete data"):
         semlang.sem(model, data, missing="ml", likelihood="wishart")
-
-
-def test_wishart_with_mlr_is_not_computed():
-    data = semlang.datasets.load("HolzingerSwineford1939")
-    with pytest.raises(NotSupportedError, match="likelihood='wishart' with Huber-White"):
-        semlang.cfa("f =~ x1 + x2 + x3", data, estimator="MLR", likelihood="wishart")

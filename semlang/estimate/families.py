@@ -282,33 +282,6 @@ def check_supported(table, options: FitOptions) -> None:
             None,
             hint="use estimator='ULS', 'DWLS', 'GLS' or 'WLS' with the standard errors and test",
         )
-    if table.nlevels == 1 and table.options.cluster is not None:
-        if table.options.missing.is_fiml:
-            raise NotSupportedError(
-                "cluster= with missing='fiml' (cluster-robust inference under FIML) is not "
-                "supported yet",
-                table.source,
-                None,
-                hint="use missing='listwise' (the default)",
-            )
-        if table.ngroups > 1:
-            raise NotSupportedError(
-                "cluster= with several groups is not supported yet",
-                table.source,
-                None,
-                hint="fit each group on its own",
-            )
-    if options.likelihood is Likelihood.WISHART and (
-        options.se is StandardErrors.ROBUST_HUBER_WHITE
-        or any(t in (Test.YUAN_BENTLER, Test.YUAN_BENTLER_MPLUS) for t in options.test)
-    ):
-        raise NotSupportedError(
-            "likelihood='wishart' with Huber-White standard errors or a Yuan-Bentler test "
-            "(estimator='MLR') is not computed yet",
-            table.source,
-            None,
-            hint="drop likelihood= (estimator='MLR' uses the normal likelihood)",
-        )
     if table.nlevels > 1 and table.options.missing.is_fiml:
         raise NotSupportedError(
             "two-level models are not fitted with missing='fiml' yet",

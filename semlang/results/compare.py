@@ -11,8 +11,14 @@ With robust (MLR, MLM) fits the difference is lavaan's default scaled difference
 unscaled statistics T1, T0 and scaling factors c1, c0 (of the fits' first scaled test),
 cd = (r0·c0 − r1·c1)/(r0 − r1) and the statistic is (T0 − T1)/cd on r0 − r1 df. The ``Chisq``
 column keeps the unscaled statistics and there is no RMSEA column, as in lavaan. The test's
-heading is in ``frame.attrs["heading"]``. Fits with mean and variance adjusted or
-scaled-and-shifted tests (MLMVS, MLMV; lavaan's "satorra.2000") are refused.
+heading is in ``frame.attrs["heading"]``.
+
+With mean and variance adjusted or scaled-and-shifted tests (MLMVS, MLMV), or asked for with
+``method = "satorra.2000"``, the difference is Satorra's (2000) scaled-and-shifted test
+(:mod:`semlang.results.satorra2000`): (T0 − T1)·a + b on r0 − r1 df, with the scale a and
+shift b of each row in ``frame.attrs["scale"]`` and ``frame.attrs["shift"]`` (lavaan's "scale"
+and "shift" attributes). It needs the raw data of complete-data, single-level fits of the
+Satorra-Bentler family (MLM, MLMV, MLMVS).
 """
 
 from __future__ import annotations
@@ -30,10 +36,13 @@ from semlang.errors import DataError, NotSupportedError, OptionError, SemlangWar
 from semlang.options import Test
 from semlang.results import measures
 from semlang.results.fit import Fit
+from semlang.results.satorra2000 import satorra_2000
 
 __all__ = ["lrt"]
 
-_METHODS = ("default", "satorra.bentler.2001")
+_METHODS = ("default", "satorra.bentler.2001", "satorra.2000")
+_SECOND_ORDER = frozenset({Test.MEAN_VAR_ADJUSTED, Test.SCALED_SHIFTED})
+_SATORRA_BENTLER_FAMILY = _SECOND_ORDER | {Test.SATORRA_BENTLER}
 _NEGATIVE = np.finfo(float).eps ** (1 / 3)
 
 
@@ -41,14 +50,16 @@ def lrt(*fits, names: Sequence[str] | None = None, method: str = "default") -> p
     """The χ² difference test of nested models (lavaan's ``lavTestLRT``).
 
     ``names`` labels the rows (default ``model1``, ``model2``, ... in the order given);
-    ``method`` is ``"default"`` (the standard test, or with MLR fits the Satorra-Bentler (2001)
-    scaled difference) or ``"satorra.bentler.2001"``.
+    ``method`` is ``"default"`` (the standard test; with MLM or MLR fits the Satorra-Bentler
+    (2001) scaled difference, with MLMV or MLMVS fits Satorra's (2000)),
+    ``"satorra.bentler.2001"`` or ``"satorra.2000"``.
     """
     fits, names = _checked(fits, names, method)
     scaled = _scaled(fits)
     order = sorted(range(len(fits)), key=lambda k: _measure(fits[k], "df"))
     fits = [fits[k] for k in order]
     names = [names[k] for k in order]
+    method = _resolved(method, scaled, fits[0])
     table = {
         "Df": [_measure(f, "df") for f in fits],
         "AIC": [_measure(f, "aic") for f in fits],
@@ -59,8 +70,13 @@ def lrt(*fits, names: Sequence[str] | None = None, method: str = "default") -> p
     delta = np.concatenate([[np.nan], np.diff(chisq)])
     df_delta = np.concatenate([[np.nan], np.diff(df)])
     _check_nesting(delta)
-    if scaled:
+    shifted = None
+    if method == "satorra.bentler.2001":
         delta = np.array([np.nan] + [_sb2001(a, b) for a, b in itertools.pairwise(fits)])
+    elif method == "satorra.2000":
+        shifted = [satorra_2000(a, b, t1, t0, d) for a, b, t1, t0, d in zip(
+            fits, fits[1:], chisq, chisq[1:], df_delta[1:], strict=False)]  # fmt: skip
+        delta = np.array([np.nan] + [s.stat for s in shifted])
     table["Chisq diff"] = delta
     if not scaled:
         ntotal, ngroups = _nobs_groups(fits[order.index(0)])
@@ -77,11 +93,55 @@ def lrt(*fits, names: Sequence[str] | None = None, method: str = "default") -> p
     table["Pr(>Chisq)"] = pvalue
     frame = pd.DataFrame(table, index=pd.Index(names, name="model"))
     frame.attrs["heading"] = (
-        'Scaled Chi-Squared Difference Test (method = "satorra.bentler.2001")'
+        f'Scaled Chi-Squared Difference Test (method = "{method}")'
         if scaled
         else "Chi-Squared Difference Test"
     )
+    if shifted is not None:
+        frame.attrs["scale"] = [math.nan] + [s.scale for s in shifted]
+        frame.attrs["shift"] = [math.nan] + [s.shift for s in shifted]
     return frame
+
+
+def _resolved(method: str, scaled: bool, first) -> str:
+    """The difference test lavaan runs: the standard one without scaled tests; by default
+    Satorra (2000) for second-order scaled tests (MLMV, MLMVS), else Satorra-Bentler (2001)."""
+    if not scaled:
+        if method != "default":
+            warnings.warn(
+                f"method={method!r} but the fits have no scaled test statistics; the standard "
+                "chi-square difference test is used", SemlangWarning, stacklevel=3,
+            )  # fmt: skip
+        return "default"
+    test = first.options.scaled_test
+    if method == "default":
+        return "satorra.2000" if test in _SECOND_ORDER else "satorra.bentler.2001"
+    if method == "satorra.bentler.2001" and test in _SECOND_ORDER:
+        raise NotSupportedError(
+            "the Satorra-Bentler (2001) difference of mean and variance adjusted or "
+            "scaled-and-shifted tests is not computed (their difference test is "
+            "'satorra.2000')", None, None,
+            hint="use method='default' or method='satorra.2000'",
+        )  # fmt: skip
+    if method == "satorra.2000":
+        _check_satorra_2000(first, test)
+    return method
+
+
+def _check_satorra_2000(fit, test) -> None:
+    """Satorra (2000) needs Γ from complete raw data of a single-level fit of the MLM family."""
+    why = None
+    if test not in _SATORRA_BENTLER_FAMILY:
+        why = "is computed for fits with Satorra-Bentler type tests (MLM, MLMV, MLMVS) only"
+    elif fit.table.options.missing.is_fiml:
+        why = "needs the ADF Γ of complete data, which FIML fits do not have"
+    elif fit.table.nlevels > 1 or fit.table.options.cluster is not None:
+        why = "is not computed for clustered or two-level data"
+    if why is not None:
+        raise NotSupportedError(
+            f"the scaled difference test method='satorra.2000' {why}", None, None,
+            hint="use method='default'",
+        )  # fmt: skip
 
 
 def _nobs_groups(fit) -> tuple[int, int]:
@@ -135,13 +195,6 @@ def _checked(fits, names, method):
 
 def _scaled(fits) -> bool:
     robust = [f.options.scaled_test is not None for f in fits]
-    second_order = {Test.MEAN_VAR_ADJUSTED, Test.SCALED_SHIFTED}
-    if any(f.options.scaled_test in second_order for f in fits):
-        raise NotSupportedError(
-            "the scaled difference test of mean and variance adjusted or scaled-and-shifted "
-            "tests (lavaan's method 'satorra.2000') is not computed yet", None, None,
-            hint="fit the models with estimator='MLM' (Satorra-Bentler) or 'MLR'",
-        )  # fmt: skip
     if any(robust) and not all(
         r or _measure(f, "df") == 0 for r, f in zip(robust, fits, strict=True)
     ):

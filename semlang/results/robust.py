@@ -15,7 +15,9 @@ structure; Δ_g = dm_g/dφ; f_g = n_g/N; everything per observation):
 * meat B0 = Σ_g f_g Δ_gᵀ B1_g Δ_g with B1_g the cross-product of the casewise scores at the
   model-implied moments ("structured"); without a mean structure the scores are taken at the
   sample means and only their vech Σ part counts;
-* vcov(φ̂) = E⁻¹ B0 E⁻¹ / N;
+* vcov(φ̂) = E⁻¹ B0 E⁻¹ / N (N − G with likelihood = "wishart", whose sample moments carry
+  the n_g − 1 covariance matrices: the scores, the h1 information and Γ-terms are taken there,
+  and the RMSEAs use N − G, as lavaan does);
 * Yuan-Bentler (Mplus variant): tr(UΓ) = Σ_g [tr(A1_g⁻¹ B1*_g) − f_g tr(E⁻¹ Δ_gᵀ B1_g Δ_g)] with
   A1_g the information of the unrestricted (h1) model at its estimates ("unstructured") and
   B1*_g the first-order information there: with complete data A1 Γ A1, Γ the sample covariance
@@ -197,12 +199,12 @@ def _meat_by_group(groups: list[_Group]) -> list[np.ndarray]:
 
 
 def robust_vcov_phi(fit) -> np.ndarray:
-    """The Huber-White sandwich E⁻¹ B0 E⁻¹ / N: lavaan's ``se = "robust.huber.white"`` (and,
-    the scores summed within clusters, ``"robust.cluster"``)."""
+    """The Huber-White sandwich E⁻¹ B0 E⁻¹ / N (N − G with the Wishart likelihood): lavaan's
+    ``se = "robust.huber.white"`` (and, the scores summed within clusters, ``"robust.cluster"``)."""
     groups = _groups(fit)
     e_inv = _bread_inverse(fit)
     meat = sum(g.weight * b for g, b in zip(groups, _meat_by_group(groups), strict=True))
-    return e_inv @ meat @ e_inv / fit.nobs
+    return e_inv @ meat @ e_inv / fit.inference_nobs
 
 
 # --------------------------------------------------------------------------- traces
@@ -232,7 +234,14 @@ def _gamma(group: _Group) -> np.ndarray:
 
 
 def _trace_h1(group: _Group, kind: Information) -> tuple[float, int]:
-    """tr(A1⁻¹ B1) of the unrestricted model over the moments that are not fixed.x ones."""
+    """tr(A1⁻¹ B1) of the unrestricted model over the moments that are not fixed.x ones.
+
+    With complete data A1 is taken at the sample moments as the data's own moments, where the
+    observed information is the expected one; with likelihood='wishart' those moments hold the
+    n − 1 covariance matrix (as lavaan's sample statistics), so A1 is the expected information
+    there and tr(A1 Γ) shrinks by ((n − 1)/n)² against the normal likelihood's."""
+    if not group.fiml:
+        kind = Information.EXPECTED
     a1 = _h1_information(group, group.h1_cov, group.h1_mean, kind)
     keep = _not_x(group) & (np.abs(np.diag(a1)) > 0)
     a1 = a1[np.ix_(keep, keep)]
@@ -305,6 +314,8 @@ def _baseline_parts(fit, groups: list[_Group]) -> list[tuple[np.ndarray, np.ndar
 def _baseline_trace_h0(fit, groups: list[_Group], kind: Information) -> float:
     """Σ_g tr(E0_g⁻¹ B0_g) of the independence model (its groups share no parameter)."""
     total = 0.0
+    if not fit.table.options.missing.is_fiml:  # at the estimates, observed = expected (see h1)
+        kind = Information.EXPECTED
     for group, (free, sigma, mu) in zip(groups, _baseline_parts(fit, groups), strict=True):
         info = _h1_information(group, sigma, mu, kind)[np.ix_(free, free)]
         meat = _first_order(group, sigma, mu)[np.ix_(free, free)]
@@ -453,14 +464,14 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
         "baseline_pvalue_scaled": measures.chisq_pvalue(chisq0_s, df0),
         "baseline_chisq_scaling_factor": c0,
     }
-    ngroups = len(fit.sample.groups)
-    out |= robust_measures.scaled_indices(chisq_s, df, chisq0_s, df0, chisq, df * c, fit.nobs,
+    ngroups, nobs = len(fit.sample.groups), fit.inference_nobs  # N - G with the Wishart one
+    out |= robust_measures.scaled_indices(chisq_s, df, chisq0_s, df0, chisq, df * c, nobs,
                                           ngroups)  # fmt: skip
     x2, c, x2_0, c0 = (chisq, c, chisq0, c0)
     if fit.table.options.missing.is_fiml:
         x2, c, x2_0, c0 = _fiml_corrected(fit, groups, df, df0)
     model = (x2, c, x2 / c, c)
-    out |= robust_measures.robust_indices(df, df0, model, (x2_0, c0), fit.nobs, ngroups)
+    out |= robust_measures.robust_indices(df, df0, model, (x2_0, c0), nobs, ngroups)
     return out
 
 

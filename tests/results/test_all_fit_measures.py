@@ -12,6 +12,7 @@ from functools import cache
 
 import pytest
 from reference_cases import REFERENCE_DIR, assert_matches, load_case
+from test_estimator_gaps import PREPS as GAP_PREPS
 from test_groups import PREPS
 from test_wishart_mlx import poldem_missing_x
 
@@ -56,7 +57,8 @@ def fitted(name: str):
     case = load_case(f"estimators/{name}")
     data = semlang.datasets.load(case["data"].removesuffix(".csv"))
     if case.get("prep"):
-        data = ({**PREPS, "poldem_missing_x": lambda _: poldem_missing_x()})[case["prep"]](data)
+        preps = {**PREPS, **GAP_PREPS, "poldem_missing_x": lambda _: poldem_missing_x()}
+        data = preps[case["prep"]](data)
     options = {k.replace(".", "_"): v for k, v in (case.get("options") or {}).items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", semlang.SemlangWarning)
