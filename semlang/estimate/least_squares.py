@@ -318,7 +318,7 @@ class LeastSquares:
 
         out = test_measures(fit, self.statistics(fit))
         if self.estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
-            out["pvalue"] = math.nan
+            out["pvalue"] = out["baseline_pvalue"] = math.nan
         out.update(residual_measures(fit))
         meanstructure = fit.table.meanstructure
         weights = [d.index.embedded(d.W, meanstructure)
