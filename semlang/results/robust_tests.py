@@ -110,14 +110,14 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
     if test is Test.YUAN_BENTLER:
         out |= _yuan_bentler_parts(fit, test)
     ngroups = len(fit.sample.groups)
+    nobs = fit.inference_nobs  # N - G with likelihood="wishart", as lavaan's RMSEA
     rmsea = (model.stat, df) if test is Test.SCALED_SHIFTED else (chisq, traces.trace)
     out |= robust_measures.scaled_indices(model.stat, model.df, baseline.stat, baseline.df,
-                                          *rmsea, fit.inference_nobs, ngroups)  # fmt: skip
+                                          *rmsea, nobs, ngroups)  # fmt: skip
     if test is not Test.MEAN_VAR_ADJUSTED:
         point, point0 = _robust_factor(model, df), _robust_factor(baseline, df0)
         robust = (chisq, point, model.stat, model.factor)
-        out |= robust_measures.robust_indices(df, df0, robust, (chisq0, point0),
-                                              fit.inference_nobs, ngroups)  # fmt: skip
+        out |= robust_measures.robust_indices(df, df0, robust, (chisq0, point0), nobs, ngroups)
     return out
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semlang.options import Information, StandardErrors
+from semlang.options import Estimator, Information, StandardErrors, Test
 from semlang.syntax.ast import Op
 
 DIGITS = 3
@@ -161,6 +161,10 @@ def _opening(fit) -> list[str]:
     ]
 
 
+# lavaan prints the robust ML variants' discrepancy, ML, on the "Estimator" line
+_ESTIMATOR_NAME = {e: "ML" for e in Estimator if e.is_likelihood}
+
+
 def _optimizer(fit) -> list[str]:
     table = fit.table
     free_rows = sum(1 for row in table.rows if row.is_model_parameter and row.is_free)
@@ -168,7 +172,7 @@ def _optimizer(fit) -> list[str]:
     inequality = sum(1 for row in table.rows if row.op in (Op.LESS, Op.GREATER))
     method = str(getattr(fit.estimation.optimization, "method", "")).upper()
     rows = [
-        ("Estimator", fit.options.estimator.value),
+        ("Estimator", _ESTIMATOR_NAME.get(fit.options.estimator, fit.options.estimator.value)),
         ("Optimization method", method),
         ("Number of model parameters", str(free_rows)),
     ]
@@ -227,148 +231,48 @@ def _test(fit, measures: dict) -> list[str]:
     return model_test(fit, measures)
 
 
-# lavaan's summary(fit.measures = TRUE): (title, rows); a row is (label, standard key, scaled
-# key) — with a scaled test the two columns "Standard" and "Scaled", else the first key (or,
-# for the robust rows, the second) in one column; None is a blank line between sub-blocks.
-# "{level}", "{close}" and "{notclose}" in labels come from the measures.
-_MEASURE_SECTIONS = (
-    (
-        "Model Test Baseline Model:",
-        (
-            ("Test statistic", "baseline_chisq", "baseline_chisq_scaled"),
-            ("Degrees of freedom", "baseline_df", "baseline_df_scaled"),
-            ("P-value", "baseline_pvalue", "baseline_pvalue_scaled"),
-            ("Scaling correction factor", None, "baseline_chisq_scaling_factor"),
-        ),
-    ),
-    (
-        "User Model versus Baseline Model:",
-        (
-            ("Comparative Fit Index (CFI)", "cfi", "cfi_scaled"),
-            ("Tucker-Lewis Index (TLI)", "tli", "tli_scaled"),
-            None,
-            ("Robust Comparative Fit Index (CFI)", None, "cfi_robust"),
-            ("Robust Tucker-Lewis Index (TLI)", None, "tli_robust"),
-        ),
-    ),
-    (
-        "Loglikelihood and Information Criteria:",
-        (
-            ("Loglikelihood user model (H0)", "logl", "logl"),
-            ("Scaling correction factor", None, "scaling_factor_h0"),
-            ("    for the MLR correction", None, "scaling_factor_h0"),
-            ("Loglikelihood unrestricted model (H1)", "unrestricted_logl", "unrestricted_logl"),
-            ("Scaling correction factor", None, "scaling_factor_h1"),
-            ("    for the MLR correction", None, "scaling_factor_h1"),
-            None,
-            ("Akaike (AIC)", "aic", "aic"),
-            ("Bayesian (BIC)", "bic", "bic"),
-            ("Sample-size adjusted Bayesian (SABIC)", "bic2", "bic2"),
-        ),
-    ),
-    (
-        "Root Mean Square Error of Approximation:",
-        (
-            ("RMSEA", "rmsea", "rmsea_scaled"),
-            ("{level} Percent confidence interval - lower", "rmsea_ci_lower",
-             "rmsea_ci_lower_scaled"),
-            ("{level} Percent confidence interval - upper", "rmsea_ci_upper",
-             "rmsea_ci_upper_scaled"),
-            ("P-value H_0: RMSEA <= {close}", "rmsea_pvalue", "rmsea_pvalue_scaled"),
-            ("P-value H_0: RMSEA >= {notclose}", "rmsea_notclose_pvalue",
-             "rmsea_notclose_pvalue_scaled"),
-            None,
-            ("Robust RMSEA", None, "rmsea_robust"),
-            ("{level} Percent confidence interval - lower", None, "rmsea_ci_lower_robust"),
-            ("{level} Percent confidence interval - upper", None, "rmsea_ci_upper_robust"),
-            ("P-value H_0: Robust RMSEA <= {close}", None, "rmsea_pvalue_robust"),
-            ("P-value H_0: Robust RMSEA >= {notclose}", None, "rmsea_notclose_pvalue_robust"),
-        ),
-    ),
-    ("Standardized Root Mean Square Residual:", (("SRMR", "srmr", "srmr"),)),
-)  # fmt: skip
-
-
-def _measure_cell(measures: dict, key: str | None) -> str:
-    if key is None or key not in measures:
-        return ""
-    value = measures[key]
-    return _count(value) if "df" in key.split("_") else format_number(value)
-
-
-def _measure_row(measures: dict, row: tuple, scaled: bool) -> tuple[str, ...] | None:
-    """One row's cells, or None when the fit has none of its measures."""
-    label, standard, other = row
-    if not any(k in measures for k in (standard, other) if k):
-        return None
-    labels = {
-        "level": format(100 * measures.get("rmsea_ci_level", 0.90), "g"),
-        "close": f"{measures.get('rmsea_close_h0', 0.05):.3f}",
-        "notclose": f"{measures.get('rmsea_notclose_h0', 0.08):.3f}",
-    }
-    label = label.format(**labels)
-    blank = label.startswith("    ")  # "for the MLR correction" under a scaling factor
-    if scaled:
-        if blank:
-            return (label, "", "")
-        return (label, _measure_cell(measures, standard), _measure_cell(measures, other))
-    if standard is None and not other.endswith("_robust"):
-        return None  # a scaled-only row
-    return (label, "") if blank else (label, _measure_cell(measures, standard or other))
-
-
-def _measure_rows(measures: dict, items: tuple, scaled: bool) -> list[tuple[str, ...]]:
-    rows: list[tuple[str, ...]] = []
-    pending = False
-    for item in items:
-        if item is None:
-            pending = bool(rows)
-            continue
-        row = _measure_row(measures, item, scaled)
-        if row is None:
-            continue
-        if pending:
-            rows.append(("",) * len(row))
-            pending = False
-        rows.append(row)
-    return rows
-
-
 def _fit_measures(measures: dict) -> list[str]:
-    """lavaan's ``summary(fit.measures = TRUE)`` blocks, for the measures the fit has."""
-    scaled = "chisq_scaled" in measures
-    widths = (43, 8, 11) if scaled else (43, 8)
-    lines: list[str] = []
-    for title, items in _MEASURE_SECTIONS:
-        rows = _measure_rows(measures, items, scaled)
-        if rows:
-            lines += ["", title, "", *_pairs(rows, widths)]
-    return lines
+    from semlang.results.summary_measures import fit_measure_blocks
+
+    return fit_measure_blocks(measures)
+
+
+def _se_pairs(rows: list[tuple[str, str]]) -> list[str]:
+    """lavaan's standard-error lines: labels in 38 columns, values right-aligned in >= 13."""
+    width = max([13, *(len(value) for _, value in rows)])
+    return [f"  {label:<38} {value:>{width}}" for label, value in rows]
+
+
+# lavaan's default h1 information of the least-squares estimators (WLS, DWLS, ULS)
+_UNSTRUCTURED = (Estimator.WLS, Estimator.DWLS, Estimator.ULS)
 
 
 def _se_block(fit) -> list[str]:
     options = fit.options
     se, info = options.se, options.information
     rows: list[tuple[str, str]] = []
+    if se is StandardErrors.NONE:
+        return ["Parameter Estimates:", ""]  # lavaan: no lines about standard errors
     if se is StandardErrors.ROBUST_HUBER_WHITE:
         rows.append(("Standard errors", "Sandwich"))
     elif se is StandardErrors.FIRST_ORDER:  # lavaan: standard errors of the first-order information
         rows += [("Standard errors", "Standard"), ("Information", "First.order"),
                  ("Information saturated (h1) model", "Structured")]  # fmt: skip
-        return ["Parameter Estimates:", "", *_pairs(rows, (38, 13))]
+        return ["Parameter Estimates:", "", *_se_pairs(rows)]
     else:
         rows.append(("Standard errors", se.value.capitalize()))
     if se is StandardErrors.BOOTSTRAP:
         rows.append(("Number of requested bootstrap draws", str(options.bootstrap)))
         rows.append(("Number of successful bootstrap draws", str(fit.bootstrap.n_completed)))
-    elif se is not StandardErrors.NONE:
+    else:
         bread = "Information bread" if se is StandardErrors.ROBUST_HUBER_WHITE else "Information"
         rows.append((bread, info.value.capitalize()))
         if info is Information.OBSERVED:
             rows.append(("Observed information based on", "Hessian"))
         else:
-            rows.append(("Information saturated (h1) model", "Structured"))
-    return ["Parameter Estimates:", "", *_pairs(rows, (38, 13))]
+            h1 = "Unstructured" if options.estimator in _UNSTRUCTURED else "Structured"
+            rows.append(("Information saturated (h1) model", h1))
+    return ["Parameter Estimates:", "", *_se_pairs(rows)]
 
 
 # ---- the parameter sections -------------------------------------------------------------------
@@ -529,7 +433,7 @@ def summary_text(fit, standardized: bool = False, *, fit_measures: bool = False)
     measures = fit.fit_measures()
     lines = _opening(fit)
     lines += ["", *_optimizer(fit), "", *_data(fit), "", *_test(fit, measures)]
-    if fit_measures:
+    if fit_measures and Test.NONE not in fit.options.test:  # lavaan: none without a test
         lines += _fit_measures(measures)
     lines += ["", *_se_block(fit)]
     lines += _estimates(fit, standardized)

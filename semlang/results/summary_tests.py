@@ -1,16 +1,17 @@
 """Fit -> the "Model Test User Model" block of the summary, laid out as lavaan prints it.
 
-Input: a :class:`~semlang.results.fit.Fit` and its fit measures. Output: the block's lines: the
-standard statistic, each scaled test beside it in a "Scaled" column (statistic, df, p-value,
-scaling factor, the shift of the scaled-and-shifted test and lavaan's label of the test) and
-each residual-based test (Browne's) in a block of its own.
+Input: a :class:`~semlang.results.fit.Fit`. Output: the block's lines, in lavaan's order: each
+scaled test beside the standard statistic in a "Scaled" column (statistic, df, p-value, scaling
+factor, the shift of the scaled-and-shifted test and lavaan's label of the test), then each test
+that is a statistic of its own (the standard one when no test is scaled, Browne's residual tests,
+the Bollen-Stine bootstrap p-value) in a column of its own; with several groups each block is
+followed by the groups' statistics ("Test statistic for each group"). With ``test="none"`` there
+is no block, as in lavaan.
 """
 
 from __future__ import annotations
 
-import math
-
-from semlang.options import Test
+from semlang.options import Estimator, Test
 from semlang.results.summary import _count, _pairs, format_number
 
 # lavaan's label of each test in the summary
@@ -25,71 +26,93 @@ TEST_LABELS = {
     Test.BROWNE_RESIDUAL_ADF_MODEL: "Browne's residual (ADF model-based) test",
     Test.BROWNE_RESIDUAL_NT_MODEL: "Browne's residual (NT model-based) test",
 }
+_ONE, _TWO = (43, 8), (43, 8, 11)
 
 
 def model_test(fit, measures: dict) -> list[str]:
-    """The model test: the standard statistic, each scaled test beside it (the first from the
-    fit measures) and each residual-based test in a block of its own, as lavaan prints them."""
-    df = measures.get("df")
+    """The model test block as lavaan prints it (no lines for ``test="none"``)."""
+    if not fit.options.test or fit.options.test[0] is Test.NONE:
+        return []
+    results = _results(fit, measures)
+    standard = next(r for r in results if r.test is Test.STANDARD)
+    scaled = [r for r in results if r.test.is_scaled]
+    single = [r for r in results if not r.test.is_scaled]
+    if scaled:
+        single = [r for r in single if r.test is not Test.STANDARD]
+    labels = _group_labels(fit)
     lines = ["Model Test User Model:"]
-    extra = [t for t in fit.options.test if t not in (Test.STANDARD, Test.NONE)]
-    results = {}
-    if len(extra) > 1 or (extra and not extra[0].is_scaled):
-        from semlang.results.tests import test_results
-
-        results = {r.test: r for r in test_results(fit)}
-    first = fit.options.scaled_test
-    if first is None:
-        rows = [("", ""), ("Test statistic", format_number(measures.get("chisq")))]
-        rows.append(("Degrees of freedom", _count(df)))
-        if df:
-            rows.append(("P-value (Chi-square)", format_number(measures.get("pvalue"))))
-        return lines + _pairs(rows, (43, 8)) + _residual_blocks(extra, results)
-    shift = measures.get("chisq_shift_parameter", math.nan)
-    factor = measures.get("scaling_factor", measures.get("chisq_scaling_factor", math.nan))
-    values = (measures["chisq_scaled"], measures.get("df_scaled", df),
-              measures.get("pvalue_scaled", math.nan), factor, shift)  # fmt: skip
-    rows = [("", "Standard", "Scaled"), *_scaled_rows(first, measures, values)]
-    for test in extra:
-        if test.is_scaled and test is not first:
-            r = results[test]
-            values = (r.stat, r.df, r.pvalue, r.scaling_factor, r.shift_parameter)
-            rows += [("", "", ""), *_scaled_rows(test, measures, values)]
-    return lines + _pairs(rows, (43, 8, 11)) + _residual_blocks(extra, results)
+    for k, result in enumerate(scaled):
+        head = ("", "Standard", "Scaled") if k == 0 else ("", "", "")
+        rows = [head, *_scaled_rows(fit, standard, result)]
+        lines += _pairs(rows, _TWO) + _groups(labels, _TWO, standard, result)
+    for result in single:
+        rows = [("", ""), *_single_rows(fit, result)]
+        lines += _pairs(rows, _ONE) + _groups(labels, _ONE, result)
+    return lines
 
 
-def _scaled_rows(test: Test, measures: dict, values: tuple) -> list[tuple[str, str, str]]:
-    """One scaled test's rows: statistic, df, p-value, scaling factor (and shift), its label."""
-    stat, df_scaled, pvalue, factor, shift = values
-    df = measures.get("df")
+def _results(fit, measures: dict) -> list:
+    """The tests' results; the standard statistic alone from the measures."""
+    from semlang.results.tests import TestResult, test_results
+
+    if any(t not in (Test.STANDARD, Test.NONE) for t in fit.options.test):
+        return [r for r in test_results(fit) if r.test is not Test.NONE]
+    groups = fit.statistics.chisq_groups if fit.table.ngroups > 1 else ()
+    stat, df, pvalue = (measures.get(k) for k in ("chisq", "df", "pvalue"))
+    return [TestResult(Test.STANDARD, stat, df, pvalue, stat_groups=groups)]
+
+
+def _group_labels(fit) -> list[str]:
+    table = fit.table
+    return list(table.group_labels) if table.ngroups > 1 else []
+
+
+def _pvalue_label(fit, test: Test) -> str:
+    """lavaan's reference distribution of a statistic, in the p-value's label."""
+    if test is Test.BOLLEN_STINE:
+        return "P-value (Bollen-Stine bootstrap)"
+    if test is Test.STANDARD and fit.options.estimator is Estimator.ULS:
+        return "P-value (Unknown)"
+    return "P-value (Chi-square)"
+
+
+def _scaled_rows(fit, standard, result) -> list[tuple[str, str, str]]:
+    """One scaled test's rows beside the standard statistic: statistic, df, p-value, scaling
+    factor (and shift), its label; the test's observed information when it is not the SEs'."""
     rows = [
-        ("Test Statistic", format_number(measures["chisq"]), format_number(stat)),
-        ("Degrees of freedom", _count(df), _count(df_scaled)),
+        ("Test Statistic", format_number(standard.stat), format_number(result.stat)),
+        ("Degrees of freedom", _count(standard.df), _count(result.df)),
     ]
-    if df:
-        rows.append(("P-value (Chi-square)", format_number(measures.get("pvalue")),
-                     format_number(pvalue)))  # fmt: skip
-        rows.append(("Scaling correction factor", "", format_number(factor)))
-        if test is Test.SCALED_SHIFTED:
-            rows.append(("Shift parameter", "", format_number(shift)))
-        rows.append((f"  {TEST_LABELS[test]}", "", ""))
+    if standard.df:
+        rows.append((_pvalue_label(fit, Test.STANDARD), format_number(standard.pvalue),
+                     format_number(result.pvalue)))  # fmt: skip
+        rows.append(("Scaling correction factor", "", format_number(result.scaling_factor)))
+        if result.test is Test.SCALED_SHIFTED:
+            rows.append(("Shift parameter", "", format_number(result.shift_parameter)))
+        rows.append((f"  {TEST_LABELS[result.test]}", "", ""))
+    if fit.options.test_observed_h1 and fit.options.information.value == "observed":
+        rows.append(("Observed information based on", "H1", ""))
     return rows
 
 
-def _residual_blocks(tests: list[Test], results: dict) -> list[str]:
-    """A block per residual-based test (a statistic of its own, not scaled)."""
-    lines: list[str] = []
-    for test in tests:
-        if test.is_scaled or test not in results:
-            continue
-        r = results[test]
-        rows = [
-            ("", ""),
-            (TEST_LABELS.get(test, test.value), ""),
-            ("Test statistic", format_number(r.stat)),
-            ("Degrees of freedom", _count(r.df)),
-        ]
-        if r.df:
-            rows.append(("P-value (Chi-square)", format_number(r.pvalue)))
-        lines += _pairs(rows, (43, 8))
-    return lines
+def _single_rows(fit, result) -> list[tuple[str, str]]:
+    """A statistic of its own: its label (if lavaan gives one), statistic, df, p-value."""
+    rows = []
+    if result.test in TEST_LABELS:
+        rows.append((TEST_LABELS[result.test], ""))
+    rows += [("Test statistic", format_number(result.stat)), ("Degrees of freedom",
+             _count(result.df))]  # fmt: skip
+    if result.df:
+        rows.append((_pvalue_label(fit, result.test), format_number(result.pvalue)))
+    return rows
+
+
+def _groups(labels: list[str], widths: tuple[int, ...], *results) -> list[str]:
+    """lavaan's "Test statistic for each group" lines (several groups only)."""
+    if not labels:
+        return []
+    rows = [
+        (f"  {label}", *(format_number(r.stat_groups[g]) for r in results))
+        for g, label in enumerate(labels)
+    ]
+    return ["  Test statistic for each group:", *_pairs(rows, widths)]
