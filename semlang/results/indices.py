@@ -40,6 +40,7 @@ LAVAAN_ORDER = (
 )  # fmt: skip
 _RANK = {name: k for k, name in enumerate(LAVAAN_ORDER)}
 
+
 def srmr(fit) -> float:
     """SRMR (Bentler's) from the family's h1 moments and the implied moments."""
     meanstructure = fit.table.meanstructure

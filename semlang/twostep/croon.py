@@ -84,7 +84,8 @@ def croon(model: str, data: Any, fs_method: str = "bartlett", **options: Any) ->
         split, structural_options, structural_starts(split, corrected, mean)
     )
     structural = common.structural_fit(
-        structural_table, common.structural_sample(split, structural_table, corrected, mean, n),
+        structural_table,
+        common.structural_sample(split, structural_table, corrected, mean, n),
         {"se": "none"},
     )
     vcov = _two_step_vcov(split, structural, blocks, n)
