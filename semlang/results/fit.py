@@ -126,6 +126,21 @@ class Fit:
         return inference.vcov_from_information(info, self.inference_nobs, active)
 
     @cached_property
+    def moment_groups(self) -> tuple:
+        """Per group, what sandwich estimators and scaled tests use: the moments' derivatives,
+        the rows, the unrestricted and the implied moments (:mod:`semlang.results.robust`)."""
+        from semlang.results.robust import moment_groups
+
+        return moment_groups(self)
+
+    @cached_property
+    def sandwich_bread(self) -> np.ndarray:
+        """The inverse of the information of the sandwich's bread and the scaled tests."""
+        from semlang.results.robust import bread_inverse
+
+        return bread_inverse(self)
+
+    @cached_property
     def bootstrap(self):
         """The bootstrap replications (``se="bootstrap"``): draws, failures, percentile CIs."""
         from semlang.results.bootstrap import run_bootstrap

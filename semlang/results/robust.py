@@ -35,7 +35,7 @@ structure; Δ_g = dm_g/dφ; f_g = n_g/N; everything per observation):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg import block_diag
@@ -87,6 +87,8 @@ class _Group:
     mu: np.ndarray
     delta: np.ndarray  # dm/dφ, (moments, n_phi)
     cluster: np.ndarray | None = None  # each used row's cluster (codes 0..C-1), or None
+    # matrices computed once per fit at the implied or the unrestricted moments (see _memo)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def p(self) -> int:
@@ -97,7 +99,28 @@ class _Group:
         return matrix if self.meanstructure else matrix[self.p :, self.p :]
 
 
-def _groups(fit) -> list[_Group]:
+def _groups(fit) -> tuple[_Group, ...]:
+    """The fit's per-group data (made once per fit: :attr:`Fit.moment_groups`)."""
+    return fit.moment_groups
+
+
+def _memo(group: _Group, name: str, sigma: np.ndarray, kind, compute) -> np.ndarray:
+    """``compute()`` once per group for the implied or the unrestricted moments (other moments,
+    such as the baseline's, are computed each time)."""
+    if sigma is group.sigma:
+        key = (name, "implied", kind)
+    elif sigma is group.h1_cov:
+        key = (name, "h1", kind)
+    else:
+        return compute()
+    if key not in group.memo:
+        group.memo[key] = compute()
+    return group.memo[key]
+
+
+def moment_groups(fit) -> tuple[_Group, ...]:
+    """Per group: Δ (dm/dφ), the rows, the unrestricted and the implied moments, the fixed.x
+    covariates and the clusters."""
     phi = fit.estimation.phi
     J = fit.model.space.jacobian(phi)
     n_theta = fit.model.n_theta
@@ -129,7 +152,7 @@ def _groups(fit) -> list[_Group]:
                 delta=delta_theta @ J, cluster=cluster,
             )
         )  # fmt: skip
-    return out
+    return tuple(out)
 
 
 def _scores(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -161,16 +184,19 @@ def cross_product(group: _Group, values: np.ndarray) -> np.ndarray:
 
 def _first_order(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """The first-order (outer product of the scores) information of the moments at (Σ, μ)."""
-    return cross_product(group, _scores(group, sigma, mu))
+    return _memo(group, "first_order", sigma, None,
+                 lambda: cross_product(group, _scores(group, sigma, mu)))  # fmt: skip
 
 
 def _h1_information(group: _Group, sigma, mu, kind: Information) -> np.ndarray:
     """Unit information of the moments at (Σ, μ), observed or expected."""
-    if kind is Information.OBSERVED:
-        info = h1_information_observed(group.patterns, sigma, mu)
-    else:
-        info = h1_information_expected(group.patterns, sigma)
-    return group.moment_slice(info)
+
+    def compute() -> np.ndarray:
+        if kind is Information.OBSERVED:
+            return group.moment_slice(h1_information_observed(group.patterns, sigma, mu))
+        return group.moment_slice(h1_information_expected(group.patterns, sigma))
+
+    return _memo(group, "h1_information", sigma, kind, compute)
 
 
 def _not_x(group: _Group) -> np.ndarray:
@@ -186,6 +212,11 @@ def _not_x(group: _Group) -> np.ndarray:
 
 
 def _bread_inverse(fit) -> np.ndarray:
+    """E⁻¹ (made once per fit: :attr:`Fit.sandwich_bread`)."""
+    return fit.sandwich_bread
+
+
+def bread_inverse(fit) -> np.ndarray:
     """E⁻¹ in φ (per observation), on the null space of the active constraints; NaN if singular."""
     objective, phi = fit.estimation.objective, fit.estimation.phi
     info = inference.information_per_observation(objective, phi, bread_information(fit.options))
@@ -211,6 +242,13 @@ def robust_vcov_phi(fit) -> np.ndarray:
 
 
 def _gamma(group: _Group) -> np.ndarray:
+    """Γ of the group (made once per fit; see :func:`_adf_gamma`)."""
+    if "gamma" not in group.memo:
+        group.memo["gamma"] = _adf_gamma(group)
+    return group.memo["gamma"]
+
+
+def _adf_gamma(group: _Group) -> np.ndarray:
     """Sample covariance (divisor n) of the moments' contributions; with fixed.x covariates, of
     their deviations from the contributions of the values fitted by the covariates; with
     clusters, of the clusters' sums of the centred contributions."""
