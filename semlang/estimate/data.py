@@ -78,6 +78,16 @@ class SampleData:
         counts = [getattr(g, "nclusters", None) for g in self.groups]
         return None if None in counts else sum(counts)
 
+    @property
+    def group_nobs(self) -> tuple[int, ...]:
+        """The rows used in each group."""
+        return tuple(g.nobs for g in self.groups)
+
+    @property
+    def missing_pattern_counts(self) -> tuple[int, ...]:
+        """The number of missing-data patterns of each group's rows."""
+        return tuple(int(np.unique(np.isnan(g.raw), axis=0).shape[0]) for g in self.groups)
+
 
 @dataclass(frozen=True)
 class MomentGroupData:

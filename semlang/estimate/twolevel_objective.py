@@ -83,6 +83,14 @@ class TwoLevelSample:
     def has_missing(self) -> bool:
         return False
 
+    @property
+    def group_nobs(self) -> tuple[int, ...]:
+        return (self.nobs,)
+
+    @property
+    def missing_pattern_counts(self) -> tuple[int, ...]:
+        return ()
+
     free_covariates: bool = False  # fixed_x=False: the covariates' blocks are free parameters
 
     @cached_property

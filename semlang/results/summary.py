@@ -184,20 +184,10 @@ def _optimizer(fit) -> list[str]:
     return _pairs(rows, (40, 11))
 
 
-def _groups_nobs(fit) -> list[int]:
-    groups = getattr(fit.sample, "groups", None)
-    return [g.nobs for g in groups] if groups else [fit.nobs]
-
-
-def _missing_patterns(fit) -> list[int]:
-    groups = getattr(fit.sample, "groups", None) or ()
-    return [int(np.unique(np.isnan(g.raw), axis=0).shape[0]) for g in groups]
-
-
 def _data(fit) -> list[str]:
     table, options = fit.table, fit.table.options
-    nobs = _groups_nobs(fit)
-    dropped = int(getattr(fit.sample, "n_dropped", 0) or 0)
+    nobs = fit.sample.group_nobs
+    dropped = fit.sample.n_dropped
     if table.ngroups == 1 and dropped:
         rows = [
             ("", "Used", "Total"),
@@ -209,11 +199,11 @@ def _data(fit) -> list[str]:
     else:
         rows = [("Number of observations per group:", "")]
         rows += [(f"  {label}", str(n)) for label, n in zip(table.group_labels, nobs, strict=False)]
-    nclusters = getattr(fit.sample, "nclusters", None)
+    nclusters = fit.sample.nclusters
     if options.cluster and nclusters is not None:
         rows.append((f"Number of clusters [{options.cluster}]", _count(nclusters)))
     if options.missing.is_fiml:
-        patterns = _missing_patterns(fit)
+        patterns = fit.sample.missing_pattern_counts
         if table.ngroups == 1 and patterns:
             rows.append(("Number of missing patterns", str(patterns[0])))
         elif patterns:

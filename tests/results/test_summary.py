@@ -290,7 +290,9 @@ def _twolevel_stand_in():
         iterations=36,
         converged=True,
         nobs=case["nobs"],
-        sample=SimpleNamespace(groups=None, n_dropped=0, nclusters=200),
+        sample=SimpleNamespace(
+            group_nobs=(2500,), n_dropped=0, nclusters=200, missing_pattern_counts=()
+        ),
         estimation=SimpleNamespace(optimization=SimpleNamespace(method="test")),
         estimates=lambda: frame,
         fit_measures=lambda: measures,
