@@ -66,3 +66,32 @@ def cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
 @cache
 def _upper_triangle(p: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(p, 1)
+
+
+def well_conditioned_inverse(matrix: np.ndarray) -> np.ndarray | None:
+    """A⁻¹ through the Cholesky factor of the unit-diagonal form, or None where that form is not
+    positive definite with room to spare (a pivot below :data:`SINGULAR`): one factorization
+    instead of an eigen-decomposition and an inverse (large weight matrices)."""
+    diagonal = np.diag(matrix)
+    if np.any(diagonal <= 0) or not np.all(np.isfinite(matrix)):
+        return None
+    scale = 1.0 / np.sqrt(diagonal)
+    factor, info = lapack.dpotrf(matrix * np.outer(scale, scale), lower=1, clean=0)
+    if info != 0 or np.min(np.diag(factor)) ** 2 <= SINGULAR:
+        return None
+    inverse, info = lapack.dpotri(factor, lower=1)
+    if info != 0:
+        return None
+    upper = _upper_triangle(len(inverse))
+    inverse[upper] = inverse.T[upper]
+    return inverse * np.outer(scale, scale)
+
+
+def symmetric_cross_product(z: np.ndarray) -> np.ndarray:
+    """zᵀz by BLAS's symmetric rank-k update (half the work of a general product)."""
+    from scipy.linalg import blas
+
+    out = blas.dsyrk(1.0, np.asfortranarray(z), trans=1, lower=1)
+    upper = _upper_triangle(len(out))
+    out[upper] = out.T[upper]
+    return out

@@ -39,6 +39,7 @@ from semlang.estimate.families import H1Moments, Statistics, moments_count
 from semlang.estimate.missing_patterns import vech_indices
 from semlang.estimate.normal_family import baseline_npar, covariates, exo_values, fixed_x
 from semlang.estimate.objective import Objective
+from semlang.matrices import symmetric_cross_product, well_conditioned_inverse
 from semlang.options import Estimator
 
 
@@ -73,12 +74,11 @@ class MomentIndex:
 
     def embedded(self, W: np.ndarray, meanstructure: bool) -> np.ndarray:
         """W over all moments ((μ,) vech Σ in vech order), zero where a moment is left out."""
-        rows, cols = vech_indices(self.p)
-        position = {(int(r), int(c)): k for k, (r, c) in enumerate(zip(rows, cols, strict=True))}
+        rows, _ = vech_indices(self.p)
+        position = np.zeros((self.p, self.p), dtype=np.intp)
+        position[vech_indices(self.p)] = np.arange(len(rows))
         offset = self.p if meanstructure else 0
-        at = np.concatenate([self.means, offset + np.array(
-            [position[(int(r), int(c))] for r, c in zip(self.rows, self.cols, strict=True)],
-            dtype=np.intp)])  # fmt: skip
+        at = np.concatenate([self.means, offset + position[self.rows, self.cols]])
         out = np.zeros((offset + len(rows),) * 2)
         out[np.ix_(at, at)] = W
         return out
@@ -122,7 +122,7 @@ def adf_gamma(raw: np.ndarray, index: MomentIndex, x: list[int]) -> np.ndarray:
 
     z = contributions(raw) - contributions(values) if x else contributions(raw)
     z -= z.mean(axis=0)
-    return z.T @ z / n
+    return symmetric_cross_product(z) / n
 
 
 def weight_matrix(estimator: Estimator, cov, group, index: MomentIndex, x: list[int]):
@@ -151,14 +151,14 @@ def weight_matrix(estimator: Estimator, cov, group, index: MomentIndex, x: list[
             raise EstimationError(f"{word}: a sample moment has no variance{_in_group(group)}",
                                   hint="check for constant columns")  # fmt: skip
         return np.diag(1.0 / diagonal)
-    eigenvalues = np.linalg.eigvalsh(gamma)
-    if eigenvalues[0] <= 1e-10 * max(eigenvalues[-1], 1e-300):
+    inverse = well_conditioned_inverse(gamma)
+    if inverse is None:
         raise EstimationError(
             f"{word}: the asymptotic covariance matrix (Gamma) of the sample moments is not "
             f"positive definite{_in_group(group)}",
             hint="use estimator='DWLS', 'ULS' or 'ML'",
         )
-    return np.linalg.inv(gamma)
+    return inverse
 
 
 def _in_group(group) -> str:
