@@ -17,6 +17,8 @@ divided by the number of rows used, as lavaan's ``lav_mvnorm_missing_information
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from semlang.estimate.fiml import block_inverses, casewise_scores
@@ -25,15 +27,22 @@ from semlang.estimate.missing_patterns import MissingPatterns, vech_indices
 
 def dup_kron_dup(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``D'(a ⊗ b)D`` for symmetric ``a`` and ``b`` (``D`` the duplication matrix)."""
-    rows, cols = vech_indices(a.shape[0])
-    out = a[np.ix_(cols, cols)] * b[np.ix_(rows, rows)]
-    out += a[np.ix_(cols, rows)] * b[np.ix_(rows, cols)]
-    out += a[np.ix_(rows, cols)] * b[np.ix_(cols, rows)]
-    out += a[np.ix_(rows, rows)] * b[np.ix_(cols, cols)]
-    diagonal = rows == cols
-    out[diagonal, :] *= 0.5
-    out[:, diagonal] *= 0.5
+    cc, rr, cr, rc, halves = _dup_grids(a.shape[0])
+    out = a[cc] * b[rr]
+    out += a[cr] * b[rc]
+    out += a[rc] * b[cr]
+    out += a[rr] * b[cc]
+    out *= halves
     return out
+
+
+@cache
+def _dup_grids(p: int) -> tuple:
+    """The index grids of :func:`dup_kron_dup` and its ½ factors for diagonal elements."""
+    rows, cols = vech_indices(p)
+    half = np.where(rows == cols, 0.5, 1.0)
+    return (np.ix_(cols, cols), np.ix_(rows, rows), np.ix_(cols, rows), np.ix_(rows, cols),
+            np.outer(half, half))  # fmt: skip
 
 
 def dup_kron_vec(u: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
 
 from semlang.errors import DataError
 
 
+@cache
 def vech_indices(p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row and column indices of ``vech`` (lower triangle, column by column)."""
+    """Row and column indices of ``vech`` (lower triangle, column by column); read-only arrays,
+    made once per p."""
     upper_rows, upper_cols = np.triu_indices(p)
-    return upper_cols, upper_rows
+    return _readonly(upper_cols), _readonly(upper_rows)
 
 
 def vech(matrix: np.ndarray) -> np.ndarray:
