@@ -13,7 +13,7 @@ from reference_cases import assert_matches, fit_reference, load_case
 from results.test_all_fit_measures import KNOWN_GAPS, _check, reference
 
 import semlang
-from semlang.errors import EstimationError, NotSupportedError, OptionError
+from semlang.errors import EstimationError, OptionError
 
 ESTIMATORS = ("GLS", "WLS", "DWLS", "ULS")
 CASES = [f"{base}_{est}" for base in ("hs_mimic", "hs_mimic_groups", "poldem_path")
@@ -87,9 +87,8 @@ ROBUST = [f"{base}_{est}" for base in ("hs_cfa", "hs_groups", "hs_mimic", "polde
 
 
 @pytest.mark.parametrize("name", [*ROBUST[:6], "hs_cfa_DWLS_robust_scaled.shifted"])
-def test_robust_least_squares_refused_until_computed(name):
-    """lavaan's own defaults for the robust names are known; the numbers are not computed yet,
-    so the fit is refused (never a wrong answer)."""
+def test_robust_least_squares_take_lavaans_defaults(name):
+    """lavaan's own defaults for the robust names: robust.sem and their scaled test."""
     used = load_case(f"estimators/{name}")["lavaan_options"]
     options = semlang.options.make_fit_options(
         semlang.options.ModelOptions(), **load_case(f"estimators/{name}")["options"]
@@ -98,8 +97,6 @@ def test_robust_least_squares_refused_until_computed(name):
     assert [t.value for t in options.test if t.value != "standard"] == [
         t for t in np.atleast_1d(used["test"]) if t != "standard"
     ]
-    with pytest.raises(NotSupportedError, match="not computed yet"):
-        fit_reference(f"estimators/{name}")
 
 
 @pytest.mark.parametrize(

@@ -68,6 +68,9 @@ class EstimationFamily(Protocol):
 
     name: str
     likelihood_based: bool
+    # the family keeps the sample Γ of the moments (lavaan's NACOV: WLS, DWLS, ULS), which
+    # Browne's ADF residual test then takes, model-based or not
+    stores_gamma: bool
 
     def objective(self, model, sample, options: FitOptions): ...
 
@@ -80,6 +83,13 @@ class EstimationFamily(Protocol):
     def inference_nobs(self, sample) -> int:
         """The N that scales the information, vcov = (N·I)⁻¹, and enters RMSEA (lavaan's
         ``lav_utils_get_ntotal``: N, or N − G for a Wishart likelihood)."""
+        ...
+
+    def moment_weights(self, fit, moments=None, information=None) -> list[np.ndarray]:
+        """W_g per group over the moments ((μ,) vech Σ) that the robust.sem sandwich and the
+        scaled tests weigh the moments' covariance Γ with: for ML the unrestricted model's
+        information at ``moments`` (the model-implied ones by default), for least squares the
+        estimator's own weight matrix."""
         ...
 
 
@@ -145,7 +155,7 @@ def choose_family(table, options: FitOptions) -> EstimationFamily:
         return NormalML(wishart=options.likelihood is Likelihood.WISHART)
     from semlang.estimate.least_squares import LeastSquares
 
-    return LeastSquares(options.estimator)
+    return LeastSquares(options.estimator)  # a robust name takes its discrepancy (ULS, DWLS)
 
 
 # --------------------------------------------------------------------------- what goes together
@@ -224,6 +234,9 @@ def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal
         if bad:
             return _Refusal(f"test={bad[0].value!r}", f"needs a likelihood, not {word}",
                             "use test='satorra.bentler' or 'scaled.shifted'")  # fmt: skip
+        refusal = _least_squares_refusal(options)
+        if refusal is not None:
+            return refusal
     if nlevels > 1:
         if estimator is not Estimator.ML or se not in (
             StandardErrors.STANDARD,
@@ -241,6 +254,30 @@ def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal
     if se is StandardErrors.BOOTSTRAP and nlevels > 1:
         return _Refusal("se='bootstrap'", "is not available for two-level models",
                         "use se='standard'")  # fmt: skip
+    return None
+
+
+_NOT_ROBUST = (Estimator.GLS, Estimator.WLS)
+_ROBUST_NAMES = (Estimator.ULSM, Estimator.ULSMV, Estimator.ULSMVS, Estimator.WLSM,
+                 Estimator.WLSMV, Estimator.WLSMVS)  # fmt: skip
+
+
+def _least_squares_refusal(options: FitOptions) -> _Refusal | None:
+    """lavaan's rules: GLS and WLS have neither robust.sem standard errors nor scaled tests;
+    the robust names (ULSM, ..., WLSMVS) are not bootstrapped."""
+    estimator, word = options.estimator, f"estimator={options.estimator.value!r}"
+    if estimator in _NOT_ROBUST:
+        if options.se is StandardErrors.ROBUST_SEM:
+            return _Refusal("se='robust.sem'", f"is not available with {word}",
+                            "use estimator='ULS' or 'DWLS' (or 'ULSM', 'WLSMV', ...)")  # fmt: skip
+        bad = [t for t in options.test if t.is_scaled]
+        if bad:
+            return _Refusal(f"test={bad[0].value!r}", f"is not available with {word}",
+                            "use estimator='ULS' or 'DWLS' (or 'ULSM', 'WLSMV', ...)")  # fmt: skip
+    if estimator in _ROBUST_NAMES and options.se is StandardErrors.BOOTSTRAP:
+        plain = "ULS" if estimator.value.startswith("ULS") else "DWLS"
+        return _Refusal("se='bootstrap'", f"is not available with {word}",
+                        f"use estimator={plain!r} with se='bootstrap'")  # fmt: skip
     return None
 
 
@@ -272,16 +309,6 @@ def _cluster_refusal(options: FitOptions) -> _Refusal | None:
 
 def check_supported(table, options: FitOptions) -> None:
     """Refuse, pointing at the model, what no family computes for this model yet."""
-    if not options.estimator.is_likelihood and (
-        options.se is StandardErrors.ROBUST_SEM or options.scaled_test is not None
-    ):
-        raise NotSupportedError(
-            f"estimator={options.estimator.value!r}: robust standard errors and scaled tests "
-            "for the least-squares estimators are not computed yet",
-            table.source,
-            None,
-            hint="use estimator='ULS', 'DWLS', 'GLS' or 'WLS' with the standard errors and test",
-        )
     if table.nlevels > 1 and table.options.missing.is_fiml:
         raise NotSupportedError(
             "two-level models are not fitted with missing='fiml' yet",

@@ -1,4 +1,7 @@
-"""The least-squares family for continuous data: lavaan's estimators GLS, WLS (ADF), DWLS, ULS.
+"""The least-squares family for continuous data: lavaan's estimators GLS, WLS (ADF), DWLS, ULS,
+and the robust names ULSM, ULSMV, ULSMVS (ULS) and WLSM, WLSMV, WLSMVS (DWLS), which minimise
+the same discrepancy and differ in their standard errors and tests (robust.sem and a scaled
+test: :mod:`semlang.results.robust_sem`, weighing the moments with the estimator's own W).
 
 Input: a compiled single-level model, its complete sample data and the fit options. Output: the
 objective (one :class:`LeastSquaresDiscrepancy` per group) and, after the fit, the test statistics
@@ -180,6 +183,14 @@ class LeastSquaresDiscrepancy:
     index: MomentIndex
     W: np.ndarray
     information_weight: float  # n_g / N (the information is scaled by N − G: inference_nobs)
+    raw: np.ndarray | None = None  # the group's rows, where the fit has them (robust inference)
+
+    @cached_property
+    def patterns(self):
+        """The rows as one missing-data pattern (what casewise computations take)."""
+        from semlang.estimate.missing import MissingPatterns
+
+        return MissingPatterns.from_array(self.raw)
 
     @cached_property
     def sample_vector(self) -> np.ndarray:
@@ -259,12 +270,33 @@ class LeastSquaresDiscrepancy:
 # --------------------------------------------------------------------------- the family
 
 
+# lavaan's robust names: the discrepancy they minimize (their standard errors and tests are the
+# robust.sem sandwich and the scaled tests, by the options)
+DISCREPANCY: dict[Estimator, Estimator] = {
+    Estimator.ULSM: Estimator.ULS,
+    Estimator.ULSMV: Estimator.ULS,
+    Estimator.ULSMVS: Estimator.ULS,
+    Estimator.WLSM: Estimator.DWLS,
+    Estimator.WLSMV: Estimator.DWLS,
+    Estimator.WLSMVS: Estimator.DWLS,
+}
+
+
 @dataclass(frozen=True)
 class LeastSquares:
-    """GLS, WLS, DWLS or ULS with complete continuous data (see the module docstring)."""
+    """GLS, WLS, DWLS or ULS with complete continuous data (see the module docstring); a robust
+    name (ULSM, WLSMV, ...) is its discrepancy (:data:`DISCREPANCY`)."""
 
     estimator: Estimator
     likelihood_based: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "estimator", DISCREPANCY.get(self.estimator, self.estimator))
+
+    @property
+    def stores_gamma(self) -> bool:
+        """WLS, DWLS and ULS keep the sample Γ of the moments (lavaan's NACOV); GLS does not."""
+        return self.estimator is not Estimator.GLS
 
     @property
     def name(self) -> str:
@@ -283,6 +315,7 @@ class LeastSquares:
             discrepancies.append(LeastSquaresDiscrepancy(
                 group.mean, cov, n, (n - 1) / ntotal, meanstructure, index, W,
                 information_weight=n / ntotal,
+                raw=group.raw if isinstance(group, GroupData) else None,
             ))  # fmt: skip
             exo.append(exo_values(layout, group.mean, cov))
         return Objective(model, tuple(discrepancies), tuple(exo), meanstructure)
@@ -324,11 +357,16 @@ class LeastSquares:
         if self.estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
             out["pvalue"] = out["baseline_pvalue"] = math.nan
         out.update(residual_measures(fit))
-        meanstructure = fit.table.meanstructure
-        weights = [d.index.embedded(d.W, meanstructure)
-                   for d in fit.estimation.objective.discrepancies]  # fmt: skip
-        out.update(gfi_measures(fit, out["df"], weights))
+        out.update(gfi_measures(fit, out["df"], self.moment_weights(fit)))
         return in_lavaan_order(out)
+
+    def moment_weights(self, fit, moments=None, information=None) -> list[np.ndarray]:
+        """W_g per group over all moments ((μ,) vech Σ): the estimator's own weight matrix, zero
+        where a fixed.x covariate's moment is left out. It is fixed before the fit, so
+        ``moments`` (a baseline model's, say) and ``information`` do not change it."""
+        meanstructure = fit.table.meanstructure
+        return [d.index.embedded(d.W, meanstructure)
+                for d in fit.estimation.objective.discrepancies]  # fmt: skip
 
 
 def _independence_free(table, layout, index: MomentIndex) -> np.ndarray:

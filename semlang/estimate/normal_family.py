@@ -35,6 +35,7 @@ from semlang.estimate.families import H1Moments, Statistics
 from semlang.estimate.fiml_objective import FimlDiscrepancy
 from semlang.estimate.ml import CompleteDataML
 from semlang.estimate.objective import Objective
+from semlang.options import Information
 
 
 def exo_values(layout, mean: np.ndarray, cov: np.ndarray) -> ExoValues:
@@ -63,6 +64,7 @@ class NormalML:
     wishart: bool = False
     name: str = "ML"
     likelihood_based: bool = True
+    stores_gamma: bool = False  # no sample Γ kept (see EstimationFamily)
 
     def objective(self, model, sample, options) -> Objective:
         ntotal = sample.nobs
@@ -129,6 +131,28 @@ class NormalML:
         from semlang.results.indices import likelihood_measures
 
         return likelihood_measures(fit, self.statistics(fit))
+
+    def moment_weights(self, fit, moments=None, information=None) -> list[np.ndarray]:
+        """W_g per group over the moments ((μ,) vech Σ): the unrestricted model's unit
+        information at ``moments`` (one (Σ, μ) per group; the model-implied ones by default,
+        μ the sample means without a mean structure), of the kind ``information`` (the fit's
+        information setting by default) — lavaan's "structured" h1 information."""
+        from semlang.estimate.missing import h1_information_expected, h1_information_observed
+
+        kind = information or fit.options.information
+        meanstructure = fit.table.meanstructure
+        discrepancies = fit.estimation.objective.discrepancies
+        if moments is None:
+            moments = [(m.sigma, m.mu if meanstructure else d.h1_mean)
+                       for m, d in zip(fit.implied, discrepancies, strict=True)]  # fmt: skip
+        out = []
+        for discrepancy, (sigma, mu) in zip(discrepancies, moments, strict=True):
+            if kind is Information.OBSERVED:
+                info = h1_information_observed(discrepancy.patterns, sigma, mu)
+            else:
+                info = h1_information_expected(discrepancy.patterns, sigma)
+            out.append(info if meanstructure else info[len(mu) :, len(mu) :])
+        return out
 
 
 def baseline_npar(fit) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from semlang.errors import NotSupportedError
 from semlang.estimate.families import H1Moments, Statistics
 from semlang.estimate.twolevel import twolevel_loglik
 
@@ -17,6 +18,7 @@ from semlang.estimate.twolevel import twolevel_loglik
 class TwoLevelML:
     name: str = "ML"
     likelihood_based: bool = True
+    stores_gamma: bool = False
 
     def objective(self, model, sample, options):
         from semlang.estimate.twolevel_objective import build_twolevel_objective
@@ -55,3 +57,10 @@ class TwoLevelML:
         from semlang.results.twolevel_indices import fit_measures
 
         return fit_measures(fit, self.statistics(fit))
+
+    def moment_weights(self, fit, moments=None, information=None) -> list:
+        """Two-level models have no robust standard errors or scaled tests."""
+        raise NotSupportedError(
+            "robust standard errors and scaled tests are not available for two-level models",
+            None, None, hint="use se='standard' and test='standard'",
+        )  # fmt: skip

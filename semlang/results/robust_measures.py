@@ -28,12 +28,15 @@ def scaled_indices(stat, df, stat0, df0, rmsea_x2, rmsea_df, nobs, ngroups) -> d
     return out | suffixed("scaled", rmsea_scaled(rmsea_x2, rmsea_df, nobs, ngroups))
 
 
-def robust_indices(df, df0, model: tuple, baseline: tuple, nobs, ngroups) -> dict:
+def robust_indices(df, df0, model: tuple, baseline: tuple, nobs, ngroups,
+                   plain_if_one: bool = True) -> dict:  # fmt: skip
     """The ``*_robust`` CFI/TLI/NNFI/RNI and RMSEA family. ``model`` is (X², c_point, X²_scaled,
     c): lavaan's robust RMSEA and CFI take X² − c_point·df, the RMSEA interval and p-values the
-    scaled statistic with c; ``baseline`` is (X²_0, c_0) of the baseline model."""
+    scaled statistic with c; ``baseline`` is (X²_0, c_0) of the baseline model. With
+    ``plain_if_one`` a factor of exactly 1 gives the plain CFI/TLI (as lavaan)."""
     x2, c_point, x2_scaled, c = model
-    out = suffixed("robust", robust_incremental(df, df0, x2, c_point, *baseline))
+    incremental = robust_incremental(df, df0, x2, c_point, *baseline, plain_if_one=plain_if_one)
+    out = suffixed("robust", incremental)
     rmsea = rmsea_robust(x2, df, c_point, nobs, ngroups, scaled=(x2_scaled, c))
     return out | suffixed("robust", rmsea)
 
@@ -51,11 +54,14 @@ def incremental(t: float, df: float, t0: float, df0: float) -> dict[str, float]:
     return out | normed(t, df, t0, df0)
 
 
-def robust_incremental(df, df0, x2, c, x2_0, c0) -> dict[str, float]:
+def robust_incremental(df, df0, x2, c, x2_0, c0, plain_if_one: bool = True) -> dict[str, float]:
     """Robust CFI, TLI, NNFI and RNI (Brosseau-Savalei and Savalei): X² − c·df in place of
-    X² − df, for the model and the baseline; NaN without scaling factors."""
+    X² − df, for the model and the baseline; NaN without scaling factors; the plain X² − df
+    when either factor is 1 (as lavaan)."""
     if not all(math.isfinite(v) for v in (df, df0, x2, c, x2_0, c0)):
         return dict.fromkeys(("cfi", "tli", "nnfi", "rni"), math.nan)
+    if not df > 0 or (plain_if_one and (c == 1.0 or c0 == 1.0)):  # lavaan: the plain X² − df
+        c = c0 = 1.0
     t, t0 = x2 - c * df, x2_0 - c0 * df0
     tli = 1.0
     if df > 0 and abs(t0 * df) > 0:

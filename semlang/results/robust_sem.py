@@ -1,22 +1,26 @@
-"""Fit (ML, complete data) -> the Satorra-Bentler family: robust.sem and first-order standard
-errors and the traces tr(UΓ), tr((UΓ)²) behind lavaan's MLM, MLMV and MLMVS tests.
+"""Fit (ML or least squares, complete data) -> the Satorra-Bentler family: robust.sem and
+first-order standard errors and the traces tr(UΓ), tr((UΓ)²) behind lavaan's MLM, MLMV and MLMVS
+tests and their least-squares kin (ULSM, ..., WLSMVS).
 
 Input: a :class:`~semlang.results.fit.Fit`. Output: :func:`robust_sem_vcov` and
 :func:`first_order_vcov` (covariance matrices of φ̂), :func:`model_traces` and
 :func:`baseline_traces` (:class:`Traces` of the model and of its independence model).
 
 What is computed, as lavaan 0.6 does it (moments m = (μ, vech Σ) per group, μ only with a mean
-structure; Δ_g = dm_g/dφ; f_g = n_g/N; W_g the expected information of the unrestricted model
-at the model-implied moments, lavaan's "structured" h1 information; Γ_g the sample covariance
-of the moments' contributions, divisor n_g, with fixed.x covariates of their deviations from
-the covariates' regression):
+structure; Δ_g = dm_g/dφ; f_g = n_g/N; W_g the family's weight of the moments
+(``fit.family.moment_weights``): for ML the information of the unrestricted model at the
+model-implied moments, lavaan's "structured" h1 information, for least squares the estimator's
+own weight matrix; Γ_g the sample covariance of the moments' contributions, divisor n_g, with
+fixed.x covariates of their deviations from the covariates' regression):
 
-* robust.sem: E⁻¹ (Σ_g f_g Δ_gᵀ W_g Γ_g W_g Δ_g) E⁻¹ / N, E the information of the options;
+* robust.sem: E⁻¹ (Σ_g f_g Δ_gᵀ W_g Γ_g W_g Δ_g) E⁻¹ / N, E the information of the options
+  (for least squares Σ_g f_g Δ_gᵀ W_g Δ_g, and N − G: the family's ``inference_nobs``);
 * first.order: (Σ_g f_g Δ_gᵀ B1_g Δ_g)⁻¹ / N, B1_g the cross-product of the casewise scores
   at the model-implied moments;
 * U = V − V Δ E⁻¹ Δᵀ V with V = ⊕_g f_g W_g, Δ the groups' Δ_g stacked and Γ = ⊕_g Γ_g / f_g:
   tr(UΓ) and tr((UΓ)²). The independence model gets its own U from its free moments and its
-  W at its estimates (one U per group: its groups share no parameter).
+  W at its estimates (one U per group: its groups share no parameter; least squares fit it
+  with the same W).
 
 Inverses are taken on the null space of the active constraints (as the standard errors).
 """
@@ -36,7 +40,6 @@ from semlang.results.robust import (
     _first_order,
     _gamma,
     _groups,
-    _h1_information,
 )
 
 __all__ = ["Traces", "baseline_traces", "first_order_vcov", "model_traces", "robust_sem_vcov"]
@@ -50,19 +53,12 @@ class Traces:
     trace2: float
 
 
-def _weights(fit, groups) -> list[np.ndarray]:
-    """W_g: the h1 information at the model-implied moments (expected unless the options ask
-    for the observed one)."""
-    kind = fit.options.information
-    return [_h1_information(g, g.sigma, g.mu, kind) for g in groups]
-
-
 def robust_sem_vcov(fit) -> np.ndarray:
     """lavaan's ``se = "robust.sem"``: E⁻¹ (Σ_g f_g Δ_gᵀ W_g Γ_g W_g Δ_g) E⁻¹ / N."""
     groups = _groups(fit)
     e_inv = _bread_inverse(fit)
     meat = 0.0
-    for group, w in zip(groups, _weights(fit, groups), strict=True):
+    for group, w in zip(groups, fit.family.moment_weights(fit), strict=True):
         wd = w @ group.delta
         meat = meat + group.weight * wd.T @ _gamma(group) @ wd
     return e_inv @ meat @ e_inv / fit.inference_nobs
@@ -86,7 +82,8 @@ def model_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
     groups = _groups(fit)
     if gammas is None:
         gammas = [_gamma(g) for g in groups]
-    v = block_diag(*[g.weight * w for g, w in zip(groups, _weights(fit, groups), strict=True)])
+    weights = fit.family.moment_weights(fit)
+    v = block_diag(*[g.weight * w for g, w in zip(groups, weights, strict=True)])
     delta = np.vstack([g.delta for g in groups])
     vd = v @ delta
     u = v - vd @ _bread_inverse(fit) @ vd.T
@@ -100,9 +97,10 @@ def baseline_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
     if gammas is None:
         gammas = [_gamma(g) for g in groups]
     trace = trace2 = 0.0
-    parts = zip(groups, _baseline_parts(fit, groups), gammas, strict=True)
-    for group, (free, sigma, mu), gamma in parts:
-        w = _h1_information(group, sigma, mu, Information.EXPECTED)
+    parts = _baseline_parts(fit, groups)
+    weights = fit.family.moment_weights(fit, [(sigma, mu) for _, sigma, mu in parts],
+                                        Information.EXPECTED)  # fmt: skip
+    for (free, _, _), w, gamma in zip(parts, weights, gammas, strict=True):
         wd = w[:, free]
         u = w - wd @ np.linalg.solve(w[np.ix_(free, free)], wd.T)
         traces = _u_gamma(u, gamma)

@@ -1,5 +1,5 @@
-"""Fit (ML, complete data) -> the scaled tests of the Satorra-Bentler family and Browne's
-residual-based tests, as lavaan 0.6.14 computes them.
+"""Fit (ML or least squares, complete data) -> the scaled tests of the Satorra-Bentler family
+and Browne's residual-based tests, as lavaan 0.6.14 computes them.
 
 Input: a :class:`~semlang.results.fit.Fit` and its standard measures (chisq, df,
 baseline_chisq, baseline_df). Output: for a scaled test the measures under lavaan's names in
@@ -17,10 +17,13 @@ With a = tr(UΓ), b = tr((UΓ)²) (:mod:`semlang.results.robust_sem`) and the mo
   (expected and first-order information at the sample moments);
 * browne.residual.adf / .nt: N rᵀ Δc (Δcᵀ Γ Δc)⁻¹ Δcᵀ r, r the residual moments, Δc the
   orthogonal complement of Δ and Γ the ADF or the normal-theory covariance of the moments
-  (the ``.model`` variants: Γ about the model-implied moments).
+  (the ``.model`` variants: Γ about the model-implied moments, but for the families that keep
+  the sample Γ — WLS, DWLS, ULS — whose ADF test always takes it); each group counts n_g, or
+  n_g − 1 when the family's N is N − G (least squares, the Wishart likelihood).
 
 The scaled RMSEA takes T against df = a (the scaled-shifted test: its own statistic on df); the
-robust CFI/TLI/RMSEA take T − c·df (scaled-shifted: c = (df − shift)/(s·df)).
+robust CFI/TLI/RMSEA take T − c·df (scaled-shifted: c = (df − shift)/(s·df)), the robust CFI
+and TLI the plain T − df when a Satorra-Bentler factor is 1 (lavaan's rule; DWLS's baseline).
 """
 
 from __future__ import annotations
@@ -117,15 +120,22 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
     if test is not Test.MEAN_VAR_ADJUSTED:
         point, point0 = _robust_factor(model, df), _robust_factor(baseline, df0)
         robust = (chisq, point, model.stat, model.factor)
-        out |= robust_measures.robust_indices(df, df0, robust, (chisq0, point0), nobs, ngroups)
+        plain_if_one = test is not Test.SCALED_SHIFTED
+        out |= robust_measures.robust_indices(df, df0, robust, (chisq0, point0), nobs, ngroups,
+                                              plain_if_one=plain_if_one)  # fmt: skip
     return out
 
 
 def _robust_factor(scaled: Scaled, df: float) -> float:
     """lavaan's c of the robust CFI and RMSEA: the scaling factor, for scaled.shifted
-    c·(df − shift)/df."""
+    c·(df − shift)/df (which is tr(UΓ)/df again, up to rounding). A Satorra-Bentler factor
+    of 1 up to rounding is 1: DWLS's baseline has tr(UΓ) = df (its W = diag(Γ)⁻¹ is diagonal),
+    and lavaan's robust CFI and TLI are then the plain ones; not so with scaled.shifted, whose
+    c lavaan finds 1 only up to rounding (so that its robust formulas apply)."""
     if not df > 0:
         return math.nan
+    if scaled.shift == 0.0 and abs(scaled.factor - 1.0) < 1e-10:
+        return 1.0
     return scaled.factor * (df - scaled.shift) / df
 
 
@@ -157,13 +167,27 @@ def _residuals(group) -> np.ndarray:
     return np.concatenate([group.h1_mean - group.mu, sigma])
 
 
-def _normal_gamma(group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """The normal-theory covariance of the moments at (Σ, μ) (W⁻¹), the fixed.x covariates'
-    own moments left at zero."""
-    gamma = np.linalg.inv(_h1_information(group, sigma, mu, Information.EXPECTED))
-    gamma[~_not_x(group)] = 0.0
-    gamma[:, ~_not_x(group)] = 0.0
-    return gamma
+def _normal_gamma(group, sigma: np.ndarray) -> np.ndarray:
+    """lavaan's normal-theory covariance of the moments at Σ: Γ_NT(Σ) with
+    Γ_NT(S)[ij, kl] = S_ik S_jl + S_il S_jk (and S for the means); with fixed.x covariates
+    x, Γ_NT(Σ) − Γ_NT(R), R = Σ less the residual covariance Σ_y|x of the other variables
+    (which is also the means' block, zero for the covariates)."""
+    x = group.x_index
+    residual = np.zeros_like(sigma)
+    if len(x):
+        y = np.setdiff1d(np.arange(group.p), x)
+        b = sigma[np.ix_(y, x)]
+        residual[np.ix_(y, y)] = sigma[np.ix_(y, y)] - b @ np.linalg.solve(sigma[np.ix_(x, x)], b.T)
+        gamma = _gamma_nt(sigma) - _gamma_nt(sigma - residual)
+    else:
+        residual, gamma = sigma, _gamma_nt(sigma)
+    return block_diag(residual, gamma) if group.meanstructure else gamma
+
+
+def _gamma_nt(s: np.ndarray) -> np.ndarray:
+    rows, cols = vech_indices(s.shape[0])
+    return (s[np.ix_(rows, rows)] * s[np.ix_(cols, cols)]
+            + s[np.ix_(rows, cols)] * s[np.ix_(cols, rows)])  # fmt: skip
 
 
 def _model_gamma(group) -> np.ndarray:
@@ -177,12 +201,10 @@ def _model_gamma(group) -> np.ndarray:
     return z.T @ z / z.shape[0]
 
 
-def _browne_gamma(group, adf: bool, model_based: bool) -> np.ndarray:
+def _browne_gamma(group, adf: bool, model_based: bool, stores_gamma: bool) -> np.ndarray:
     if adf:
-        return _model_gamma(group) if model_based else _gamma(group)
-    if model_based:
-        return _normal_gamma(group, group.sigma, group.mu)
-    return _normal_gamma(group, group.h1_cov, group.h1_mean)
+        return _model_gamma(group) if model_based and not stores_gamma else _gamma(group)
+    return _normal_gamma(group, group.sigma if model_based else group.h1_cov)
 
 
 def browne_residual(fit, base: dict, adf: bool = True, model_based: bool = False) -> dict:
@@ -191,28 +213,29 @@ def browne_residual(fit, base: dict, adf: bool = True, model_based: bool = False
     group (shared parameters: the statistic split by the groups' sizes)."""
     groups = _groups(fit)
     keep = [_not_x(g) for g in groups]
-    gammas = [_browne_gamma(g, adf, model_based)[np.ix_(k, k)]
+    stores_gamma = fit.family.stores_gamma
+    gammas = [_browne_gamma(g, adf, model_based, stores_gamma)[np.ix_(k, k)]
               for g, k in zip(groups, keep, strict=True)]  # fmt: skip
     deltas = [g.delta[k] for g, k in zip(groups, keep, strict=True)]
     resid = [_residuals(g)[k] for g, k in zip(groups, keep, strict=True)]
     used = [np.any(d != 0, axis=0) for d in deltas]
     shared = len(groups) > 1 and np.any(np.sum(used, axis=0) > 1)
+    # each group counts n_g, or n_g − 1 where the family's N is N − G (least squares, Wishart)
+    less = 1 if fit.inference_nobs < fit.nobs else 0
+    counts = [g.nobs - less for g in fit.sample.groups]
     if shared:
-        weights = [g.weight for g in groups]
-        stat = _browne(
+        stat = fit.nobs * _browne(
             np.concatenate(resid),
             np.vstack(deltas),
-            block_diag(*[m / w for m, w in zip(gammas, weights, strict=True)]),
+            block_diag(*[m * fit.nobs / n for m, n in zip(gammas, counts, strict=True)]),
         )
-        by_group = tuple(stat * w for w in weights)  # fmt: skip
+        by_group = tuple(stat * g.weight for g in groups)  # fmt: skip
     else:
         by_group = tuple(
-            g.weight * _browne(r, d[:, u], m)
-            for g, r, d, u, m in zip(groups, resid, deltas, used, gammas, strict=True)
+            n * _browne(r, d[:, u], m)
+            for n, r, d, u, m in zip(counts, resid, deltas, used, gammas, strict=True)
         )
         stat = sum(by_group)
-    stat *= fit.nobs
-    by_group = tuple(fit.nobs * s for s in by_group)
     df = base["df"]
     return {"stat": stat, "df": df, "pvalue": measures.chisq_pvalue(stat, df),
             "stat_groups": by_group}  # fmt: skip

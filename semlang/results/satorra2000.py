@@ -12,7 +12,8 @@ model 1's estimates, f_g = n_g/N):
   an orthonormal basis of the orthogonal complement of H's columns, are the Jacobian of the
   r0 − r1 constraints that turn model 1 into model 0 (rows with A P⁻¹ Aᵀ zero are dropped);
 * P the unit information of model 1 (its options' information), M = P⁻¹ Aᵀ (A P⁻¹ Aᵀ)⁺ A P⁻¹;
-* U = V Δ1 M Δ1ᵀ V with V = ⊕_g W_g (W_g: the h1 information at model 1's implied moments) and
+* U = V Δ1 M Δ1ᵀ V with V = ⊕_g W_g (W_g: the family's weights, for ML the h1 information at
+  model 1's implied moments) and
   Γ = ⊕_g f_g Γ_g (Γ_g the ADF covariance of the moments); t1 = tr(UΓ), t2 = tr((UΓ)²);
 * with m = r0 − r1: a = √(m/t2), b = m − a·t1 and the statistic (T0 − T1)·a + b on m df.
 """
@@ -26,7 +27,6 @@ import numpy as np
 from scipy.linalg import block_diag, null_space
 
 from semlang.results.robust import _bread_inverse, _gamma, _groups
-from semlang.results.robust_sem import _weights
 
 __all__ = ["Satorra2000", "satorra_2000"]
 
@@ -64,7 +64,7 @@ def traces(less, more) -> tuple[float, float]:
     """tr(UΓ) and tr((UΓ)²) of the difference (see the module docstring)."""
     groups = _groups(less)
     m = _projection(constraint_jacobian(less, more), _bread_inverse(less))
-    v = block_diag(*_weights(less, groups))
+    v = block_diag(*less.family.moment_weights(less))
     delta = np.vstack([g.delta for g in groups])
     vd = v @ delta
     u = vd @ m @ vd.T

@@ -26,25 +26,24 @@ def _cases() -> list[str]:
     names = []
     for path in sorted((REFERENCE_DIR / "estimators").glob("*.json")):
         case = json.loads(path.read_text())
-        if case.get("fit_measures") and "bollen" not in path.stem and not _robust_ls(case):
+        if case.get("fit_measures") and "bollen" not in path.stem:
             names.append(path.stem)
     return names
-
-
-def _robust_ls(case: dict) -> bool:
-    """Robust least squares (ULSM, WLSMV, ULS with se='robust.sem', ...): checked where they
-    are computed, in test_least_squares_robust.py."""
-    options = case.get("options") or {}
-    estimator = str(options.get("estimator", "ML"))
-    robust_names = {"ULSM", "ULSMV", "ULSMVS", "WLSM", "WLSMV", "WLSMVS"}
-    plain_ls = estimator in {"GLS", "WLS", "DWLS", "ULS"}
-    return estimator in robust_names or (plain_ls and ("se" in options or "test" in options))
 
 
 CASES = _cases()
 
 # names lavaan reports that semlang does not compute, with the reason (none for these cases)
 KNOWN_GAPS: dict[str, str] = {}
+
+# (case, name) where lavaan's number is a rounding artefact: with WLSMV the baseline's robust
+# factor c = a(df − shift)/df is 1 up to rounding; lavaan falls back to the plain TLI/RNI when
+# it is exactly 1, which its arithmetic gives here (and not in the other WLSMV cases, as ours);
+# see test_least_squares_robust.py
+KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
+    ("hs_mimic_WLSMV", key): "lavaan's scaled-shifted baseline factor is exactly 1 here"
+    for key in ("tli_robust", "nnfi_robust", "rni_robust")
+}
 
 EXACT = {"npar", "df", "df_scaled", "baseline_df", "baseline_df_scaled", "ntotal"}
 CHISQ = {"chisq", "chisq_scaled", "baseline_chisq", "baseline_chisq_scaled"}
@@ -93,7 +92,7 @@ def test_every_lavaan_measure_is_there_and_matches(name):
     missing = [key for key in expected if key not in actual and key not in KNOWN_GAPS]
     assert not missing, f"{name}: not computed: {missing}"
     for key, value in expected.items():
-        if key in actual:
+        if key in actual and (name, key) not in KNOWN_DIFFERENCES:
             _check(name, key, actual[key], value)
 
 
