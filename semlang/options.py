@@ -367,7 +367,8 @@ def _clustered(values: dict, estimator: Estimator, information):
         word = values.get("se")
         robust = word is None or (isinstance(word, str) and word.lower() == "robust")
         se = StandardErrors.ROBUST_CLUSTER if robust else _enum_value("se", word)
-        tests = _tests(values.get("test"), Test.YUAN_BENTLER_MPLUS)
+        given = values.get("test")  # lavaan: the Yuan-Bentler test only when none is asked for
+        tests = _tests(given, Test.YUAN_BENTLER_MPLUS if given is None else Test.STANDARD)
     if information is None:
         huber = se is StandardErrors.ROBUST_CLUSTER and estimator in (Estimator.ML, Estimator.MLR)
         information = Information.OBSERVED if huber else Information.EXPECTED
@@ -411,8 +412,12 @@ def _tests(value: Any, default: Test) -> tuple[Test, ...]:
             tests.append(test)
     if Test.NONE in tests and len(tests) > 1:
         raise OptionError("test='none' cannot be combined with other tests")
-    if Test.STANDARD not in tests and Test.NONE not in tests:
+    if Test.NONE in tests:
+        return tuple(tests)
+    if Test.STANDARD not in tests:
         tests.insert(0, Test.STANDARD)  # lavaan always reports the standard test first
+    if default is not Test.STANDARD and default not in tests:
+        tests.insert(1, default)  # a robust estimator keeps its own test first (lavaan)
     return tuple(tests)
 
 

@@ -124,3 +124,20 @@ def test_two_level_models_refuse_other_estimators():
     model = "level: 1\nfw =~ y1 + y2 + y3\nlevel: 2\nfb =~ y1 + y2 + y3"
     with pytest.raises(NotSupportedError, match="two-level"):
         semlang.sem(model, data, cluster="cluster", estimator="MLR")
+
+
+@pytest.mark.parametrize(
+    "estimator, test, expected",
+    [  # lavaan 0.6.14's names(fit@test)
+        ("MLR", "browne.residual.adf", ("standard", "yuan.bentler.mplus", "browne.residual.adf")),
+        ("MLM", "scaled.shifted", ("standard", "satorra.bentler", "scaled.shifted")),
+        ("MLMV", "satorra.bentler", ("standard", "scaled.shifted", "satorra.bentler")),
+        ("ULSM", "browne.residual.adf", ("standard", "satorra.bentler", "browne.residual.adf")),
+        ("ML", "satorra.bentler", ("standard", "satorra.bentler")),
+    ],
+)
+def test_a_robust_estimator_keeps_its_own_test_beside_the_ones_asked_for(
+    estimator, test, expected
+):
+    options = make_fit_options(make_options("sem"), estimator=estimator, test=test)
+    assert tuple(t.value for t in options.test) == expected
