@@ -14,11 +14,15 @@ A family knows:
 * for likelihood families, the log-likelihoods of the model, h1 and the baseline;
 * the number of observations that scales the information and enters RMSEA
   (:meth:`EstimationFamily.inference_nobs`);
-* the moment vectors' weight matrix and the casewise data that sandwich estimators and scaled
-  tests need (:mod:`semlang.results.robust`, :mod:`semlang.results.scaled`).
+* the weight matrix of each group's moment vector (``moment_weights``: ML's h1 information, or
+  the least-squares W), which sandwich estimators and scaled tests use with the casewise data
+  (:mod:`semlang.results.robust`, :mod:`semlang.results.robust_sem`,
+  :mod:`semlang.results.robust_tests`).
 
-Families: :class:`NormalML` (ML with complete data, and FIML), :class:`TwoLevelML` and
-:class:`~semlang.estimate.least_squares.LeastSquares` (GLS, WLS, DWLS, ULS). Moment counting and
+Families: :class:`~semlang.estimate.normal_family.NormalML` (ML and its robust variants, with
+complete data or FIML), :class:`~semlang.estimate.twolevel_family.TwoLevelML` and
+:class:`~semlang.estimate.least_squares.LeastSquares` (GLS, WLS, DWLS, ULS and the robust
+ULSM/ULSMV/ULSMVS, WLSM/WLSMV/WLSMVS). Moment counting and
 degrees of freedom live here too (:func:`moments_count`).
 """
 
