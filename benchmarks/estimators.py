@@ -22,7 +22,7 @@ import _bench  # before numpy: one BLAS thread
 import peers
 
 import semlang
-from semlang.options import FIT_OPTION_NAMES
+from semlang.options import FIT_OPTION_NAMES, Estimator
 
 ESTIMATORS = _bench.REFERENCE / "estimators"
 ADF_MODEL = "\n".join(
@@ -36,6 +36,8 @@ def _options(case: dict) -> tuple[dict, dict]:
     for key, value in (case.get("options") or {}).items():
         name = key.replace(".", "_")
         (fit if name in FIT_OPTION_NAMES else model)[name] = value
+    if "fixed_x" not in model and not Estimator(str(fit.get("estimator", "ML"))).is_likelihood:
+        model["fixed_x"] = False  # lavaan's default for the least-squares estimators
     return model, fit
 
 
