@@ -137,7 +137,7 @@ class NormalML:
         information at ``moments`` (one (Σ, μ) per group; the model-implied ones by default,
         μ the sample means without a mean structure), of the kind ``information`` (the fit's
         information setting by default) — lavaan's "structured" h1 information."""
-        from semlang.estimate.missing import h1_information_expected, h1_information_observed
+        from semlang.estimate.missing import h1_information_observed
 
         kind = information or fit.options.information
         meanstructure = fit.table.meanstructure
@@ -150,7 +150,7 @@ class NormalML:
             if kind is Information.OBSERVED:
                 info = h1_information_observed(discrepancy.patterns, sigma, mu)
             else:
-                info = h1_information_expected(discrepancy.patterns, sigma)
+                info = discrepancy.moment_information(sigma)
             out.append(info if meanstructure else info[len(mu) :, len(mu) :])
         return out
 

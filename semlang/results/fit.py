@@ -134,6 +134,11 @@ class Fit:
         return moment_groups(self)
 
     @cached_property
+    def moment_weights(self) -> tuple[np.ndarray, ...]:
+        """The family's weight matrix of each group's moments at the implied moments."""
+        return tuple(self.family.moment_weights(self))
+
+    @cached_property
     def sandwich_bread(self) -> np.ndarray:
         """The inverse of the information of the sandwich's bread and the scaled tests."""
         from semlang.results.robust import bread_inverse

@@ -58,7 +58,7 @@ def robust_sem_vcov(fit) -> np.ndarray:
     groups = _groups(fit)
     e_inv = _bread_inverse(fit)
     meat = 0.0
-    for group, w in zip(groups, fit.family.moment_weights(fit), strict=True):
+    for group, w in zip(groups, fit.moment_weights, strict=True):
         wd = w @ group.delta
         meat = meat + group.weight * wd.T @ _gamma(group) @ wd
     return e_inv @ meat @ e_inv / fit.inference_nobs
@@ -82,7 +82,7 @@ def model_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
     groups = _groups(fit)
     if gammas is None:
         gammas = [_gamma(g) for g in groups]
-    weights = fit.family.moment_weights(fit)
+    weights = fit.moment_weights
     v = block_diag(*[g.weight * w for g, w in zip(groups, weights, strict=True)])
     delta = np.vstack([g.delta for g in groups])
     vd = v @ delta

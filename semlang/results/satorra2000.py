@@ -64,7 +64,7 @@ def traces(less, more) -> tuple[float, float]:
     """tr(UΓ) and tr((UΓ)²) of the difference (see the module docstring)."""
     groups = _groups(less)
     m = _projection(constraint_jacobian(less, more), _bread_inverse(less))
-    v = block_diag(*less.family.moment_weights(less))
+    v = block_diag(*less.moment_weights)
     delta = np.vstack([g.delta for g in groups])
     vd = v @ delta
     u = vd @ m @ vd.T
