@@ -23,7 +23,6 @@ from semlang.commands._common import (
     frame_text,
     parameter_table,
 )
-from semlang.syntax.ast import Op
 
 
 @dataclass(frozen=True)
@@ -37,17 +36,11 @@ class DegreesOfFreedom:
 
 
 def degrees_of_freedom(table) -> DegreesOfFreedom:
-    """Sample moments and free parameters of a parameter table (no data needed)."""
-    moments = 0
-    for block in table.blocks:
-        p = len(block.observed)
-        k = len(block.observed_exogenous) if table.options.fixed_x else 0
-        moments += p * (p + 1) // 2 - k * (k + 1) // 2
-        within = table.nlevels > 1 and block.level == 1
-        if table.meanstructure and not within:
-            moments += p - k
-    equalities = sum(1 for row in table.rows if row.op is Op.EQUAL)
-    return DegreesOfFreedom(moments, table.n_free - equalities)
+    """Sample moments and free parameters of a parameter table (no data needed), counted as the
+    fit counts them (:mod:`semlang.estimate.families`)."""
+    from semlang.estimate.families import free_parameter_count, moments_count
+
+    return DegreesOfFreedom(moments_count(table), free_parameter_count(table))
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
