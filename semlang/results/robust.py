@@ -50,14 +50,13 @@ from semlang.estimate.missing import (
     vech_indices,
 )
 from semlang.matrices import cholesky_inverse
-from semlang.options import FitOptions, Information, StandardErrors
+from semlang.options import FitOptions, Information
 from semlang.results import inference, measures, robust_measures
 
 __all__ = [
     "bread_information",
     "cluster_sums",
     "cross_product",
-    "fiml_robust_measures",
     "robust_vcov_phi",
     "scaled_test",
 ]
@@ -365,87 +364,6 @@ def _baseline_trace_h0(fit, groups: list[_Group], kind: Information) -> float:
     return total
 
 
-# --------------------------------------------------------------------------- FIML-corrected
-
-
-def _discrepancy(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> float:
-    """n_g · F_ML of moments (Σ, μ) against the group's unrestricted (EM) moments."""
-    inverse = np.linalg.inv(sigma)
-    d = group.h1_mean - mu
-    f = np.linalg.slogdet(sigma)[1] - np.linalg.slogdet(group.h1_cov)[1] - group.p
-    f += np.trace(group.h1_cov @ inverse) + d @ inverse @ d
-    return group.patterns.nobs * float(f)
-
-
-def _complete_information(cov: np.ndarray) -> np.ndarray:
-    """Unit information of (μ, vech Σ) for complete normal data with covariance ``cov``."""
-    inverse = np.linalg.inv(cov)
-    return block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
-
-
-def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info=None) -> float:
-    """tr(U M U Γ) (``gamma`` given, lavaan's "V3") or tr(U M) (``gamma`` None, "V6") with
-    U = Wm − Wm Δ (Δᵀ W Δ)⁻¹ Δᵀ Wm over all groups (Δ: stacked rows of the groups' moments,
-    columns the parameters; the inverse on the null space of ``active``; W = ``w_info``, by
-    default Wm)."""
-    w_all = block_diag(*[g.weight * w for g, w in zip(groups, w_m, strict=True)])
-    w_inf = w_all
-    if w_info is not None:
-        w_inf = block_diag(*[g.weight * w for g, w in zip(groups, w_info, strict=True)])
-    info = delta.T @ w_inf @ delta
-    e_inv = fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
-    u = w_all - w_all @ delta @ e_inv @ delta.T @ w_all
-    if gamma is None:
-        return float(np.sum(u * middle.T))
-    return float(np.sum((u @ middle @ u) * gamma.T))
-
-
-def _fiml_corrected(
-    fit, groups: list[_Group], df: float, df0: float, scaled: bool = True
-) -> tuple[float, ...]:
-    """(X², c, X²_0, c_0) of lavaan's FIML-corrected robust CFI and RMSEA (Savalei's FIML-C):
-    the model's and the baseline's moments against the EM moments as if those came from
-    complete data (X²), with c = tr(U Wm⁻¹ Wc Wm⁻¹ U Γ)/df when the fit has a scaled test
-    (lavaan's version "V3") and c = tr(U Wm⁻¹ Wc Wm⁻¹)/df without one ("V6"); Wm the
-    incomplete-data and Wc the complete-data h1 information at the EM moments,
-    Γ = Wm⁻¹ J Wm⁻¹ (J first-order), U built with Δᵀ Wm Δ as the information; the fixed.x
-    covariates' own moments left out."""
-    keep = [_not_x(g) for g in groups]
-
-    def cut(matrix, k):
-        return matrix[np.ix_(k, k)]
-
-    w_m = [cut(_h1_information(g, g.h1_cov, g.h1_mean, Information.OBSERVED), k)
-           for g, k in zip(groups, keep, strict=True)]  # fmt: skip
-    parts = [(g, k, np.linalg.inv(w)) for g, k, w in zip(groups, keep, w_m, strict=True)]
-    gamma = None
-    if scaled:
-        gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
-                             for g, k, wi in parts])  # fmt: skip
-    middle = block_diag(*[wi @ cut(g.moment_slice(_complete_information(g.h1_cov)), k) @ wi
-                          / g.weight for g, k, wi in parts])  # fmt: skip
-    delta = np.vstack([g.delta[k] for g, k in zip(groups, keep, strict=True)])
-    active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
-    w_info = None
-    if fit.options.se is StandardErrors.FIRST_ORDER:  # lavaan's information = "first.order"
-        w_info = [cut(_first_order(g, g.h1_cov, g.h1_mean), k)
-                  for g, k in zip(groups, keep, strict=True)]  # fmt: skip
-    k_model = _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info)
-    baseline = _baseline_parts(fit, groups)
-    delta0 = block_diag(*[np.eye(len(free))[np.ix_(k, free)]
-                          for k, (free, _, _) in zip(keep, baseline, strict=True)])  # fmt: skip
-    no_constraints = np.zeros((0, delta0.shape[1]))
-    k_base = _k_fimlc(fit, groups, w_m, delta0, no_constraints, gamma, middle, w_info)
-    x2 = sum(_discrepancy(g, g.sigma, g.mu) for g in groups)
-    x2_0 = sum(_discrepancy(g, s, m) for g, (_, s, m) in zip(groups, baseline, strict=True))
-    return (
-        x2,
-        robust_measures.scaling_factor(k_model, df),
-        x2_0,
-        robust_measures.scaling_factor(k_base, df0),
-    )
-
-
 # --------------------------------------------------------------------------- the scaled test
 
 
@@ -511,17 +429,9 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
                                           ngroups)  # fmt: skip
     x2, c, x2_0, c0 = (chisq, c, chisq0, c0)
     if fit.table.options.missing.is_fiml:
-        x2, c, x2_0, c0 = _fiml_corrected(fit, groups, df, df0)
+        from semlang.results.robust_fiml import fiml_corrected
+
+        x2, c, x2_0, c0 = fiml_corrected(fit, groups, df, df0)
     model = (x2, c, x2 / c, c)
     out |= robust_measures.robust_indices(df, df0, model, (x2_0, c0), nobs, ngroups)
     return out
-
-
-def fiml_robust_measures(fit, unscaled: dict) -> dict[str, float]:
-    """lavaan's robust CFI/TLI/NNFI/RNI and RMSEA (interval, p-values) of an ML fit under FIML
-    without a scaled test: the FIML-corrected statistics of version "V6"."""
-    df, df0 = unscaled["df"], unscaled["baseline_df"]
-    x2, c, x2_0, c0 = _fiml_corrected(fit, _groups(fit), df, df0, scaled=False)
-    ngroups = len(fit.sample.groups)
-    return robust_measures.robust_indices(df, df0, (x2, c, x2 / c, c), (x2_0, c0), fit.nobs,
-                                          ngroups)  # fmt: skip

@@ -99,7 +99,7 @@ def scaled_measures(fit, base: dict) -> dict:
     test = fit.options.scaled_test
     if test is None:
         if fit.table.options.missing.is_fiml and fit.table.nlevels == 1:
-            from semlang.results.robust import fiml_robust_measures
+            from semlang.results.robust_fiml import fiml_robust_measures
 
             return fiml_robust_measures(fit, base)
         return {}
