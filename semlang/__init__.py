@@ -29,6 +29,7 @@ from semlang.errors import (
 if TYPE_CHECKING:
     from semlang import datasets, graph
     from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
+    from semlang.invariance import invariance
     from semlang.psychometrics import reliability
     from semlang.results.bootstrap_lavaan import bootstrap
     from semlang.results.compare import lrt
@@ -44,6 +45,7 @@ _FUNCTIONS = {
     },
     "bootstrap": "semlang.results.bootstrap_lavaan",
     "lrt": "semlang.results.compare",
+    "invariance": "semlang.invariance",
     "fsr": "semlang.twostep",
     "sam": "semlang.twostep",
     "reliability": "semlang.psychometrics",
@@ -78,6 +80,7 @@ __all__ = [
     "fsr",
     "graph",
     "growth",
+    "invariance",
     "lrt",
     "micromacro",
     "models",

@@ -16,6 +16,12 @@ these values are then sampled as a multivariate normal: each row is ``mu + L z``
 standard normal and ``L`` the symmetric square root of the implied covariance matrix, so the
 draws do not depend on the order of eigenvectors. With ``empirical=True`` the sample means and
 covariance matrix (divisor N, as maximum likelihood uses) equal the population values exactly.
+
+``simulate(fit, n)`` draws instead from a fitted model (a :class:`~semlang.results.fit.Fit`): its
+implied covariance matrix and means at the estimates, per group (the means are the sample means
+when the model has no mean structure, as its saturated mean part); with several groups the
+frame has a column named as the fit's group variable holding the group labels. ``n`` defaults
+to the fit's rows per group; one number gives every group that many rows.
 """
 
 from __future__ import annotations
@@ -159,15 +165,17 @@ def _standardized_draws(rng: np.random.Generator, n: int, p: int, empirical: boo
 
 
 def simulate(
-    model: str,
-    n: int | Sequence[int] = 500,
+    model: Any,
+    n: int | Sequence[int] | None = None,
     seed: int | None = None,
     *,
     rng: np.random.Generator | None = None,
     empirical: bool = False,
     **options: Any,
 ) -> pd.DataFrame:
-    """Draw ``n`` rows (a list: rows per group) of multivariate normal data from ``model``.
+    """Draw ``n`` rows (a list: rows per group; default 500) of multivariate normal data from
+    ``model``: model text, or a fitted model (then ``n`` defaults to its rows per group and the
+    draws follow its implied moments at the estimates).
 
     Fixed values in the model text are the population values; the rest follow lavaan's
     ``simulateData`` (see the module docstring). ``seed`` (or a numpy Generator ``rng``) makes
@@ -179,20 +187,83 @@ def simulate(
     >>> list(data.columns)
     ['x1', 'x2', 'x3', 'y']
     """
-    sizes = _sizes(n)
+    if not isinstance(model, str) and hasattr(model, "implied"):
+        return _simulate_fit(model, n, _generator(seed, rng), empirical)
+    if not isinstance(model, str):
+        raise OptionError(
+            f"simulate() draws from model text or a fitted model, not {type(model).__name__}",
+            hint="pass a model string with population values, or the result of semlang.sem()",
+        )
+    sizes = _sizes(500 if n is None else n)
+    names, moments = population_moments(model, len(sizes), **options)
+    return _draw(names, moments, sizes, _generator(seed, rng), empirical, "group", None)
+
+
+def _generator(seed: Any, rng: Any) -> np.random.Generator:
     if seed is not None and rng is not None:
         raise OptionError("give a seed or a Generator (rng), not both")
-    if rng is None:
-        rng = np.random.default_rng(seed)
-    elif not isinstance(rng, np.random.Generator):
-        raise OptionError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    names, moments = population_moments(model, len(sizes), **options)
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise OptionError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        return rng
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                             or seed < 0):  # fmt: skip
+        raise OptionError(
+            f"seed must be a non-negative whole number, not {seed!r}", hint="for example seed=1"
+        )
+    return np.random.default_rng(seed)
+
+
+def _draw(names, moments, sizes, rng, empirical, group_column, labels) -> pd.DataFrame:
+    """Rows per group drawn from the (mean, covariance) pairs ``moments``; a group column (the
+    group numbers, or ``labels``) when there are several groups."""
     frames = []
     for group, (size, (mean, cov)) in enumerate(zip(sizes, moments, strict=True), start=1):
         root = _square_root(cov, group)
         values = mean + _standardized_draws(rng, size, len(names), empirical) @ root
         frame = pd.DataFrame(values, columns=list(names))
         if len(sizes) > 1:
-            frame["group"] = group
+            frame[group_column] = group if labels is None else labels[group - 1]
         frames.append(frame)
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def fit_moments(fit: Any) -> tuple[tuple[str, ...], list[tuple[np.ndarray, np.ndarray]]]:
+    """The observed variables and, per group, the fitted model's implied (mean, covariance);
+    the sample means where the model has no mean structure."""
+    table = fit.table
+    if table.nlevels > 1:
+        raise NotSupportedError(
+            "simulate() from a fitted two-level model",
+            hint="write the population values in the model text and call simulate(model, n)",
+        )
+    names = fit.model.layouts[0].observed
+    moments = []
+    for implied, group in zip(fit.implied, fit.sample.groups, strict=True):
+        if implied.layout.observed != names:
+            raise ModelSpecificationError("the groups have different observed variables")
+        mean = implied.mu if table.meanstructure else getattr(group, "mean", None)
+        if mean is None:
+            mean = np.zeros(len(names))
+        cov = np.asarray(implied.sigma, dtype=float)
+        moments.append((np.asarray(mean, dtype=float).ravel(), (cov + cov.T) / 2))
+    return names, moments
+
+
+def _simulate_fit(fit: Any, n: Any, rng: np.random.Generator, empirical: bool) -> pd.DataFrame:
+    ngroups = len(fit.implied)
+    if n is None:
+        sizes = list(fit.sample.group_nobs)
+    else:
+        sizes = _sizes(n)
+        if len(sizes) == 1:
+            sizes = sizes * ngroups
+        elif len(sizes) != ngroups:
+            raise OptionError(
+                f"n gives {len(sizes)} group sizes but the fit has {ngroups} groups",
+                hint="give one number (rows in each group) or one per group",
+            )
+    names, moments = fit_moments(fit)
+    table = fit.table
+    column = table.options.group or "group"
+    return _draw(names, moments, sizes, rng, empirical, column, list(table.group_labels))

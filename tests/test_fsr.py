@@ -87,7 +87,7 @@ def test_more_sam_and_croon_cases(case):
     for cell in case.get("missing_cells") or []:  # rows 1-based
         frame.loc[np.atleast_1d(cell["rows"]) - 1, list(np.atleast_1d(cell["vars"]))] = np.nan
     if case["fun"] == "sam":
-        result = sam(case["model"], frame, **options)
+        result = sam(case["model"], frame, mm_list=case.get("mm_list"), **options)
     else:
         fs_method = options.pop("fs_method", "bartlett").lower()
         result = fsr(case["model"], frame, fs_method=fs_method, **options)

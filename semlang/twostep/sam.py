@@ -71,11 +71,19 @@ from semlang.twostep.split import (
 )
 
 
-def sam(model: str, data: Any, **options: Any) -> FsrResult:
-    """Local structural-after-measurement with two-step standard errors (lavaan's ``sam()``)."""
+def sam(model: str, data: Any, mm_list: Any = None, **options: Any) -> FsrResult:
+    """Local structural-after-measurement with two-step standard errors (lavaan's ``sam()``).
+
+    ``mm_list``: the measurement blocks, as lavaan's ``mm.list`` — a list whose entries are a
+    latent variable's name or a list of names fitted together (default: one block per latent
+    variable). Residual covariances between indicators of different blocks are not estimated.
+    """
     options, fit_options = common.two_step_options(options, "sam()")
     table, joint = _tables(model, options)
-    split = split_model(table)
+    if mm_list is None:
+        mm_list = [r.lhs for r in table.rows if r.op.value == "=~" and r.is_model_parameter]
+        mm_list = list(dict.fromkeys(mm_list))
+    split = split_model(table, mm_list)
     ms = bool(table.meanstructure)
     measurement_table = parts.measurement_table(
         split, [b.latent for b in split.blocks], common.part_options(options, meanstructure=ms)
@@ -293,6 +301,8 @@ def _table(split, joint_free, theta, se_of, moments) -> pd.DataFrame:
     index = [joint_free.get(common.key(r)) for r in rows]
     est = np.array([r.value if j is None else theta[j] for j, r in zip(index, rows, strict=True)])
     se = np.array([0.0 if j is None else se_of.get(j, 0.0) for j in index])
+    dropped = np.array([any(r is d for d in split.dropped) for r in rows], dtype=bool)
+    est[dropped], se[dropped] = np.nan, np.nan  # across blocks: not estimated (lavaan: NA)
     std_lv, std_all = standardized(rows, est, moments)
     return pd.DataFrame({
         "lhs": [r.lhs for r in rows], "op": [r.op.value for r in rows],

@@ -6,12 +6,18 @@ Output: a :class:`ModelSplit` — the measurement blocks (latent variables fitte
 with its rows: loadings, the (co)variances among its indicators and among its latent variables,
 their intercepts), the structural rows (regressions among latent and observed variables, their
 (co)variances and intercepts), and the structural part's least-squares start values. The rules
-are lavaan's (``lav_partable_subset_measurement_model`` / ``..._structural_model``); as lavaan's
-``sam()``, each latent variable is its own block, except that latent variables sharing an
-indicator, linked by a residual covariance of their indicators or by a label equating their
-measurement parameters are put in one block (lavaan fits them only when told so by
-``mm.list``). Labels the parts cannot honour when estimated one after the other (a structural
-parameter equal to a measurement one, a ``:=`` row of measurement parameters) are errors.
+are lavaan's (``lav_partable_subset_measurement_model`` / ``..._structural_model``).
+
+The blocks: given (``mm_list``, as lavaan's ``sam(mm.list=)``: a list of latent variable names or
+lists of names, one entry per block; lavaan's default is one block per latent variable), a
+residual covariance between indicators of two blocks belongs to no fit: it is left out of the
+measurement fits and not estimated (``ModelSplit.dropped``; its Θ entry is 0), as lavaan;
+an indicator shared by two blocks or a label equating parameters of two blocks are errors.
+Without ``mm_list`` (factor-score regression), each latent variable is its own block, except
+that latent variables sharing an indicator, linked by a residual covariance of their indicators
+or by a label equating their measurement parameters are put in one block. Labels the parts
+cannot honour when estimated one after the other (a structural parameter equal to a
+measurement one, a ``:=`` row of measurement parameters) are errors.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from semlang.errors import IdentificationError, NotSupportedError
+from semlang.errors import IdentificationError, NotSupportedError, OptionError
 from semlang.syntax.ast import Op
 
 
@@ -46,6 +52,7 @@ class ModelSplit:
     observed_structural: tuple[str, ...]
     predictors: tuple[str, ...]  # right of some '~'
     outcomes: tuple[str, ...]  # left of some '~'
+    dropped: tuple[Any, ...] = ()  # residual covariances across given blocks: not estimated
 
     @property
     def indicators(self) -> tuple[str, ...]:
@@ -55,8 +62,9 @@ class ModelSplit:
         return next(block for block in self.blocks if latent in block.latent)
 
 
-def split_model(table: Any) -> ModelSplit:
-    """The measurement blocks and the structural part of a single-group, single-level model."""
+def split_model(table: Any, mm_list: Any = None) -> ModelSplit:
+    """The measurement blocks and the structural part of a single-group, single-level model
+    (``mm_list``: the blocks as lavaan's ``mm.list``; None joins linked latent variables)."""
     _check_supported(table)
     rows = [r for r in table.rows if r.is_model_parameter]
     latent = tuple(dict.fromkeys(r.lhs for r in rows if r.op is Op.MEASURED))
@@ -68,9 +76,15 @@ def split_model(table: Any) -> ModelSplit:
         )
     indicators = {f: [r.rhs for r in rows if r.op is Op.MEASURED and r.lhs == f] for f in latent}
     _check_indicators(table, rows, latent, indicators)
-    blocks = _blocks(rows, latent, indicators)
+    if mm_list is None:
+        blocks, dropped = _blocks(rows, latent, indicators), ()
+    else:
+        groups = given_blocks(table, mm_list, latent)
+        blocks = tuple(_block(rows, g, indicators) for g in groups)
+        dropped = _check_given_blocks(table, rows, blocks)
     structural, eqs = _structural_rows(rows, latent)
     used = {id(r) for block in blocks for r in block.rows} | {id(r) for r in structural}
+    used |= {id(r) for r in dropped}
     _check_covered(table, rows, used)
     _check_labels(table, blocks, structural)
     regressions = [r for r in rows if r.op is Op.REGRESSION]
@@ -94,7 +108,67 @@ def split_model(table: Any) -> ModelSplit:
         observed_structural=observed,
         predictors=tuple(dict.fromkeys(r.rhs for r in regressions)),
         outcomes=tuple(dict.fromkeys(r.lhs for r in regressions)),
+        dropped=dropped,
     )
+
+
+def given_blocks(table: Any, mm_list: Any, latent: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``mm_list`` (a list of names or lists of names) checked: known latent variables, each in
+    exactly one block."""
+    if isinstance(mm_list, str) or not hasattr(mm_list, "__iter__"):
+        raise OptionError(
+            f"mm_list must be a list of blocks, got {mm_list!r}",
+            hint="e.g. mm_list=['ind60', ['dem60', 'dem65']]",
+        )
+    groups = [(b,) if isinstance(b, str) else tuple(b) for b in mm_list]
+    named = [n for g in groups for n in g]
+    unknown = [n for n in named if n not in latent]
+    if unknown or any(not g for g in groups):
+        raise OptionError(
+            f"mm_list names unknown latent variables: {', '.join(map(repr, unknown))}"
+            if unknown else "mm_list has an empty block",
+            hint=f"the latent variables are {', '.join(latent)}",
+        )  # fmt: skip
+    twice = sorted(n for n, c in Counter(named).items() if c > 1)
+    missing = [n for n in latent if n not in named]
+    if twice or missing:
+        what = f"in several blocks: {', '.join(twice)}" if twice else ", ".join(missing)
+        raise OptionError(
+            f"mm_list must put each latent variable in one block ({what})",
+            hint="list every latent variable once, e.g. mm_list=['ind60', ['dem60', 'dem65']]",
+        )
+    return groups
+
+
+def _check_given_blocks(table, rows, blocks) -> tuple[Any, ...]:
+    """The residual covariances across the given blocks (dropped); errors for an indicator or
+    a label shared by two blocks."""
+    block_of: dict[str, int] = {}
+    for k, block in enumerate(blocks):
+        for name in block.indicators:
+            if block_of.setdefault(name, k) != k:
+                raise NotSupportedError(
+                    f"indicator {name!r} measures latent variables of two measurement blocks",
+                    table.source,
+                    table.variable_spans.get(name),
+                    hint="put these latent variables in one block with mm_list",
+                )
+    labels: dict[str, int] = {}
+    for k, block in enumerate(blocks):
+        for r in block.rows:
+            if r.label and labels.setdefault(r.label, k) != k:
+                raise NotSupportedError(
+                    f"label {r.label!r} makes parameters of two measurement blocks equal, but "
+                    "the blocks are fitted one by one",
+                    table.source,
+                    r.span,
+                    hint="put these latent variables in one block with mm_list",
+                )
+    return tuple(
+        r for r in rows
+        if r.op is Op.COVARIANCE and r.lhs in block_of and r.rhs in block_of
+        and block_of[r.lhs] != block_of[r.rhs]
+    )  # fmt: skip
 
 
 def _check_supported(table: Any) -> None:
