@@ -136,8 +136,6 @@ def test_two_level_models_refuse_other_estimators():
         ("ML", "satorra.bentler", ("standard", "satorra.bentler")),
     ],
 )
-def test_a_robust_estimator_keeps_its_own_test_beside_the_ones_asked_for(
-    estimator, test, expected
-):
+def test_a_robust_estimator_keeps_its_own_test_beside_the_ones_asked_for(estimator, test, expected):
     options = make_fit_options(make_options("sem"), estimator=estimator, test=test)
     assert tuple(t.value for t in options.test) == expected
