@@ -109,6 +109,7 @@ run_case <- function(cs) {
   out$lavResiduals <- setNames(lapply(c("cor.bentler", "cor.bollen", "raw"), function(t)
     safely(lavResiduals(fit, type = t))), c("cor.bentler", "cor.bollen", "raw"))
   out$rsquare <- safely(lavInspect(fit, "rsquare"))
+  out$summary_rsquare <- I(capture.output(summary(fit, rsquare = TRUE)))
   out$coef <- safely(coef(fit))
   fm <- fitMeasures(fit)
   fm <- fm[intersect(c("logl", "aic", "bic", "srmr", "crmr"), names(fm))]

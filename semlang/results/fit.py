@@ -198,11 +198,16 @@ class Fit:
 
         return predict(self, data=data, method=method)
 
-    def summary(self, standardized: bool = False, fit_measures: bool = False) -> str:
-        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures)."""
+    def summary(
+        self, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False
+    ) -> str:
+        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures,
+        and with ``rsquare`` the R-Square blocks)."""
         from semlang.results.summary import summary_text
 
-        return summary_text(self, standardized=standardized, fit_measures=fit_measures)
+        return summary_text(
+            self, standardized=standardized, fit_measures=fit_measures, rsquare=rsquare
+        )
 
     # ---- diagnostics: residuals, R², lavInspect ----
     def residuals(self, type: str | None = None, summary: bool = False) -> dict:

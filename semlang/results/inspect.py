@@ -130,8 +130,15 @@ def _block_labels(fit) -> list[str]:
 def r_squared(fit):
     """lavaan's ``lavInspect(fit, "rsquare")``: 1 − the standardized residual variance of
     each indicator and each regression outcome (NaN where that exceeds 1), per block."""
-    frame = fit.estimates()
-    blocks = _blocks(fit, frame)
+    out = r_squared_blocks(fit)
+    if len(out) == 1:
+        return out[0]
+    return dict(zip(_block_labels(fit), out, strict=True))
+
+
+def r_squared_blocks(fit) -> list[pd.Series]:
+    """The R² of each block (group, level) in block order."""
+    blocks = _blocks(fit, fit.estimates())
     out = []
     for rows in blocks:
         indicators = rows.loc[rows.op == "=~", "rhs"].tolist()
@@ -141,9 +148,7 @@ def r_squared(fit):
         values = 1.0 - var.std_all.to_numpy(float)
         values[values > 1] = np.nan
         out.append(pd.Series(values, index=var.lhs.tolist(), name="rsquare"))
-    if len(out) == 1:
-        return out[0]
-    return dict(zip(_block_labels(fit), out, strict=True))
+    return out
 
 
 def _blocks(fit, frame: pd.DataFrame) -> list[pd.DataFrame]:

@@ -3,11 +3,14 @@ lavInspect(), coef(), vcov() and fitMeasures()."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from diagnostics_cases import assert_close, fit_case, load, matrix, vector
 
+import semlang
 from semlang.errors import NotSupportedError, OptionError
 
 INSPECT_CASES = ["hs_cfa", "hs_groups", "poldem", "hs_holes_fiml"]
@@ -114,3 +117,37 @@ def test_params_and_information_criteria(name):
     ci = fit.conf_int(alpha=0.1)
     assert np.allclose(ci["upper"] - fit.params, 1.6448536 * fit.bse)
     assert ((fit.pvalues >= 0) & (fit.pvalues <= 1)).all()
+
+
+def _rsquare_blocks(lines: list[str]) -> list[list[str]]:
+    """The "R-Square:" blocks of a summary text (up to the blank line after each)."""
+    blocks, current = [], None
+    for line in lines:
+        if line == "R-Square:":
+            current = [line]
+        elif current is not None:
+            if not line.strip():
+                blocks.append(current)
+                current = None
+            else:
+                current.append(line.rstrip())
+    return blocks if current is None else [*blocks, current]
+
+
+@pytest.mark.parametrize("name", ["poldem", "hs_groups", "twolevel"])
+def test_summary_rsquare_blocks_as_lavaan(name):
+    fit = fit_case(name)
+    ours = _rsquare_blocks(fit.summary(rsquare=True).splitlines())
+    assert ours == _rsquare_blocks(load(name)["summary_rsquare"])
+    assert "R-Square:" not in fit.summary()
+
+
+def test_cli_fit_rsquare(tmp_path, capsys):
+    from semlang.cli import main
+
+    model = tmp_path / "poldem.sem"
+    model.write_text(load("poldem")["model"])
+    data = Path(semlang.__file__).parent / "datasets" / "PoliticalDemocracy.csv"
+    assert main(["fit", str(model), str(data), "--rsquare"]) == 0
+    ours = _rsquare_blocks(capsys.readouterr().out.splitlines())
+    assert ours == _rsquare_blocks(load("poldem")["summary_rsquare"])
