@@ -18,11 +18,17 @@ Types, with S, m the unrestricted (sample or EM) moments and Σ̂, μ̂ the impl
   robust standard errors), A1_g the h1 information at the implied moments and I = Σ_g f_g Δ_gᵀ
   A1_g Δ_g the model's; ``normalized``: over the standard error of the sample moment alone.
 
+A two-level model gets the residuals of each level ("within" and the cluster variable's name:
+the unrestricted model's within and between moments against the implied ones), without
+standard errors (as lavaan).
+
 Residuals below 1e-5 in absolute size are not divided by their standard error (lavaan's rule;
 1e-4 for the z-statistics of ``lavResiduals()``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -54,12 +60,38 @@ def _check_type(kind: str, allowed=RESIDUAL_TYPES) -> str:
     return _ALIASES.get(kind, kind)
 
 
-def _groups(fit):
+@dataclass(frozen=True)
+class _Level:
+    """The moments of one level of a two-level model (what residuals need of a group)."""
+
+    h1_cov: np.ndarray
+    h1_mean: np.ndarray
+    sigma: np.ndarray
+    mu: np.ndarray
+    meanstructure: bool = True
+
+    @property
+    def p(self) -> int:
+        return self.sigma.shape[0]
+
+
+def _levels(fit) -> list[_Level]:
+    h1 = fit.estimation.objective.sample.h1
+    within, between = fit.implied
+    return [
+        _Level(h1.sigma_w, h1.mu_w, within.sigma, within.mu),
+        _Level(h1.sigma_b, h1.mu_b, between.sigma, between.mu),
+    ]
+
+
+def _groups(fit, standard_errors: bool = False):
     if fit.table.nlevels > 1:
-        raise NotSupportedError(
-            "residuals of a two-level model are not available",
-            hint="inspect the within and between moments with fit.inspect('implied')",
-        )
+        if standard_errors:
+            raise NotSupportedError(
+                "standardized residuals of a two-level model are not available (nor in lavaan)",
+                hint="use type='raw', 'cor.bollen' or 'cor.bentler'",
+            )
+        return _levels(fit)
     return fit.moment_groups
 
 
@@ -114,7 +146,7 @@ def _acov_residuals(fit, kind: str, z_type: str) -> list[np.ndarray]:
             "standardized residuals are computed for maximum likelihood fits only",
             hint="use type='raw', 'cor.bollen' or 'cor.bentler'",
         )
-    groups = _groups(fit)
+    groups = _groups(fit, standard_errors=True)
     acov_obs = [_h1_acov(fit, g) for g in groups]
     if z_type == "normalized":
         return acov_obs
@@ -216,6 +248,8 @@ def _labelled(fit, per_group: list[dict]) -> dict | dict[str, dict]:
             else:
                 labelled[key] = value
         out.append(labelled)
+    if fit.table.nlevels > 1:
+        return dict(zip(("within", str(fit.table.options.cluster)), out, strict=True))
     if fit.table.ngroups == 1:
         return out[0]
     return dict(zip(fit.table.group_labels, out, strict=True))
@@ -247,6 +281,8 @@ def lav_residuals(fit, type: str = "cor.bentler", summary: bool = True) -> dict:
     "summary"} per group (the summary a DataFrame with lavaan's row names and columns cov,
     mean, total)."""
     kind = _check_type(type, ("raw", "cor.bentler", "cor.bollen", "cor"))
+    if fit.table.nlevels > 1:  # as lavaan: the residuals without z-statistics or summary
+        return residuals(fit, type=kind)
     groups = _groups(fit)
     acovs = _acov_residuals(fit, kind, "standardized")
     per_group = []
@@ -264,6 +300,11 @@ def lav_residuals(fit, type: str = "cor.bentler", summary: bool = True) -> dict:
 
 def residual_summary(fit, type: str = "cor.bentler") -> pd.DataFrame | dict:
     """The summary table of :func:`lav_residuals` alone (a dict of tables for several groups)."""
+    if fit.table.nlevels > 1:
+        raise NotSupportedError(
+            "the residual summary of a two-level model is not available (nor in lavaan)",
+            hint="fit_measures() has srmr_within and srmr_between",
+        )
     out = lav_residuals(fit, type=type)
     if fit.table.ngroups == 1:
         return out["summary"]

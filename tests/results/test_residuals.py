@@ -83,6 +83,22 @@ def test_unknown_type_suggests_the_closest():
         fit_case("hs_cfa").residuals(type="standardised")
 
 
-def test_twolevel_residuals_refused():
+@pytest.mark.parametrize("kind", ["raw", "cor", "cor.bentler"])
+def test_twolevel_residuals_per_level(kind):
+    fit = fit_case("twolevel")
+    ref = load("twolevel")["resid"][kind]
+    out = fit.residuals(type=kind)
+    assert list(out) == list(ref) == ["within", "cluster"]
+    for level, entry in ref.items():
+        assert list(out[level]["cov"].index) == entry["cov"]["rows"]
+        assert_close(out[level]["cov"], matrix(entry["cov"]), 2e-4, 1e-3, f"{level} cov")
+        assert_close(out[level]["mean"], vector(entry["mean"]), 2e-4, 1e-3, f"{level} mean")
+    assert fit.residuals(type=kind, summary=True)["within"]["cov"].equals(out["within"]["cov"])
+
+
+def test_twolevel_standardized_residuals_refused():
+    fit = fit_case("twolevel")
     with pytest.raises(NotSupportedError):
-        fit_case("twolevel").residuals(type="standardized")
+        fit.residuals(type="standardized")
+    with pytest.raises(NotSupportedError):
+        fit.residual_summary()
