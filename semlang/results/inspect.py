@@ -93,6 +93,38 @@ def vcov_frame(fit) -> pd.DataFrame:
     return pd.DataFrame(fit.vcov[np.ix_(index, index)], index=names, columns=names)
 
 
+def _std_all_of(fit, theta: np.ndarray) -> np.ndarray:
+    """std.all of the free rows at θ (the implied moments recomputed there)."""
+    from semlang.results.standardized import standardize
+
+    rows = fit.table.rows
+    implied = fit.model.implied(theta, fit.estimation.objective.exo)
+    total, residual = {}, {}
+    for layout, moments in zip(fit.model.layouts, implied, strict=True):
+        total[layout.block] = dict(zip(layout.variables, np.diag(moments.total_cov), strict=True))
+        residual[layout.block] = dict(zip(layout.variables, np.diag(moments.S), strict=True))
+    est = np.array([theta[r.free - 1] if r.is_free else fit.row_estimate(r) for r in rows])
+    _, std_all = standardize(fit.table, est, total, residual)
+    return std_all[[k for k, row in enumerate(rows) if row.is_free]]
+
+
+def vcov_std_all(fit) -> pd.DataFrame:
+    """lavaan's ``lavInspect(fit, "vcov.std.all")``: the delta-method covariance matrix of the
+    std.all values of the free parameters (the Jacobian by central differences)."""
+    _single_level(fit, "vcov.std.all")
+    theta = np.asarray(fit.theta, float)
+    columns = []
+    for k in range(theta.size):
+        step = 1e-6 * max(1.0, abs(theta[k]))
+        up, down = theta.copy(), theta.copy()
+        up[k] += step
+        down[k] -= step
+        columns.append((_std_all_of(fit, up) - _std_all_of(fit, down)) / (2 * step))
+    jacobian = np.column_stack(columns)
+    names = coef_names(fit)
+    return pd.DataFrame(jacobian @ fit.vcov @ jacobian.T, index=names, columns=names)
+
+
 def _information(fit) -> pd.DataFrame:
     from semlang.results import inference
 
@@ -324,16 +356,6 @@ def _nobs(fit):
     return counts[0] if len(counts) == 1 else dict(zip(fit.table.group_labels, counts, strict=True))
 
 
-def _not_supported(what: str):
-    def refuse(fit):
-        raise NotSupportedError(
-            f"inspect({what!r}) is not available",
-            hint="fit.cov_params() gives the covariance matrix of the unstandardized estimates",
-        )
-
-    return refuse
-
-
 # --------------------------------------------------------------------------- the registry
 
 _INSPECT = {
@@ -347,7 +369,7 @@ _INSPECT = {
     "mean.ov": lambda fit: _latent_moments(fit, "mean.ov"),
     "mean.lv": lambda fit: _latent_moments(fit, "mean.lv"),
     "vcov": vcov_frame,
-    "vcov.std.all": _not_supported("vcov.std.all"),
+    "vcov.std.all": vcov_std_all,
     "rsquare": r_squared,
     "coef": lambda fit: _matrices(fit, "est"),  # lavInspect's "coef" is "est" (coef(): params)
     "se": lambda fit: _matrices(fit, "se"),

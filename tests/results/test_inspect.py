@@ -17,10 +17,9 @@ INSPECT_CASES = ["hs_cfa", "hs_groups", "poldem", "hs_holes_fiml"]
 SKIPPED = {
     "iterations": "another optimizer: its own number of iterations",
     "start": "semlang's own starting values",
-    "vcov.std.all": "not available (NotSupportedError, tested below)",
 }
-TOL = {"gradient": (1e-4, 0.0), "vcov": (1e-5, 5e-3), "se": (1e-4, 5e-3),
-       "information": (1e-4, 5e-3)}  # fmt: skip
+TOL = {"gradient": (1e-4, 0.0), "vcov": (1e-5, 5e-3), "vcov.std.all": (1e-5, 5e-3),
+       "se": (1e-4, 5e-3), "information": (1e-4, 5e-3)}  # fmt: skip
 DEFAULT_TOL = (2e-4, 1e-3)
 
 
@@ -86,7 +85,7 @@ def test_unknown_inspect_name_suggests_the_closest():
     with pytest.raises(OptionError, match="rsquare"):
         fit_case("hs_cfa").inspect("rsquared")
     with pytest.raises(NotSupportedError):
-        fit_case("hs_cfa").inspect("vcov.std.all")
+        fit_case("twolevel").inspect("vcov.std.all")
 
 
 @pytest.mark.parametrize("name", ["poldem", "hs_groups", "hs_cfa", "hs_holes_fiml", "twolevel"])
