@@ -47,6 +47,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="text: add the fit-measure blocks; csv: print the fit measures instead of the "
         "estimates (json always has both)",
     )
+    parser.add_argument(
+        "--rsquare", action="store_true", help="text: add the R-Square block of each group"
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
 
 
@@ -62,7 +65,9 @@ def fit_model(args: argparse.Namespace):
         raise relocated(error, text, args.model) from None
 
 
-def render(fit, output: str, standardized: bool = False, fit_measures: bool = False) -> str:
+def render(
+    fit, output: str, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False
+) -> str:
     """The results of ``fit`` in one of :data:`FORMATS`."""
     from semlang.results import export
     from semlang.results.summary import summary_text
@@ -71,12 +76,13 @@ def render(fit, output: str, standardized: bool = False, fit_measures: bool = Fa
         return export.to_json(fit) + "\n"
     if output == "csv":
         return export.fit_measures_csv(fit) if fit_measures else export.to_csv(fit)
-    return summary_text(fit, standardized=standardized, fit_measures=fit_measures)
+    return summary_text(fit, standardized=standardized, fit_measures=fit_measures, rsquare=rsquare)
 
 
 def run(args: argparse.Namespace) -> int:
     fit = fit_model(args)
-    sys.stdout.write(render(fit, args.format, args.standardized, args.fit_measures))
+    text = render(fit, args.format, args.standardized, args.fit_measures, args.rsquare)
+    sys.stdout.write(text)
     sys.stdout.flush()
     return EXIT_OK if fit.converged else EXIT_NOT_CONVERGED
 

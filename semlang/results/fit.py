@@ -203,11 +203,94 @@ class Fit:
 
         return predict(self, data=data, method=method)
 
-    def summary(self, standardized: bool = False, fit_measures: bool = False) -> str:
-        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures)."""
+    def summary(
+        self, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False
+    ) -> str:
+        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures,
+        and with ``rsquare`` the R-Square blocks)."""
         from semlang.results.summary import summary_text
 
-        return summary_text(self, standardized=standardized, fit_measures=fit_measures)
+        return summary_text(
+            self, standardized=standardized, fit_measures=fit_measures, rsquare=rsquare
+        )
+
+    # ---- diagnostics: residuals, R², lavInspect ----
+    def residuals(self, type: str | None = None, summary: bool = False) -> dict:
+        """lavaan's ``resid(fit, type=)`` (type "raw" unless given); ``summary=True``:
+        ``lavResiduals(fit, type=)`` (type "cor.bentler" unless given) with the z-statistics and
+        the summary table. Several groups: a dict keyed by group label."""
+        from semlang.results import residuals
+
+        if summary:
+            return residuals.lav_residuals(self, type=type or "cor.bentler")
+        return residuals.residuals(self, type=type or "raw")
+
+    def residual_summary(self, type: str = "cor.bentler"):
+        """lavResiduals' summary: SRMR (``type="cor.bollen"``: CRMR, ``"raw"``: RMR) with its
+        standard error, exact-fit test and unbiased estimate."""
+        from semlang.results.residuals import residual_summary
+
+        return residual_summary(self, type=type)
+
+    def r_squared(self):
+        """lavaan's ``lavInspect(fit, "rsquare")``: a Series per group (a dict of them keyed by
+        group label, or by level with two levels)."""
+        from semlang.results.inspect import r_squared
+
+        return r_squared(self)
+
+    def inspect(self, what: str):
+        """lavaan's ``lavInspect(fit, what)`` as labelled pandas objects."""
+        from semlang.results.inspect import inspect
+
+        return inspect(self, what)
+
+    # ---- statsmodels-style accessors ----
+    @property
+    def params(self) -> pd.Series:
+        """The free parameters' estimates under lavaan's ``coef()`` names."""
+        from semlang.results.inspect import coef_frame
+
+        return coef_frame(self)["est"]
+
+    @property
+    def bse(self) -> pd.Series:
+        """The standard errors of :attr:`params`."""
+        from semlang.results.inspect import coef_frame
+
+        return coef_frame(self)["se"]
+
+    @property
+    def pvalues(self) -> pd.Series:
+        from semlang.results.inspect import coef_frame
+
+        return coef_frame(self)["pvalue"]
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        """Wald intervals of :attr:`params` (columns lower, upper)."""
+        from scipy.stats import norm
+
+        z = norm.ppf(1 - alpha / 2)
+        est, se = self.params, self.bse
+        return pd.DataFrame({"lower": est - z * se, "upper": est + z * se})
+
+    def cov_params(self) -> pd.DataFrame:
+        """The covariance matrix of :attr:`params` (lavaan's ``vcov()``), labelled."""
+        from semlang.results.inspect import vcov_frame
+
+        return vcov_frame(self)
+
+    @property
+    def llf(self) -> float:
+        return self.fit_measures().get("logl", float("nan"))
+
+    @property
+    def aic(self) -> float:
+        return self.fit_measures().get("aic", float("nan"))
+
+    @property
+    def bic(self) -> float:
+        return self.fit_measures().get("bic", float("nan"))
 
     def __repr__(self) -> str:
         status = "converged" if self.converged else "did NOT converge"

@@ -399,7 +399,17 @@ def _model_wide(entries: list[_Entry], header: tuple[str, ...]) -> list[str]:
     return lines
 
 
-def _estimates(fit, standardized: bool) -> list[str]:
+def _rsquare_section(rsquare) -> list[str]:
+    """lavaan's "R-Square:" block of one group or level."""
+    if rsquare is None or rsquare.empty:
+        return []
+    names = list(rsquare.index)
+    cells = _name_cells(names, [""] * len(names), [""] * len(names))
+    rows = [(c, f"{format_number(v):>{_CELL}}") for c, v in zip(cells, rsquare, strict=True)]
+    return _print_matrix("R-Square", ("", "Estimate".rjust(_CELL)), rows)
+
+
+def _estimates(fit, standardized: bool, rsquare: bool = False) -> list[str]:
     columns = tuple(_COLUMNS)[: 6 if standardized else 4]
     entries = _entries(fit, columns)
     header = ("", *(_COLUMNS[c].rjust(_CELL) for c in columns))
@@ -407,6 +417,10 @@ def _estimates(fit, standardized: bool) -> list[str]:
     residual = _residual_names(table)
     level_labels = ("within", fit.table.options.cluster or "cluster")
     lines: list[str] = []
+    if rsquare:
+        from semlang.results.inspect import r_squared_blocks
+
+        r2_blocks = r_squared_blocks(fit)
     for block in table.blocks:
         if table.ngroups > 1 and block.level == 1:
             label = table.group_labels[block.group - 1]
@@ -414,17 +428,22 @@ def _estimates(fit, standardized: bool) -> list[str]:
         if table.nlevels > 1:
             lines += ["", "", f"Level {block.level} [{level_labels[block.level - 1]}]:"]
         lines += _block_sections(entries, block, header, residual)
+        if rsquare:
+            lines += _rsquare_section(r2_blocks[table.blocks.index(block)])
     return lines + _model_wide(entries, header)
 
 
-def summary_text(fit, standardized: bool = False, *, fit_measures: bool = False) -> str:
+def summary_text(
+    fit, standardized: bool = False, *, fit_measures: bool = False, rsquare: bool = False
+) -> str:
     """The lavaan-style summary of ``fit`` (``standardized``: add Std.lv and Std.all columns;
-    ``fit_measures``: add lavaan's fit-measure blocks after the model test)."""
+    ``fit_measures``: add lavaan's fit-measure blocks after the model test; ``rsquare``: an
+    "R-Square:" block after each group's or level's parameters)."""
     measures = fit.fit_measures()
     lines = _opening(fit)
     lines += ["", *_optimizer(fit), "", *_data(fit), "", *_test(fit, measures)]
     if fit_measures and Test.NONE not in fit.options.test:  # lavaan: none without a test
         lines += _fit_measures(measures)
     lines += ["", *_se_block(fit)]
-    lines += _estimates(fit, standardized)
+    lines += _estimates(fit, standardized, rsquare)
     return "\n".join(lines) + "\n"

@@ -1,0 +1,70 @@
+"""The lavaan references of tests/reference/diagnostics/residuals_*.json and their fits."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import numpy as np
+import pandas as pd
+from reference_cases import REFERENCE_DIR
+
+import semlang
+
+
+def punch_holes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The reference's hs_holes preparation (its prep_text)."""
+    out = frame.copy()
+    i = np.arange(1, len(out) + 1)
+    out.loc[i % 7 == 0, "x1"] = np.nan
+    out.loc[i % 9 == 2, "x4"] = np.nan
+    out.loc[i % 11 == 4, "x8"] = np.nan
+    out.loc[(i % 13 == 1) & (i % 2 == 1), "x3"] = np.nan
+    return out
+
+
+PREPS = {"hs_holes": punch_holes}
+
+
+@cache
+def load(name: str) -> dict:
+    return json.loads((REFERENCE_DIR / "diagnostics" / f"residuals_{name}.json").read_text())
+
+
+@cache
+def fit_case(name: str):
+    ref = load(name)
+    data = semlang.datasets.load(ref["data"].removesuffix(".csv"))
+    if ref.get("prep"):
+        data = PREPS[ref["prep"]](data)
+    options = {key.replace(".", "_"): value for key, value in ref["options"].items()}
+    return getattr(semlang, ref["fun"])(ref["model"], data, **options)
+
+
+def matrix(entry: dict) -> pd.DataFrame:
+    values = np.array([[np.nan if v is None else v for v in row] for row in entry["values"]])
+    return pd.DataFrame(values.reshape(len(entry["rows"]), -1), index=entry["rows"],
+                        columns=entry["cols"])  # fmt: skip
+
+
+def vector(entry: dict) -> pd.Series:
+    values = [np.nan if v is None else v for v in entry["values"]]
+    return pd.Series(values, index=entry["names"], dtype=float)
+
+
+def per_group(fit, entry):
+    """The reference's per-group entries as {label: entry} (one group: {None: entry})."""
+    if fit.table.ngroups == 1:
+        return {None: entry}
+    return entry
+
+
+def assert_close(actual, reference, absolute: float, relative: float, what: str = "") -> None:
+    a = np.asarray(actual, dtype=float)
+    r = np.asarray(reference, dtype=float)
+    assert a.shape == r.shape, what
+    both_nan = np.isnan(a) & np.isnan(r)
+    diff = np.where(both_nan, 0.0, np.abs(a - r))
+    bound = absolute + relative * np.abs(np.nan_to_num(r))
+    worst = np.nanargmax(diff - bound) if diff.size else 0
+    assert np.all(diff <= bound), f"{what}: {a.flat[worst]} vs {r.flat[worst]}"

@@ -1,0 +1,104 @@
+"""fit.residuals() and fit.residual_summary() against lavaan's resid() and lavResiduals()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from diagnostics_cases import assert_close, fit_case, load, matrix, per_group, vector
+
+from semlang.errors import NotSupportedError, OptionError
+
+CASES = ["hs_cfa", "poldem", "poldem_meanstructure", "hs_groups", "hs_holes_fiml", "hs_mlr"]
+TYPES = ["raw", "cor", "cor.bollen", "cor.bentler", "standardized", "normalized"]
+# residual moments within the estimates' tolerance; z-statistics (divided by small standard
+# errors) a little wider
+TOL = {"raw": (1e-4, 1e-3), "standardized": (2e-3, 2e-3), "normalized": (2e-4, 1e-3)}
+
+
+def _pick(fit, result, label):
+    return result if label is None else result[label]
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("kind", TYPES)
+def test_resid_matches_lavaan(name, kind):
+    fit = fit_case(name)
+    out = fit.residuals(type=kind)
+    absolute, relative = TOL.get(kind, TOL["raw"])
+    for label, ref in per_group(fit, load(name)["resid"][kind]).items():
+        ours = _pick(fit, out, label)
+        expected = matrix(ref["cov"])
+        assert list(ours["cov"].index) == list(expected.index)
+        assert_close(ours["cov"], expected, absolute, relative, f"{name} {kind} {label} cov")
+        if "mean" in ref:
+            assert_close(ours["mean"], vector(ref["mean"]), absolute, relative, "mean")
+        else:
+            assert "mean" not in ours
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("kind", ["cor.bentler", "cor.bollen", "raw"])
+def test_lavresiduals_matches_lavaan(name, kind):
+    fit = fit_case(name)
+    out = fit.residuals(type=kind, summary=True)
+    for label, ref in per_group(fit, load(name)["lavResiduals"][kind]).items():
+        ours = _pick(fit, out, label)
+        assert_close(ours["cov"], matrix(ref["cov"]), 1e-4, 1e-3, "cov")
+        assert_close(ours["cov_z"], matrix(ref["cov.z"]), 2e-3, 2e-3, "cov.z")
+        if "mean.z" in ref:
+            assert_close(ours["mean_z"], vector(ref["mean.z"]), 2e-3, 2e-3, "mean.z")
+        summary = ref["summary"]
+        table = ours["summary"]
+        # lavaan 0.6.14 spells one of the CRMR rows "ucrmr.cilupper"
+        rows = [r.replace("cilupper", "ci.upper") for r in summary["_rows"]]
+        assert list(table.index) == rows
+        for column in ("cov", "mean", "total"):
+            if column in summary:
+                reference = np.array([np.nan if v is None else v for v in summary[column]])
+                assert_close(table[column], reference, 2e-4, 1e-3, f"{name} {kind} {column}")
+            else:
+                assert column not in table
+
+
+def test_residual_summary_is_the_srmr_of_fit_measures():
+    fit = fit_case("hs_cfa")
+    table = fit.residual_summary()
+    assert table.loc["srmr", "cov"] == pytest.approx(
+        load("hs_cfa")["fit_measures"]["srmr"], abs=1e-6
+    )
+    crmr = fit.residual_summary(type="cor.bollen")
+    assert crmr.loc["crmr", "cov"] == pytest.approx(
+        load("hs_cfa")["fit_measures"]["crmr"], abs=1e-6
+    )
+
+
+def test_groups_keyed_by_label():
+    out = fit_case("hs_groups").residuals()
+    assert list(out) == ["Pasteur", "Grant-White"]
+    assert list(out["Pasteur"]["mean"].index) == [f"x{k}" for k in range(1, 10)]
+
+
+def test_unknown_type_suggests_the_closest():
+    with pytest.raises(OptionError, match="standardized"):
+        fit_case("hs_cfa").residuals(type="standardised")
+
+
+@pytest.mark.parametrize("kind", ["raw", "cor", "cor.bentler"])
+def test_twolevel_residuals_per_level(kind):
+    fit = fit_case("twolevel")
+    ref = load("twolevel")["resid"][kind]
+    out = fit.residuals(type=kind)
+    assert list(out) == list(ref) == ["within", "cluster"]
+    for level, entry in ref.items():
+        assert list(out[level]["cov"].index) == entry["cov"]["rows"]
+        assert_close(out[level]["cov"], matrix(entry["cov"]), 2e-4, 1e-3, f"{level} cov")
+        assert_close(out[level]["mean"], vector(entry["mean"]), 2e-4, 1e-3, f"{level} mean")
+    assert fit.residuals(type=kind, summary=True)["within"]["cov"].equals(out["within"]["cov"])
+
+
+def test_twolevel_standardized_residuals_refused():
+    fit = fit_case("twolevel")
+    with pytest.raises(NotSupportedError):
+        fit.residuals(type="standardized")
+    with pytest.raises(NotSupportedError):
+        fit.residual_summary()
