@@ -293,12 +293,12 @@ def _table(split, joint_free, theta, se_of, moments) -> pd.DataFrame:
     index = [joint_free.get(common.key(r)) for r in rows]
     est = np.array([r.value if j is None else theta[j] for j, r in zip(index, rows, strict=True)])
     se = np.array([0.0 if j is None else se_of.get(j, 0.0) for j in index])
-    std_lv, std_all = standardized(rows, est, moments)
+    std_lv, std_all, std_nox = standardized(rows, est, moments)
     return pd.DataFrame({
         "lhs": [r.lhs for r in rows], "op": [r.op.value for r in rows],
         "rhs": [r.rhs for r in rows], "group": [r.group for r in rows],
         "label": [r.label for r in rows], "est": est, "se": se, **wald(est, se),
-        "std_lv": std_lv, "std_all": std_all,
+        "std_lv": std_lv, "std_all": std_all, "std_nox": std_nox,
     })  # fmt: skip
 
 
