@@ -133,7 +133,7 @@ def test_each_warning_message_once(capsys):
 # ---- fit: formats -------------------------------------------------------------------------------
 
 COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue"]
-COLUMNS += ["ci_lower", "ci_upper", "std_lv", "std_all"]
+COLUMNS += ["ci_lower", "ci_upper", "std_lv", "std_all", "std_nox"]
 
 
 def test_json_parses_back(model_file, capsys):

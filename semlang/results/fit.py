@@ -171,12 +171,24 @@ class Fit:
 
         return estimate_columns(self)
 
-    def estimates(self) -> pd.DataFrame:
+    def estimates(self, level: float = 0.95) -> pd.DataFrame:
         """lavaan's ``parameterEstimates()``: lhs, op, rhs, group, label, est, se, z, pvalue,
-        ci_lower, ci_upper, std_lv, std_all — fixed rows, ``:=`` rows and constraint rows too."""
+        ci_lower, ci_upper (at ``level``), std_lv, std_all, std_nox — fixed rows, ``:=`` rows
+        and constraint rows too."""
         from semlang.results.table import estimates_frame
 
-        return estimates_frame(self)
+        return estimates_frame(self, level)
+
+    def standardized_solution(
+        self, type: str = "std.all", level: float = 0.95, remove_eq: bool = True,
+        remove_ineq: bool = True, remove_def: bool = False,
+    ) -> pd.DataFrame:  # fmt: skip
+        """lavaan's ``standardizedSolution()``: lhs, op, rhs, group, label, est_std, se, z,
+        pvalue, ci_lower, ci_upper; ``type`` "std.all", "std.lv" or "std.nox"; standard errors
+        by the delta method with the fit's covariance matrix of the estimates."""
+        from semlang.results.standardized_frame import standardized_solution
+
+        return standardized_solution(self, type, level, remove_eq, remove_ineq, remove_def)
 
     def standardized(self) -> pd.DataFrame:
         """The standardized solution (lhs, op, rhs, group, est_std = std_all, std_lv)."""
@@ -204,15 +216,18 @@ class Fit:
         return predict(self, data=data, method=method)
 
     def summary(
-        self, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False
-    ) -> str:
-        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures,
-        and with ``rsquare`` the R-Square blocks)."""
+        self, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False,
+        ci: bool = False, level: float = 0.95,
+    ) -> str:  # fmt: skip
+        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures;
+        with ``rsquare`` the R-Square blocks; with ``ci`` the confidence intervals at
+        ``level``)."""
         from semlang.results.summary import summary_text
 
         return summary_text(
-            self, standardized=standardized, fit_measures=fit_measures, rsquare=rsquare
-        )
+            self, standardized=standardized, fit_measures=fit_measures, rsquare=rsquare, ci=ci,
+            level=level,
+        )  # fmt: skip
 
     # ---- diagnostics: residuals, R², lavInspect ----
     def residuals(self, type: str | None = None, summary: bool = False) -> dict:

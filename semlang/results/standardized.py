@@ -30,17 +30,21 @@ def standardize(table, estimates: np.ndarray, implied_by_block: dict, residual_b
     return std_lv, std_all
 
 
-def _sd(name: str, variance: dict, latent: set, only_latent: bool) -> float:
-    if only_latent and name not in latent:
+def _sd(name: str, variance: dict, latent: set, only_latent: bool, exogenous=frozenset()) -> float:
+    if (only_latent and name not in latent) or name in exogenous:
         return 1.0
     value = variance.get(name, np.nan)
     return float(np.sqrt(value)) if value > 0 else np.nan
 
 
-def standardize_row(row, est, variance, residual, latent, only_latent) -> float:
+def standardize_row(
+    row, est, variance, residual, latent, only_latent, exogenous=frozenset()
+) -> float:
     """One row's standardized value: ``variance`` and ``residual`` map each variable to its
-    total and its residual variance; ``only_latent`` gives std_lv, else std_all."""
-    sd = lambda name: _sd(name, variance, latent, only_latent)  # noqa: E731
+    total and its residual variance; ``only_latent`` gives std_lv, else std_all (std_nox with
+    the observed covariates ``exogenous`` left unscaled). As lavaan, a covariance is divided by
+    the square roots of the absolute values of the variances it connects."""
+    sd = lambda name: _sd(name, variance, latent, only_latent, exogenous)  # noqa: E731
     if row.op is Op.MEASURED:
         return est * sd(row.lhs) / sd(row.rhs)
     if row.op is Op.REGRESSION:
@@ -53,7 +57,7 @@ def standardize_row(row, est, variance, residual, latent, only_latent) -> float:
         if row.lhs in latent or row.rhs in latent:
             return est / (sd(row.lhs) * sd(row.rhs))
         return est
-    scale_l = np.sqrt(residual.get(row.lhs, np.nan))
-    scale_r = np.sqrt(residual.get(row.rhs, np.nan))
+    scale_l = 1.0 if row.lhs in exogenous else np.sqrt(abs(residual.get(row.lhs, np.nan)))
+    scale_r = 1.0 if row.rhs in exogenous else np.sqrt(abs(residual.get(row.rhs, np.nan)))
     with np.errstate(divide="ignore", invalid="ignore"):
         return est / (scale_l * scale_r)

@@ -32,6 +32,8 @@ _COLUMNS = {
     "pvalue": "P(>|z|)",
     "std_lv": "Std.lv",
     "std_all": "Std.all",
+    "ci_lower": "ci.lower",
+    "ci_upper": "ci.upper",
 }
 _VOWELS = "aeiou"
 
@@ -290,8 +292,8 @@ def _cells(frame, columns: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [tuple(formatted[c][k].rjust(width[c]) for c in columns) for k in range(len(frame))]
 
 
-def _entries(fit, columns: tuple[str, ...]) -> list[_Entry]:
-    frame = fit.estimates()
+def _entries(fit, columns: tuple[str, ...], level: float = 0.95) -> list[_Entry]:
+    frame = fit.estimates() if level == 0.95 else fit.estimates(level=level)
     rows = fit.table.rows
     if len(frame) != len(rows):
         raise ValueError("the estimates do not match the parameter table row for row")
@@ -409,9 +411,13 @@ def _rsquare_section(rsquare) -> list[str]:
     return _print_matrix("R-Square", ("", "Estimate".rjust(_CELL)), rows)
 
 
-def _estimates(fit, standardized: bool, rsquare: bool = False) -> list[str]:
-    columns = tuple(_COLUMNS)[: 6 if standardized else 4]
-    entries = _entries(fit, columns)
+def _estimates(
+    fit, standardized: bool, rsquare: bool = False, ci: bool = False, level: float = 0.95
+) -> list[str]:
+    columns = ("est", "se", "z", "pvalue")
+    columns += ("ci_lower", "ci_upper") if ci else ()  # lavaan's summary(ci = TRUE)
+    columns += ("std_lv", "std_all") if standardized else ()
+    entries = _entries(fit, columns, level)
     header = ("", *(_COLUMNS[c].rjust(_CELL) for c in columns))
     table = fit.table
     residual = _residual_names(table)
@@ -434,16 +440,23 @@ def _estimates(fit, standardized: bool, rsquare: bool = False) -> list[str]:
 
 
 def summary_text(
-    fit, standardized: bool = False, *, fit_measures: bool = False, rsquare: bool = False
+    fit,
+    standardized: bool = False,
+    *,
+    fit_measures: bool = False,
+    rsquare: bool = False,
+    ci: bool = False,
+    level: float = 0.95,
 ) -> str:
     """The lavaan-style summary of ``fit`` (``standardized``: add Std.lv and Std.all columns;
     ``fit_measures``: add lavaan's fit-measure blocks after the model test; ``rsquare``: an
-    "R-Square:" block after each group's or level's parameters)."""
+    "R-Square:" block after each group's or level's parameters; ``ci``: add the ci.lower and
+    ci.upper columns at ``level``)."""
     measures = fit.fit_measures()
     lines = _opening(fit)
     lines += ["", *_optimizer(fit), "", *_data(fit), "", *_test(fit, measures)]
     if fit_measures and Test.NONE not in fit.options.test:  # lavaan: none without a test
         lines += _fit_measures(measures)
     lines += ["", *_se_block(fit)]
-    lines += _estimates(fit, standardized, rsquare)
+    lines += _estimates(fit, standardized, rsquare, ci, level)
     return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@
 Input: a :class:`~semlang.results.fit.Fit`. Output: one row per parameter-table row — fixed
 parameters (se 0), free ones, ``:=`` rows (delta-method standard errors) and constraint rows
 (lavaan's value: left − right, right − left for ``<``; se 0) — with est, se, z, pvalue,
-ci_lower, ci_upper, std_lv, std_all. Standardized ``:=`` and constraint rows are their
+ci_lower, ci_upper, std_lv, std_all, std_nox. Standardized ``:=`` and constraint rows are their
 expressions evaluated at the standardized free parameters, as lavaan's ``standardizedSolution()``.
 """
 
@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from semlang.errors import OptionError
 from semlang.options import StandardErrors
 from semlang.results import inference
-from semlang.results.standardized import standardize
+from semlang.results.standardized_solution import standardized_values
 from semlang.syntax.ast import Op
 
 TINY_SE = float(np.sqrt(np.finfo(float).eps))
@@ -50,7 +51,7 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
     if constraint_rows:
         est[constraint_rows] = space.constraint_values.value(fit.theta)
     se = np.where(se < TINY_SE, 0.0, se)  # as lavaan: a numerically zero se is 0, with no z
-    std_lv, std_all = _standardized(fit, est)
+    std_lv, std_all, std_nox = _standardized(fit, est)
     columns = {"est": est, "se": se, **inference.wald_columns(est, se)}
     if fit.options.se is StandardErrors.BOOTSTRAP:  # percentile CIs, := from draws
         from semlang.results.bootstrap import bootstrap_columns
@@ -64,6 +65,7 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
         columns["ci_lower"][k] = columns["ci_upper"][k] = est[k]
     columns["std_lv"] = std_lv
     columns["std_all"] = std_all
+    columns["std_nox"] = std_nox
     return columns
 
 
@@ -77,40 +79,32 @@ def _pinned(fit) -> np.ndarray:
 
 
 def _standardized(fit, est: np.ndarray):
-    table = fit.table
-    implied_by_block, residual_by_block = {}, {}
-    for layout, moments in zip(fit.model.layouts, fit.implied, strict=True):
-        total = np.diag(moments.total_cov)
-        implied_by_block[layout.block] = dict(zip(layout.variables, total, strict=True))
-        residual_by_block[layout.block] = dict(
-            zip(layout.variables, np.diag(moments.S), strict=True)
+    """std_lv, std_all and std_nox of every row (lavaan's definitions, improper solutions
+    included: :mod:`semlang.results.standardized_solution`)."""
+    kinds = ("std.lv", "std.all", "std.nox")
+    return tuple(standardized_values(fit, est, kind)[0] for kind in kinds)
+
+
+def with_level(fit, columns: dict, level: float) -> dict:
+    """The columns with Wald intervals at ``level`` instead of 0.95 (lavaan's ``level=``)."""
+    if level == 0.95:
+        return columns
+    check_level(level)
+    if fit.options.se is StandardErrors.BOOTSTRAP:
+        raise OptionError(
+            "confidence levels other than 0.95 are not available with bootstrap standard errors",
+            hint="use level=0.95, or percentile intervals from the bootstrap draws",
         )
-    std_lv, std_all = standardize(table, est, implied_by_block, residual_by_block)
-    space = fit.model.space
-    definition_rows = [k for k, row in enumerate(table.rows) if row.op is Op.DEFINED]
-    constraint_rows = [
-        k for k, row in enumerate(table.rows) if row.op in (Op.EQUAL, Op.LESS, Op.GREATER)
-    ]
-    for std in (std_lv, std_all):
-        theta = _standardized_theta(table, std, fit.model.n_theta)
-        if definition_rows:
-            std[definition_rows] = space.definitions.value(theta)
-        if constraint_rows:
-            std[constraint_rows] = space.constraint_values.value(theta)
-    return std_lv, std_all
+    wald = inference.wald_columns(columns["est"], columns["se"], level)
+    return {**columns, "ci_lower": wald["ci_lower"], "ci_upper": wald["ci_upper"]}
 
 
-def _standardized_theta(table, std: np.ndarray, n_theta: int) -> np.ndarray:
-    """θ with each entry replaced by the standardized value of its first row (lavaan evaluates
-    ``:=`` and constraint rows there; labelled fixed parameters keep their raw value)."""
-    theta = np.full(n_theta, np.nan)
-    for k, row in enumerate(table.rows):
-        if row.is_model_parameter and row.is_free and np.isnan(theta[row.free - 1]):
-            theta[row.free - 1] = std[k]
-    return theta
+def check_level(level: float) -> None:
+    if not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise OptionError(f"level must be between 0 and 1, not {level!r}", hint="e.g. level=0.90")
 
 
-def estimates_frame(fit) -> pd.DataFrame:
+def estimates_frame(fit, level: float = 0.95) -> pd.DataFrame:
     rows = fit.table.rows
     data: dict[str, list | np.ndarray] = {
         "lhs": [r.lhs for r in rows],
@@ -121,5 +115,5 @@ def estimates_frame(fit) -> pd.DataFrame:
     if fit.table.nlevels > 1:
         data["level"] = [r.level for r in rows]
     data["label"] = [r.label for r in rows]
-    data.update(fit._columns)
+    data.update(with_level(fit, fit._columns, level))
     return pd.DataFrame(data)

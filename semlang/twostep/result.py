@@ -21,7 +21,7 @@ from semlang.results.standardized import standardize_row
 from semlang.syntax.ast import Op
 
 COLUMNS = ["lhs", "op", "rhs", "group", "label", "est", "se", "z", "pvalue", "ci_lower",
-           "ci_upper", "std_lv", "std_all"]  # fmt: skip
+           "ci_upper", "std_lv", "std_all", "std_nox"]  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,6 +110,7 @@ def estimates_with_standard_errors(fit: Any, se: np.ndarray) -> pd.DataFrame:
         "rhs": [r.rhs for r in rows], "group": [r.group for r in rows],
         "label": [r.label for r in rows], "est": est, "se": se, **wald(est, se),
         "std_lv": columns["std_lv"], "std_all": columns["std_all"],
+        "std_nox": columns["std_nox"],
     })  # fmt: skip
 
 
@@ -127,17 +128,23 @@ def structural_standard_errors(fit: Any, vcov: np.ndarray) -> np.ndarray:
     return se
 
 
-def standardized(rows, est: np.ndarray, moments: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(std_lv, std_all) of parameter rows from implied moments (lavaan's definitions)."""
+def standardized(rows, est: np.ndarray, moments: Any) -> tuple[np.ndarray, ...]:
+    """(std_lv, std_all, std_nox) of parameter rows from implied moments (lavaan's
+    definitions; std_nox leaves the observed covariates of regressions in their units)."""
     names = moments.layout.variables
     latent = set(moments.layout.latent)
     total = dict(zip(names, np.diag(moments.total_cov), strict=True))
     residual = dict(zip(names, np.diag(moments.S), strict=True))
-    std_lv = np.full(len(rows), np.nan)
-    std_all = np.full(len(rows), np.nan)
+    outcomes = {r.lhs for r in rows if r.op is Op.REGRESSION}
+    outcomes |= {r.rhs for r in rows if r.op is Op.MEASURED}
+    covariates = {r.rhs for r in rows if r.op is Op.REGRESSION} - outcomes - latent
+    out = tuple(np.full(len(rows), np.nan) for _ in range(3))
     with np.errstate(divide="ignore", invalid="ignore"):
         for k, row in enumerate(rows):
             if row.is_model_parameter:
-                std_lv[k] = standardize_row(row, est[k], total, residual, latent, True)
-                std_all[k] = standardize_row(row, est[k], total, residual, latent, False)
-    return std_lv, std_all
+                out[0][k] = standardize_row(row, est[k], total, residual, latent, True)
+                out[1][k] = standardize_row(row, est[k], total, residual, latent, False)
+                out[2][k] = standardize_row(
+                    row, est[k], total, residual, latent, False, frozenset(covariates)
+                )
+    return out

@@ -303,12 +303,12 @@ def _table(split, joint_free, theta, se_of, moments) -> pd.DataFrame:
     se = np.array([0.0 if j is None else se_of.get(j, 0.0) for j in index])
     dropped = np.array([any(r is d for d in split.dropped) for r in rows], dtype=bool)
     est[dropped], se[dropped] = np.nan, np.nan  # across blocks: not estimated (lavaan: NA)
-    std_lv, std_all = standardized(rows, est, moments)
+    std_lv, std_all, std_nox = standardized(rows, est, moments)
     return pd.DataFrame({
         "lhs": [r.lhs for r in rows], "op": [r.op.value for r in rows],
         "rhs": [r.rhs for r in rows], "group": [r.group for r in rows],
         "label": [r.label for r in rows], "est": est, "se": se, **wald(est, se),
-        "std_lv": std_lv, "std_all": std_all,
+        "std_lv": std_lv, "std_all": std_all, "std_nox": std_nox,
     })  # fmt: skip
 
 
