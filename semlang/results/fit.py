@@ -198,6 +198,13 @@ class Fit:
 
         return predict(self, data=data, method=method)
 
+    def modindices(self, sort: bool = False, minimum_value: float = 0.0, **options) -> pd.DataFrame:
+        """lavaan's ``modindices()``: the score test of every fixed or left-out parameter (mi,
+        epc, sepc_lv, sepc_all, sepc_nox; see :func:`semlang.results.modindices.modindices`)."""
+        from semlang.results.modindices import modindices
+
+        return modindices(self, sort=sort, minimum_value=minimum_value, **options)
+
     def summary(self, standardized: bool = False, fit_measures: bool = False) -> str:
         """lavaan's ``summary()``: header, model test, parameter sections (and fit measures)."""
         from semlang.results.summary import summary_text
