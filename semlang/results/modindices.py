@@ -47,6 +47,8 @@ class Candidate:
     level: int
     value: float
     exo: bool = False
+    release: bool = False  # a row of the model whose parameter gets a θ of its own
+    shared: int = -1  # for a release: the (0-based) θ the row shared, the candidate its change
 
 
 # ---------------------------------------------------------------- the candidates
@@ -125,14 +127,14 @@ def extended_layouts(fit, cands: list[Candidate]) -> tuple[RamLayout, ...]:
                 continue
             slot = n_theta + k
             if cand.op is Op.MEASURED:
-                extra["A"].append((index[cand.rhs], index[cand.lhs], slot))
+                extra["A"].append((index[cand.rhs], index[cand.lhs], slot, cand.release))
             elif cand.op is Op.REGRESSION:
-                extra["A"].append((index[cand.lhs], index[cand.rhs], slot))
+                extra["A"].append((index[cand.lhs], index[cand.rhs], slot, cand.release))
             elif cand.op is Op.COVARIANCE:
                 i, j = sorted((index[cand.lhs], index[cand.rhs]), reverse=True)
-                extra["S"].append((i, j, slot))
+                extra["S"].append((i, j, slot, cand.release))
             else:
-                extra["m"].append((index[cand.lhs], 0, slot))
+                extra["m"].append((index[cand.lhs], 0, slot, cand.release))
         out.append(
             replace(
                 layout,
@@ -144,9 +146,19 @@ def extended_layouts(fit, cands: list[Candidate]) -> tuple[RamLayout, ...]:
     return tuple(out)
 
 
-def _extend(entries: EntryIndex, items: list[tuple[int, int, int]]) -> EntryIndex:
-    old = list(zip(entries.rows, entries.cols, entries.theta, strict=True))
-    return EntryIndex.build([tuple(int(v) for v in item) for item in old] + items)
+def _extend(entries: EntryIndex, items: list[tuple[int, int, int, bool]]) -> EntryIndex:
+    """The entries plus the candidates'; a released row's entry takes its new θ instead."""
+    old = {
+        (int(r), int(c)): int(t)
+        for r, c, t in zip(entries.rows, entries.cols, entries.theta, strict=True)
+    }
+    added = []
+    for i, j, slot, release in items:
+        if release:
+            old[(i, j)] = slot
+        else:
+            added.append((i, j, slot))
+    return EntryIndex.build([(i, j, t) for (i, j), t in old.items()] + added)
 
 
 def score_parts(fit, layouts, theta: np.ndarray, information: str = "expected"):
@@ -171,28 +183,43 @@ def score_parts(fit, layouts, theta: np.ndarray, information: str = "expected"):
     return grad, info
 
 
-def reduce_to_phi(fit, grad: np.ndarray, info: np.ndarray):
-    """Gradient and information with the model's own parameters in φ, the candidates in θ."""
+def reduce_to_phi(fit, grad: np.ndarray, info: np.ndarray, cands: list[Candidate]):
+    """Gradient and information with the model's own parameters in φ, the candidates in θ.
+
+    A released row's θ is the parameter it shared plus the candidate (its change), so that the
+    model's parameters keep a zero gradient."""
     n_theta = fit.model.n_theta
     J = fit.model.space.jacobian(fit.estimation.phi)
     n_extra = len(grad) - n_theta
     T = np.zeros((len(grad), J.shape[1] + n_extra))
     T[:n_theta, : J.shape[1]] = J
     T[n_theta:, J.shape[1] :] = np.eye(n_extra)
+    for k, cand in enumerate(cands):
+        if cand.release:
+            T[n_theta + k, : J.shape[1]] = J[cand.shared]
     return T.T @ grad, T.T @ info @ T, J.shape[1]
+
+
+def score_system(fit, cands: list[Candidate], information: str = "expected", full: bool = False):
+    """(g_c, V): the candidates' half gradient and the information left once the model's own
+    parameters are profiled out, V = I_cc − I_cf I_ff⁻¹ I_fc (its diagonal unless ``full``)."""
+    layouts = extended_layouts(fit, cands)
+    theta = np.concatenate([fit.theta, [c.value for c in cands]])
+    grad, info = score_parts(fit, layouts, theta, information)
+    g, info, n_phi = reduce_to_phi(fit, grad, info, cands)
+    I_ff, I_cf = info[:n_phi, :n_phi], info[n_phi:, :n_phi]
+    solved = np.linalg.solve(I_ff, I_cf.T)
+    if full:
+        V = info[n_phi:, n_phi:] - I_cf @ solved
+    else:
+        V = np.diag(info)[n_phi:] - np.einsum("ij,ji->i", I_cf, solved)
+    return g[n_phi:], V
 
 
 def score_statistics(fit, cands: list[Candidate], information: str = "expected"):
     """(mi, epc) per candidate; NaN where the candidate is not identified once freed."""
-    layouts = extended_layouts(fit, cands)
-    theta = np.concatenate([fit.theta, [c.value for c in cands]])
-    grad, info = score_parts(fit, layouts, theta, information)
-    g, info, n_phi = reduce_to_phi(fit, grad, info)
-    I_ff, I_cf = info[:n_phi, :n_phi], info[n_phi:, :n_phi]
-    I_cc = np.diag(info)[n_phi:]
-    V = I_cc - np.einsum("ij,ji->i", I_cf, np.linalg.solve(I_ff, I_cf.T))
+    g_c, V = score_system(fit, cands, information)
     V = np.where(V < SMALL_V, np.nan, V)
-    g_c = g[n_phi:]
     N = fit.nobs
     mi = N * g_c**2 / V
     d = -N * g_c
