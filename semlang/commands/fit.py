@@ -47,6 +47,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="text: add the fit-measure blocks; csv: print the fit measures instead of the "
         "estimates (json always has both)",
     )
+    parser.add_argument(
+        "--modindices",
+        action="store_true",
+        help="text: print the modification indices after the summary",
+    )
+    parser.add_argument(
+        "--minimum-value",
+        type=float,
+        default=0.0,
+        metavar="MI",
+        help="with --modindices: only the indices above MI (lavaan's minimum.value)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
 
 
@@ -74,9 +86,18 @@ def render(fit, output: str, standardized: bool = False, fit_measures: bool = Fa
     return summary_text(fit, standardized=standardized, fit_measures=fit_measures)
 
 
+def modindices_block(fit, minimum_value: float) -> str:
+    """The "Modification Indices:" block printed after the summary (``--modindices``)."""
+    from semlang.results.modindices import modindices_text
+
+    return "\n" + "\n".join(modindices_text(fit.modindices(minimum_value=minimum_value))) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     fit = fit_model(args)
     sys.stdout.write(render(fit, args.format, args.standardized, args.fit_measures))
+    if args.modindices and args.format == "text":
+        sys.stdout.write(modindices_block(fit, args.minimum_value))
     sys.stdout.flush()
     return EXIT_OK if fit.converged else EXIT_NOT_CONVERGED
 

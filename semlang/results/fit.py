@@ -205,11 +205,16 @@ class Fit:
 
         return modindices(self, sort=sort, minimum_value=minimum_value, **options)
 
-    def summary(self, standardized: bool = False, fit_measures: bool = False) -> str:
-        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures)."""
+    def summary(
+        self, standardized: bool = False, fit_measures: bool = False, modindices: bool = False
+    ) -> str:
+        """lavaan's ``summary()``: header, model test, parameter sections (and fit measures,
+        and the modification indices)."""
         from semlang.results.summary import summary_text
 
-        return summary_text(self, standardized=standardized, fit_measures=fit_measures)
+        return summary_text(
+            self, standardized=standardized, fit_measures=fit_measures, modindices=modindices
+        )
 
     def __repr__(self) -> str:
         status = "converged" if self.converged else "did NOT converge"

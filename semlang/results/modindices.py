@@ -344,3 +344,27 @@ def _select(fit, frame: pd.DataFrame, sort: bool, minimum_value: float, op) -> p
         ops = [op] if isinstance(op, str) else list(op)
         frame = frame[frame["op"].isin(ops)]
     return frame
+
+
+def modindices_text(table: pd.DataFrame) -> list[str]:
+    """The lines of lavaan's "Modification Indices:" block of ``summary(modindices=TRUE)``:
+    the table as R prints a data frame (row numbers, cells right-aligned, 3 decimals)."""
+    columns = {"row": [str(k + 1) for k in range(len(table))]}
+    for name in table.columns:
+        values = table[name]
+        if name in ("lhs", "op", "rhs", "decision"):
+            columns[name] = [str(v) for v in values]
+        elif name in ("group", "level"):
+            columns[name] = [str(int(v)) for v in values]
+        else:
+            columns[name] = [f"{v:.3f}" for v in values]
+    headers = {name: name.replace("_", ".") for name in columns}
+    headers["row"] = ""
+    widths = {n: max([len(headers[n]), *map(len, columns[n])]) for n in columns}
+    lines = ["Modification Indices:", ""]
+    lines.append(" ".join(headers[n].rjust(widths[n]) for n in columns))
+    for k in range(len(table)):
+        cells = [columns[n][k].rjust(widths[n]) for n in columns]
+        cells[0] = columns["row"][k].ljust(widths["row"])  # R left-aligns row names
+        lines.append(" ".join(cells))
+    return lines

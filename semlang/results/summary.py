@@ -417,9 +417,12 @@ def _estimates(fit, standardized: bool) -> list[str]:
     return lines + _model_wide(entries, header)
 
 
-def summary_text(fit, standardized: bool = False, *, fit_measures: bool = False) -> str:
+def summary_text(
+    fit, standardized: bool = False, *, fit_measures: bool = False, modindices: bool = False
+) -> str:
     """The lavaan-style summary of ``fit`` (``standardized``: add Std.lv and Std.all columns;
-    ``fit_measures``: add lavaan's fit-measure blocks after the model test)."""
+    ``fit_measures``: add lavaan's fit-measure blocks after the model test; ``modindices``:
+    add the modification indices at the end)."""
     measures = fit.fit_measures()
     lines = _opening(fit)
     lines += ["", *_optimizer(fit), "", *_data(fit), "", *_test(fit, measures)]
@@ -427,4 +430,8 @@ def summary_text(fit, standardized: bool = False, *, fit_measures: bool = False)
         lines += _fit_measures(measures)
     lines += ["", *_se_block(fit)]
     lines += _estimates(fit, standardized)
+    if modindices:
+        from semlang.results.modindices import modindices_text
+
+        lines += ["", *modindices_text(fit.modindices())]
     return "\n".join(lines) + "\n"

@@ -85,3 +85,38 @@ def test_sort_minimum_and_op():
     assert list(table.op.unique()) == ["~~"]
     assert (table.mi > 10).all() and table.mi.is_monotonic_decreasing
     assert (table.lhs + table.rhs).iloc[0] == "x7x8"
+
+
+def test_summary_appends_lavaans_block():
+    text = fitted("hs_cfa").summary(modindices=True)
+    tail = text.splitlines()[-57:]
+    assert tail[:3] == [
+        "Modification Indices:",
+        "",
+        "       lhs op rhs     mi    epc sepc.lv sepc.all sepc.nox",
+    ]
+    assert tail[3] == "1   visual =~  x4  1.211  0.077   0.069    0.059    0.059"
+    assert tail[-1] == "54      x8 ~~  x9 14.946 -0.423  -0.423   -0.805   -0.805"
+
+
+def test_cli_prints_the_indices_above_the_minimum(tmp_path, capsys):
+    from semlang.cli import main
+
+    path = tmp_path / "hs.sem"
+    path.write_text(load("hs_cfa")["model"], encoding="utf-8")
+    data = Path(semlang.__file__).parent / "datasets" / "HolzingerSwineford1939.csv"
+    argv = ["fit", str(path), str(data), "--cfa", "--modindices", "--minimum-value", "10"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("Modification Indices:")
+    rows = [line.split()[1:4] for line in lines[start + 3 :]]
+    assert rows == [["visual", "=~", "x7"], ["visual", "=~", "x9"], ["x7", "~~", "x8"],
+                    ["x8", "~~", "x9"]]  # fmt: skip
+
+
+def test_two_level_is_refused():
+    case = json.loads((DIAGNOSTICS.parent / "twolevel_demo.json").read_text())
+    data = semlang.datasets.load("Demo.twolevel")
+    fit = semlang.sem(case["model"], data, cluster="cluster")
+    with pytest.raises(semlang.ModelError, match="two-level"):
+        fit.modindices()
