@@ -25,11 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from semlang.compile.layout import EntryIndex, RamLayout
-from semlang.compile.ram import ImpliedMoments, collapse
+from semlang.compile.layout import EntryIndex
+from semlang.compile.ram import ImpliedMoments
 from semlang.errors import ModelError
-from semlang.estimate.objective import second_order_entries
-from semlang.results.standardized import standardize_row
 from semlang.syntax.ast import Op
 
 SMALL_V = np.finfo(float).eps ** (1.0 / 3.0)
@@ -47,8 +45,7 @@ class Candidate:
     level: int
     value: float
     exo: bool = False
-    release: bool = False  # a row of the model whose parameter gets a θ of its own
-    shared: int = -1  # for a release: the (0-based) θ the row shared, the candidate its change
+    release: bool = False  # a row of the model whose parameter gets a change of its own
 
 
 # ---------------------------------------------------------------- the candidates
@@ -114,111 +111,79 @@ def _lower_pairs(names: list[str]) -> list[tuple[str, str]]:
 
 # ---------------------------------------------------------------- the extended model
 
-
-def extended_layouts(fit, cands: list[Candidate]) -> tuple[RamLayout, ...]:
-    """Each block's layout with the candidates as extra free entries (θ index n_θ + k)."""
-    n_theta = fit.model.n_theta
-    out = []
-    for layout in fit.model.layouts:
-        index = {name: i for i, name in enumerate(layout.variables)}
-        extra = {"A": [], "S": [], "m": []}
-        for k, cand in enumerate(cands):
-            if cand.block != layout.block:
-                continue
-            slot = n_theta + k
-            if cand.op is Op.MEASURED:
-                extra["A"].append((index[cand.rhs], index[cand.lhs], slot, cand.release))
-            elif cand.op is Op.REGRESSION:
-                extra["A"].append((index[cand.lhs], index[cand.rhs], slot, cand.release))
-            elif cand.op is Op.COVARIANCE:
-                i, j = sorted((index[cand.lhs], index[cand.rhs]), reverse=True)
-                extra["S"].append((i, j, slot, cand.release))
-            else:
-                extra["m"].append((index[cand.lhs], 0, slot, cand.release))
-        out.append(
-            replace(
-                layout,
-                A_free=_extend(layout.A_free, extra["A"]),
-                S_free=_extend(layout.S_free, extra["S"]),
-                m_free=_extend(layout.m_free, extra["m"]),
-            )
-        )
-    return tuple(out)
+CHUNK = 512  # candidates whose information is formed at once
 
 
-def _extend(entries: EntryIndex, items: list[tuple[int, int, int, bool]]) -> EntryIndex:
-    """The entries plus the candidates'; a released row's entry takes its new θ instead."""
-    old = {
-        (int(r), int(c)): int(t)
-        for r, c, t in zip(entries.rows, entries.cols, entries.theta, strict=True)
-    }
-    added = []
-    for i, j, slot, release in items:
-        if release:
-            old[(i, j)] = slot
-        else:
-            added.append((i, j, slot))
-    return EntryIndex.build([(i, j, t) for (i, j), t in old.items()] + added)
-
-
-def score_parts(fit, layouts, theta: np.ndarray, information: str = "expected"):
-    """The half gradient of F and the per-observation information, both in the extended θ."""
-    objective = fit.estimation.objective
-    n = len(theta)
-    grad, info = np.zeros(n), np.zeros((n, n))
-    for k, (layout, disc) in enumerate(zip(layouts, objective.discrepancies, strict=True)):
-        moments = ImpliedMoments.at(layout, theta, objective.exo[k])
-        _, G, g = disc.evaluate(moments.sigma, moments.mu, gradient=True)
-        grad += moments.gradient(G, g, n) / 2.0
-        Pa, Pb, Pc, index = moments.entry_vectors()
-        if information == "observed":
-            entries = second_order_entries(moments, G, g)
-            entries += disc.first_order_hessian_entries(
-                moments, Pa, Pb, Pc, objective.meanstructure
-            )
-            info += collapse((entries + entries.T) / 4.0, index, n)
-        else:
-            entries = disc.expected_entries(moments, Pa, Pb, Pc, objective.meanstructure)
-            info += collapse(entries, index, n)
-    return grad, info
-
-
-def reduce_to_phi(fit, grad: np.ndarray, info: np.ndarray, cands: list[Candidate]):
-    """Gradient and information with the model's own parameters in φ, the candidates in θ.
-
-    A released row's θ is the parameter it shared plus the candidate (its change), so that the
-    model's parameters keep a zero gradient."""
-    n_theta = fit.model.n_theta
-    J = fit.model.space.jacobian(fit.estimation.phi)
-    n_extra = len(grad) - n_theta
-    T = np.zeros((len(grad), J.shape[1] + n_extra))
-    T[:n_theta, : J.shape[1]] = J
-    T[n_theta:, J.shape[1] :] = np.eye(n_extra)
+def candidate_moments(fit, cands: list[Candidate], block_index: int, moments):
+    """The implied moments of one block seen through the candidates' entries (θ index = the
+    candidate's number), and those numbers. The matrices are the model's: each candidate sits at
+    its current value, and a released row's candidate is the change of the row's parameter."""
+    layout = moments.layout
+    index = {name: i for i, name in enumerate(layout.variables)}
+    items = {"A": [], "S": [], "m": []}
     for k, cand in enumerate(cands):
-        if cand.release:
-            T[n_theta + k, : J.shape[1]] = J[cand.shared]
-    return T.T @ grad, T.T @ info @ T, J.shape[1]
+        if cand.block != layout.block:
+            continue
+        if cand.op is Op.MEASURED:
+            items["A"].append((index[cand.rhs], index[cand.lhs], k))
+        elif cand.op is Op.REGRESSION:
+            items["A"].append((index[cand.lhs], index[cand.rhs], k))
+        elif cand.op is Op.COVARIANCE:
+            i, j = sorted((index[cand.lhs], index[cand.rhs]), reverse=True)
+            items["S"].append((i, j, k))
+        else:
+            items["m"].append((index[cand.lhs], 0, k))
+    view = replace(
+        layout,
+        A_free=EntryIndex.build(items["A"]),
+        S_free=EntryIndex.build(items["S"]),
+        m_free=EntryIndex.build(items["m"]),
+    )
+    return ImpliedMoments(view, moments.A, moments.S, moments.m)
 
 
-def score_system(fit, cands: list[Candidate], information: str = "expected", full: bool = False):
-    """(g_c, V): the candidates' half gradient and the information left once the model's own
-    parameters are profiled out, V = I_cc − I_cf I_ff⁻¹ I_fc (its diagonal unless ``full``)."""
-    layouts = extended_layouts(fit, cands)
-    theta = np.concatenate([fit.theta, [c.value for c in cands]])
-    grad, info = score_parts(fit, layouts, theta, information)
-    g, info, n_phi = reduce_to_phi(fit, grad, info, cands)
-    I_ff, I_cf = info[:n_phi, :n_phi], info[n_phi:, :n_phi]
+def score_system(fit, cands: list[Candidate], full: bool = False):
+    """(g_c, V): the candidates' half gradient of F and the (expected, per observation)
+    information left once the model's parameters are profiled out,
+    V = I_cc − I_cf I_ff⁻¹ I_fc in φ (its diagonal unless ``full``)."""
+    objective = fit.estimation.objective
+    n_theta, n_c = fit.model.n_theta, len(cands)
+    J = fit.model.space.jacobian(fit.estimation.phi)
+    g_c, I_ff = np.zeros(n_c), np.zeros((n_theta, n_theta))
+    I_cf = np.zeros((n_c, n_theta))
+    I_cc = np.zeros((n_c, n_c)) if full else np.zeros(n_c)
+    for moments, disc in zip(fit.implied, objective.discrepancies, strict=True):
+        _, G, g = disc.evaluate(moments.sigma, moments.mu, gradient=True)
+        view = candidate_moments(fit, cands, moments.layout.block, moments)
+        g_c += view.gradient(G, g, n_c) / 2.0
+        model = moments.entry_vectors()
+        cand = view.entry_vectors()
+        select = np.zeros((len(model[3]), n_theta))
+        select[np.arange(len(model[3])), model[3]] = 1.0
+        n_f = len(model[3])
+        chunk = max(len(cand[3]), 1) if full else CHUNK
+        for start in range(0, max(len(cand[3]), 1), chunk):
+            part = slice(start, start + chunk)
+            stacked = [np.vstack([m, c[part]]) for m, c in zip(model[:3], cand[:3], strict=True)]
+            info = disc.expected_entries(moments, *stacked, objective.meanstructure)
+            if start == 0:
+                I_ff += select.T @ info[:n_f, :n_f] @ select
+            rows = cand[3][part]
+            I_cf[rows] += info[n_f:, :n_f] @ select
+            if full:
+                I_cc[np.ix_(rows, rows)] += info[n_f:, n_f:]
+            else:
+                I_cc[rows] += np.diag(info)[n_f:]
+    I_ff, I_cf = J.T @ I_ff @ J, I_cf @ J
     solved = np.linalg.solve(I_ff, I_cf.T)
     if full:
-        V = info[n_phi:, n_phi:] - I_cf @ solved
-    else:
-        V = np.diag(info)[n_phi:] - np.einsum("ij,ji->i", I_cf, solved)
-    return g[n_phi:], V
+        return g_c, I_cc - I_cf @ solved
+    return g_c, I_cc - np.einsum("ij,ji->i", I_cf, solved)
 
 
-def score_statistics(fit, cands: list[Candidate], information: str = "expected"):
+def score_statistics(fit, cands: list[Candidate]):
     """(mi, epc) per candidate; NaN where the candidate is not identified once freed."""
-    g_c, V = score_system(fit, cands, information)
+    g_c, V = score_system(fit, cands)
     V = np.where(V < SMALL_V, np.nan, V)
     N = fit.nobs
     mi = N * g_c**2 / V
@@ -230,30 +195,47 @@ def score_statistics(fit, cands: list[Candidate], information: str = "expected")
 # ---------------------------------------------------------------- standardized EPCs
 
 
-def standardized_epc(fit, cands: list[Candidate], epc: np.ndarray):
-    """(sepc_lv, sepc_all, sepc_nox): the EPCs in lavaan's standardized metrics (variances take
-    the model's own value, the sign of the EPC)."""
-    variance, residual = {}, {}
+def standardized_epc(fit, cands: list[Candidate], epc: np.ndarray) -> np.ndarray:
+    """(sepc_lv, sepc_all, sepc_nox) as rows: the EPCs in lavaan's standardized metrics, with
+    the sign of the EPC; a variance candidate is scaled by its own value, as lavaan does."""
+    n = len(cands)
+    total, resid = np.ones((2, n)), np.ones((2, n))
+    latent, fixed_x = np.zeros((2, n), dtype=bool), np.zeros((2, n), dtype=bool)
     for layout, moments in zip(fit.model.layouts, fit.implied, strict=True):
-        variance[layout.block] = dict(
-            zip(layout.variables, np.diag(moments.total_cov), strict=True)
-        )
-        residual[layout.block] = dict(zip(layout.variables, np.diag(moments.S), strict=True))
-    out = np.full((3, len(cands)), np.nan)
-    for k, cand in enumerate(cands):
-        value = cand.value if cand.lhs == cand.rhs and cand.op is Op.COVARIANCE else epc[k]
-        if cand.op is Op.COVARIANCE and cand.lhs == cand.rhs and abs(value) < 1.49e-8:
-            out[:, k] = 0.0
-            continue
-        block = fit.table.blocks[cand.block - 1]
-        latent = set(block.latent)
-        var, res = variance[cand.block], residual[cand.block]
-        nox = {**var, **dict.fromkeys(block.observed_exogenous, 1.0)}
-        sign = np.sign(epc[k])
-        out[0, k] = sign * standardize_row(cand, abs(value), var, res, latent, True)
-        out[1, k] = sign * standardize_row(cand, abs(value), var, res, latent, False)
-        out[2, k] = sign * standardize_row(cand, abs(value), nox, res, latent, False)
+        block = fit.table.blocks[layout.block - 1]
+        index = {name: i for i, name in enumerate(layout.variables)}
+        T, R = np.diag(moments.total_cov), np.diag(moments.S)
+        lat, xs = set(block.latent), set(block.observed_exogenous)
+        for k, cand in enumerate(cands):
+            if cand.block != layout.block:
+                continue
+            for side, name in enumerate((cand.lhs, cand.rhs)):
+                if name in index:
+                    total[side, k], resid[side, k] = T[index[name]], R[index[name]]
+                    latent[side, k], fixed_x[side, k] = name in lat, name in xs
+    op = np.array([c.op.value for c in cands], dtype=object)
+    variance = np.array([c.op is Op.COVARIANCE and c.lhs == c.rhs for c in cands], dtype=bool)
+    value = np.where(variance, [c.value for c in cands], epc)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd = np.sqrt(np.where(total > 0, total, np.nan))
+        scales = (np.where(latent, sd, 1.0), sd, np.where(fixed_x, 1.0, sd))
+        out = np.array([_scaled(np.abs(value), op, variance, latent, resid, s) for s in scales])
+        out[0] = np.where((op == "~~") & ~variance & ~latent.all(axis=0),
+                          np.where(latent.any(axis=0), np.abs(value) / (scales[0][0] *
+                                   scales[0][1]), np.abs(value)), out[0])  # fmt: skip
+    out *= np.sign(epc)
+    out[:, variance & (np.abs(value) < np.sqrt(np.finfo(float).eps))] = 0.0
     return out
+
+
+def _scaled(value, op, variance, latent, resid, sd) -> np.ndarray:
+    """One standardized metric of every candidate (``sd``: the two sides' scales)."""
+    covariance = value / np.sqrt(resid[0] * resid[1])
+    return np.select(
+        [op == "=~", op == "~", op == "~1", variance, op == "~~"],
+        [value * sd[0] / sd[1], value * sd[1] / sd[0], value / sd[0], value / sd[0] ** 2,
+         covariance],
+    )  # fmt: skip
 
 
 # ---------------------------------------------------------------- the table
@@ -269,38 +251,45 @@ def modindices(
     alpha: float = 0.05,
     high_power: float = 0.75,
     op=None,
-    information: str = "expected",
 ) -> pd.DataFrame:
-    """lavaan's ``modindices()`` table (see the module docstring)."""
-    _check(fit, information)
+    """lavaan's ``modindices()`` table (see the module docstring); always with the expected
+    information, lavaan's default."""
+    _check(fit)
     cands = candidates(fit)
-    mi, epc = score_statistics(fit, cands, information)
-    frame = pd.DataFrame(
-        {
-            "lhs": [c.lhs for c in cands],
-            "op": [c.op.value for c in cands],
-            "rhs": [c.rhs for c in cands],
-            "block": [c.block for c in cands],
-            "group": [c.group for c in cands],
-            "level": [c.level for c in cands],
-            "mi": mi,
-            "epc": epc,
-        }
-    )
+    mi, epc = score_statistics(fit, cands)
+    keep = _kept(cands, mi, sort, minimum_value, op)
+    cands, mi, epc = [cands[k] for k in keep], mi[keep], epc[keep]
+    columns = {"lhs": [c.lhs for c in cands], "op": [c.op.value for c in cands]}
+    columns["rhs"] = [c.rhs for c in cands]
+    if fit.table.ngroups > 1:
+        columns["group"] = [c.group for c in cands]
+    columns["mi"], columns["epc"] = mi, epc
     if standardized or power:
         sepc = standardized_epc(fit, cands, epc)
-        frame["sepc_lv"], frame["sepc_all"], frame["sepc_nox"] = sepc
-    if power:
-        frame = _add_power(frame.drop(columns=["sepc_lv", "sepc_nox"]), delta, alpha, high_power)
-    frame = _select(fit, frame, sort, minimum_value, op)
-    return frame.reset_index(drop=True)
+        if power:
+            columns["sepc_all"] = sepc[1]
+            columns.update(power_columns(mi, epc, delta, alpha, high_power))
+        else:
+            columns["sepc_lv"], columns["sepc_all"], columns["sepc_nox"] = sepc
+    return pd.DataFrame(columns)
 
 
-def _check(fit, information: str) -> None:
-    if information not in ("expected", "observed"):
-        raise ModelError(
-            f"unknown information '{information}'", hint="use 'expected' or 'observed'"
-        )
+def _kept(cands, mi: np.ndarray, sort: bool, minimum_value: float, op) -> np.ndarray:
+    """Indices of the rows shown, in their order: an index, above the minimum, of the ops
+    asked for; by decreasing index when ``sort``."""
+    keep = ~np.isnan(mi)
+    if minimum_value > 0.0:
+        keep &= np.where(keep, mi, -np.inf) > minimum_value
+    if op is not None:
+        ops = {op} if isinstance(op, str) else set(op)
+        keep &= np.array([c.op.value in ops for c in cands], dtype=bool)
+    index = np.flatnonzero(keep)
+    if sort:
+        index = index[np.argsort(-mi[index], kind="stable")]
+    return index
+
+
+def _check(fit) -> None:
     if fit.table.nlevels > 1:
         raise ModelError(
             "modification indices are not available for two-level models yet",
@@ -308,42 +297,21 @@ def _check(fit, information: str) -> None:
         )
 
 
-def _add_power(frame: pd.DataFrame, delta: float, alpha: float, high_power: float):
-    """Saris, Satorra and van der Veld's (2009) power and decision columns, as lavaan."""
-    frame = frame.copy()
-    frame["delta"] = delta
+def power_columns(mi, epc, delta: float, alpha: float, high_power: float) -> dict:
+    """Saris, Satorra and van der Veld's (2009) delta, ncp, power and decision, as lavaan."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        ncp = frame["mi"] / frame["epc"] ** 2 * delta**2
-    frame["ncp"] = ncp
-    crit = stats.chi2.ppf(1.0 - alpha, 1)
-    frame["power"] = stats.ncx2.sf(crit, 1, ncp)
-    significant = stats.chi2.sf(frame["mi"], 1) < alpha
-    high = frame["power"] > high_power
-    epc_high = frame["epc"].abs() > delta
-    decision = np.full(len(frame), "", dtype=object)
+        ncp = mi / epc**2 * delta**2
+    power = stats.ncx2.sf(stats.chi2.ppf(1.0 - alpha, 1), 1, ncp)
+    significant = stats.chi2.sf(mi, 1) < alpha
+    high = power > high_power
+    epc_high = np.abs(epc) > delta
+    decision = np.full(len(mi), "", dtype=object)
     decision[~significant & ~high] = "(i)"
     decision[significant & ~high] = "**(m)**"
     decision[~significant & high] = "(nm)"
     decision[significant & high & ~epc_high] = "epc:nm"
     decision[significant & high & epc_high] = "*epc:m*"
-    frame["decision"] = decision
-    return frame
-
-
-def _select(fit, frame: pd.DataFrame, sort: bool, minimum_value: float, op) -> pd.DataFrame:
-    if fit.table.ngroups == 1:
-        frame = frame.drop(columns=["block", "group", "level"])
-    else:
-        frame = frame.drop(columns=["block", "level"])
-    if sort:
-        frame = frame.sort_values("mi", ascending=False, kind="stable", na_position="last")
-    if minimum_value > 0.0:
-        frame = frame[frame["mi"].notna() & (frame["mi"] > minimum_value)]
-    frame = frame[frame["mi"].notna()]
-    if op is not None:
-        ops = [op] if isinstance(op, str) else list(op)
-        frame = frame[frame["op"].isin(ops)]
-    return frame
+    return {"delta": np.full(len(mi), delta), "ncp": ncp, "power": power, "decision": decision}
 
 
 def modindices_text(table: pd.DataFrame) -> list[str]:

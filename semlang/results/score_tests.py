@@ -158,7 +158,6 @@ def released(fit, release):
                 row.level,
                 fit.row_estimate(row),
                 release=True,
-                shared=row.free - 1,
             )
         )
         names.append((first[row.free].plabel, row.plabel))
