@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from semlang.psychometrics import reliability
     from semlang.results.bootstrap_lavaan import bootstrap
     from semlang.results.compare import lrt
+    from semlang.results.score_tests import score_test, wald
     from semlang.simulation import simulate
     from semlang.twostep import fsr, sam
 
@@ -46,6 +47,8 @@ _FUNCTIONS = {
     "bootstrap": "semlang.results.bootstrap_lavaan",
     "lrt": "semlang.results.compare",
     "invariance": "semlang.invariance",
+    "score_test": "semlang.results.score_tests",
+    "wald": "semlang.results.score_tests",
     "fsr": "semlang.twostep",
     "sam": "semlang.twostep",
     "reliability": "semlang.psychometrics",
@@ -89,8 +92,10 @@ __all__ = [
     "reliability",
     "runner",
     "sam",
+    "score_test",
     "sem",
     "simulate",
+    "wald",
 ]
 
 

@@ -50,6 +50,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rsquare", action="store_true", help="text: add the R-Square block of each group"
     )
+    parser.add_argument(
+        "--modindices",
+        action="store_true",
+        help="text: print the modification indices after the summary",
+    )
+    parser.add_argument(
+        "--minimum-value",
+        type=float,
+        default=0.0,
+        metavar="MI",
+        help="with --modindices: only the indices above MI (lavaan's minimum.value)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format")
 
 
@@ -79,10 +91,19 @@ def render(
     return summary_text(fit, standardized=standardized, fit_measures=fit_measures, rsquare=rsquare)
 
 
+def modindices_block(fit, minimum_value: float) -> str:
+    """The "Modification Indices:" block printed after the summary (``--modindices``)."""
+    from semlang.results.modindices import modindices_text
+
+    return "\n" + "\n".join(modindices_text(fit.modindices(minimum_value=minimum_value))) + "\n"
+
+
 def run(args: argparse.Namespace) -> int:
     fit = fit_model(args)
     text = render(fit, args.format, args.standardized, args.fit_measures, args.rsquare)
     sys.stdout.write(text)
+    if args.modindices and args.format == "text":
+        sys.stdout.write(modindices_block(fit, args.minimum_value))
     sys.stdout.flush()
     return EXIT_OK if fit.converged else EXIT_NOT_CONVERGED
 

@@ -215,18 +215,25 @@ class Fit:
 
         return predict(self, data=data, method=method)
 
+    def modindices(self, sort: bool = False, minimum_value: float = 0.0, **options) -> pd.DataFrame:
+        """lavaan's ``modindices()``: the score test of every fixed or left-out parameter (mi,
+        epc, sepc_lv, sepc_all, sepc_nox; see :func:`semlang.results.modindices.modindices`)."""
+        from semlang.results.modindices import modindices
+
+        return modindices(self, sort=sort, minimum_value=minimum_value, **options)
+
     def summary(
         self, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False,
-        ci: bool = False, level: float = 0.95,
+        ci: bool = False, level: float = 0.95, modindices: bool = False,
     ) -> str:  # fmt: skip
         """lavaan's ``summary()``: header, model test, parameter sections (and fit measures;
         with ``rsquare`` the R-Square blocks; with ``ci`` the confidence intervals at
-        ``level``)."""
+        ``level``; with ``modindices`` the modification indices at the end)."""
         from semlang.results.summary import summary_text
 
         return summary_text(
             self, standardized=standardized, fit_measures=fit_measures, rsquare=rsquare, ci=ci,
-            level=level,
+            level=level, modindices=modindices,
         )  # fmt: skip
 
     # ---- diagnostics: residuals, R², lavInspect ----

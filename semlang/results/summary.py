@@ -447,11 +447,12 @@ def summary_text(
     rsquare: bool = False,
     ci: bool = False,
     level: float = 0.95,
+    modindices: bool = False,
 ) -> str:
     """The lavaan-style summary of ``fit`` (``standardized``: add Std.lv and Std.all columns;
     ``fit_measures``: add lavaan's fit-measure blocks after the model test; ``rsquare``: an
     "R-Square:" block after each group's or level's parameters; ``ci``: add the ci.lower and
-    ci.upper columns at ``level``)."""
+    ci.upper columns at ``level``; ``modindices``: the modification indices at the end)."""
     measures = fit.fit_measures()
     lines = _opening(fit)
     lines += ["", *_optimizer(fit), "", *_data(fit), "", *_test(fit, measures)]
@@ -459,4 +460,8 @@ def summary_text(
         lines += _fit_measures(measures)
     lines += ["", *_se_block(fit)]
     lines += _estimates(fit, standardized, rsquare, ci, level)
+    if modindices:
+        from semlang.results.modindices import modindices_text
+
+        lines += ["", *modindices_text(fit.modindices())]
     return "\n".join(lines) + "\n"
