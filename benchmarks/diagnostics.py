@@ -2,9 +2,9 @@
 
 For the Holzinger-Swineford CFA and the 100-indicator CFA: the median seconds of
 ``fit.modindices()`` on a fitted model (the fit itself excluded) over ``--reps`` runs, and with R
-and lavaan lavaan's median seconds of ``modindices(fit)`` in the same run (one call on the
-100-indicator CFA, where it takes minutes)
-(``benchmarks/lavaan_modindices_seconds.R``, timed inside R) and the ratio lavaan / semlang.
+and lavaan lavaan's median seconds of ``modindices(fit)`` in the same run
+(``benchmarks/lavaan_modindices_seconds.R``, timed inside R; one call on the 100-indicator CFA,
+where it takes minutes) and the ratio lavaan / semlang.
 
     python benchmarks/diagnostics.py [--reps 5] [--no-peers]
 """
