@@ -96,8 +96,22 @@ def h1_information_observed(
     return out / patterns.nobs
 
 
+def complete_information(sigma: np.ndarray) -> np.ndarray:
+    """Unit expected information of ``(μ, vech Σ)`` with complete data: Σ⁻¹ and
+    ½ D'(Σ⁻¹ ⊗ Σ⁻¹)D (raises NotPositiveDefinite where Σ is not positive definite)."""
+    from scipy.linalg import block_diag
+
+    from semlang.matrices import cholesky_inverse
+
+    inverse = cholesky_inverse(sigma)[0]
+    return block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
+
+
 def h1_information_expected(patterns: MissingPatterns, sigma: np.ndarray) -> np.ndarray:
-    """Unit expected information of ``(μ, vech Σ)`` (block diagonal; valid under MCAR)."""
+    """Unit expected information of ``(μ, vech Σ)`` (block diagonal; valid under MCAR); in
+    closed form when no value is missing."""
+    if patterns.complete:
+        return complete_information(sigma)
     p = patterns.n_vars
     out = np.zeros((p + p * (p + 1) // 2,) * 2)
     for pat, inverse, vech_pos in _pattern_blocks(patterns, sigma):

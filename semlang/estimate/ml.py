@@ -75,12 +75,9 @@ class CompleteDataML(NormalPieces):
 
     def moment_information(self, sigma: np.ndarray) -> np.ndarray:
         """Unit expected information of (μ, vech Σ) at Σ: Σ⁻¹ and ½ D'(Σ⁻¹ ⊗ Σ⁻¹)D."""
-        from scipy.linalg import block_diag
+        from semlang.estimate.fiml_information import complete_information
 
-        from semlang.estimate.fiml_information import dup_kron_dup
-
-        inverse = cholesky_inverse(sigma)[0]
-        return block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
+        return complete_information(sigma)
 
     def pieces(self, meanstructure: bool) -> tuple[Piece, ...]:
         return (Piece(self.weight, None, self.mean if meanstructure else None, self.cov),)

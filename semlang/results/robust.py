@@ -38,9 +38,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.linalg import block_diag
 
-from semlang.estimate.fiml_information import dup_kron_dup
 from semlang.estimate.missing import (
     MissingPatterns,
     casewise_scores,
@@ -49,7 +47,6 @@ from semlang.estimate.missing import (
     independence_model,
     vech_indices,
 )
-from semlang.matrices import cholesky_inverse
 from semlang.options import FitOptions, Information
 from semlang.results import inference, measures, robust_measures
 
@@ -194,9 +191,6 @@ def _h1_information(group: _Group, sigma, mu, kind: Information) -> np.ndarray:
     def compute() -> np.ndarray:
         if kind is Information.OBSERVED:
             return group.moment_slice(h1_information_observed(group.patterns, sigma, mu))
-        if group.patterns.complete:  # Σ⁻¹ and ½ D'(Σ⁻¹ ⊗ Σ⁻¹)D in closed form
-            inverse = cholesky_inverse(sigma)[0]
-            return group.moment_slice(block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse)))
         return group.moment_slice(h1_information_expected(group.patterns, sigma))
 
     return _memo(group, "h1_information", sigma, kind, compute)

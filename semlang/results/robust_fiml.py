@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import block_diag
 
-from semlang.estimate.fiml_information import dup_kron_dup
+from semlang.estimate.fiml_information import complete_information
 from semlang.options import Information, StandardErrors
 from semlang.results import inference, robust_measures
 from semlang.results.robust import (
@@ -31,12 +31,6 @@ def _discrepancy(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> float:
     f = np.linalg.slogdet(sigma)[1] - np.linalg.slogdet(group.h1_cov)[1] - group.p
     f += np.trace(group.h1_cov @ inverse) + d @ inverse @ d
     return group.patterns.nobs * float(f)
-
-
-def _complete_information(cov: np.ndarray) -> np.ndarray:
-    """Unit information of (μ, vech Σ) for complete normal data with covariance ``cov``."""
-    inverse = np.linalg.inv(cov)
-    return block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
 
 
 def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info=None) -> float:
@@ -78,7 +72,7 @@ def fiml_corrected(
     if scaled:
         gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
                              for g, k, wi in parts])  # fmt: skip
-    middle = block_diag(*[wi @ cut(g.moment_slice(_complete_information(g.h1_cov)), k) @ wi
+    middle = block_diag(*[wi @ cut(g.moment_slice(complete_information(g.h1_cov)), k) @ wi
                           / g.weight for g, k, wi in parts])  # fmt: skip
     delta = np.vstack([g.delta[k] for g, k in zip(groups, keep, strict=True)])
     active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
