@@ -8,20 +8,9 @@ from functools import cache
 import numpy as np
 import pandas as pd
 from reference_cases import REFERENCE_DIR
+from test_groups import punch_holes
 
 import semlang
-
-
-def punch_holes(frame: pd.DataFrame) -> pd.DataFrame:
-    """The reference's hs_holes preparation (its prep_text)."""
-    out = frame.copy()
-    i = np.arange(1, len(out) + 1)
-    out.loc[i % 7 == 0, "x1"] = np.nan
-    out.loc[i % 9 == 2, "x4"] = np.nan
-    out.loc[i % 11 == 4, "x8"] = np.nan
-    out.loc[(i % 13 == 1) & (i % 2 == 1), "x3"] = np.nan
-    return out
-
 
 PREPS = {"hs_holes": punch_holes}
 

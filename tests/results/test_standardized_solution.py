@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_groups import punch_holes
 
 import semlang
 from tests.reference_cases import assert_matches
@@ -27,16 +28,6 @@ TYPES = ("std.all", "std.lv", "std.nox")
 def load(name: str) -> dict:
     with open(REFERENCE / f"standardized_{name}.json") as f:
         return json.load(f)
-
-
-def punch_holes(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    i = np.arange(1, len(out) + 1)
-    out.loc[i % 7 == 0, "x1"] = np.nan
-    out.loc[i % 9 == 2, "x4"] = np.nan
-    out.loc[i % 11 == 4, "x8"] = np.nan
-    out.loc[(i % 13 == 1) & (i % 2 == 1), "x3"] = np.nan
-    return out
 
 
 @cache
