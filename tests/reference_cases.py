@@ -90,6 +90,13 @@ def within(kind: str, actual: float, reference: float) -> bool:
     return abs(actual - reference) <= absolute + relative * abs(reference) + 1e-12
 
 
+def row_key(row: dict) -> tuple:
+    """A parameterEstimates() row's identity: lhs, op, rhs and its group (0 for the ``:=`` and
+    constraint rows, which belong to no group)."""
+    group = 0 if row["op"] in (":=", "==", "<", ">") else row.get("group") or 1
+    return row["lhs"], row["op"], row["rhs"], group
+
+
 def assert_matches(kind: str, actual: float, reference: float, what: str = "") -> None:
     """Fail with both numbers and the tolerance when ``actual`` does not match ``reference``."""
     if not within(kind, actual, reference):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from reference_cases import FIT_MEASURE_KIND, assert_matches
+from reference_cases import FIT_MEASURE_KIND, assert_matches, row_key
 
 import semlang
 from semlang.errors import DataError, DataWarning, OptionError
@@ -112,18 +112,13 @@ def fit_group_case(name: str):
         return getattr(semlang, case["fun"])(case["model"], case_data(name), **case_options(name))
 
 
-def _key(row: dict) -> tuple:
-    group = 0 if row["op"] in (":=", "==", "<", ">") else row.get("group") or 1
-    return row["lhs"], row["op"], row["rhs"], group
-
-
 def assert_estimates_match(name: str, fit, reference: dict | None = None) -> None:
     """est, se and std.all of every row of lavaan's parameterEstimates()."""
     reference = reference or load_group_case(name)
     ours = {(r.lhs, r.op, r.rhs, r.group): r for r in fit.estimates().itertuples()}
     assert len(ours) == len(reference["estimates"])
     for row in reference["estimates"]:
-        mine = ours[_key(row)]
+        mine = ours[row_key(row)]
         what = f"{name} {row['lhs']} {row['op']} {row['rhs']} group {row.get('group')}"
         assert_matches("est", mine.est, row["est"], what + " est")
         assert_matches("se", mine.se, row["se"], what + " se")

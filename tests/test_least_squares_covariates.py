@@ -9,7 +9,7 @@ from functools import cache
 
 import numpy as np
 import pytest
-from reference_cases import assert_matches, fit_reference, load_case
+from reference_cases import assert_matches, fit_reference, load_case, row_key
 from results.test_all_fit_measures import KNOWN_GAPS, _check, reference
 
 import semlang
@@ -26,10 +26,6 @@ def fitted(name: str):
     return fit_reference(f"estimators/{name}")
 
 
-def _key(row) -> tuple:
-    return row["lhs"], row["op"], row["rhs"], row.get("group") or 1
-
-
 @pytest.mark.parametrize("name", CASES)
 def test_estimates_and_standard_errors(name):
     fit = fitted(name)
@@ -38,7 +34,7 @@ def test_estimates_and_standard_errors(name):
     rows = load_case(f"estimators/{name}")["estimates"]
     assert len(ours) == len(rows)
     for row in rows:
-        mine = ours[_key(row)]
+        mine = ours[row_key(row)]
         what = f"{name} {row['lhs']} {row['op']} {row['rhs']} group {row.get('group')}"
         assert_matches("est", mine.est, row["est"], what + " est")
         if row["se"] is not None:

@@ -7,6 +7,7 @@ from reference_cases import (
     assert_matches,
     fit_measures,
     load_case,
+    row_key,
 )
 from reference_cases import fit_reference as fit_case
 
@@ -16,13 +17,6 @@ CASES = SINGLE_LEVEL_CASES
 @pytest.fixture(scope="module", params=CASES)
 def fitted(request):
     return request.param, fit_case(request.param)
-
-
-def _key(row) -> tuple:
-    group = row.get("group") or 1
-    if row["op"] in (":=", "==", "<", ">"):
-        group = 0
-    return row["lhs"], row["op"], row["rhs"], group
 
 
 def test_converged(fitted):
@@ -36,7 +30,7 @@ def test_estimates_and_standard_errors(fitted):
     reference = load_case(name)["estimates"]
     assert len(ours) == len(reference)
     for row in reference:
-        mine = ours[_key(row)]
+        mine = ours[row_key(row)]
         what = f"{name} {row['lhs']} {row['op']} {row['rhs']} group {row.get('group')}"
         assert_matches("est", mine.est, row["est"], what + " est")
         assert_matches("se", mine.se, row["se"], what + " se")
