@@ -81,9 +81,9 @@ def test_sandwich_is_the_vcov_of_the_fit():
 
 def test_default_bread_is_the_observed_information():
     """lavaan uses the observed information whenever the standard errors are robust."""
-    assert robust.bread_information(fit_group_case("hs_cfa_mlr").options) is Information.OBSERVED
+    assert fit_group_case("hs_cfa_mlr").options.information is Information.OBSERVED
     options = fit_group_case("hs_cfa_mlr_expected").options
-    assert robust.bread_information(options) is Information.EXPECTED
+    assert options.information is Information.EXPECTED
 
 
 @pytest.mark.parametrize("name", ["hs_cfa_mlr", "hs_fiml_groups_mlr"])

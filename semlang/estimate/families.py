@@ -140,10 +140,6 @@ def free_parameter_count(table) -> int:
     return table.n_free - n_equal
 
 
-def degrees_of_freedom(table) -> int:
-    return moments_count(table) - free_parameter_count(table)
-
-
 # --------------------------------------------------------------------------- registry
 
 

@@ -47,22 +47,15 @@ from semlang.estimate.missing import (
     independence_model,
     vech_indices,
 )
-from semlang.options import FitOptions, Information
+from semlang.options import Information
 from semlang.results import inference, measures, robust_measures
 
 __all__ = [
-    "bread_information",
     "cluster_sums",
     "cross_product",
     "robust_vcov_phi",
     "scaled_test",
 ]
-
-
-def bread_information(options: FitOptions) -> Information:
-    """The information of the sandwich's bread and of the scaled test (the fit options'
-    information: lavaan's default is "observed" whenever the standard errors are Huber-White)."""
-    return options.information
 
 
 # --------------------------------------------------------------------------- per-group parts
@@ -216,7 +209,7 @@ def _bread_inverse(fit) -> np.ndarray:
 def bread_inverse(fit) -> np.ndarray:
     """E⁻¹ in φ (per observation), on the null space of the active constraints; NaN if singular."""
     objective, phi = fit.estimation.objective, fit.estimation.phi
-    info = inference.information_per_observation(objective, phi, bread_information(fit.options))
+    info = inference.information_per_observation(objective, phi, fit.options.information)
     active = inference.active_constraint_rows(fit.model.space, phi)
     return fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
 
@@ -291,7 +284,7 @@ def _test_bread_inverse(fit, groups: list[_Group]) -> np.ndarray:
     """E⁻¹ of the scaled test: the bread's, or with lavaan's observed.information = "h1" the
     inverse of Σ_g f_g Δ_gᵀ A1_g Δ_g, A1_g the observed h1 information at the model-implied
     moments."""
-    observed = bread_information(fit.options) is Information.OBSERVED
+    observed = fit.options.information is Information.OBSERVED
     if not (fit.options.test_observed_h1 and observed):
         return _bread_inverse(fit)
     info = sum(
@@ -370,7 +363,7 @@ class _Traces:
 
 
 def _traces(fit, groups: list[_Group]) -> _Traces:
-    kind = bread_information(fit.options)
+    kind = fit.options.information
     h1 = [_trace_h1(g, kind) for g in groups]
     return _Traces(
         h1=sum(t for t, _ in h1),
