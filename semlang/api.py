@@ -26,6 +26,7 @@ from semlang.estimate.data import as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
 from semlang.estimate.families import check_supported, free_parameter_count, moments_count
 from semlang.options import (
+    FitOptions,
     StandardErrors,
     check_progress,
     default_fixed_x,
@@ -109,12 +110,13 @@ def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
             f"{name!r} shapes the model: give it to compile_model(), not fit()",
             hint=f"semlang.compile_model(text, {name}=...)",
         )
-    return _fit_compiled(compiled, as_frame(data), fit_options, run)
-
-
-def _fit_compiled(compiled: CompiledModel, frame, fit_options: dict, run: dict) -> Fit:
     table = compiled.table
-    options = make_fit_options(table.options, table.nlevels, **fit_options)
+    resolved = make_fit_options(table.options, table.nlevels, **fit_options)
+    return _fit_compiled(compiled, as_frame(data), resolved, run)
+
+
+def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict) -> Fit:
+    table = compiled.table
     _check_fixed_x(table, options)
     settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
     check_supported(table, options)
@@ -145,9 +147,9 @@ def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
     table = build_partable(
         parse(model), opts, ngroups=max(len(labels), 1), group_labels=labels or None
     )
-    make_fit_options(opts, table.nlevels, **fit_options)  # option mistakes before compiling
+    resolved = make_fit_options(opts, table.nlevels, **fit_options)  # mistakes before compiling
     _check_degrees_of_freedom(table)
-    return _fit_compiled(_compile(table), frame, fit_options, run)
+    return _fit_compiled(_compile(table), frame, resolved, run)
 
 
 def _check_fixed_x(table: ParameterTable, options) -> None:
