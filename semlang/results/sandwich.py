@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from semlang.errors import NotSupportedError
 from semlang.options import StandardErrors
 
 
@@ -45,10 +44,6 @@ VCOV: dict[StandardErrors, Callable[..., np.ndarray]] = {
 
 
 def vcov_phi(fit, se: StandardErrors) -> np.ndarray:
-    """The covariance matrix of φ̂ for standard errors of type ``se``."""
-    if se not in VCOV:
-        raise NotSupportedError(
-            f"se={se.value!r} is not computed yet", None, None,
-            hint="use se='standard' or se='robust.huber.white'",
-        )  # fmt: skip
+    """The covariance matrix of φ̂ for sandwich and first-order standard errors of type ``se``
+    (the standard, bootstrap and no standard errors are the Fit's own)."""
     return VCOV[se](fit)

@@ -14,7 +14,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from semlang.errors import NotSupportedError
 from semlang.options import Test
 from semlang.results import measures
 
@@ -107,14 +106,8 @@ def scaled_measures(fit, base: dict) -> dict:
 
 
 def _scaled(test: Test) -> Callable[..., dict]:
-    if test in RESIDUAL_TESTS:
-        return RESIDUAL_TESTS[test]
-    if test not in SCALED_TESTS:
-        raise NotSupportedError(
-            f"test={test.value!r} is not computed yet", None, None,
-            hint="use test='yuan.bentler.mplus' (estimator='MLR')",
-        )  # fmt: skip
-    return SCALED_TESTS[test]
+    """The function of a scaled or residual-based test (every such test has one)."""
+    return RESIDUAL_TESTS[test] if test in RESIDUAL_TESTS else SCALED_TESTS[test]
 
 
 def test_results(fit) -> tuple[TestResult, ...]:
