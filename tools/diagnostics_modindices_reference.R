@@ -40,16 +40,6 @@ mimic <- "
   visual + textual ~ ageyr + grade
 "
 HS <- "HolzingerSwineford1939.csv"; PD <- "PoliticalDemocracy.csv"
-punch_holes <- function(d) {
-  i <- seq_len(nrow(d))
-  d$x1[i %% 7 == 0] <- NA
-  d$x4[i %% 9 == 2] <- NA
-  d$x8[i %% 11 == 4] <- NA
-  d$x3[i %% 13 == 1 & i %% 2 == 1] <- NA
-  d
-}
-holes_text <- paste("with i the 1-based row number: x1 missing where i %% 7 == 0, x4 where",
-                    "i %% 9 == 2, x8 where i %% 11 == 4, x3 where i %% 13 == 1 and i is odd")
 read <- function(file) read.csv(file.path(data_dir, file))
 mi_cols <- c("lhs", "op", "rhs", "block", "group", "level", "mi", "epc", "sepc.lv", "sepc.all",
              "sepc.nox", "delta", "ncp", "power", "decision")

@@ -34,17 +34,7 @@ level: 2
   fb =~ y1 + y2 + y3
   fb ~ w1 + w2
 "
-punch_holes <- function(d) {
-  i <- seq_len(nrow(d))
-  d$x1[i %% 7 == 0] <- NA
-  d$x4[i %% 9 == 2] <- NA
-  d$x8[i %% 11 == 4] <- NA
-  d$x3[i %% 13 == 1 & i %% 2 == 1] <- NA
-  d
-}
 HS <- "HolzingerSwineford1939.csv"; PD <- "PoliticalDemocracy.csv"; TL <- "Demo.twolevel.csv"
-holes_text <- paste("with i the 1-based row number: x1 missing where i %% 7 == 0, x4 where",
-                    "i %% 9 == 2, x8 where i %% 11 == 4, x3 where i %% 13 == 1 and i is odd")
 
 case <- function(name, about, fun, data, model, options = list(), prep = NULL, inspect = FALSE)
   list(name = name, about = about, fun = fun, data = data, model = model, options = options,

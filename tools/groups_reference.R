@@ -76,14 +76,6 @@ bfi5 <- "
 
 # ---- data preparations (tests/test_*.py repeat each one by name) ------------------------------
 hs_vars <- paste0("x", 1:9)
-punch_holes <- function(d) {
-  i <- seq_len(nrow(d))
-  d$x1[i %% 7 == 0] <- NA
-  d$x4[i %% 9 == 2] <- NA
-  d$x8[i %% 11 == 4] <- NA
-  d$x3[i %% 13 == 1 & i %% 2 == 1] <- NA
-  d
-}
 preps <- list(
   hs_holes = list(text = paste(
     "with i the 1-based row number: x1 missing where i %% 7 == 0, x4 where i %% 9 == 2,",

@@ -1,6 +1,5 @@
-# What the lavaan reference scripts (extra_, groups_ and fitting_reference.R) share: the fit
-# measures and estimate columns they keep, a fit that records lavaan's warnings, the estimates
-# table and the JSON writer. Sourced by those scripts after they set `out_dir`.
+# What the lavaan reference scripts share: the fit measures and estimate columns they keep, a fit
+# that records lavaan's warnings, the estimates table, the JSON writer and the hs_holes data. Sourced by those scripts after they set `out_dir`.
 suppressMessages({library(lavaan); library(jsonlite)})
 
 fm_names <- c("npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli",
@@ -32,3 +31,15 @@ write_case <- function(res, name) {
   write_json(res, file.path(out_dir, paste0(name, ".json")), digits = NA, auto_unbox = TRUE,
              pretty = TRUE, na = "null")
 }
+
+# the Holzinger-Swineford data with holes (cases named hs_holes): with i the 1-based row number
+punch_holes <- function(d) {
+  i <- seq_len(nrow(d))
+  d$x1[i %% 7 == 0] <- NA
+  d$x4[i %% 9 == 2] <- NA
+  d$x8[i %% 11 == 4] <- NA
+  d$x3[i %% 13 == 1 & i %% 2 == 1] <- NA
+  d
+}
+holes_text <- paste("with i the 1-based row number: x1 missing where i %% 7 == 0, x4 where",
+                    "i %% 9 == 2, x8 where i %% 11 == 4, x3 where i %% 13 == 1 and i is odd")
