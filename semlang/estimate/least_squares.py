@@ -353,7 +353,7 @@ class LeastSquares:
             test_measures,
         )
 
-        out = test_measures(fit, self.statistics(fit))
+        out = test_measures(fit, fit.statistics)
         if self.estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
             out["pvalue"] = out["baseline_pvalue"] = math.nan
         out.update(residual_measures(fit))

@@ -130,7 +130,7 @@ class NormalML:
     def fit_measures(self, fit) -> dict[str, float]:
         from semlang.results.indices import likelihood_measures
 
-        return likelihood_measures(fit, self.statistics(fit))
+        return likelihood_measures(fit, fit.statistics)
 
     def moment_weights(self, fit, moments=None, information=None) -> list[np.ndarray]:
         """W_g per group over the moments ((μ,) vech Σ): the unrestricted model's unit

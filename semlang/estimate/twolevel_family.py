@@ -56,7 +56,7 @@ class TwoLevelML:
     def fit_measures(self, fit) -> dict[str, float]:
         from semlang.results.twolevel_indices import fit_measures
 
-        return fit_measures(fit, self.statistics(fit))
+        return fit_measures(fit, fit.statistics)
 
     def moment_weights(self, fit, moments=None, information=None) -> list:
         """Two-level models have no robust standard errors or scaled tests."""
