@@ -337,6 +337,14 @@ class Fit:
             f"df = {measures['df']:g}>"
         )
 
+    def diagram(self, what: str = "est"):
+        """The path diagram with the estimates (``what="est"``), the standardized estimates
+        (``"std"``, std.all) or the model's labels and fixed values (``"none"``): a
+        :class:`~semlang.diagram.Diagram` (SVG in a notebook; ``.save("fit.svg")``)."""
+        from semlang.diagram import from_fit
+
+        return from_fit(self, what)
+
     def _repr_html_(self) -> str:
         """A notebook shows a fit as its summary's tables."""
         return self.summary()._repr_html_()
