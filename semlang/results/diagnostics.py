@@ -100,9 +100,8 @@ def _block_name(table, layout) -> str:
 
 def warn_about_solution(fit) -> None:
     """The warnings about an improper solution, and (``starts=K``) about a better optimum."""
-    if fit.converged:
-        for message in weak_markers(fit):
-            warnings.warn(message, ImproperSolutionWarning, stacklevel=4)
+    for message in weak_markers(fit):  # converged or not: it says why the estimates are wild
+        warnings.warn(message, ImproperSolutionWarning, stacklevel=4)
     if fit.options.starts:
         from semlang.results.multistart import warn_if_better
 
