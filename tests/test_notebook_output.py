@@ -61,7 +61,7 @@ def test_summary_html_is_tables_with_lavaans_numbers(fit):
     x2 = next(row for row in parser.rows if row and row[0] == "x2")
     assert_matches("est", float(x2[1]), reference["visual", "x2"]["est"], "x2 est")
     assert_matches("se", float(x2[2]), reference["visual", "x2"]["se"], "x2 se")
-    assert fit._repr_html_() == fit.summary()._repr_html_()
+    assert fit._repr_html_() == fit.summary()._repr_html_()  # no warnings: no box
 
 
 def test_summary_latex(fit):
@@ -106,3 +106,6 @@ def test_json_carries_the_fits_warnings():
     assert document["converged"] is False
     assert any("did not converge" in w for w in document["warnings"])
     assert fit.warnings == document["warnings"]
+    shown = fit._repr_html_()
+    assert shown.startswith('<div class="semlang-warnings"') and "did not converge" in shown
+    assert "did NOT end normally" in shown

@@ -121,3 +121,23 @@ def test_starts_find_the_better_optimum_past_a_saddle():
 def test_starts_must_be_a_count(value):
     with pytest.raises(semlang.OptionError, match="option 'starts' must be a whole number"):
         semlang.cfa(HS, semlang.datasets.load("HolzingerSwineford1939"), starts=value)
+
+
+def test_cli_starts(tmp_path, capsys):
+    import json
+    from pathlib import Path
+
+    from semlang.cli import main
+
+    model = tmp_path / "hs.sem"
+    model.write_text(HS)
+    data = Path(__file__).resolve().parents[1] / "semlang" / "datasets"
+    argv = ["fit", str(model), str(data / "HolzingerSwineford1939.csv"), "--starts", "3"]
+    assert main([*argv, "--seed", "2", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["options"]["fit"]["starts"] == 3 and document["options"]["fit"]["seed"] == 2
+    assert document["random_starts"] == {
+        "starts": 3, "converged": 3, "better": False, "improvement": 0.0,
+    }  # fmt: skip
+    assert main(argv) == 0
+    assert "Better optimum from random starts                 no" in capsys.readouterr().out

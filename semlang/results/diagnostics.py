@@ -62,9 +62,11 @@ def weak_markers(fit) -> list[str]:
     several = len(table.blocks) > 1
     out = []
     for layout, moments in zip(fit.model.layouts, fit.implied, strict=True):
-        rows = [r for r in table.parameters if r.block == layout.block and r.op is Op.MEASURED]
-        for factor in dict.fromkeys(r.lhs for r in rows):
-            loadings = [r for r in rows if r.lhs == factor]
+        by_factor: dict[str, list] = {}
+        for r in table.parameters:
+            if r.block == layout.block and r.op is Op.MEASURED:
+                by_factor.setdefault(r.lhs, []).append(r)
+        for factor, loadings in by_factor.items():
             markers = [r for r in loadings if not r.is_free and r.value != 0]
             if len(markers) != 1 or not any(r.is_free for r in loadings):
                 continue

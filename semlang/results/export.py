@@ -3,10 +3,11 @@
 Input: a :class:`~semlang.results.fit.Fit`. Output: text.
 
 * :func:`to_json`: ``{"semlang_version", "converged", "iterations", "nobs", "groups": [{"group",
-  "nobs"}, ...] (and "nclusters"), "options": {"model": {...}, "fit": {...}}, "warnings": [...],
-  "estimates": [one object per row of fit.estimates()], "fit_measures": {...}}``; NaN becomes
-  ``null``, numpy numbers become plain JSON numbers, options their lavaan words. The warnings are
-  those the fit gave and those computing the estimates and fit measures gave.
+  "nobs"}, ...] (and "nclusters", "random_starts"), "options": {"model": {...}, "fit": {...}},
+  "warnings": [...], "estimates": [one object per row of fit.estimates()], "fit_measures":
+  {...}}``; NaN becomes ``null``, numpy numbers become plain JSON numbers, options their lavaan
+  words. The warnings are those the fit gave and those computing the estimates and fit measures
+  gave.
 * :func:`to_csv`: the estimates table (a header line, one line per row; NaN as an empty field).
 * :func:`fit_measures_csv`: the fit measures as a two-column table ``measure,value``.
 
@@ -94,6 +95,14 @@ def run_info(fit) -> dict[str, Any]:
     nclusters = getattr(fit.sample, "nclusters", None)
     if nclusters is not None:
         info["nclusters"] = plain(nclusters)
+    starts = fit.random_starts
+    if starts is not None:
+        info["random_starts"] = {
+            "starts": starts.n_starts,
+            "converged": starts.n_converged,
+            "better": starts.better,
+            "improvement": plain(starts.improvement),
+        }
     return info
 
 

@@ -346,8 +346,10 @@ class Fit:
         return from_fit(self, what)
 
     def _repr_html_(self) -> str:
-        """A notebook shows a fit as its summary's tables."""
-        return self.summary()._repr_html_()
+        """A notebook shows a fit as its warnings (in a box) and its summary's tables."""
+        from semlang.results.summary_object import warnings_html
+
+        return warnings_html(self.warnings) + self.summary()._repr_html_()
 
     def row_estimate(self, row) -> float:
         """The estimate of one parameter row."""

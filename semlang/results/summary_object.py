@@ -94,6 +94,17 @@ class Summary(str):
         return "\n".join(parts) + "\n"
 
 
+def warnings_html(messages: Iterable[str]) -> str:
+    """Warnings as a highlighted list (nothing when there are none)."""
+    items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+    if not items:
+        return ""
+    return (
+        '<div class="semlang-warnings" style="border-left:4px solid #c60; padding-left:8px">'
+        f"<b>Warnings</b><ul>{items}</ul></div>\n"
+    )
+
+
 def _html_table(lines: list[str], header: bool) -> str:
     out = ['<table class="semlang-table">']
     for k, line in enumerate(lines):
