@@ -20,7 +20,7 @@ import math
 import networkx as nx
 
 COLUMN = 190  # distance between columns
-ROW = 64  # distance between rows
+ROW = 76  # distance between rows (room for a loop above a variable)
 MARGIN = 50
 TITLE = 26
 FONT = 'font-family="Helvetica, Arial, sans-serif"'
