@@ -80,7 +80,7 @@ def test_own_svg_has_ellipses_boxes_loops_and_numbers(fit):
     loops = [p for p in root.iter(f"{ns}path") if " C" in p.get("d", "")]
     assert len(loops) == 9  # one variance loop per variable
     assert len([e for e in root.iter(f"{ns}line")]) == 8  # 7 loadings and 1 regression
-    assert diagram.from_fit(fit)._repr_svg_().startswith("<svg")
+    assert "<svg" in diagram.from_fit(fit)._repr_svg_()  # by Graphviz when installed
 
 
 def test_own_svg_of_groups_and_levels_has_a_title_per_block():
