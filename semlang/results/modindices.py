@@ -14,7 +14,10 @@ extended model give, for each candidate c with the model's free parameters f (in
     V_cc = I_cc − I_cf I_ff⁻¹ I_fc,   mi = N g_c² / V_cc,   epc = −g_c / V_cc,
 
 N the total number of observations. A V_cc below ε^(1/3) (the candidate is not identified once
-freed, e.g. a marker loading) gives no index and the row is dropped, as lavaan does.
+freed, e.g. a marker loading) gives no index and the row is dropped, as lavaan does. That is the
+fast path of the expected information of a one-level model; the observed and the first-order
+information and two-level models (a ``level`` column; the fixed covariates' rows kept, as
+lavaan) take the extended model of :mod:`semlang.results.score_system`.
 """
 
 from __future__ import annotations

@@ -1,16 +1,21 @@
 """Fit -> lavaan's score test (``lavTestScore()``) and Wald test (``lavTestWald()``).
 
 Input: a :class:`~semlang.results.fit.Fit` and parameters to add (model syntax), equality
-constraints to release (lavaan's numbering) or constraints to test (model syntax with the
-model's labels). Output: for the score test a dict of DataFrames — ``test`` (the total test),
-``uni`` (one test per parameter or constraint) and with ``cumulative=True`` the tests of the
-first k of them in decreasing order; for the Wald test a dict (stat, df, p_value, se).
+constraints to release (lavaan's numbering: the model's ``==`` rows, then the rows sharing a
+parameter with an earlier row) or constraints to test (model syntax with the model's labels).
+Output: for the score test a dict of DataFrames — ``test`` (the total test), ``uni`` (one test
+per parameter or constraint), with ``cumulative=True`` the tests of the first k of them in
+decreasing order and with ``epc=True`` lavaan's ``epc`` table; for the Wald test a dict (stat,
+df, p_value, se).
 
-The score test treats each added parameter and each released constraint as an extra parameter
-of the model fixed at its current value (:mod:`semlang.results.modindices`): with g its half
-gradient and V the information left once the model's parameters are profiled out, the total test
-is N gᵀV⁻¹g on as many degrees of freedom as parameters. The Wald test of r(θ) = 0 is
-rᵀ(R Ĉ Rᵀ)⁻¹r with R = dr/dθ and Ĉ the covariance matrix of the estimates (the fit's se).
+The score test works in lavaan's parameter space ψ = (θ, c): the model's parameters, then one
+extra parameter per added parameter or per row sharing its parameter (its own change), at their
+current values (:mod:`semlang.results.score_system` gives g, the half gradient, and the
+information I per observation in ψ). The constraints are R ψ = 0: the Jacobian of the model's
+``==`` rows and c = 0. Releasing some of them, with N₁ a basis of the null space of the others,
+the statistic is N gᵀN₁(N₁ᵀIN₁)⁺N₁ᵀg on as many degrees of freedom as released rows, and the
+expected change of ψ is −N₁(N₁ᵀIN₁)⁺N₁ᵀg. The Wald test of r(θ) = 0 is rᵀ(R Ĉ Rᵀ)⁻¹r with
+R = dr/dθ and Ĉ the covariance matrix of the estimates (the fit's se).
 """
 
 from __future__ import annotations
