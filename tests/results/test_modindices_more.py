@@ -230,3 +230,12 @@ def test_score_test_errors():
     with pytest.raises(semlang.NotSupportedError, match="first-order"):
         semlang.score_test(fitted("score2_twolevel_add"), add="y1 ~~ y2",
                            information="first.order")  # fmt: skip
+
+
+def test_two_level_summary_lists_the_level():
+    lines = fitted("modindices2_twolevel").summary(modindices=True).splitlines()
+    start = lines.index("Modification Indices:")
+    assert lines[start + 2].split() == [
+        "lhs", "op", "rhs", "group", "level", "mi", "epc", "sepc.lv", "sepc.all", "sepc.nox"
+    ]  # fmt: skip
+    assert any(line.split()[1:6] == ["y2", "~~", "y3", "1", "2"] for line in lines[start + 3 :])
