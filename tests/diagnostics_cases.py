@@ -14,7 +14,6 @@ from test_groups import punch_holes
 import semlang
 
 
-
 def _high(data):
     """The 'high' column of the gaps14 references: x1 above its median or not."""
     data = data.copy()
