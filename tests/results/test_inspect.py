@@ -107,7 +107,9 @@ def test_r_squared_matches_lavaan(name):
         assert_close(ours[key], vector(entry), 2e-4, 1e-3, f"{name} {key}")
 
 
-@pytest.mark.parametrize("name", ["hs_cfa", "poldem", "hs_groups", "hs_holes_fiml"])
+@pytest.mark.parametrize("name", ["hs_cfa", "poldem", "hs_groups", "hs_holes_fiml",
+                                  "gaps14_twolevel", "gaps14_poldem_paths_groups",
+                                  "gaps14_hs_groups_equal"])  # fmt: skip
 def test_params_and_information_criteria(name):
     fit = fit_case(name)
     ref = load(name)
