@@ -3,7 +3,8 @@
 #                           equality constraints (information and gradient per free parameter),
 #                           observed variables in regressions (lavaan's model matrices, with
 #                           phantom latent variables) and a two-level model (moments per level);
-#                           resid() / lavResiduals() of least-squares fits (ULS, DWLS, WLS, GLS)
+#                           resid() / lavResiduals() of least-squares fits (ULS, DWLS, WLS, GLS;
+#                           several groups; fixed.x covariates)
 #   gaps14_invariance_<c>.json  the invariance sequence on HS with holes (missing = "fiml", ML
 #                           and MLR) and with group.partial given to every step
 #   gaps14_sam.json         sam() with a label shared by two measurement blocks and with an
@@ -62,7 +63,11 @@ cases <- list(
   case("hs_wls", "HS CFA, estimator WLS", "cfa", HS, hs, list(estimator = "WLS")),
   case("hs_gls", "HS CFA, estimator GLS", "cfa", HS, hs, list(estimator = "GLS")),
   case("hs_uls_groups", "HS CFA by school, estimator ULS, meanstructure", "cfa", HS, hs,
-       list(estimator = "ULS", group = "school", meanstructure = TRUE)))
+       list(estimator = "ULS", group = "school", meanstructure = TRUE)),
+  case("hs_gls_groups", "HS CFA by school, estimator GLS", "cfa", HS, hs,
+       list(estimator = "GLS", group = "school")),
+  case("hs_wls_mimic", "HS: two factors on ageyr and sex (fixed.x), estimator WLS", "sem", HS,
+       mimic_paths, list(estimator = "WLS")))
 
 # ---- serialization of lavaan's objects (as tools/diagnostics_residuals_reference.R) ------------
 finite <- function(v) { v <- as.numeric(unclass(v)); v[!is.finite(v)] <- NA; I(v) }

@@ -9,7 +9,8 @@ from diagnostics_cases import assert_close, fit_case, load, matrix, per_group, v
 from semlang.errors import NotSupportedError, OptionError
 
 CASES = ["hs_cfa", "poldem", "poldem_meanstructure", "hs_groups", "hs_holes_fiml", "hs_mlr",
-         "gaps14_hs_gls", "gaps14_hs_wls"]  # fmt: skip
+         "gaps14_hs_gls", "gaps14_hs_wls", "gaps14_hs_gls_groups",
+         "gaps14_hs_wls_mimic"]  # fmt: skip
 # least-squares fits whose standardized residuals lavaan 0.6.14 cannot compute (its h1
 # information of ULS and DWLS is diagonal: "could not invert h1 information matrix")
 REFUSED = ["gaps14_hs_uls", "gaps14_hs_dwls", "gaps14_hs_uls_groups"]
