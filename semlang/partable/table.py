@@ -8,6 +8,7 @@ k), ``value`` (a fixed row's value; NaN for ``exo`` rows, filled from the data a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -47,6 +48,22 @@ class ParamRow:
     def is_free(self) -> bool:
         return self.free > 0
 
+    @staticmethod
+    def make(**fields) -> ParamRow:
+        """A row from its fields, the others at their defaults (as ``ParamRow(...)``, faster)."""
+        new = object.__new__(ParamRow)
+        new.__dict__.update(_ROW_DEFAULTS)
+        new.__dict__.update(fields)
+        return new
+
+    def replaced(self, **changes) -> ParamRow:
+        """A copy with ``changes`` (as dataclasses.replace, without its per-field overhead: a
+        table can have hundreds of thousands of rows)."""
+        new = object.__new__(ParamRow)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     @property
     def is_model_parameter(self) -> bool:
         """True for rows that are matrix entries (not ``:=`` or constraint rows)."""
@@ -60,6 +77,11 @@ class ParamRow:
             if self.op is not Op.INTERCEPT
             else (f"{self.lhs}~1")
         )
+
+
+_ROW_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(ParamRow) if f.default is not dataclasses.MISSING
+}
 
 
 @dataclass(frozen=True)
@@ -130,7 +152,14 @@ class ParameterTable:
         return tuple(r for r in self.rows if r.op in (Op.EQUAL, Op.LESS, Op.GREATER))
 
     def block_rows(self, block: int) -> tuple[ParamRow, ...]:
-        return tuple(r for r in self.rows if r.block == block and r.is_model_parameter)
+        return self._rows_by_block.get(block, ())
+
+    @cached_property
+    def _rows_by_block(self) -> dict[int, tuple[ParamRow, ...]]:
+        out: dict[int, list[ParamRow]] = {}
+        for row in self.parameters:
+            out.setdefault(row.block, []).append(row)
+        return {block: tuple(rows) for block, rows in out.items()}
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
