@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semlang.estimate.data_checks import check_column_types, check_variances
 from semlang.errors import DataError, DataWarning, ModelSpecificationError, UnknownVariableError
+from semlang.estimate.data_checks import check_column_types, check_variances
 from semlang.matrices import nearly_singular
 from semlang.options import Missing, ModelOptions
 from semlang.partable.table import ParameterTable

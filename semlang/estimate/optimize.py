@@ -103,7 +103,8 @@ class Constraints:
         eye = np.eye(n)
         parts = [eye[np.isfinite(self.lower)], -eye[np.isfinite(self.upper)]]
         if self.inequalities is not None:
-            parts.append(np.asarray(self.inequalities.jacobian(phi), dtype=float).reshape(-1, n or 1)[:, :n])
+            jac = np.asarray(self.inequalities.jacobian(phi), dtype=float)
+            parts.append(jac.reshape(len(self.inequalities), n))
         return np.vstack(parts)
 
     def violation(self, phi: np.ndarray) -> float:

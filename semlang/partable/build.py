@@ -21,7 +21,6 @@ from semlang.partable.vnames import VariableRoles, classify
 from semlang.syntax import ast
 from semlang.syntax.ast import ModifierKind, Op
 
-
 MAX_ROWS = 1_000_000  # a model with 1000 factors (its latent covariances included) has 0.5 M
 
 
