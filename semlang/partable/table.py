@@ -163,29 +163,29 @@ class ParameterTable:
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
-        records = []
-        for row in self.rows:
-            line = self.source.location(row.span.start)[0] if row.span is not None else None
-            records.append(
-                {
-                    "id": row.id,
-                    "lhs": row.lhs,
-                    "op": row.op.value,
-                    "rhs": row.rhs,
-                    "block": row.block,
-                    "group": row.group,
-                    "level": row.level,
-                    "user": int(row.user),
-                    "free": row.free,
-                    "value": row.value,
-                    "start": row.start,
-                    "label": row.label,
-                    "plabel": row.plabel,
-                    "exo": int(row.exo),
-                    "line": line,
-                }
-            )
-        frame = pd.DataFrame.from_records(records)
+        rows = self.rows
+        location = self.source.location
+        frame = pd.DataFrame(
+            {
+                "id": [row.id for row in rows],
+                "lhs": [row.lhs for row in rows],
+                "op": [row.op.value for row in rows],
+                "rhs": [row.rhs for row in rows],
+                "block": [row.block for row in rows],
+                "group": [row.group for row in rows],
+                "level": [row.level for row in rows],
+                "user": [int(row.user) for row in rows],
+                "free": [row.free for row in rows],
+                "value": [row.value for row in rows],
+                "start": [row.start for row in rows],
+                "label": [row.label for row in rows],
+                "plabel": [row.plabel for row in rows],
+                "exo": [int(row.exo) for row in rows],
+                "line": [
+                    location(row.span.start)[0] if row.span is not None else None for row in rows
+                ],
+            }
+        )
         if self.nlevels == 1:
             frame = frame.drop(columns=["level"])
         return frame
