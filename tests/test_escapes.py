@@ -128,6 +128,13 @@ def test_a_complex_column_is_refused_in_a_two_level_model():
         semlang.sem(model, data.assign(y2=data.y2 + 0j), cluster="cluster")
 
 
+def test_a_two_level_variable_without_finite_variance_is_named():
+    data = semlang.datasets.load("Demo.twolevel")
+    model = "level: 1\n fw =~ y1 + y2 + y3\nlevel: 2\n fb =~ y1 + y2 + y3\n"
+    with pytest.raises(DataError, match="variable 'y1' has no finite variance"):
+        semlang.sem(model, data.assign(y1=data.y1 * 1e160), cluster="cluster")
+
+
 # ---- variances on very different scales (lavaan's two warnings) -------------------------------
 def _variance_warnings(data) -> list[str]:
     with warnings.catch_warnings(record=True) as caught:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, DataWarning
-from semlang.estimate.data_checks import check_column_types
+from semlang.estimate.data_checks import check_column_types, check_variances
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _CONSTANT = 1e-10  # relative within-cluster range below which a variable counts as constant
@@ -117,6 +117,7 @@ class TwoLevelData:
                 stacklevel=2,
             )
             values, ids = values[keep], ids[keep]
+        check_variances(values, columns, tuple(fixed_x))
         return _build(cls, values, ids, columns, within, between, tuple(fixed_x))
 
     # ---- sizes and classification -------------------------------------------------------
