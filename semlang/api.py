@@ -21,6 +21,7 @@ from semlang.errors import (
     IdentificationError,
     NotPositiveDefiniteWarning,
     OptionError,
+    SemlangWarning,
 )
 from semlang.estimate.data import as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
@@ -207,6 +208,7 @@ def _warn_about(result: Fit) -> None:
             HeywoodWarning,
             stacklevel=3,
         )
+    _warn_about_definitions(result)
     for layout, moments in zip(result.model.layouts, result.implied, strict=True):
         latent = np.arange(layout.n_observed, layout.n)
         psi = moments.total_cov[np.ix_(latent, latent)]
@@ -217,3 +219,25 @@ def _warn_about(result: Fit) -> None:
                 NotPositiveDefiniteWarning,
                 stacklevel=3,
             )
+
+
+def _warn_about_definitions(result: Fit) -> None:
+    """A warning naming the ``:=`` parameters that are NaN or infinite at the estimates."""
+    space = result.model.space
+    if not len(space.definitions):
+        return
+    with np.errstate(all="ignore"):
+        values = space.definitions.value(result.theta)
+    bad = [
+        f"{name} = {value:g}"
+        for name, value in zip(space.definition_names, values, strict=True)
+        if not np.isfinite(value)
+    ]
+    if bad:
+        warnings.warn(
+            "defined parameters without a finite value at the estimates: "
+            + ", ".join(bad)
+            + " (e.g. the log or square root of a negative number, or an overflowing exp)",
+            SemlangWarning,
+            stacklevel=4,
+        )

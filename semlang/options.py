@@ -350,6 +350,12 @@ def make_fit_options(model: ModelOptions, nlevels: int = 1, **kwargs: Any) -> Fi
         se_given=se_word is not None,
         test_observed_h1=test_h1,
     )
+    if se is StandardErrors.BOOTSTRAP and out.bootstrap < 2:  # lavaan fails on one draw too
+        raise OptionError(
+            "se='bootstrap' needs at least 2 bootstrap draws for a standard error, not 1",
+            hint="ask for many draws, e.g. bootstrap=1000 (lavaan's default); a percentile "
+            "confidence interval needs hundreds",
+        )
     from semlang.estimate.families import check_fit_options
 
     check_fit_options(model, out, nlevels)

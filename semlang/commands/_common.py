@@ -191,7 +191,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _cells(column: pd.Series) -> list[str]:
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return [str(v) for v in column.tolist()]
+    return [_cell(v) for v in column.tolist()]
+
+
 def frame_text(frame: pd.DataFrame) -> str:
     """A table as aligned text; missing values blank, whole-number floats without decimals."""
-    shown = pd.DataFrame({column: [_cell(v) for v in frame[column]] for column in frame.columns})
-    return shown.to_string(index=False) + "\n"
+    columns = [[str(name), *_cells(frame[name])] for name in frame.columns]
+    widths = [max(map(len, column)) for column in columns]
+    lines = (
+        " ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
+        for cells in zip(*columns, strict=True)
+    )
+    return "\n".join(lines) + "\n"  # (as DataFrame.to_string(index=False), many times faster)

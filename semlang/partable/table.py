@@ -8,6 +8,7 @@ k), ``value`` (a fixed row's value; NaN for ``exo`` rows, filled from the data a
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import math
 from dataclasses import dataclass, field
@@ -48,6 +49,22 @@ class ParamRow:
     def is_free(self) -> bool:
         return self.free > 0
 
+    @staticmethod
+    def make(**fields) -> ParamRow:
+        """A row from its fields, the others at their defaults (as ``ParamRow(...)``, faster)."""
+        new = object.__new__(ParamRow)
+        new.__dict__.update(_ROW_DEFAULTS)
+        new.__dict__.update(fields)
+        return new
+
+    def replaced(self, **changes) -> ParamRow:
+        """A copy with ``changes`` (as dataclasses.replace, without its per-field overhead: a
+        table can have hundreds of thousands of rows)."""
+        new = object.__new__(ParamRow)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     @property
     def is_model_parameter(self) -> bool:
         """True for rows that are matrix entries (not ``:=`` or constraint rows)."""
@@ -61,6 +78,11 @@ class ParamRow:
             if self.op is not Op.INTERCEPT
             else (f"{self.lhs}~1")
         )
+
+
+_ROW_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(ParamRow) if f.default is not dataclasses.MISSING
+}
 
 
 @dataclass(frozen=True)
@@ -132,33 +154,40 @@ class ParameterTable:
         return tuple(r for r in self.rows if r.op in (Op.EQUAL, Op.LESS, Op.GREATER))
 
     def block_rows(self, block: int) -> tuple[ParamRow, ...]:
-        return tuple(r for r in self.rows if r.block == block and r.is_model_parameter)
+        return self._rows_by_block.get(block, ())
+
+    @cached_property
+    def _rows_by_block(self) -> dict[int, tuple[ParamRow, ...]]:
+        out: dict[int, list[ParamRow]] = {}
+        for row in self.parameters:
+            out.setdefault(row.block, []).append(row)
+        return {block: tuple(rows) for block, rows in out.items()}
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
-        records = []
-        for row in self.rows:
-            line = self.source.location(row.span.start)[0] if row.span is not None else None
-            records.append(
-                {
-                    "id": row.id,
-                    "lhs": row.lhs,
-                    "op": row.op.value,
-                    "rhs": row.rhs,
-                    "block": row.block,
-                    "group": row.group,
-                    "level": row.level,
-                    "user": int(row.user),
-                    "free": row.free,
-                    "value": row.value,
-                    "start": row.start,
-                    "label": row.label,
-                    "plabel": row.plabel,
-                    "exo": int(row.exo),
-                    "line": line,
-                }
-            )
-        frame = pd.DataFrame.from_records(records)
+        rows = self.rows
+        location = self.source.location
+        frame = pd.DataFrame(
+            {
+                "id": [row.id for row in rows],
+                "lhs": [row.lhs for row in rows],
+                "op": [row.op.value for row in rows],
+                "rhs": [row.rhs for row in rows],
+                "block": [row.block for row in rows],
+                "group": [row.group for row in rows],
+                "level": [row.level for row in rows],
+                "user": [int(row.user) for row in rows],
+                "free": [row.free for row in rows],
+                "value": [row.value for row in rows],
+                "start": [row.start for row in rows],
+                "label": [row.label for row in rows],
+                "plabel": [row.plabel for row in rows],
+                "exo": [int(row.exo) for row in rows],
+                "line": [
+                    location(row.span.start)[0] if row.span is not None else None for row in rows
+                ],
+            }
+        )
         if self.nlevels == 1:
             frame = frame.drop(columns=["level"])
         return frame
