@@ -22,7 +22,8 @@ implied covariance matrix and means at the estimates, per group (the means are t
 when the model has no mean structure, as its saturated mean part); with several groups the
 frame has a column named as the fit's group variable holding the group labels. ``n`` defaults
 to the fit's rows per group; one number gives every group that many rows. A two-level fit gives
-clustered rows (:mod:`semlang.simulation_twolevel`).
+clustered rows (:mod:`semlang.simulation_twolevel`; ``empirical=True``: its two-level statistics
+equal the implied moments).
 """
 
 from __future__ import annotations
