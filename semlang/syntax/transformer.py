@@ -27,9 +27,14 @@ from semlang.syntax.modifiers import UNSUPPORTED, StringLiteral, to_modifier
 MAX_DEPTH = 50
 
 # R's reserved words (see R's ?reserved), which lavaan refuses as variable names.
-RESERVED_WORDS = frozenset(
-    "if else repeat while function for in next break TRUE FALSE NULL Inf NaN NA NA_integer_ "
-    "NA_real_ NA_character_ NA_complex_".split()
+RESERVED_WORDS = (
+    frozenset(
+        ("if", "else", "repeat", "while", "function", "for", "in", "next", "break"),
+    )
+    | frozenset(
+        ("TRUE", "FALSE", "NULL", "Inf", "NaN", "NA"),
+    )
+    | frozenset(("NA_integer_", "NA_real_", "NA_character_", "NA_complex_"))
 )
 
 _TYPO_HINTS = {
