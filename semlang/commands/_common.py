@@ -161,9 +161,8 @@ def options_of(args: argparse.Namespace) -> dict[str, Any]:
 def _warn_unused(options: dict[str, Any]) -> None:
     from semlang.errors import SemlangWarning
 
-    draws = str(options.get("se", "")).lower() in ("bootstrap", "boot") or any(
-        str(test).lower() in ("bollen.stine", "bootstrap", "boot") for test in options.get("test", ())
-    )
+    words = {str(options.get("se", "")).lower(), *(str(t).lower() for t in options.get("test", ()))}
+    draws = bool(words & {"bootstrap", "boot", "bollen.stine"})
     if "bootstrap" in options and not draws:
         warnings.warn(
             f"--bootstrap {options['bootstrap']} has no effect without --se bootstrap (or "
