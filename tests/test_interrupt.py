@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDY = ["study", "micro-macro", "--reps", "200", "--methods", "SEM", "--jobs", "2"]
+STUDY = ["study", "micro-macro", "--reps", "120", "--methods", "SEM", "--jobs", "2"]
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)"
@@ -118,7 +118,7 @@ def test_a_stopped_study_exits_cleanly_and_resumes(tmp_path, whom, signum):
     _wait_gone(workers)
 
     kept = _finished(results)
-    assert 0 < kept < 200
+    assert 0 < kept < 120
     if whom == "group":
         return  # resuming is checked once, after SIGTERM
     again = subprocess.run(
@@ -130,7 +130,7 @@ def test_a_stopped_study_exits_cleanly_and_resumes(tmp_path, whom, signum):
     )
     assert again.returncode == 0, again.stderr
     assert f"({kept} replications read back from the results file)" in again.stdout
-    assert _finished(results) == 200
+    assert _finished(results) == 120
 
 
 def test_ctrl_c_during_a_bootstrap_stops_it_cleanly(tmp_path):
@@ -146,3 +146,14 @@ def test_ctrl_c_during_a_bootstrap_stops_it_cleanly(tmp_path):
     assert "bootstrap interrupted after" in err and "of 100000 replications" in err
     assert out == ""
     _wait_gone(workers)
+
+
+def test_workers_end_themselves_when_the_main_process_is_killed(tmp_path):
+    results = tmp_path / "study.jsonl"
+    process = _start([*STUDY, "--results", str(results)])
+    _wait_for_records(process, results)
+    workers = _children(process.pid)
+    assert workers
+    os.kill(process.pid, signal.SIGKILL)  # no chance to clean up
+    process.communicate(timeout=30)
+    _wait_gone(workers)  # each worker sees its main process gone
