@@ -17,7 +17,7 @@ import semlang
 from semlang.errors import NotSupportedError
 from semlang.results import tests as test_registry
 
-CASES = ["twolevel_demo_MLR", "micro_macro_twolevel_MLR"]
+CASES = ["twolevel_demo_MLR", "twolevel_within_only_MLR", "micro_macro_twolevel_MLR"]
 
 
 @cache
@@ -130,3 +130,16 @@ def test_scaled_difference_test_of_nested_fits():
     assert_matches("chisq", table["Chisq diff"].iloc[1], ref["Chisq diff"][1], "Chisq diff")
     assert table["Df diff"].iloc[1] == ref["Df diff"][1]
     assert_matches("fit_index", table["Pr(>Chisq)"].iloc[1], ref["Pr(>Chisq)"][1], "p")
+
+
+def test_free_covariates_are_refused_with_robust_inference():
+    """With fixed_x=False lavaan's robust standard errors of the level-1 covariates' means and
+    its scaling factor differ from the clusters' scores (0.959 against 0.969 here): refused."""
+    case = load("twolevel_demo_MLR")
+    data = semlang.datasets.load(case["data"].removesuffix(".csv"))
+    with pytest.raises(NotSupportedError, match="fixed_x=False"):
+        semlang.sem(case["model"], data, cluster="cluster", estimator="MLR", fixed_x=False)
+    fit = semlang.sem(case["model"], data, cluster="cluster", fixed_x=False)  # ML is fine
+    assert fit.fit_measures()["chisq"] == pytest.approx(
+        load("twolevel_demo_MLR")["tests"]["standard"]["stat"], abs=0.02
+    )

@@ -30,6 +30,15 @@ level: 2
   fb =~ y1 + y2 + y3
   fb ~ w1 + 0*w2
 "),
+  list(name = "twolevel_within_only_MLR",
+       about = "Demo.twolevel: a level-1-only outcome (x1, free intercept) on the within factor, MLR",
+       data = "Demo.twolevel.csv", model = "
+level: 1
+  fw =~ y1 + y2 + y3
+  x1 ~ fw
+level: 2
+  fb =~ y1 + y2 + y3
+", options = list(cluster = "cluster", estimator = "MLR")),
   list(name = "micro_macro_twolevel_MLR",
        about = "the micro-macro two-level model (as micro_macro_twolevel) with estimator MLR",
        data = "micro_macro_unbalanced_long.csv", model = "

@@ -257,6 +257,11 @@ def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal
             return _Refusal(f"se={se.value!r}", "two-level models have standard errors from the "
                             "information matrix or robust (Huber-White) ones from the clusters' "
                             "scores", "use se='standard' or 'robust.huber.white'")  # fmt: skip
+        robust = se is StandardErrors.ROBUST_HUBER_WHITE or Test.YUAN_BENTLER_MPLUS in options.test
+        if robust and not model.fixed_x:
+            return _Refusal("fixed_x=False", "robust inference of a two-level model is "
+                            "available with fixed covariates only", "drop fixed_x=False, or "
+                            "use estimator='ML'")  # fmt: skip
         bad = [t for t in options.test if t not in _TWOLEVEL_TESTS]
         if bad:
             return _Refusal(f"test={bad[0].value!r}", "two-level models have the standard "

@@ -18,6 +18,9 @@ two-level log-likelihood (:mod:`semlang.estimate.twolevel_scores`), B = Σ_j s_j
   (μ_W of the level-1-only variables, Σ_W, μ_B, Σ_B), the fixed covariates' own moments left
   out; c = tr(UΓ)/df. The baseline (independence) model gets its own factor from tr(A1⁻¹ B1)
   and its E0, B0 in its free moments at its estimates.
+
+The covariates are fixed (fixed.x, lavaan's default): with fixed_x=False lavaan's robust
+numbers differ from these, and the options refuse the combination.
 """
 
 from __future__ import annotations
@@ -96,23 +99,13 @@ def _saturated_free(data):
     return free_w, free_b, mean_w, mean_b
 
 
-def _baseline_free(data, covariates):
-    """The independence model's free moments: variances and means (of the variables of both
-    levels the level-2 mean), the covariates' block when they are free parameters."""
+def _baseline_free(data):
+    """The independence model's free moments: the variances and means (of a variable of both
+    levels its level-2 mean) of the variables that are not fixed covariates."""
     x_w, x_b = _is_x(data)
-    names_w, names_b = set(covariates.within), set(covariates.between)
     within_only = set(data.within_only)
-
-    def block(names, x, free_x):
-        pairs = [(i, i) for i in range(len(names)) if not x[i]]
-        if free_x is not None:
-            idx = [i for i, v in enumerate(names) if v in free_x]
-            pairs += [(i, j) for i in idx for j in idx if j <= i]
-        return sorted(set(pairs))
-
-    free = covariates.free
-    free_w = block(data.within, x_w, names_w if free else None)
-    free_b = block(data.between, x_b, names_b if free else None)
+    free_w = [(i, i) for i in range(len(data.within)) if not x_w[i]]
+    free_b = [(i, i) for i in range(len(data.between)) if not x_b[i]]
     mean_w = [i for i, v in enumerate(data.within) if v in within_only and not x_w[i]]
     mean_b = [i for i in range(len(data.between)) if not x_b[i]]
     return free_w, free_b, mean_w, mean_b
@@ -125,14 +118,6 @@ def _trace(data, moments, free, kind: Information) -> tuple[float, int]:
     a = twolevel_information(data, moments, derivatives, observed=observed)
     b = first_order_information(data, moments, derivatives)
     return float(np.trace(np.linalg.solve(a, b))), a.shape[0]
-
-
-class _Covariates:
-    """Which covariates the baseline keeps as free parameters (fixed_x=False)."""
-
-    def __init__(self, sample):
-        self.within, self.between = sample.fixed.within, sample.fixed.between
-        self.free = sample.free_covariates
 
 
 def traces(fit):
@@ -148,7 +133,7 @@ def traces(fit):
     trace_base, _ = _trace(
         data,
         (base.sigma_w, base.sigma_b, base.mu_w, base.mu_b),
-        _baseline_free(data, _Covariates(sample)),
+        _baseline_free(data),
         kind,
     )
     trace_h0 = float(np.sum(fit.sandwich_bread * _meat(fit).T))
