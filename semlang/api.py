@@ -35,6 +35,7 @@ from semlang.options import (
     split_options,
 )
 from semlang.partable import ParameterTable, build_partable
+from semlang.results.diagnostics import recording, warn_about_solution
 from semlang.results.fit import Fit, RunSettings
 from semlang.syntax.ast import Op
 from semlang.syntax.parser import parse
@@ -120,22 +121,25 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
     _check_fixed_x(table, options)
     settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
     check_supported(table, options)
-    if table.nlevels > 1:
-        from semlang.estimate.twolevel_objective import prepare_twolevel
+    messages: list[str] = []
+    with recording(messages):  # kept on the fit (JSON output), and shown as always
+        if table.nlevels > 1:
+            from semlang.estimate.twolevel_objective import prepare_twolevel
 
-        sample = prepare_twolevel(frame, table, table.options)
-    else:
-        sample = prepare(frame, table, table.options)
-    estimation = estimate(compiled, sample, options)
-    if not np.isfinite(estimation.optimization.value):
-        raise EstimationError(
-            "the model-implied covariance matrix is not positive definite at the starting "
-            "values, and no step made it so",
-            hint="check the fixed values (a negative or zero variance?) or give start values, "
-            "e.g. start(1)*x1",
-        )
-    result = Fit(compiled, sample, options, estimation, settings)
-    _warn_about(result)
+            sample = prepare_twolevel(frame, table, table.options)
+        else:
+            sample = prepare(frame, table, table.options)
+        estimation = estimate(compiled, sample, options)
+        if not np.isfinite(estimation.optimization.value):
+            raise EstimationError(
+                "the model-implied covariance matrix is not positive definite at the starting "
+                "values, and no step made it so",
+                hint="check the fixed values (a negative or zero variance?) or give start "
+                "values, e.g. start(1)*x1",
+            )
+        result = Fit(compiled, sample, options, estimation, settings, messages)
+        _warn_about(result)
+        warn_about_solution(result)
     return result
 
 

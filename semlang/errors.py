@@ -154,6 +154,15 @@ class HeywoodWarning(SemlangWarning):
     """A variance is estimated as negative (a Heywood case)."""
 
 
+class ImproperSolutionWarning(SemlangWarning):
+    """The solution is on or near a boundary of the parameter space (e.g. a latent variable
+    scaled by an indicator that hardly measures it)."""
+
+
+class LocalOptimumWarning(SemlangWarning):
+    """A refit from random starting values (``starts=K``) found a better optimum."""
+
+
 class NotPositiveDefiniteWarning(SemlangWarning):
     """A sample or model-implied covariance matrix is not positive definite."""
 

@@ -114,13 +114,20 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
     add("--likelihood", metavar="KIND", help="normal (default) or wishart")
     add("--bootstrap", type=int, metavar="R", help="number of bootstrap draws (--se bootstrap)")
-    add("--seed", type=int, metavar="S", help="random seed (bootstrap)")
+    add("--seed", type=int, metavar="S", help="random seed (bootstrap, --starts)")
     add(
         "--scheduler",
         metavar="ADDRESS",
         help="where to run replications: a dask scheduler address, or 'processes'",
     )
     add("--max-iterations", type=int, metavar="N", help="iteration limit of the optimizer")
+    add(
+        "--starts",
+        type=int,
+        metavar="K",
+        help="refit from K random starting values and report whether a better optimum exists "
+        "(reproducible with --seed)",
+    )
 
 
 _OPTION_NAMES = {
@@ -142,6 +149,7 @@ _OPTION_NAMES = {
     "seed": "seed",
     "scheduler": "executor",
     "max_iterations": "max_iterations",
+    "starts": "starts",
 }
 
 

@@ -8,6 +8,7 @@ k), ``value`` (a fixed row's value; NaN for ``exo`` rows, filled from the data a
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -82,9 +83,10 @@ class BlockVariables:
         return self.observed + self.latent
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ParameterTable:
-    """The rows of a model plus what every later stage needs to know about its blocks."""
+    """The rows of a model plus what every later stage needs to know about its blocks (its
+    repr, and a notebook's display, is the table of :meth:`to_frame`)."""
 
     rows: tuple[ParamRow, ...]
     blocks: tuple[BlockVariables, ...]
@@ -160,3 +162,20 @@ class ParameterTable:
         if self.nlevels == 1:
             frame = frame.drop(columns=["level"])
         return frame
+
+    def _shown(self) -> pd.DataFrame:
+        frame = self.to_frame().drop(columns=["line", "plabel"])
+        frame["label"] = frame["label"].fillna("")
+        return frame.drop(columns=["block", "group"]) if len(self.blocks) == 1 else frame
+
+    def _title(self) -> str:
+        return (
+            f"ParameterTable of {self.source.name}: {len(self.rows)} rows, {self.n_free} free "
+            f"parameters, {len(self.blocks)} block{'s' if len(self.blocks) != 1 else ''}"
+        )
+
+    def __repr__(self) -> str:
+        return f"{self._title()}\n{self._shown().to_string(index=False)}"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self._title())}</p>\n{self._shown().to_html(index=False)}"
