@@ -284,13 +284,15 @@ _ROBUST_NAMES = (Estimator.ULSM, Estimator.ULSMV, Estimator.ULSMVS, Estimator.WL
 
 
 def _least_squares_refusal(options: FitOptions) -> _Refusal | None:
-    """lavaan's rules: GLS and WLS have neither robust.sem standard errors nor scaled tests;
-    the robust names (ULSM, ..., WLSMVS) are not bootstrapped."""
+    """lavaan's rules: GLS and WLS have no scaled tests, GLS no robust.sem standard errors (WLS
+    has them: with W = Γ⁻¹ the sandwich is the standard covariance matrix); the robust names
+    (ULSM, ..., WLSMVS) are not bootstrapped."""
     estimator, word = options.estimator, f"estimator={options.estimator.value!r}"
     if estimator in _NOT_ROBUST:
-        if options.se is StandardErrors.ROBUST_SEM:
+        if options.se is StandardErrors.ROBUST_SEM and estimator is Estimator.GLS:
             return _Refusal("se='robust.sem'", f"is not available with {word}",
-                            "use estimator='ULS' or 'DWLS' (or 'ULSM', 'WLSMV', ...)")  # fmt: skip
+                            "use se='standard', or estimator='ULS' or 'DWLS' (or 'ULSM', "
+                            "'WLSMV', ...) for robust standard errors")  # fmt: skip
         bad = [t for t in options.test if t.is_scaled]
         if bad:
             return _Refusal(f"test={bad[0].value!r}", f"is not available with {word}",
