@@ -44,8 +44,10 @@ _PATH_KINDS = {Op.MEASURED: "loading", Op.REGRESSION: "regression"}
 # ---- the graph -----------------------------------------------------------------------------
 
 
-def path_graph(table: ParameterTable) -> nx.DiGraph:
-    """The variables of every block as nodes, loadings and regressions as directed edges."""
+def path_graph(table: ParameterTable, with_covariances: bool = True) -> nx.DiGraph:
+    """The variables of every block as nodes, loadings and regressions as directed edges (and
+    the covariances, unless ``with_covariances`` is false: the structural checks need none, and
+    a model with many correlated factors has hundreds of thousands)."""
     graph = nx.DiGraph(
         name=table.source.name,
         ngroups=table.ngroups,
@@ -77,6 +79,8 @@ def path_graph(table: ParameterTable) -> nx.DiGraph:
             graph.add_edge((source, row.block), (target, row.block), kind=kind, **_row(table, row))
         elif row.op is Op.COVARIANCE and row.lhs != row.rhs:
             _add_node_if_missing(graph, undirected, table, row, row.lhs, row.rhs)
+            if not with_covariances:
+                continue
             undirected.add_edge(
                 (row.lhs, row.block), (row.rhs, row.block), kind="covariance", **_row(table, row)
             )
@@ -150,7 +154,7 @@ def check(table: ParameterTable, columns: Iterable[str] | None = None) -> list[s
     The warnings also cover feedback loops (a non-recursive model) and a latent variable with a
     single indicator whose residual variance is free (not identified).
     """
-    graph = path_graph(table)
+    graph = path_graph(table, with_covariances=False)
     if columns is not None:
         _check_columns(table, graph, [str(c) for c in columns])
     warnings: list[str] = []

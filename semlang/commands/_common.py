@@ -8,11 +8,13 @@ the parameter table of a model file, and a table printed as text.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from semlang.errors import ModelError, Source
@@ -224,10 +226,34 @@ def _cells(column: pd.Series) -> list[str]:
 
 def frame_text(frame: pd.DataFrame) -> str:
     """A table as aligned text; missing values blank, whole-number floats without decimals."""
-    columns = [[str(name), *_cells(frame[name])] for name in frame.columns]
-    widths = [max(map(len, column)) for column in columns]
-    lines = (
-        " ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
-        for cells in zip(*columns, strict=True)
-    )
-    return "\n".join(lines) + "\n"  # (as DataFrame.to_string(index=False), many times faster)
+    columns = [_column_text(str(name), frame[name]) for name in frame.columns]
+    rows = zip(*columns, strict=True)
+    chunks = iter(lambda: "\n".join(map(" ".join, itertools.islice(rows, 10_000))), "")
+    return "\n".join(chunks) + "\n"
+    # (as DataFrame.to_string(index=False), many times faster; each distinct value of a
+    # column is formatted once, which also keeps a table of 500,000 rows small in memory)
+
+
+def _cell(value: Any) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _column_text(name: str, column: pd.Series) -> list[str]:
+    """The header and cells of one column, right-aligned to a common width."""
+    if pd.api.types.is_integer_dtype(column.dtype):
+        cells = [name, *map(str, column.tolist())]
+        width = max(map(len, cells))
+        return [cell.rjust(width) for cell in cells]
+    if column.dtype.kind != "f" and pd.api.types.infer_dtype(column) != "string":
+        cells = [name, *map(_cell, column.tolist())]
+        width = max(map(len, cells))
+        return [cell.rjust(width) for cell in cells]
+    codes, values = pd.factorize(column)  # missing values: code -1, the last text below
+    texts = [*map(_cell, values.tolist()), ""]
+    width = max(len(name), *map(len, texts))
+    padded = np.array([text.rjust(width) for text in texts], dtype=object)
+    return [name.rjust(width), *padded[codes].tolist()]

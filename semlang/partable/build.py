@@ -9,14 +9,13 @@ shared labels merged into one free parameter, and the ``:=`` and constraint rows
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 from semlang.errors import ModelSpecificationError
 from semlang.options import ModelOptions, ModelType
-from semlang.partable.defaults import Draft, level_drafts
+from semlang.partable.defaults import Drafts, level_drafts
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
 from semlang.partable.table import BlockVariables, ParameterTable, ParamRow
-from semlang.partable.user_rows import UserModel, collect
+from semlang.partable.user_rows import UserModel, UserRow, collect
 from semlang.partable.vnames import VariableRoles, classify
 from semlang.syntax import ast
 from semlang.syntax.ast import ModifierKind, Op
@@ -49,11 +48,12 @@ def build_partable(
         for level, drafts in drafts_by_level.items():
             block = (group - 1) * user.nlevels + level
             blocks.append(block_variables(block, group, level, roles[level]))
-            for draft in drafts:
-                rows.append(_row(draft, len(rows) + 1, block, group, options, roles[level]))
-                equal = draft.user.modifiers.get(ModifierKind.EQUAL) if draft.user else None
+            start = len(rows)
+            rows += _block_rows(drafts, start + 1, block, group, options, roles[level])
+            for i, draft_user in enumerate(drafts.user[: drafts.n_user]):
+                equal = draft_user.modifiers.get(ModifierKind.EQUAL)
                 if equal is not None and equal.for_group(group) is not None:
-                    equal_refs.append((len(rows) - 1, equal.for_group(group), equal.span))
+                    equal_refs.append((start + i, equal.for_group(group), equal.span))
     links = group_equal_links(rows, options, blocks, model.source)
     rows = assign_free(rows, links, model.source, equal_refs)
     rows += constraint_rows(user, rows, model.source)
@@ -110,47 +110,58 @@ def block_variables(block: int, group: int, level: int, roles: VariableRoles) ->
     )
 
 
-def _row(draft: Draft, row_id: int, block: int, group: int, options: ModelOptions, roles):
-    free, value, exo = draft.free, draft.value, draft.exo
-    if group > 1 and draft.user is None:
-        free, value = _later_group_defaults(draft, options, roles, free, value)
-    row = ParamRow.make(
-        id=row_id,
-        lhs=draft.lhs,
-        op=draft.op,
-        rhs=draft.rhs,
-        block=block,
-        group=group,
-        level=draft.level,
-        user=draft.user is not None,
-        free=1 if free else 0,
-        value=math.nan if free else value,
-        exo=exo,
-        plabel=f".p{row_id}.",
-        span=draft.user.span if draft.user is not None else None,
+def _block_rows(
+    drafts: Drafts, first_id: int, block: int, group: int, options: ModelOptions, roles
+) -> list[ParamRow]:
+    """The rows of one block (``free`` is 1 for a free row until :func:`assign_free`)."""
+    later = group > 1 and bool(options.group_equal)
+    make, nan, n_user = ParamRow.make, math.nan, drafts.n_user
+    out = []
+    columns = zip(
+        drafts.lhs, drafts.op, drafts.rhs, drafts.free, drafts.value, drafts.exo, strict=True
     )
-    if draft.user is not None:
-        row = _apply_modifiers(row, draft.user.modifiers, group)
-    return row
+    for i, (lhs, op, rhs, free, value, exo) in enumerate(columns):
+        if later and i >= n_user:
+            free, value = _later_group_defaults(lhs, op, rhs, options, roles, free, value)
+        row_id = first_id + i
+        row = make(
+            id=row_id,
+            lhs=lhs,
+            op=op,
+            rhs=rhs,
+            block=block,
+            group=group,
+            level=drafts.level,
+            user=i < n_user,
+            free=1 if free else 0,
+            value=nan if free else value,
+            exo=exo,
+            plabel=f".p{row_id}.",
+        )
+        if i < n_user:
+            _apply_modifiers(row, drafts.user[i], group)
+        out.append(row)
+    return out
 
 
-def _later_group_defaults(draft, options, roles, free, value):
+def _later_group_defaults(lhs, op, rhs, options, roles, free, value):
     """lavaan frees some defaults in groups 2, 3, ... when equalities identify them."""
     equal = options.group_equal
-    latent = draft.lhs in roles.latent
+    latent = lhs in roles.latent
     free_means = "intercepts" in equal and "means" not in equal
-    if draft.op is Op.INTERCEPT and latent and not options.int_lv_free and free_means:
+    if op is Op.INTERCEPT and latent and not options.int_lv_free and free_means:
         return True, math.nan
     free_variances = "loadings" in equal and "lv.variances" not in equal
-    variance = draft.op is Op.COVARIANCE and draft.lhs == draft.rhs
+    variance = op is Op.COVARIANCE and lhs == rhs
     if variance and latent and options.std_lv and free_variances:
         return True, math.nan
     return free, value
 
 
-def _apply_modifiers(row: ParamRow, modifiers: dict, group: int) -> ParamRow:
-    changes: dict = {}
-    for kind, modifier in modifiers.items():
+def _apply_modifiers(row: ParamRow, user: UserRow, group: int) -> None:
+    """Apply the user's modifiers to ``row``, a row just made (so changed in place)."""
+    changes: dict = {"span": user.span}
+    for kind, modifier in user.modifiers.items():
         entry = modifier.for_group(group)
         if kind is ModifierKind.VALUE:
             if entry is None:
@@ -165,7 +176,7 @@ def _apply_modifiers(row: ParamRow, modifiers: dict, group: int) -> ParamRow:
             changes["lower"] = float(entry)
         elif kind is ModifierKind.UPPER and entry is not None:
             changes["upper"] = float(entry)
-    return replace(row, **changes)
+    row.set_while_building(**changes)
 
 
 def _check_size(rows_per_group: int, ngroups: int, model: ast.Model) -> None:

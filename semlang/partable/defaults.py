@@ -1,11 +1,12 @@
 """The parameters lavaan adds by default, and which of them it fixes.
 
-Input: the user rows of one level, their :class:`VariableRoles` and the options. Output: a list of
-:class:`Draft` rows (the user's first, then the defaults) with lavaan's free/fixed status before
-the user's modifiers are applied: residual variances of every variable, covariances among
-exogenous latent variables and among pure outcomes, the exogenous covariates' (co)variances and
-means (fixed to their sample values with ``fixed_x``), intercepts with a mean structure; the first
-loading or the latent variance fixed to 1 to set each latent variable's scale.
+Input: the user rows of one level, their :class:`VariableRoles` and the options. Output:
+:class:`Drafts`, the level's rows as columns (the user's first, then the defaults) with lavaan's
+free/fixed status before the user's modifiers are applied: residual variances of every variable,
+covariances among exogenous latent variables and among pure outcomes, the exogenous covariates'
+(co)variances and means (fixed to their sample values with ``fixed_x``), intercepts with a mean
+structure; the first loading or the latent variance fixed to 1 to set each latent variable's
+scale. Columns, not one object per row: 1000 correlated factors have half a million covariances.
 """
 
 from __future__ import annotations
@@ -13,46 +14,64 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from semlang.options import ModelOptions
-from semlang.partable.user_rows import UserRow, parameter_key
+from semlang.partable.user_rows import UserRow
 from semlang.partable.vnames import VariableRoles
 from semlang.syntax.ast import Op
 
+_COV, _INT, _MEASURED = Op.COVARIANCE, Op.INTERCEPT, Op.MEASURED
+
 
 @dataclass
-class Draft:
-    """A row on its way into the table."""
+class Drafts:
+    """A level's rows on their way into the table, one list per column; rows ``0..n_user-1``
+    are the user's (``user[i]`` their :class:`UserRow`), the others lavaan's defaults."""
 
-    lhs: str
-    op: Op
-    rhs: str
     level: int
-    user: UserRow | None = None
-    free: bool = True
-    value: float = math.nan
-    exo: bool = False
+    lhs: list[str] = field(default_factory=list)
+    op: list[Op] = field(default_factory=list)
+    rhs: list[str] = field(default_factory=list)
+    user: list[UserRow | None] = field(default_factory=list)
+    free: list[bool] = field(default_factory=list)
+    value: list[float] = field(default_factory=list)
+    exo: list[bool] = field(default_factory=list)
+    n_user: int = 0
+    pairs: list[range] = field(default_factory=list)  # rows of covariances between two variables
 
-    @property
-    def key(self) -> tuple[str, Op, str]:
-        return parameter_key(self.lhs, self.op, self.rhs)
+    def __len__(self) -> int:
+        return len(self.lhs)
 
-    def fix(self, value: float) -> None:
-        self.free = False
-        self.value = value
+    def add(self, lhs: list[str], op: Op, rhs: list[str]) -> range:
+        """Append default rows (free, not exo); returns their indices."""
+        start = len(self.lhs)
+        self.lhs += lhs
+        self.op += [op] * len(lhs)
+        self.rhs += rhs
+        self.user += [None] * len(lhs)
+        self.free += [True] * len(lhs)
+        self.value += [math.nan] * len(lhs)
+        self.exo += [False] * len(lhs)
+        return range(start, len(self.lhs))
 
+    def fix(self, i: int, value: float) -> None:
+        self.free[i] = False
+        self.value[i] = value
 
-def _default_keys(roles: VariableRoles, meanstructure: bool) -> list[tuple[str, Op, str]]:
-    out = [(v, Op.COVARIANCE, v) for v in roles.observed_nox + roles.latent]
-    out += [(a, Op.COVARIANCE, b) for a, b in itertools.combinations(roles.latent_x, 2)]
-    y = roles.latent_y + roles.observed_y
-    out += [(a, Op.COVARIANCE, b) for a, b in itertools.combinations(y, 2)]
-    x = roles.observed_x
-    out += [(x[i], Op.COVARIANCE, x[j]) for i in range(len(x)) for j in range(i, len(x))]
-    if meanstructure:
-        out += [(v, Op.INTERCEPT, "") for v in roles.observed + roles.latent]
-    return out
+    def variances(self) -> list[int]:
+        """Indices of the rows ``v ~~ v``."""
+        lhs, op, rhs = self.lhs, self.op, self.rhs
+        return [i for i in self.non_pairs() if op[i] is _COV and lhs[i] == rhs[i]]
+
+    def non_pairs(self) -> list[int]:
+        """Indices of the rows that are not default covariances between two variables."""
+        out: list[int] = []
+        start = 0
+        for block in self.pairs:
+            out += range(start, block.start)
+            start = block.stop
+        return out + list(range(start, len(self.lhs)))
 
 
 def level_drafts(
@@ -62,64 +81,95 @@ def level_drafts(
     meanstructure: bool,
     level: int,
     between_observed: frozenset[str] = frozenset(),
-) -> list[Draft]:
+) -> Drafts:
     """Drafts of one level: the user's rows, then the defaults lavaan adds."""
-    drafts = [Draft(r.lhs, r.op, r.rhs, level, user=r) for r in rows]
-    taken = {d.key for d in drafts}
-    for lhs, op, rhs in _default_keys(roles, meanstructure):
-        key = parameter_key(lhs, op, rhs)
-        if key not in taken:
-            taken.add(key)
-            drafts.append(Draft(lhs, op, rhs, level))
+    drafts = Drafts(level, n_user=len(rows))
+    drafts.lhs = [r.lhs for r in rows]
+    drafts.op = [r.op for r in rows]
+    drafts.rhs = [r.rhs for r in rows]
+    drafts.user = list(rows)
+    drafts.free = [True] * len(rows)
+    drafts.value = [math.nan] * len(rows)
+    drafts.exo = [False] * len(rows)
+    _add_defaults(drafts, rows, roles, meanstructure)
     _fix_scales(drafts, roles, options)
     _fix_defaults(drafts, roles, options, meanstructure)
     if level == 1 and between_observed:
-        for d in drafts:
-            if d.user is None and d.op is Op.INTERCEPT and d.lhs in between_observed:
-                d.fix(0.0)
+        for i in range(drafts.n_user, len(drafts)):
+            if drafts.op[i] is _INT and drafts.lhs[i] in between_observed:
+                drafts.fix(i, 0.0)
     return drafts
 
 
-def _fix_scales(drafts: list[Draft], roles: VariableRoles, options: ModelOptions) -> None:
+def _add_defaults(drafts: Drafts, rows: list[UserRow], roles: VariableRoles, meanstructure):
+    """lavaan's default rows, in its order, leaving out those the user wrote (the default
+    groups cannot overlap: a variable has one role)."""
+    written = {(r.lhs, r.rhs) for r in rows if r.op is _COV}
+    written |= {(b, a) for a, b in written}
+    variances = [v for v in roles.observed_nox + roles.latent if (v, v) not in written]
+    drafts.add(variances, _COV, variances)
+    for names in (roles.latent_x, roles.latent_y + roles.observed_y):
+        pairs = [p for p in itertools.combinations(names, 2) if p not in written]
+        drafts.pairs.append(drafts.add([a for a, _ in pairs], _COV, [b for _, b in pairs]))
+    x = roles.observed_x
+    pairs = [(x[i], x[j]) for i in range(len(x)) for j in range(i, len(x))]
+    pairs = [p for p in pairs if p not in written]
+    drafts.add([a for a, _ in pairs], _COV, [b for _, b in pairs])
+    if meanstructure:
+        have = {r.lhs for r in rows if r.op is _INT}
+        means = [v for v in roles.observed + roles.latent if v not in have]
+        drafts.add(means, _INT, [""] * len(means))
+
+
+def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions) -> None:
     latent = set(roles.latent)
+    variances = drafts.variances()
     if not options.auto_var:
-        for d in drafts:
-            if d.user is None and d.op is Op.COVARIANCE and d.lhs == d.rhs:
-                d.fix(0.0)
+        for i in variances:
+            if i >= drafts.n_user:
+                drafts.fix(i, 0.0)
     if options.std_lv:
-        for d in drafts:
-            if d.op is Op.COVARIANCE and d.lhs == d.rhs and d.lhs in latent:
-                d.fix(1.0)
+        for i in variances:
+            if drafts.lhs[i] in latent:
+                drafts.fix(i, 1.0)
+    measured = [i for i in range(drafts.n_user) if drafts.op[i] is _MEASURED]
     if options.auto_fix_first:
         seen: set[str] = set()
-        for d in drafts:
-            if d.op is Op.MEASURED and d.lhs not in seen:
-                seen.add(d.lhs)
-                d.fix(1.0)
+        for i in measured:
+            if drafts.lhs[i] not in seen:
+                seen.add(drafts.lhs[i])
+                drafts.fix(i, 1.0)
     if options.auto_var and options.auto_fix_single:
-        measured = [d for d in drafts if d.op is Op.MEASURED]
-        counts = Counter(d.lhs for d in measured)
-        rhs_counts = Counter(d.rhs for d in measured)
-        single = {d.rhs for d in measured if counts[d.lhs] == 1 and rhs_counts[d.rhs] == 1}
-        for d in drafts:
-            if d.user is None and d.op is Op.COVARIANCE and d.lhs == d.rhs and d.lhs in single:
-                d.fix(0.0)
+        counts = Counter(drafts.lhs[i] for i in measured)
+        rhs_counts = Counter(drafts.rhs[i] for i in measured)
+        single = {
+            drafts.rhs[i]
+            for i in measured
+            if counts[drafts.lhs[i]] == 1 and rhs_counts[drafts.rhs[i]] == 1
+        }
+        for i in variances:
+            if i >= drafts.n_user and drafts.lhs[i] in single:
+                drafts.fix(i, 0.0)
 
 
-def _fix_defaults(drafts, roles: VariableRoles, options: ModelOptions, meanstructure: bool) -> None:
+def _fix_defaults(drafts: Drafts, roles: VariableRoles, options: ModelOptions, meanstructure):
     latent, observed = set(roles.latent), set(roles.observed)
     exogenous = set(roles.observed_x)
-    for d in drafts:
-        if d.user is not None:
-            continue
-        if options.orthogonal and d.op is Op.COVARIANCE and d.lhs != d.rhs and d.lhs in latent:
-            d.fix(0.0)
-        if meanstructure and d.op is Op.INTERCEPT:
-            if d.lhs in observed and not options.int_ov_free:
-                d.fix(0.0)
-            if d.lhs in latent and not options.int_lv_free:
-                d.fix(0.0)
-        exo_moment = (d.op is Op.COVARIANCE and d.rhs in exogenous) or d.op is Op.INTERCEPT
-        if options.fixed_x and d.lhs in exogenous and exo_moment:
-            d.fix(math.nan)
-            d.exo = True
+    lhs, op, rhs = drafts.lhs, drafts.op, drafts.rhs
+    if options.orthogonal:
+        for i in range(drafts.n_user, len(drafts)):
+            if op[i] is _COV and lhs[i] != rhs[i] and lhs[i] in latent:
+                drafts.fix(i, 0.0)
+    defaults = [i for i in drafts.non_pairs() if i >= drafts.n_user]
+    if meanstructure:
+        for i in defaults:
+            if op[i] is _INT:
+                if lhs[i] in observed and not options.int_ov_free:
+                    drafts.fix(i, 0.0)
+                if lhs[i] in latent and not options.int_lv_free:
+                    drafts.fix(i, 0.0)
+    if options.fixed_x and exogenous:
+        for i in defaults:  # (the pairs are among latent variables and among outcomes)
+            if lhs[i] in exogenous and (op[i] is _INT or (op[i] is _COV and rhs[i] in exogenous)):
+                drafts.fix(i, math.nan)
+                drafts.exo[i] = True

@@ -109,12 +109,22 @@ def assign_free(
     source: Source,
     equal_refs: list[tuple[int, str, Span]] = (),
 ) -> list[ParamRow]:
-    """Set ``free`` (shared by equal parameters) and fix parameters equal to a fixed one."""
+    """Set ``free`` (shared by equal parameters) and fix parameters equal to a fixed one.
+
+    ``rows`` are rows just built (``free`` 1 or 0), owned by the caller: they are updated in
+    place (a table can have hundreds of thousands of rows) and returned."""
+    labelled = [i for i, row in enumerate(rows) if row.label]
+    if not labelled and not links and not equal_refs:
+        count = 0
+        for row in rows:
+            if row.free:
+                count += 1
+                row.set_while_building(free=count)
+        return rows
     sets = _UnionFind(len(rows))
     by_label: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        if row.label:
-            sets.union(by_label.setdefault(row.label, i), i)
+    for i in labelled:
+        sets.union(by_label.setdefault(rows[i].label, i), i)
     for i, target, span in equal_refs:
         j = _find_named(rows, target, rows[i].group)
         if j is None:
@@ -127,7 +137,7 @@ def assign_free(
         sets.union(i, j)
     linked = {i for pair in links for i in pair}
     fixed_value = _fixed_values(rows, sets, source)
-    out, index = [], {}
+    index: dict[int, int] = {}
     for i, row in enumerate(rows):
         root = sets.find(i)
         changes: dict = {}
@@ -137,8 +147,9 @@ def assign_free(
             changes.update(free=0, value=fixed_value[root])
         elif row.is_free:
             changes["free"] = index.setdefault(root, len(index) + 1)
-        out.append(row.replaced(**changes) if changes else row)
-    return out
+        if changes:
+            row.set_while_building(**changes)
+    return rows
 
 
 def _find_named(rows: list[ParamRow], target: str, group: int) -> int | None:

@@ -22,9 +22,10 @@ from semlang.syntax import ast
 from semlang.syntax.ast import Op
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParamRow:
-    """One parameter (or a ``:=`` / constraint row)."""
+    """One parameter (or a ``:=`` / constraint row); slotted, as a table can have hundreds of
+    thousands of rows."""
 
     id: int
     lhs: str
@@ -52,18 +53,24 @@ class ParamRow:
     @staticmethod
     def make(**fields) -> ParamRow:
         """A row from its fields, the others at their defaults (as ``ParamRow(...)``, faster)."""
-        new = object.__new__(ParamRow)
-        new.__dict__.update(_ROW_DEFAULTS)
-        new.__dict__.update(fields)
+        new = _new(ParamRow)
+        for name, value in (_ROW_DEFAULTS | fields).items():
+            _set(new, name, value)
         return new
 
     def replaced(self, **changes) -> ParamRow:
         """A copy with ``changes`` (as dataclasses.replace, without its per-field overhead: a
         table can have hundreds of thousands of rows)."""
-        new = object.__new__(ParamRow)
-        new.__dict__.update(self.__dict__)
-        new.__dict__.update(changes)
+        new = _new(ParamRow)
+        for name in _ROW_FIELDS:
+            _set(new, name, changes[name] if name in changes else getattr(self, name))
         return new
+
+    def set_while_building(self, **changes) -> None:
+        """Change fields of a row in place: only for a row still being built, which nothing
+        else holds yet (cheaper than :meth:`replaced` for hundreds of thousands of rows)."""
+        for name, value in changes.items():
+            _set(self, name, value)
 
     @property
     def is_model_parameter(self) -> bool:
@@ -80,6 +87,8 @@ class ParamRow:
         )
 
 
+_new, _set = object.__new__, object.__setattr__
+_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(ParamRow))
 _ROW_DEFAULTS = {
     f.name: f.default for f in dataclasses.fields(ParamRow) if f.default is not dataclasses.MISSING
 }

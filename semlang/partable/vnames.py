@@ -37,29 +37,34 @@ def classify(rows: list[UserRow], other_level_outcomes: Iterable[str] = ()) -> V
     eqs_y = _unique(r.lhs for r in rows if r.op is Op.REGRESSION)
     eqs_x = _unique(r.rhs for r in rows if r.op is Op.REGRESSION)
     v_ind = _unique(r.rhs for r in rows if r.op is Op.MEASURED)
-    ov_ind = [v for v in v_ind if v not in latent]
-    ov_y_all = [v for v in eqs_y if v not in latent and v not in ov_ind]
-    excluded = set(latent) | set(ov_ind) | set(ov_y_all) | set(other_level_outcomes)
+    # sets for membership: a model can have thousands of variables
+    is_latent, is_ind, is_x, is_y = set(latent), set(v_ind), set(eqs_x), set(eqs_y)
+    ov_ind = [v for v in v_ind if v not in is_latent]
+    is_ov_ind = set(ov_ind)
+    ov_y_all = [v for v in eqs_y if v not in is_latent and v not in is_ov_ind]
+    excluded = is_latent | is_ov_ind | set(ov_y_all) | set(other_level_outcomes)
     ov_x = [v for v in eqs_x if v not in excluded]
     covariances = [r for r in rows if r.op is Op.COVARIANCE]
-    ov_cov = [r.lhs for r in covariances if r.lhs not in latent] + [
-        r.rhs for r in covariances if r.rhs not in latent
+    ov_cov = [r.lhs for r in covariances if r.lhs not in is_latent] + [
+        r.rhs for r in covariances if r.rhs not in is_latent
     ]
-    ov_int = [r.lhs for r in rows if r.op is Op.INTERCEPT and r.lhs not in latent]
+    ov_int = [r.lhs for r in rows if r.op is Op.INTERCEPT and r.lhs not in is_latent]
     base = ov_ind + ov_y_all + ov_x
-    observed = base + [v for v in _unique(ov_cov + ov_int) if v not in base]
+    in_base = set(base)
+    observed = base + [v for v in _unique(ov_cov + ov_int) if v not in in_base]
     # an exogenous covariate the user gives a variance, covariance or intercept becomes random
     named = {r.lhs for r in rows if r.op in (Op.INTERCEPT, Op.COVARIANCE)}
     named |= {r.rhs for r in covariances}
     observed_x = [v for v in ov_x if v not in named]
-    pure_y = [v for v in eqs_y if v not in v_ind and v not in eqs_x]
+    is_observed_x = set(observed_x)
+    pure_y = {v for v in eqs_y if v not in is_ind and v not in is_x}
     return VariableRoles(
         latent=tuple(latent),
         observed=tuple(observed),
         indicators=tuple(ov_ind),
         observed_x=tuple(observed_x),
-        observed_nox=tuple(v for v in observed if v not in observed_x),
-        observed_y=tuple(v for v in observed if v in pure_y and v not in latent),
-        latent_x=tuple(v for v in latent if v not in v_ind and v not in eqs_y),
+        observed_nox=tuple(v for v in observed if v not in is_observed_x),
+        observed_y=tuple(v for v in observed if v in pure_y and v not in is_latent),
+        latent_x=tuple(v for v in latent if v not in is_ind and v not in is_y),
         latent_y=tuple(v for v in latent if v in pure_y),
     )
