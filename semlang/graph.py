@@ -78,7 +78,9 @@ def path_graph(table: ParameterTable, with_covariances: bool = True) -> nx.DiGra
             kind = _PATH_KINDS[row.op]
             graph.add_edge((source, row.block), (target, row.block), kind=kind, **_row(table, row))
         elif row.op is Op.COVARIANCE and row.lhs != row.rhs:
-            _add_node_if_missing(graph, undirected, table, row, row.lhs, row.rhs)
+            known = (row.lhs, row.block) in graph and (row.rhs, row.block) in graph
+            if not known:
+                _add_node_if_missing(graph, undirected, table, row, row.lhs, row.rhs)
             if not with_covariances:
                 continue
             undirected.add_edge(

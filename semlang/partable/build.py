@@ -115,7 +115,7 @@ def _block_rows(
 ) -> list[ParamRow]:
     """The rows of one block (``free`` is 1 for a free row until :func:`assign_free`)."""
     later = group > 1 and bool(options.group_equal)
-    make, nan, n_user = ParamRow.make, math.nan, drafts.n_user
+    nan, n_user = math.nan, drafts.n_user
     out = []
     columns = zip(
         drafts.lhs, drafts.op, drafts.rhs, drafts.free, drafts.value, drafts.exo, strict=True
@@ -124,7 +124,7 @@ def _block_rows(
         if later and i >= n_user:
             free, value = _later_group_defaults(lhs, op, rhs, options, roles, free, value)
         row_id = first_id + i
-        row = make(
+        row = ParamRow(
             id=row_id,
             lhs=lhs,
             op=op,

@@ -8,7 +8,6 @@ k), ``value`` (a fixed row's value; NaN for ``exo`` rows, filled from the data a
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import math
 from dataclasses import dataclass, field
@@ -50,25 +49,9 @@ class ParamRow:
     def is_free(self) -> bool:
         return self.free > 0
 
-    @staticmethod
-    def make(**fields) -> ParamRow:
-        """A row from its fields, the others at their defaults (as ``ParamRow(...)``, faster)."""
-        new = _new(ParamRow)
-        for name, value in (_ROW_DEFAULTS | fields).items():
-            _set(new, name, value)
-        return new
-
-    def replaced(self, **changes) -> ParamRow:
-        """A copy with ``changes`` (as dataclasses.replace, without its per-field overhead: a
-        table can have hundreds of thousands of rows)."""
-        new = _new(ParamRow)
-        for name in _ROW_FIELDS:
-            _set(new, name, changes[name] if name in changes else getattr(self, name))
-        return new
-
     def set_while_building(self, **changes) -> None:
         """Change fields of a row in place: only for a row still being built, which nothing
-        else holds yet (cheaper than :meth:`replaced` for hundreds of thousands of rows)."""
+        else holds yet (cheaper than a copy for each of hundreds of thousands of rows)."""
         for name, value in changes.items():
             _set(self, name, value)
 
@@ -87,11 +70,7 @@ class ParamRow:
         )
 
 
-_new, _set = object.__new__, object.__setattr__
-_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(ParamRow))
-_ROW_DEFAULTS = {
-    f.name: f.default for f in dataclasses.fields(ParamRow) if f.default is not dataclasses.MISSING
-}
+_set = object.__setattr__
 
 
 @dataclass(frozen=True)
