@@ -15,7 +15,7 @@ import pandas as pd
 from semlang.errors import OptionError
 from semlang.options import StandardErrors
 from semlang.results import inference
-from semlang.results.standardized_solution import standardized_values
+from semlang.results.standardized_solution import scales, standardized_values
 from semlang.syntax.ast import Op
 
 TINY_SE = float(np.sqrt(np.finfo(float).eps))
@@ -82,7 +82,8 @@ def _standardized(fit, est: np.ndarray):
     """std_lv, std_all and std_nox of every row (lavaan's definitions, improper solutions
     included: :mod:`semlang.results.standardized_solution`)."""
     kinds = ("std.lv", "std.all", "std.nox")
-    return tuple(standardized_values(fit, est, kind)[0] for kind in kinds)
+    sc = scales(fit, est, gradient=False)  # the same for the three
+    return tuple(standardized_values(fit, est, kind, sc=sc)[0] for kind in kinds)
 
 
 def with_level(fit, columns: dict, level: float) -> dict:
