@@ -82,6 +82,8 @@ class MomentIndex:
         position[vech_indices(self.p)] = np.arange(len(rows))
         offset = self.p if meanstructure else 0
         at = np.concatenate([self.means, offset + position[self.rows, self.cols]])
+        if len(at) == offset + len(rows) and np.array_equal(at, np.arange(len(at))):
+            return W.copy()  # every moment enters, in order
         out = np.zeros((offset + len(rows),) * 2)
         out[np.ix_(at, at)] = W
         return out
@@ -119,13 +121,17 @@ def adf_gamma(raw: np.ndarray, index: MomentIndex, x: list[int]) -> np.ndarray:
         values[:, others] = design @ coef
 
     def contributions(y: np.ndarray) -> np.ndarray:
-        centered = y - y.mean(axis=0)
-        products = centered[:, index.rows] * centered[:, index.cols]
-        return np.hstack([y[:, index.means], products])
+        """The rows' contributions, transposed (moments x rows): gathering rows of the
+        transposed centred data is contiguous, and zᵀ is z in Fortran order (what BLAS takes)."""
+        centered = np.ascontiguousarray((y - y.mean(axis=0)).T)
+        out = np.empty((index.size, n))
+        out[: index.n_means] = y[:, index.means].T
+        np.multiply(centered[index.rows], centered[index.cols], out=out[index.n_means :])
+        return out
 
-    z = contributions(raw) - contributions(values) if x else contributions(raw)
-    z -= z.mean(axis=0)
-    return symmetric_cross_product(z) / n
+    zt = contributions(raw) - contributions(values) if x else contributions(raw)
+    zt -= zt.mean(axis=1)[:, None]
+    return symmetric_cross_product(zt.T) / n
 
 
 def weight_matrix(estimator: Estimator, cov, group, index: MomentIndex, x: list[int]):
