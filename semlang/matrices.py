@@ -96,3 +96,16 @@ def symmetric_cross_product(z: np.ndarray) -> np.ndarray:
     upper = _upper_triangle(len(out))
     out[upper] = out.T[upper]
     return out
+
+
+def block_diagonal(*blocks: np.ndarray) -> np.ndarray:
+    """The block-diagonal matrix of square or rectangular 2-d blocks (scipy's ``block_diag``
+    without its per-call overhead)."""
+    rows = sum(b.shape[0] for b in blocks)
+    cols = sum(b.shape[1] for b in blocks)
+    out = np.zeros((rows, cols))
+    r = c = 0
+    for b in blocks:
+        out[r : r + b.shape[0], c : c + b.shape[1]] = b
+        r, c = r + b.shape[0], c + b.shape[1]
+    return out

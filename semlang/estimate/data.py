@@ -451,11 +451,8 @@ def _group_data(g, label, names, raw, rows, options, ngroups) -> GroupData:
             hint="a covariance matrix of p variables needs more than p rows",
         )
     has_missing = np.isnan(raw).any()
-    if not has_missing and not (np.ptp(raw, axis=0) == 0).any():
-        names_to_check = ()  # every column has values and varies
-    else:
-        names_to_check = names
-    for j, name in enumerate(names_to_check):
+    varies = not has_missing and not (np.ptp(raw, axis=0) == 0).any()
+    for j, name in enumerate(() if varies else names):  # (nothing to report if all vary)
         column = raw[:, j][~np.isnan(raw[:, j])]
         if column.size == 0:
             raise DataError(f"variable {name!r} is missing in every row{where}")
