@@ -21,6 +21,7 @@ R = dr/dθ and Ĉ the covariance matrix of the estimates (the fit's se).
 from __future__ import annotations
 
 import difflib
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,8 @@ from scipy import linalg, stats
 
 from semlang.compile.parameters import _label_expressions
 from semlang.compile.symbolic import CompiledExpressions
-from semlang.errors import ModelError, Source
+from semlang.errors import ModelError, SemlangWarning, Source
+from semlang.options import StandardErrors
 from semlang.results.modindices import Candidate, standardized_epc
 from semlang.results.score_system import check_information, extended_system
 from semlang.syntax import ast
@@ -36,6 +38,19 @@ from semlang.syntax.ast import Op
 from semlang.syntax.parser import parse
 
 # ---------------------------------------------------------------- score test
+
+
+def _warn_if_not_standard(fit) -> None:
+    """lavaan's warning: the score test of a fit with other than standard errors is the
+    ordinary (not robust) score test."""
+    se = fit.options.se
+    if se not in (StandardErrors.STANDARD, StandardErrors.NONE):
+        warnings.warn(
+            f"the fit's standard errors are '{se.value}', but the score test is the ordinary "
+            "(not robust) one, as lavaan's lavTestScore()",
+            SemlangWarning,
+            stacklevel=3,
+        )
 
 
 def score_test(
@@ -59,6 +74,7 @@ def score_test(
             hint='e.g. score_test(fit, add="x1 ~~ x4") or score_test(fit, release=[1, 2])',
         )
     _check_constraints(fit)
+    _warn_if_not_standard(fit)
     problem = _problem(fit, add, release, information)
     N = fit.nobs
     total = problem.statistic(problem.released)

@@ -84,3 +84,13 @@ def test_wald_unknown_label_is_located():
     assert "unknown label 'bb2'" in str(error.value)
     assert "did you mean 'b2'" in str(error.value)
     assert error.value.span.start == 9
+
+
+def test_score_test_of_a_robust_fit_is_the_ordinary_one_with_lavaans_warning():
+    case = load("score_hs_add")
+    data = semlang.datasets.load(HS_DATA)
+    robust = semlang.cfa(case["model"], data, estimator="MLR")
+    with pytest.warns(semlang.errors.SemlangWarning, match="not robust"):
+        result = semlang.score_test(robust, add=case["add"])
+    ordinary = semlang.score_test(hs_fit(False), add=case["add"])
+    assert result["test"].X2.iloc[0] == pytest.approx(ordinary["test"].X2.iloc[0], rel=1e-6)
