@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -48,14 +47,26 @@ def lavaan_seconds(path: Path, reps: int) -> tuple[float, int] | None:
     return (float(found.group(1)), int(found.group(2))) if found else None
 
 
+_CHECK = """
+import resource, sys
+from semlang.cli import main
+try:
+    main(["check", sys.argv[1]])
+except SystemExit:
+    pass
+print("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)
+"""
+
+
 def check_process(path: Path) -> tuple[float, float]:
     """Seconds and peak resident megabytes of ``semlang check MODEL`` as its own process."""
-    cmd = [sys.executable, "-m", "semlang.cli", "check", str(path)]
+    cmd = [sys.executable, "-c", _CHECK, str(path)]
     start = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, cwd=ROOT)
+    proc = subprocess.run(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, cwd=ROOT
+    )
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # largest child so far
-    return seconds, peak
+    return seconds, float(proc.stderr.split("peak_mb")[-1])
 
 
 def main(argv: list[str] | None = None) -> None:

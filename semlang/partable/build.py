@@ -8,7 +8,9 @@ shared labels merged into one free parameter, and the ``:=`` and constraint rows
 
 from __future__ import annotations
 
+import gc
 import math
+from contextlib import contextmanager
 
 from semlang.errors import ModelSpecificationError
 from semlang.options import ModelOptions, ModelType
@@ -30,6 +32,23 @@ def build_partable(
     group_labels: tuple[str, ...] | None = None,
 ) -> ParameterTable:
     """The parameter table of ``model`` for ``ngroups`` groups."""
+    with _collector_paused():  # its scans of every row made so far cost a quarter of the time
+        return _build(model, options, ngroups, group_labels)
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off (the rows hold no cycles), restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _build(model, options, ngroups, group_labels) -> ParameterTable:
     user = collect(model)
     _check_not_empty(user, model)
     _check_vector_lengths(user, ngroups, model)
