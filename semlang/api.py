@@ -8,7 +8,7 @@ compile, sample data, estimate — and only this module knows that order.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from semlang.errors import (
     NotPositiveDefiniteWarning,
     OptionError,
 )
-from semlang.estimate.data import as_frame, group_labels, prepare
+from semlang.estimate.data import SampleData, as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
 from semlang.estimate.families import check_supported, free_parameter_count, moments_count
 from semlang.options import (
@@ -38,6 +38,9 @@ from semlang.partable import ParameterTable, build_partable
 from semlang.results.fit import Fit, RunSettings
 from semlang.syntax.ast import Op
 from semlang.syntax.parser import parse
+
+if TYPE_CHECKING:
+    from semlang.estimate.twolevel_objective import TwoLevelSample
 
 
 def sem(model: str, data: Any, **options: Any) -> Fit:
@@ -120,6 +123,7 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
     _check_fixed_x(table, options)
     settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
     check_supported(table, options)
+    sample: SampleData | TwoLevelSample
     if table.nlevels > 1:
         from semlang.estimate.twolevel_objective import prepare_twolevel
 

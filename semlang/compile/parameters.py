@@ -129,7 +129,9 @@ def _definition_expressions(table: ParameterTable, labels) -> dict[str, sympy.Ex
     out: dict[str, sympy.Expr] = {}
     for row in table.definitions:
         known = {**labels, **out}
-        out[row.lhs] = ast.to_sympy(row.statement.expr, _symbol_map(row.statement.expr, known))
+        statement = row.statement
+        assert isinstance(statement, ast.Definition)  # a ':=' row keeps its statement
+        out[row.lhs] = ast.to_sympy(statement.expr, _symbol_map(statement.expr, known))
     return out
 
 
@@ -137,7 +139,10 @@ def _symbol_map(expr, known: dict[str, sympy.Expr]) -> dict[str, sympy.Expr]:
     return {s.name: known[s.name] for s in ast.symbols_of(expr)}
 
 
-def _constraint_expr(statement: ast.Constraint, names) -> sympy.Expr:
+def _constraint_expr(row, names) -> sympy.Expr:
+    """left − right of the constraint ``row`` (an ``==``, ``<`` or ``>`` row)."""
+    statement = row.statement
+    assert isinstance(statement, ast.Constraint)  # a constraint row keeps its statement
     left = ast.to_sympy(statement.left, _symbol_map(statement.left, names))
     right = ast.to_sympy(statement.right, _symbol_map(statement.right, names))
     return left - right
@@ -146,7 +151,7 @@ def _constraint_expr(statement: ast.Constraint, names) -> sympy.Expr:
 def _signed_constraint(row, names) -> sympy.Expr:
     """lavaan's value of a constraint row: left − right, but right − left for ``<`` (so that an
     inequality holds when its value is >= 0)."""
-    diff = _constraint_expr(row.statement, names)
+    diff = _constraint_expr(row, names)
     return -diff if row.op is Op.LESS else diff
 
 
@@ -158,8 +163,8 @@ def _solve_equalities(table: ParameterTable, names, theta):
     for row in table.constraints:
         if row.op is not Op.EQUAL:
             continue
-        expr = sympy.simplify(_constraint_expr(row.statement, names).xreplace(substitution))
-        symbols = sorted(expr.free_symbols & set(theta), key=order.get, reverse=True)
+        expr = sympy.simplify(_constraint_expr(row, names).xreplace(substitution))
+        symbols = sorted(expr.free_symbols & set(theta), key=order.__getitem__, reverse=True)
         if not symbols:
             _check_holds(expr, table, row)
             continue
@@ -181,7 +186,7 @@ def _unsolved_equalities(table, rows, names, substitution) -> list[sympy.Expr]:
     """
     out = []
     for row in rows:
-        expr = _constraint_expr(row.statement, names).xreplace(substitution)
+        expr = _constraint_expr(row, names).xreplace(substitution)
         if not expr.free_symbols:
             _check_holds(expr, table, row)
             continue

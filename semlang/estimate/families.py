@@ -70,11 +70,17 @@ class Statistics:
 class EstimationFamily(Protocol):
     """The protocol every estimator implements (see the module docstring)."""
 
-    name: str
-    likelihood_based: bool
+    # (read-only: the families are frozen dataclasses)
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def likelihood_based(self) -> bool: ...
+
     # the family keeps the sample Γ of the moments (lavaan's NACOV: WLS, DWLS, ULS), which
     # Browne's ADF residual test then takes, model-based or not
-    stores_gamma: bool
+    @property
+    def stores_gamma(self) -> bool: ...
 
     def objective(self, model, sample, options: FitOptions): ...
 

@@ -15,12 +15,17 @@ table only says where a row goes. Numbers are formatted in one place, :func:`for
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semlang.options import Estimator, Information, StandardErrors, Test
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:
+    from semlang.partable.table import ParamRow
 
 DIGITS = 3
 _CELL = 8  # lavaan's "%8.3f" column width
@@ -127,7 +132,7 @@ def abbreviate_unique(texts: list[str], minlength: int) -> list[str]:
 # ---- the header -------------------------------------------------------------------------------
 
 
-def _pairs(rows: list[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
+def _pairs(rows: Sequence[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
     """lavaan's two- or three-column blocks: a left-aligned label, right-aligned values."""
     if not rows:
         return []
@@ -190,6 +195,7 @@ def _data(fit) -> list[str]:
     table, options = fit.table, fit.table.options
     nobs = fit.sample.group_nobs
     dropped = fit.sample.n_dropped
+    rows: list[tuple[str, ...]]
     if table.ngroups == 1 and dropped:
         rows = [
             ("", "Used", "Total"),
@@ -274,7 +280,7 @@ def _se_block(fit) -> list[str]:
 class _Entry:
     """One estimates row: its table row and its formatted cells."""
 
-    row: object
+    row: ParamRow
     label: str
     est: float
     cells: tuple[str, ...]
@@ -318,7 +324,9 @@ def _name_cells(names: list[str], labels: list[str], prefixes: list[str]) -> lis
     return [p.rjust(3) + b for p, b in zip(prefixes, body, strict=True)]
 
 
-def _print_matrix(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _print_matrix(
+    title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]
+) -> list[str]:
     widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
     lines = ["", f"{title}:"]
     for r in [header, *rows]:
@@ -414,7 +422,7 @@ def _rsquare_section(rsquare) -> list[str]:
 def _estimates(
     fit, standardized: bool, rsquare: bool = False, ci: bool = False, level: float = 0.95
 ) -> list[str]:
-    columns = ("est", "se", "z", "pvalue")
+    columns: tuple[str, ...] = ("est", "se", "z", "pvalue")
     columns += ("ci_lower", "ci_upper") if ci else ()  # lavaan's summary(ci = TRUE)
     columns += ("std_lv", "std_all") if standardized else ()
     entries = _entries(fit, columns, level)

@@ -133,11 +133,12 @@ def parse(text: str, name: str = "<model>") -> ast.Model:
 def _syntax_error(error: UnexpectedInput, source: Source) -> ModelSyntaxError:
     text = source.text
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        at = error.pos_in_stream or 0  # always set for characters
+        char = text[at] if at < len(text) else ""
         return ModelSyntaxError(
             f"unexpected character {char!r}",
             source,
-            Span(error.pos_in_stream, error.pos_in_stream + 1),
+            Span(at, at + 1),
             hint=_character_hint(char),
         )
     token = getattr(error, "token", None)
@@ -228,9 +229,11 @@ def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSy
     """A second operator: glued to the first (``~~~``), split by a space (``= ~``), or extra."""
     text = source.text
     before = text[previous.start : previous.end]
-    span = Span(token.start_pos, token.end_pos)
-    if before and before[-1] in _OPERATOR_CHARS and previous.end == token.start_pos:
-        whole = Span(previous.start, token.end_pos)
+    start = token.start_pos or 0  # lark sets the positions of the tokens it reads
+    end = token.end_pos or start
+    span = Span(start, end)
+    if before and before[-1] in _OPERATOR_CHARS and previous.end == start:
+        whole = Span(previous.start, end)
         return ModelSyntaxError(
             f"unknown operator {text[whole.start : whole.end]!r}",
             source,
@@ -241,7 +244,7 @@ def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSy
         return ModelSyntaxError(
             "'=' and '~' are written apart",
             source,
-            Span(previous.start, token.end_pos),
+            Span(previous.start, end),
             hint="write '=~' without a space",
         )
     return ModelSyntaxError(
@@ -253,7 +256,7 @@ def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSy
 
 
 def _token_position(token: Token | None, text: str) -> int:
-    if token is None or getattr(token, "start_pos", None) is None or token.type == "$END":
+    if token is None or token.start_pos is None or token.type == "$END":
         return len(text.rstrip())
     return token.start_pos
 
