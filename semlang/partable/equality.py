@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 
 from semlang.errors import ModelSpecificationError, OptionError, Source, Span
@@ -108,7 +109,7 @@ def assign_free(
     rows: list[ParamRow],
     links: list[tuple[int, int]],
     source: Source,
-    equal_refs: list[tuple[int, str, Span]] = (),
+    equal_refs: Sequence[tuple[int, str, Span]] = (),
 ) -> list[ParamRow]:
     """Set ``free`` (shared by equal parameters) and fix parameters equal to a fixed one."""
     sets = _UnionFind(len(rows))
@@ -128,7 +129,8 @@ def assign_free(
         sets.union(i, j)
     linked = {i for pair in links for i in pair}
     fixed_value = _fixed_values(rows, sets, source)
-    out, index = [], {}
+    out: list[ParamRow] = []
+    index: dict[int, int] = {}  # the root of a set of equal parameters -> its free index
     for i, row in enumerate(rows):
         root = sets.find(i)
         changes: dict = {}

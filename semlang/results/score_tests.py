@@ -24,6 +24,7 @@ from scipy import stats
 from semlang.compile.parameters import _label_expressions
 from semlang.compile.symbolic import CompiledExpressions
 from semlang.errors import ModelError, Source
+from semlang.partable.table import ParamRow
 from semlang.results.modindices import SMALL_V, Candidate, score_system
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
@@ -137,7 +138,7 @@ def equality_rows(table) -> list:
 def released(fit, release):
     """A candidate per released constraint: its later row gets a parameter of its own."""
     rows = equality_rows(fit.table)
-    first = {}
+    first: dict[int, ParamRow] = {}  # free index -> its first row
     for row in fit.table.parameters:
         first.setdefault(row.free, row)
     cands, names = [], []

@@ -50,7 +50,8 @@ def scales(fit, est: np.ndarray) -> Scales:
         values.append(np.diag(moments.total_cov))
         grads.append(_dvariance(moments, n_theta))
     residual = {}
-    extra_q, extra_dq = [], []
+    extra_q: list[float] = []
+    extra_dq: list[np.ndarray] = []
     for k, row in enumerate(fit.table.rows):
         if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.is_model_parameter:
             residual[(row.block, row.lhs)] = offset + len(extra_q)
@@ -151,7 +152,7 @@ def standardized_values(fit, est: np.ndarray, kind: str, gradient: bool = False)
         with np.errstate(invalid="ignore", divide="ignore"):
             scale = float(np.prod(q[idx] ** powers)) if len(idx) else 1.0
             values[k] = est[k] * scale
-            if gradient:
+            if jac is not None:
                 row_jac = np.zeros(n_theta)
                 if row.is_free:
                     row_jac[row.free - 1] = scale
