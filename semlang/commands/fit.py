@@ -18,6 +18,7 @@ from semlang.commands._common import (
     add_kind_flags,
     add_model_argument,
     add_model_options,
+    local_or_shipped,
     options_of,
     read_model,
     relocated,
@@ -34,7 +35,11 @@ converge (results are printed all the same), 2 a mistake in the model, the data 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
-    parser.add_argument("data", help="data file (CSV with the variable names in the first line)")
+    parser.add_argument(
+        "data",
+        help="data file (CSV with the variable names in the first line), or a shipped data set: "
+        "bigfive_agree.csv, HolzingerSwineford1939.csv, ...",
+    )
     add_kind_flags(parser)
     add_model_options(parser)
     add_fit_options(parser)
@@ -72,7 +77,7 @@ def fit_model(args: argparse.Namespace):
     text = read_model(args.model)
     function = {"cfa": semlang.cfa, "sem": semlang.sem, "growth": semlang.growth}[args.kind]
     try:
-        return function(text, args.data, **options_of(args))
+        return function(text, local_or_shipped(args.data), **options_of(args))
     except ModelError as error:
         raise relocated(error, text, args.model) from None
 
