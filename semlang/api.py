@@ -21,6 +21,7 @@ from semlang.errors import (
     IdentificationError,
     NotPositiveDefiniteWarning,
     OptionError,
+    SemlangWarning,
 )
 from semlang.estimate.data import SampleData, as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
@@ -35,6 +36,7 @@ from semlang.options import (
     split_options,
 )
 from semlang.partable import ParameterTable, build_partable
+from semlang.results.diagnostics import recording, warn_about_solution
 from semlang.results.fit import Fit, RunSettings
 from semlang.syntax.ast import Op
 from semlang.syntax.parser import parse
@@ -123,23 +125,26 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
     _check_fixed_x(table, options)
     settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
     check_supported(table, options)
+    messages: list[str] = []
     sample: SampleData | TwoLevelSample
-    if table.nlevels > 1:
-        from semlang.estimate.twolevel_objective import prepare_twolevel
+    with recording(messages):  # kept on the fit (JSON output), and shown as always
+        if table.nlevels > 1:
+            from semlang.estimate.twolevel_objective import prepare_twolevel
 
-        sample = prepare_twolevel(frame, table, table.options)
-    else:
-        sample = prepare(frame, table, table.options)
-    estimation = estimate(compiled, sample, options)
-    if not np.isfinite(estimation.optimization.value):
-        raise EstimationError(
-            "the model-implied covariance matrix is not positive definite at the starting "
-            "values, and no step made it so",
-            hint="check the fixed values (a negative or zero variance?) or give start values, "
-            "e.g. start(1)*x1",
-        )
-    result = Fit(compiled, sample, options, estimation, settings)
-    _warn_about(result)
+            sample = prepare_twolevel(frame, table, table.options)
+        else:
+            sample = prepare(frame, table, table.options)
+        estimation = estimate(compiled, sample, options)
+        if not np.isfinite(estimation.optimization.value):
+            raise EstimationError(
+                "the model-implied covariance matrix is not positive definite at the starting "
+                "values, and no step made it so",
+                hint="check the fixed values (a negative or zero variance?) or give start "
+                "values, e.g. start(1)*x1",
+            )
+        result = Fit(compiled, sample, options, estimation, settings, messages)
+        _warn_about(result)
+        warn_about_solution(result)
     return result
 
 
@@ -207,6 +212,7 @@ def _warn_about(result: Fit) -> None:
             HeywoodWarning,
             stacklevel=3,
         )
+    _warn_about_definitions(result)
     for layout, moments in zip(result.model.layouts, result.implied, strict=True):
         latent = np.arange(layout.n_observed, layout.n)
         psi = moments.total_cov[np.ix_(latent, latent)]
@@ -217,3 +223,25 @@ def _warn_about(result: Fit) -> None:
                 NotPositiveDefiniteWarning,
                 stacklevel=3,
             )
+
+
+def _warn_about_definitions(result: Fit) -> None:
+    """A warning naming the ``:=`` parameters that are NaN or infinite at the estimates."""
+    space = result.model.space
+    if not len(space.definitions):
+        return
+    with np.errstate(all="ignore"):
+        values = space.definitions.value(result.theta)
+    bad = [
+        f"{name} = {value:g}"
+        for name, value in zip(space.definition_names, values, strict=True)
+        if not np.isfinite(value)
+    ]
+    if bad:
+        warnings.warn(
+            "defined parameters without a finite value at the estimates: "
+            + ", ".join(bad)
+            + " (e.g. the log or square root of a negative number, or an overflowing exp)",
+            SemlangWarning,
+            stacklevel=4,
+        )

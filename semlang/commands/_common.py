@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -129,13 +130,20 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
     add("--likelihood", metavar="KIND", help="normal (default) or wishart")
     add("--bootstrap", type=int, metavar="R", help="number of bootstrap draws (--se bootstrap)")
-    add("--seed", type=int, metavar="S", help="random seed (bootstrap)")
+    add("--seed", type=int, metavar="S", help="random seed (bootstrap, --starts)")
     add(
         "--scheduler",
         metavar="ADDRESS",
         help="where to run replications: a dask scheduler address, or 'processes'",
     )
     add("--max-iterations", type=int, metavar="N", help="iteration limit of the optimizer")
+    add(
+        "--starts",
+        type=int,
+        metavar="K",
+        help="refit from K random starting values and report whether a better optimum exists "
+        "(reproducible with --seed)",
+    )
 
 
 _OPTION_NAMES = {
@@ -157,17 +165,42 @@ _OPTION_NAMES = {
     "seed": "seed",
     "scheduler": "executor",
     "max_iterations": "max_iterations",
+    "starts": "starts",
 }
 
 
 def options_of(args: argparse.Namespace) -> dict[str, Any]:
-    """The library options the user set on the command line (unset ones are left out)."""
+    """The library options the user set on the command line (unset ones are left out); a
+    warning for a flag that has no effect without another one."""
     options = {}
     for attribute, name in _OPTION_NAMES.items():
         value = getattr(args, attribute, None)
         if value is not None:
             options[name] = value
+    _warn_unused(options)
     return options
+
+
+def _warn_unused(options: dict[str, Any]) -> None:
+    from semlang.errors import SemlangWarning
+
+    words = {str(options.get("se", "")).lower(), *(str(t).lower() for t in options.get("test", ()))}
+    draws = bool(words & {"bootstrap", "boot", "bollen.stine"})
+    if "bootstrap" in options and not draws:
+        warnings.warn(
+            f"--bootstrap {options['bootstrap']} has no effect without --se bootstrap (or "
+            "--test bollen.stine); add one of them to draw bootstrap samples",
+            SemlangWarning,
+            stacklevel=3,
+        )
+    if options.get("group_partial") and not options.get("group_equal"):
+        warnings.warn(
+            "--group-partial has no effect without --group-equal: it frees parameters from the "
+            "equality constraints --group-equal makes (e.g. --group-equal loadings "
+            "--group-partial 'visual=~x2')",
+            SemlangWarning,
+            stacklevel=3,
+        )
 
 
 def relocated(error: ModelError, text: str, name: str) -> ModelError:
@@ -198,7 +231,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _cells(column: pd.Series) -> list[str]:
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return [str(v) for v in column.tolist()]
+    return [_cell(v) for v in column.tolist()]
+
+
 def frame_text(frame: pd.DataFrame) -> str:
     """A table as aligned text; missing values blank, whole-number floats without decimals."""
-    shown = pd.DataFrame({column: [_cell(v) for v in frame[column]] for column in frame.columns})
-    return shown.to_string(index=False) + "\n"
+    columns = [[str(name), *_cells(frame[name])] for name in frame.columns]
+    widths = [max(map(len, column)) for column in columns]
+    lines = (
+        " ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
+        for cells in zip(*columns, strict=True)
+    )
+    return "\n".join(lines) + "\n"  # (as DataFrame.to_string(index=False), many times faster)

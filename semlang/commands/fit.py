@@ -18,11 +18,11 @@ from semlang.commands._common import (
     add_kind_flags,
     add_model_argument,
     add_model_options,
-    local_or_shipped,
     options_of,
     read_model,
     relocated,
 )
+from semlang.commands._data import add_data_options, read_data
 from semlang.errors import ModelError
 
 FORMATS = ("text", "json", "csv")
@@ -30,16 +30,19 @@ DESCRIPTION = """\
 Fit a model to a CSV file. Output: the lavaan-style summary (--format text), or the estimates
 and fit measures as JSON (--format json), or the estimates table as CSV (--format csv; with
 --fit-measures the fit measures instead). Exit status: 0 success, 1 the optimizer did not
-converge (results are printed all the same), 2 a mistake in the model, the data or an option."""
+converge (results are printed all the same), 2 a mistake in the model, the data or an option,
+3 an internal error (a bug: please report it; --debug shows the traceback), 130/143 stopped by
+Ctrl-C/SIGTERM."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
     parser.add_argument(
         "data",
-        help="data file (CSV with the variable names in the first line), or a shipped data set: "
-        "bigfive_agree.csv, HolzingerSwineford1939.csv, ...",
+        help="data file (CSV with the variable names in the first line; - for stdin), or a "
+        "shipped data set: bigfive_agree.csv, HolzingerSwineford1939.csv, ...",
     )
+    add_data_options(parser)
     add_kind_flags(parser)
     add_model_options(parser)
     add_fit_options(parser)
@@ -77,7 +80,7 @@ def fit_model(args: argparse.Namespace):
     text = read_model(args.model)
     function = {"cfa": semlang.cfa, "sem": semlang.sem, "growth": semlang.growth}[args.kind]
     try:
-        return function(text, local_or_shipped(args.data), **options_of(args))
+        return function(text, read_data(args), **options_of(args))
     except ModelError as error:
         raise relocated(error, text, args.model) from None
 

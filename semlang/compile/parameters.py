@@ -18,6 +18,7 @@ Input: the parameter table. Output: :class:`ParameterSpace`:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,10 +34,10 @@ from semlang.syntax.ast import Op
 @dataclass(frozen=True)
 class ParameterSpace:
     n_theta: int
-    theta_symbols: tuple[sympy.Symbol, ...]
-    phi_symbols: tuple[sympy.Symbol, ...]
+    theta_symbols: Sequence[sympy.Symbol]  # (a tuple, or a lazy sequence without constraints)
+    phi_symbols: Sequence[sympy.Symbol]
     phi_index: np.ndarray  # θ index of each φ (φ starts at θ[phi_index])
-    linear_map: tuple[np.ndarray, np.ndarray] | None  # (G, c): θ = G φ + c
+    linear_map: tuple[np.ndarray, np.ndarray] | None  # (G, c): θ = G φ + c; None: see below
     theta_of_phi: CompiledExpressions  # used when linear_map is None
     definitions: CompiledExpressions  # := values as functions of θ
     definition_names: tuple[str, ...]
@@ -47,12 +48,20 @@ class ParameterSpace:
     constraint_bounds: tuple[tuple[float, float], ...]  # per φ: those from ``<``/``>`` rows
     constraint_values: CompiledExpressions  # each constraint row's value in θ (lavaan's sign)
     n_equalities: int = 0  # ``==`` rows not solved for a parameter (pairs of inequalities)
+    identity: bool = False  # θ = φ (no equality solved): no n × n matrix is stored
+
+    @property
+    def is_linear(self) -> bool:
+        """θ is a linear function of φ (θ = φ, or θ = Gφ + c)."""
+        return self.identity or self.linear_map is not None
 
     @property
     def n_phi(self) -> int:
         return len(self.phi_symbols)
 
     def theta(self, phi: np.ndarray) -> np.ndarray:
+        if self.identity:
+            return np.array(phi, dtype=float)
         if self.linear_map is not None:
             G, c = self.linear_map
             return G @ phi + c
@@ -60,6 +69,8 @@ class ParameterSpace:
 
     def jacobian(self, phi: np.ndarray) -> np.ndarray:
         """dθ/dφ, shape (n_theta, n_phi)."""
+        if self.identity:
+            return np.eye(self.n_theta)
         if self.linear_map is not None:
             return self.linear_map[0]
         return self.theta_of_phi.jacobian(phi)
@@ -75,6 +86,8 @@ class ParameterSpace:
 def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     """θ, φ, defined parameters and constraints of a parameter table."""
     n_theta = table.n_free
+    if not (table.definitions or table.constraints or _has_bounds(table)):
+        return _unconstrained_space(n_theta)
     theta = tuple(sympy.Symbol(f"theta_{k}") for k in range(1, n_theta + 1))
     # labels matter only to := and constraint rows: without them, skip the sympy work
     labels = _label_expressions(table, theta) if table.definitions or table.constraints else {}
@@ -96,9 +109,8 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
         theta_symbols=theta,
         phi_symbols=phi,
         phi_index=phi_index,
-        linear_map=(np.eye(n_theta), np.zeros(n_theta))
-        if not substitution
-        else linear_form(theta_exprs, phi),
+        linear_map=None if not substitution else linear_form(theta_exprs, phi),
+        identity=not substitution,
         theta_of_phi=CompiledExpressions(theta_exprs, phi),
         definitions=CompiledExpressions(list(defined.values()), theta),
         definition_names=tuple(defined),
@@ -111,6 +123,60 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
         constraint_bounds=tuple(constraint_bounds),
         constraint_values=CompiledExpressions(constraint_exprs, theta),
         n_equalities=len(equality_exprs),
+    )
+
+
+def _has_bounds(table: ParameterTable) -> bool:
+    return any(
+        row.is_free and (math.isfinite(row.lower) or math.isfinite(row.upper))
+        for row in table.parameters
+    )
+
+
+class _ThetaSymbols(Sequence):
+    """θ_1 ... θ_n as sympy symbols, made when asked for (a model without ``:=``, constraints or
+    bounds needs none, and a large one has hundreds of thousands)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return tuple(self[i] for i in range(*k.indices(self.n)))
+        if not -self.n <= k < self.n:
+            raise IndexError(k)
+        return sympy.Symbol(f"theta_{k % self.n + 1}")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _ThetaSymbols) and other.n == self.n
+
+    def __hash__(self) -> int:
+        return hash(("theta", self.n))
+
+
+def _unconstrained_space(n_theta: int) -> ParameterSpace:
+    """θ = φ, nothing defined, no constraint, no bound."""
+    symbols = _ThetaSymbols(n_theta)
+    unbounded = ((-math.inf, math.inf),) * n_theta
+    return ParameterSpace(
+        n_theta=n_theta,
+        theta_symbols=symbols,
+        phi_symbols=symbols,
+        phi_index=np.arange(n_theta, dtype=np.intp),
+        linear_map=None,
+        theta_of_phi=CompiledExpressions([], []),
+        definitions=CompiledExpressions([], symbols),
+        definition_names=(),
+        definitions_of_labels=CompiledExpressions([], []),
+        label_names=(),
+        inequalities=CompiledExpressions([], symbols),
+        bounds=unbounded,
+        constraint_bounds=unbounded,
+        constraint_values=CompiledExpressions([], symbols),
+        identity=True,
     )
 
 
@@ -131,7 +197,14 @@ def _definition_expressions(table: ParameterTable, labels) -> dict[str, sympy.Ex
         known = {**labels, **out}
         statement = row.statement
         assert isinstance(statement, ast.Definition)  # a ':=' row keeps its statement
-        out[row.lhs] = ast.to_sympy(statement.expr, _symbol_map(statement.expr, known))
+        value = ast.to_sympy(statement.expr, _symbol_map(statement.expr, known))
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise ModelSpecificationError(
+                f"the defined parameter {row.lhs!r} is infinite or undefined at the values its "
+                "fixed parameters have", table.source, row.span,
+                hint="check the fixed values and labels it uses (a division by 0?)",
+            )  # fmt: skip
+        out[row.lhs] = value
     return out
 
 
@@ -234,6 +307,7 @@ def _inequalities(table, names, substitution, phi):
         if symbol in modifier:
             modifier[symbol][0] = max(modifier[symbol][0], row.lower)
             modifier[symbol][1] = min(modifier[symbol][1], row.upper)
+            _check_interval(modifier[symbol], [-math.inf, math.inf], table, row)
             continue
         value = substitution[symbol]  # solved by an equality: the bound constrains φ through it
         if math.isfinite(row.lower):
@@ -253,10 +327,24 @@ def _inequalities(table, names, substitution, phi):
             continue
         if not _as_bound(sympy.expand(expr), constraint):
             exprs.append(expr)
+            continue
+        (symbol,) = expr.free_symbols
+        _check_interval(modifier[symbol], constraint[symbol], table, row)
     bounds = [
         (max(modifier[s][0], constraint[s][0]), min(modifier[s][1], constraint[s][1])) for s in phi
     ]
     return exprs, bounds, [tuple(constraint[s]) for s in phi]
+
+
+def _check_interval(modifier, constraint, table, row) -> None:
+    """An error located at ``row`` when a parameter's bounds leave no value to take."""
+    lower, upper = max(modifier[0], constraint[0]), min(modifier[1], constraint[1])
+    if lower > upper:
+        raise ModelSpecificationError(
+            f"no value satisfies the bounds on this parameter: it must be >= {lower:g} "
+            f"and <= {upper:g}", table.source, row.span,
+            hint="correct the bounds (lower() / upper() modifiers, '<' and '>' rows)",
+        )  # fmt: skip
 
 
 def _as_bound(expr: sympy.Expr, bounds) -> bool:

@@ -23,7 +23,7 @@ class CompiledExpressions:
 
     def __init__(self, exprs: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol]):
         self.exprs = tuple(sympy.sympify(e) for e in exprs)
-        self.symbols = tuple(symbols)
+        self.symbols = symbols if isinstance(symbols, tuple | Sequence) else tuple(symbols)
         self._value = None
         self._jacobian = None
 
@@ -44,7 +44,8 @@ class CompiledExpressions:
             return np.zeros(0)
         if self._value is None:
             self._value = sympy.lambdify([self.symbols], list(self.exprs), modules="numpy")
-        return np.asarray(self._value(np.asarray(x, dtype=float)), dtype=float).reshape(-1)
+        with np.errstate(all="ignore"):  # NaN / Inf values are the caller's to judge
+            return np.asarray(self._value(np.asarray(x, dtype=float)), dtype=float).reshape(-1)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """d exprs / d symbols, shape (len(exprs), len(symbols))."""
@@ -52,7 +53,8 @@ class CompiledExpressions:
             return np.zeros((0, len(self.symbols)))
         if self._jacobian is None:
             self._jacobian = self._make_jacobian()
-        return self._jacobian(np.asarray(x, dtype=float))
+        with np.errstate(all="ignore"):
+            return self._jacobian(np.asarray(x, dtype=float))
 
     def _make_jacobian(self):
         position = {s: k for k, s in enumerate(self.symbols)}

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, DataWarning, ModelSpecificationError, UnknownVariableError
+from semlang.estimate.data_checks import check_column_types, check_variances
 from semlang.matrices import nearly_singular
 from semlang.options import Missing, ModelOptions
 from semlang.partable.table import ParameterTable
@@ -215,6 +216,7 @@ def as_frame(data: Any) -> pd.DataFrame:
         path = Path(data)
         if not path.exists():
             raise DataError(f"data file {str(path)!r} does not exist")
+        _check_not_csv(path)
         try:
             frame = pd.read_csv(path)
         except pd.errors.EmptyDataError:
@@ -238,6 +240,35 @@ def as_frame(data: Any) -> pd.DataFrame:
         "data must be a pandas DataFrame, a dict of columns or a CSV path, "
         f"not {type(data).__name__}"
     )
+
+
+_READ_WITH_PANDAS = "and pass the DataFrame, or save the data as CSV (a header line of names)"
+
+
+def _check_not_csv(path: Path) -> None:
+    """A JSON, spreadsheet or other binary file given where a CSV file is expected."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(4096)
+    except IsADirectoryError:
+        raise DataError(f"data file {str(path)!r} is a directory") from None
+    text = start.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] in (b"[", b"{"):
+        raise DataError(
+            f"data file {str(path)!r} holds JSON, not CSV",
+            hint=f"read it with pandas.read_json(path) {_READ_WITH_PANDAS}",
+        )
+    if start.startswith(b"PK\x03\x04") or start.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataError(
+            f"data file {str(path)!r} is a spreadsheet (or zip) file, not CSV",
+            hint=f"read it with pandas.read_excel(path) {_READ_WITH_PANDAS}",
+        )
+    if b"\x00" in start:
+        raise DataError(
+            f"data file {str(path)!r} is a binary file, not CSV",
+            hint=f"read it with pandas (read_stata, read_spss, read_parquet, ...) "
+            f"{_READ_WITH_PANDAS}",
+        )
 
 
 def _check_separator(frame: pd.DataFrame, path: Path) -> None:
@@ -330,6 +361,8 @@ def prepare(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions) -
         _report_dropped(
             kept - int(keep.sum()), len(frame), "they are missing on every model variable"
         )
+    exogenous = {v for b in table.blocks for v in b.observed_exogenous} if options.fixed_x else ()
+    check_variances(values[keep], names, exogenous)
     dropped = len(frame) - int(keep.sum())
     groups = []
     for g, label in enumerate(labels, start=1):
@@ -528,6 +561,7 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
     is not a number and for infinite values.
     """
     dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))  # (a Series lookup is slow)
+    check_column_types(dtypes, names)
     numeric = [
         name for name in names
         if pd.api.types.is_bool_dtype(dtypes[name]) or pd.api.types.is_numeric_dtype(dtypes[name])

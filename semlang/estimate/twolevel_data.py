@@ -4,7 +4,8 @@ Input: a data set (DataFrame or array with names), cluster ids, the variables of
 (within) model and of the level-2 (between) model, and the model's fixed exogenous covariates.
 Output: a frozen :class:`TwoLevelData` holding the pooled within-cluster covariance, the cluster
 means, and the mean and covariance of the cluster-level data for each distinct cluster size, so
-the likelihood shares all work across clusters of the same size.
+the likelihood shares all work across clusters of the same size; each cluster's within scatter
+and size for the per-cluster scores (:mod:`semlang.estimate.twolevel_scores`).
 
 Variables are classified as lavaan does, by the level(s) whose model mentions them:
 
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, DataWarning
+from semlang.estimate.data_checks import check_column_types, check_variances
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _CONSTANT = 1e-10  # relative within-cluster range below which a variable counts as constant
@@ -83,6 +85,8 @@ class TwoLevelData:
     size_covs: np.ndarray  # (K, q, q) covariance (divisor: count) of [z, ȳ] over those clusters
     total_mean: np.ndarray  # (p_w,) mean of the level-1 variables over all rows
     total_cov: np.ndarray  # (p_w, p_w) covariance (divisor N) of the level-1 variables
+    cluster_scatter: np.ndarray  # (J, p_w, p_w) each cluster's within scatter Σ_i (y − ȳ)(y − ȳ)ᵀ
+    size_index: np.ndarray  # (J,) each cluster's position in ``sizes``
 
     @classmethod
     def from_data(
@@ -116,6 +120,7 @@ class TwoLevelData:
                 stacklevel=2,
             )
             values, ids = values[keep], ids[keep]
+        check_variances(values, columns, tuple(fixed_x))
         return _build(cls, values, ids, columns, within, between, tuple(fixed_x))
 
     # ---- sizes and classification -------------------------------------------------------
@@ -261,6 +266,7 @@ def _cluster_column(frame: pd.DataFrame, cluster: str | Sequence | np.ndarray) -
 
 
 def _numeric(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    check_column_types(dict(zip(frame.columns, frame.dtypes, strict=True)), columns)
     for v in columns:
         if not pd.api.types.is_numeric_dtype(frame[v]):
             raise DataError(f"variable {v!r} is not numeric (dtype {frame[v].dtype})")
@@ -281,7 +287,7 @@ def _build(
         raise DataError(f"fixed covariate(s) not among the model's variables: {unknown}")
     codes, uniques = pd.factorize(ids, sort=False)
     size = np.bincount(codes)
-    _check_clusters(size)
+    _check_clusters(size, between)
     order = np.argsort(codes, kind="stable")
     starts = np.concatenate(([0], np.cumsum(size)[:-1]))
     means = np.add.reduceat(values[order], starts, axis=0) / size[:, None]
@@ -295,6 +301,8 @@ def _build(
     y = values[:, y_idx]
     ybar = means[:, y_idx]
     dev = y - ybar[codes]
+    scatter = np.zeros((len(size), len(y_idx), len(y_idx)))
+    np.add.at(scatter, codes, dev[:, :, None] * dev[:, None, :])
     n, j = len(codes), len(size)
     level2 = np.hstack([means[:, z_idx], ybar])
     sizes, inverse, counts = np.unique(size, return_inverse=True, return_counts=True)
@@ -320,14 +328,23 @@ def _build(
         size_covs=_frozen(size_covs),
         total_mean=_frozen(y.mean(axis=0)),
         total_cov=_frozen(_ml_cov(y)),
+        cluster_scatter=_frozen(scatter),
+        size_index=_frozen(inverse, int),
     )
 
 
-def _check_clusters(size: np.ndarray) -> None:
+def _check_clusters(size: np.ndarray, between: tuple[str, ...]) -> None:
     if size.size < 2:
         raise DataError(
             "the cluster variable has a single cluster: a two-level model needs several clusters",
             hint="check the cluster= column",
+        )
+    if size.size <= len(between):  # J cluster means span at most J - 1 dimensions
+        raise DataError(
+            f"only {size.size} clusters for {len(between)} level-2 variables "
+            f"({', '.join(between)}): their between-cluster covariance matrix is singular",
+            hint="a two-level model needs more clusters than level-2 variables (and many more "
+            "for stable estimates); fit a single-level model, or use fewer level-2 variables",
         )
     if (size == 1).all():
         raise DataError(

@@ -17,18 +17,21 @@ Input: a task ``task(index, rng) -> dict``, a number of replications and a seed.
 Modules: :mod:`~semlang.runner.seeds` (one seed per replication and attempt),
 :mod:`~semlang.runner.worker` (what runs in a worker), :mod:`~semlang.runner.backends` (serial,
 process pool, dask), :mod:`~semlang.runner.store` (the resumable results file),
-:mod:`~semlang.runner.progress` (the progress bar), :mod:`~semlang.runner.results` (the result),
+:mod:`~semlang.runner.progress` (the progress bar), :mod:`~semlang.runner.stopping`
+(Ctrl-C and SIGTERM), :mod:`~semlang.runner.results` (the result),
 :mod:`~semlang.runner.core` (:func:`run_replications`).
 """
 
 from semlang.runner.core import run_replications
 from semlang.runner.results import Failure, ReplicationResults
+from semlang.runner.stopping import Interrupted
 from semlang.runner.store import ResultsFileError
 from semlang.runner.worker import Inadmissible
 
 __all__ = [
     "Failure",
     "Inadmissible",
+    "Interrupted",
     "ReplicationResults",
     "ResultsFileError",
     "run_replications",

@@ -100,7 +100,11 @@ _WORKER_TASK: dict[str, Task] = {}
 
 
 def install_task(payload: bytes) -> None:
-    """Pool initializer: unpickle the task in the worker process."""
+    """Pool initializer: unpickle the task in the worker process (which leaves Ctrl-C and
+    SIGTERM to the main process and ends when it is gone)."""
+    from semlang.runner.stopping import prepare_worker
+
+    prepare_worker()
     _WORKER_TASK["task"] = pickle.loads(payload)
 
 
