@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import warnings
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,28 @@ import pandas as pd
 
 from semlang.errors import ModelError, Source
 
+_SHIPPED_SUFFIXES = (".sem", ".csv")
+
+
+def local_or_shipped(name: str) -> str:
+    """``name`` itself, unless there is no such file and semlang ships one of that name (a model
+    or data set of :mod:`semlang.datasets`, e.g. ``bigfive_agree.sem``): then the shipped file, so
+    that the examples run from any directory."""
+    if Path(name).suffix not in _SHIPPED_SUFFIXES or Path(name).name != name or Path(name).exists():
+        return name
+    shipped = resources.files("semlang") / "datasets" / name
+    return str(shipped) if shipped.is_file() else name
+
 
 def read_model(path: str) -> str:
     """The text of a model file (errors of the file system are reported by the caller)."""
-    return Path(path).read_text(encoding="utf-8")
+    return Path(local_or_shipped(path)).read_text(encoding="utf-8")
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="model file (lavaan model syntax)")
+    parser.add_argument(
+        "model", help="model file (lavaan model syntax), or a shipped example: bigfive_agree.sem"
+    )
 
 
 def add_kind_flags(parser: argparse.ArgumentParser) -> None:
