@@ -8,7 +8,7 @@ compile, sample data, estimate — and only this module knows that order.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from semlang.errors import (
     OptionError,
     SemlangWarning,
 )
-from semlang.estimate.data import as_frame, group_labels, prepare
+from semlang.estimate.data import SampleData, as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
 from semlang.estimate.families import check_supported, free_parameter_count, moments_count
 from semlang.options import (
@@ -40,6 +40,9 @@ from semlang.results.diagnostics import recording, warn_about_solution
 from semlang.results.fit import Fit, RunSettings
 from semlang.syntax.ast import Op
 from semlang.syntax.parser import parse
+
+if TYPE_CHECKING:
+    from semlang.estimate.twolevel_objective import TwoLevelSample
 
 
 def sem(model: str, data: Any, **options: Any) -> Fit:
@@ -123,6 +126,7 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
     settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
     check_supported(table, options)
     messages: list[str] = []
+    sample: SampleData | TwoLevelSample
     with recording(messages):  # kept on the fit (JSON output), and shown as always
         if table.nlevels > 1:
             from semlang.estimate.twolevel_objective import prepare_twolevel

@@ -11,6 +11,7 @@ import argparse
 import itertools
 import math
 import warnings
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,28 @@ import pandas as pd
 
 from semlang.errors import ModelError, Source
 
+_SHIPPED_SUFFIXES = (".sem", ".csv")
+
+
+def local_or_shipped(name: str) -> str:
+    """``name`` itself, unless there is no such file and semlang ships one of that name (a model
+    or data set of :mod:`semlang.datasets`, e.g. ``bigfive_agree.sem``): then the shipped file, so
+    that the examples run from any directory."""
+    if Path(name).suffix not in _SHIPPED_SUFFIXES or Path(name).name != name or Path(name).exists():
+        return name
+    shipped = resources.files("semlang") / "datasets" / name
+    return str(shipped) if shipped.is_file() else name
+
 
 def read_model(path: str) -> str:
     """The text of a model file (errors of the file system are reported by the caller)."""
-    return Path(path).read_text(encoding="utf-8")
+    return Path(local_or_shipped(path)).read_text(encoding="utf-8")
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="model file (lavaan model syntax)")
+    parser.add_argument(
+        "model", help="model file (lavaan model syntax), or a shipped example: bigfive_agree.sem"
+    )
 
 
 def add_kind_flags(parser: argparse.ArgumentParser) -> None:
@@ -208,20 +223,6 @@ def parameter_table(args: argparse.Namespace, ngroups: int = 1):
     table = semlang.parameter_table(text, args.kind, ngroups=ngroups, name=args.model, **model)
     make_fit_options(table.options, table.nlevels, **fit)  # the fit options checked too
     return table
-
-
-def _cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
-
-
-def _cells(column: pd.Series) -> list[str]:
-    if pd.api.types.is_integer_dtype(column.dtype):
-        return [str(v) for v in column.tolist()]
-    return [_cell(v) for v in column.tolist()]
 
 
 def frame_text(frame: pd.DataFrame) -> str:

@@ -36,6 +36,7 @@ class CompleteDataML(NormalPieces):
         """The rows as one missing-data pattern (what casewise computations take)."""
         from semlang.estimate.missing import MissingPatterns
 
+        assert self.raw is not None, "casewise computations need the rows (not only moments)"
         return MissingPatterns.from_array(self.raw)
 
     @cached_property

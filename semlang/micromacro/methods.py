@@ -327,7 +327,7 @@ def run_methods(
         if method not in models.compiled:
             raise OptionError(f"no compiled model for {method.value}")
         fits[method] = _fit_method(method, data, models, strict)
-    out = {}
+    out: dict[Method, MethodEstimate] = {}
     for method in methods:
         if method is Method.SEM:
             est, se = _structural(fits[method], data, inference)

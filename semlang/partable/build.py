@@ -12,7 +12,7 @@ import gc
 import math
 from contextlib import contextmanager
 
-from semlang.errors import ModelSpecificationError
+from semlang.errors import ModelSpecificationError, Span
 from semlang.options import ModelOptions, ModelType
 from semlang.partable.defaults import Drafts, level_drafts
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
@@ -62,17 +62,18 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
     _check_size(sum(len(drafts) for drafts in drafts_by_level.values()), ngroups, model)
     rows: list[ParamRow] = []
     blocks: list[BlockVariables] = []
-    equal_refs = []
+    equal_refs: list[tuple[int, str, Span]] = []
     for group in range(1, ngroups + 1):
         for level, drafts in drafts_by_level.items():
             block = (group - 1) * user.nlevels + level
             blocks.append(block_variables(block, group, level, roles[level]))
             start = len(rows)
             rows += _block_rows(drafts, start + 1, block, group, options, roles[level])
-            for i, draft_user in enumerate(drafts.user[: drafts.n_user]):
+            for i, draft_user in enumerate(drafts.users):
                 equal = draft_user.modifiers.get(ModifierKind.EQUAL)
-                if equal is not None and equal.for_group(group) is not None:
-                    equal_refs.append((start + i, equal.for_group(group), equal.span))
+                target = None if equal is None else equal.for_group(group)
+                if equal is not None and isinstance(target, str):  # equal("...") holds names
+                    equal_refs.append((start + i, target, equal.span))
     links = group_equal_links(rows, options, blocks, model.source)
     rows = assign_free(rows, links, model.source, equal_refs)
     rows += constraint_rows(user, rows, model.source)
@@ -158,7 +159,7 @@ def _block_rows(
             plabel=f".p{row_id}.",
         )
         if i < n_user:
-            _apply_modifiers(row, drafts.user[i], group)
+            _apply_modifiers(row, drafts.users[i], group)
         out.append(row)
     return out
 

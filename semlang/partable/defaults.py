@@ -27,13 +27,13 @@ _COV, _INT, _MEASURED = Op.COVARIANCE, Op.INTERCEPT, Op.MEASURED
 @dataclass
 class Drafts:
     """A level's rows on their way into the table, one list per column; rows ``0..n_user-1``
-    are the user's (``user[i]`` their :class:`UserRow`), the others lavaan's defaults."""
+    are the user's (``users[i]`` their :class:`UserRow`), the others lavaan's defaults."""
 
     level: int
     lhs: list[str] = field(default_factory=list)
     op: list[Op] = field(default_factory=list)
     rhs: list[str] = field(default_factory=list)
-    user: list[UserRow | None] = field(default_factory=list)
+    users: list[UserRow] = field(default_factory=list)
     free: list[bool] = field(default_factory=list)
     value: list[float] = field(default_factory=list)
     exo: list[bool] = field(default_factory=list)
@@ -49,7 +49,6 @@ class Drafts:
         self.lhs += lhs
         self.op += [op] * len(lhs)
         self.rhs += rhs
-        self.user += [None] * len(lhs)
         self.free += [True] * len(lhs)
         self.value += [math.nan] * len(lhs)
         self.exo += [False] * len(lhs)
@@ -87,7 +86,7 @@ def level_drafts(
     drafts.lhs = [r.lhs for r in rows]
     drafts.op = [r.op for r in rows]
     drafts.rhs = [r.rhs for r in rows]
-    drafts.user = list(rows)
+    drafts.users = list(rows)
     drafts.free = [True] * len(rows)
     drafts.value = [math.nan] * len(rows)
     drafts.exo = [False] * len(rows)

@@ -13,6 +13,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from semlang.options import FitOptions, StandardErrors
 from semlang.results import inference
 from semlang.syntax.ast import Op
 
+if TYPE_CHECKING:
+    from semlang.estimate.twolevel_objective import TwoLevelSample
+
 
 @dataclass(frozen=True)
 class RunSettings:
@@ -39,7 +43,7 @@ class RunSettings:
 @dataclass(frozen=True, eq=False)
 class Fit:
     model: CompiledModel
-    sample: SampleData
+    sample: SampleData | TwoLevelSample
     options: FitOptions
     estimation: Estimation
     run: RunSettings = field(default_factory=RunSettings, repr=False)

@@ -80,8 +80,9 @@ def test_measures(fit, stats: Statistics) -> dict[str, float]:
 def likelihood_measures(fit, stats: Statistics) -> dict[str, float]:
     """The measures of a single-level likelihood family (ML, FIML)."""
     out = test_measures(fit, stats)
-    out.update(measures.loglik_measures(stats.logl, stats.unrestricted_logl, out["npar"],
-                                        fit.nobs))  # fmt: skip
+    logl, h1_logl = stats.logl, stats.unrestricted_logl
+    assert logl is not None and h1_logl is not None  # (set by every likelihood family)
+    out.update(measures.loglik_measures(logl, h1_logl, int(out["npar"]), fit.nobs))
     out.update(residual_measures(fit))
     out.update(gfi_measures(fit, out["df"], normal_weights(fit)))
     return in_lavaan_order(out)

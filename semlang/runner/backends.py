@@ -23,7 +23,7 @@ import pickle
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,7 +114,7 @@ class Backend:
 
     def batches(
         self, task: Task, plan: SeedPlan, chunks: list[list[int]], label: str
-    ) -> Iterator[list[dict]]:
+    ) -> Generator[list[dict], None, None]:
         """Run the chunks; yield each chunk's records as it finishes."""
         if not chunks:
             return

@@ -271,9 +271,9 @@ def _result(
         for _, j, own in _joint_positions(fit, joint_free):
             theta[j] = fit.theta[own]
     for k, value in estimates.items():  # a latent variance: the structural estimate
-        j = joint_free.get(k)
-        if j is not None:
-            theta[j] = value
+        position = joint_free.get(k)
+        if position is not None:
+            theta[position] = value
     moments = ImpliedMoments.at(build_layout(joint.blocks[0], joint.parameters), theta)
     info = _information(joint, moments, theta, sample, fit_options)
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
