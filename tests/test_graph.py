@@ -79,6 +79,15 @@ def test_covariances_are_undirected_and_apart_from_the_paths():
     assert not g.has_edge(("y1", 1), ("y5", 1))
 
 
+def test_graph_without_covariances_has_the_same_nodes_and_paths():
+    full = graph.path_graph(table(POLDEM))
+    paths = graph.path_graph(table(POLDEM), with_covariances=False)
+    assert dict(paths.nodes(data=True)) == dict(full.nodes(data=True))
+    assert list(paths.edges(data=True)) == list(full.edges(data=True))
+    assert graph.covariances(paths).number_of_edges() == 0
+    assert graph.covariances(paths).number_of_nodes() == full.number_of_nodes()
+
+
 def test_exogenous_covariates_and_their_fixed_covariances():
     g = graph.path_graph(table("f =~ x1 + x2 + x3\nf ~ z1 + z2"))
     assert g.nodes["z1", 1]["fixed_x"] and g.nodes["z1", 1]["exogenous"]
