@@ -12,6 +12,7 @@ import html
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 
 import pandas as pd
 
@@ -71,6 +72,10 @@ class ParamRow:
 
 
 _set = object.__setattr__
+_FRAME_COLUMNS = (
+    "id", "lhs", "op", "rhs", "block", "group", "level", "user", "free", "value", "start", "label",
+    "plabel", "exo",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -155,27 +160,18 @@ class ParameterTable:
         """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
         rows = self.rows
         location = self.source.location
-        frame = pd.DataFrame(
-            {
-                "id": [row.id for row in rows],
-                "lhs": [row.lhs for row in rows],
-                "op": [row.op.value for row in rows],
-                "rhs": [row.rhs for row in rows],
-                "block": [row.block for row in rows],
-                "group": [row.group for row in rows],
-                "level": [row.level for row in rows],
-                "user": [int(row.user) for row in rows],
-                "free": [row.free for row in rows],
-                "value": [row.value for row in rows],
-                "start": [row.start for row in rows],
-                "label": [row.label for row in rows],
-                "plabel": [row.plabel for row in rows],
-                "exo": [int(row.exo) for row in rows],
-                "line": [
-                    location(row.span.start)[0] if row.span is not None else None for row in rows
-                ],
-            }
-        )
+
+        def column(name: str) -> list:
+            return list(map(attrgetter(name), rows))  # (faster than a comprehension per row)
+
+        columns = {name: column(name) for name in _FRAME_COLUMNS}
+        columns["op"] = [op.value for op in columns["op"]]
+        columns["user"] = list(map(int, columns["user"]))
+        columns["exo"] = list(map(int, columns["exo"]))
+        columns["line"] = [
+            location(span.start)[0] if span is not None else None for span in column("span")
+        ]
+        frame = pd.DataFrame(columns)
         if self.nlevels == 1:
             frame = frame.drop(columns=["level"])
         return frame
