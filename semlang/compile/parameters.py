@@ -13,15 +13,18 @@ Input: the parameter table. Output: :class:`ParameterSpace`:
   the ``lower()`` and ``upper()`` modifiers;
 * the value of every constraint row in θ as lavaan reports it (left − right; right − left for
   ``<``).
+
+A model without ``:=``, constraints or bounds (most models) has θ = φ and nothing symbolic: its
+space is built without sympy, which is then never imported.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
 
 from semlang.compile.symbolic import CompiledExpressions, linear_form
 from semlang.errors import ModelSpecificationError
@@ -29,12 +32,15 @@ from semlang.partable.table import ParameterTable
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
 
+if TYPE_CHECKING:
+    import sympy
+
 
 @dataclass(frozen=True)
 class ParameterSpace:
     n_theta: int
-    theta_symbols: tuple[sympy.Symbol, ...]
-    phi_symbols: tuple[sympy.Symbol, ...]
+    theta_names: tuple[str, ...]  # the name of each θ's symbol: theta_1, theta_2, ...
+    phi_names: tuple[str, ...]  # those of θ that make φ
     phi_index: np.ndarray  # θ index of each φ (φ starts at θ[phi_index])
     linear_map: tuple[np.ndarray, np.ndarray] | None  # (G, c): θ = G φ + c
     theta_of_phi: CompiledExpressions  # used when linear_map is None
@@ -50,7 +56,15 @@ class ParameterSpace:
 
     @property
     def n_phi(self) -> int:
-        return len(self.phi_symbols)
+        return len(self.phi_names)
+
+    @property
+    def theta_symbols(self) -> tuple[sympy.Symbol, ...]:
+        return _symbols(self.theta_names)
+
+    @property
+    def phi_symbols(self) -> tuple[sympy.Symbol, ...]:
+        return _symbols(self.phi_names)
 
     def theta(self, phi: np.ndarray) -> np.ndarray:
         if self.linear_map is not None:
@@ -75,7 +89,11 @@ class ParameterSpace:
 def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     """θ, φ, defined parameters and constraints of a parameter table."""
     n_theta = table.n_free
-    theta = tuple(sympy.Symbol(f"theta_{k}") for k in range(1, n_theta + 1))
+    if not (table.definitions or table.constraints or _has_bounds(table)):
+        return _unconstrained_space(n_theta)
+    theta = _symbols(_theta_names(n_theta))
+    import sympy
+
     # labels matter only to := and constraint rows: without them, skip the sympy work
     labels = _label_expressions(table, theta) if table.definitions or table.constraints else {}
     label_symbols = {name: sympy.Symbol(name) for name in labels}
@@ -93,8 +111,8 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     constraint_exprs = [_signed_constraint(row, names) for row in table.constraints]
     return ParameterSpace(
         n_theta=n_theta,
-        theta_symbols=theta,
-        phi_symbols=phi,
+        theta_names=tuple(s.name for s in theta),
+        phi_names=tuple(s.name for s in phi),
         phi_index=phi_index,
         linear_map=(np.eye(n_theta), np.zeros(n_theta))
         if not substitution
@@ -114,8 +132,49 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     )
 
 
+def _theta_names(n_theta: int) -> tuple[str, ...]:
+    return tuple(f"theta_{k}" for k in range(1, n_theta + 1))
+
+
+def _symbols(names: tuple[str, ...]) -> tuple[sympy.Symbol, ...]:
+    import sympy
+
+    return tuple(sympy.Symbol(name) for name in names)
+
+
+def _has_bounds(table: ParameterTable) -> bool:
+    return any(
+        row.is_free and (math.isfinite(row.lower) or math.isfinite(row.upper))
+        for row in table.parameters
+    )
+
+
+def _unconstrained_space(n_theta: int) -> ParameterSpace:
+    """θ = φ with no :=, constraint or bound: no symbolic work at all."""
+    names = _theta_names(n_theta)
+    unbounded = tuple((-math.inf, math.inf) for _ in names)
+    return ParameterSpace(
+        n_theta=n_theta,
+        theta_names=names,
+        phi_names=names,
+        phi_index=np.arange(n_theta, dtype=np.intp),
+        linear_map=(np.eye(n_theta), np.zeros(n_theta)),
+        theta_of_phi=CompiledExpressions((), names),
+        definitions=CompiledExpressions((), names),
+        definition_names=(),
+        definitions_of_labels=CompiledExpressions((), ()),
+        label_names=(),
+        inequalities=CompiledExpressions((), names),
+        bounds=unbounded,
+        constraint_bounds=unbounded,
+        constraint_values=CompiledExpressions((), names),
+    )
+
+
 def _label_expressions(table: ParameterTable, theta) -> dict[str, sympy.Expr]:
     """Each label (user labels and lavaan's .pN. names) as θ_k or its fixed value."""
+    import sympy
+
     out: dict[str, sympy.Expr] = {}
     for row in table.parameters:
         value = theta[row.free - 1] if row.is_free else sympy.Float(row.value)
@@ -152,6 +211,8 @@ def _signed_constraint(row, names) -> sympy.Expr:
 
 def _solve_equalities(table: ParameterTable, names, theta):
     """Solve each ``==`` for one parameter; returns (θ_k -> expression, rows left unsolved)."""
+    import sympy
+
     substitution: dict[sympy.Symbol, sympy.Expr] = {}
     unsolved = []
     order = {s: k for k, s in enumerate(theta)}
@@ -199,6 +260,8 @@ def _check_holds(expr: sympy.Expr, table: ParameterTable, row) -> None:
 
 
 def _solve_for_one(expr: sympy.Expr, symbols: list[sympy.Symbol]):
+    import sympy
+
     for symbol in symbols:  # prefer the later parameter, and one that enters linearly
         if expr.is_polynomial(symbol) and sympy.degree(expr, symbol) == 1:
             solutions = sympy.solve(expr, symbol, dict=False)
@@ -219,6 +282,8 @@ def _inequalities(table, names, substitution, phi):
     lavaan treats the two differently in inference: an active inequality constraint is imposed
     on the information matrix like an equality, a modifier bound is not.
     """
+    import sympy
+
     modifier = {s: [-math.inf, math.inf] for s in phi}
     constraint = {s: [-math.inf, math.inf] for s in phi}
     exprs = []
@@ -256,6 +321,8 @@ def _inequalities(table, names, substitution, phi):
 
 def _as_bound(expr: sympy.Expr, bounds) -> bool:
     """Record ``a*φ + b >= 0`` as a bound on φ; False when expr is not of that form."""
+    import sympy
+
     symbols = list(expr.free_symbols)
     if len(symbols) != 1 or symbols[0] not in bounds or not expr.is_polynomial(symbols[0]):
         return False

@@ -2,22 +2,26 @@
 
 Input: sympy expressions of some symbols. Output: :class:`CompiledExpressions`, which evaluates
 the expressions and their Jacobian with numpy. Lambdified code is made on first use and dropped
-when pickled (so a compiled model can be sent to worker processes and rebuilt there).
+when pickled (so a compiled model can be sent to worker processes and rebuilt there). sympy is
+imported only where there are expressions: a model without any stays clear of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
+
+if TYPE_CHECKING:
+    import sympy
 
 
 class CompiledExpressions:
     """Numeric value and Jacobian of a vector of sympy expressions in ``symbols``."""
 
     def __init__(self, exprs: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol]):
-        self.exprs = tuple(sympy.sympify(e) for e in exprs)
+        self.exprs = tuple(_sympify(e) for e in exprs)
         self.symbols = tuple(symbols)
         self._value = None
         self._jacobian = None
@@ -38,6 +42,8 @@ class CompiledExpressions:
         if not self.exprs:
             return np.zeros(0)
         if self._value is None:
+            import sympy
+
             self._value = sympy.lambdify([self.symbols], list(self.exprs), modules="numpy")
         return np.asarray(self._value(np.asarray(x, dtype=float)), dtype=float).reshape(-1)
 
@@ -50,6 +56,8 @@ class CompiledExpressions:
         return self._jacobian(np.asarray(x, dtype=float))
 
     def _make_jacobian(self):
+        import sympy
+
         position = {s: k for k, s in enumerate(self.symbols)}
         entries = []  # (row, col, derivative)
         for i, expr in enumerate(self.exprs):
@@ -75,6 +83,8 @@ def linear_form(
     exprs: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol]
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(G, c) with exprs = G @ symbols + c when every expression is linear, else None."""
+    import sympy
+
     position = {s: k for k, s in enumerate(symbols)}
     G = np.zeros((len(exprs), len(symbols)))
     c = np.zeros(len(exprs))
@@ -88,3 +98,9 @@ def linear_form(
             else:
                 return None
     return G, c
+
+
+def _sympify(expr):
+    import sympy
+
+    return sympy.sympify(expr)

@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from semlang.errors import Source, Span
 from semlang.options import ModelOptions
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:  # imported by to_frame: reading a model does not load pandas
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,12 @@ class ParameterTable:
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
+        import pandas as pd
+
+        return pd.DataFrame.from_records(self.to_records())
+
+    def to_records(self) -> list[dict]:
+        """The rows of :meth:`to_frame` as dicts (the level column only with two levels)."""
         records = []
         for row in self.rows:
             line = self.source.location(row.span.start)[0] if row.span is not None else None
@@ -156,7 +164,7 @@ class ParameterTable:
                     "line": line,
                 }
             )
-        frame = pd.DataFrame.from_records(records)
         if self.nlevels == 1:
-            frame = frame.drop(columns=["level"])
-        return frame
+            for record in records:
+                del record["level"]
+        return records
