@@ -31,9 +31,12 @@ import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg
 
 from semlang.estimate.objective import Objective
+from semlang.lazy import LazyModule
+
+optimize = LazyModule("scipy.optimize")  # the fallbacks and constrained steps only
 
 DECREMENT_TOLERANCE = 1e-13  # converged when the scoring step would lower F by less (× max(1, F))
 PROJECTED_GRADIENT_TOLERANCE = 1e-4  # ... and the largest projected gradient is below this
