@@ -14,7 +14,10 @@ extended model give, for each candidate c with the model's free parameters f (in
     V_cc = I_cc − I_cf I_ff⁻¹ I_fc,   mi = N g_c² / V_cc,   epc = −g_c / V_cc,
 
 N the total number of observations. A V_cc below ε^(1/3) (the candidate is not identified once
-freed, e.g. a marker loading) gives no index and the row is dropped, as lavaan does.
+freed, e.g. a marker loading) gives no index and the row is dropped, as lavaan does. That is the
+fast path of the expected information of a one-level model; the observed and the first-order
+information and two-level models (a ``level`` column; the fixed covariates' rows kept, as
+lavaan) take the extended model of :mod:`semlang.results.score_system`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from scipy import stats
 
 from semlang.compile.layout import EntryIndex
 from semlang.compile.ram import ImpliedMoments
-from semlang.errors import ModelError
+from semlang.results.score_system import check_information, extended_system, profiled
 from semlang.syntax.ast import Op
 
 SMALL_V = np.finfo(float).eps ** (1.0 / 3.0)
@@ -75,7 +78,10 @@ def candidates(fit) -> list[Candidate]:
 
 
 def _fixed_x(table, block: int, name: str) -> bool:
-    """True for a fixed.x covariate: lavaan gives no index for its rows."""
+    """True for a fixed.x covariate: lavaan gives no index for its rows (but does in a
+    two-level model, where they are numerically zero)."""
+    if table.nlevels > 1:
+        return False
     return table.options.fixed_x and name in table.blocks[block - 1].observed_exogenous
 
 
@@ -181,9 +187,13 @@ def score_system(fit, cands: list[Candidate], full: bool = False):
     return g_c, I_cc - np.einsum("ij,ji->i", I_cf, solved)
 
 
-def score_statistics(fit, cands: list[Candidate]):
+def score_statistics(fit, cands: list[Candidate], information: str = "expected"):
     """(mi, epc) per candidate; NaN where the candidate is not identified once freed."""
-    g_c, V = score_system(fit, cands)
+    if information == "expected" and fit.table.nlevels == 1:
+        g_c, V = score_system(fit, cands)
+    else:
+        g_c, V = profiled(fit, *extended_system(fit, cands, information))
+        V = np.diag(V)
     V = np.where(V < SMALL_V, np.nan, V)
     N = fit.nobs
     mi = N * g_c**2 / V
@@ -215,7 +225,8 @@ def standardized_epc(fit, cands: list[Candidate], epc: np.ndarray) -> np.ndarray
                     latent[side, k], fixed_x[side, k] = name in lat, name in xs
     op = np.array([c.op.value for c in cands], dtype=object)
     variance = np.array([c.op is Op.COVARIANCE and c.lhs == c.rhs for c in cands], dtype=bool)
-    value = np.where(variance, [c.value for c in cands], epc)
+    own = variance & ~np.array([c.exo for c in cands], dtype=bool)  # scaled by its own value
+    value = np.where(own, [c.value for c in cands], epc)
     with np.errstate(divide="ignore", invalid="ignore"):
         sd = np.sqrt(np.where(total > 0, total, np.nan))
         scales = (np.where(latent, sd, 1.0), sd, np.where(fixed_x, 1.0, sd))
@@ -251,18 +262,21 @@ def modindices(
     alpha: float = 0.05,
     high_power: float = 0.75,
     op=None,
+    information: str = "expected",
 ) -> pd.DataFrame:
-    """lavaan's ``modindices()`` table (see the module docstring); always with the expected
-    information, lavaan's default."""
-    _check(fit)
+    """lavaan's ``modindices()`` table (see the module docstring) with the ``information``
+    lavaan's modindices() takes ("expected", its default, "observed" or "first.order")."""
+    information = check_information(information)
     cands = candidates(fit)
-    mi, epc = score_statistics(fit, cands)
+    mi, epc = score_statistics(fit, cands, information)
     keep = _kept(cands, mi, sort, minimum_value, op)
     cands, mi, epc = [cands[k] for k in keep], mi[keep], epc[keep]
     columns = {"lhs": [c.lhs for c in cands], "op": [c.op.value for c in cands]}
     columns["rhs"] = [c.rhs for c in cands]
-    if fit.table.ngroups > 1:
+    if fit.table.ngroups > 1 or fit.table.nlevels > 1:
         columns["group"] = [c.group for c in cands]
+    if fit.table.nlevels > 1:
+        columns["level"] = [c.level for c in cands]
     columns["mi"], columns["epc"] = mi, epc
     if standardized or power:
         sepc = standardized_epc(fit, cands, epc)
@@ -287,14 +301,6 @@ def _kept(cands, mi: np.ndarray, sort: bool, minimum_value: float, op) -> np.nda
     if sort:
         index = index[np.argsort(-mi[index], kind="stable")]
     return index
-
-
-def _check(fit) -> None:
-    if fit.table.nlevels > 1:
-        raise ModelError(
-            "modification indices are not available for two-level models yet",
-            hint="fit the model without 'level:' blocks to screen its modifications",
-        )
 
 
 def power_columns(mi, epc, delta: float, alpha: float, high_power: float) -> dict:

@@ -112,11 +112,3 @@ def test_cli_prints_the_indices_above_the_minimum(tmp_path, capsys):
     rows = [line.split()[1:4] for line in lines[start + 3 :]]
     assert rows == [["visual", "=~", "x7"], ["visual", "=~", "x9"], ["x7", "~~", "x8"],
                     ["x8", "~~", "x9"]]  # fmt: skip
-
-
-def test_two_level_is_refused():
-    case = json.loads((DIAGNOSTICS.parent / "twolevel_demo.json").read_text())
-    data = semlang.datasets.load("Demo.twolevel")
-    fit = semlang.sem(case["model"], data, cluster="cluster")
-    with pytest.raises(semlang.ModelError, match="two-level"):
-        fit.modindices()

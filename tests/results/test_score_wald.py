@@ -59,8 +59,8 @@ def test_score_test_of_released_equalities(name):
         check_rows(out["cumulative"], case["cumulative"], "cumulative")
 
 
-def test_score_test_needs_add_or_release():
-    with pytest.raises(semlang.ModelError, match="one of them"):
+def test_score_test_without_constraints_needs_add():
+    with pytest.raises(semlang.ModelError, match="no equality constraints to release"):
         semlang.score_test(hs_fit(False))
     with pytest.raises(semlang.ModelError, match="unknown variable 'x99'"):
         semlang.score_test(hs_fit(False), add="x1 ~~ x99")
@@ -84,3 +84,13 @@ def test_wald_unknown_label_is_located():
     assert "unknown label 'bb2'" in str(error.value)
     assert "did you mean 'b2'" in str(error.value)
     assert error.value.span.start == 9
+
+
+def test_score_test_of_a_robust_fit_is_the_ordinary_one_with_lavaans_warning():
+    case = load("score_hs_add")
+    data = semlang.datasets.load(HS_DATA)
+    robust = semlang.cfa(case["model"], data, estimator="MLR")
+    with pytest.warns(semlang.errors.SemlangWarning, match="not robust"):
+        result = semlang.score_test(robust, add=case["add"])
+    ordinary = semlang.score_test(hs_fit(False), add=case["add"])
+    assert result["test"].X2.iloc[0] == pytest.approx(ordinary["test"].X2.iloc[0], rel=1e-6)
