@@ -1,5 +1,5 @@
-"""Start-up: the whole process of ``semlang --version``, ``--help``, ``check``, ``fit`` and the first
-``semlang.cfa()`` in a fresh interpreter, beside the goals; and what each imports.
+"""Start-up: ``semlang --version``, ``--help``, ``check``, ``fit`` and the first ``semlang.cfa()``
+in a fresh interpreter, each as a whole process, beside the goals; and what each imports.
 
 Each command runs ``--reps`` times in a new process (as ``python -m semlang.cli ...``, the entry
 point's own code); printed: the median wall seconds, the median CPU seconds of the process (user +
@@ -25,7 +25,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "semlang" / "datasets" / "HolzingerSwineford1939.csv"
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
-LIBRARIES = ("numpy", "pandas", "scipy", "sympy", "networkx", "lark", "threadpoolctl")
+LIBRARIES = (
+    "numpy", "pandas", "scipy.linalg", "scipy.optimize", "scipy.stats", "sympy", "networkx",
+    "lark", "threadpoolctl",
+)  # fmt: skip
 
 
 def commands(model: Path) -> list[tuple[str, list[str], float]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -112,12 +113,17 @@ def processes(model_path: Path, reps: int) -> dict[str, float]:
     }
 
 
-def measure(cases: list[str], reps: int, model_path: Path) -> dict[str, dict[str, float]]:
-    return {
+def measure(cases: list[str], reps: int, model_path: Path, phase: str) -> dict[str, dict]:
+    out = {
         "api": per_fit(cases, reps, one_thread=False),
         "cli": per_fit(cases, reps, one_thread=True),
         "process": processes(model_path, max(reps // 2, 3)),
     }
+    load = os.getloadavg()[0]
+    print(
+        f"{phase} (load average {load:.1f}): {json.dumps(out)}", flush=True
+    )  # kept should a later phase not finish
+    return out
 
 
 def start_burners(count: int) -> list[subprocess.Popen]:
@@ -171,19 +177,20 @@ def main(argv: list[str] | None = None) -> None:
         child(cases, args.reps)
         return
     cores = os.cpu_count() or 1
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the burners when stopped
     model_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"under_load_hs_{os.getpid()}.sem"
     model_path.write_text(HS_MODEL)
     try:
-        idle = measure(cases, args.reps, model_path)
+        idle = measure(cases, args.reps, model_path, "idle")
         burners = start_burners(args.busy * cores)
         try:
             time.sleep(1.0)
-            busy = measure(cases, args.reps, model_path)
+            busy = measure(cases, args.reps, model_path, "busy")
         finally:
             stop(burners)
     finally:
         model_path.unlink()
-    print(f"{cores} cores; busy: {args.busy * cores} CPU-burning processes\n")
+    print(f"\n{cores} cores; busy: {args.busy * cores} CPU-burning processes\n")
     report(idle, busy)
 
 
