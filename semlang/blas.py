@@ -7,7 +7,7 @@ when the matrices are small, and restore the caller's thread counts on return.
 Most models have matrices of tens of rows. For those a multi-threaded BLAS (OpenBLAS's default is
 one thread per core) only adds synchronisation, and on a machine whose cores are busy its threads
 wait for one another: a Holzinger-Swineford CFA took 66 times longer with the default threads than
-with one. From :data:`LARGE` rows on, threads pay and the caller's setting is kept.
+with one. From :data:`LARGE` rows on, threads can pay and the caller's setting is kept.
 
 The outermost call decides; calls inside it (a fit inside a bootstrap, ``estimates()`` inside
 ``summary()``) leave the setting alone and cost a counter increment. The thread counts are those
@@ -26,9 +26,11 @@ from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# From this many rows of the largest matrix on, threaded BLAS is faster than one thread on an idle
-# 2-core machine (benchmarks/blas_threads.py measures the crossover); below it, one thread.
-LARGE = 400
+# From this many rows of the largest matrix on, the caller's threads are kept. On a 2-core machine
+# with other work running, one thread was as fast or faster at every size measured up to 1200
+# rows (benchmarks/blas_threads.py); threads pay for products and decompositions of this size
+# only where cores are idle, which the caller knows and semlang does not.
+LARGE = 1000
 
 _lock = threading.Lock()
 _depth = 0
