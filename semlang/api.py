@@ -23,6 +23,7 @@ from semlang.errors import (
     IdentificationError,
     NotPositiveDefiniteWarning,
     OptionError,
+    SemlangWarning,
 )
 from semlang.estimate.data import as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
@@ -37,6 +38,7 @@ from semlang.options import (
     split_options,
 )
 from semlang.partable import ParameterTable, build_partable
+from semlang.results.diagnostics import recording, warn_about_solution
 from semlang.results.fit import Fit, RunSettings
 from semlang.runner.progress import long_work
 from semlang.syntax.ast import Op
@@ -124,7 +126,9 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
     _check_fixed_x(table, options)
     settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
     check_supported(table, options)
-    with long_work("fitting the model", settings.progress):  # a clock if it takes long
+    messages: list[str] = []
+    # messages kept on the fit (JSON output), and shown as always; a clock if it takes long
+    with recording(messages), long_work("fitting the model", settings.progress):
         if table.nlevels > 1:
             from semlang.estimate.twolevel_objective import prepare_twolevel
 
@@ -132,15 +136,16 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
         else:
             sample = prepare(frame, table, table.options)
         estimation = estimate(compiled, sample, options)
-    if not np.isfinite(estimation.optimization.value):
-        raise EstimationError(
-            "the model-implied covariance matrix is not positive definite at the starting "
-            "values, and no step made it so",
-            hint="check the fixed values (a negative or zero variance?) or give start values, "
-            "e.g. start(1)*x1",
-        )
-    result = Fit(compiled, sample, options, estimation, settings)
-    _warn_about(result)
+        if not np.isfinite(estimation.optimization.value):
+            raise EstimationError(
+                "the model-implied covariance matrix is not positive definite at the starting "
+                "values, and no step made it so",
+                hint="check the fixed values (a negative or zero variance?) or give start "
+                "values, e.g. start(1)*x1",
+            )
+        result = Fit(compiled, sample, options, estimation, settings, messages)
+        _warn_about(result)
+        warn_about_solution(result)
     return result
 
 
@@ -208,6 +213,7 @@ def _warn_about(result: Fit) -> None:
             HeywoodWarning,
             stacklevel=3,
         )
+    _warn_about_definitions(result)
     for layout, moments in zip(result.model.layouts, result.implied, strict=True):
         latent = np.arange(layout.n_observed, layout.n)
         psi = moments.total_cov[np.ix_(latent, latent)]
@@ -218,3 +224,25 @@ def _warn_about(result: Fit) -> None:
                 NotPositiveDefiniteWarning,
                 stacklevel=3,
             )
+
+
+def _warn_about_definitions(result: Fit) -> None:
+    """A warning naming the ``:=`` parameters that are NaN or infinite at the estimates."""
+    space = result.model.space
+    if not len(space.definitions):
+        return
+    with np.errstate(all="ignore"):
+        values = space.definitions.value(result.theta)
+    bad = [
+        f"{name} = {value:g}"
+        for name, value in zip(space.definition_names, values, strict=True)
+        if not np.isfinite(value)
+    ]
+    if bad:
+        warnings.warn(
+            "defined parameters without a finite value at the estimates: "
+            + ", ".join(bad)
+            + " (e.g. the log or square root of a negative number, or an overflowing exp)",
+            SemlangWarning,
+            stacklevel=4,
+        )

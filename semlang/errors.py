@@ -13,7 +13,9 @@ User mistakes raise a subclass of :class:`SemlangError`; anything else escaping 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,13 @@ class Source:
     def location(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset."""
         offset = max(0, min(offset, len(self.text)))
-        line = self.text.count("\n", 0, offset) + 1
-        line_start = self.text.rfind("\n", 0, offset) + 1
-        return line, offset - line_start + 1
+        line = bisect.bisect_right(self._line_starts, offset)
+        return line, offset - self._line_starts[line - 1] + 1
+
+    @cached_property
+    def _line_starts(self) -> list[int]:
+        """Offset of the first character of each line (a long model is located row by row)."""
+        return [0] + [k + 1 for k, char in enumerate(self.text) if char == "\n"]
 
     def line_text(self, line: int) -> str:
         lines = self.text.split("\n")
@@ -152,6 +158,15 @@ class ConvergenceWarning(SemlangWarning):
 
 class HeywoodWarning(SemlangWarning):
     """A variance is estimated as negative (a Heywood case)."""
+
+
+class ImproperSolutionWarning(SemlangWarning):
+    """The solution is on or near a boundary of the parameter space (e.g. a latent variable
+    scaled by an indicator that hardly measures it)."""
+
+
+class LocalOptimumWarning(SemlangWarning):
+    """A refit from random starting values (``starts=K``) found a better optimum."""
 
 
 class NotPositiveDefiniteWarning(SemlangWarning):

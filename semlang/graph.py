@@ -2,7 +2,8 @@
 
 Input: a :class:`~semlang.partable.ParameterTable`. Output: :func:`path_graph` (an
 ``nx.DiGraph``), :func:`check` (warnings; errors when the data's columns are known),
-:func:`to_dot` (Graphviz DOT text) and :func:`render_diagram` (files).
+:func:`to_dot` (Graphviz DOT text) and :func:`render_diagram` (a file); the diagram
+itself, with or without estimates, is :mod:`semlang.diagram`'s.
 
 The graph has one node per variable and block, keyed ``(name, block)`` (a multi-group or
 two-level model has the same name in several blocks). Node attributes: ``name``, ``block``,
@@ -21,10 +22,7 @@ exogenous covariates); see :func:`covariances`.
 from __future__ import annotations
 
 import difflib
-import math
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -32,8 +30,6 @@ import networkx as nx
 
 from semlang.errors import (
     ModelSpecificationError,
-    OptionError,
-    SemlangError,
     Span,
     UnknownVariableError,
 )
@@ -43,7 +39,6 @@ from semlang.syntax.ast import Op
 Node = tuple[str, int]
 
 _PATH_KINDS = {Op.MEASURED: "loading", Op.REGRESSION: "regression"}
-_FORMATS = {"svg", "png", "pdf", "jpg", "jpeg", "gif", "ps", "eps"}
 
 
 # ---- the graph -----------------------------------------------------------------------------
@@ -314,134 +309,20 @@ def _single_indicators(table: ParameterTable, graph: nx.DiGraph) -> list[str]:
 
 
 def to_dot(table: ParameterTable) -> str:
-    """The path diagram in Graphviz's DOT language.
+    """The path diagram in Graphviz's DOT language (:mod:`semlang.diagram`): latent variables
+    as ellipses, observed variables as boxes, loadings and regressions as arrows (dashed when
+    fixed), variances as double-headed loops and covariances as double-headed arrows, each with
+    its label and fixed value (``a``, ``1``, ``a = 0.5``); with several groups or levels each
+    block is a cluster."""
+    from semlang.diagram import from_table
 
-    Latent variables are ellipses, observed variables boxes; loadings and regressions are
-    arrows, covariances dashed double-headed arrows (grey for the fixed covariances of
-    exogenous covariates). An arrow shows its label and its fixed value (``a``, ``1``,
-    ``a = 0.5``); a variance that is fixed or labelled is shown in its variable's node. With
-    several groups or levels each block is a cluster.
-    """
-    graph = path_graph(table)
-    several = len(table.blocks) > 1
-    variances = {
-        (row.lhs, row.block): row
-        for row in table.parameters
-        if row.op is Op.COVARIANCE and row.lhs == row.rhs
-    }
-    lines = [
-        f"digraph {_quote(table.source.name)} {{",
-        '  graph [rankdir=LR, fontname="Helvetica", nodesep=0.3, ranksep=0.8];',
-        '  node [fontname="Helvetica", fontsize=12];',
-        '  edge [fontname="Helvetica", fontsize=10];',
-    ]
-    for block in table.blocks:
-        indent = "    " if several else "  "
-        if several:
-            lines.append(f"  subgraph cluster_{block.index} {{")
-            lines.append(f"    label={_quote(_block_title(table, block))};")
-        for name in block.variables:
-            node = (name, block.index)
-            lines.append(indent + _dot_node(graph, node, variances.get(node), several))
-        lines.extend(indent + e for e in _dot_edges(graph, block.index, several))
-        if several:
-            lines.append("  }")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def _block_title(table: ParameterTable, block) -> str:
-    parts = []
-    if table.ngroups > 1:
-        label = table.group_labels[block.group - 1]
-        parts.append(f"group {block.group}" + (f": {label}" if label != str(block.group) else ""))
-    if table.nlevels > 1:
-        parts.append(f"level {block.level} ({'within' if block.level == 1 else 'between'})")
-    return ", ".join(parts)
-
-
-def _dot_id(node: Node, several: bool) -> str:
-    return _quote(f"{node[0]}@{node[1]}" if several else node[0])
-
-
-def _dot_node(graph: nx.DiGraph, node: Node, variance: ParamRow | None, several: bool) -> str:
-    data = graph.nodes[node]
-    label = data["name"]
-    if variance is not None and variance.free == 0 and not variance.exo:
-        label += "\n" + _parameter_text(variance.label, variance.value, prefix="var ")
-    elif variance is not None and _shown_label(variance.label):
-        label += f"\nvar {variance.label}"
-    shape = "ellipse" if data["latent"] else "box"
-    return f"{_dot_id(node, several)} [shape={shape}, label={_quote(label)}];"
-
-
-def _dot_edges(graph: nx.DiGraph, block: int, several: bool) -> list[str]:
-    out = []
-    for u, v, data in sorted(graph.edges(data=True), key=lambda edge: edge[2]["row"]):
-        if u[1] != block:
-            continue
-        text = _parameter_text(data["label"], data["value"] if data["fixed"] else math.nan)
-        label = f" [label={_quote(text)}]" if text else ""
-        out.append(f"{_dot_id(u, several)} -> {_dot_id(v, several)}{label};")
-    pairs = sorted(covariances(graph).edges(data=True), key=lambda edge: edge[2]["row"])
-    for u, v, data in pairs:
-        if u[1] != block:
-            continue
-        text = _parameter_text(data["label"], data["value"] if data["fixed"] else math.nan)
-        style = ["dir=both", "style=dashed", "constraint=false"]
-        if data["exo"]:
-            style.append("color=grey50")
-        if text:
-            style.append(f"label={_quote(text)}")
-        out.append(f"{_dot_id(u, several)} -> {_dot_id(v, several)} [{', '.join(style)}];")
-    return out
-
-
-def _shown_label(label: str) -> bool:
-    """User labels are shown; the internal ``.pN.`` labels of group equalities are not."""
-    return bool(label) and not (label.startswith(".p") and label.endswith("."))
-
-
-def _parameter_text(label: str, value: float, prefix: str = "") -> str:
-    shown = label if _shown_label(label) else ""
-    number = f"{value:g}" if not math.isnan(value) else ""
-    if shown and number:
-        return f"{prefix}{shown} = {number}"
-    return f"{prefix}{shown or number}" if (shown or number) else ""
-
-
-def _quote(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    return from_table(table).to_dot()
 
 
 def render_diagram(table: ParameterTable, path: str | Path) -> list[Path]:
-    """Write the diagram: always the DOT source (``path`` with suffix ``.dot``), and the picture
-    ``path`` itself (``.svg``, ``.png``, ``.pdf``, ...) when Graphviz's ``dot`` program is on the
-    PATH. Returns the files written (so without Graphviz only the ``.dot``)."""
-    target = Path(path)
-    fmt = target.suffix.lower().lstrip(".")
-    if fmt not in _FORMATS | {"dot", ""}:
-        raise OptionError(
-            f"unknown diagram format '.{fmt}'",
-            hint="write the diagram as .svg, .png, .pdf or .dot",
-        )
-    dot_path = target.with_suffix(".dot")
-    dot_path.write_text(to_dot(table), encoding="utf-8")
-    written = [dot_path]
-    program = shutil.which("dot")
-    if fmt in ("dot", "") or program is None:
-        return written
-    result = subprocess.run(
-        [program, f"-T{'jpeg' if fmt == 'jpg' else fmt}", str(dot_path), "-o", str(target)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise SemlangError(
-            f"Graphviz could not draw {str(target)!r}: {result.stderr.strip()}",
-            hint=f"the DOT source is in {str(dot_path)!r}",
-        )
-    written.append(target)
-    return written
+    """Write the diagram to ``path``: ``.svg`` (by Graphviz's ``dot`` program when it is
+    installed, else by semlang's own layout), ``.png`` or ``.pdf`` (these need Graphviz), or
+    ``.dot`` (the DOT source). Nothing else is written; returns ``[path]``."""
+    from semlang.diagram import from_table
+
+    return [from_table(table).save(path)]

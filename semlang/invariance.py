@@ -114,12 +114,15 @@ def invariance(
     group: str,
     steps: Sequence[str] = ("configural", "metric", "scalar", "strict"),
     estimator: str = "ML",
+    group_partial: Sequence[str] = (),
     **options: Any,
 ) -> InvarianceResult:
     """Fit ``model`` (a CFA) in every group of ``group`` at each invariance step and compare
     the steps: χ² difference tests and changes in the fit measures (semTools' ``compareFit``).
-    ``options`` are those of ``semlang.cfa`` (``group_equal`` is set by the steps;
-    ``group_partial`` frees parameters in every step)."""
+    ``group_partial`` (lavaan's ``group.partial``, e.g. ``["visual =~ x2", "x3 ~ 1"]``) is
+    given to every step: those parameters stay free in each group wherever the step's
+    equalities would tie them, as semTools' ``measurementInvariance`` does. ``options`` are
+    those of ``semlang.cfa`` (``group_equal`` is set by the steps), e.g. ``missing="fiml"``."""
     from semlang.api import cfa
     from semlang.results.compare import lrt
 
@@ -131,9 +134,10 @@ def invariance(
             hint="drop group_equal; choose the steps with steps=(...)",
         )
     names = _checked_steps(steps)
+    partial = [group_partial] if isinstance(group_partial, str) else list(group_partial)
     fits = {
         step: cfa(model, data, group=group, group_equal=list(STEPS[step]), estimator=estimator,
-                  **options)
+                  group_partial=partial, **options)
         for step in names
     }  # fmt: skip
     tests = lrt(*fits.values(), names=names) if len(fits) > 1 else pd.DataFrame()

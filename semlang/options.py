@@ -201,6 +201,7 @@ class FitOptions:
     bootstrap: int = 1000
     seed: int | None = None
     max_iterations: int = 10000
+    starts: int = 0  # refits from random starting values that look for a better optimum
     se_given: bool = False  # the user chose se= (not the estimator's default)
     # the scaled test's observed information is the h1 one, Δᵀ A1(Σ̂, μ̂) Δ, not the Hessian
     # (lavaan's observed.information[2] = "h1"; ML with clusters and a scaled test)
@@ -218,7 +219,7 @@ MODEL_OPTION_NAMES = frozenset(f.name for f in fields(ModelOptions)) - {
 }
 FIT_OPTION_NAMES = frozenset(
     ("estimator", "likelihood", "se", "test", "information", "bootstrap", "seed", "max_iterations")
-)
+) | {"starts"}
 RUN_OPTION_NAMES = frozenset(("executor", "progress"))
 
 _ENUMS: dict[str, type[Enum]] = {
@@ -345,9 +346,16 @@ def make_fit_options(model: ModelOptions, nlevels: int = 1, **kwargs: Any) -> Fi
         bootstrap=_positive("bootstrap", values.get("bootstrap", 1000)),
         seed=_seed(values.get("seed")),
         max_iterations=_positive("max_iterations", values.get("max_iterations", 10000)),
+        starts=_starts(values.get("starts", 0)),
         se_given=se_word is not None,
         test_observed_h1=test_h1,
     )
+    if se is StandardErrors.BOOTSTRAP and out.bootstrap < 2:  # lavaan fails on one draw too
+        raise OptionError(
+            "se='bootstrap' needs at least 2 bootstrap draws for a standard error, not 1",
+            hint="ask for many draws, e.g. bootstrap=1000 (lavaan's default); a percentile "
+            "confidence interval needs hundreds",
+        )
     from semlang.estimate.families import check_fit_options
 
     check_fit_options(model, out, nlevels)
@@ -424,6 +432,15 @@ def _tests(value: Any, default: Test) -> tuple[Test, ...]:
 def _positive(name: str, value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise OptionError(f"option {name!r} must be a positive whole number, not {value!r}")
+    return value
+
+
+def _starts(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise OptionError(
+            f"option 'starts' must be a whole number >= 0, not {value!r}",
+            hint="starts=10 refits from 10 random starting values (seed= makes them reproducible)",
+        )
     return value
 
 

@@ -21,7 +21,8 @@ covariance matrix (divisor N, as maximum likelihood uses) equal the population v
 implied covariance matrix and means at the estimates, per group (the means are the sample means
 when the model has no mean structure, as its saturated mean part); with several groups the
 frame has a column named as the fit's group variable holding the group labels. ``n`` defaults
-to the fit's rows per group; one number gives every group that many rows.
+to the fit's rows per group; one number gives every group that many rows. A two-level fit gives
+clustered rows (:mod:`semlang.simulation_twolevel`).
 """
 
 from __future__ import annotations
@@ -253,6 +254,10 @@ def fit_moments(fit: Any) -> tuple[tuple[str, ...], list[tuple[np.ndarray, np.nd
 
 
 def _simulate_fit(fit: Any, n: Any, rng: np.random.Generator, empirical: bool) -> pd.DataFrame:
+    if fit.table.nlevels > 1:
+        from semlang.simulation_twolevel import simulate_twolevel
+
+        return simulate_twolevel(fit, n, rng, empirical)
     ngroups = len(fit.implied)
     if n is None:
         sizes = list(fit.sample.group_nobs)

@@ -1,4 +1,5 @@
-"""The lavaan references of tests/reference/diagnostics/residuals_*.json and their fits."""
+"""The lavaan references of tests/reference/diagnostics/residuals_*.json (and gaps14_*.json, of
+the same layout) and their fits."""
 
 from __future__ import annotations
 
@@ -12,12 +13,21 @@ from test_groups import punch_holes
 
 import semlang
 
-PREPS = {"hs_holes": punch_holes}
+
+def _high(data):
+    """The 'high' column of the gaps14 references: x1 above its median or not."""
+    data = data.copy()
+    data["high"] = np.where(data["x1"] > data["x1"].median(), "high", "low")
+    return data
+
+
+PREPS = {"hs_holes": punch_holes, "high": _high}
 
 
 @cache
 def load(name: str) -> dict:
-    return json.loads((REFERENCE_DIR / "diagnostics" / f"residuals_{name}.json").read_text())
+    file = name if name.startswith("gaps14_") else f"residuals_{name}"
+    return json.loads((REFERENCE_DIR / "diagnostics" / f"{file}.json").read_text())
 
 
 @cache
@@ -38,7 +48,8 @@ def matrix(entry: dict) -> pd.DataFrame:
 
 def vector(entry: dict) -> pd.Series:
     values = [np.nan if v is None else v for v in entry["values"]]
-    return pd.Series(values, index=entry["names"], dtype=float)
+    names = [entry["names"]] if isinstance(entry["names"], str) else entry["names"]
+    return pd.Series(values, index=names, dtype=float)
 
 
 def per_group(fit, entry):

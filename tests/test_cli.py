@@ -143,7 +143,14 @@ def test_json_parses_back(model_file, capsys):
     )
     assert code == 0
     result = json.loads(out)
-    assert set(result) == {"estimates", "fit_measures"}
+    assert list(result) == [
+        "semlang_version", "converged", "iterations", "nobs", "groups", "options", "warnings",
+        "estimates", "fit_measures",
+    ]  # fmt: skip
+    assert result["converged"] is True and result["warnings"] == []
+    assert result["nobs"] == 301 and result["groups"] == [{"group": "1", "nobs": 301}]
+    assert result["options"]["model"]["model_type"] == "cfa"
+    assert result["options"]["fit"]["estimator"] == "ML"
     assert all(list(row) == COLUMNS for row in result["estimates"])
     fixed = result["estimates"][0]
     assert (fixed["est"], fixed["se"], fixed["z"], fixed["pvalue"]) == (1.0, 0.0, None, None)
@@ -314,12 +321,11 @@ def test_parse_graph(model_file, capsys):
 
 
 def test_diagram_writes_dot(model_file, tmp_path, capsys):
-    target = tmp_path / "hs.svg"
+    target = tmp_path / "hs.dot"
     code, out, err = run(["diagram", model_file(HS_MODEL), "-o", target], capsys)
     assert code == 0, err
-    dot = tmp_path / "hs.dot"
-    assert dot.is_file() and "digraph" in dot.read_text()
-    assert str(dot) in out.split("\n")
+    assert target.is_file() and "digraph" in target.read_text()
+    assert out.split("\n") == [str(target), ""]
 
 
 # ---- the registry and the process ----------------------------------------------------------------

@@ -8,8 +8,8 @@ import shutil
 import pytest
 from reference_cases import load_case
 
-from semlang import graph
-from semlang.errors import ModelSpecificationError, OptionError
+from semlang import diagram, graph
+from semlang.errors import ModelSpecificationError, OptionError, SemlangError
 from semlang.options import make_options
 from semlang.partable import build_partable
 from semlang.syntax.parser import parse
@@ -165,25 +165,33 @@ def test_dot_shapes_labels_and_covariances():
     model = POLDEM + "ind60 ~~ 1*ind60\nx1 ~~ v*x1\n"
     lines = [line.strip() for line in graph.to_dot(table(model)).splitlines()]
     assert lines[0] == 'digraph "model.sem" {' and lines[-1] == "}"
-    assert '"ind60" [shape=ellipse, label="ind60\\nvar 1"];' in lines
-    assert '"x1" [shape=box, label="x1\\nvar v"];' in lines
+    assert '"ind60" [shape=ellipse, label="ind60"];' in lines
     assert '"y3" [shape=box, label="y3"];' in lines
-    assert '"dem60" -> "y1" [label="1"];' in lines
+    # variances are loops (as semPaths draws them): a fixed one dashed, a labelled one labelled
+    assert '"ind60" -> "ind60" [dir=both, style=dashed, label="1"];' in lines
+    assert '"x1" -> "x1" [dir=both, label="v"];' in lines
+    assert '"y3" -> "y3" [dir=both];' in lines
+    assert '"dem60" -> "y1" [style=dashed, label="1"];' in lines
     assert '"dem60" -> "y2" [label="a"];' in lines
     assert '"ind60" -> "x2";' in lines
     assert '"dem60" -> "dem65";' in lines
-    assert '"y1" -> "y5" [dir=both, style=dashed, constraint=false];' in lines
-    assert sum("->" in line for line in lines) == 14 + 3
+    assert '"y1" -> "y5" [dir=both, constraint=false];' in lines
+    assert sum("->" in line for line in lines) == 14 + 3 + 14  # paths, covariances, variances
+
+
+def test_dot_variance_labelled_var_is_not_var_var():
+    text = graph.to_dot(table("f =~ x1 + x2 + x3\nx1 ~~ var*x1"))
+    assert '"x1" -> "x1" [dir=both, label="var"];' in text and "var var" not in text
 
 
 def test_dot_fixed_and_labelled_values_and_exogenous_covariances():
     lines = graph.to_dot(table("y ~ b*x1 + 0.5*x2 + x3\nx1 ~~ x2")).splitlines()
     lines = [line.strip() for line in lines]
     assert '"x1" -> "y" [label="b"];' in lines
-    assert '"x2" -> "y" [label="0.5"];' in lines
-    assert '"x1" -> "x2" [dir=both, style=dashed, constraint=false];' in lines
+    assert '"x2" -> "y" [style=dashed, label="0.5"];' in lines
+    assert '"x1" -> "x2" [dir=both, constraint=false];' in lines
     text = graph.to_dot(table("y ~ x1 + x2"))
-    assert '"x1" -> "x2" [dir=both, style=dashed, constraint=false, color=grey50];' in text
+    assert '"x1" -> "x2" [dir=both, constraint=false, color=grey50];' in text
 
 
 def test_dot_clusters_for_groups_and_levels():
@@ -192,34 +200,42 @@ def test_dot_clusters_for_groups_and_levels():
     assert 'label="group 2";' in text
     assert '"f@2" -> "x2@2" [label="b"];' in text
     text = graph.to_dot(table(load_case("twolevel_demo")["model"]))
-    assert 'label="level 2 (between)";' in text and '"fb@2" -> "y1@2" [label="1"];' in text
+    assert 'label="level 2 (between)";' in text
+    assert '"fb@2" -> "y1@2" [style=dashed, label="1"];' in text
 
 
 def test_dot_quotes_names():
     text = graph.to_dot(table("f.1 =~ x.1 + label('a \"q\" \\\\')*x_2 + x3"))
-    assert '"f.1" -> "x.1" [label="1"];' in text
+    assert '"f.1" -> "x.1" [style=dashed, label="1"];' in text
     assert '"f.1" -> "x_2" [label="a \\"q\\" \\\\\\\\"];' in text
 
 
-def test_render_writes_the_dot_source_without_graphviz(tmp_path, monkeypatch):
-    monkeypatch.setattr(graph.shutil, "which", lambda name: None)
+def test_render_without_graphviz_draws_svg_itself_and_writes_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setattr(diagram.shutil, "which", lambda name: None)
+    (tmp_path / "model.dot").write_text("mine")
     written = graph.render_diagram(table(POLDEM), tmp_path / "model.svg")
-    assert written == [tmp_path / "model.dot"]
-    assert (tmp_path / "model.dot").read_text() == graph.to_dot(table(POLDEM))
-    assert not (tmp_path / "model.svg").exists()
+    assert written == [tmp_path / "model.svg"]
+    svg = (tmp_path / "model.svg").read_text()
+    assert svg.startswith("<svg") and ">dem65</text>" in svg and "<ellipse" in svg
+    assert (tmp_path / "model.dot").read_text() == "mine"  # the sibling .dot is left alone
     assert graph.render_diagram(table(POLDEM), tmp_path / "only.dot") == [tmp_path / "only.dot"]
+    assert (tmp_path / "only.dot").read_text() == graph.to_dot(table(POLDEM))
+    with pytest.raises(SemlangError, match="need Graphviz's 'dot' program"):
+        graph.render_diagram(table(POLDEM), tmp_path / "model.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.dot", "model.svg", "only.dot"]
 
 
 def test_render_rejects_unknown_formats(tmp_path):
-    with pytest.raises(OptionError, match=r"unknown diagram format '\.txt'"):
-        graph.render_diagram(table(POLDEM), tmp_path / "model.txt")
+    for name in ("model.txt", "model.jpg", "model"):
+        with pytest.raises(OptionError, match=r"unknown diagram format|has no suffix"):
+            graph.render_diagram(table(POLDEM), tmp_path / name)
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot program is not installed")
 def test_render_draws_svg_and_png_with_graphviz(tmp_path):
     written = graph.render_diagram(table(POLDEM), tmp_path / "model.svg")
-    assert written == [tmp_path / "model.dot", tmp_path / "model.svg"]
+    assert written == [tmp_path / "model.svg"]
     svg = (tmp_path / "model.svg").read_text()
     assert "<svg" in svg and ">dem65</text>" in svg
     written = graph.render_diagram(table(POLDEM), tmp_path / "picture.png")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import semlang
-from semlang.errors import NotSupportedError, OptionError
+from semlang.errors import OptionError, SemlangWarning
 from tests.reference_cases import REFERENCE_DIR
 
 REF = json.loads((REFERENCE_DIR / "diagnostics" / "sam_blocks.json").read_text())
@@ -58,10 +58,12 @@ def test_bad_mm_list(mm_list, match):
         semlang.sam(REF["model"], DATA, mm_list=mm_list)
 
 
-def test_labels_across_blocks_need_one_block():
+def test_labels_across_blocks_are_ignored_with_a_warning():
     model = REF["model"].replace("y2 + y3", "a*y2 + y3").replace("y6 + y7", "a*y6 + y7")
-    with pytest.raises(NotSupportedError, match="two measurement blocks"):
-        semlang.sam(model, DATA)
+    with pytest.warns(SemlangWarning, match="label 'a' .* the equality is ignored"):
+        table = semlang.sam(model, DATA).estimates()
+    loads = table[(table.op == "=~") & (table.label == "a")].est
+    assert loads.nunique() == 2
     result = semlang.sam(model, DATA, mm_list=["ind60", ["dem60", "dem65"]])
     table = result.estimates()
     loads = table[(table.op == "=~") & (table.label == "a")].est

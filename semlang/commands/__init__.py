@@ -86,7 +86,7 @@ def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentPars
         )
         if command.configure is not None:
             command.configure(child)
-        child.set_defaults(_command=command)
+        child.set_defaults(_command=command, _parser=child)
     return parser
 
 
@@ -107,7 +107,9 @@ def run(argv: list[str]) -> int:
     """Parse ``argv``, run the command, turn user errors into exit status 2."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # the command's own usage, not the top-level one
+            args._parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as stop:  # --help, --version, or a usage error (argparse says which)
         return stop.code if isinstance(stop.code, int) else EXIT_USER_ERROR
     with reported_warnings():

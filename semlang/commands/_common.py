@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from semlang.errors import ModelError, Source
+
+if TYPE_CHECKING:  # imported where a frame is printed, not for --help or --version
+    import pandas as pd
 
 
 def read_model(path: str) -> str:
@@ -112,13 +115,20 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     )
     add("--likelihood", metavar="KIND", help="normal (default) or wishart")
     add("--bootstrap", type=int, metavar="R", help="number of bootstrap draws (--se bootstrap)")
-    add("--seed", type=int, metavar="S", help="random seed (bootstrap)")
+    add("--seed", type=int, metavar="S", help="random seed (bootstrap, --starts)")
     add(
         "--scheduler",
         metavar="ADDRESS",
         help="where to run replications: a dask scheduler address, or 'processes'",
     )
     add("--max-iterations", type=int, metavar="N", help="iteration limit of the optimizer")
+    add(
+        "--starts",
+        type=int,
+        metavar="K",
+        help="refit from K random starting values and report whether a better optimum exists "
+        "(reproducible with --seed)",
+    )
 
 
 _OPTION_NAMES = {
@@ -140,6 +150,7 @@ _OPTION_NAMES = {
     "seed": "seed",
     "scheduler": "executor",
     "max_iterations": "max_iterations",
+    "starts": "starts",
 }
 
 
@@ -201,3 +212,22 @@ def _aligned(columns: list[str], rows: list[list[str]]) -> str:
     lines = [" ".join(text.rjust(w) for text, w in zip(line, widths, strict=True))
              for line in [columns, *rows]]  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def _cells(column: pd.Series) -> list[str]:
+    import pandas as pd
+
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return [str(v) for v in column.tolist()]
+    return [_cell(v) for v in column.tolist()]
+
+
+def frame_text(frame: pd.DataFrame) -> str:
+    """A table as aligned text; missing values blank, whole-number floats without decimals."""
+    columns = [[str(name), *_cells(frame[name])] for name in frame.columns]
+    widths = [max(map(len, column)) for column in columns]
+    lines = (
+        " ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
+        for cells in zip(*columns, strict=True)
+    )
+    return "\n".join(lines) + "\n"  # (as DataFrame.to_string(index=False), many times faster)

@@ -82,6 +82,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: --ngroups must be at least 1, not {args.ngroups}", file=sys.stderr)
         return EXIT_USER_ERROR
     table = parameter_table(args, ngroups=args.ngroups)
+    if table.definitions or table.constraints:  # bounds that contradict, defined values at 0
+        from semlang.compile.parameters import build_parameter_space
+
+        build_parameter_space(table)
     text, counts = report(table)
     sys.stdout.write(text)
     if counts.df < 0:

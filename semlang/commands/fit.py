@@ -22,6 +22,7 @@ from semlang.commands._common import (
     read_model,
     relocated,
 )
+from semlang.commands._data import add_data_options, read_data
 from semlang.errors import ModelError
 
 FORMATS = ("text", "json", "csv")
@@ -34,7 +35,10 @@ converge (results are printed all the same), 2 a mistake in the model, the data 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
-    parser.add_argument("data", help="data file (CSV with the variable names in the first line)")
+    parser.add_argument(
+        "data", help="data file (CSV with the variable names in the first line; - for stdin)"
+    )
+    add_data_options(parser)
     add_kind_flags(parser)
     add_model_options(parser)
     add_fit_options(parser)
@@ -72,7 +76,7 @@ def fit_model(args: argparse.Namespace):
     text = read_model(args.model)
     function = {"cfa": semlang.cfa, "sem": semlang.sem, "growth": semlang.growth}[args.kind]
     try:
-        return function(text, args.data, **options_of(args))
+        return function(text, read_data(args), **options_of(args))
     except ModelError as error:
         raise relocated(error, text, args.model) from None
 

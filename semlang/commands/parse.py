@@ -28,7 +28,9 @@ STAGES = ("ast", "partable", "graph")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
-    parser.add_argument("--stage", choices=STAGES, default="partable", help="what to show")
+    parser.add_argument(
+        "--stage", choices=STAGES, default="partable", help="what to show (default: %(default)s)"
+    )
     add_kind_flags(parser)
     add_model_options(parser)
     parser.add_argument(

@@ -13,36 +13,33 @@ Input: the parameter table. Output: :class:`ParameterSpace`:
   the ``lower()`` and ``upper()`` modifiers;
 * the value of every constraint row in θ as lavaan reports it (left − right; right − left for
   ``<``).
-
-A model without ``:=``, constraints or bounds (most models) has θ = φ and nothing symbolic: its
-space is built without sympy, which is then never imported.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semlang.compile.symbolic import CompiledExpressions, linear_form
 from semlang.errors import ModelSpecificationError
+from semlang.lazy import LazyModule
 from semlang.partable.table import ParameterTable
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
 
-if TYPE_CHECKING:
-    import sympy
+sympy = LazyModule("sympy")  # imported only for a model with :=, constraints or bounds
 
 
 @dataclass(frozen=True)
 class ParameterSpace:
     n_theta: int
-    theta_names: tuple[str, ...]  # the name of each θ's symbol: theta_1, theta_2, ...
-    phi_names: tuple[str, ...]  # those of θ that make φ
+    theta_symbols: tuple[sympy.Symbol, ...]
+    phi_symbols: tuple[sympy.Symbol, ...]
     phi_index: np.ndarray  # θ index of each φ (φ starts at θ[phi_index])
-    linear_map: tuple[np.ndarray, np.ndarray] | None  # (G, c): θ = G φ + c
+    linear_map: tuple[np.ndarray, np.ndarray] | None  # (G, c): θ = G φ + c; None: see below
     theta_of_phi: CompiledExpressions  # used when linear_map is None
     definitions: CompiledExpressions  # := values as functions of θ
     definition_names: tuple[str, ...]
@@ -53,20 +50,20 @@ class ParameterSpace:
     constraint_bounds: tuple[tuple[float, float], ...]  # per φ: those from ``<``/``>`` rows
     constraint_values: CompiledExpressions  # each constraint row's value in θ (lavaan's sign)
     n_equalities: int = 0  # ``==`` rows not solved for a parameter (pairs of inequalities)
+    identity: bool = False  # θ = φ (no equality solved): no n × n matrix is stored
+
+    @property
+    def is_linear(self) -> bool:
+        """θ is a linear function of φ (θ = φ, or θ = Gφ + c)."""
+        return self.identity or self.linear_map is not None
 
     @property
     def n_phi(self) -> int:
-        return len(self.phi_names)
-
-    @property
-    def theta_symbols(self) -> tuple[sympy.Symbol, ...]:
-        return _symbols(self.theta_names)
-
-    @property
-    def phi_symbols(self) -> tuple[sympy.Symbol, ...]:
-        return _symbols(self.phi_names)
+        return len(self.phi_symbols)
 
     def theta(self, phi: np.ndarray) -> np.ndarray:
+        if self.identity:
+            return np.array(phi, dtype=float)
         if self.linear_map is not None:
             G, c = self.linear_map
             return G @ phi + c
@@ -74,6 +71,8 @@ class ParameterSpace:
 
     def jacobian(self, phi: np.ndarray) -> np.ndarray:
         """dθ/dφ, shape (n_theta, n_phi)."""
+        if self.identity:
+            return np.eye(self.n_theta)
         if self.linear_map is not None:
             return self.linear_map[0]
         return self.theta_of_phi.jacobian(phi)
@@ -91,9 +90,7 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     n_theta = table.n_free
     if not (table.definitions or table.constraints or _has_bounds(table)):
         return _unconstrained_space(n_theta)
-    theta = _symbols(_theta_names(n_theta))
-    import sympy
-
+    theta = tuple(sympy.Symbol(f"theta_{k}") for k in range(1, n_theta + 1))
     # labels matter only to := and constraint rows: without them, skip the sympy work
     labels = _label_expressions(table, theta) if table.definitions or table.constraints else {}
     label_symbols = {name: sympy.Symbol(name) for name in labels}
@@ -111,12 +108,11 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     constraint_exprs = [_signed_constraint(row, names) for row in table.constraints]
     return ParameterSpace(
         n_theta=n_theta,
-        theta_names=tuple(s.name for s in theta),
-        phi_names=tuple(s.name for s in phi),
+        theta_symbols=theta,
+        phi_symbols=phi,
         phi_index=phi_index,
-        linear_map=(np.eye(n_theta), np.zeros(n_theta))
-        if not substitution
-        else linear_form(theta_exprs, phi),
+        linear_map=None if not substitution else linear_form(theta_exprs, phi),
+        identity=not substitution,
         theta_of_phi=CompiledExpressions(theta_exprs, phi),
         definitions=CompiledExpressions(list(defined.values()), theta),
         definition_names=tuple(defined),
@@ -132,16 +128,6 @@ def build_parameter_space(table: ParameterTable) -> ParameterSpace:
     )
 
 
-def _theta_names(n_theta: int) -> tuple[str, ...]:
-    return tuple(f"theta_{k}" for k in range(1, n_theta + 1))
-
-
-def _symbols(names: tuple[str, ...]) -> tuple[sympy.Symbol, ...]:
-    import sympy
-
-    return tuple(sympy.Symbol(name) for name in names)
-
-
 def _has_bounds(table: ParameterTable) -> bool:
     return any(
         row.is_free and (math.isfinite(row.lower) or math.isfinite(row.upper))
@@ -149,32 +135,55 @@ def _has_bounds(table: ParameterTable) -> bool:
     )
 
 
+class _ThetaSymbols(Sequence):
+    """θ_1 ... θ_n as sympy symbols, made when asked for (a model without ``:=``, constraints or
+    bounds needs none, and a large one has hundreds of thousands)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return tuple(self[i] for i in range(*k.indices(self.n)))
+        if not -self.n <= k < self.n:
+            raise IndexError(k)
+        return sympy.Symbol(f"theta_{k % self.n + 1}")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _ThetaSymbols) and other.n == self.n
+
+    def __hash__(self) -> int:
+        return hash(("theta", self.n))
+
+
 def _unconstrained_space(n_theta: int) -> ParameterSpace:
-    """θ = φ with no :=, constraint or bound: no symbolic work at all."""
-    names = _theta_names(n_theta)
-    unbounded = tuple((-math.inf, math.inf) for _ in names)
+    """θ = φ, nothing defined, no constraint, no bound."""
+    symbols = _ThetaSymbols(n_theta)
+    unbounded = ((-math.inf, math.inf),) * n_theta
     return ParameterSpace(
         n_theta=n_theta,
-        theta_names=names,
-        phi_names=names,
+        theta_symbols=symbols,
+        phi_symbols=symbols,
         phi_index=np.arange(n_theta, dtype=np.intp),
-        linear_map=(np.eye(n_theta), np.zeros(n_theta)),
-        theta_of_phi=CompiledExpressions((), names),
-        definitions=CompiledExpressions((), names),
+        linear_map=None,
+        theta_of_phi=CompiledExpressions([], []),
+        definitions=CompiledExpressions([], symbols),
         definition_names=(),
-        definitions_of_labels=CompiledExpressions((), ()),
+        definitions_of_labels=CompiledExpressions([], []),
         label_names=(),
-        inequalities=CompiledExpressions((), names),
+        inequalities=CompiledExpressions([], symbols),
         bounds=unbounded,
         constraint_bounds=unbounded,
-        constraint_values=CompiledExpressions((), names),
+        constraint_values=CompiledExpressions([], symbols),
+        identity=True,
     )
 
 
 def _label_expressions(table: ParameterTable, theta) -> dict[str, sympy.Expr]:
     """Each label (user labels and lavaan's .pN. names) as θ_k or its fixed value."""
-    import sympy
-
     out: dict[str, sympy.Expr] = {}
     for row in table.parameters:
         value = theta[row.free - 1] if row.is_free else sympy.Float(row.value)
@@ -188,7 +197,14 @@ def _definition_expressions(table: ParameterTable, labels) -> dict[str, sympy.Ex
     out: dict[str, sympy.Expr] = {}
     for row in table.definitions:
         known = {**labels, **out}
-        out[row.lhs] = ast.to_sympy(row.statement.expr, _symbol_map(row.statement.expr, known))
+        value = ast.to_sympy(row.statement.expr, _symbol_map(row.statement.expr, known))
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise ModelSpecificationError(
+                f"the defined parameter {row.lhs!r} is infinite or undefined at the values its "
+                "fixed parameters have", table.source, row.span,
+                hint="check the fixed values and labels it uses (a division by 0?)",
+            )  # fmt: skip
+        out[row.lhs] = value
     return out
 
 
@@ -211,8 +227,6 @@ def _signed_constraint(row, names) -> sympy.Expr:
 
 def _solve_equalities(table: ParameterTable, names, theta):
     """Solve each ``==`` for one parameter; returns (θ_k -> expression, rows left unsolved)."""
-    import sympy
-
     substitution: dict[sympy.Symbol, sympy.Expr] = {}
     unsolved = []
     order = {s: k for k, s in enumerate(theta)}
@@ -260,8 +274,6 @@ def _check_holds(expr: sympy.Expr, table: ParameterTable, row) -> None:
 
 
 def _solve_for_one(expr: sympy.Expr, symbols: list[sympy.Symbol]):
-    import sympy
-
     for symbol in symbols:  # prefer the later parameter, and one that enters linearly
         if expr.is_polynomial(symbol) and sympy.degree(expr, symbol) == 1:
             solutions = sympy.solve(expr, symbol, dict=False)
@@ -282,8 +294,6 @@ def _inequalities(table, names, substitution, phi):
     lavaan treats the two differently in inference: an active inequality constraint is imposed
     on the information matrix like an equality, a modifier bound is not.
     """
-    import sympy
-
     modifier = {s: [-math.inf, math.inf] for s in phi}
     constraint = {s: [-math.inf, math.inf] for s in phi}
     exprs = []
@@ -294,6 +304,7 @@ def _inequalities(table, names, substitution, phi):
         if symbol in modifier:
             modifier[symbol][0] = max(modifier[symbol][0], row.lower)
             modifier[symbol][1] = min(modifier[symbol][1], row.upper)
+            _check_interval(modifier[symbol], [-math.inf, math.inf], table, row)
             continue
         value = substitution[symbol]  # solved by an equality: the bound constrains φ through it
         if math.isfinite(row.lower):
@@ -313,16 +324,28 @@ def _inequalities(table, names, substitution, phi):
             continue
         if not _as_bound(sympy.expand(expr), constraint):
             exprs.append(expr)
+            continue
+        (symbol,) = expr.free_symbols
+        _check_interval(modifier[symbol], constraint[symbol], table, row)
     bounds = [
         (max(modifier[s][0], constraint[s][0]), min(modifier[s][1], constraint[s][1])) for s in phi
     ]
     return exprs, bounds, [tuple(constraint[s]) for s in phi]
 
 
+def _check_interval(modifier, constraint, table, row) -> None:
+    """An error located at ``row`` when a parameter's bounds leave no value to take."""
+    lower, upper = max(modifier[0], constraint[0]), min(modifier[1], constraint[1])
+    if lower > upper:
+        raise ModelSpecificationError(
+            f"no value satisfies the bounds on this parameter: it must be >= {lower:g} "
+            f"and <= {upper:g}", table.source, row.span,
+            hint="correct the bounds (lower() / upper() modifiers, '<' and '>' rows)",
+        )  # fmt: skip
+
+
 def _as_bound(expr: sympy.Expr, bounds) -> bool:
     """Record ``a*φ + b >= 0`` as a bound on φ; False when expr is not of that form."""
-    import sympy
-
     symbols = list(expr.free_symbols)
     if len(symbols) != 1 or symbols[0] not in bounds or not expr.is_polynomial(symbols[0]):
         return False

@@ -2,27 +2,26 @@
 
 Input: sympy expressions of some symbols. Output: :class:`CompiledExpressions`, which evaluates
 the expressions and their Jacobian with numpy. Lambdified code is made on first use and dropped
-when pickled (so a compiled model can be sent to worker processes and rebuilt there). sympy is
-imported only where there are expressions: a model without any stays clear of it.
+when pickled (so a compiled model can be sent to worker processes and rebuilt there).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    import sympy
+from semlang.lazy import LazyModule
+
+sympy = LazyModule("sympy")  # imported only for a model with :=, constraints or bounds
 
 
 class CompiledExpressions:
     """Numeric value and Jacobian of a vector of sympy expressions in ``symbols``."""
 
     def __init__(self, exprs: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol]):
-        self.exprs = tuple(_sympify(e) for e in exprs)
-        self.symbols = tuple(symbols)
+        self.exprs = tuple(sympy.sympify(e) for e in exprs)
+        self.symbols = symbols if isinstance(symbols, tuple | Sequence) else tuple(symbols)
         self._value = None
         self._jacobian = None
 
@@ -42,10 +41,9 @@ class CompiledExpressions:
         if not self.exprs:
             return np.zeros(0)
         if self._value is None:
-            import sympy
-
             self._value = sympy.lambdify([self.symbols], list(self.exprs), modules="numpy")
-        return np.asarray(self._value(np.asarray(x, dtype=float)), dtype=float).reshape(-1)
+        with np.errstate(all="ignore"):  # NaN / Inf values are the caller's to judge
+            return np.asarray(self._value(np.asarray(x, dtype=float)), dtype=float).reshape(-1)
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
         """d exprs / d symbols, shape (len(exprs), len(symbols))."""
@@ -53,11 +51,10 @@ class CompiledExpressions:
             return np.zeros((0, len(self.symbols)))
         if self._jacobian is None:
             self._jacobian = self._make_jacobian()
-        return self._jacobian(np.asarray(x, dtype=float))
+        with np.errstate(all="ignore"):
+            return self._jacobian(np.asarray(x, dtype=float))
 
     def _make_jacobian(self):
-        import sympy
-
         position = {s: k for k, s in enumerate(self.symbols)}
         entries = []  # (row, col, derivative)
         for i, expr in enumerate(self.exprs):
@@ -83,8 +80,6 @@ def linear_form(
     exprs: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol]
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(G, c) with exprs = G @ symbols + c when every expression is linear, else None."""
-    import sympy
-
     position = {s: k for k, s in enumerate(symbols)}
     G = np.zeros((len(exprs), len(symbols)))
     c = np.zeros(len(exprs))
@@ -98,9 +93,3 @@ def linear_form(
             else:
                 return None
     return G, c
-
-
-def _sympify(expr):
-    import sympy
-
-    return sympy.sympify(expr)

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, DataWarning, ModelSpecificationError, UnknownVariableError
+from semlang.estimate.data_checks import check_column_types, check_variances
 from semlang.matrices import nearly_singular
 from semlang.options import Missing, ModelOptions
 from semlang.partable.table import ParameterTable
@@ -329,6 +330,8 @@ def prepare(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions) -
         _report_dropped(
             kept - int(keep.sum()), len(frame), "they are missing on every model variable"
         )
+    exogenous = {v for b in table.blocks for v in b.observed_exogenous} if options.fixed_x else ()
+    check_variances(values[keep], names, exogenous)
     dropped = len(frame) - int(keep.sum())
     groups = []
     for g, label in enumerate(labels, start=1):
@@ -527,6 +530,7 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
     is not a number and for infinite values.
     """
     dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))  # (a Series lookup is slow)
+    check_column_types(dtypes, names)
     numeric = [
         name for name in names
         if pd.api.types.is_bool_dtype(dtypes[name]) or pd.api.types.is_numeric_dtype(dtypes[name])

@@ -47,6 +47,8 @@ FISHER_STEPS = 3  # first iterations use the expected Hessian (Fisher scoring), 
 SCORING_GAIN = 0.1  # scoring steps stop once one lowers F by less than this share
 START_GRADIENT = 1e-12  # a start this flat is the optimum already (closed-form starts)
 RESTARTS = 50  # of a fallback method that stops early
+DIVERGENCE = 1e8  # a gradient this many times the start's: the search runs into a singularity
+DIVERGING = "the gradient grows without bound: the estimates run toward a singular model"
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,8 @@ class Constraints:
         eye = np.eye(n)
         parts = [eye[np.isfinite(self.lower)], -eye[np.isfinite(self.upper)]]
         if self.inequalities is not None:
-            parts.append(np.asarray(self.inequalities.jacobian(phi), dtype=float).reshape(-1, n))
+            jac = np.asarray(self.inequalities.jacobian(phi), dtype=float)
+            parts.append(jac.reshape(len(self.inequalities), n))
         return np.vstack(parts)
 
     def violation(self, phi: np.ndarray) -> float:
@@ -123,8 +126,8 @@ def minimize(
     constraints = Constraints.build(len(phi0), bounds, inequalities)
     phi0 = constraints.clip(np.asarray(phi0, dtype=float))
     result = newton_scoring(objective, phi0, constraints, max_iterations)
-    if result.converged or result.iterations >= max_iterations:
-        return result
+    if result.converged or result.iterations >= max_iterations or result.message == DIVERGING:
+        return result  # (a diverging search would diverge in the fallbacks too, only slower)
     start = result.phi if np.isfinite(result.value) else phi0
     remaining = max_iterations - result.iterations
     if constraints.inequalities is not None:
@@ -165,7 +168,11 @@ def newton_scoring(
                        evaluated=(value, gradient))  # fmt: skip
     scoring = True
     previous_newton = None  # the Hessian of the last full Newton step, while it still fits
+    gradient_limit = DIVERGENCE * max(1.0, float(np.max(np.abs(gradient), initial=0.0)))
     while iterations < max_iterations:
+        if float(np.max(np.abs(gradient), initial=0.0)) > gradient_limit:
+            message = DIVERGING  # e.g. a variance shrinking toward 0 as the likelihood grows
+            break
         tolerance = DECREMENT_TOLERANCE * max(1.0, abs(value))
         if previous_newton is not None and constraints.empty:
             # after a full Newton step the Hessian barely changes: if its step would no longer

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, DataWarning
+from semlang.estimate.data_checks import check_column_types, check_variances
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 _CONSTANT = 1e-10  # relative within-cluster range below which a variable counts as constant
@@ -116,6 +117,7 @@ class TwoLevelData:
                 stacklevel=2,
             )
             values, ids = values[keep], ids[keep]
+        check_variances(values, columns, tuple(fixed_x))
         return _build(cls, values, ids, columns, within, between, tuple(fixed_x))
 
     # ---- sizes and classification -------------------------------------------------------
@@ -261,6 +263,7 @@ def _cluster_column(frame: pd.DataFrame, cluster: str | Sequence | np.ndarray) -
 
 
 def _numeric(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    check_column_types(dict(zip(frame.columns, frame.dtypes, strict=True)), columns)
     for v in columns:
         if not pd.api.types.is_numeric_dtype(frame[v]):
             raise DataError(f"variable {v!r} is not numeric (dtype {frame[v].dtype})")
@@ -281,7 +284,7 @@ def _build(
         raise DataError(f"fixed covariate(s) not among the model's variables: {unknown}")
     codes, uniques = pd.factorize(ids, sort=False)
     size = np.bincount(codes)
-    _check_clusters(size)
+    _check_clusters(size, between)
     order = np.argsort(codes, kind="stable")
     starts = np.concatenate(([0], np.cumsum(size)[:-1]))
     means = np.add.reduceat(values[order], starts, axis=0) / size[:, None]
@@ -323,11 +326,18 @@ def _build(
     )
 
 
-def _check_clusters(size: np.ndarray) -> None:
+def _check_clusters(size: np.ndarray, between: tuple[str, ...]) -> None:
     if size.size < 2:
         raise DataError(
             "the cluster variable has a single cluster: a two-level model needs several clusters",
             hint="check the cluster= column",
+        )
+    if size.size <= len(between):  # J cluster means span at most J - 1 dimensions
+        raise DataError(
+            f"only {size.size} clusters for {len(between)} level-2 variables "
+            f"({', '.join(between)}): their between-cluster covariance matrix is singular",
+            hint="a two-level model needs more clusters than level-2 variables (and many more "
+            "for stable estimates); fit a single-level model, or use fewer level-2 variables",
         )
     if (size == 1).all():
         raise DataError(

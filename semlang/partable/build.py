@@ -21,6 +21,8 @@ from semlang.partable.vnames import VariableRoles, classify
 from semlang.syntax import ast
 from semlang.syntax.ast import ModifierKind, Op
 
+MAX_ROWS = 1_000_000  # a model with 1000 factors (its latent covariances included) has 0.5 M
+
 
 def build_partable(
     model: ast.Model,
@@ -39,6 +41,7 @@ def build_partable(
         level: level_drafts(rows, roles[level], options, meanstructure, level, between)
         for level, rows in user.rows_by_level.items()
     }
+    _check_size(sum(len(drafts) for drafts in drafts_by_level.values()), ngroups, model)
     rows: list[ParamRow] = []
     blocks: list[BlockVariables] = []
     equal_refs = []
@@ -111,7 +114,7 @@ def _row(draft: Draft, row_id: int, block: int, group: int, options: ModelOption
     free, value, exo = draft.free, draft.value, draft.exo
     if group > 1 and draft.user is None:
         free, value = _later_group_defaults(draft, options, roles, free, value)
-    row = ParamRow(
+    row = ParamRow.make(
         id=row_id,
         lhs=draft.lhs,
         op=draft.op,
@@ -163,6 +166,21 @@ def _apply_modifiers(row: ParamRow, modifiers: dict, group: int) -> ParamRow:
         elif kind is ModifierKind.UPPER and entry is not None:
             changes["upper"] = float(entry)
     return replace(row, **changes)
+
+
+def _check_size(rows_per_group: int, ngroups: int, model: ast.Model) -> None:
+    """Refuse a table too large to build and fit in memory (before building it)."""
+    total = rows_per_group * ngroups
+    if total > MAX_ROWS:
+        per = f"{ngroups} groups × {rows_per_group} rows" if ngroups > 1 else "one group"
+        raise ModelSpecificationError(
+            f"the parameter table would have {total:,} rows ({per}), more than semlang builds "
+            f"({MAX_ROWS:,})",
+            model.source,
+            None,
+            hint="check the number of groups (--ngroups, the group column) and the model's size; "
+            "a model this large has far too many parameters to estimate",
+        )
 
 
 def _check_not_empty(user: UserModel, model: ast.Model) -> None:

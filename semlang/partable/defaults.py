@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 from semlang.options import ModelOptions
@@ -66,10 +67,10 @@ def level_drafts(
     drafts = [Draft(r.lhs, r.op, r.rhs, level, user=r) for r in rows]
     taken = {d.key for d in drafts}
     for lhs, op, rhs in _default_keys(roles, meanstructure):
-        draft = Draft(lhs, op, rhs, level)
-        if draft.key not in taken:
-            taken.add(draft.key)
-            drafts.append(draft)
+        key = parameter_key(lhs, op, rhs)
+        if key not in taken:
+            taken.add(key)
+            drafts.append(Draft(lhs, op, rhs, level))
     _fix_scales(drafts, roles, options)
     _fix_defaults(drafts, roles, options, meanstructure)
     if level == 1 and between_observed:
@@ -97,8 +98,8 @@ def _fix_scales(drafts: list[Draft], roles: VariableRoles, options: ModelOptions
                 d.fix(1.0)
     if options.auto_var and options.auto_fix_single:
         measured = [d for d in drafts if d.op is Op.MEASURED]
-        counts = {lv: sum(d.lhs == lv for d in measured) for lv in latent}
-        rhs_counts = {v: sum(d.rhs == v for d in measured) for v in {d.rhs for d in measured}}
+        counts = Counter(d.lhs for d in measured)
+        rhs_counts = Counter(d.rhs for d in measured)
         single = {d.rhs for d in measured if counts[d.lhs] == 1 and rhs_counts[d.rhs] == 1}
         for d in drafts:
             if d.user is None and d.op is Op.COVARIANCE and d.lhs == d.rhs and d.lhs in single:

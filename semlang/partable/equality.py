@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from dataclasses import replace
 
 from semlang.errors import ModelSpecificationError, OptionError, Source, Span
 from semlang.options import ModelOptions
@@ -138,7 +137,7 @@ def assign_free(
             changes.update(free=0, value=fixed_value[root])
         elif row.is_free:
             changes["free"] = index.setdefault(root, len(index) + 1)
-        out.append(replace(row, **changes) if changes else row)
+        out.append(row.replaced(**changes) if changes else row)
     return out
 
 
@@ -191,12 +190,15 @@ def constraint_rows(user: UserModel, rows: list[ParamRow], source: Source) -> li
                 hint="give the defined parameter a name that is not a variable",
             )  # fmt: skip
         _check_names(definition.expr, known, source, "':='")
+        _check_finite(definition.expr, source)
         known.add(name)
         rhs = ast.render(definition.expr)
         out.append(_model_row(len(rows) + len(out) + 1, name, Op.DEFINED, rhs, definition, name))
     for constraint in user.constraints:
         _check_names(constraint.left, known, source, f"'{constraint.op.value}'")
         _check_names(constraint.right, known, source, f"'{constraint.op.value}'")
+        _check_finite(constraint.left, source)
+        _check_finite(constraint.right, source)
         lhs, rhs = ast.render(constraint.left), ast.render(constraint.right)
         out.append(_model_row(len(rows) + len(out) + 1, lhs, constraint.op, rhs, constraint))
     return out
@@ -224,4 +226,31 @@ def _check_names(expr: ast.Expr, known: set[str], source: Source, where: str) ->
                 source,
                 symbol.span,
                 hint=hint,
+            )
+
+
+def _check_finite(expr: ast.Expr, source: Source) -> None:
+    """A located error for a part of an expression that is infinite or undefined whatever the
+    parameters' values (``a/0``, ``1/(a-a)``, ``log(0)``), innermost part first."""
+    nodes = [
+        node
+        for node in ast.walk(expr)
+        if isinstance(node, ast.Call) or (isinstance(node, ast.Binary) and node.op in "/^")
+    ]
+    if not nodes:
+        return
+    import sympy
+
+    symbols = {s.name: sympy.Symbol(s.name) for s in ast.symbols_of(expr)}
+    for node in reversed(nodes):  # children before their parents
+        value = ast.to_sympy(node, symbols)
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            division = isinstance(node, ast.Binary) and node.op == "/"
+            raise ModelSpecificationError(
+                "division by zero: this denominator is 0 whatever the parameters' values"
+                if division
+                else "this expression is infinite or undefined whatever the parameters' values",
+                source,
+                node.right.span if division else node.span,
+                hint="correct the expression",
             )

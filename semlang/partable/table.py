@@ -8,6 +8,8 @@ k), ``value`` (a fixed row's value; NaN for ``exo`` rows, filled from the data a
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -49,6 +51,22 @@ class ParamRow:
     def is_free(self) -> bool:
         return self.free > 0
 
+    @staticmethod
+    def make(**fields) -> ParamRow:
+        """A row from its fields, the others at their defaults (as ``ParamRow(...)``, faster)."""
+        new = object.__new__(ParamRow)
+        new.__dict__.update(_ROW_DEFAULTS)
+        new.__dict__.update(fields)
+        return new
+
+    def replaced(self, **changes) -> ParamRow:
+        """A copy with ``changes`` (as dataclasses.replace, without its per-field overhead: a
+        table can have hundreds of thousands of rows)."""
+        new = object.__new__(ParamRow)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
+
     @property
     def is_model_parameter(self) -> bool:
         """True for rows that are matrix entries (not ``:=`` or constraint rows)."""
@@ -62,6 +80,11 @@ class ParamRow:
             if self.op is not Op.INTERCEPT
             else (f"{self.lhs}~1")
         )
+
+
+_ROW_DEFAULTS = {
+    f.name: f.default for f in dataclasses.fields(ParamRow) if f.default is not dataclasses.MISSING
+}
 
 
 @dataclass(frozen=True)
@@ -84,9 +107,10 @@ class BlockVariables:
         return self.observed + self.latent
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ParameterTable:
-    """The rows of a model plus what every later stage needs to know about its blocks."""
+    """The rows of a model plus what every later stage needs to know about its blocks (its
+    repr, and a notebook's display, is the table of :meth:`to_frame`)."""
 
     rows: tuple[ParamRow, ...]
     blocks: tuple[BlockVariables, ...]
@@ -132,13 +156,45 @@ class ParameterTable:
         return tuple(r for r in self.rows if r.op in (Op.EQUAL, Op.LESS, Op.GREATER))
 
     def block_rows(self, block: int) -> tuple[ParamRow, ...]:
-        return tuple(r for r in self.rows if r.block == block and r.is_model_parameter)
+        return self._rows_by_block.get(block, ())
+
+    @cached_property
+    def _rows_by_block(self) -> dict[int, tuple[ParamRow, ...]]:
+        out: dict[int, list[ParamRow]] = {}
+        for row in self.parameters:
+            out.setdefault(row.block, []).append(row)
+        return {block: tuple(rows) for block, rows in out.items()}
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
         import pandas as pd
 
-        return pd.DataFrame.from_records(self.to_records())
+        rows = self.rows
+        location = self.source.location
+        frame = pd.DataFrame(
+            {
+                "id": [row.id for row in rows],
+                "lhs": [row.lhs for row in rows],
+                "op": [row.op.value for row in rows],
+                "rhs": [row.rhs for row in rows],
+                "block": [row.block for row in rows],
+                "group": [row.group for row in rows],
+                "level": [row.level for row in rows],
+                "user": [int(row.user) for row in rows],
+                "free": [row.free for row in rows],
+                "value": [row.value for row in rows],
+                "start": [row.start for row in rows],
+                "label": [row.label for row in rows],
+                "plabel": [row.plabel for row in rows],
+                "exo": [int(row.exo) for row in rows],
+                "line": [
+                    location(row.span.start)[0] if row.span is not None else None for row in rows
+                ],
+            }
+        )
+        if self.nlevels == 1:
+            frame = frame.drop(columns=["level"])
+        return frame
 
     def to_records(self) -> list[dict]:
         """The rows of :meth:`to_frame` as dicts (the level column only with two levels)."""
@@ -168,3 +224,20 @@ class ParameterTable:
             for record in records:
                 del record["level"]
         return records
+
+    def _shown(self) -> pd.DataFrame:
+        frame = self.to_frame().drop(columns=["line", "plabel"])
+        frame["label"] = frame["label"].fillna("")
+        return frame.drop(columns=["block", "group"]) if len(self.blocks) == 1 else frame
+
+    def _title(self) -> str:
+        return (
+            f"ParameterTable of {self.source.name}: {len(self.rows)} rows, {self.n_free} free "
+            f"parameters, {len(self.blocks)} block{'s' if len(self.blocks) != 1 else ''}"
+        )
+
+    def __repr__(self) -> str:
+        return f"{self._title()}\n{self._shown().to_string(index=False)}"
+
+    def _repr_html_(self) -> str:
+        return f"<p>{html.escape(self._title())}</p>\n{self._shown().to_html(index=False)}"

@@ -35,9 +35,8 @@ class UserRow:
 
 def parameter_key(lhs: str, op: Op, rhs: str) -> tuple[str, Op, str]:
     """A parameter's identity: ``a ~~ b`` and ``b ~~ a`` are the same covariance."""
-    if op is Op.COVARIANCE:
-        a, b = sorted((lhs, rhs))
-        return a, op, b
+    if op is Op.COVARIANCE and rhs < lhs:
+        return rhs, op, lhs
     return lhs, op, rhs
 
 

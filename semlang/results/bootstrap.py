@@ -394,8 +394,9 @@ def run_bootstrap(
 def _assemble(fit, out, seed) -> BootstrapResult:
     space, table = fit.model.space, fit.table
     results = out.results
-    phi = np.array([r["phi"] for r in results], dtype=float).reshape(-1, space.n_phi)
-    theta = np.array([r["theta"] for r in results], dtype=float).reshape(-1, space.n_theta)
+    draws = len(results)  # (a model without free parameters has rows of length 0)
+    phi = np.array([r["phi"] for r in results], dtype=float).reshape(draws, space.n_phi)
+    theta = np.array([r["theta"] for r in results], dtype=float).reshape(draws, space.n_theta)
     n_defined = len(space.definitions)
     defined = np.zeros((theta.shape[0], n_defined))
     for k, draw in enumerate(theta if n_defined else ()):

@@ -2,8 +2,12 @@
 
 Input: a :class:`~semlang.results.fit.Fit`. Output: text.
 
-* :func:`to_json`: ``{"estimates": [one object per row of fit.estimates()], "fit_measures":
-  {...}}``; NaN becomes ``null``, numpy numbers become plain JSON numbers.
+* :func:`to_json`: ``{"semlang_version", "converged", "iterations", "nobs", "groups": [{"group",
+  "nobs"}, ...] (and "nclusters", "random_starts"), "options": {"model": {...}, "fit": {...}},
+  "warnings": [...], "estimates": [one object per row of fit.estimates()], "fit_measures":
+  {...}}``; NaN becomes ``null``, numpy numbers become plain JSON numbers, options their lavaan
+  words. The warnings are those the fit gave and those computing the estimates and fit measures
+  gave.
 * :func:`to_csv`: the estimates table (a header line, one line per row; NaN as an empty field).
 * :func:`fit_measures_csv`: the fit measures as a two-column table ``measure,value``.
 
@@ -15,6 +19,8 @@ from __future__ import annotations
 import io
 import json
 import math
+from dataclasses import fields
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -47,9 +53,74 @@ def fit_measures_dict(fit) -> dict[str, Any]:
     return {str(name): plain(value) for name, value in fit.fit_measures().items()}
 
 
+def _option(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return [_option(v) for v in value]
+    return plain(value)
+
+
+_INTERNAL = ("fixed_x_given", "se_given", "test_observed_h1")
+
+
+def options_dict(fit) -> dict[str, Any]:
+    """The model's and the fit's options, resolved (lavaan's defaults applied)."""
+    out = {}
+    for name, options in (("model", fit.table.options), ("fit", fit.options)):
+        out[name] = {
+            f.name: _option(getattr(options, f.name))
+            for f in fields(options)
+            if f.name not in _INTERNAL
+        }
+    out["model"]["meanstructure"] = bool(fit.table.meanstructure)
+    return out
+
+
+def run_info(fit) -> dict[str, Any]:
+    """The version, the optimizer's report and the numbers of observations per group."""
+    from semlang import __version__
+
+    labels = fit.table.group_labels or ("1",)
+    nobs = fit.sample.group_nobs
+    info: dict[str, Any] = {
+        "semlang_version": __version__,
+        "converged": bool(fit.converged),
+        "iterations": int(fit.iterations),
+        "nobs": int(fit.nobs),
+        "groups": [
+            {"group": str(label), "nobs": int(n)} for label, n in zip(labels, nobs, strict=False)
+        ],
+    }
+    nclusters = getattr(fit.sample, "nclusters", None)
+    if nclusters is not None:
+        info["nclusters"] = plain(nclusters)
+    starts = fit.random_starts
+    if starts is not None:
+        info["random_starts"] = {
+            "starts": starts.n_starts,
+            "converged": starts.n_converged,
+            "better": starts.better,
+            "improvement": plain(starts.improvement),
+        }
+    return info
+
+
 def to_json(fit, indent: int | None = 2) -> str:
-    """The estimates and the fit measures as one JSON document."""
-    document = {"estimates": estimates_records(fit), "fit_measures": fit_measures_dict(fit)}
+    """The run's report, options and warnings, the estimates and the fit measures as one JSON
+    document."""
+    from semlang.results.diagnostics import recording
+
+    messages = list(getattr(fit, "warnings", ()))
+    with recording(messages):
+        estimates, measures = estimates_records(fit), fit_measures_dict(fit)
+    document = {
+        **run_info(fit),
+        "options": options_dict(fit),
+        "warnings": messages,
+        "estimates": estimates,
+        "fit_measures": measures,
+    }
     return json.dumps(document, indent=indent, allow_nan=False)
 
 

@@ -47,6 +47,8 @@ class Fit:
     options: FitOptions
     estimation: Estimation
     run: RunSettings = field(default_factory=RunSettings, repr=False)
+    # the messages of the warnings the fit gave when it was made (filled by the API)
+    warnings: list[str] = field(default_factory=list, repr=False)
 
     @property
     def family(self) -> EstimationFamily:
@@ -175,6 +177,17 @@ class Fit:
 
     @cached_property
     @_threads
+    def random_starts(self):
+        """With ``starts=K``: the refits from K random starting values and whether one found a
+        better optimum (:class:`~semlang.results.multistart.RandomStarts`); else None."""
+        if not self.options.starts:
+            return None
+        from semlang.results.multistart import random_starts
+
+        return random_starts(self)
+
+    @cached_property
+    @_threads
     def vcov(self) -> np.ndarray:
         """Covariance matrix of θ̂ (the free parameters, shared labels once)."""
         J = self.model.space.jacobian(self.estimation.phi)
@@ -247,10 +260,12 @@ class Fit:
     def summary(
         self, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False,
         ci: bool = False, level: float = 0.95, modindices: bool = False,
-    ) -> str:  # fmt: skip
+    ):  # fmt: skip
         """lavaan's ``summary()``: header, model test, parameter sections (and fit measures;
         with ``rsquare`` the R-Square blocks; with ``ci`` the confidence intervals at
-        ``level``; with ``modindices`` the modification indices at the end)."""
+        ``level``; with ``modindices`` the modification indices at the end). A ``str`` (the
+        text) that notebooks show as tables and that has ``to_latex()``
+        (:class:`~semlang.results.summary_object.Summary`)."""
         from semlang.results.summary import summary_text
 
         return summary_text(
@@ -349,6 +364,20 @@ class Fit:
             f"{self.iterations} iterations, N = {self.nobs}, chisq = {measures['chisq']:.3f}, "
             f"df = {measures['df']:g}>"
         )
+
+    def diagram(self, what: str = "est"):
+        """The path diagram with the estimates (``what="est"``), the standardized estimates
+        (``"std"``, std.all) or the model's labels and fixed values (``"none"``): a
+        :class:`~semlang.diagram.Diagram` (SVG in a notebook; ``.save("fit.svg")``)."""
+        from semlang.diagram import from_fit
+
+        return from_fit(self, what)
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a fit as its warnings (in a box) and its summary's tables."""
+        from semlang.results.summary_object import warnings_html
+
+        return warnings_html(self.warnings) + self.summary()._repr_html_()
 
     def row_estimate(self, row) -> float:
         """The estimate of one parameter row."""

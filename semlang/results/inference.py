@@ -42,7 +42,7 @@ def active_constraint_rows(space, phi: np.ndarray, tolerance: float = 1e-6) -> n
         values = space.inequalities.value(phi)
         jac = space.inequalities.jacobian(phi)
         rows.extend(jac[k] for k in np.flatnonzero(np.abs(values) < tolerance))
-    return np.asarray(rows).reshape(-1, len(phi))
+    return np.asarray(rows, dtype=float).reshape(len(rows), len(phi))
 
 
 def pinned_parameters(space, phi: np.ndarray, active: np.ndarray) -> np.ndarray:

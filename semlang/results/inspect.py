@@ -3,8 +3,10 @@
 Input: a :class:`~semlang.results.fit.Fit` and a name of :data:`INSPECT_NAMES`. Output: what
 lavaan gives under that name, as DataFrames (matrices, labelled by variable or parameter names)
 and Series (vectors); lavaan's per-group lists become dicts keyed by group label (one group: the
-object itself). Everything is read off results the fit already has; an unknown name raises an
-:class:`~semlang.errors.OptionError` naming the closest valid one.
+object itself; a two-level model's: keyed "within" and the cluster variable). Everything is read
+off results the fit already has (the LISREL matrices from :mod:`semlang.results.lisrel`); an
+unknown name raises an :class:`~semlang.errors.OptionError` naming the closest valid one.
+"information" and "gradient" are over lavaan's free parameters, one per free row.
 
 Also here: :func:`r_squared` (``lavInspect(fit, "rsquare")``) and the statsmodels-style tables
 of the free parameters under lavaan's ``coef()`` names (:func:`coef_frame`, :func:`vcov_frame`).
@@ -13,12 +15,14 @@ of the free parameters under lavaan's ``coef()`` names (:func:`coef_frame`, :fun
 from __future__ import annotations
 
 import difflib
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
 from semlang.errors import NotSupportedError, OptionError
+from semlang.results.lisrel import block_names, model_matrices, row_values
 from semlang.syntax.ast import Op
 
 __all__ = ["INSPECT_NAMES", "coef_frame", "inspect", "r_squared", "vcov_frame"]
@@ -30,10 +34,16 @@ MATRIX_NAMES = ("lambda", "theta", "psi", "beta", "nu", "alpha")
 
 
 def _per_group(fit, values: list):
-    """One group: the value itself; several: a dict keyed by group label."""
+    """One block: the value itself; several: a dict keyed by group label (two-level models:
+    "within" and the cluster variable's name, as lavaan)."""
     if len(values) == 1:
         return values[0]
-    return dict(zip(fit.table.group_labels, values, strict=True))
+    if fit.table.nlevels > 1 and fit.table.ngroups > 1:
+        raise NotSupportedError(
+            "inspect() of a two-level model with several groups is not available",
+            hint="fit each group separately",
+        )
+    return dict(zip(_block_labels(fit), values, strict=True))
 
 
 def _single_level(fit, what: str) -> None:
@@ -62,15 +72,26 @@ def _free_rows(fit) -> list:
 
 def coef_names(fit) -> list[str]:
     """lavaan's ``coef()`` names of the free parameters: the label if the row has one, else
-    ``lhs op rhs`` without spaces, with ``.g<k>`` after it in group k > 1."""
+    ``lhs op rhs`` without spaces, with ``.g<k>`` after it in group k > 1 (``.l<k>`` at
+    level k > 1)."""
     names = []
     for row in _free_rows(fit):
         if row.label:
             names.append(row.label)
             continue
         name = f"{row.lhs}{row.op.value}{row.rhs}" if row.op is not Op.INTERCEPT else f"{row.lhs}~1"
-        names.append(name if row.block == 1 else f"{name}.g{row.block}")
+        names.append(name + _suffix(fit, row))
     return names
+
+
+def _suffix(fit, row) -> str:
+    """lavaan's suffix of an unlabelled parameter outside the first block: ``.g<k>`` for group
+    k, ``.l<k>`` for level k (single-group two-level models)."""
+    if row.block == 1:
+        return ""
+    if fit.table.nlevels > 1 and fit.table.ngroups == 1:
+        return f".l{row.level}"
+    return f".g{row.block}"
 
 
 def coef_frame(fit) -> pd.DataFrame:
@@ -125,29 +146,89 @@ def vcov_std_all(fit) -> pd.DataFrame:
     return pd.DataFrame(jacobian @ fit.vcov @ jacobian.T, index=names, columns=names)
 
 
+class _Identity:
+    """θ = φ: the parameter space of :func:`_row_objective` (no constraints)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def theta(self, phi: np.ndarray) -> np.ndarray:
+        return np.asarray(phi, float)
+
+    def jacobian(self, phi: np.ndarray) -> np.ndarray:
+        return np.eye(self.n)
+
+
+class _RowModel:
+    """The fit's model with every free row its own parameter (lavaan's free parameters: rows
+    sharing a label or tied by ``==`` counted apart)."""
+
+    def __init__(self, fit) -> None:
+        from semlang.compile.layout import build_layout
+
+        number = {row.id: k for k, row in enumerate(_free_rows(fit), start=1)}
+        layouts = []
+        for block in fit.table.blocks:
+            rows = tuple(replace(row, free=number.get(row.id, 0))
+                         for row in fit.table.block_rows(block.index))  # fmt: skip
+            layouts.append(build_layout(block, rows))
+        self.layouts = tuple(layouts)
+        self.n_theta = len(number)
+        self.space = _Identity(self.n_theta)
+
+    def implied(self, theta: np.ndarray, exo=None) -> tuple:
+        from semlang.compile.ram import ImpliedMoments
+
+        return tuple(ImpliedMoments.at(layout, theta, None if exo is None else exo[k])
+                     for k, layout in enumerate(self.layouts))  # fmt: skip
+
+
+def _row_objective(fit):
+    """(the fit's objective over the free rows, the estimates of the free rows)."""
+    from semlang.estimate.objective import Objective
+
+    objective = fit.estimation.objective
+    rows = Objective(_RowModel(fit), objective.discrepancies, objective.exo,
+                     objective.meanstructure)  # fmt: skip
+    return rows, np.array([fit.theta[row.free - 1] for row in _free_rows(fit)])
+
+
+def _shared(fit) -> bool:
+    """True when lavaan's free parameters are not semlang's φ (shared labels, ``==``)."""
+    return fit.model.n_phi != fit.model.n_theta or len(_free_rows(fit)) != fit.model.n_theta
+
+
 def _information(fit) -> pd.DataFrame:
+    """lavaan's information matrix (per observation) of its free parameters: one per free row."""
     from semlang.results import inference
 
-    if fit.model.n_phi != fit.model.n_theta or len(_free_rows(fit)) != fit.model.n_theta:
-        raise NotSupportedError(
-            "inspect('information') is available for models without equality constraints",
-            hint="use fit.cov_params() for the covariance matrix of the estimates",
-        )
-    info = inference.information_per_observation(
-        fit.estimation.objective, fit.estimation.phi, fit.options.information
-    )
+    if _shared(fit):
+        _single_level(fit, "information")
+        objective, point = _row_objective(fit)
+    else:
+        objective, point = fit.estimation.objective, fit.estimation.phi
+    info = inference.information_per_observation(objective, point, fit.options.information)
     names = coef_names(fit)
-    return pd.DataFrame(info, index=names, columns=names)
+    return pd.DataFrame(info * _unit(fit), index=names, columns=names)
+
+
+def _unit(fit) -> float:
+    """lavaan's unit of information of a two-level model is a cluster, not a row."""
+    if fit.table.nlevels > 1:
+        return fit.sample.nobs / fit.sample.nclusters
+    return 1.0
 
 
 def _gradient(fit) -> pd.Series:
-    if fit.model.n_phi != fit.model.n_theta or len(_free_rows(fit)) != fit.model.n_theta:
-        raise NotSupportedError(
-            "inspect('gradient') is available for models without equality constraints",
-            hint="fit.converged tells whether the optimizer met its gradient criterion",
-        )
-    _, gradient = fit.estimation.objective.value_and_gradient(fit.estimation.phi)
-    return pd.Series(0.5 * np.asarray(gradient), index=coef_names(fit))  # lavaan's F is F_ML/2
+    """The gradient of lavaan's objective (F/2) in its free parameters at the estimates."""
+    if _shared(fit):
+        _single_level(fit, "gradient")
+        objective, point = _row_objective(fit)
+    else:
+        objective, point = fit.estimation.objective, fit.estimation.phi
+    _, gradient = objective.value_and_gradient(point)
+    # lavaan's F is F_ML/2 (per cluster in a two-level model)
+    return pd.Series(0.5 * _unit(fit) * np.asarray(gradient), index=coef_names(fit))
 
 
 # --------------------------------------------------------------------------- R²
@@ -192,91 +273,13 @@ def _blocks(fit, frame: pd.DataFrame) -> list[pd.DataFrame]:
 # --------------------------------------------------------------------------- model matrices
 
 
-def _block_names(fit, layout) -> tuple[list[str], list[str]]:
-    observed = list(layout.observed)
-    latent = [v for v in layout.variables if v not in observed]
-    return observed, latent
-
-
-def _check_lisrel(fit, rows, observed) -> None:
-    for row in rows:
-        if row.op is Op.REGRESSION and (row.lhs in observed or row.rhs in observed):
-            raise NotSupportedError(
-                "the model matrices of a model with observed variables in regressions are "
-                "not available",
-                hint="the estimates() table holds every parameter",
-            )
-
-
-def model_matrices(fit, values: dict) -> list[dict[str, pd.DataFrame]]:
-    """Per group lavaan's LISREL matrices (lambda, theta, psi, beta, nu, alpha) filled with
-    ``values[row.id]`` (the estimate, SE, free index or start of each parameter row)."""
-    _single_level(fit, "est")
-    out = []
-    for layout in fit.model.layouts:
-        rows = [r for r in fit.table.rows if r.block == layout.block and r.op in _MATRIX_OPS]
-        observed, latent = _block_names(fit, layout)
-        _check_lisrel(fit, rows, observed)
-        mats = {
-            "lambda": pd.DataFrame(0.0, index=observed, columns=latent),
-            "theta": pd.DataFrame(0.0, index=observed, columns=observed),
-            "psi": pd.DataFrame(0.0, index=latent, columns=latent),
-            "beta": pd.DataFrame(0.0, index=latent, columns=latent),
-            "nu": pd.DataFrame(0.0, index=observed, columns=["intercept"]),
-            "alpha": pd.DataFrame(0.0, index=latent, columns=["intercept"]),
-        }
-        for row in rows:
-            _place(mats, row, values[row.id], observed)
-        if not any(r.op is Op.REGRESSION for r in rows):
-            del mats["beta"]
-        if not fit.table.meanstructure:
-            del mats["nu"], mats["alpha"]
-        out.append(mats)
-    return out
-
-
-_MATRIX_OPS = (Op.MEASURED, Op.COVARIANCE, Op.REGRESSION, Op.INTERCEPT)
-
-
-def _place(mats: dict, row, value: float, observed: list[str]) -> None:
-    if row.op is Op.MEASURED:
-        mats["lambda"].loc[row.rhs, row.lhs] = value
-    elif row.op is Op.REGRESSION:
-        mats["beta"].loc[row.lhs, row.rhs] = value
-    elif row.op is Op.INTERCEPT:
-        mats["nu" if row.lhs in observed else "alpha"].loc[row.lhs, "intercept"] = value
-    else:
-        name = "theta" if row.lhs in observed else "psi"
-        mats[name].loc[row.lhs, row.rhs] = value
-        mats[name].loc[row.rhs, row.lhs] = value
-
-
-def _row_values(fit, kind: str) -> dict:
-    if kind == "est":
-        return {row.id: fit.row_estimate(row) for row in fit.table.rows}
-    if kind == "free":
-        numbers, k = {}, 0
-        for row in fit.table.rows:
-            if row.is_free:
-                k += 1
-            numbers[row.id] = float(k) if row.is_free else 0.0
-        return numbers
-    if kind == "se":
-        se = np.sqrt(np.clip(np.diag(fit.vcov), 0.0, None))
-        return {row.id: float(se[row.free - 1]) if row.is_free else 0.0 for row in fit.table.rows}
-    start = fit.model.space.theta(fit.estimation.phi_start)
-    return {
-        row.id: float(start[row.free - 1]) if row.is_free else fit.row_estimate(row)
-        for row in fit.table.rows
-    }
-
-
 def _matrices(fit, kind: str):
-    return _per_group(fit, model_matrices(fit, _row_values(fit, kind)))
+    unit = kind in ("est", "start")  # the phantoms' fixed loadings: 1 (0 as free index or SE)
+    return _per_group(fit, model_matrices(fit, row_values(fit, kind), unit))
 
 
 def _one_matrix(fit, name: str):
-    per_group = model_matrices(fit, _row_values(fit, "est"))
+    per_group = model_matrices(fit, row_values(fit, "est"))
     if name not in per_group[0]:
         raise NotSupportedError(
             f"the model has no {name!r} matrix",
@@ -289,35 +292,59 @@ def _one_matrix(fit, name: str):
 
 
 def _moments(fit, which: str):
-    _single_level(fit, which)
+    """The unrestricted ("h1") or implied moments per group (per level: their within and
+    between parts, as lavaan)."""
+    if fit.table.nlevels > 1:
+        from semlang.results.residuals import _levels
+
+        groups, meanstructure = _levels(fit), True
+    else:
+        groups, meanstructure = fit.moment_groups, fit.table.meanstructure
     out = []
-    for group, layout in zip(fit.moment_groups, fit.model.layouts, strict=True):
+    for group, layout in zip(groups, fit.model.layouts, strict=True):
         names = list(layout.observed)
         cov, mean = (group.h1_cov, group.h1_mean) if which == "h1" else (group.sigma, group.mu)
         parts = {"cov": _frame(cov, names)}
-        if fit.table.meanstructure:
+        if meanstructure:
             parts["mean"] = pd.Series(np.asarray(mean, float), index=names)
         out.append(parts)
     return _per_group(fit, out)
 
 
+def _latent_means(fit, moments, block) -> np.ndarray:
+    """E of every variable without a mean structure: the fixed.x covariates' sample means
+    carried through the regressions (lavaan's mean.lv), zero where none reaches."""
+    layout = moments.layout
+    m = np.zeros(layout.n)
+    if fit.table.options.fixed_x:
+        group = fit.sample.groups[block.group - 1]
+        names = list(group.names)
+        for name in block.observed_exogenous:
+            m[list(layout.variables).index(name)] = group.mean[names.index(name)]
+    return moments.B @ m
+
+
 def _latent_moments(fit, what: str):
-    _single_level(fit, what)
     out = []
-    for moments, layout in zip(fit.implied, fit.model.layouts, strict=True):
-        observed, latent = _block_names(fit, layout)
+    parts = zip(fit.implied, fit.model.layouts, fit.table.blocks, strict=True)
+    for moments, layout, block in parts:
+        observed, latent = block_names(fit, layout)
         index = [list(layout.variables).index(v) for v in latent]
         ov = [list(layout.variables).index(v) for v in observed]
         cov, mean = np.asarray(moments.total_cov), np.asarray(moments.total_mean)
         names, pick = (latent, index) if what.endswith("lv") else (observed, ov)
         if what.startswith("mean"):
-            if what == "mean.ov" and not fit.table.meanstructure:
-                out.append(pd.Series([], dtype=float))
-                continue
+            if not fit.table.meanstructure:
+                if what == "mean.ov":
+                    out.append(pd.Series([], dtype=float))
+                    continue
+                mean = _latent_means(fit, moments, block)
             out.append(pd.Series(mean[pick], index=names))
             continue
         frame = _frame(cov[np.ix_(pick, pick)], names)
-        out.append(_cov2cor(frame) if what.startswith("cor") else frame)
+        # lavaan leaves a single latent variable's 1 x 1 matrix a covariance
+        single = what == "cor.lv" and len(names) == 1
+        out.append(_cov2cor(frame) if what.startswith("cor") and not single else frame)
     return _per_group(fit, out)
 
 
@@ -325,7 +352,7 @@ def _residuals(fit):
     from semlang.results.residuals import residuals
 
     out = residuals(fit, "raw")
-    if fit.table.ngroups == 1:
+    if fit.table.ngroups == 1 and fit.table.nlevels == 1:
         return {k: v for k, v in out.items() if k != "type"}
     return {label: {k: v for k, v in parts.items() if k != "type"} for label, parts in out.items()}
 

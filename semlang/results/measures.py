@@ -288,6 +288,8 @@ def cn(chisq: float, df: float, nobs: float, alpha: float = 0.05) -> float:
     if df == 0 and chisq < 2.220446e-16:
         return math.nan
     critical = float(special.chdtri(df, alpha)) if df > 0 else 0.0
+    if chisq == 0:
+        return math.inf  # (as R's division by 0)
     return critical / (chisq / nobs) + 1.0
 
 

@@ -17,6 +17,8 @@ Types, with S, m the unrestricted (sample or EM) moments and Σ̂, μ̂ the impl
   of the unrestricted moments (the inverse h1 information at S over n_g, a sandwich with
   robust standard errors), A1_g the h1 information at the implied moments and I = Σ_g f_g Δ_gᵀ
   A1_g Δ_g the model's; ``normalized``: over the standard error of the sample moment alone.
+  GLS and WLS fits take their weight matrix W_g as the h1 information (ACOV(s) = W_g⁻¹ / n_g,
+  A1_g = W_g), as lavaan; ULS and DWLS fits have none (lavaan 0.6.14 stops there too).
 
 A two-level model gets the residuals of each level ("within" and the cluster variable's name:
 the unrestricted model's within and between moments against the implied ones), without
@@ -138,19 +140,46 @@ def _model_parts(fit, groups):
     return a1, np.linalg.pinv(info, hermitian=True)
 
 
+def _least_squares_parts(fit, groups):
+    """GLS and WLS: lavaan's h1 information is the estimator's weight matrix W_g, so ACOV(s) is
+    W_g⁻¹ / n_g and A1_g is W_g; the model's information is Σ_g f_g Δ_gᵀ W_g Δ_g."""
+    if fit.family.name not in ("GLS", "WLS"):
+        raise NotSupportedError(
+            f"standardized residuals of a {fit.family.name} fit are not available (nor in lavaan "
+            "0.6.14: the h1 information of ULS and DWLS is diagonal and cannot be inverted)",
+            hint="use type='raw', 'cor.bollen' or 'cor.bentler', or estimator='GLS', 'WLS'",
+        )
+    if fit.options.se in (StandardErrors.ROBUST_HUBER_WHITE, StandardErrors.ROBUST_SEM):
+        raise NotSupportedError(
+            "standardized residuals of a least-squares fit with robust standard errors are "
+            "not available",
+            hint="use type='raw', 'cor.bollen' or 'cor.bentler'",
+        )
+    weights = list(fit.moment_weights)
+    acov_obs = [np.linalg.pinv(w, hermitian=True) / (g.weight * fit.nobs)
+                for g, w in zip(groups, weights, strict=True)]  # fmt: skip
+    info = sum(g.weight * g.delta.T @ w @ g.delta for g, w in zip(groups, weights, strict=True))
+    return acov_obs, weights, np.linalg.pinv(info, hermitian=True)
+
+
 def _acov_residuals(fit, kind: str, z_type: str) -> list[np.ndarray]:
     """Per group the ACOV of the residual moments (μ first with a mean structure, then
     vech of the covariances) of type ``kind`` ("raw", "cor.bentler", "cor.bollen")."""
-    if fit.family.name not in ("ML",) or not fit.family.likelihood_based:
+    groups = _groups(fit, standard_errors=True)
+    if fit.family.name == "ML" and fit.family.likelihood_based:
+        acov_obs = [_h1_acov(fit, g) for g in groups]
+        parts = None if z_type == "normalized" else _model_parts(fit, groups)
+    elif not fit.family.likelihood_based:
+        acov_obs, weights, info_inv = _least_squares_parts(fit, groups)
+        parts = weights, info_inv
+    else:
         raise NotSupportedError(
-            "standardized residuals are computed for maximum likelihood fits only",
+            f"standardized residuals of a {fit.family.name} fit are not available",
             hint="use type='raw', 'cor.bollen' or 'cor.bentler'",
         )
-    groups = _groups(fit, standard_errors=True)
-    acov_obs = [_h1_acov(fit, g) for g in groups]
     if z_type == "normalized":
         return acov_obs
-    a1, info_inv = _model_parts(fit, groups)
+    a1, info_inv = parts
     out = []
     for group, obs, a in zip(groups, acov_obs, a1, strict=True):
         est = group.weight * group.delta @ info_inv @ group.delta.T

@@ -61,7 +61,7 @@ def scales(fit, est: np.ndarray) -> Scales:
             extra_dq.append(grad)
     # a last NaN entry stands for a variance lavaan cannot find (no such variance row)
     q = np.concatenate([*values, np.asarray(extra_q, dtype=float), [np.nan]])
-    dq = np.vstack([*grads, np.reshape(extra_dq, (-1, n_theta)), np.zeros((1, n_theta))])
+    dq = np.vstack([*grads, np.reshape(extra_dq, (len(extra_dq), n_theta)), np.zeros((1, n_theta))])
     return Scales(q, dq, total, residual)
 
 

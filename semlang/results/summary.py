@@ -1,12 +1,14 @@
 """Fit -> the summary text, laid out like lavaan's ``summary()``.
 
-Input: a :class:`~semlang.results.fit.Fit`. Output: one string — the optimizer's report, the data,
-the model test (and, on request, the fit measures), then the parameter estimates in lavaan's
-sections (Latent Variables, Regressions, Covariances, Intercepts, Variances per group and level;
-Defined Parameters and Constraints at the end) with lavaan's columns ``Estimate Std.Err z-value
-P(>|z|)`` (and ``Std.lv Std.all`` when standardized). A ``.`` marks residual terms (variances,
-covariances and intercepts of outcomes of regressions and of indicators), ``(label)`` a labelled
-parameter. Long names and labels are shortened with R's ``abbreviate()`` rule, as lavaan does.
+Input: a :class:`~semlang.results.fit.Fit`. Output: one string (a
+:class:`~semlang.results.summary_object.Summary`, which notebooks show as tables) — the
+optimizer's report, the data, the model test (and, on request, the fit measures), then the
+parameter estimates in lavaan's sections (Latent Variables, Regressions, Covariances, Intercepts,
+Variances per group and level; Defined Parameters and Constraints at the end) with lavaan's
+columns ``Estimate Std.Err z-value P(>|z|)`` (and ``Std.lv Std.all`` when standardized). A ``.``
+marks residual terms (variances, covariances and intercepts of outcomes of regressions and of
+indicators), ``(label)`` a labelled parameter. Long names and labels are shortened with R's
+``abbreviate()`` rule, as lavaan does.
 
 Every number printed comes from ``fit.estimates()`` and ``fit.fit_measures()``; the parameter
 table only says where a row goes. Numbers are formatted in one place, :func:`format_number`.
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from semlang.options import Estimator, Information, StandardErrors, Test
+from semlang.results.summary_object import HEADER, PAIRS, ROW, TITLE, Line, Summary
 from semlang.syntax.ast import Op
 
 DIGITS = 3
@@ -142,7 +145,7 @@ def _pairs(rows: list[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
         cells = [row[0].ljust(sizes[0])] + [
             c.rjust(s) for c, s in zip(row[1:], sizes[1:], strict=True)
         ]
-        lines.append(("  " + " ".join(cells)).rstrip())
+        lines.append(Line(("  " + " ".join(cells)).rstrip(), row, PAIRS))
     return lines
 
 
@@ -183,6 +186,10 @@ def _optimizer(fit) -> list[str]:
         rows.append(("Number of equality constraints", str(equality)))
     if inequality:
         rows.append(("Number of inequality constraints", str(inequality)))
+    if fit.options.starts:
+        from semlang.results.multistart import summary_rows
+
+        rows += summary_rows(fit)
     return _pairs(rows, (40, 11))
 
 
@@ -320,9 +327,10 @@ def _name_cells(names: list[str], labels: list[str], prefixes: list[str]) -> lis
 
 def _print_matrix(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
-    lines = ["", f"{title}:"]
-    for r in [header, *rows]:
-        lines.append((" " + " ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip())
+    lines = ["", Line(f"{title}:", (), TITLE)]
+    for k, r in enumerate([header, *rows]):
+        text = (" " + " ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip()
+        lines.append(Line(text, r, ROW if k else HEADER))
     return lines
 
 
@@ -448,7 +456,7 @@ def summary_text(
     ci: bool = False,
     level: float = 0.95,
     modindices: bool = False,
-) -> str:
+) -> Summary:
     """The lavaan-style summary of ``fit`` (``standardized``: add Std.lv and Std.all columns;
     ``fit_measures``: add lavaan's fit-measure blocks after the model test; ``rsquare``: an
     "R-Square:" block after each group's or level's parameters; ``ci``: add the ci.lower and
@@ -464,4 +472,4 @@ def summary_text(
         from semlang.results.modindices import modindices_text
 
         lines += ["", *modindices_text(fit.modindices())]
-    return "\n".join(lines) + "\n"
+    return Summary(lines)

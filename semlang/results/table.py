@@ -39,14 +39,16 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
     space = fit.model.space
     definition_rows = [k for k, row in enumerate(rows) if row.op is Op.DEFINED]
     if definition_rows:
-        values = space.definitions.value(fit.theta)
-        jac = space.definitions.jacobian(fit.theta)
-        variances = np.diag(inference.delta_method(jac, vcov))
+        with np.errstate(all="ignore"):  # a NaN or Inf value: warned about at the fit
+            values = space.definitions.value(fit.theta)
+            jac = space.definitions.jacobian(fit.theta)
+            variances = np.diag(inference.delta_method(jac, vcov))
         est[definition_rows] = values
         # a defined parameter held by an active inequality has no SE (lavaan: NA), like a pinned θ
         active = inference.active_constraint_rows(space, fit.estimation.phi).size > 0
         held = active & (np.abs(variances) < TINY_SE**2)
-        se[definition_rows] = np.sqrt(np.where((variances >= 0) & ~held, variances, np.nan))
+        usable = (variances >= 0) & ~held & np.isfinite(values)  # no SE for a NaN or Inf value
+        se[definition_rows] = np.sqrt(np.where(usable, variances, np.nan))
     constraint_rows = [k for k, row in enumerate(rows) if row.op in (Op.EQUAL, Op.LESS, Op.GREATER)]
     if constraint_rows:
         est[constraint_rows] = space.constraint_values.value(fit.theta)

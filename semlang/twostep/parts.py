@@ -75,7 +75,9 @@ def part_table(
     numbered: list[ParamRow] = []
     free_of: dict[Any, int] = {}
     for k, row in enumerate(rows, start=1):
-        free = free_of.setdefault(row.label or k, len(free_of) + 1) if row.is_free else 0
+        # a label shares a parameter among the rows that share it in the full table too
+        ident = (row.label, row.free) if row.label else k
+        free = free_of.setdefault(ident, len(free_of) + 1) if row.is_free else 0
         numbered.append(_user_row(row, k, free))
     for row in definitions:
         k = len(numbered) + 1

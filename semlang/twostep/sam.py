@@ -7,7 +7,10 @@ standard errors for the latter.
 Step 1 fits the measurement blocks (:mod:`semlang.twostep.split`; one block per latent variable,
 as lavaan's default ``mm.list``) in one model whose implied covariance matrix is block diagonal:
 its estimates and their covariance matrix are those of fitting each block on its own, in one
-pass of the optimizer (fewer iterations in all than block by block). Their loadings Λ and
+pass of the optimizer (fewer iterations in all than block by block). As lavaan fits the blocks
+one by one, a label shared by two blocks equates nothing (a warning says so), and an indicator
+of two blocks is fitted in each (then the blocks are fitted one by one; its Θ entries and their
+standard errors are the last block's). Their loadings Λ and
 residual covariances Θ (an
 observed variable of the structural part enters as its own "latent" variable, loading 1, no
 error) give the mapping M = (Λ'Θ⁻¹Λ)⁻¹Λ'Θ⁻¹ and the latent moments
@@ -37,6 +40,7 @@ observed one).
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -49,7 +53,7 @@ from semlang.blas import limited
 from semlang.compile.layout import build_layout
 from semlang.compile.model import compile_model
 from semlang.compile.ram import ImpliedMoments, expected_information
-from semlang.errors import NotSupportedError
+from semlang.errors import NotSupportedError, SemlangWarning
 from semlang.estimate.data import as_frame, select_variables
 from semlang.estimate.estimator import build_objective
 from semlang.options import Information, make_fit_options, make_options
@@ -69,6 +73,7 @@ from semlang.twostep.split import (
     starts_are_estimates,
     structural_definitions,
     structural_starts,
+    unshare_labels,
 )
 
 
@@ -86,15 +91,17 @@ def sam(model: str, data: Any, mm_list: Any = None, **options: Any) -> FsrResult
         mm_list = [r.lhs for r in table.rows if r.op.value == "=~" and r.is_model_parameter]
         mm_list = list(dict.fromkeys(mm_list))
     split = split_model(table, mm_list)
+    if split.shared_indicators:
+        _warn_shared_indicators(split)
+    if split.labels_across_blocks:  # fitted block by block, as lavaan: the equalities go
+        _warn_ignored_labels(split)
+        table, joint = unshare_labels(table, split), unshare_labels(joint, split)
+        split = split_model(table, mm_list)
     ms = bool(table.meanstructure)
-    measurement_table = parts.measurement_table(
-        split, [b.latent for b in split.blocks], common.part_options(options, meanstructure=ms)
-    )
+    measurement_options = common.part_options(options, meanstructure=ms)
     sample = common.sample(as_frame(data), table)  # the rows complete on every variable
     n = sample.nobs
-    measurement = common.measurement_fit(
-        measurement_table, select_variables(sample, measurement_table.observed), fit_options
-    )
+    measurement = _measurement_fits(split, sample, measurement_options, fit_options)
     veta, eeta = latent_moments(split, measurement, sample.groups[0], ms)
     if table.options.std_lv:  # lavaan: the latent variables' moments as correlations
         sd = np.sqrt(np.diag(veta))
@@ -120,6 +127,46 @@ def sam(model: str, data: Any, mm_list: Any = None, **options: Any) -> FsrResult
                    fit_options)  # fmt: skip
 
 
+def _measurement_fits(split: ModelSplit, sample, part_options, fit_options) -> tuple:
+    """The step-1 fits: all blocks in one model (block diagonal), or, when an indicator is in
+    several blocks, each block on its own (as lavaan)."""
+    if split.shared_indicators:
+        groups = [[b.latent] for b in split.blocks]
+    else:
+        groups = [[b.latent for b in split.blocks]]
+    fits = []
+    for group in groups:
+        table = parts.measurement_table(split, group, part_options)
+        data = select_variables(sample, table.observed)
+        fits.append(common.measurement_fit(table, data, fit_options))
+    return tuple(fits)
+
+
+def _warn_shared_indicators(split: ModelSplit) -> None:
+    for name, blocks in split.shared_indicators.items():
+        names = " and ".join("(" + ", ".join(split.blocks[k].latent) + ")" for k in blocks)
+        warnings.warn(
+            f"sam(): indicator {name!r} measures the latent variables of the measurement blocks "
+            f"{names}, which are fitted one by one: each block has its own residual variance "
+            f"of {name!r} and the last one is reported (as lavaan); join the blocks with mm_list "
+            "to fit them together",
+            SemlangWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_ignored_labels(split: ModelSplit) -> None:
+    for label, blocks in split.labels_across_blocks.items():
+        names = " and ".join("(" + ", ".join(split.blocks[k].latent) + ")" for k in blocks)
+        warnings.warn(
+            f"sam(): label {label!r} makes parameters of the measurement blocks {names} equal, "
+            "but the blocks are fitted one by one: the equality is ignored (as lavaan); join "
+            "the blocks with mm_list to keep it",
+            SemlangWarning,
+            stacklevel=3,
+        )
+
+
 def _tables(model: str, options: dict[str, Any]) -> tuple[ParameterTable, ParameterTable]:
     """The full model's table (parsed once) and the table whose information gives the two-step
     standard errors: the same model with the exogenous covariates' moments free."""
@@ -139,7 +186,7 @@ def _tables(model: str, options: dict[str, Any]) -> tuple[ParameterTable, Parame
 
 
 def latent_moments(split: ModelSplit, measurement, group, meanstructure: bool):
-    """(Var(η), E[η]) of the structural variables from the step-1 fit and the sample
+    """(Var(η), E[η]) of the structural variables from the step-1 fits and the sample
     (``group``: the means and covariance matrix, divisor N, of the complete rows)."""
     lam, theta, nu = _measurement_matrices(split, measurement, meanstructure)
     names = split.indicators + split.observed_structural
@@ -158,19 +205,25 @@ def latent_moments(split: ModelSplit, measurement, group, meanstructure: bool):
 
 def _measurement_matrices(split: ModelSplit, measurement, meanstructure: bool):
     """Λ, Θ and ν of the indicators and then the observed structural variables (loading 1 on
-    themselves, no error) × the structural variables, from the step-1 fit (the blocks' Λ and
-    Θ; zero across blocks)."""
-    moments = measurement.implied[0]
-    position = {name: k for k, name in enumerate(moments.layout.variables)}
-    indicators = [position[name] for name in split.indicators]
-    latent = [position[name] for name in split.latent]
-    q, r, k = len(indicators), len(split.observed_structural), len(split.latent)
+    themselves, no error) × the structural variables, from the step-1 fits (the blocks' Λ and
+    Θ; zero across blocks; an indicator of several blocks: its loadings from each, its Θ
+    entries from the last, as lavaan)."""
+    q, r, k = len(split.indicators), len(split.observed_structural), len(split.latent)
+    row = {name: i for i, name in enumerate(split.indicators)}
+    col = {name: i for i, name in enumerate(split.latent)}
     lam, theta, nu = np.zeros((q + r, k + r)), np.zeros((q + r, q + r)), np.zeros(q + r)
-    lam[:q, :k] = moments.A[np.ix_(indicators, latent)]
+    for fit in measurement:
+        moments = fit.implied[0]
+        position = {name: p for p, name in enumerate(moments.layout.variables)}
+        ind = [n for n in moments.layout.observed if n in row]
+        lat = [n for n in moments.layout.variables if n in col]
+        rows, cols = [row[n] for n in ind], [col[n] for n in lat]
+        own_rows, own_cols = [position[n] for n in ind], [position[n] for n in lat]
+        lam[np.ix_(rows, cols)] = moments.A[np.ix_(own_rows, own_cols)]
+        theta[np.ix_(rows, rows)] = moments.S[np.ix_(own_rows, own_rows)]
+        if meanstructure:
+            nu[rows] = moments.m[own_rows]
     lam[q + np.arange(r), k + np.arange(r)] = 1.0
-    theta[:q, :q] = moments.S[np.ix_(indicators, indicators)]
-    if meanstructure:
-        nu[:q] = moments.m[indicators]
     return lam, theta, nu
 
 
@@ -215,10 +268,10 @@ def _result(
     rhs)); ``fit_structural`` gives the structural fit (needed here only for ``:=`` rows)."""
     n = sample.nobs
     joint_free = common.free_index(joint)
-    step1 = _joint_positions(measurement, joint_free)
     theta = np.zeros(joint.n_free)
-    for _, j, own in step1:
-        theta[j] = measurement.theta[own]
+    for fit in measurement:  # in block order: a later block's value replaces an earlier one
+        for _, j, own in _joint_positions(fit, joint_free):
+            theta[j] = fit.theta[own]
     for k, value in estimates.items():  # a latent variance: the structural estimate
         j = joint_free.get(k)
         if j is not None:
@@ -227,22 +280,19 @@ def _result(
     info = _information(joint, moments, theta, sample, fit_options)
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows
                  if r.is_free and not r.exo})  # fmt: skip
-    structural_indices = set(s2)
-    step1 = [(row, j, own) for row, j, own in step1 if j not in structural_indices]
-    s1, sigma11 = _step1(split, measurement, step1)
+    s1, sigma11, variances = _step1(split, measurement, joint_free, set(s2))
     i22_inv = common.structural_information_inverse(info[np.ix_(s2, s2)])
     i21 = info[np.ix_(s2, s1)]
     V = i22_inv / n + i22_inv @ i21 @ sigma11 @ i21.T @ i22_inv
     se = dict(zip(s2, np.sqrt(np.clip(np.diag(V), 0.0, None)), strict=True))
-    variances = np.diag(measurement.vcov)  # the step-1 standard errors
-    se.update({j: float(np.sqrt(max(variances[own], 0.0))) for _, j, own in step1})
+    se.update({j: float(np.sqrt(max(v, 0.0))) for j, v in variances.items()})
     frame = _table(split, joint_free, theta, se, moments)
     if structural_definitions(split):
         structural = fit_structural()
         v_struct = _in_structural_order(structural, joint_free, s2, V)
         frame = pd.concat([frame, _definitions(structural, v_struct)], ignore_index=True)
     blocks = tuple(b.latent for b in split.blocks)
-    return FsrResult("sam (local)", n, frame, blocks, (measurement,), fit_structural, veta,
+    return FsrResult("sam (local)", n, frame, blocks, measurement, fit_structural, veta,
                      tuple(split.structural_variables))  # fmt: skip
 
 
@@ -268,18 +318,24 @@ def _joint_positions(fit, joint_free) -> list[tuple[Any, int, int]]:
     return out
 
 
-def _step1(split: ModelSplit, measurement, step1) -> tuple[list[int], np.ndarray]:
-    """Joint indices of the step-1 parameters (``step1``: their positions) and their covariance
-    matrix, block diagonal (as fitting the blocks one by one gives)."""
+def _step1(split: ModelSplit, measurement, joint_free, structural: set[int]):
+    """Joint indices of the step-1 parameters, their covariance matrix (block diagonal, as
+    fitting the blocks one by one gives; a parameter of several blocks' fits takes the later
+    fit's entries, as lavaan) and their variances by joint index."""
     block_of = {n: k for k, b in enumerate(split.blocks) for n in b.latent + b.indicators}
-    joint, own, block = [], [], []
-    for row, j, k in step1:
-        if j not in joint:  # a label shared by several rows: one parameter
-            joint.append(j)
-            own.append(k)
-            block.append(block_of[row.lhs])
-    same_block = np.equal.outer(block, block)
-    return joint, np.where(same_block, measurement.vcov[np.ix_(own, own)], 0.0)
+    n_joint = max(joint_free.values(), default=-1) + 1
+    sigma, order = np.zeros((n_joint, n_joint)), []
+    for fit in measurement:
+        joint, own, block = [], [], []
+        for row, j, k in _joint_positions(fit, joint_free):
+            if j not in joint and j not in structural:  # a shared label: one parameter
+                joint.append(j)
+                own.append(k)
+                block.append(block_of[row.lhs])
+        same_block = np.equal.outer(block, block) if len(measurement) == 1 else True
+        sigma[np.ix_(joint, joint)] = np.where(same_block, fit.vcov[np.ix_(own, own)], 0.0)
+        order += [j for j in joint if j not in order]
+    return order, sigma[np.ix_(order, order)], {j: sigma[j, j] for j in order}
 
 
 def _in_structural_order(structural, joint_free, s2, V) -> np.ndarray:

@@ -11,8 +11,10 @@ are lavaan's (``lav_partable_subset_measurement_model`` / ``..._structural_model
 The blocks: given (``mm_list``, as lavaan's ``sam(mm.list=)``: a list of latent variable names or
 lists of names, one entry per block; lavaan's default is one block per latent variable), a
 residual covariance between indicators of two blocks belongs to no fit: it is left out of the
-measurement fits and not estimated (``ModelSplit.dropped``; its Θ entry is 0), as lavaan;
-an indicator shared by two blocks or a label equating parameters of two blocks are errors.
+measurement fits and not estimated (``ModelSplit.dropped``; its Θ entry is 0), as lavaan; a
+label equating parameters of two blocks is kept in the split (``labels_across_blocks``: sam()
+then frees the parameters from each other with :func:`unshare_labels`, as lavaan's block-by-block
+fits do), and so is an indicator of two blocks (``shared_indicators``: in the rows of each).
 Without ``mm_list`` (factor-score regression), each latent variable is its own block, except
 that latent variables sharing an indicator, linked by a residual covariance of their indicators
 or by a label equating their measurement parameters are put in one block. Labels the parts
@@ -55,8 +57,26 @@ class ModelSplit:
     dropped: tuple[Any, ...] = ()  # residual covariances across given blocks: not estimated
 
     @property
+    def labels_across_blocks(self) -> dict[str, tuple[int, ...]]:
+        """Labels of measurement rows in several blocks: {label: the blocks' indices}."""
+        where: dict[str, list[int]] = {}
+        for k, block in enumerate(self.blocks):
+            for label in dict.fromkeys(r.label for r in block.rows if r.label):
+                where.setdefault(label, []).append(k)
+        return {label: tuple(ks) for label, ks in where.items() if len(ks) > 1}
+
+    @property
     def indicators(self) -> tuple[str, ...]:
-        return tuple(name for block in self.blocks for name in block.indicators)
+        return tuple(dict.fromkeys(name for block in self.blocks for name in block.indicators))
+
+    @property
+    def shared_indicators(self) -> dict[str, tuple[int, ...]]:
+        """Indicators of several blocks (given blocks only): {name: the blocks' indices}."""
+        where: dict[str, list[int]] = {}
+        for k, block in enumerate(self.blocks):
+            for name in block.indicators:
+                where.setdefault(name, []).append(k)
+        return {name: tuple(ks) for name, ks in where.items() if len(ks) > 1}
 
     def block_of(self, latent: str) -> MeasurementBlock:
         return next(block for block in self.blocks if latent in block.latent)
@@ -141,33 +161,14 @@ def given_blocks(table: Any, mm_list: Any, latent: tuple[str, ...]) -> list[tupl
 
 
 def _check_given_blocks(table, rows, blocks) -> tuple[Any, ...]:
-    """The residual covariances across the given blocks (dropped); errors for an indicator or
-    a label shared by two blocks."""
-    block_of: dict[str, int] = {}
-    for k, block in enumerate(blocks):
-        for name in block.indicators:
-            if block_of.setdefault(name, k) != k:
-                raise NotSupportedError(
-                    f"indicator {name!r} measures latent variables of two measurement blocks",
-                    table.source,
-                    table.variable_spans.get(name),
-                    hint="put these latent variables in one block with mm_list",
-                )
-    labels: dict[str, int] = {}
-    for k, block in enumerate(blocks):
-        for r in block.rows:
-            if r.label and labels.setdefault(r.label, k) != k:
-                raise NotSupportedError(
-                    f"label {r.label!r} makes parameters of two measurement blocks equal, but "
-                    "the blocks are fitted one by one",
-                    table.source,
-                    r.span,
-                    hint="put these latent variables in one block with mm_list",
-                )
+    """The residual covariances between indicators that no given block holds both of (they
+    are dropped)."""
+    within = [set(block.indicators) for block in blocks]
+    indicators = set().union(*within) if within else set()
     return tuple(
         r for r in rows
-        if r.op is Op.COVARIANCE and r.lhs in block_of and r.rhs in block_of
-        and block_of[r.lhs] != block_of[r.rhs]
+        if r.op is Op.COVARIANCE and r.lhs in indicators and r.rhs in indicators
+        and not any(r.lhs in names and r.rhs in names for names in within)
     )  # fmt: skip
 
 
@@ -431,3 +432,24 @@ def _names(expression: str) -> set[str]:
     """The labels an expression uses (names that are neither numbers nor functions)."""
     tokens = set(re.findall(r"[A-Za-z_.][A-Za-z0-9_.]*", expression)) - _FUNCTIONS
     return {t for t in tokens if re.search(r"[A-Za-z_]", t)}
+
+
+def unshare_labels(table: Any, split: ModelSplit) -> Any:
+    """``table`` with the labels of ``split.labels_across_blocks`` no longer equating parameters
+    of different measurement blocks (each block keeps its own free parameter; the label text
+    stays), as lavaan's sam() fitting the blocks one by one."""
+    from dataclasses import replace
+
+    block_of = {(r.lhs, r.op, r.rhs): k for k, b in enumerate(split.blocks) for r in b.rows}
+    across = split.labels_across_blocks
+    numbers: dict[Any, int] = {}
+    rows = []
+    for row in table.rows:
+        if row.is_free:
+            if row.label in across:
+                ident: Any = (row.label, block_of.get((row.lhs, row.op, row.rhs)))
+            else:
+                ident = row.label or ("row", row.id)
+            row = replace(row, free=numbers.setdefault(ident, len(numbers) + 1))
+        rows.append(row)
+    return replace(table, rows=tuple(rows))

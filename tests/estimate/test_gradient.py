@@ -107,7 +107,7 @@ def test_gradient_matches_finite_differences(fitted, seed):
 
 def test_observed_information_is_half_the_hessian(fitted):
     name, fit = fitted
-    if fit.model.space.linear_map is None:
+    if not fit.model.space.is_linear:
         pytest.skip(
             "θ = g(φ) is nonlinear: the Hessian in φ also has Σ_k ∂F/∂θ_k ∂²θ_k/∂φ², which the "
             "information leaves out (as lavaan's); checked in θ by the next test"
@@ -126,7 +126,7 @@ def test_observed_information_is_half_the_hessian(fitted):
 def test_observed_information_in_theta_for_nonlinear_constraints():
     fit = _fit("extra/constraints_nonlinear")
     objective = fit.estimation.objective
-    assert fit.model.space.linear_map is None
+    assert not fit.model.space.is_linear
     theta = fit.theta * 1.01
     analytic = objective.hessian_theta(theta)
     scale = float(np.max(np.abs(analytic)))

@@ -13,7 +13,9 @@ from diagnostics_cases import assert_close, fit_case, load, matrix, vector
 import semlang
 from semlang.errors import NotSupportedError, OptionError
 
-INSPECT_CASES = ["hs_cfa", "hs_groups", "poldem", "hs_holes_fiml"]
+INSPECT_CASES = ["hs_cfa", "hs_groups", "poldem", "hs_holes_fiml", "gaps14_hs_groups_equal",
+                 "gaps14_hs_mimic_paths", "gaps14_poldem_paths", "gaps14_poldem_paths_groups",
+                 "gaps14_twolevel"]  # fmt: skip
 SKIPPED = {
     "iterations": "another optimizer: its own number of iterations",
     "start": "semlang's own starting values",
@@ -21,12 +23,18 @@ SKIPPED = {
 TOL = {"gradient": (1e-4, 0.0), "vcov": (1e-5, 5e-3), "vcov.std.all": (1e-5, 5e-3),
        "se": (1e-4, 5e-3), "information": (1e-4, 5e-3)}  # fmt: skip
 DEFAULT_TOL = (2e-4, 1e-3)
+# the two-level observed information (largest entry 11.8) at estimates that differ from
+# lavaan's by its convergence: entries within 1e-3
+CASE_TOL = {("gaps14_twolevel", "information"): (1e-3, 5e-3)}
 
 
 def _compare(ours, ref, tol, what: str) -> None:
     """Walk lavaan's serialized object and ours side by side."""
     if isinstance(ref, dict) and "values" in ref and "cols" in ref:
         assert isinstance(ours, pd.DataFrame), what
+        if not ref["values"]:  # lavaan's empty matrix (a model without latent variables)
+            assert ours.size == 0, what
+            return
         expected = matrix({**ref, "rows": list(ours.index), "cols": list(ours.columns)})
         if isinstance(ref["rows"], list) and len(ref["rows"]) == len(ours.index):
             assert list(ours.index) == ref["rows"], what
@@ -34,7 +42,8 @@ def _compare(ours, ref, tol, what: str) -> None:
             assert list(ours.columns) == ref["cols"], what
         assert_close(ours.to_numpy(float), expected.to_numpy(float), *tol, what)
     elif isinstance(ref, dict) and "names" in ref:
-        assert list(ours.index) == ref["names"], what
+        names = [ref["names"]] if isinstance(ref["names"], str) else ref["names"]
+        assert list(ours.index) == names, what
         assert_close(ours.to_numpy(float), vector(ref).to_numpy(), *tol, what)
     elif isinstance(ref, dict):
         assert isinstance(ours, dict) and set(ours) == set(ref), what
@@ -65,12 +74,9 @@ def test_inspect_matches_lavaan(name, what):
         with pytest.raises(NotSupportedError):
             fit.inspect(what)
         return
-    try:
-        ours = fit.inspect(what)
-    except NotSupportedError:
-        assert name == "poldem" and what in ("information", "gradient")  # shared labels
-        return
-    _compare(ours, ref, TOL.get(what, DEFAULT_TOL), f"{name} {what}")
+    ours = fit.inspect(what)
+    tol = CASE_TOL.get((name, what), TOL.get(what, DEFAULT_TOL))
+    _compare(ours, ref, tol, f"{name} {what}")
 
 
 def test_inspect_start_has_the_estimates_layout():
@@ -101,7 +107,9 @@ def test_r_squared_matches_lavaan(name):
         assert_close(ours[key], vector(entry), 2e-4, 1e-3, f"{name} {key}")
 
 
-@pytest.mark.parametrize("name", ["hs_cfa", "poldem", "hs_groups", "hs_holes_fiml"])
+@pytest.mark.parametrize("name", ["hs_cfa", "poldem", "hs_groups", "hs_holes_fiml",
+                                  "gaps14_twolevel", "gaps14_poldem_paths_groups",
+                                  "gaps14_hs_groups_equal"])  # fmt: skip
 def test_params_and_information_criteria(name):
     fit = fit_case(name)
     ref = load(name)

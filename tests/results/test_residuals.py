@@ -8,7 +8,12 @@ from diagnostics_cases import assert_close, fit_case, load, matrix, per_group, v
 
 from semlang.errors import NotSupportedError, OptionError
 
-CASES = ["hs_cfa", "poldem", "poldem_meanstructure", "hs_groups", "hs_holes_fiml", "hs_mlr"]
+CASES = ["hs_cfa", "poldem", "poldem_meanstructure", "hs_groups", "hs_holes_fiml", "hs_mlr",
+         "gaps14_hs_gls", "gaps14_hs_wls", "gaps14_hs_gls_groups",
+         "gaps14_hs_wls_mimic"]  # fmt: skip
+# least-squares fits whose standardized residuals lavaan 0.6.14 cannot compute (its h1
+# information of ULS and DWLS is diagonal: "could not invert h1 information matrix")
+REFUSED = ["gaps14_hs_uls", "gaps14_hs_dwls", "gaps14_hs_uls_groups"]
 TYPES = ["raw", "cor", "cor.bollen", "cor.bentler", "standardized", "normalized"]
 # residual moments within the estimates' tolerance; z-statistics (divided by small standard
 # errors) a little wider
@@ -102,3 +107,18 @@ def test_twolevel_standardized_residuals_refused():
         fit.residuals(type="standardized")
     with pytest.raises(NotSupportedError):
         fit.residual_summary()
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_uls_dwls_standardized_residuals_refused_as_lavaan(name):
+    fit = fit_case(name)
+    ref = load(name)
+    for kind in ("standardized", "normalized"):
+        assert "could not invert" in ref["resid"][kind]["error"]
+        with pytest.raises(NotSupportedError, match="nor in lavaan"):
+            fit.residuals(type=kind)
+    with pytest.raises(NotSupportedError, match="nor in lavaan"):
+        fit.residuals(type="cor.bentler", summary=True)
+    for label, entry in per_group(fit, ref["resid"]["raw"]).items():
+        ours = _pick(fit, fit.residuals(type="raw"), label)
+        assert_close(ours["cov"], matrix(entry["cov"]), 1e-4, 1e-3, f"{name} raw {label}")
