@@ -2,7 +2,9 @@
 
 Input: the command-line arguments. Output: text on stdout (results) and stderr (errors and
 warnings), and the exit status: 0 success, 1 the model did not converge (results are still
-printed), 2 a user error (bad model, data or option; the message says where and how to fix it).
+printed), 2 a user error (bad model, data or option; the message says where and how to fix it),
+3 an internal error (a bug; ``--debug`` shows the traceback), 130 or 143 stopped by Ctrl-C or
+SIGTERM (worker processes ended, results files kept).
 
 The subcommands live in :mod:`semlang.commands`, one module each, and are found there at start-up;
 this module only prepares the process and hands over. The models are small, so numpy runs with

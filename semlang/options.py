@@ -101,6 +101,8 @@ class StandardErrors(Enum):
 
 
 class Test(Enum):
+    __test__ = False  # a test statistic's name, not a class of tests for pytest to collect
+
     STANDARD = "standard"
     SATORRA_BENTLER = "satorra.bentler"
     YUAN_BENTLER = "yuan.bentler"

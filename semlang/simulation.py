@@ -22,12 +22,14 @@ implied covariance matrix and means at the estimates, per group (the means are t
 when the model has no mean structure, as its saturated mean part); with several groups the
 frame has a column named as the fit's group variable holding the group labels. ``n`` defaults
 to the fit's rows per group; one number gives every group that many rows. A two-level fit gives
-clustered rows (:mod:`semlang.simulation_twolevel`).
+clustered rows (:mod:`semlang.simulation_twolevel`; ``empirical=True``: its two-level statistics
+equal the implied moments).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -217,9 +219,58 @@ def _generator(seed: Any, rng: Any) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+# Bytes per drawn value while drawing: the standard normal draws, the transformed values and the
+# DataFrame's copy of them.
+_BYTES_PER_VALUE = 3 * 8
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation, where the platform says (else None)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gigabytes(size: float) -> str:
+    return f"{size / 1e9:,.1f} GB" if size >= 1e8 else f"{size / 1e6:,.1f} MB"
+
+
+def _too_large(rows: int, p: int, available: int | None) -> OptionError:
+    need = rows * p * _BYTES_PER_VALUE
+    having = f", more than the {_gigabytes(available)} available" if available is not None else ""
+    return OptionError(
+        f"simulating {rows:,} rows of {p} variables needs about {_gigabytes(need)} of "
+        f"memory{having}",
+        hint="draw fewer rows, or draw them in several calls with different seeds",
+    )
+
+
+def _check_memory(rows: int, p: int) -> None:
+    """Refuse a draw that cannot fit in memory, saying how much it needs."""
+    available = _available_memory()
+    if available is not None and rows * p * _BYTES_PER_VALUE > available:
+        raise _too_large(rows, p, available)
+
+
 def _draw(names, moments, sizes, rng, empirical, group_column, labels) -> pd.DataFrame:
     """Rows per group drawn from the (mean, covariance) pairs ``moments``; a group column (the
     group numbers, or ``labels``) when there are several groups."""
+    _check_memory(sum(sizes), len(names))
+    try:
+        return _draw_groups(names, moments, sizes, rng, empirical, group_column, labels)
+    except MemoryError:
+        raise _too_large(sum(sizes), len(names), _available_memory()) from None
+
+
+def _draw_groups(names, moments, sizes, rng, empirical, group_column, labels) -> pd.DataFrame:
     frames = []
     for group, (size, (mean, cov)) in enumerate(zip(sizes, moments, strict=True), start=1):
         root = _square_root(cov, group)

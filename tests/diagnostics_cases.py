@@ -1,4 +1,4 @@
-"""The lavaan references of tests/reference/diagnostics/residuals_*.json (and gaps14_*.json, of
+"""The lavaan references of tests/reference/diagnostics/residuals_*.json (and gaps14*_*.json, of
 the same layout) and their fits."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ PREPS = {"hs_holes": punch_holes, "high": _high}
 
 @cache
 def load(name: str) -> dict:
-    file = name if name.startswith("gaps14_") else f"residuals_{name}"
+    file = name if name.startswith("gaps14") else f"residuals_{name}"
     return json.loads((REFERENCE_DIR / "diagnostics" / f"{file}.json").read_text())
 
 

@@ -130,15 +130,15 @@ def test_convergence_at_an_active_bound_uses_the_projected_gradient(poldem):
 
 
 @pytest.mark.parametrize(
-    ("method", "extra"),
+    ("method", "model"),
     [
-        ("_trust_region", ""),
-        ("_lbfgsb", "  dem60 ~ upper(1)*ind60\n"),
-        ("_slsqp", "  a + b < 2\n"),
+        ("_trust_region", MEDIATION),
+        ("_lbfgsb", MEDIATION.replace("a*ind60", "a*ind60 + upper(1)*ind60")),
+        ("_slsqp", MEDIATION + "  a + b < 2\n"),
     ],
 )
-def test_fallback_optimizers_reach_the_same_optimum_from_the_start(poldem, method, extra):
-    fit = _quiet(semlang.sem, MEDIATION + extra, poldem)
+def test_fallback_optimizers_reach_the_same_optimum_from_the_start(poldem, method, model):
+    fit = _quiet(semlang.sem, model, poldem)
     assert fit.estimation.optimization.method == "newton-scoring"
     space = fit.model.space
     inequalities = space.inequalities if len(space.inequalities) else None

@@ -191,3 +191,15 @@ def test_robust_names_not_bootstrapped():
     data = semlang.datasets.load("HolzingerSwineford1939")
     with pytest.raises(SemlangError, match="estimator='ULS' with se='bootstrap'"):
         semlang.cfa(HS, data, estimator="ULSM", se="bootstrap")
+
+
+def test_wls_with_robust_sem_has_the_standard_errors_of_wls():
+    # lavaan fits WLS with se='robust.sem'; with W = Γ⁻¹ its sandwich is the standard covariance
+    # matrix (lavaan 0.6.14's SEs of the two fits differ by 3e-16), so the WLS reference holds
+    case = load_case("estimators/hs_cfa_WLS")
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    fit = semlang.cfa(case["model"], data, estimator="WLS", se="robust.sem", fixed_x=False)
+    rows = fit.estimates()
+    for (_, row), ref in zip(rows.iterrows(), case["estimates"], strict=True):
+        assert (row.lhs, row.op, row.rhs) == (ref["lhs"], ref["op"], ref["rhs"])
+        assert_matches("se", row.se, ref["se"], f"{row.lhs} {row.op} {row.rhs}")

@@ -123,7 +123,7 @@ def test_two_level_models_refuse_other_estimators():
     data = semlang.datasets.load("Demo.twolevel")
     model = "level: 1\nfw =~ y1 + y2 + y3\nlevel: 2\nfb =~ y1 + y2 + y3"
     with pytest.raises(NotSupportedError, match="two-level"):
-        semlang.sem(model, data, cluster="cluster", estimator="MLR")
+        semlang.sem(model, data, cluster="cluster", estimator="MLM")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import semlang
-from semlang.errors import NotSupportedError, OptionError
+from semlang.errors import OptionError
+from semlang.estimate.twolevel_data import TwoLevelData
 
 MODEL = """
 level: 1
@@ -65,5 +66,33 @@ def test_large_draw_has_the_implied_moments(fit):
 def test_bad_requests(fit):
     with pytest.raises(OptionError, match="cluster sizes"):
         semlang.simulate(fit, [3, 0])
-    with pytest.raises(NotSupportedError, match="empirical"):
-        semlang.simulate(fit, empirical=True)
+    with pytest.raises(OptionError, match="more than 8 clusters of each size"):
+        semlang.simulate(fit, [5] * 8 + [6] * 20, empirical=True)
+
+
+@pytest.mark.parametrize("n", [None, [4] * 30 + [7] * 40])
+def test_empirical_draw_has_the_implied_statistics(fit, n):
+    frame = semlang.simulate(fit, n, seed=3, empirical=True)
+    within, between = fit.implied
+    w_names, b_names = list(within.layout.observed), list(between.layout.observed)
+    data = TwoLevelData.from_data(frame, "cluster", w_names, b_names)
+    assert np.allclose(data.pooled_within_cov, within.sigma, atol=1e-10)
+    # per cluster size: [between-only values, cluster means] with mean μ, covariance Σ_B + Σ_W/n
+    z = [v for v in b_names if v not in w_names]
+    pos = [z.index(v) if v in z else len(z) + w_names.index(v) for v in b_names]
+    mu = np.concatenate([np.zeros(len(z)), within.mu])
+    mu[pos] += between.mu
+    for size, mean, cov in zip(data.sizes, data.size_means, data.size_covs, strict=True):
+        expected = np.zeros_like(cov)
+        expected[np.ix_(pos, pos)] = between.sigma
+        expected[len(z) :, len(z) :] += within.sigma / size
+        assert np.allclose(mean, mu, atol=1e-10) and np.allclose(cov, expected, atol=1e-10)
+
+
+def test_empirical_draw_refits_to_the_estimates(fit):
+    refit = semlang.sem(MODEL, semlang.simulate(fit, seed=4, empirical=True), cluster="cluster")
+    assert np.allclose(refit.params, fit.params, atol=1e-7)
+    assert refit.fit_measures()["chisq"] == pytest.approx(0.0, abs=1e-6)
+    ours, implied = refit.inspect("sampstat"), fit.inspect("implied")
+    for level in ("within", "cluster"):  # the unrestricted moments (EM) within its tolerance
+        assert np.allclose(ours[level]["cov"], implied[level]["cov"], atol=5e-4)

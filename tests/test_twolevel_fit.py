@@ -454,8 +454,8 @@ def test_unknown_variable_is_located():
 def test_unsupported_options_are_refused():
     with pytest.raises(NotSupportedError, match="missing='fiml'"):
         fit_micro(micro_long(), missing="fiml")
-    with pytest.raises(NotSupportedError, match="estimator='MLR'"):
-        fit_micro(micro_long(), estimator="MLR")
+    with pytest.raises(NotSupportedError, match="estimator='MLM'"):
+        fit_micro(micro_long(), estimator="MLM")
 
 
 def test_rows_with_missing_values_are_dropped_with_a_warning():

@@ -10,7 +10,10 @@ command means adding a module; nothing here changes. A path of several words mak
 (``semlang study ...``) on the fly; a :class:`Command` without ``run`` only describes a group.
 
 Errors: every :class:`~semlang.errors.SemlangError`, and files that cannot be read, end the
-command with exit status 2 and the message on stderr (no traceback). Warnings of semlang
+command with exit status 2 and the message on stderr (no traceback). Any other exception is a bug
+of semlang: exit status 3 and a short message asking for a report (the traceback only with
+``--debug``). Ctrl-C and SIGTERM stop the command cleanly (worker processes ended, results files
+kept) with exit status 130 and 143 (128 + the signal). Warnings of semlang
 (:class:`~semlang.errors.SemlangWarning`) are printed on stderr as ``warning: ...``, each once.
 """
 
@@ -20,7 +23,9 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,6 +36,8 @@ from semlang.errors import ModelError, SemlangError, SemlangWarning
 EXIT_OK = 0
 EXIT_NOT_CONVERGED = 1
 EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 3
+DEBUG_FLAG = "--debug"
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,11 @@ def build_parser(commands: list[Command] | None = None) -> argparse.ArgumentPars
         description="Structural equation models from lavaan-style model files.",
     )
     parser.add_argument("--version", action="version", version=f"semlang {__version__}")
+    parser.add_argument(
+        DEBUG_FLAG,
+        action="store_true",
+        help="on an internal error, print the traceback (allowed anywhere on the line)",
+    )
     groups: dict[tuple[str, ...], argparse._SubParsersAction] = {
         (): parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     }
@@ -104,15 +116,16 @@ def _subparsers(groups, path: tuple[str, ...], helps: dict) -> argparse._SubPars
 
 
 def run(argv: list[str]) -> int:
-    """Parse ``argv``, run the command, turn user errors into exit status 2."""
+    """Parse ``argv``, run the command; user errors give exit status 2, internal ones 3."""
+    debug = DEBUG_FLAG in argv
     parser = build_parser()
     try:
-        args, unknown = parser.parse_known_args(argv)
+        args, unknown = parser.parse_known_args([arg for arg in argv if arg != DEBUG_FLAG])
         if unknown:  # the command's own usage, not the top-level one
             args._parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as stop:  # --help, --version, or a usage error (argparse says which)
         return stop.code if isinstance(stop.code, int) else EXIT_USER_ERROR
-    with reported_warnings():
+    with reported_warnings(), terminated_as_interrupt():
         try:
             return args._command.run(args)
         except BrokenPipeError:  # the reader of stdout stopped early (``semlang fit ... | head``)
@@ -122,7 +135,52 @@ def run(argv: list[str]) -> int:
             report_error(error)
         except (OSError, UnicodeDecodeError) as error:
             report_error(error)
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (terminated_as_interrupt)
+            return report_interrupt(stop)
+        except Exception as error:  # anything else is a bug of semlang
+            return report_internal_error(error, debug)
     return EXIT_USER_ERROR
+
+
+@contextmanager
+def terminated_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM stops it as Ctrl-C does (so it can clean up)."""
+    from semlang.runner.stopping import raise_terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, raise_terminated)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def report_interrupt(stop: KeyboardInterrupt) -> int:
+    """Say that the command was stopped (and what was kept); the exit status 128 + signal."""
+    from semlang.runner.stopping import signal_of
+
+    text = str(stop) or "interrupted"
+    print(f"\nstopped: {text}", file=sys.stderr)
+    return 128 + signal_of(stop)
+
+
+def report_internal_error(error: Exception, debug: bool) -> int:
+    """A short note asking for a report (the traceback with ``--debug``); exit status 3."""
+    from semlang import __version__
+
+    if debug:
+        traceback.print_exception(error, file=sys.stderr)
+    where = "" if debug else f"; run again with {DEBUG_FLAG} to see the traceback"
+    print(
+        f"internal error: {type(error).__name__}: {error}\n"
+        f"This is a bug in semlang {__version__}, not a mistake of yours. Please report it with "
+        f"the command, the model and (if you can) the data{where}.",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL_ERROR
 
 
 def report_error(error: BaseException) -> None:

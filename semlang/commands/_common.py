@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,13 +156,37 @@ _OPTION_NAMES = {
 
 
 def options_of(args: argparse.Namespace) -> dict[str, Any]:
-    """The library options the user set on the command line (unset ones are left out)."""
+    """The library options the user set on the command line (unset ones are left out); a
+    warning for a flag that has no effect without another one."""
     options = {}
     for attribute, name in _OPTION_NAMES.items():
         value = getattr(args, attribute, None)
         if value is not None:
             options[name] = value
+    _warn_unused(options)
     return options
+
+
+def _warn_unused(options: dict[str, Any]) -> None:
+    from semlang.errors import SemlangWarning
+
+    words = {str(options.get("se", "")).lower(), *(str(t).lower() for t in options.get("test", ()))}
+    draws = bool(words & {"bootstrap", "boot", "bollen.stine"})
+    if "bootstrap" in options and not draws:
+        warnings.warn(
+            f"--bootstrap {options['bootstrap']} has no effect without --se bootstrap (or "
+            "--test bollen.stine); add one of them to draw bootstrap samples",
+            SemlangWarning,
+            stacklevel=3,
+        )
+    if options.get("group_partial") and not options.get("group_equal"):
+        warnings.warn(
+            "--group-partial has no effect without --group-equal: it frees parameters from the "
+            "equality constraints --group-equal makes (e.g. --group-equal loadings "
+            "--group-partial 'visual=~x2')",
+            SemlangWarning,
+            stacklevel=3,
+        )
 
 
 def relocated(error: ModelError, text: str, name: str) -> ModelError:

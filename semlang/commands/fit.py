@@ -30,7 +30,9 @@ DESCRIPTION = """\
 Fit a model to a CSV file. Output: the lavaan-style summary (--format text), or the estimates
 and fit measures as JSON (--format json), or the estimates table as CSV (--format csv; with
 --fit-measures the fit measures instead). Exit status: 0 success, 1 the optimizer did not
-converge (results are printed all the same), 2 a mistake in the model, the data or an option."""
+converge (results are printed all the same), 2 a mistake in the model, the data or an option,
+3 an internal error (a bug: please report it; --debug shows the traceback), 130/143 stopped by
+Ctrl-C/SIGTERM."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

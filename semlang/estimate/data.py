@@ -215,6 +215,7 @@ def as_frame(data: Any) -> pd.DataFrame:
         path = Path(data)
         if not path.exists():
             raise DataError(f"data file {str(path)!r} does not exist")
+        _check_not_csv(path)
         try:
             frame = pd.read_csv(path)
         except pd.errors.EmptyDataError:
@@ -238,6 +239,35 @@ def as_frame(data: Any) -> pd.DataFrame:
         "data must be a pandas DataFrame, a dict of columns or a CSV path, "
         f"not {type(data).__name__}"
     )
+
+
+_READ_WITH_PANDAS = "and pass the DataFrame, or save the data as CSV (a header line of names)"
+
+
+def _check_not_csv(path: Path) -> None:
+    """A JSON, spreadsheet or other binary file given where a CSV file is expected."""
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(4096)
+    except IsADirectoryError:
+        raise DataError(f"data file {str(path)!r} is a directory") from None
+    text = start.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] in (b"[", b"{"):
+        raise DataError(
+            f"data file {str(path)!r} holds JSON, not CSV",
+            hint=f"read it with pandas.read_json(path) {_READ_WITH_PANDAS}",
+        )
+    if start.startswith(b"PK\x03\x04") or start.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DataError(
+            f"data file {str(path)!r} is a spreadsheet (or zip) file, not CSV",
+            hint=f"read it with pandas.read_excel(path) {_READ_WITH_PANDAS}",
+        )
+    if b"\x00" in start:
+        raise DataError(
+            f"data file {str(path)!r} is a binary file, not CSV",
+            hint=f"read it with pandas (read_stata, read_spss, read_parquet, ...) "
+            f"{_READ_WITH_PANDAS}",
+        )
 
 
 def _check_separator(frame: pd.DataFrame, path: Path) -> None:

@@ -14,6 +14,8 @@ A family knows:
 * for likelihood families, the log-likelihoods of the model, h1 and the baseline;
 * the number of observations that scales the information and enters RMSEA
   (:meth:`EstimationFamily.inference_nobs`);
+* for likelihood families, the Huber-White sandwich and the Yuan-Bentler (Mplus) scaled test
+  (casewise scores, or with two levels the clusters' scores);
 * the weight matrix of each group's moment vector (``moment_weights``: ML's h1 information, or
   the least-squares W), which sandwich estimators and scaled tests use with the casewise data
   (:mod:`semlang.results.robust`, :mod:`semlang.results.robust_sem`,
@@ -87,6 +89,16 @@ class EstimationFamily(Protocol):
     def inference_nobs(self, sample) -> int:
         """The N that scales the information, vcov = (N·I)⁻¹, and enters RMSEA (lavaan's
         ``lav_utils_get_ntotal``: N, or N − G for a Wishart likelihood)."""
+        ...
+
+    def huber_white_vcov(self, fit) -> np.ndarray:
+        """Likelihood families: vcov(φ̂) of the Huber-White sandwich from the casewise (or the
+        clusters') scores (lavaan's ``se = "robust.huber.white"``, ``"robust.cluster"``)."""
+        ...
+
+    def yuan_bentler_mplus(self, fit, base: dict) -> dict:
+        """Likelihood families: the Yuan-Bentler (Mplus variant) scaled test and the scaled and
+        robust measures built on it, from the fit's standard measures ``base``."""
         ...
 
     def moment_weights(self, fit, moments=None, information=None) -> list[np.ndarray]:
@@ -238,16 +250,23 @@ def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal
         if refusal is not None:
             return refusal
     if nlevels > 1:
-        if estimator is not Estimator.ML or se not in (
-            StandardErrors.STANDARD,
-            StandardErrors.NONE,
-        ):
-            return _Refusal(word if estimator is not Estimator.ML else f"se={se.value!r}",
-                            "two-level models are fitted by ML with standard errors from the "
-                            "information matrix", "use estimator='ML', se='standard'")  # fmt: skip
-        if any(t not in (Test.STANDARD, Test.NONE) for t in options.test):
-            return _Refusal("test=", "two-level models have only the standard test",
-                            "drop test=")  # fmt: skip
+        if estimator not in (Estimator.ML, Estimator.MLR):
+            return _Refusal(word, "two-level models are fitted by ML or MLR",
+                            "use estimator='ML' or 'MLR'")  # fmt: skip
+        if se not in _TWOLEVEL_SE:
+            return _Refusal(f"se={se.value!r}", "two-level models have standard errors from the "
+                            "information matrix or robust (Huber-White) ones from the clusters' "
+                            "scores", "use se='standard' or 'robust.huber.white'")  # fmt: skip
+        robust = se is StandardErrors.ROBUST_HUBER_WHITE or Test.YUAN_BENTLER_MPLUS in options.test
+        if robust and not model.fixed_x:
+            return _Refusal("fixed_x=False", "robust inference of a two-level model is "
+                            "available with fixed covariates only", "drop fixed_x=False, or "
+                            "use estimator='ML'")  # fmt: skip
+        bad = [t for t in options.test if t not in _TWOLEVEL_TESTS]
+        if bad:
+            return _Refusal(f"test={bad[0].value!r}", "two-level models have the standard "
+                            "and the Yuan-Bentler (Mplus) test", "use test='standard' or "
+                            "'yuan.bentler.mplus' (estimator='MLR')")  # fmt: skip
         if options.likelihood is Likelihood.WISHART:
             return _Refusal("likelihood='wishart'", "is not available for two-level models",
                             "drop likelihood=")  # fmt: skip
@@ -257,19 +276,23 @@ def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal
     return None
 
 
+_TWOLEVEL_SE = (StandardErrors.STANDARD, StandardErrors.NONE, StandardErrors.ROBUST_HUBER_WHITE)
+_TWOLEVEL_TESTS = (Test.STANDARD, Test.NONE, Test.YUAN_BENTLER_MPLUS)
 _NOT_ROBUST = (Estimator.GLS, Estimator.WLS)
 _ROBUST_NAMES = (Estimator.ULSM, Estimator.ULSMV, Estimator.ULSMVS, Estimator.WLSM,
                  Estimator.WLSMV, Estimator.WLSMVS)  # fmt: skip
 
 
 def _least_squares_refusal(options: FitOptions) -> _Refusal | None:
-    """lavaan's rules: GLS and WLS have neither robust.sem standard errors nor scaled tests;
-    the robust names (ULSM, ..., WLSMVS) are not bootstrapped."""
+    """lavaan's rules: GLS and WLS have no scaled tests, GLS no robust.sem standard errors (WLS
+    has them: with W = Γ⁻¹ the sandwich is the standard covariance matrix); the robust names
+    (ULSM, ..., WLSMVS) are not bootstrapped."""
     estimator, word = options.estimator, f"estimator={options.estimator.value!r}"
     if estimator in _NOT_ROBUST:
-        if options.se is StandardErrors.ROBUST_SEM:
+        if options.se is StandardErrors.ROBUST_SEM and estimator is Estimator.GLS:
             return _Refusal("se='robust.sem'", f"is not available with {word}",
-                            "use estimator='ULS' or 'DWLS' (or 'ULSM', 'WLSMV', ...)")  # fmt: skip
+                            "use se='standard', or estimator='ULS' or 'DWLS' (or 'ULSM', "
+                            "'WLSMV', ...) for robust standard errors")  # fmt: skip
         bad = [t for t in options.test if t.is_scaled]
         if bad:
             return _Refusal(f"test={bad[0].value!r}", f"is not available with {word}",

@@ -132,6 +132,18 @@ class NormalML:
 
         return likelihood_measures(fit, fit.statistics)
 
+    def huber_white_vcov(self, fit) -> np.ndarray:
+        """The Huber-White sandwich from the casewise (or clusters') scores of the moments."""
+        from semlang.results.robust import robust_vcov_phi
+
+        return robust_vcov_phi(fit)
+
+    def yuan_bentler_mplus(self, fit, base: dict) -> dict:
+        """The Yuan-Bentler (Mplus variant) scaled test and the measures built on it."""
+        from semlang.results.robust import scaled_test
+
+        return scaled_test(fit, base)
+
     def moment_weights(self, fit, moments=None, information=None) -> list[np.ndarray]:
         """W_g per group over the moments ((μ,) vech Σ): the unrestricted model's unit
         information at ``moments`` (one (Σ, μ) per group; the model-implied ones by default,

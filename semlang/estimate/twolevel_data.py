@@ -4,7 +4,8 @@ Input: a data set (DataFrame or array with names), cluster ids, the variables of
 (within) model and of the level-2 (between) model, and the model's fixed exogenous covariates.
 Output: a frozen :class:`TwoLevelData` holding the pooled within-cluster covariance, the cluster
 means, and the mean and covariance of the cluster-level data for each distinct cluster size, so
-the likelihood shares all work across clusters of the same size.
+the likelihood shares all work across clusters of the same size; each cluster's within scatter
+and size for the per-cluster scores (:mod:`semlang.estimate.twolevel_scores`).
 
 Variables are classified as lavaan does, by the level(s) whose model mentions them:
 
@@ -84,6 +85,8 @@ class TwoLevelData:
     size_covs: np.ndarray  # (K, q, q) covariance (divisor: count) of [z, ȳ] over those clusters
     total_mean: np.ndarray  # (p_w,) mean of the level-1 variables over all rows
     total_cov: np.ndarray  # (p_w, p_w) covariance (divisor N) of the level-1 variables
+    cluster_scatter: np.ndarray  # (J, p_w, p_w) each cluster's within scatter Σ_i (y − ȳ)(y − ȳ)ᵀ
+    size_index: np.ndarray  # (J,) each cluster's position in ``sizes``
 
     @classmethod
     def from_data(
@@ -298,6 +301,8 @@ def _build(
     y = values[:, y_idx]
     ybar = means[:, y_idx]
     dev = y - ybar[codes]
+    scatter = np.zeros((len(size), len(y_idx), len(y_idx)))
+    np.add.at(scatter, codes, dev[:, :, None] * dev[:, None, :])
     n, j = len(codes), len(size)
     level2 = np.hstack([means[:, z_idx], ybar])
     sizes, inverse, counts = np.unique(size, return_inverse=True, return_counts=True)
@@ -323,6 +328,8 @@ def _build(
         size_covs=_frozen(size_covs),
         total_mean=_frozen(y.mean(axis=0)),
         total_cov=_frozen(_ml_cov(y)),
+        cluster_scatter=_frozen(scatter),
+        size_index=_frozen(inverse, int),
     )
 
 

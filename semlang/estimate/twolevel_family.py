@@ -2,7 +2,9 @@
 
 Input: a compiled model with ``level:`` blocks and its clustered sample. Output: the two-level
 objective and, after the fit, the log-likelihoods of the model, the unrestricted (EM) model and
-the baseline, as lavaan 0.6.14 computes them for two-level models.
+the baseline, as lavaan 0.6.14 computes them for two-level models; with MLR the Huber-White
+standard errors and the Yuan-Bentler (Mplus) test from the clusters' scores
+(:mod:`semlang.results.twolevel_robust`).
 """
 
 from __future__ import annotations
@@ -58,9 +60,23 @@ class TwoLevelML:
 
         return fit_measures(fit, fit.statistics)
 
+    def huber_white_vcov(self, fit):
+        """The Huber-White sandwich from the clusters' scores (lavaan's two-level MLR)."""
+        from semlang.results.twolevel_robust import robust_vcov_phi
+
+        return robust_vcov_phi(fit)
+
+    def yuan_bentler_mplus(self, fit, base: dict) -> dict:
+        """The Yuan-Bentler (Mplus variant) scaled test from the clusters' scores."""
+        from semlang.results.twolevel_robust import scaled_test
+
+        return scaled_test(fit, base)
+
     def moment_weights(self, fit, moments=None, information=None) -> list:
-        """Two-level models have no robust standard errors or scaled tests."""
+        """Two-level models have no weight matrix of one moment vector (no robust.sem
+        standard errors or Satorra-Bentler-type tests)."""
         raise NotSupportedError(
-            "robust standard errors and scaled tests are not available for two-level models",
-            None, None, hint="use se='standard' and test='standard'",
+            "robust.sem standard errors and Satorra-Bentler-type tests are not available for "
+            "two-level models", None, None,
+            hint="use estimator='MLR' (robust.huber.white, yuan.bentler.mplus)",
         )  # fmt: skip

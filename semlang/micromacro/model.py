@@ -245,12 +245,37 @@ class MicroMacroData:
                 f"the group column {group!r} holds one group only",
                 hint="a micro-macro model compares groups: give the column that identifies them",
             )
+        _check_members(values[:, : len(x_names)], codes, sizes, x_names, group)
         starts = np.cumsum(sizes) - sizes
         per_group = _group_constant(values[:, len(x_names) :], codes, starts, [*z_names, y_name])
         return cls(
             group, x_names, z_names, y_name, np.asarray(labels), sizes,
             values[:, : len(x_names)], per_group[:, :-1], per_group[:, -1],
         )  # fmt: skip
+
+
+def _check_members(
+    x: np.ndarray, codes: np.ndarray, sizes: np.ndarray, x_names: Sequence[str], group: str
+) -> None:
+    """The members' values must vary within groups: groups of one member, or an x that is
+    constant within every group, leave the within-group variance without information."""
+    if sizes.max() < 2:
+        raise DataError(
+            f"every group of {group!r} has one member: the variance of the members around "
+            "their group's score cannot be estimated",
+            hint=f"a micro-macro model needs groups of several members; check that {group!r} "
+            "identifies the groups and that the data are in long format (one row per member)",
+        )
+    means = np.stack([np.bincount(codes, x[:, j]) for j in range(x.shape[1])], axis=1)
+    within = ((x - means[codes] / sizes[codes, None]) ** 2).sum(axis=0)
+    scale = 1e-20 * (1.0 + (x**2).sum(axis=0))
+    constant = [name for name, w, t in zip(x_names, within, scale, strict=True) if w <= t]
+    if constant:
+        raise DataError(
+            f"{', '.join(map(repr, constant))} does not vary within groups: every member of a "
+            "group has the same value",
+            hint="x holds the members' own values; a group-level variable goes in z",
+        )
 
 
 def _numeric(df: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -3,14 +3,16 @@
 Input: a :class:`~semlang.syntax.ast.Model`. Output: :class:`UserModel` with the relations of each
 level expanded into :class:`UserRow` (``y1 + y2 ~ x`` gives two rows; a term written twice, as in
 ``0.5*x + a*x``, gives one row with both modifiers) and the ``:=`` and constraint statements.
-Conflicting modifiers and misplaced statements raise located errors.
+Conflicting modifiers, a parameter written again by a later statement (lavaan's "duplicate model
+element") and misplaced statements raise located errors.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
-from semlang.errors import ModelSpecificationError, NotSupportedError, Span
+from semlang.errors import ModelSpecificationError, NotSupportedError, SemlangWarning, Span
 from semlang.syntax import ast
 from semlang.syntax.ast import ModifierKind, Op
 
@@ -75,8 +77,12 @@ def collect(model: ast.Model) -> UserModel:
                     statement.span,
                     hint="put 'level: 1' (within) or 'level: 2' (between) above this line",
                 )
+            written: dict[tuple, UserRow] = {}
             for row in _expand(statement, level, source):
-                _merge(rows.setdefault(level, {}), row, source)
+                _merge(written, row, source)  # 'a*x + 0.5*x': one row, both modifiers
+            for row in written.values():
+                if not _add_row(rows.setdefault(level, {}), row, source):
+                    continue
                 spans.setdefault(row.lhs, _lhs_span(statement, row.lhs))
                 if row.rhs:
                     spans.setdefault(row.rhs, _rhs_span(statement, row.rhs))
@@ -230,6 +236,33 @@ def _merge(rows: dict[tuple, UserRow], row: UserRow, source) -> None:
         return
     for modifier in row.modifiers.values():
         _add_modifier(existing, modifier, source)
+
+
+def _add_row(rows: dict[tuple, UserRow], row: UserRow, source) -> bool:
+    """Add a row of a new statement; one already written by an earlier statement is lavaan's
+    "duplicate model element" (an error), except ``a ~~ b`` written again the same way round,
+    which lavaan ignores with a warning. Returns whether the row was added."""
+    existing = rows.get(row.key)
+    if existing is None:
+        rows[row.key] = row
+        return True
+    line = source.location(existing.span.start)[0]
+    same_way = existing.lhs == row.lhs and existing.lhs != existing.rhs
+    if row.op is Op.COVARIANCE and same_way:
+        warnings.warn(
+            f"'{_row_name(row)}' (line {source.location(row.span.start)[0]}) repeats line "
+            f"{line} and is ignored, as lavaan does; put all of a parameter's modifiers in one "
+            "place",
+            SemlangWarning,
+            stacklevel=2,
+        )
+        return False
+    raise ModelSpecificationError(
+        f"duplicate model element: '{_row_name(row)}' is already specified on line {line}",
+        source,
+        row.span,
+        hint=f"write '{_row_name(row)}' once, with all its modifiers on that one term",
+    )
 
 
 def _row_name(row: UserRow) -> str:

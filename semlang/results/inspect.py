@@ -114,36 +114,19 @@ def vcov_frame(fit) -> pd.DataFrame:
     return pd.DataFrame(fit.vcov[np.ix_(index, index)], index=names, columns=names)
 
 
-def _std_all_of(fit, theta: np.ndarray) -> np.ndarray:
-    """std.all of the free rows at θ (the implied moments recomputed there)."""
-    from semlang.results.standardized import standardize
+def vcov_std(fit, kind: str = "std.all") -> pd.DataFrame:
+    """lavaan's ``lavInspect(fit, "vcov.std.all")`` (``"vcov.std.lv"``, ``"vcov.std.nox"``): the
+    delta-method covariance matrix J V Jᵀ of the standardized values of the free parameters,
+    J their analytic Jacobian in θ and V the fit's covariance matrix of θ̂ (two-level models
+    too: each level standardized by its own implied variances)."""
+    from semlang.results.standardized_solution import standardized_values
 
-    rows = fit.table.rows
-    implied = fit.model.implied(theta, fit.estimation.objective.exo)
-    total, residual = {}, {}
-    for layout, moments in zip(fit.model.layouts, implied, strict=True):
-        total[layout.block] = dict(zip(layout.variables, np.diag(moments.total_cov), strict=True))
-        residual[layout.block] = dict(zip(layout.variables, np.diag(moments.S), strict=True))
-    est = np.array([theta[r.free - 1] if r.is_free else fit.row_estimate(r) for r in rows])
-    _, std_all = standardize(fit.table, est, total, residual)
-    return std_all[[k for k, row in enumerate(rows) if row.is_free]]
-
-
-def vcov_std_all(fit) -> pd.DataFrame:
-    """lavaan's ``lavInspect(fit, "vcov.std.all")``: the delta-method covariance matrix of the
-    std.all values of the free parameters (the Jacobian by central differences)."""
-    _single_level(fit, "vcov.std.all")
-    theta = np.asarray(fit.theta, float)
-    columns = []
-    for k in range(theta.size):
-        step = 1e-6 * max(1.0, abs(theta[k]))
-        up, down = theta.copy(), theta.copy()
-        up[k] += step
-        down[k] -= step
-        columns.append((_std_all_of(fit, up) - _std_all_of(fit, down)) / (2 * step))
-    jacobian = np.column_stack(columns)
+    est = np.array([fit.row_estimate(row) for row in fit.table.rows], dtype=float)
+    _, jac = standardized_values(fit, est, kind, gradient=True)
+    free = [k for k, row in enumerate(fit.table.rows) if row.is_free]
+    jac = jac[free]
     names = coef_names(fit)
-    return pd.DataFrame(jacobian @ fit.vcov @ jacobian.T, index=names, columns=names)
+    return pd.DataFrame(jac @ fit.vcov @ jac.T, index=names, columns=names)
 
 
 class _Identity:
@@ -396,7 +379,9 @@ _INSPECT = {
     "mean.ov": lambda fit: _latent_moments(fit, "mean.ov"),
     "mean.lv": lambda fit: _latent_moments(fit, "mean.lv"),
     "vcov": vcov_frame,
-    "vcov.std.all": vcov_std_all,
+    "vcov.std.all": lambda fit: vcov_std(fit, "std.all"),
+    "vcov.std.lv": lambda fit: vcov_std(fit, "std.lv"),
+    "vcov.std.nox": lambda fit: vcov_std(fit, "std.nox"),
     "rsquare": r_squared,
     "coef": lambda fit: _matrices(fit, "est"),  # lavInspect's "coef" is "est" (coef(): params)
     "se": lambda fit: _matrices(fit, "se"),

@@ -282,7 +282,8 @@ def fmin(chisq: float, nobs: float) -> float:
 
 
 def cn(chisq: float, df: float, nobs: float, alpha: float = 0.05) -> float:
-    """Hoelter's critical N ``χ²_{1−α}(df) / (X²/N) + 1``; nan when df == 0 and X² is 0."""
+    """Hoelter's critical N ``χ²_{1−α}(df) / (X²/N) + 1``; nan when df == 0 and X² is 0, inf
+    (as R's division by zero) when X² is 0 with df > 0 (a perfect fit)."""
     if not _finite(chisq, df, nobs):
         return math.nan
     if df == 0 and chisq < 2.220446e-16:

@@ -18,7 +18,9 @@ Types, with S, m the unrestricted (sample or EM) moments and Σ̂, μ̂ the impl
   robust standard errors), A1_g the h1 information at the implied moments and I = Σ_g f_g Δ_gᵀ
   A1_g Δ_g the model's; ``normalized``: over the standard error of the sample moment alone.
   GLS and WLS fits take their weight matrix W_g as the h1 information (ACOV(s) = W_g⁻¹ / n_g,
-  A1_g = W_g), as lavaan; ULS and DWLS fits have none (lavaan 0.6.14 stops there too).
+  A1_g = W_g), as lavaan; ULS and DWLS fits have none, and least-squares fits with robust
+  standard errors (WLSMV, ULSMV, WLSM, ...) would need a first-order h1 information that
+  lavaan 0.6.14 has for no least-squares estimator: both are refused, as lavaan refuses them.
 
 A two-level model gets the residuals of each level ("within" and the cluster variable's name:
 the unrestricted model's within and between moments against the implied ones), without
@@ -143,17 +145,20 @@ def _model_parts(fit, groups):
 def _least_squares_parts(fit, groups):
     """GLS and WLS: lavaan's h1 information is the estimator's weight matrix W_g, so ACOV(s) is
     W_g⁻¹ / n_g and A1_g is W_g; the model's information is Σ_g f_g Δ_gᵀ W_g Δ_g."""
+    if fit.options.se in (StandardErrors.ROBUST_HUBER_WHITE, StandardErrors.ROBUST_SEM):
+        # lavaan 0.6.14 asks for the first-order h1 information of a robust fit, which it has
+        # for no least-squares estimator (WLSMV, ULSMV, WLSM, DWLS/ULS/WLS with robust.sem)
+        raise NotSupportedError(
+            f"standardized residuals of a {fit.family.name} fit with robust standard errors are "
+            'not available (nor in lavaan 0.6.14: \'information = "first.order" not available '
+            f"for estimator {fit.family.name}')",
+            hint="use type='raw', 'cor.bollen' or 'cor.bentler'",
+        )
     if fit.family.name not in ("GLS", "WLS"):
         raise NotSupportedError(
             f"standardized residuals of a {fit.family.name} fit are not available (nor in lavaan "
             "0.6.14: the h1 information of ULS and DWLS is diagonal and cannot be inverted)",
             hint="use type='raw', 'cor.bollen' or 'cor.bentler', or estimator='GLS', 'WLS'",
-        )
-    if fit.options.se in (StandardErrors.ROBUST_HUBER_WHITE, StandardErrors.ROBUST_SEM):
-        raise NotSupportedError(
-            "standardized residuals of a least-squares fit with robust standard errors are "
-            "not available",
-            hint="use type='raw', 'cor.bollen' or 'cor.bentler'",
         )
     weights = list(fit.moment_weights)
     acov_obs = [np.linalg.pinv(w, hermitian=True) / (g.weight * fit.nobs)

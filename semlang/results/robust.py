@@ -51,9 +51,11 @@ from semlang.options import Information
 from semlang.results import inference, measures, robust_measures
 
 __all__ = [
+    "Traces",
     "cluster_sums",
     "cross_product",
     "robust_vcov_phi",
+    "scaled_from_traces",
     "scaled_test",
 ]
 
@@ -355,17 +357,17 @@ def _baseline_trace_h0(fit, groups: list[_Group], kind: Information) -> float:
 
 
 @dataclass(frozen=True)
-class _Traces:
+class Traces:
     h1: float  # Σ_g tr(A1_g⁻¹ B1_g)
     h1_ndat: int
     h0: float  # the model's Σ_g f_g tr(E⁻¹ B0_g)
     h0_baseline: float
 
 
-def _traces(fit, groups: list[_Group]) -> _Traces:
+def _traces(fit, groups: list[_Group]) -> Traces:
     kind = fit.options.information
     h1 = [_trace_h1(g, kind) for g in groups]
-    return _Traces(
+    return Traces(
         h1=sum(t for t, _ in h1),
         h1_ndat=sum(n for _, n in h1),
         h0=_trace_h0(groups, _test_bread_inverse(fit, groups)),
@@ -390,8 +392,11 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
     its interval and p-values, and the robust cfi/tli/nnfi/rni and rmsea (interval, p-values).
     """
     base = unscaled if unscaled is not None else fit.fit_measures()
-    groups = _groups(fit)
-    traces = _traces(fit, groups)
+    return scaled_from_traces(fit, base, _traces(fit, _groups(fit)))
+
+
+def scaled_from_traces(fit, base: dict, traces: Traces) -> dict[str, float]:
+    """The measures of :func:`scaled_test` from the traces (any family that has them)."""
     chisq, df = base["chisq"], base["df"]
     chisq0, df0 = base["baseline_chisq"], base["baseline_df"]
     c = robust_measures.scaling_factor(traces.h1 - traces.h0, df)
@@ -411,14 +416,14 @@ def scaled_test(fit, unscaled: dict | None = None) -> dict[str, float]:
         "baseline_pvalue_scaled": measures.chisq_pvalue(chisq0_s, df0),
         "baseline_chisq_scaling_factor": c0,
     }
-    ngroups, nobs = len(fit.sample.groups), fit.inference_nobs  # N - G with the Wishart one
+    ngroups, nobs = len(fit.sample.group_nobs), fit.inference_nobs  # N - G with the Wishart one
     out |= robust_measures.scaled_indices(chisq_s, df, chisq0_s, df0, chisq, df * c, nobs,
                                           ngroups)  # fmt: skip
     x2, c, x2_0, c0 = (chisq, c, chisq0, c0)
     if fit.table.options.missing.is_fiml:
         from semlang.results.robust_fiml import fiml_corrected
 
-        x2, c, x2_0, c0 = fiml_corrected(fit, groups, df, df0)
+        x2, c, x2_0, c0 = fiml_corrected(fit, _groups(fit), df, df0)
     model = (x2, c, x2 / c, c)
     out |= robust_measures.robust_indices(df, df0, model, (x2_0, c0), nobs, ngroups)
     return out

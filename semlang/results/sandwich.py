@@ -16,9 +16,7 @@ from semlang.options import StandardErrors
 
 
 def _huber_white(fit) -> np.ndarray:
-    from semlang.results.robust import robust_vcov_phi
-
-    return robust_vcov_phi(fit)
+    return fit.family.huber_white_vcov(fit)  # casewise or the clusters' scores
 
 
 def _robust_sem(fit) -> np.ndarray:

@@ -19,7 +19,9 @@ The information in ψ, as lavaan forms it on its extended model:
 * first.order: Σ_g (n_g/N) Δ_gᵀ B1_g Δ_g with B1_g the cross-product of the casewise scores of
   the moments at the implied moments (lavaan's "structured" h1), Δ_g = dm_g/dψ;
 * two-level: the two levels' moments and their derivatives through the two-level likelihood
-  (:func:`~semlang.estimate.twolevel.twolevel_information`), expected or observed.
+  (:func:`~semlang.estimate.twolevel.twolevel_information`), expected or observed; first.order:
+  the cross-product of the clusters' scores per observation
+  (:func:`~semlang.estimate.twolevel_scores.first_order_information`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 
 from semlang.compile.layout import EntryIndex
 from semlang.compile.ram import ImpliedMoments, collapse
-from semlang.errors import NotSupportedError, OptionError
+from semlang.errors import OptionError
 from semlang.syntax.ast import Op
 
 INFORMATION = ("expected", "observed", "first.order")
@@ -128,11 +130,6 @@ def _twolevel_system(fit, views, n_ext: int, information: str):
     from semlang.estimate.objective import second_order_entries
     from semlang.estimate.twolevel import twolevel_gradient, twolevel_information
 
-    if information == "first.order":
-        raise NotSupportedError(
-            "the first-order information of a two-level model is not available",
-            hint="use information='expected' or 'observed'",
-        )
     objective = fit.estimation.objective
     data = objective.data
     within, between = views
@@ -143,8 +140,13 @@ def _twolevel_system(fit, views, n_ext: int, information: str):
     d_w, dm_w = within.dsigma_dtheta(n_ext)
     d_b, dm_b = between.dsigma_dtheta(n_ext)
     moments = (within.sigma, between.sigma, within.mu, between.mu)
+    derivatives = (d_w, d_b, dm_w, dm_b)
+    if information == "first.order":
+        from semlang.estimate.twolevel_scores import first_order_information
+
+        return grad, first_order_information(data, moments, derivatives)
     observed = information == "observed"
-    info = twolevel_information(data, moments, (d_w, d_b, dm_w, dm_b), observed=observed)
+    info = twolevel_information(data, moments, derivatives, observed=observed)
     if observed:
         for view, s, m in pairs:
             entries = second_order_entries(view, 2.0 * c * s, 2.0 * c * m)

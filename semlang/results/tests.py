@@ -34,9 +34,7 @@ class TestResult:
 
 
 def _yuan_bentler_mplus(fit, base: dict) -> dict:
-    from semlang.results.robust import scaled_test
-
-    return scaled_test(fit, base)
+    return fit.family.yuan_bentler_mplus(fit, base)  # one- or two-level
 
 
 def _satorra_bentler_family(test: Test) -> Callable[..., dict]:
@@ -140,7 +138,7 @@ def _scaled_result(fit, test: Test, values: dict, df: float) -> TestResult:
     stat, df = values["chisq_scaled"], values.get("df_scaled", df)
     factor = values.get("chisq_scaling_factor", values.get("scaling_factor", math.nan))
     shift = values.get("chisq_shift_parameter", math.nan)
-    weights = [group.nobs / fit.nobs for group in fit.sample.groups]
+    weights = [n / fit.nobs for n in fit.sample.group_nobs]
     groups = tuple(
         t / factor + w * (0.0 if math.isnan(shift) else shift)
         for t, w in zip(fit.statistics.chisq_groups, weights, strict=True)

@@ -17,7 +17,8 @@ Input: a task ``task(index, rng) -> dict``, a number of replications and a seed.
 Modules: :mod:`~semlang.runner.seeds` (one seed per replication and attempt),
 :mod:`~semlang.runner.worker` (what runs in a worker), :mod:`~semlang.runner.backends` (serial,
 process pool, dask), :mod:`~semlang.runner.store` (the resumable results file),
-:mod:`~semlang.runner.progress` (the progress bar), :mod:`~semlang.runner.results` (the result),
+:mod:`~semlang.runner.progress` (the progress bar), :mod:`~semlang.runner.stopping`
+(Ctrl-C and SIGTERM), :mod:`~semlang.runner.results` (the result),
 :mod:`~semlang.runner.core` (:func:`run_replications`).
 """
 
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from semlang.runner.core import run_replications
     from semlang.runner.results import Failure, ReplicationResults
+    from semlang.runner.stopping import Interrupted
     from semlang.runner.store import ResultsFileError
     from semlang.runner.worker import Inadmissible
 
@@ -36,6 +38,7 @@ _HOMES = {
     "run_replications": "semlang.runner.core",
     "Failure": "semlang.runner.results",
     "ReplicationResults": "semlang.runner.results",
+    "Interrupted": "semlang.runner.stopping",
     "ResultsFileError": "semlang.runner.store",
     "Inadmissible": "semlang.runner.worker",
 }
@@ -43,6 +46,7 @@ _HOMES = {
 __all__ = [
     "Failure",
     "Inadmissible",
+    "Interrupted",
     "ReplicationResults",
     "ResultsFileError",
     "run_replications",

@@ -32,9 +32,11 @@ from typing import Any
 
 from semlang.errors import OptionError
 from semlang.runner.seeds import SeedPlan
+from semlang.runner.stopping import signals_blocked, terminate_processes
 from semlang.runner.worker import Task, install_task, run_chunk, run_installed_chunk
 
 MAX_CHUNK = 100
+MAX_KEPT_CHUNK = 10
 _DASK_HINT = "install it with: pip install 'semlang[dask]'"
 
 
@@ -92,11 +94,14 @@ def chunked(indices: Sequence[int], size: int) -> list[list[int]]:
     return [list(indices[start : start + size]) for start in range(0, len(indices), size)]
 
 
-def default_chunk_size(n_pending: int, workers: int, kind: ExecutorKind) -> int:
-    """About four chunks per worker, at most :data:`MAX_CHUNK` replications each."""
+def default_chunk_size(n_pending: int, workers: int, kind: ExecutorKind, kept: bool = False) -> int:
+    """About four chunks per worker, at most :data:`MAX_CHUNK` replications each (at most
+    :data:`MAX_KEPT_CHUNK` when they are kept in a results file, so that an interrupted run loses
+    little)."""
     if kind is ExecutorKind.SERIAL:
         return 1
-    return min(max(math.ceil(n_pending / (4 * workers)), 1), MAX_CHUNK)
+    most = MAX_KEPT_CHUNK if kept else MAX_CHUNK
+    return min(max(math.ceil(n_pending / (4 * workers)), 1), most)
 
 
 @dataclass(frozen=True)
@@ -127,19 +132,30 @@ def _process_batches(
 ) -> Iterator[list[dict]]:
     payload = dump_task(task)
     context = multiprocessing.get_context(start_method())
-    with ProcessPoolExecutor(
-        max_workers=min(n_jobs, len(chunks)),
-        mp_context=context,
-        initializer=install_task,
-        initargs=(payload,),
-    ) as pool:
-        futures = [pool.submit(run_installed_chunk, plan, chunk) for chunk in chunks]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        finally:
-            for future in futures:
-                future.cancel()
+    pool = None
+    try:
+        with signals_blocked():  # the workers start with Ctrl-C and SIGTERM held back
+            pool = ProcessPoolExecutor(
+                max_workers=min(n_jobs, len(chunks)),
+                mp_context=context,
+                initializer=install_task,
+                initargs=(payload,),
+            )
+            futures = [pool.submit(run_installed_chunk, plan, chunk) for chunk in chunks]
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped reading
+        if pool is not None:  # the chunks still running would be thrown away: end them now
+            _end_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _end_pool(pool: ProcessPoolExecutor) -> None:
+    """Stop a process pool at once: queued chunks cancelled, running workers ended."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    terminate_processes(processes)
 
 
 def _dask_batches(

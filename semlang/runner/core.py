@@ -24,6 +24,7 @@ from semlang.runner.backends import (
 from semlang.runner.progress import ProgressBar, wanted
 from semlang.runner.results import ReplicationResults
 from semlang.runner.seeds import SeedLike, SeedPlan, make_plan
+from semlang.runner.stopping import Interrupted, signal_of
 from semlang.runner.store import ResultsFile, open_results
 from semlang.runner.worker import Task
 
@@ -89,7 +90,8 @@ def _run_pending(
     failures = sum(record["status"] != "ok" for record in records)
     with open_backend(options["executor"], options["n_jobs"]) as backend:
         size = options["chunk_size"]
-        size = size or default_chunk_size(len(pending), backend.workers, backend.kind)
+        kept = store is not None
+        size = size or default_chunk_size(len(pending), backend.workers, backend.kind, kept)
         batches = backend.batches(task, plan, chunked(pending, size), options["label"])
         with closing(batches):
             for batch in batches:
@@ -100,6 +102,17 @@ def _run_pending(
                 failures += sum(record["status"] != "ok" for record in batch)
                 if bar is not None:
                     bar.update(done, failures)
+
+
+def _stopped_message(done: int, n: int, label: str, store: ResultsFile | None) -> str:
+    """What an interruption kept, and how to go on."""
+    text = f"{label} interrupted after {done} of {n} replications"
+    if store is None:
+        return text + "; they were not kept (no results file): run again to start over"
+    return (
+        f"{text}; the finished ones are kept in {store.path}: "
+        "run again with the same arguments and results file to resume"
+    )
 
 
 def run_replications(
@@ -135,12 +148,16 @@ def run_replications(
     ``"serial"``, the task and all it closes over (a compiled model, data) must be picklable;
     where workers are spawned, a script needs an ``if __name__ == "__main__":`` guard. Work is
     sent in chunks of ``chunk_size`` replications (default: about four chunks per worker, at
-    most 100 each).
+    most 100 each, or 10 with a results file).
 
     ``results_path``: finished replications are appended to this JSON-lines file; a run with the
     same seed, ``n``, ``label``, ``run_key`` and attempts resumes from it, skipping them; the file
     of another run raises :class:`~semlang.runner.ResultsFileError`. ``progress``: a progress bar
     on stderr, by default when stderr is a terminal.
+
+    Ctrl-C (or SIGTERM turned into :class:`~semlang.runner.Interrupted`, as the command line
+    does) ends the worker processes and raises :class:`~semlang.runner.Interrupted`, whose
+    message says how many replications finished and where they are kept.
     """
     _check_arguments(task, n, max_attempts, chunk_size, label)
     executor_kind(executor)
@@ -156,6 +173,11 @@ def run_replications(
     options = {"executor": executor, "n_jobs": n_jobs, "chunk_size": chunk_size, "label": label}
     try:
         _run_pending(task, plan, pending, records, options, bar, store)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM where the caller made it one
+        finished_now = sum(bool(record.get("final")) for record in records)
+        raise Interrupted(
+            _stopped_message(finished_now, n, label, store), signal_of(stop)
+        ) from None
     finally:
         if store is not None:
             store.close()

@@ -105,8 +105,12 @@ _WORKER_TASK: dict[str, Task] = {}
 
 
 def install_task(payload: bytes) -> None:
-    """Pool initializer: one BLAS thread, and the task unpickled, in the worker process."""
+    """Pool initializer: one BLAS thread, and the task unpickled, in the worker process (which
+    leaves Ctrl-C and SIGTERM to the main process and ends when it is gone)."""
     one_thread()
+    from semlang.runner.stopping import prepare_worker
+
+    prepare_worker()
     _WORKER_TASK["task"] = pickle.loads(payload)
 
 

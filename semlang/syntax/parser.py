@@ -25,7 +25,7 @@ from semlang.syntax.transformer import to_ast
 # A newline after one of these continues the statement on the next line.
 _CONTINUES_AFTER = {
     "REL_OP", "TYPO_OP", "TYPO_EQ", "DEFINE", "CMP_OP", "PLUS", "MINUS", "STAR", "QMARK", "SLASH",
-    "CARET", "LPAR", "COMMA", "COLON", "NEWLINE", "SEMICOLON",
+    "CARET", "POWER", "LPAR", "COMMA", "COLON", "NEWLINE", "SEMICOLON",
 }  # fmt: skip
 # A newline before one of these continues the statement too.
 _CONTINUES_BEFORE = {
@@ -39,6 +39,7 @@ _CONTINUES_BEFORE = {
     "QMARK",
     "SLASH",
     "CARET",
+    "POWER",
 }
 
 _TOKEN_WORDS = {
@@ -51,7 +52,6 @@ _TOKEN_WORDS = {
 }
 _OPERATORS = {"REL_OP", "TYPO_OP", "TYPO_EQ", "DEFINE", "CMP_OP"}
 _OPERATOR_CHARS = set("=~<>:|*+-/^?%")
-_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.")
 
 
 class _ContinuationLines:
@@ -77,7 +77,7 @@ class _ContinuationLines:
             previous = token
 
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")  # the grammar's NAME (without a leading '.')
+_NAME = re.compile(r"[^\W\d][\w.]*\Z")  # the grammar's NAME (without a leading '.')
 
 
 def variable_names(value: str | Sequence[str] | None, what: str) -> tuple[str, ...]:
@@ -224,11 +224,37 @@ def _statement_ends_early(
     )
 
 
+_STATEMENT_OPERATORS = {"=~", "~", "~~", "<~", "~*~", "|~", "|", "%", ":=", ":~", "==", "<", ">"}
+
+
+def _dangling_operator(text: str, position: int) -> Span | None:
+    """The operator that ends the line before the one of ``position``, if one does: then that
+    line's statement lacks its right-hand side (``visual =~`` and a new statement below)."""
+    line_start = text.rfind("\n", 0, position) + 1
+    if line_start == 0 or text[line_start:position].strip() == "":
+        return None
+    last = _previous_token(text, line_start)
+    if last is None or text[last.start : last.end] not in _STATEMENT_OPERATORS:
+        return None
+    return last
+
+
 def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSyntaxError:
     """A second operator: glued to the first (``~~~``), split by a space (``= ~``), or extra."""
     text = source.text
     before = text[previous.start : previous.end]
     span = Span(token.start_pos, token.end_pos)
+    dangling = _dangling_operator(text, token.start_pos)
+    if dangling is not None:
+        operator = text[dangling.start : dangling.end]
+        return ModelSyntaxError(
+            f"missing right-hand side after {operator!r}",
+            source,
+            dangling,
+            hint=f"write what comes after {operator!r} on its line, e.g. "
+            + ("'ab := a*b'" if operator in (":=", "==", "<", ">") else "'f =~ x1 + x2 + x3'")
+            + " (a line that ends with an operator continues on the next line)",
+        )
     if before and before[-1] in _OPERATOR_CHARS and previous.end == token.start_pos:
         whole = Span(previous.start, token.end_pos)
         return ModelSyntaxError(
@@ -273,11 +299,15 @@ def _previous_token(text: str, position: int) -> Span | None:
         return None
     end = len(stripped)
     start = end - 1
-    for chars in (_OPERATOR_CHARS, _NAME_CHARS):
-        if stripped[start] in chars:
-            while start > 0 and stripped[start - 1] in chars:
+    for same_kind in (_OPERATOR_CHARS.__contains__, _is_name_char):
+        if same_kind(stripped[start]):
+            while start > 0 and same_kind(stripped[start - 1]):
                 start -= 1
     return Span(start, end)
+
+
+def _is_name_char(char: str) -> bool:
+    return char.isalnum() or char in "_."
 
 
 def _comment_start(line: str) -> int | None:

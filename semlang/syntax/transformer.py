@@ -26,6 +26,17 @@ from semlang.syntax.modifiers import UNSUPPORTED, StringLiteral, to_modifier
 # a+b+c+... do not count. sympy recurses on nested expressions, so there is a limit.
 MAX_DEPTH = 50
 
+# R's reserved words (see R's ?reserved), which lavaan refuses as variable names.
+RESERVED_WORDS = (
+    frozenset(
+        ("if", "else", "repeat", "while", "function", "for", "in", "next", "break"),
+    )
+    | frozenset(
+        ("TRUE", "FALSE", "NULL", "Inf", "NaN", "NA"),
+    )
+    | frozenset(("NA_integer_", "NA_real_", "NA_character_", "NA_complex_"))
+)
+
 _TYPO_HINTS = {
     "~=": "did you mean '=~' (is measured by)?",
     "=~~": "did you mean '=~' (is measured by) or '~~' (covaries with)?",
@@ -84,9 +95,25 @@ class _ToAst(Transformer_NonRecursive):
             raise self._error(NotSupportedError, _UNSUPPORTED_OPS[op], _span(op_token))
         names = self._lhs_names(lhs_expr, op)
         terms = tuple(self._number_term(t, op) for t in terms)
+        self._check_reserved(names, terms, op)
         if op == "~" and any(t.name == "1" for t in terms):
             return self._split_intercepts(names, terms, meta, op_token)
         return ast.Relation(names, ast.Op(op), terms, _span(meta), _span(op_token))
+
+    def _check_reserved(self, names, terms, op: str) -> None:
+        """R's reserved words are not variable names (lavaan refuses them too)."""
+        found = [(n.name, n.span, "left") for n in names]
+        found += [(t.name, t.name_span, "right") for t in terms]
+        for name, span, side in found:
+            if name in RESERVED_WORDS:
+                raise self._error(
+                    ModelSyntaxError,
+                    f"'{name}' is a reserved word and cannot name a variable ({side}-hand side "
+                    f"of '{op}')",
+                    span,
+                    hint=f"use another name, such as '{name}_'"
+                    + (" ('NA*x1', as a modifier, frees a parameter)" if name == "NA" else ""),
+                )
 
     def _number_term(self, term: ast.Term, op: str) -> ast.Term:
         """``y ~ 1`` is an intercept; ``y ~ 0`` (lavaan) an intercept fixed to zero."""

@@ -52,6 +52,7 @@ def test_information_criteria_and_other_indices():
     assert measures.cn(3.841458820694124, 1, 100, 0.05) == pytest.approx(101.0)
     assert measures.cn(6.634896601021214, 1, 100, 0.01) == pytest.approx(101.0)
     assert math.isnan(measures.cn(0.0, 0, 100))
+    assert measures.cn(0.0, 5, 100) == math.inf  # lavaan: qchisq(.95, df) / 0 + 1 = Inf
 
 
 def test_not_close_fit_is_the_other_tail():

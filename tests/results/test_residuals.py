@@ -122,3 +122,32 @@ def test_uls_dwls_standardized_residuals_refused_as_lavaan(name):
     for label, entry in per_group(fit, ref["resid"]["raw"]).items():
         ours = _pick(fit, fit.residuals(type="raw"), label)
         assert_close(ours["cov"], matrix(entry["cov"]), 1e-4, 1e-3, f"{name} raw {label}")
+
+
+# least-squares fits with robust standard errors: lavaan 0.6.14 gives their raw and correlation
+# residuals but refuses the standardized and normalized ones and lavResiduals() (it asks for a
+# first-order h1 information, which it has for no least-squares estimator)
+ROBUST_LS = ["gaps14b_hs_wlsmv", "gaps14b_hs_ulsmv", "gaps14b_hs_wlsm", "gaps14b_hs_dwls_robust",
+             "gaps14b_hs_wlsmv_groups"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ROBUST_LS)
+def test_robust_least_squares_residuals_as_lavaan(name):
+    fit = fit_case(name)
+    ref = load(name)
+    assert ref["se"] == "robust.sem"
+    for kind in ("raw", "cor", "cor.bollen", "cor.bentler"):
+        out = fit.residuals(type=kind)
+        for label, entry in per_group(fit, ref["resid"][kind]).items():
+            ours = _pick(fit, out, label)
+            assert_close(ours["cov"], matrix(entry["cov"]), 1e-4, 1e-3, f"{name} {kind} {label}")
+    for kind in ("standardized", "normalized"):
+        assert 'information = "first.order" not available' in ref["resid"][kind]["error"]
+        with pytest.raises(NotSupportedError, match=r"nor in lavaan 0\.6\.14: 'information"):
+            fit.residuals(type=kind)
+    for kind in ("cor.bentler", "cor.bollen", "raw"):
+        assert "first.order" in ref["lavResiduals"][kind]["error"]
+        with pytest.raises(NotSupportedError, match="robust standard errors"):
+            fit.residuals(type=kind, summary=True)
+    with pytest.raises(NotSupportedError, match="nor in lavaan"):
+        fit.residual_summary()
