@@ -47,20 +47,21 @@ class NotPositiveDefinite(ArithmeticError):
 
 def cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
     """(Σ⁻¹, log|Σ|) from the Cholesky factor (LAPACK potrf/potri); raises NotPositiveDefinite."""
-    if not np.all(np.isfinite(sigma)):
+    if not np.isfinite(sigma).all():
         raise NotPositiveDefinite
     factor, info = lapack.dpotrf(sigma, lower=1, clean=0)
     if info != 0:
         raise NotPositiveDefinite
-    diagonal = np.diag(factor)
-    if np.any(diagonal <= 0):
+    diagonal = factor.diagonal()
+    if (diagonal <= 0).any():
         raise NotPositiveDefinite
+    logdet = 2.0 * float(np.log(diagonal).sum())
     inverse, info = lapack.dpotri(factor, lower=1)
     if info != 0:
         raise NotPositiveDefinite
     upper = _upper_triangle(len(inverse))
     inverse[upper] = inverse.T[upper]  # potri fills the lower triangle only
-    return inverse, 2.0 * float(np.sum(np.log(diagonal)))
+    return inverse, logdet
 
 
 @cache
@@ -94,4 +95,17 @@ def symmetric_cross_product(z: np.ndarray) -> np.ndarray:
     out = blas.dsyrk(1.0, np.asfortranarray(z), trans=1, lower=1)
     upper = _upper_triangle(len(out))
     out[upper] = out.T[upper]
+    return out
+
+
+def block_diagonal(*blocks: np.ndarray) -> np.ndarray:
+    """The block-diagonal matrix of square or rectangular 2-d blocks (scipy's ``block_diag``
+    without its per-call overhead)."""
+    rows = sum(b.shape[0] for b in blocks)
+    cols = sum(b.shape[1] for b in blocks)
+    out = np.zeros((rows, cols))
+    r = c = 0
+    for b in blocks:
+        out[r : r + b.shape[0], c : c + b.shape[1]] = b
+        r, c = r + b.shape[0], c + b.shape[1]
     return out

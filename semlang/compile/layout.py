@@ -10,6 +10,7 @@ selects the first ``n_observed`` rows. No data, no sympy: pure bookkeeping, buil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -67,6 +68,21 @@ class RamLayout:
     @property
     def n(self) -> int:
         return len(self.variables)
+
+    @cached_property
+    def entry_pairs(self) -> dict[str, np.ndarray]:
+        """Flat indices into an n x n matrix of the pairs of the free entries' rows and columns
+        (``X.take(pairs["cA,rA"])`` is ``X[np.ix_(cA, rA)]``): what the Hessian of the free
+        entries takes from B, Σ and the other n x n matrices, made once."""
+        n = self.n
+        index = {"rA": self.A_free.rows, "cA": self.A_free.cols, "rS": self.S_free.rows,
+                 "cS": self.S_free.cols, "rm": self.m_free.rows}  # fmt: skip
+        names = ("cA,rA", "rA,cA", "rA,rA", "cA,cA", "cA,rS", "rA,cS", "cA,cS", "rA,rS", "cA,rm")
+        out = {}
+        for name in names:
+            rows, cols = (np.asarray(index[part], dtype=np.intp) for part in name.split(","))
+            out[name] = rows[:, None] * n + cols[None, :]
+        return out
 
 
 def build_layout(block: BlockVariables, rows: tuple[ParamRow, ...]) -> RamLayout:

@@ -114,7 +114,12 @@ class ImpliedMoments:
         return out
 
     def entry_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per free entry e: a_e, b_e, c_e with dΣ/de = a bᵀ + b aᵀ, dμ/de = c; and θ index."""
+        """Per free entry e: a_e, b_e, c_e with dΣ/de = a bᵀ + b aᵀ, dμ/de = c; and θ index
+        (computed once; not to be modified)."""
+        return self._entry_vectors
+
+    @cached_property
+    def _entry_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         FB, M = self.FB, self.total_cov
         p = self.layout.n_observed
         a, s, mm = self.layout.A_free, self.layout.S_free, self.layout.m_free

@@ -483,7 +483,9 @@ def _group_data(g, label, names, raw, rows, options, ngroups) -> GroupData:
             f"only {n} {complete}rows{where} for {p} variables",
             hint="a covariance matrix of p variables needs more than p rows",
         )
-    for j, name in enumerate(names):
+    has_missing = np.isnan(raw).any()
+    varies = not has_missing and not (np.ptp(raw, axis=0) == 0).any()
+    for j, name in enumerate(() if varies else names):  # (nothing to report if all vary)
         column = raw[:, j][~np.isnan(raw[:, j])]
         if column.size == 0:
             raise DataError(f"variable {name!r} is missing in every row{where}")
@@ -492,7 +494,7 @@ def _group_data(g, label, names, raw, rows, options, ngroups) -> GroupData:
                 f"variable {name!r} is constant{where} (every value is {column[0]:g})",
                 hint="a constant variable has no variance to model; drop it from the model",
             )
-    if np.isnan(raw).any():
+    if has_missing:
         mean, cov = np.nanmean(raw, axis=0), _pairwise_cov(raw)
     else:
         mean = raw.mean(axis=0)

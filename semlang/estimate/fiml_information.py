@@ -99,12 +99,14 @@ def h1_information_observed(
 def complete_information(sigma: np.ndarray) -> np.ndarray:
     """Unit expected information of ``(μ, vech Σ)`` with complete data: Σ⁻¹ and
     ½ D'(Σ⁻¹ ⊗ Σ⁻¹)D (raises NotPositiveDefinite where Σ is not positive definite)."""
-    from scipy.linalg import block_diag
-
     from semlang.matrices import cholesky_inverse
 
     inverse = cholesky_inverse(sigma)[0]
-    return block_diag(inverse, 0.5 * dup_kron_dup(inverse, inverse))
+    p = len(inverse)
+    out = np.zeros((p + p * (p + 1) // 2,) * 2)  # block diagonal
+    out[:p, :p] = inverse
+    out[p:, p:] = 0.5 * dup_kron_dup(inverse, inverse)
+    return out
 
 
 def h1_information_expected(patterns: MissingPatterns, sigma: np.ndarray) -> np.ndarray:

@@ -82,6 +82,8 @@ class MomentIndex:
         position[vech_indices(self.p)] = np.arange(len(rows))
         offset = self.p if meanstructure else 0
         at = np.concatenate([self.means, offset + position[self.rows, self.cols]])
+        if len(at) == offset + len(rows) and np.array_equal(at, np.arange(len(at))):
+            return W.copy()  # every moment enters, in order
         out = np.zeros((offset + len(rows),) * 2)
         out[np.ix_(at, at)] = W
         return out
@@ -119,13 +121,17 @@ def adf_gamma(raw: np.ndarray, index: MomentIndex, x: list[int]) -> np.ndarray:
         values[:, others] = design @ coef
 
     def contributions(y: np.ndarray) -> np.ndarray:
-        centered = y - y.mean(axis=0)
-        products = centered[:, index.rows] * centered[:, index.cols]
-        return np.hstack([y[:, index.means], products])
+        """The rows' contributions, transposed (moments x rows): gathering rows of the
+        transposed centred data is contiguous, and zᵀ is z in Fortran order (what BLAS takes)."""
+        centered = np.ascontiguousarray((y - y.mean(axis=0)).T)
+        out = np.empty((index.size, n))
+        out[: index.n_means] = y[:, index.means].T
+        np.multiply(centered[index.rows], centered[index.cols], out=out[index.n_means :])
+        return out
 
-    z = contributions(raw) - contributions(values) if x else contributions(raw)
-    z -= z.mean(axis=0)
-    return symmetric_cross_product(z) / n
+    zt = contributions(raw) - contributions(values) if x else contributions(raw)
+    zt -= zt.mean(axis=1)[:, None]
+    return symmetric_cross_product(zt.T) / n
 
 
 def weight_matrix(estimator: Estimator, cov, group, index: MomentIndex, x: list[int]):
@@ -247,12 +253,12 @@ class LeastSquaresDiscrepancy:
         """Per-observation expected information of the free entries, lavaan's
         (N − G)/N · n_g/N · Δₑ W Δₑᵀ (≈ w Δₑ W Δₑᵀ, half the expected Hessian of F)."""
         delta = self.entry_derivatives(Pa, Pb, Pc)
-        return self.information_weight * (delta @ self.W @ delta.T)
+        return self.information_weight * _weighted_gram(delta, self.W)
 
     def first_order_hessian_entries(self, moments, Pa, Pb, Pc, meanstructure) -> np.ndarray:
         """The Gauss-Newton part of ∇²F in the free entries: 2 w Δₑ W Δₑᵀ."""
         delta = self.entry_derivatives(Pa, Pb, Pc)
-        return 2.0 * self.weight * (delta @ self.W @ delta.T)
+        return 2.0 * self.weight * _weighted_gram(delta, self.W)
 
     def independence_value(self, free: np.ndarray) -> float:
         """min (s − σ)ᵀW(s − σ) of the independence model: σ free on the moments ``free``,
@@ -265,6 +271,20 @@ class LeastSquaresDiscrepancy:
             cross = W[np.ix_(fixed, free)]
             schur = schur - cross @ np.linalg.solve(W[np.ix_(free, free)], cross.T)
         return float(r[fixed] @ schur @ r[fixed])
+
+
+SPARSE_MOMENTS = 200  # from this many moments Δₑ W Δₑᵀ takes Δₑ as a sparse matrix ...
+SPARSE_DENSITY = 0.25  # ... when at most this share of its entries is not zero
+
+
+def _weighted_gram(delta: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Δₑ W Δₑᵀ. Each free entry moves only the moments of its variables, so with many moments
+    (WLS on 30 variables: 465) Δₑ is mostly zeros, and its product with W is taken sparse."""
+    if delta.shape[1] >= SPARSE_MOMENTS and np.count_nonzero(delta) <= SPARSE_DENSITY * delta.size:
+        from scipy import sparse
+
+        return np.asarray(sparse.csr_matrix(delta) @ W) @ delta.T
+    return delta @ W @ delta.T
 
 
 # --------------------------------------------------------------------------- the family

@@ -44,6 +44,25 @@ class Objective:
     def theta(self, phi: np.ndarray) -> np.ndarray:
         return self.model.space.theta(phi)
 
+    def _moments(self, theta: np.ndarray) -> tuple:
+        """The implied moments at θ, and each block's (f, dF/dΣ, dF/dμ) once asked for: kept
+        for the last θ, where the optimizer asks for the Hessian or the information right
+        after the gradient (raises NotPositiveDefinite where Σ is not PD)."""
+        key = theta.tobytes()
+        memo = self.__dict__.get("_memo")  # not a field: a frozen dataclass's cache
+        if memo is None or memo[0] != key:
+            memo = (key, self.model.implied(theta, self.exo), [None] * len(self.discrepancies))
+            self.__dict__["_memo"] = memo
+        return memo[1], memo[2]
+
+    def _evaluated(self, theta: np.ndarray) -> tuple:
+        """(implied moments, per block (f, G, g)) at θ."""
+        implied, evaluated = self._moments(theta)
+        for k, (moments, discrepancy) in enumerate(zip(implied, self.discrepancies, strict=True)):
+            if evaluated[k] is None:
+                evaluated[k] = discrepancy.evaluate(moments.sigma, moments.mu, gradient=True)
+        return implied, evaluated
+
     def value(self, phi: np.ndarray) -> float:
         try:
             implied = self.model.implied(self.theta(phi), self.exo)
@@ -58,10 +77,9 @@ class Objective:
         """F and dF/dθ at θ (no constraints applied); (inf, 0) where Σ is not PD."""
         n_theta = self.model.n_theta
         try:
-            implied = self.model.implied(theta, self.exo)
+            implied, evaluated = self._evaluated(theta)
             total, grad_theta = 0.0, np.zeros(n_theta)
-            for moments, discrepancy in zip(implied, self.discrepancies, strict=True):
-                f, G, g = discrepancy.evaluate(moments.sigma, moments.mu, gradient=True)
+            for moments, (f, G, g) in zip(implied, evaluated, strict=True):
                 total += f
                 grad_theta += moments.gradient(G, g, n_theta)
         except (NotPositiveDefinite, np.linalg.LinAlgError):
@@ -86,7 +104,7 @@ class Objective:
         theta = self.theta(phi)
         n_theta = self.model.n_theta
         info = np.zeros((n_theta, n_theta))
-        implied = self.model.implied(theta, self.exo)
+        implied = self._moments(theta)[0]
         for moments, discrepancy in zip(implied, self.discrepancies, strict=True):
             Pa, Pb, Pc, index = moments.entry_vectors()
             entries = discrepancy.expected_entries(moments, Pa, Pb, Pc, self.meanstructure)
@@ -98,10 +116,10 @@ class Objective:
         """The analytic Hessian ∇²F in θ; raises NotPositiveDefinite where Σ is not PD."""
         n_theta = self.model.n_theta
         out = np.zeros((n_theta, n_theta))
-        for moments, discrepancy in zip(
-            self.model.implied(theta, self.exo), self.discrepancies, strict=True
+        implied, evaluated = self._evaluated(theta)
+        for moments, discrepancy, (_, G, g) in zip(
+            implied, self.discrepancies, evaluated, strict=True
         ):
-            _, G, g = discrepancy.evaluate(moments.sigma, moments.mu, gradient=True)
             Pa, Pb, Pc, index = moments.entry_vectors()
             entries = second_order_entries(moments, G, g)
             entries += discrepancy.first_order_hessian_entries(
@@ -148,20 +166,19 @@ def second_order_entries(moments: ImpliedMoments, G: np.ndarray, g: np.ndarray |
         v = P.T @ v
     rA, cA = layout.A_free.rows, layout.A_free.cols
     rS, cS = layout.S_free.rows, layout.S_free.cols
-    rm = layout.m_free.rows
-    nA, nS, nm = len(rA), len(rS), len(rm)
+    nA, nS, nm = len(rA), len(rS), len(layout.m_free.rows)
     out = np.zeros((nA + nS + nm, nA + nS + nm))
     if nA == 0:
         return out
-    AA = 2.0 * (
-        P.T[np.ix_(rA, cA)] * Q.T[np.ix_(cA, rA)]
-        + K[np.ix_(rA, rA)] * T[np.ix_(cA, cA)]
-        + Q[np.ix_(rA, cA)] * P[np.ix_(cA, rA)]
-    )
-    AA += P.T[np.ix_(rA, cA)] * np.outer(w[cA], v[rA]) + np.outer(v[rA], w[cA]) * P[np.ix_(cA, rA)]
+    at = layout.entry_pairs  # X.take(at["x,y"]) is X[np.ix_(x, y)]
+    P_cr = P.take(at["cA,rA"])  # its transpose is Pᵀ[rA, cA]
+    Q_rc = Q.take(at["rA,cA"])  # its transpose is Qᵀ[cA, rA]
+    AA = 2.0 * (P_cr.T * Q_rc.T + K.take(at["rA,rA"]) * T.take(at["cA,cA"]) + Q_rc * P_cr)
+    AA += P_cr.T * np.outer(w[cA], v[rA]) + np.outer(v[rA], w[cA]) * P_cr
     factor = np.where(rS == cS, 1.0, 2.0)[None, :]
-    AS = factor * (P[np.ix_(cA, rS)] * K[np.ix_(rA, cS)] + P[np.ix_(cA, cS)] * K[np.ix_(rA, rS)])
-    Am = P[np.ix_(cA, rm)] * v[rA][:, None]
+    AS = factor * (P.take(at["cA,rS"]) * K.take(at["rA,cS"])
+                   + P.take(at["cA,cS"]) * K.take(at["rA,rS"]))  # fmt: skip
+    Am = P.take(at["cA,rm"]) * v[rA][:, None]
     out[:nA, :nA] = AA
     out[:nA, nA : nA + nS] = AS
     out[nA : nA + nS, :nA] = AS.T

@@ -29,9 +29,11 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import lapack
 
 from semlang.estimate.objective import Objective
 from semlang.lazy import LazyModule
@@ -82,15 +84,17 @@ class Constraints:
             inequalities = None
         return cls(lower, upper, inequalities)
 
-    @property
+    @cached_property
     def has_bounds(self) -> bool:
         return bool(np.isfinite(self.lower).any() or np.isfinite(self.upper).any())
 
-    @property
+    @cached_property
     def empty(self) -> bool:
         return not self.has_bounds and self.inequalities is None
 
     def clip(self, phi: np.ndarray) -> np.ndarray:
+        if not self.has_bounds:
+            return np.array(phi, dtype=float)  # what clipping to ±inf gives
         return np.clip(phi, self.lower, self.upper)
 
     def values(self, phi: np.ndarray) -> np.ndarray:
@@ -111,6 +115,8 @@ class Constraints:
         return np.vstack(parts)
 
     def violation(self, phi: np.ndarray) -> float:
+        if self.empty:
+            return 0.0
         values = self.values(phi)
         return float(np.sum(np.maximum(-values, 0.0))) if values.size else 0.0
 
@@ -253,7 +259,7 @@ def _newton_hessian(objective, phi) -> _Hessian:
     try:
         observed = 2.0 * objective.observed_information(phi)
         if np.all(np.isfinite(observed)):
-            return _Hessian(observed, linalg.cho_factor(observed, lower=True), observed=True)
+            return _Hessian(observed, _cho_factor(observed), observed=True)
     except (np.linalg.LinAlgError, ArithmeticError, NotImplementedError):
         pass
     return _fisher_hessian(objective, phi)
@@ -271,7 +277,7 @@ def _scoring_step(hessian: _Hessian, damping: float, phi, gradient, constraints)
     """(step d, multipliers of the active linearized constraints); (None, None) if infeasible."""
     factor = hessian.damped(damping)
     if constraints.empty:
-        return -linalg.cho_solve(factor, gradient), np.zeros(0)
+        return -_cho_solve(factor, gradient), np.zeros(0)
     A = constraints.jacobian(phi)
     b = -constraints.values(phi)
     step = quadratic_program(factor, gradient, A, b)
@@ -301,10 +307,35 @@ def _positive_definite(hessian: np.ndarray):
     tau = 0.0
     for _ in range(30):
         try:
-            return linalg.cho_factor(hessian + tau * np.eye(len(hessian)), lower=True)
+            return _cho_factor(hessian + tau * np.eye(len(hessian)))
         except linalg.LinAlgError:
             tau = max(10.0 * tau, 1e-10 * scale)
     return linalg.cho_factor(np.eye(len(hessian)) * scale, lower=True)
+
+
+def _cho_factor(matrix: np.ndarray) -> tuple:
+    """scipy's ``cho_factor(matrix, lower=True)`` (LAPACK potrf) without its per-call checks
+    where they cannot fail: a finite, non-empty matrix of floats."""
+    if matrix.size == 0 or matrix.dtype != np.float64 or not np.isfinite(matrix).all():
+        return linalg.cho_factor(matrix, lower=True)
+    factor, info = lapack.dpotrf(matrix, lower=1, clean=0)
+    if info > 0:
+        raise linalg.LinAlgError(f"{info}-th leading minor of the array is not positive definite")
+    if info < 0:
+        return linalg.cho_factor(matrix, lower=True)  # scipy's error
+    return factor, True
+
+
+def _cho_solve(factor: tuple, vector: np.ndarray) -> np.ndarray:
+    """scipy's ``cho_solve(factor, vector)`` (LAPACK potrs) without its per-call checks where
+    they cannot fail: a finite, non-empty vector of floats."""
+    c, lower = factor
+    if vector.size == 0 or vector.dtype != np.float64 or not np.isfinite(vector).all():
+        return linalg.cho_solve(factor, vector)
+    out, info = lapack.dpotrs(c, vector, lower=lower)
+    if info != 0:
+        return linalg.cho_solve(factor, vector)  # scipy's error
+    return out
 
 
 def _hessian_times(factor, vector: np.ndarray) -> np.ndarray:
@@ -320,7 +351,7 @@ def quadratic_program(factor, g: np.ndarray, A: np.ndarray, b: np.ndarray):
     None when the constraints cannot all hold.
     """
     L = np.tril(factor[0])
-    d0 = -linalg.cho_solve(factor, g)
+    d0 = -_cho_solve(factor, g)
     if A.size == 0 or np.all(A @ d0 >= b - 1e-12 * (1.0 + np.abs(b))):
         return d0
     G = linalg.solve_triangular(L, A.T, lower=True).T  # A L⁻ᵀ

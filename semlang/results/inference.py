@@ -64,8 +64,8 @@ def pinned_parameters(space, phi: np.ndarray, active: np.ndarray) -> np.ndarray:
 def vcov_from_information(info: np.ndarray, nobs: int, active: np.ndarray) -> np.ndarray:
     """(N · info)⁻¹ restricted to the null space of the active constraints; NaN if singular."""
     n = info.shape[0]
-    basis = linalg.null_space(active) if active.size else np.eye(n)
-    reduced = basis.T @ info @ basis
+    basis = linalg.null_space(active) if active.size else None  # None: the identity
+    reduced = info if basis is None else basis.T @ info @ basis
     if reduced.size == 0:
         return np.zeros((n, n))
     smallest = smallest_scaled_eigenvalue(reduced)
@@ -78,7 +78,8 @@ def vcov_from_information(info: np.ndarray, nobs: int, active: np.ndarray) -> np
             stacklevel=3,
         )
         return np.full((n, n), np.nan)
-    return basis @ scaled_inverse(reduced) @ basis.T / nobs
+    inverse = scaled_inverse(reduced)
+    return (inverse if basis is None else basis @ inverse @ basis.T) / nobs
 
 
 def delta_method(jacobian: np.ndarray, vcov: np.ndarray) -> np.ndarray:

@@ -191,10 +191,14 @@ def _ncx2_cdf(x: float, df: float, ncp: float) -> float:
 
 def _lambda_root(chisq: float, df: float, prob: float, upper: float) -> float:
     """The non-centrality λ in [0, upper] with P(X² <= chisq; df, λ) == prob (nan if none)."""
+    central = float(special.chdtr(df, chisq))  # _ncx2_cdf at ncp = 0
+    noncentral = special.chndtr
+
+    def excess(ncp: float) -> float:  # _ncx2_cdf(chisq, df, ncp) - prob, without its calls
+        return (float(noncentral(chisq, df, ncp)) if ncp > 0.0 else central) - prob
+
     try:
-        return optimize.brentq(
-            lambda ncp: _ncx2_cdf(chisq, df, ncp) - prob, 0.0, upper, xtol=1e-10, rtol=1e-12
-        )
+        return optimize.brentq(excess, 0.0, upper, xtol=1e-10, rtol=1e-12)
     except ValueError:
         return math.nan
 

@@ -16,6 +16,7 @@ Conventions that follow lavaan:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -42,6 +43,14 @@ GfiBlock = tuple[np.ndarray, np.ndarray, np.ndarray, float]
 """One group for :func:`gfi`: (observed moments, implied moments, weight matrix, nobs)."""
 
 _NEAR_ZERO = 1e-5  # moments smaller than this are left unstandardized, as lavaan does
+
+
+@cache
+def _tril_indices(p: int, k: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``np.tril_indices(p, k)``, made once per (p, k) (read-only)."""
+    rows, cols = np.tril_indices(p, k)
+    rows.flags.writeable = cols.flags.writeable = False
+    return rows, cols
 
 
 def _standardize(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
@@ -81,7 +90,7 @@ def residuals_cor_bentler(
 
 def _rms_lower(matrix: np.ndarray, extra: np.ndarray | None = None) -> float:
     """Root mean square over the lower triangle (with diagonal) and the ``extra`` entries."""
-    values = matrix[np.tril_indices(matrix.shape[0])]
+    values = matrix[_tril_indices(matrix.shape[0])]
     if extra is not None:
         values = np.concatenate([values, extra])
     return float(np.sqrt(np.mean(values**2)))
@@ -186,7 +195,7 @@ def _rms(values: np.ndarray, count: int) -> float:
 def _rms_pair(cov_res: np.ndarray, mean_res: np.ndarray | None, drop: int) -> tuple[float, float]:
     """(total, nomean): the RMS over vech(cov_res) (and the means), over (count - drop)."""
     p = cov_res.shape[0]
-    vech = cov_res[np.tril_indices(p)]
+    vech = cov_res[_tril_indices(p)]
     nomean = _rms(vech, vech.size - drop)
     if mean_res is None:
         return nomean, nomean
@@ -204,7 +213,7 @@ def srmr_mplus(block: Block) -> tuple[float, float]:
     s, sigma = np.asarray(sample_cov, float), np.asarray(implied_cov, float)
     p = s.shape[0]
     r = _cov2cor(s) - _cov2cor(sigma)
-    total = np.sum(r[np.tril_indices(p, -1)] ** 2)
+    total = np.sum(r[_tril_indices(p, -1)] ** 2)
     total += np.sum(((np.diag(s) - np.diag(sigma)) / np.diag(s)) ** 2)
     nomean = float(np.sqrt(total / (p * (p + 1) / 2)))
     if implied_mean is None or sample_mean is None:

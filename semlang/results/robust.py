@@ -246,6 +246,10 @@ def _adf_gamma(group: _Group) -> np.ndarray:
     clusters, of the clusters' sums of the centred contributions."""
     y = group.raw
     n, p = y.shape
+    if not group.x_index.size:  # the fitted values are the means: their contributions vanish
+        z = _contributions(y, group.meanstructure)
+        z -= z.mean(axis=0)
+        return cross_product(group, z)
     design = np.hstack([np.ones((n, 1)), y[:, group.x_index]])
     others = np.setdiff1d(np.arange(p), group.x_index)
     fitted = y.copy()
@@ -261,6 +265,20 @@ def _adf_gamma(group: _Group) -> np.ndarray:
     z = contributions(y) - contributions(fitted)
     z -= z.mean(axis=0)
     return cross_product(group, z)
+
+
+def _contributions(y: np.ndarray, meanstructure: bool) -> np.ndarray:
+    """The rows' moment contributions (y, and the products of the centred values), built from
+    the transposed data (contiguous rows) and returned as a rows x moments view."""
+    n, p = y.shape
+    rows, cols = vech_indices(p)
+    centered = np.ascontiguousarray((y - y.mean(axis=0)).T)
+    k = p if meanstructure else 0
+    out = np.empty((k + len(rows), n))
+    if meanstructure:
+        out[:k] = y.T
+    np.multiply(centered[rows], centered[cols], out=out[k:])
+    return out.T
 
 
 def _trace_h1(group: _Group, kind: Information) -> tuple[float, int]:

@@ -30,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import block_diag
 
+from semlang.matrices import block_diagonal
 from semlang.options import Information
 from semlang.results import inference
 from semlang.results.robust import (
@@ -83,11 +83,11 @@ def model_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
     if gammas is None:
         gammas = [_gamma(g) for g in groups]
     weights = fit.moment_weights
-    v = block_diag(*[g.weight * w for g, w in zip(groups, weights, strict=True)])
+    v = block_diagonal(*[g.weight * w for g, w in zip(groups, weights, strict=True)])
     delta = np.vstack([g.delta for g in groups])
     vd = v @ delta
     u = v - vd @ _bread_inverse(fit) @ vd.T
-    gamma = block_diag(*[m / g.weight for g, m in zip(groups, gammas, strict=True)])
+    gamma = block_diagonal(*[m / g.weight for g, m in zip(groups, gammas, strict=True)])
     return _u_gamma(u, gamma)
 
 

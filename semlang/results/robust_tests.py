@@ -32,9 +32,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import block_diag, null_space
+from scipy.linalg import null_space
 
 from semlang.estimate.missing import vech_indices
+from semlang.matrices import block_diagonal
 from semlang.options import Information, Test
 from semlang.results import measures, robust_measures
 from semlang.results.robust import (
@@ -181,7 +182,7 @@ def _normal_gamma(group, sigma: np.ndarray) -> np.ndarray:
         gamma = _gamma_nt(sigma) - _gamma_nt(sigma - residual)
     else:
         residual, gamma = sigma, _gamma_nt(sigma)
-    return block_diag(residual, gamma) if group.meanstructure else gamma
+    return block_diagonal(residual, gamma) if group.meanstructure else gamma
 
 
 def _gamma_nt(s: np.ndarray) -> np.ndarray:
@@ -227,7 +228,7 @@ def browne_residual(fit, base: dict, adf: bool = True, model_based: bool = False
         stat = fit.nobs * _browne(
             np.concatenate(resid),
             np.vstack(deltas),
-            block_diag(*[m * fit.nobs / n for m, n in zip(gammas, counts, strict=True)]),
+            block_diagonal(*[m * fit.nobs / n for m, n in zip(gammas, counts, strict=True)]),
         )
         by_group = tuple(stat * g.weight for g in groups)  # fmt: skip
     else:

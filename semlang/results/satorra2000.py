@@ -24,8 +24,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import block_diag, null_space
+from scipy.linalg import null_space
 
+from semlang.matrices import block_diagonal
 from semlang.results.robust import _bread_inverse, _gamma, _groups
 
 __all__ = ["Satorra2000", "satorra_2000"]
@@ -64,11 +65,11 @@ def traces(less, more) -> tuple[float, float]:
     """tr(UΓ) and tr((UΓ)²) of the difference (see the module docstring)."""
     groups = _groups(less)
     m = _projection(constraint_jacobian(less, more), _bread_inverse(less))
-    v = block_diag(*less.moment_weights)
+    v = block_diagonal(*less.moment_weights)
     delta = np.vstack([g.delta for g in groups])
     vd = v @ delta
     u = vd @ m @ vd.T
-    gamma = block_diag(*[g.weight * _gamma(g) for g in groups])
+    gamma = block_diagonal(*[g.weight * _gamma(g) for g in groups])
     product = u @ gamma
     return float(np.trace(product)), float(np.sum(product * product.T))
 

@@ -34,12 +34,14 @@ class Scales:
     parameters) with dq/dθ, and each variable's / variance row's position in q."""
 
     q: np.ndarray
-    dq: np.ndarray  # (n_q, n_theta)
+    dq: np.ndarray | None  # (n_q, n_theta); None when not asked for
     total: dict  # (block, name) -> index into q
     residual: dict  # (block, name) -> index into q
 
 
-def scales(fit, est: np.ndarray) -> Scales:
+def scales(fit, est: np.ndarray, gradient: bool = True) -> Scales:
+    """The scale quantities at ``est``; their derivatives only with ``gradient`` (else dq is
+    None)."""
     n_theta = fit.model.n_theta
     values, grads, total = [], [], {}
     offset = 0
@@ -48,20 +50,25 @@ def scales(fit, est: np.ndarray) -> Scales:
             total[(layout.block, name)] = offset + i
         offset += layout.n
         values.append(np.diag(moments.total_cov))
-        grads.append(_dvariance(moments, n_theta))
+        if gradient:
+            grads.append(_dvariance(moments, n_theta))
     residual = {}
-    extra_q, extra_dq = [], []
+    positions, frees = [], []
     for k, row in enumerate(fit.table.rows):
         if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.is_model_parameter:
-            residual[(row.block, row.lhs)] = offset + len(extra_q)
-            extra_q.append(abs(est[k]))
-            grad = np.zeros(n_theta)
-            if row.is_free:
-                grad[row.free - 1] = 1.0 if est[k] >= 0 else -1.0
-            extra_dq.append(grad)
+            residual[(row.block, row.lhs)] = offset + len(positions)
+            positions.append(k)
+            frees.append(row.free - 1 if row.is_free else -1)
+    extra_q = np.abs(est[positions])
     # a last NaN entry stands for a variance lavaan cannot find (no such variance row)
-    q = np.concatenate([*values, np.asarray(extra_q, dtype=float), [np.nan]])
-    dq = np.vstack([*grads, np.reshape(extra_dq, (len(extra_dq), n_theta)), np.zeros((1, n_theta))])
+    q = np.concatenate([*values, extra_q, [np.nan]])
+    dq = None
+    if gradient:
+        extra_dq = np.zeros((len(positions), n_theta))
+        for j, (k, free) in enumerate(zip(positions, frees, strict=True)):
+            if free >= 0:
+                extra_dq[j, free] = 1.0 if est[k] >= 0 else -1.0
+        dq = np.vstack([*grads, extra_dq, np.zeros((1, n_theta))])
     return Scales(q, dq, total, residual)
 
 
@@ -136,22 +143,29 @@ def _ov_factors(row, latent: set, exogenous: set) -> list:
     )
 
 
-def standardized_values(fit, est: np.ndarray, kind: str, gradient: bool = False):
+def standardized_values(fit, est: np.ndarray, kind: str, gradient: bool = False, sc=None):
     """The standardized value of every row (``:=`` and constraint rows included) and, with
-    ``gradient``, its Jacobian with respect to θ (n_rows, n_theta)."""
+    ``gradient``, its Jacobian with respect to θ (n_rows, n_theta). ``sc``: the scales at
+    ``est`` when the caller has them (with dq if ``gradient``)."""
     table, n_theta = fit.table, fit.model.n_theta
-    sc = scales(fit, est)
+    if sc is None or (gradient and sc.dq is None):
+        sc = scales(fit, est, gradient)
     q = sc.q.copy()
     nz = np.abs(q) < np.finfo(float).eps  # as lavaan: a zero variance scales nothing
     q[nz] = np.nan
     n = len(table.rows)
     values = np.full(n, np.nan)
-    jac = np.full((n, n_theta), np.nan) if gradient else None
-    for k, row, idx, powers in _plan(fit, sc, kind):
+    plan = _plan(fit, sc, kind)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # padded factors have power 0 (q ** 0 is 1, NaN included): the product is unchanged
+        factor_scales = np.prod(q[plan.idx] ** plan.powers, axis=1)
+        values[plan.positions] = est[plan.positions] * factor_scales
+    jac = None
+    if gradient:
+        jac = np.full((n, n_theta), np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
-            scale = float(np.prod(q[idx] ** powers)) if len(idx) else 1.0
-            values[k] = est[k] * scale
-            if gradient:
+            for j, (k, row, idx, powers) in enumerate(plan.rows):
+                scale = factor_scales[j]
                 row_jac = np.zeros(n_theta)
                 if row.is_free:
                     row_jac[row.free - 1] = scale
@@ -162,19 +176,38 @@ def standardized_values(fit, est: np.ndarray, kind: str, gradient: bool = False)
     return values, jac
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """The model-parameter rows' factors: per row (position, row, indices into q, powers), and
+    the same as arrays padded with power 0 (positions, idx and powers (rows, most factors))."""
+
+    rows: list
+    positions: np.ndarray
+    idx: np.ndarray
+    powers: np.ndarray
+
+
 _PLANS: dict = {}  # (id of the table, kind) -> (table, plan); a few tables at most
 
 
-def _plan(fit, sc: Scales, kind: str) -> list:
-    """Per model-parameter row: (position, row, indices into q, powers), made once a table."""
+def _plan(fit, sc: Scales, kind: str) -> _Plan:
+    """The plan of a table's rows (made once a table and kind)."""
     key = (id(fit.table), kind)
     hit = _PLANS.get(key)
     if hit is not None and hit[0] is fit.table:
         return hit[1]
     rows = fit.table.rows
     factors = row_factors(fit.table, kind)
-    plan = [(k, row, *_positions(sc, factors[k])) for k, row in enumerate(rows)]
-    plan = [entry for entry in plan if entry[1].is_model_parameter]
+    entries = [(k, row, *_positions(sc, factors[k])) for k, row in enumerate(rows)]
+    entries = [entry for entry in entries if entry[1].is_model_parameter]
+    width = max((len(entry[2]) for entry in entries), default=0)
+    idx = np.zeros((len(entries), width), dtype=np.intp)
+    powers = np.zeros((len(entries), width))
+    for j, (_, _, index, power) in enumerate(entries):
+        idx[j, : len(index)] = index
+        powers[j, : len(power)] = power
+    positions = np.array([entry[0] for entry in entries], dtype=np.intp)
+    plan = _Plan(entries, positions, idx, powers)
     if len(_PLANS) >= 48:
         _PLANS.clear()
     _PLANS[key] = (fit.table, plan)

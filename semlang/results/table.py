@@ -9,13 +9,15 @@ expressions evaluated at the standardized free parameters, as lavaan's ``standar
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from semlang.errors import OptionError
 from semlang.options import StandardErrors
 from semlang.results import inference
-from semlang.results.standardized_solution import standardized_values
+from semlang.results.standardized_solution import scales, standardized_values
 from semlang.syntax.ast import Op
 
 TINY_SE = float(np.sqrt(np.finfo(float).eps))
@@ -24,20 +26,21 @@ TINY_SE = float(np.sqrt(np.finfo(float).eps))
 def estimate_columns(fit) -> dict[str, np.ndarray]:
     table = fit.table
     rows = table.rows
+    plan = _row_plan(table)
     n = len(rows)
     est = np.zeros(n)
     se = np.zeros(n)
     vcov = fit.vcov
     pinned = _pinned(fit)
-    for k, row in enumerate(rows):
-        if row.is_model_parameter:
-            est[k] = fit.row_estimate(row)
-            if row.is_free:
-                variance = vcov[row.free - 1, row.free - 1]
-                usable = variance >= 0 and not pinned[row.free - 1]
-                se[k] = np.sqrt(variance) if usable else np.nan
+    for k in plan.fixed:
+        est[k] = fit.row_estimate(rows[k])
+    est[plan.free] = fit.theta[plan.free_index]
+    variance = np.diagonal(vcov)[plan.free_index]
+    usable = (variance >= 0) & ~pinned[plan.free_index]
+    with np.errstate(invalid="ignore"):
+        se[plan.free] = np.where(usable, np.sqrt(variance), np.nan)
     space = fit.model.space
-    definition_rows = [k for k, row in enumerate(rows) if row.op is Op.DEFINED]
+    definition_rows = plan.definitions
     if definition_rows:
         with np.errstate(all="ignore"):  # a NaN or Inf value: warned about at the fit
             values = space.definitions.value(fit.theta)
@@ -49,7 +52,7 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
         held = active & (np.abs(variances) < TINY_SE**2)
         usable = (variances >= 0) & ~held & np.isfinite(values)  # no SE for a NaN or Inf value
         se[definition_rows] = np.sqrt(np.where(usable, variances, np.nan))
-    constraint_rows = [k for k, row in enumerate(rows) if row.op in (Op.EQUAL, Op.LESS, Op.GREATER)]
+    constraint_rows = plan.constraints
     if constraint_rows:
         est[constraint_rows] = space.constraint_values.value(fit.theta)
     se = np.where(se < TINY_SE, 0.0, se)  # as lavaan: a numerically zero se is 0, with no z
@@ -59,9 +62,9 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
         from semlang.results.bootstrap import bootstrap_columns
 
         columns = bootstrap_columns(fit, columns)
-    for k, row in enumerate(rows):  # lavaan: no p-value for a parameter at its lower()/upper()
-        if row.is_free and min(abs(est[k] - row.lower), abs(est[k] - row.upper)) < TINY_SE:
-            columns["pvalue"][k] = np.nan
+    # lavaan: no p-value for a parameter at its lower()/upper()
+    at_bound = np.minimum(np.abs(est[plan.free] - plan.lower), np.abs(est[plan.free] - plan.upper))
+    columns["pvalue"][plan.free[at_bound < TINY_SE]] = np.nan
     for k in constraint_rows:  # lavaan: se 0, no test, the interval collapsed on the value
         columns["z"][k] = columns["pvalue"][k] = np.nan
         columns["ci_lower"][k] = columns["ci_upper"][k] = est[k]
@@ -69,6 +72,43 @@ def estimate_columns(fit) -> dict[str, np.ndarray]:
     columns["std_all"] = std_all
     columns["std_nox"] = std_nox
     return columns
+
+
+@dataclass(frozen=True)
+class _RowPlan:
+    """Where a table's rows go in the estimates columns (made once a table)."""
+
+    free: np.ndarray  # positions of the free rows
+    free_index: np.ndarray  # their θ index
+    lower: np.ndarray  # their bounds
+    upper: np.ndarray
+    fixed: tuple[int, ...]  # model-parameter rows that are not free
+    definitions: list[int]  # := rows
+    constraints: list[int]  # ==, <, > rows
+
+
+_ROW_PLANS: dict = {}  # id of the table -> (table, plan); a few tables at most
+
+
+def _row_plan(table) -> _RowPlan:
+    hit = _ROW_PLANS.get(id(table))
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    rows = table.rows
+    free = [k for k, row in enumerate(rows) if row.is_model_parameter and row.is_free]
+    plan = _RowPlan(
+        free=np.array(free, dtype=np.intp),
+        free_index=np.array([rows[k].free - 1 for k in free], dtype=np.intp),
+        lower=np.array([rows[k].lower for k in free], dtype=float),
+        upper=np.array([rows[k].upper for k in free], dtype=float),
+        fixed=tuple(k for k, row in enumerate(rows) if row.is_model_parameter and not row.is_free),
+        definitions=[k for k, row in enumerate(rows) if row.op is Op.DEFINED],
+        constraints=[k for k, row in enumerate(rows) if row.op in (Op.EQUAL, Op.LESS, Op.GREATER)],
+    )
+    if len(_ROW_PLANS) >= 48:
+        _ROW_PLANS.clear()
+    _ROW_PLANS[id(table)] = (table, plan)
+    return plan
 
 
 def _pinned(fit) -> np.ndarray:
@@ -84,7 +124,8 @@ def _standardized(fit, est: np.ndarray):
     """std_lv, std_all and std_nox of every row (lavaan's definitions, improper solutions
     included: :mod:`semlang.results.standardized_solution`)."""
     kinds = ("std.lv", "std.all", "std.nox")
-    return tuple(standardized_values(fit, est, kind)[0] for kind in kinds)
+    sc = scales(fit, est, gradient=False)  # the same for the three
+    return tuple(standardized_values(fit, est, kind, sc=sc)[0] for kind in kinds)
 
 
 def with_level(fit, columns: dict, level: float) -> dict:
