@@ -2,7 +2,8 @@
 
 Input: model text, data and options (lavaan's names in snake_case). Output: a
 :class:`~semlang.results.fit.Fit`. Each call runs the stages in order — parse, parameter table,
-compile, sample data, estimate — and only this module knows that order.
+compile, sample data, estimate — and only this module knows that order. The numeric part runs
+with one BLAS thread unless the model is large (:mod:`semlang.blas`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semlang.blas import fit_size, limited
 from semlang.compile.model import CompiledModel
 from semlang.compile.model import compile_model as _compile
 from semlang.errors import (
@@ -38,6 +40,7 @@ from semlang.options import (
 from semlang.partable import ParameterTable, build_partable
 from semlang.results.diagnostics import recording, warn_about_solution
 from semlang.results.fit import Fit, RunSettings
+from semlang.runner.progress import long_work
 from semlang.syntax.ast import Op
 from semlang.syntax.parser import parse
 
@@ -120,6 +123,7 @@ def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
     return _fit_compiled(compiled, as_frame(data), resolved, run)
 
 
+@limited(lambda compiled, frame, options, run: fit_size(compiled, options))
 def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict) -> Fit:
     table = compiled.table
     _check_fixed_x(table, options)
@@ -127,7 +131,8 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
     check_supported(table, options)
     messages: list[str] = []
     sample: SampleData | TwoLevelSample
-    with recording(messages):  # kept on the fit (JSON output), and shown as always
+    # messages kept on the fit (JSON output), and shown as always; a clock if it takes long
+    with recording(messages), long_work("fitting the model", settings.progress):
         if table.nlevels > 1:
             from semlang.estimate.twolevel_objective import prepare_twolevel
 

@@ -375,22 +375,22 @@ def test_console_entry_point_sets_one_blas_thread(agree):
     assert done.stdout.strip().split("\n")[-1] == "1 1 0"
 
 
-def test_frame_text_blanks_missing_values_and_whole_floats():
-    from semlang.commands._common import frame_text
+def test_table_text_blanks_missing_values_and_whole_floats():
+    from semlang.commands._common import columns_text, frame_text
 
-    frame = pd.DataFrame(
-        {
-            "id": [1, 2, 3],
-            "lhs": ["f", "x1", None],
-            "value": [1.0, float("nan"), 0.25],
-            "label": ["a", "", None],
-            "line": [3, None, 12],
-            "exo": [0, 1, 0],
-        }
-    )
-    assert frame_text(frame) == (
+    columns = {
+        "id": [1, 2, 3],
+        "lhs": ["f", "x1", None],
+        "value": [1.0, float("nan"), 0.25],
+        "label": ["a", "", None],
+        "line": [3, None, 12],
+        "exo": [0, 1, 0],
+    }
+    expected = (
         "id lhs value label line exo\n"
         " 1   f     1     a    3   0\n"
         " 2  x1                    1\n"
         " 3      0.25         12   0\n"
     )
+    assert columns_text(columns) == expected
+    assert frame_text(pd.DataFrame(columns)) == expected

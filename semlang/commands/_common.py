@@ -13,12 +13,12 @@ import math
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from semlang.errors import ModelError, Source
+
+if TYPE_CHECKING:  # imported where a frame is printed, not for --help or --version
+    import pandas as pd
 
 _SHIPPED_SUFFIXES = (".sem", ".csv")
 
@@ -214,47 +214,85 @@ def relocated(error: ModelError, text: str, name: str) -> ModelError:
 
 
 def parameter_table(args: argparse.Namespace, ngroups: int = 1):
-    """The parameter table of the model file of ``args`` (no data needed)."""
-    import semlang
-    from semlang.options import make_fit_options, split_options
+    """The parameter table of the model file of ``args`` (no data needed; nothing of the
+    estimation is imported, so ``check`` and ``parse`` start quickly)."""
+    from semlang.options import make_fit_options, make_options, split_options
+    from semlang.partable import build_partable
+    from semlang.syntax.parser import parse
 
     text = read_model(args.model)
     model, fit, _ = split_options(options_of(args))
-    table = semlang.parameter_table(text, args.kind, ngroups=ngroups, name=args.model, **model)
+    tree = parse(text, args.model)
+    table = build_partable(tree, make_options(args.kind, **model), ngroups=ngroups)
     make_fit_options(table.options, table.nlevels, **fit)  # the fit options checked too
     return table
 
 
-def frame_text(frame: pd.DataFrame) -> str:
-    """A table as aligned text; missing values blank, whole-number floats without decimals."""
-    columns = [_column_text(str(name), frame[name]) for name in frame.columns]
-    rows = zip(*columns, strict=True)
-    chunks = iter(lambda: "\n".join(map(" ".join, itertools.islice(rows, 10_000))), "")
-    return "\n".join(chunks) + "\n"
-    # (as DataFrame.to_string(index=False), many times faster; each distinct value of a
-    # column is formatted once, which also keeps a table of 500,000 rows small in memory)
-
-
 def _cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)) or _is_na(value):
         return ""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value)
 
 
-def _column_text(name: str, column: pd.Series) -> list[str]:
+def _is_na(value: Any) -> bool:
+    return type(value).__name__ == "NAType"  # pandas.NA, without importing pandas
+
+
+def records_text(records: list[dict]) -> str:
+    """Rows (dicts with the same keys) as aligned text: missing values blank, whole-number
+    floats without decimals, each column right-aligned (as pandas' ``to_string(index=False)``)."""
+    columns = list(records[0]) if records else []
+    return _aligned(columns, [[_cell(record[c]) for c in columns] for record in records])
+
+
+def columns_text(columns: dict[str, list]) -> str:
+    """Columns (lists of one length) as the text of :func:`records_text`, for tables of
+    hundreds of thousands of rows: each distinct value of a column is formatted and padded once
+    (so equal cells share one string) and the lines are joined in chunks."""
+    texts = [_column_text(str(name), values) for name, values in columns.items()]
+    rows = zip(*texts, strict=True)
+    chunks = iter(lambda: "\n".join(map(" ".join, itertools.islice(rows, 10_000))), "")
+    return "\n".join(chunks) + "\n"
+
+
+def _column_text(name: str, values: list) -> list[str]:
     """The header and cells of one column, right-aligned to a common width."""
+    formatted: dict = {}  # value -> its text (ints, floats and strings: equal values format alike)
+    cells = [name]
+    for value in values:
+        text = formatted.get(value)
+        if text is None:
+            text = formatted[value] = _cell(value)
+        cells.append(text)
+    width = max(map(len, cells))
+    padded = {text: text.rjust(width) for text in {name, *formatted.values()}}
+    return [padded[cell] for cell in cells]
+
+
+def _aligned(columns: list[str], rows: list[list[str]]) -> str:
+    """Each column right-aligned to its widest cell or header, one space apart."""
+    widths = [max([len(c), *(len(row[k]) for row in rows)]) for k, c in enumerate(columns)]
+    lines = [" ".join(text.rjust(w) for text, w in zip(line, widths, strict=True))
+             for line in [columns, *rows]]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _cells(column: pd.Series) -> list[str]:
+    import pandas as pd
+
     if pd.api.types.is_integer_dtype(column.dtype):
-        cells = [name, *map(str, column.tolist())]
-        width = max(map(len, cells))
-        return [cell.rjust(width) for cell in cells]
-    if column.dtype.kind != "f" and pd.api.types.infer_dtype(column) != "string":
-        cells = [name, *map(_cell, column.tolist())]
-        width = max(map(len, cells))
-        return [cell.rjust(width) for cell in cells]
-    codes, values = pd.factorize(column)  # missing values: code -1, the last text below
-    texts = [*map(_cell, values.tolist()), ""]
-    width = max(len(name), *map(len, texts))
-    padded = np.array([text.rjust(width) for text in texts], dtype=object)
-    return [name.rjust(width), *padded[codes].tolist()]
+        return [str(v) for v in column.tolist()]
+    return [_cell(v) for v in column.tolist()]
+
+
+def frame_text(frame: pd.DataFrame) -> str:
+    """A table as aligned text; missing values blank, whole-number floats without decimals."""
+    columns = [[str(name), *_cells(frame[name])] for name in frame.columns]
+    widths = [max(map(len, column)) for column in columns]
+    lines = (
+        " ".join(cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
+        for cells in zip(*columns, strict=True)
+    )
+    return "\n".join(lines) + "\n"  # (as DataFrame.to_string(index=False), many times faster)

@@ -17,7 +17,7 @@ from semlang.commands._common import (
     add_kind_flags,
     add_model_argument,
     add_model_options,
-    frame_text,
+    columns_text,
     parameter_table,
     read_model,
 )
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     table = parameter_table(args, ngroups=max(args.ngroups, 1))
     if args.stage == "partable":
-        sys.stdout.write(frame_text(table.to_frame()))
+        sys.stdout.write(columns_text(table.to_columns()))
     else:
         sys.stdout.write(graph_text(table))
     return EXIT_OK

@@ -20,15 +20,21 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
 
 from semlang.compile.symbolic import CompiledExpressions, linear_form
 from semlang.errors import ModelSpecificationError
+from semlang.lazy import LazyModule
 from semlang.partable.table import ParameterTable
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:
+    import sympy
+else:  # imported only for a model with :=, constraints or bounds
+    sympy = LazyModule("sympy")
 
 
 @dataclass(frozen=True)

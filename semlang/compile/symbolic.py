@@ -8,9 +8,16 @@ when pickled (so a compiled model can be sent to worker processes and rebuilt th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
+
+from semlang.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy
+else:  # imported only for a model with :=, constraints or bounds
+    sympy = LazyModule("sympy")
 
 _Numeric = Callable[[np.ndarray], np.ndarray]
 

@@ -80,6 +80,13 @@ class CompleteDataML(NormalPieces):
 
         return complete_information(sigma)
 
+    def moment_weight(self, sigma: np.ndarray, keep: np.ndarray, meanstructure: bool):
+        """ML's weight of the moment vector as a quadratic form (W itself has p⁴/4 entries)."""
+        from semlang.estimate.moment_forms import NormalQuadraticForm
+        from semlang.matrices import cholesky_inverse
+
+        return NormalQuadraticForm(cholesky_inverse(sigma)[0], keep, meanstructure)
+
     def pieces(self, meanstructure: bool) -> tuple[Piece, ...]:
         return (Piece(self.weight, None, self.mean if meanstructure else None, self.cov),)
 

@@ -33,10 +33,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg
 from scipy.linalg import lapack
 
 from semlang.estimate.objective import Objective
+from semlang.lazy import LazyModule
+
+optimize = LazyModule("scipy.optimize")  # the fallbacks and constrained steps only
 
 if TYPE_CHECKING:
     from semlang.compile.symbolic import CompiledExpressions

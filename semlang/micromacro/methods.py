@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.api import compile_model, fit, sem
+from semlang.blas import limited
 from semlang.compile.model import CompiledModel
 from semlang.errors import (
     DataError,
@@ -458,6 +459,7 @@ class MicroMacroResult:
         return out
 
 
+@limited()
 def micro_macro(
     data: Any,
     group: str,

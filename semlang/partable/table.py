@@ -13,13 +13,15 @@ import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import attrgetter
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from semlang.errors import Source, Span
 from semlang.options import ModelOptions
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:  # imported by to_frame: reading a model does not load pandas
+    import pandas as pd
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,13 @@ class ParameterTable:
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.to_columns())
+
+    def to_columns(self) -> dict[str, list]:
+        """The columns of :meth:`to_frame` as lists (the level column only with two levels),
+        without pandas."""
         rows = self.rows
         location = self.source.location
 
@@ -171,10 +180,38 @@ class ParameterTable:
         columns["line"] = [
             location(span.start)[0] if span is not None else None for span in column("span")
         ]
-        frame = pd.DataFrame(columns)
         if self.nlevels == 1:
-            frame = frame.drop(columns=["level"])
-        return frame
+            del columns["level"]
+        return columns
+
+    def to_records(self) -> list[dict]:
+        """The rows of :meth:`to_frame` as dicts (the level column only with two levels)."""
+        records = []
+        for row in self.rows:
+            line = self.source.location(row.span.start)[0] if row.span is not None else None
+            records.append(
+                {
+                    "id": row.id,
+                    "lhs": row.lhs,
+                    "op": row.op.value,
+                    "rhs": row.rhs,
+                    "block": row.block,
+                    "group": row.group,
+                    "level": row.level,
+                    "user": int(row.user),
+                    "free": row.free,
+                    "value": row.value,
+                    "start": row.start,
+                    "label": row.label,
+                    "plabel": row.plabel,
+                    "exo": int(row.exo),
+                    "line": line,
+                }
+            )
+        if self.nlevels == 1:
+            for record in records:
+                del record["level"]
+        return records
 
     def _shown(self) -> pd.DataFrame:
         frame = self.to_frame().drop(columns=["line", "plabel"])

@@ -146,17 +146,13 @@ def _not_fixed_x(fit, group: int) -> np.ndarray:
     return np.concatenate([~is_x, keep]) if fit.table.meanstructure else keep
 
 
-def normal_weights(fit) -> list[np.ndarray]:
-    """ML's weight matrix per group (lavaan's ``WLS.V``): the expected information of the
-    moments at the implied Σ̂ (complete data: Σ̂⁻¹ and ½ D'(Σ̂⁻¹ ⊗ Σ̂⁻¹)D; FIML: the missing-data
-    expected information over the patterns), with the fixed.x covariates' own moments zeroed."""
-    out = []
+def normal_weights(fit) -> list:
+    """ML's weight per group (lavaan's ``WLS.V``): the expected information of the moments at
+    the implied Σ̂ (complete data: Σ̂⁻¹ and ½ D'(Σ̂⁻¹ ⊗ Σ̂⁻¹)D, as a quadratic form; FIML: the
+    missing-data expected information over the patterns), the fixed.x covariates' own moments
+    left out."""
     parts = zip(fit.implied, fit.estimation.objective.discrepancies, strict=True)
-    for group, (moments, discrepancy) in enumerate(parts):
-        p = len(moments.sigma)
-        weight = discrepancy.moment_information(moments.sigma)
-        if not fit.table.meanstructure:
-            weight = weight[p:, p:]
-        keep = _not_fixed_x(fit, group)
-        out.append(weight * np.outer(keep, keep))
-    return out
+    return [
+        discrepancy.moment_weight(moments.sigma, _not_fixed_x(fit, group), fit.table.meanstructure)
+        for group, (moments, discrepancy) in enumerate(parts)
+    ]

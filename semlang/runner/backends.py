@@ -9,8 +9,8 @@ installed, else pickle) and then only small lists of indices, so per-replication
 small. Workers start with ``fork`` where that is safe (not on macOS or Windows, and only while
 this process runs a single thread, since forking a multi-threaded process can deadlock the child),
 and with ``spawn`` otherwise (spawned workers import the task's module by name, so a script's
-entry point needs an ``if __name__ == "__main__":`` guard). Each worker runs numpy with its own
-BLAS threads; with many workers, ``OMP_NUM_THREADS=1`` in the environment avoids oversubscription.
+entry point needs an ``if __name__ == "__main__":`` guard). Each worker runs numpy with one BLAS
+thread (:func:`semlang.runner.worker.install_task`), so the workers do not oversubscribe the cores.
 dask is optional and imported only when asked for.
 """
 

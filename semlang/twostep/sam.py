@@ -49,6 +49,7 @@ import pandas as pd
 import scipy.linalg
 
 from semlang.api import _check_degrees_of_freedom
+from semlang.blas import limited
 from semlang.compile.layout import build_layout
 from semlang.compile.model import compile_model
 from semlang.compile.ram import ImpliedMoments, expected_information
@@ -76,6 +77,7 @@ from semlang.twostep.split import (
 )
 
 
+@limited()
 def sam(model: str, data: Any, mm_list: Any = None, **options: Any) -> FsrResult:
     """Local structural-after-measurement with two-step standard errors (lavaan's ``sam()``).
 
