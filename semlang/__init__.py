@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from semlang.results.compare import lrt
     from semlang.results.score_tests import score_test, wald
     from semlang.simulation import simulate
-    from semlang.twostep import fsr, sam
+    from semlang.twostep import fsr
+    from semlang.twostep.sam import sam
 
 __version__ = "0.1.0"
 

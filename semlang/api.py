@@ -2,16 +2,18 @@
 
 Input: model text, data and options (lavaan's names in snake_case). Output: a
 :class:`~semlang.results.fit.Fit`. Each call runs the stages in order — parse, parameter table,
-compile, sample data, estimate — and only this module knows that order.
+compile, sample data, estimate — and only this module knows that order. The numeric part runs
+with one BLAS thread unless the model is large (:mod:`semlang.blas`).
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from semlang.blas import fit_size, limited
 from semlang.compile.model import CompiledModel
 from semlang.compile.model import compile_model as _compile
 from semlang.errors import (
@@ -23,7 +25,7 @@ from semlang.errors import (
     OptionError,
     SemlangWarning,
 )
-from semlang.estimate.data import as_frame, group_labels, prepare
+from semlang.estimate.data import SampleData, as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
 from semlang.estimate.families import check_supported, free_parameter_count, moments_count
 from semlang.options import (
@@ -38,8 +40,12 @@ from semlang.options import (
 from semlang.partable import ParameterTable, build_partable
 from semlang.results.diagnostics import recording, warn_about_solution
 from semlang.results.fit import Fit, RunSettings
+from semlang.runner.progress import long_work
 from semlang.syntax.ast import Op
 from semlang.syntax.parser import parse
+
+if TYPE_CHECKING:
+    from semlang.estimate.twolevel_objective import TwoLevelSample
 
 
 def sem(model: str, data: Any, **options: Any) -> Fit:
@@ -117,13 +123,16 @@ def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
     return _fit_compiled(compiled, as_frame(data), resolved, run)
 
 
+@limited(lambda compiled, frame, options, run: fit_size(compiled, options))
 def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict) -> Fit:
     table = compiled.table
     _check_fixed_x(table, options)
     settings = RunSettings(run.get("executor"), check_progress(run.get("progress")))
     check_supported(table, options)
     messages: list[str] = []
-    with recording(messages):  # kept on the fit (JSON output), and shown as always
+    sample: SampleData | TwoLevelSample
+    # messages kept on the fit (JSON output), and shown as always; a clock if it takes long
+    with recording(messages), long_work("fitting the model", settings.progress):
         if table.nlevels > 1:
             from semlang.estimate.twolevel_objective import prepare_twolevel
 

@@ -170,7 +170,7 @@ def _model_text(row) -> str:
     return label or value
 
 
-def _number(value: float) -> str:
+def _number(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "NA"
     return f"{value:.{DIGITS}f}"

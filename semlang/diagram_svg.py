@@ -126,14 +126,14 @@ def _covariance(edge, pos, half, latent) -> list[str]:
         control = ((a[0] + b[0]) / 2 + normal[0], (a[1] + b[1]) / 2 + normal[1])
     start = _border(a, half[edge.source], latent[edge.source], control)
     end = _border(b, half[edge.target], latent[edge.target], control)
-    middle = tuple(
+    middle_x, middle_y = (
         0.25 * s + 0.5 * c + 0.25 * e for s, c, e in zip(start, control, end, strict=True)
     )
     return [
         f'<path d="M{start[0]:.1f},{start[1]:.1f} Q{control[0]:.1f},{control[1]:.1f} '
         f'{end[0]:.1f},{end[1]:.1f}" {_style(edge)} marker-start="url(#arrow-start)" '
         'marker-end="url(#arrow)"/>',
-        *_label(*middle, edge.label),
+        *_label(middle_x, middle_y, edge.label),
     ]
 
 

@@ -369,6 +369,7 @@ def _clustered(values: dict, estimator: Estimator, information):
     clusters: MLR means cluster-robust Huber-White standard errors and the Yuan-Bentler (Mplus)
     test, MLM cluster-robust robust.sem ones and the Satorra-Bentler test, whatever se= and test=
     say; ML defaults to MLR's choice and its scaled test then uses the h1 observed information."""
+    tests: tuple[Test, ...]
     if estimator is Estimator.MLR:
         se, tests = StandardErrors.ROBUST_CLUSTER, (Test.STANDARD, Test.YUAN_BENTLER_MPLUS)
     elif estimator is Estimator.MLM:

@@ -18,6 +18,7 @@ sizes).
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ def omega_from_estimates(estimates: pd.DataFrame) -> float:
     return true_var / (true_var + float(twice @ resid["est"].to_numpy(dtype=float)))
 
 
-def omega(fit: object) -> float:
+def omega(fit: Any) -> float:
     """McDonald's omega of a fitted one-factor model: (sum lambda)^2 psi / (... + sum theta)."""
     if fit is None or not callable(getattr(fit, "estimates", None)):
         raise OptionError(
@@ -132,6 +133,6 @@ def reliability(
         return coefficient_alpha(data)
     if fit is not None:
         return omega(fit)
-    if any(v is None for v in components):
+    if sigma2_xi is None or sigma2_nu is None or n is None:
         raise OptionError("the mean reliability needs sigma2_xi, sigma2_nu and n together")
     return mean_reliability(sigma2_xi, sigma2_nu, n)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.api import parameter_table
+from semlang.blas import limited
 from semlang.compile.model import compile_model
 from semlang.errors import (
     ModelSpecificationError,
@@ -167,6 +168,7 @@ def _standardized_draws(rng: np.random.Generator, n: int, p: int, empirical: boo
     return np.linalg.solve(chol, z.T).T
 
 
+@limited()
 def simulate(
     model: Any,
     n: int | Sequence[int] | None = None,

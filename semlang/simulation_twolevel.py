@@ -75,7 +75,8 @@ def simulate_twolevel(fit: Any, n: Any, rng: np.random.Generator, empirical: boo
     sizes = _cluster_sizes(fit, n)
     cluster = np.repeat(np.arange(sizes.size), sizes)
     if empirical:
-        return _frame(fit, *_empirical_draw(within, between, sizes, cluster, rng), cluster)
+        names_w, names_b, w_e, b_e = _empirical_draw(within, between, sizes, cluster, rng)
+        return _frame(fit, names_w, names_b, w_e, b_e, cluster)
     b = between.mu + rng.standard_normal((sizes.size, len(b_names))) @ _root(
         between.sigma, "between"
     )

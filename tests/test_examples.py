@@ -13,6 +13,7 @@ from semlang.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "bigfive"
+MODEL = ROOT / "semlang" / "datasets" / "bigfive_agree.sem"
 
 
 def _fenced_blocks(text: str) -> list[tuple[str, str]]:
@@ -30,8 +31,8 @@ def _readme_command_and_output() -> tuple[list[str], str]:
     return command[len("$ semlang ") :].split(), blocks[console + 1][1]
 
 
-def _run(argv: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
-    monkeypatch.chdir(ROOT)
+def _run(argv: list[str], capsys, monkeypatch, where: Path = ROOT) -> tuple[int, str, str]:
+    monkeypatch.chdir(where)
     code = main(argv)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
@@ -43,24 +44,45 @@ def reference():
 
 
 def test_model_file_is_the_reference_model(reference):
-    text = (EXAMPLE / "agree.sem").read_text(encoding="utf-8")
+    text = MODEL.read_text(encoding="utf-8")
     statements = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
     expected = [line.strip() for line in reference["model"].splitlines() if line.strip()]
     assert statements == expected
     assert reference["fun"] == "cfa" and reference["options"] == {"meanstructure": True}
 
 
-def test_readme_shows_the_real_output(capsys, monkeypatch):
+def test_readme_shows_the_real_output(capsys, monkeypatch, tmp_path):
     argv, shown = _readme_command_and_output()
-    assert argv[0] == "fit" and "--cfa" in argv and "--meanstructure" in argv
-    code, out, err = _run(argv, capsys, monkeypatch)
+    assert argv[:3] == ["fit", "bigfive_agree.sem", "bigfive_agree.csv"]
+    assert "--cfa" in argv and "--meanstructure" in argv
+    # the shipped model and data are found by name in any directory
+    code, out, err = _run(argv, capsys, monkeypatch, where=tmp_path)
     assert code == 0, err
     assert out == shown
 
 
+def test_a_local_file_comes_before_the_shipped_one(capsys, monkeypatch, tmp_path):
+    (tmp_path / "bigfive_agree.sem").write_text("agree =~ A1 + A2 + A3\n", encoding="utf-8")
+    code, out, err = _run(
+        ["fit", "bigfive_agree.sem", "bigfive_agree.csv", "--cfa", "--format", "json"],
+        capsys,
+        monkeypatch,
+        where=tmp_path,
+    )
+    assert code == 0, err
+    assert json.loads(out)["fit_measures"]["df"] == 0  # three indicators: the local model
+
+
+def test_an_unknown_name_is_a_missing_file(capsys, monkeypatch, tmp_path):
+    code, _, err = _run(["fit", "nothing_shipped.sem", "bigfive_agree.csv"], capsys,
+                        monkeypatch, where=tmp_path)  # fmt: skip
+    assert code == 2
+    assert err.startswith("error: 'nothing_shipped.sem': No such file or directory")
+
+
 def test_readme_shows_the_model_file():
     blocks = _fenced_blocks((EXAMPLE / "README.md").read_text(encoding="utf-8"))
-    model = (EXAMPLE / "agree.sem").read_text(encoding="utf-8")
+    model = MODEL.read_text(encoding="utf-8")
     assert ("", model) in blocks
 
 
@@ -104,8 +126,8 @@ def test_readme_states_the_sample_size_and_numbers():
     assert "χ² = 744.709 on 13 degrees of freedom" in text
 
 
-def test_example_python_runs(monkeypatch, capsys):
-    monkeypatch.chdir(ROOT)
+def test_example_python_runs(monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)  # the shipped files need no source tree
     code = dict(_fenced_blocks((EXAMPLE / "README.md").read_text(encoding="utf-8")))["python"]
     namespace: dict = {}
     exec(compile(code, "examples/bigfive/README.md", "exec"), namespace)
@@ -120,11 +142,34 @@ def _readme() -> str:
     return (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def test_readme_setup_runs_the_example_command():
-    setup = dict(_fenced_blocks(_readme()))["bash"].strip().split("\n")
+def _readme_setup() -> tuple[list[str], list[str]]:
+    """The lines of the README's two set-up blocks: the user's, the developer's."""
+    user, dev = [block.strip().split("\n") for kind, block in _fenced_blocks(_readme())
+                 if kind == "bash"][:2]  # fmt: skip
+    return user, dev
+
+
+def test_readme_setup_makes_a_venv_and_runs_the_example_command():
+    user, _ = _readme_setup()
     argv, _ = _readme_command_and_output()
-    assert setup[0] == "pip install -e . && semlang " + " ".join(argv)
-    assert setup[1] == 'pip install -e ".[test]" && pytest'
+    assert user == [
+        "python3 -m venv .venv",
+        ". .venv/bin/activate",
+        "pip install -e . && semlang " + " ".join(argv),
+    ]
+    assert "Python 3.10 or newer" in _readme()
+
+
+def test_ci_runs_the_readme_install_and_test_command():
+    """.ci/run installs the project and runs the test command exactly as the README says."""
+    _, dev = _readme_setup()
+    assert dev == [
+        'pip install -e ".[dev]"',
+        "ruff check && ruff format --check && mypy && pytest -n auto",
+    ]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert dev[0] in ci
+    assert f"{dev[1]} || exit" in ci  # (|| exit: a failing check ends the run under set -e)
 
 
 def test_readme_python_quick_start_runs():

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STUDY = ["study", "micro-macro", "--reps", "120", "--methods", "SEM", "--jobs", "2"]
+REPS = 600  # long enough that the study is still running when the signal comes, even under load
+STUDY = ["study", "micro-macro", "--reps", str(REPS), "--methods", "SEM", "--jobs", "2"]
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/task").exists(), reason="reads the process tree from /proc (Linux)"
@@ -118,7 +119,7 @@ def test_a_stopped_study_exits_cleanly_and_resumes(tmp_path, whom, signum):
     _wait_gone(workers)
 
     kept = _finished(results)
-    assert 0 < kept < 120
+    assert 0 < kept < REPS
     if whom == "group":
         return  # resuming is checked once, after SIGTERM
     again = subprocess.run(
@@ -126,11 +127,11 @@ def test_a_stopped_study_exits_cleanly_and_resumes(tmp_path, whom, signum):
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
     )
     assert again.returncode == 0, again.stderr
     assert f"({kept} replications read back from the results file)" in again.stdout
-    assert _finished(results) == 120
+    assert _finished(results) == REPS
 
 
 def test_ctrl_c_during_a_bootstrap_stops_it_cleanly(tmp_path):
@@ -139,6 +140,8 @@ def test_ctrl_c_during_a_bootstrap_stops_it_cleanly(tmp_path):
     model.write_text("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n", encoding="utf-8")
     process = _start(["fit", str(model), str(hs), "--se", "bootstrap", "--bootstrap", "100000"])
     workers = _wait_for_workers(process)
+    time.sleep(1.0)  # past the pool's start-up: the draws are under way
+    workers |= _children(process.pid)
     os.killpg(process.pid, signal.SIGINT)
     out, err = _stopped(process)
     assert process.returncode == 130

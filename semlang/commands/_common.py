@@ -10,21 +10,37 @@ from __future__ import annotations
 import argparse
 import math
 import warnings
+from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from semlang.errors import ModelError, Source
+
+if TYPE_CHECKING:  # imported where a frame is printed, not for --help or --version
+    import pandas as pd
+
+_SHIPPED_SUFFIXES = (".sem", ".csv")
+
+
+def local_or_shipped(name: str) -> str:
+    """``name`` itself, unless there is no such file and semlang ships one of that name (a model
+    or data set of :mod:`semlang.datasets`, e.g. ``bigfive_agree.sem``): then the shipped file, so
+    that the examples run from any directory."""
+    if Path(name).suffix not in _SHIPPED_SUFFIXES or Path(name).name != name or Path(name).exists():
+        return name
+    shipped = resources.files("semlang") / "datasets" / name
+    return str(shipped) if shipped.is_file() else name
 
 
 def read_model(path: str) -> str:
     """The text of a model file (errors of the file system are reported by the caller)."""
-    return Path(path).read_text(encoding="utf-8")
+    return Path(local_or_shipped(path)).read_text(encoding="utf-8")
 
 
 def add_model_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="model file (lavaan model syntax)")
+    parser.add_argument(
+        "model", help="model file (lavaan model syntax), or a shipped example: bigfive_agree.sem"
+    )
 
 
 def add_kind_flags(parser: argparse.ArgumentParser) -> None:
@@ -197,26 +213,50 @@ def relocated(error: ModelError, text: str, name: str) -> ModelError:
 
 
 def parameter_table(args: argparse.Namespace, ngroups: int = 1):
-    """The parameter table of the model file of ``args`` (no data needed)."""
-    import semlang
-    from semlang.options import make_fit_options, split_options
+    """The parameter table of the model file of ``args`` (no data needed; nothing of the
+    estimation is imported, so ``check`` and ``parse`` start quickly)."""
+    from semlang.options import make_fit_options, make_options, split_options
+    from semlang.partable import build_partable
+    from semlang.syntax.parser import parse
 
     text = read_model(args.model)
     model, fit, _ = split_options(options_of(args))
-    table = semlang.parameter_table(text, args.kind, ngroups=ngroups, name=args.model, **model)
+    tree = parse(text, args.model)
+    table = build_partable(tree, make_options(args.kind, **model), ngroups=ngroups)
     make_fit_options(table.options, table.nlevels, **fit)  # the fit options checked too
     return table
 
 
 def _cell(value: Any) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)) or _is_na(value):
         return ""
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     return str(value)
 
 
+def _is_na(value: Any) -> bool:
+    return type(value).__name__ == "NAType"  # pandas.NA, without importing pandas
+
+
+def records_text(records: list[dict]) -> str:
+    """Rows (dicts with the same keys) as aligned text: missing values blank, whole-number
+    floats without decimals, each column right-aligned (as pandas' ``to_string(index=False)``)."""
+    columns = list(records[0]) if records else []
+    return _aligned(columns, [[_cell(record[c]) for c in columns] for record in records])
+
+
+def _aligned(columns: list[str], rows: list[list[str]]) -> str:
+    """Each column right-aligned to its widest cell or header, one space apart."""
+    widths = [max([len(c), *(len(row[k]) for row in rows)]) for k, c in enumerate(columns)]
+    lines = [" ".join(text.rjust(w) for text, w in zip(line, widths, strict=True))
+             for line in [columns, *rows]]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def _cells(column: pd.Series) -> list[str]:
+    import pandas as pd
+
     if pd.api.types.is_integer_dtype(column.dtype):
         return [str(v) for v in column.tolist()]
     return [_cell(v) for v in column.tolist()]

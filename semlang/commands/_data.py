@@ -14,7 +14,7 @@ import io
 import sys
 from pathlib import Path
 
-from semlang.commands._common import comma_list
+from semlang.commands._common import comma_list, local_or_shipped
 from semlang.errors import DataError
 
 STDIN = "-"
@@ -49,7 +49,7 @@ def _separator(text: str | None) -> str:
 
 def read_data(args: argparse.Namespace):
     """The data of ``args``: a path, or a DataFrame when read from stdin or with options."""
-    source = args.data
+    source = local_or_shipped(args.data)  # (a shipped data set by its file name)
     sep = _separator(getattr(args, "sep", None))
     na_values = list(getattr(args, "na_values", None) or ())
     if source != STDIN and sep == "," and not na_values:

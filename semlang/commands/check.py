@@ -20,8 +20,8 @@ from semlang.commands._common import (
     add_kind_flags,
     add_model_argument,
     add_model_options,
-    frame_text,
     parameter_table,
+    records_text,
 )
 
 
@@ -64,7 +64,7 @@ def report(table) -> tuple[str, DegreesOfFreedom]:
     groups = f"{table.ngroups} group{'s' if table.ngroups != 1 else ''}"
     levels = f", {table.nlevels} levels" if table.nlevels > 1 else ""
     kind = table.options.model_type.value
-    lines = [f"Parameter table ({kind}, {groups}{levels}):", "", frame_text(table.to_frame())]
+    lines = [f"Parameter table ({kind}, {groups}{levels}):", "", records_text(table.to_records())]
     problems = structural_checks(table)
     lines.append("Structural checks: " + ("passed" if not problems else ""))
     lines += [f"  - {problem}" for problem in problems]

@@ -38,7 +38,9 @@ Ctrl-C/SIGTERM."""
 def configure(parser: argparse.ArgumentParser) -> None:
     add_model_argument(parser)
     parser.add_argument(
-        "data", help="data file (CSV with the variable names in the first line; - for stdin)"
+        "data",
+        help="data file (CSV with the variable names in the first line; - for stdin), or a "
+        "shipped data set: bigfive_agree.csv, HolzingerSwineford1939.csv, ...",
     )
     add_data_options(parser)
     add_kind_flags(parser)

@@ -17,9 +17,9 @@ from semlang.commands._common import (
     add_kind_flags,
     add_model_argument,
     add_model_options,
-    frame_text,
     parameter_table,
     read_model,
+    records_text,
 )
 from semlang.errors import Source, Span
 
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     table = parameter_table(args, ngroups=max(args.ngroups, 1))
     if args.stage == "partable":
-        sys.stdout.write(frame_text(table.to_frame()))
+        sys.stdout.write(records_text(table.to_records()))
     else:
         sys.stdout.write(graph_text(table))
     return EXIT_OK

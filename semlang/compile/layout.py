@@ -91,8 +91,11 @@ def build_layout(block: BlockVariables, rows: tuple[ParamRow, ...]) -> RamLayout
     index = {name: i for i, name in enumerate(variables)}
     n = len(variables)
     A0, S0, m0 = np.zeros((n, n)), np.zeros((n, n)), np.zeros(n)
-    a_free, s_free, m_free = [], [], []
-    exo_S, exo_m = [], []
+    a_free: list[tuple[int, int, int]] = []  # (i, j, index of the free parameter)
+    s_free: list[tuple[int, int, int]] = []
+    m_free: list[tuple[int, int, int]] = []
+    exo_S: list[tuple[int, int]] = []
+    exo_m: list[int] = []
     for row in rows:
         if row.op is Op.MEASURED:
             i, j = index[row.rhs], index[row.lhs]

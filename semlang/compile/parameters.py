@@ -20,22 +20,28 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
 
 from semlang.compile.symbolic import CompiledExpressions, linear_form
 from semlang.errors import ModelSpecificationError
+from semlang.lazy import LazyModule
 from semlang.partable.table import ParameterTable
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:
+    import sympy
+else:  # imported only for a model with :=, constraints or bounds
+    sympy = LazyModule("sympy")
 
 
 @dataclass(frozen=True)
 class ParameterSpace:
     n_theta: int
-    theta_symbols: tuple[sympy.Symbol, ...]
-    phi_symbols: tuple[sympy.Symbol, ...]
+    theta_symbols: Sequence[sympy.Symbol]  # (a tuple, or a lazy sequence without constraints)
+    phi_symbols: Sequence[sympy.Symbol]
     phi_index: np.ndarray  # θ index of each φ (φ starts at θ[phi_index])
     linear_map: tuple[np.ndarray, np.ndarray] | None  # (G, c): θ = G φ + c; None: see below
     theta_of_phi: CompiledExpressions  # used when linear_map is None
@@ -195,7 +201,9 @@ def _definition_expressions(table: ParameterTable, labels) -> dict[str, sympy.Ex
     out: dict[str, sympy.Expr] = {}
     for row in table.definitions:
         known = {**labels, **out}
-        value = ast.to_sympy(row.statement.expr, _symbol_map(row.statement.expr, known))
+        statement = row.statement
+        assert isinstance(statement, ast.Definition)  # a ':=' row keeps its statement
+        value = ast.to_sympy(statement.expr, _symbol_map(statement.expr, known))
         if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise ModelSpecificationError(
                 f"the defined parameter {row.lhs!r} is infinite or undefined at the values its "
@@ -210,7 +218,10 @@ def _symbol_map(expr, known: dict[str, sympy.Expr]) -> dict[str, sympy.Expr]:
     return {s.name: known[s.name] for s in ast.symbols_of(expr)}
 
 
-def _constraint_expr(statement: ast.Constraint, names) -> sympy.Expr:
+def _constraint_expr(row, names) -> sympy.Expr:
+    """left − right of the constraint ``row`` (an ``==``, ``<`` or ``>`` row)."""
+    statement = row.statement
+    assert isinstance(statement, ast.Constraint)  # a constraint row keeps its statement
     left = ast.to_sympy(statement.left, _symbol_map(statement.left, names))
     right = ast.to_sympy(statement.right, _symbol_map(statement.right, names))
     return left - right
@@ -219,7 +230,7 @@ def _constraint_expr(statement: ast.Constraint, names) -> sympy.Expr:
 def _signed_constraint(row, names) -> sympy.Expr:
     """lavaan's value of a constraint row: left − right, but right − left for ``<`` (so that an
     inequality holds when its value is >= 0)."""
-    diff = _constraint_expr(row.statement, names)
+    diff = _constraint_expr(row, names)
     return -diff if row.op is Op.LESS else diff
 
 
@@ -231,8 +242,8 @@ def _solve_equalities(table: ParameterTable, names, theta):
     for row in table.constraints:
         if row.op is not Op.EQUAL:
             continue
-        expr = sympy.simplify(_constraint_expr(row.statement, names).xreplace(substitution))
-        symbols = sorted(expr.free_symbols & set(theta), key=order.get, reverse=True)
+        expr = sympy.simplify(_constraint_expr(row, names).xreplace(substitution))
+        symbols = sorted(expr.free_symbols & set(theta), key=order.__getitem__, reverse=True)
         if not symbols:
             _check_holds(expr, table, row)
             continue
@@ -254,7 +265,7 @@ def _unsolved_equalities(table, rows, names, substitution) -> list[sympy.Expr]:
     """
     out = []
     for row in rows:
-        expr = _constraint_expr(row.statement, names).xreplace(substitution)
+        expr = _constraint_expr(row, names).xreplace(substitution)
         if not expr.free_symbols:
             _check_holds(expr, table, row)
             continue

@@ -7,14 +7,26 @@ when pickled (so a compiled model can be sent to worker processes and rebuilt th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy
+
+from semlang.lazy import LazyModule
+
+if TYPE_CHECKING:
+    import sympy
+else:  # imported only for a model with :=, constraints or bounds
+    sympy = LazyModule("sympy")
+
+_Numeric = Callable[[np.ndarray], np.ndarray]
 
 
 class CompiledExpressions:
     """Numeric value and Jacobian of a vector of sympy expressions in ``symbols``."""
+
+    _value: _Numeric | None
+    _jacobian: _Numeric | None
 
     def __init__(self, exprs: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol]):
         self.exprs = tuple(sympy.sympify(e) for e in exprs)

@@ -77,7 +77,8 @@ class SampleData:
     def nclusters(self) -> int | None:
         """The number of clusters (summed over the groups), None without clusters."""
         counts = [getattr(g, "nclusters", None) for g in self.groups]
-        return None if None in counts else sum(counts)
+        known = [count for count in counts if count is not None]
+        return sum(known) if len(known) == len(counts) else None
 
     @property
     def group_nobs(self) -> tuple[int, ...]:
@@ -189,7 +190,7 @@ def select_variables(sample: SampleData, names: Sequence[str]) -> SampleData:
     incomplete data (a row missing every selected variable would have to go).
     """
     names = tuple(names)
-    groups = []
+    groups: list[GroupData | MomentGroupData] = []
     for group in sample.groups:
         absent = [name for name in names if name not in group.names]
         if absent:
@@ -456,9 +457,9 @@ def _check_empty_columns(missing, keep, names, labels, group_of) -> None:
     if len(labels) > 1:
         for label in labels:
             rows = keep & (group_of == label)
-            for j in np.flatnonzero(missing[rows].all(axis=0)):
+            for k in np.flatnonzero(missing[rows].all(axis=0)):
                 raise DataError(
-                    f"variable {names[j]!r} is missing in every row of group {label!r}",
+                    f"variable {names[k]!r} is missing in every row of group {label!r}",
                     hint=_EMPTY_HINT,
                 )
 

@@ -9,6 +9,7 @@ Which discrepancy is minimized is the family's business (:mod:`semlang.estimate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from semlang.estimate.objective import Objective
 from semlang.estimate.optimize import OptimizationResult, minimize
 from semlang.estimate.start import start_values
 from semlang.options import FitOptions
+
+if TYPE_CHECKING:
+    from semlang.estimate.twolevel_objective import TwoLevelSample
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ def build_objective(model: CompiledModel, sample, options: FitOptions) -> Object
 
 def estimate(
     model: CompiledModel,
-    sample: SampleData,
+    sample: SampleData | TwoLevelSample,
     options: FitOptions,
     objective: Objective | None = None,
     phi0: np.ndarray | None = None,

@@ -72,11 +72,17 @@ class Statistics:
 class EstimationFamily(Protocol):
     """The protocol every estimator implements (see the module docstring)."""
 
-    name: str
-    likelihood_based: bool
+    # (read-only: the families are frozen dataclasses)
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def likelihood_based(self) -> bool: ...
+
     # the family keeps the sample Γ of the moments (lavaan's NACOV: WLS, DWLS, ULS), which
     # Browne's ADF residual test then takes, model-based or not
-    stores_gamma: bool
+    @property
+    def stores_gamma(self) -> bool: ...
 
     def objective(self, model, sample, options: FitOptions): ...
 
@@ -167,7 +173,9 @@ def choose_family(table, options: FitOptions) -> EstimationFamily:
         return NormalML(wishart=options.likelihood is Likelihood.WISHART)
     from semlang.estimate.least_squares import LeastSquares
 
-    return LeastSquares(options.estimator)  # a robust name takes its discrepancy (ULS, DWLS)
+    # (a robust name takes its discrepancy: ULS, DWLS; least squares has no Huber-White or
+    # Yuan-Bentler methods, which are refused for it before they could be asked for)
+    return LeastSquares(options.estimator)  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- what goes together

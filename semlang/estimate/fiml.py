@@ -105,8 +105,8 @@ def fiml_loglik_and_gradient(
         grad_sigma += np.bincount(
             block.flat.ravel(), (0.5 * block.n[:, None, None] * inner).ravel(), minlength=p * p
         )
-    grad_sigma = grad_sigma.reshape(p, p)
-    return total, 0.5 * (grad_sigma + grad_sigma.T), grad_mu
+    square = grad_sigma.reshape(p, p)
+    return total, 0.5 * (square + square.T), grad_mu
 
 
 def fiml_gradient(

@@ -123,8 +123,8 @@ def saturated_derivatives(
             z_full = np.zeros((len(n), p))
             z_full[np.arange(len(n))[:, None], block.observed] = z
             k3 += (z_full.T * n) @ w_vech
-    grad_sigma = grad_sigma.reshape(p, p)
-    gradient = np.concatenate([grad_mu, vech_gradient(0.5 * (grad_sigma + grad_sigma.T))])
+    square = grad_sigma.reshape(p, p)
+    gradient = np.concatenate([grad_mu, vech_gradient(0.5 * (square + square.T))])
     info = np.zeros((p + q, p + q))
     info[:p, :p] = unvech(info_mu)
     info[p:, p:] = 0.5 * _duplicate(kv, pos)
@@ -197,6 +197,8 @@ def _direction(
     except np.linalg.LinAlgError:
         pass
     expected = saturated_derivatives(patterns, *split_moments(theta, patterns.n_vars), True)
+    if expected is None:  # (not reached: the same moments gave ``current``)
+        return np.zeros_like(current.gradient), False
     try:
         return _solve(expected.information, current.gradient), False
     except np.linalg.LinAlgError:

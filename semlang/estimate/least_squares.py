@@ -196,6 +196,7 @@ class LeastSquaresDiscrepancy:
         """The rows as one missing-data pattern (what casewise computations take)."""
         from semlang.estimate.missing import MissingPatterns
 
+        assert self.raw is not None, "casewise computations need the rows (not only moments)"
         return MissingPatterns.from_array(self.raw)
 
     @cached_property

@@ -36,6 +36,7 @@ class CompleteDataML(NormalPieces):
         """The rows as one missing-data pattern (what casewise computations take)."""
         from semlang.estimate.missing import MissingPatterns
 
+        assert self.raw is not None, "casewise computations need the rows (not only moments)"
         return MissingPatterns.from_array(self.raw)
 
     @cached_property
@@ -78,6 +79,13 @@ class CompleteDataML(NormalPieces):
         from semlang.estimate.fiml_information import complete_information
 
         return complete_information(sigma)
+
+    def moment_weight(self, sigma: np.ndarray, keep: np.ndarray, meanstructure: bool):
+        """ML's weight of the moment vector as a quadratic form (W itself has p⁴/4 entries)."""
+        from semlang.estimate.moment_forms import NormalQuadraticForm
+        from semlang.matrices import cholesky_inverse
+
+        return NormalQuadraticForm(cholesky_inverse(sigma)[0], keep, meanstructure)
 
     def pieces(self, meanstructure: bool) -> tuple[Piece, ...]:
         return (Piece(self.weight, None, self.mean if meanstructure else None, self.cov),)

@@ -10,6 +10,7 @@ derivatives of Σ and μ — that the objective collapses to θ.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +72,20 @@ class NormalPieces:
 
     def pieces(self, meanstructure: bool) -> tuple[Piece, ...]:
         raise NotImplementedError
+
+    def moment_information(self, sigma: np.ndarray) -> np.ndarray:
+        """Unit expected information of (μ, vech Σ) at Σ."""
+        raise NotImplementedError
+
+    def moment_weight(self, sigma: np.ndarray, keep: np.ndarray, meanstructure: bool) -> Any:
+        """The weight of the moment vector ((μ,) vech Σ) at Σ (lavaan's ``WLS.V`` of ML), its
+        moments outside ``keep`` left out: the matrix, or a callable quadratic form that need
+        not build it (complete data)."""
+        weight = self.moment_information(sigma)
+        if not meanstructure:
+            p = len(sigma)
+            weight = weight[p:, p:]
+        return weight * np.outer(keep, keep)
 
     def expected_entries(self, moments: ImpliedMoments, Pa, Pb, Pc, meanstructure: bool):
         """Per-observation expected information of the free entries (weighted)."""

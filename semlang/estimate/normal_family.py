@@ -71,6 +71,7 @@ class NormalML:
         discrepancies, exo = [], []
         for layout, group in zip(model.layouts, sample.groups, strict=True):
             weight = group.nobs / ntotal
+            discrepancy: FimlDiscrepancy | CompleteDataML
             if group.has_missing:
                 discrepancy = FimlDiscrepancy.from_group(group, weight, ntotal)
             else:

@@ -26,17 +26,38 @@ linear functional θ ↦ tr(G Σ(θ)) + gᵀμ(θ), written with B = (I − A)�
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from semlang.compile.model import CompiledModel
 from semlang.compile.ram import ExoValues, ImpliedMoments, collapse
 from semlang.matrices import NotPositiveDefinite
 
 
+class _Space(Protocol):
+    def theta(self, phi: np.ndarray) -> np.ndarray: ...
+
+    def jacobian(self, phi: np.ndarray) -> np.ndarray: ...
+
+
+class ImpliedModel(Protocol):
+    """What the objective needs of a model: θ(φ) and dθ/dφ (``space``), the number of θ and the
+    implied moments at θ. A :class:`~semlang.compile.CompiledModel`, or a view of one."""
+
+    @property
+    def space(self) -> _Space: ...
+
+    @property
+    def n_theta(self) -> int: ...
+
+    def implied(
+        self, theta: np.ndarray, exo: tuple[ExoValues, ...] | None = None
+    ) -> tuple[ImpliedMoments, ...]: ...
+
+
 @dataclass(frozen=True)
 class Objective:
-    model: CompiledModel
+    model: ImpliedModel
     discrepancies: tuple  # one per block, each with evaluate() and weight
     exo: tuple[ExoValues, ...]
     meanstructure: bool

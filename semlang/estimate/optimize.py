@@ -30,12 +30,19 @@ import math
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg
 from scipy.linalg import lapack
 
 from semlang.estimate.objective import Objective
+from semlang.lazy import LazyModule
+
+optimize = LazyModule("scipy.optimize")  # the fallbacks and constrained steps only
+
+if TYPE_CHECKING:
+    from semlang.compile.symbolic import CompiledExpressions
 
 DECREMENT_TOLERANCE = 1e-13  # converged when the scoring step would lower F by less (× max(1, F))
 PROJECTED_GRADIENT_TOLERANCE = 1e-4  # ... and the largest projected gradient is below this
@@ -68,7 +75,7 @@ class Constraints:
 
     lower: np.ndarray
     upper: np.ndarray
-    inequalities: object | None  # CompiledExpressions with value() and jacobian(), or None
+    inequalities: CompiledExpressions | None  # value() and jacobian(), or None
 
     @classmethod
     def build(cls, n: int, bounds, inequalities) -> Constraints:
@@ -516,6 +523,7 @@ def _restarted(method, objective: Objective, phi0, constraints, max_iterations):
         if result.converged or not improved or iterations >= max_iterations:
             break
         phi = result.phi
+    assert best is not None  # the first result is always the best so far
     return replace(best, iterations=iterations, evaluations=evaluations)
 
 

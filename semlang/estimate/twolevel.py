@@ -180,15 +180,17 @@ def twolevel_gradient(
             -np.inf, *(np.full(shape, np.nan) for shape in ((p_w, p_w), (p_b, p_b), p_w, p_b))
         )
     v_inv, m = kernel.v_inv, data.size_counts
+    dd, resid = kernel.dd, kernel.resid
+    assert dd is not None and resid is not None  # (set together with v_inv)
     # d(−2 logL)/dV_n = m_n (V⁻¹ − V⁻¹ C V⁻¹); V_n = D E D + W
     a = m[:, None, None] * (v_inv - v_inv @ kernel.c @ v_inv)
-    g_e = -0.5 * np.einsum("kij,kij->ij", kernel.dd, a)
+    g_e = -0.5 * np.einsum("kij,kij->ij", dd, a)
     w_inv = kernel.w_inv
     n_within = data.nobs - data.nclusters
     g_w = a[:, p_z:, p_z:].sum(axis=0)
     g_w += n_within * (w_inv - w_inv @ data.pooled_within_cov @ w_inv)
     g_w *= -0.5
-    g_mu = np.einsum("k,kij,kj->i", m, kernel.dd * v_inv, kernel.resid)
+    g_mu = np.einsum("k,kij,kj->i", m, dd * v_inv, resid)
     pos = data.between_position
     return TwoLevelGradient(
         loglik=loglik,

@@ -263,8 +263,10 @@ def _random_intercepts(
         gain = float(np.max(np.abs(alpha[:, None] * step)))
         current, value = trial, trial_value
         if gain < 1e-10 * max(1.0, float(np.max(np.abs(current)))):
-            return _RandomIntercepts(*current.T, free, True, iteration)
-    return _RandomIntercepts(*current.T, free, False, max_iterations)
+            return _RandomIntercepts(current[:, 0], current[:, 1], current[:, 2], free, True,
+                                     iteration)  # fmt: skip
+    return _RandomIntercepts(current[:, 0], current[:, 1], current[:, 2], free, False,
+                             max_iterations)  # fmt: skip
 
 
 def _ri_loglik(params: np.ndarray, stats: tuple, n_within: int) -> np.ndarray:

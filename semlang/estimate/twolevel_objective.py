@@ -113,12 +113,14 @@ def prepare_twolevel(
 ) -> TwoLevelSample:
     """Check the data against the two-level model and compute its statistics."""
     _check_supported(table, options)
+    cluster = options.cluster
+    assert cluster is not None  # (checked above)
     within, between = level_variables(table)
-    _check_columns(frame, table, options.cluster)
-    _check_level_one_variables(frame, table, options.cluster, within)
+    _check_columns(frame, table, cluster)
+    _check_level_one_variables(frame, table, cluster, within)
     exo = _exogenous_by_level(table)
     data = TwoLevelData.from_data(
-        frame, options.cluster, within, between, fixed_x=tuple(dict.fromkeys(exo[0] + exo[1]))
+        frame, cluster, within, between, fixed_x=tuple(dict.fromkeys(exo[0] + exo[1]))
     )
     h1 = fit_saturated(data)
     free = not options.fixed_x
@@ -126,7 +128,7 @@ def prepare_twolevel(
         covariates = {block.level: block.observed_exogenous for block in table.blocks}
         exo = (covariates[1], covariates[2])
     fixed = fixed_covariates(data, h1, exo)
-    return TwoLevelSample(data, h1, fixed, options.cluster, len(frame) - data.nobs, free)
+    return TwoLevelSample(data, h1, fixed, cluster, len(frame) - data.nobs, free)
 
 
 def level_variables(table: ParameterTable) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -226,7 +228,7 @@ def _find_word(text: str, word: str) -> int:
 
 def _exogenous_by_level(table: ParameterTable) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The fixed covariates (``exo`` variance rows) of the level-1 and of the level-2 block."""
-    out = {1: [], 2: []}
+    out: dict[int, list[str]] = {1: [], 2: []}
     for row in table.rows:
         if row.exo and row.op is Op.COVARIANCE and row.lhs == row.rhs:
             out[row.level].append(row.lhs)

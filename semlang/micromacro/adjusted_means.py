@@ -126,7 +126,7 @@ def _shrinkage(
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Weights w_g of the observed means and the regression b = S^-1 c of xi on Z (None: no Z)."""
     residual, b = float(sigma2_xi), None
-    if c is not None:
+    if c is not None and s is not None:
         b = np.linalg.solve(s, c)
         residual -= float(c @ b)
     if float(sigma2_xi) <= 0:
@@ -216,7 +216,8 @@ def adjusted_means(
     table = _group_table(df, group, x)
     n, means = table["n"].to_numpy(dtype=float), table["x_mean"].to_numpy()
     vc = _anova(n, means, table["ssw"].to_numpy())
-    attrs: dict[str, object] = {"mu_x": float(n @ means / n.sum()), "sigma2_xi": vc.sigma2_between}
+    mu_x = float(n @ means / n.sum())
+    attrs: dict[str, object] = {"mu_x": mu_x, "sigma2_xi": vc.sigma2_between}
     attrs |= {"sigma2_nu": vc.sigma2_within, "n0": vc.n0, "z": names}
     zv = None
     if names:
@@ -224,13 +225,14 @@ def adjusted_means(
         joint = np.atleast_2d(np.cov(np.column_stack([means, zv]), rowvar=False, ddof=1))
         attrs |= {"mu_z": zv.mean(axis=0).tolist(), "cov_xi_z": joint[0, 1:].tolist()}
         attrs["cov_zz"] = joint[1:, 1:].tolist()
-    moments = (attrs.get("mu_z"), vc.sigma2_between, vc.sigma2_within)
-    moments += (attrs.get("cov_xi_z"), attrs.get("cov_zz"))
-    adjusted, weight = _blup(means, n, zv, attrs["mu_x"], moments)
+    moments = (attrs.get("mu_z"), vc.sigma2_between, vc.sigma2_within, attrs.get("cov_xi_z"),
+               attrs.get("cov_zz"))  # fmt: skip
+    adjusted, weight = _blup(means, n, zv, mu_x, moments)
     out = pd.DataFrame({group: table.index.to_numpy(), "n": table["n"].to_numpy(), "x_mean": means})
     out["adjusted"] = adjusted
     out["weight"] = weight
-    for j, name in enumerate(names):
-        out[name] = zv[:, j]
+    if zv is not None:
+        for j, name in enumerate(names):
+            out[name] = zv[:, j]
     out.attrs.update(attrs)
     return out

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.api import compile_model, fit, sem
+from semlang.blas import limited
 from semlang.compile.model import CompiledModel
 from semlang.errors import (
     DataError,
@@ -327,7 +328,7 @@ def run_methods(
         if method not in models.compiled:
             raise OptionError(f"no compiled model for {method.value}")
         fits[method] = _fit_method(method, data, models, strict)
-    out = {}
+    out: dict[Method, MethodEstimate] = {}
     for method in methods:
         if method is Method.SEM:
             est, se = _structural(fits[method], data, inference)
@@ -458,6 +459,7 @@ class MicroMacroResult:
         return out
 
 
+@limited()
 def micro_macro(
     data: Any,
     group: str,

@@ -222,7 +222,7 @@ class MicroMacroData:
         x_names, z_names = variable_names(x, "x"), variable_names(z, "Z")
         if not x_names:
             raise OptionError("name at least one individual-level x column")
-        (y_name,) = variable_names(y, "y") or (None,)
+        (y_name,) = variable_names(y, "y")
         require_columns(long_df, [group, *x_names, *z_names, y_name])
         used = [*x_names, *z_names, y_name]
         if len(set(used)) < len(used) or group in used:
@@ -399,6 +399,11 @@ def model_string(
     if form == "twolevel":
         from semlang.micromacro.twolevel import twolevel_model_string
 
+        if isinstance(indicators, int | Mapping):
+            raise OptionError(
+                "with form='twolevel', indicators names the individual-level column(s)",
+                hint="e.g. model_string('x', form='twolevel')",
+            )
         return twolevel_model_string(indicators, variable_names(z, "Z"), y)
     if form != "wide":
         raise OptionError(f"form must be 'wide' or 'twolevel', not {form!r}")

@@ -237,9 +237,11 @@ class MicroMacroTask:
         for method, result in out.items():
             values = result.coef()
             coef[method.value] = [values["Intercept"], values["Z"], values["x"]]
-        scores = {
-            m.value: np.round(out[m].scores[:, 0], 5).tolist() for m in SCORE_METHODS if m in out
-        }
+        scores = {}
+        for method in SCORE_METHODS:
+            found = out[method].scores if method in out else None
+            if found is not None:
+                scores[method.value] = np.round(found[:, 0], 5).tolist()
         return {"coef": coef, "scores": scores, "alpha": _alpha(data.items)}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from semlang.errors import ModelSpecificationError
+from semlang.errors import ModelSpecificationError, Span
 from semlang.options import ModelOptions, ModelType
 from semlang.partable.defaults import Draft, level_drafts
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
@@ -44,7 +44,7 @@ def build_partable(
     _check_size(sum(len(drafts) for drafts in drafts_by_level.values()), ngroups, model)
     rows: list[ParamRow] = []
     blocks: list[BlockVariables] = []
-    equal_refs = []
+    equal_refs: list[tuple[int, str, Span]] = []
     for group in range(1, ngroups + 1):
         for level, drafts in drafts_by_level.items():
             block = (group - 1) * user.nlevels + level
@@ -52,8 +52,9 @@ def build_partable(
             for draft in drafts:
                 rows.append(_row(draft, len(rows) + 1, block, group, options, roles[level]))
                 equal = draft.user.modifiers.get(ModifierKind.EQUAL) if draft.user else None
-                if equal is not None and equal.for_group(group) is not None:
-                    equal_refs.append((len(rows) - 1, equal.for_group(group), equal.span))
+                target = None if equal is None else equal.for_group(group)
+                if equal is not None and isinstance(target, str):  # equal("...") holds names
+                    equal_refs.append((len(rows) - 1, target, equal.span))
     links = group_equal_links(rows, options, blocks, model.source)
     rows = assign_free(rows, links, model.source, equal_refs)
     rows += constraint_rows(user, rows, model.source)

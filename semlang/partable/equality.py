@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Sequence
 
 from semlang.errors import ModelSpecificationError, OptionError, Source, Span
 from semlang.options import ModelOptions
@@ -107,7 +108,7 @@ def assign_free(
     rows: list[ParamRow],
     links: list[tuple[int, int]],
     source: Source,
-    equal_refs: list[tuple[int, str, Span]] = (),
+    equal_refs: Sequence[tuple[int, str, Span]] = (),
 ) -> list[ParamRow]:
     """Set ``free`` (shared by equal parameters) and fix parameters equal to a fixed one."""
     sets = _UnionFind(len(rows))
@@ -127,7 +128,8 @@ def assign_free(
         sets.union(i, j)
     linked = {i for pair in links for i in pair}
     fixed_value = _fixed_values(rows, sets, source)
-    out, index = [], {}
+    out: list[ParamRow] = []
+    index: dict[int, int] = {}  # the root of a set of equal parameters -> its free index
     for i, row in enumerate(rows):
         root = sets.find(i)
         changes: dict = {}
@@ -245,12 +247,13 @@ def _check_finite(expr: ast.Expr, source: Source) -> None:
     for node in reversed(nodes):  # children before their parents
         value = ast.to_sympy(node, symbols)
         if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-            division = isinstance(node, ast.Binary) and node.op == "/"
+            denominator = node.right if isinstance(node, ast.Binary) and node.op == "/" else None
+            division = denominator is not None
             raise ModelSpecificationError(
                 "division by zero: this denominator is 0 whatever the parameters' values"
                 if division
                 else "this expression is infinite or undefined whatever the parameters' values",
                 source,
-                node.right.span if division else node.span,
+                denominator.span if denominator is not None else node.span,
                 hint="correct the expression",
             )

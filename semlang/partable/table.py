@@ -13,13 +13,15 @@ import html
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from semlang.errors import Source, Span
 from semlang.options import ModelOptions
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:  # imported by to_frame: reading a model does not load pandas
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,8 @@ class ParameterTable:
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a DataFrame with lavaan's columns (and the source line of each row)."""
+        import pandas as pd
+
         rows = self.rows
         location = self.source.location
         frame = pd.DataFrame(
@@ -191,6 +195,35 @@ class ParameterTable:
         if self.nlevels == 1:
             frame = frame.drop(columns=["level"])
         return frame
+
+    def to_records(self) -> list[dict]:
+        """The rows of :meth:`to_frame` as dicts (the level column only with two levels)."""
+        records = []
+        for row in self.rows:
+            line = self.source.location(row.span.start)[0] if row.span is not None else None
+            records.append(
+                {
+                    "id": row.id,
+                    "lhs": row.lhs,
+                    "op": row.op.value,
+                    "rhs": row.rhs,
+                    "block": row.block,
+                    "group": row.group,
+                    "level": row.level,
+                    "user": int(row.user),
+                    "free": row.free,
+                    "value": row.value,
+                    "start": row.start,
+                    "label": row.label,
+                    "plabel": row.plabel,
+                    "exo": int(row.exo),
+                    "line": line,
+                }
+            )
+        if self.nlevels == 1:
+            for record in records:
+                del record["level"]
+        return records
 
     def _shown(self) -> pd.DataFrame:
         frame = self.to_frame().drop(columns=["line", "plabel"])

@@ -8,11 +8,24 @@ These roles decide which default parameters a block gets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from semlang.partable.user_rows import UserRow
 from semlang.syntax.ast import Op
+
+
+class Row(Protocol):
+    """What the roles are read from: a user row, or a row of a parameter table."""
+
+    @property
+    def lhs(self) -> str: ...
+
+    @property
+    def op(self) -> Op: ...
+
+    @property
+    def rhs(self) -> str: ...
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -31,7 +44,7 @@ class VariableRoles:
     latent_y: tuple[str, ...]  # pure endogenous latent variables
 
 
-def classify(rows: list[UserRow], other_level_outcomes: Iterable[str] = ()) -> VariableRoles:
+def classify(rows: Sequence[Row], other_level_outcomes: Iterable[str] = ()) -> VariableRoles:
     """Roles of the variables of one level (``other_level_outcomes``: outcomes of other levels)."""
     latent = _unique(r.lhs for r in rows if r.op is Op.MEASURED)
     eqs_y = _unique(r.lhs for r in rows if r.op is Op.REGRESSION)

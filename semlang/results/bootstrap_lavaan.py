@@ -198,7 +198,10 @@ def bootstrap(
         value = statistic(fit)
         t0 = statistic_values(value)
         names = _names(value, t0.size)
-    seed = seed if seed is not None else np.random.SeedSequence().entropy
+    if seed is None:  # fresh entropy, kept in the result so that the draws can be repeated
+        fresh = np.random.SeedSequence().entropy
+        assert isinstance(fresh, int)  # (drawn from the system: one integer)
+        seed = fresh
     out = run_replications(task, R, seed, executor=executor, n_jobs=n_jobs, progress=progress,
                            label=f"bootstrap ({type})")  # fmt: skip
     draws = np.full((R, t0.size), np.nan)

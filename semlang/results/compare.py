@@ -57,10 +57,10 @@ def lrt(*fits, names: Sequence[str] | None = None, method: str = "default") -> p
     fits, names = _checked(fits, names, method)
     scaled = _scaled(fits)
     order = sorted(range(len(fits)), key=lambda k: _measure(fits[k], "df"))
-    fits = [fits[k] for k in order]
+    fits = tuple(fits[k] for k in order)
     names = [names[k] for k in order]
     method = _resolved(method, scaled, fits[0])
-    table = {
+    table: dict[str, list[float] | np.ndarray] = {
         "Df": [_measure(f, "df") for f in fits],
         "AIC": [_measure(f, "aic") for f in fits],
         "BIC": [_measure(f, "bic") for f in fits],

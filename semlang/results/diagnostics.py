@@ -75,7 +75,7 @@ def weak_markers(fit) -> list[str]:
             others = {k: v for k, v in std.items() if k != marker}
             if marker not in std or not others:
                 continue
-            strongest = max(others, key=others.get)
+            strongest = max(others, key=others.__getitem__)
             if std[marker] >= WEAK_MARKER_RATIO * others[strongest]:
                 continue
             where = f" ({_block_name(table, layout)})" if several else ""

@@ -13,10 +13,12 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from semlang.blas import fit_size, limited
 from semlang.compile.model import CompiledModel
 from semlang.compile.ram import ImpliedMoments
 from semlang.errors import NotPositiveDefiniteWarning
@@ -26,6 +28,12 @@ from semlang.estimate.families import EstimationFamily, Statistics
 from semlang.options import FitOptions, StandardErrors
 from semlang.results import inference
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:
+    from semlang.estimate.twolevel_objective import TwoLevelSample
+
+# results are computed on demand: each runs with one BLAS thread unless the model is large
+_threads = limited(lambda fit, *args, **kwargs: fit_size(fit.model, fit.options))
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class RunSettings:
 @dataclass(frozen=True, eq=False)
 class Fit:
     model: CompiledModel
-    sample: SampleData
+    sample: SampleData | TwoLevelSample
     options: FitOptions
     estimation: Estimation
     run: RunSettings = field(default_factory=RunSettings, repr=False)
@@ -52,6 +60,7 @@ class Fit:
         return self.estimation.family
 
     @cached_property
+    @_threads
     def statistics(self) -> Statistics:
         """The family's test statistic, the baseline's, and the log-likelihoods."""
         return self.family.statistics(self)
@@ -70,6 +79,7 @@ class Fit:
         return self.sample.nobs
 
     @cached_property
+    @_threads
     def inference_nobs(self) -> int:
         """The N that scales the information and enters RMSEA (the family's: N, or N − G
         with the Wishart likelihood)."""
@@ -90,11 +100,13 @@ class Fit:
 
     # ---- implied moments ----
     @cached_property
+    @_threads
     def implied(self) -> tuple[ImpliedMoments, ...]:
         return self.model.implied(self.theta, self.estimation.objective.exo)
 
     # ---- inference ----
     @cached_property
+    @_threads
     def vcov_phi(self) -> np.ndarray:
         """Covariance matrix of φ̂ by the options' standard-error type."""
         se = self.options.se
@@ -109,6 +121,7 @@ class Fit:
         return vcov_phi(self, se)
 
     @cached_property
+    @_threads
     def information_vcov_phi(self) -> np.ndarray:
         """(N · information)⁻¹ with the options' information (expected or observed), N the
         family's :attr:`inference_nobs`."""
@@ -128,6 +141,7 @@ class Fit:
         return inference.vcov_from_information(info, self.inference_nobs, active)
 
     @cached_property
+    @_threads
     def moment_groups(self) -> tuple:
         """Per group, what sandwich estimators and scaled tests use: the moments' derivatives,
         the rows, the unrestricted and the implied moments (:mod:`semlang.results.robust`)."""
@@ -136,11 +150,13 @@ class Fit:
         return moment_groups(self)
 
     @cached_property
+    @_threads
     def moment_weights(self) -> tuple[np.ndarray, ...]:
         """The family's weight matrix of each group's moments at the implied moments."""
         return tuple(self.family.moment_weights(self))
 
     @cached_property
+    @_threads
     def sandwich_bread(self) -> np.ndarray:
         """The inverse of the information of the sandwich's bread and the scaled tests."""
         from semlang.results.robust import bread_inverse
@@ -148,6 +164,7 @@ class Fit:
         return bread_inverse(self)
 
     @cached_property
+    @_threads
     def bootstrap(self):
         """The bootstrap replications (``se="bootstrap"``): draws, failures, percentile CIs."""
         from semlang.results.bootstrap import run_bootstrap
@@ -155,6 +172,7 @@ class Fit:
         return run_bootstrap(self)
 
     @cached_property
+    @_threads
     def bollen_stine(self):
         """The Bollen-Stine bootstrap of ``test="bollen.stine"``: the χ² of every draw."""
         from semlang.results.bootstrap_lavaan import bollen_stine
@@ -162,6 +180,7 @@ class Fit:
         return bollen_stine(self)
 
     @cached_property
+    @_threads
     def random_starts(self):
         """With ``starts=K``: the refits from K random starting values and whether one found a
         better optimum (:class:`~semlang.results.multistart.RandomStarts`); else None."""
@@ -172,17 +191,20 @@ class Fit:
         return random_starts(self)
 
     @cached_property
+    @_threads
     def vcov(self) -> np.ndarray:
         """Covariance matrix of θ̂ (the free parameters, shared labels once)."""
         J = self.model.space.jacobian(self.estimation.phi)
         return J @ self.vcov_phi @ J.T
 
     @cached_property
+    @_threads
     def _columns(self) -> dict[str, np.ndarray]:
         from semlang.results.table import estimate_columns
 
         return estimate_columns(self)
 
+    @_threads
     def estimates(self, level: float = 0.95) -> pd.DataFrame:
         """lavaan's ``parameterEstimates()``: lhs, op, rhs, group, label, est, se, z, pvalue,
         ci_lower, ci_upper (at ``level``), std_lv, std_all, std_nox — fixed rows, ``:=`` rows
@@ -191,6 +213,7 @@ class Fit:
 
         return estimates_frame(self, level)
 
+    @_threads
     def standardized_solution(
         self, type: str = "std.all", level: float = 0.95, remove_eq: bool = True,
         remove_ineq: bool = True, remove_def: bool = False,
@@ -209,6 +232,7 @@ class Fit:
         return frame[["lhs", "op", "rhs", "group", *level, "label", "std_lv", "std_all"]].copy()
 
     @cached_property
+    @_threads
     def _fit_measures(self) -> dict[str, float]:
         from semlang.results.indices import in_lavaan_order
         from semlang.results.tests import scaled_measures
@@ -221,12 +245,14 @@ class Fit:
         """lavaan's ``fitMeasures()`` under snake_case names (plain Python numbers)."""
         return {k: v.item() if hasattr(v, "item") else v for k, v in self._fit_measures.items()}
 
+    @_threads
     def predict(self, data=None, method: str = "regression") -> pd.DataFrame:
         """Factor scores (lavaan's ``lavPredict()``): one column per latent variable."""
         from semlang.results.scores import predict
 
         return predict(self, data=data, method=method)
 
+    @_threads
     def modindices(self, sort: bool = False, minimum_value: float = 0.0, **options) -> pd.DataFrame:
         """lavaan's ``modindices()``: the score test of every fixed or left-out parameter (mi,
         epc, sepc_lv, sepc_all, sepc_nox; see :func:`semlang.results.modindices.modindices`)."""
@@ -234,6 +260,7 @@ class Fit:
 
         return modindices(self, sort=sort, minimum_value=minimum_value, **options)
 
+    @_threads
     def summary(
         self, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False,
         ci: bool = False, level: float = 0.95, modindices: bool = False,
@@ -251,6 +278,7 @@ class Fit:
         )  # fmt: skip
 
     # ---- diagnostics: residuals, R², lavInspect ----
+    @_threads
     def residuals(self, type: str | None = None, summary: bool = False) -> dict:
         """lavaan's ``resid(fit, type=)`` (type "raw" unless given); ``summary=True``:
         ``lavResiduals(fit, type=)`` (type "cor.bentler" unless given) with the z-statistics and
@@ -261,6 +289,7 @@ class Fit:
             return residuals.lav_residuals(self, type=type or "cor.bentler")
         return residuals.residuals(self, type=type or "raw")
 
+    @_threads
     def residual_summary(self, type: str = "cor.bentler"):
         """lavResiduals' summary: SRMR (``type="cor.bollen"``: CRMR, ``"raw"``: RMR) with its
         standard error, exact-fit test and unbiased estimate."""
@@ -268,6 +297,7 @@ class Fit:
 
         return residual_summary(self, type=type)
 
+    @_threads
     def r_squared(self):
         """lavaan's ``lavInspect(fit, "rsquare")``: a Series per group (a dict of them keyed by
         group label, or by level with two levels)."""
@@ -275,6 +305,7 @@ class Fit:
 
         return r_squared(self)
 
+    @_threads
     def inspect(self, what: str):
         """lavaan's ``lavInspect(fit, what)`` as labelled pandas objects."""
         from semlang.results.inspect import inspect
@@ -310,6 +341,7 @@ class Fit:
         est, se = self.params, self.bse
         return pd.DataFrame({"lower": est - z * se, "upper": est + z * se})
 
+    @_threads
     def cov_params(self) -> pd.DataFrame:
         """The covariance matrix of :attr:`params` (lavaan's ``vcov()``), labelled."""
         from semlang.results.inspect import vcov_frame

@@ -80,8 +80,9 @@ def test_measures(fit, stats: Statistics) -> dict[str, float]:
 def likelihood_measures(fit, stats: Statistics) -> dict[str, float]:
     """The measures of a single-level likelihood family (ML, FIML)."""
     out = test_measures(fit, stats)
-    out.update(measures.loglik_measures(stats.logl, stats.unrestricted_logl, out["npar"],
-                                        fit.nobs))  # fmt: skip
+    logl, h1_logl = stats.logl, stats.unrestricted_logl
+    assert logl is not None and h1_logl is not None  # (set by every likelihood family)
+    out.update(measures.loglik_measures(logl, h1_logl, int(out["npar"]), fit.nobs))
     out.update(residual_measures(fit))
     out.update(gfi_measures(fit, out["df"], normal_weights(fit)))
     return in_lavaan_order(out)
@@ -145,17 +146,13 @@ def _not_fixed_x(fit, group: int) -> np.ndarray:
     return np.concatenate([~is_x, keep]) if fit.table.meanstructure else keep
 
 
-def normal_weights(fit) -> list[np.ndarray]:
-    """ML's weight matrix per group (lavaan's ``WLS.V``): the expected information of the
-    moments at the implied Σ̂ (complete data: Σ̂⁻¹ and ½ D'(Σ̂⁻¹ ⊗ Σ̂⁻¹)D; FIML: the missing-data
-    expected information over the patterns), with the fixed.x covariates' own moments zeroed."""
-    out = []
+def normal_weights(fit) -> list:
+    """ML's weight per group (lavaan's ``WLS.V``): the expected information of the moments at
+    the implied Σ̂ (complete data: Σ̂⁻¹ and ½ D'(Σ̂⁻¹ ⊗ Σ̂⁻¹)D, as a quadratic form; FIML: the
+    missing-data expected information over the patterns), the fixed.x covariates' own moments
+    left out."""
     parts = zip(fit.implied, fit.estimation.objective.discrepancies, strict=True)
-    for group, (moments, discrepancy) in enumerate(parts):
-        p = len(moments.sigma)
-        weight = discrepancy.moment_information(moments.sigma)
-        if not fit.table.meanstructure:
-            weight = weight[p:, p:]
-        keep = _not_fixed_x(fit, group)
-        out.append(weight * np.outer(keep, keep))
-    return out
+    return [
+        discrepancy.moment_weight(moments.sigma, _not_fixed_x(fit, group), fit.table.meanstructure)
+        for group, (moments, discrepancy) in enumerate(parts)
+    ]

@@ -15,7 +15,10 @@ of the free parameters under lavaan's ``coef()`` names (:func:`coef_frame`, :fun
 from __future__ import annotations
 
 import difflib
+import functools
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -368,7 +371,7 @@ def _nobs(fit):
 
 # --------------------------------------------------------------------------- the registry
 
-_INSPECT = {
+_INSPECT: dict[str, Callable[[Any], Any]] = {
     "sampstat": lambda fit: _moments(fit, "h1"),
     "implied": lambda fit: _moments(fit, "implied"),
     "residuals": _residuals,
@@ -397,7 +400,7 @@ _INSPECT = {
     "coverage": _coverage,
     "information": _information,
     "gradient": _gradient,
-    **{name: (lambda fit, name=name: _one_matrix(fit, name)) for name in MATRIX_NAMES},
+    **{name: functools.partial(_one_matrix, name=name) for name in MATRIX_NAMES},
 }
 INSPECT_NAMES = tuple(_INSPECT)
 

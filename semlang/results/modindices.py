@@ -126,7 +126,7 @@ def candidate_moments(fit, cands: list[Candidate], block_index: int, moments):
     its current value, and a released row's candidate is the change of the row's parameter."""
     layout = moments.layout
     index = {name: i for i, name in enumerate(layout.variables)}
-    items = {"A": [], "S": [], "m": []}
+    items: dict[str, list[tuple[int, int, int]]] = {"A": [], "S": [], "m": []}  # (i, j, cand)
     for k, cand in enumerate(cands):
         if cand.block != layout.block:
             continue
@@ -271,7 +271,7 @@ def modindices(
     mi, epc = score_statistics(fit, cands, information)
     keep = _kept(cands, mi, sort, minimum_value, op)
     cands, mi, epc = [cands[k] for k in keep], mi[keep], epc[keep]
-    columns = {"lhs": [c.lhs for c in cands], "op": [c.op.value for c in cands]}
+    columns: dict[str, object] = {"lhs": [c.lhs for c in cands], "op": [c.op.value for c in cands]}
     columns["rhs"] = [c.rhs for c in cands]
     if fit.table.ngroups > 1 or fit.table.nlevels > 1:
         columns["group"] = [c.group for c in cands]

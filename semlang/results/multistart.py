@@ -19,11 +19,16 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semlang.errors import LocalOptimumWarning
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:
+    from semlang.estimate.estimator import Estimation
+    from semlang.results.fit import Fit
 
 DRAWS = 20
 TOLERANCE = 1e-3
@@ -33,9 +38,9 @@ TOLERANCE = 1e-3
 class RandomStarts:
     """The refits of ``starts=K``: the objective F of each (NaN when it did not converge)."""
 
-    fit: object
+    fit: Fit
     values: tuple[float, ...]
-    best: object | None  # the Estimation of the best converged refit
+    best: Estimation | None  # the Estimation of the best converged refit
 
     @property
     def n_starts(self) -> int:
@@ -63,9 +68,10 @@ class RandomStarts:
             return self.fit
         from semlang.results.fit import Fit
 
-        fit = self.fit
+        fit, best = self.fit, self.best
+        assert best is not None  # (better)
         options = replace(fit.options, starts=0)
-        return Fit(fit.model, fit.sample, options, self.best, fit.run)
+        return Fit(fit.model, fit.sample, options, best, fit.run)
 
 
 def _kinds(table) -> dict[int, tuple]:

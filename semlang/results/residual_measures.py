@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -39,7 +40,7 @@ without a mean structure."""
 TwoLevelGroup = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]
 """One group for :func:`srmr_twolevel`: (S_within, Sigma_within, S_between, Sigma_between, n)."""
 
-GfiBlock = tuple[np.ndarray, np.ndarray, np.ndarray, float]
+GfiBlock = tuple[np.ndarray, np.ndarray, Any, float]  # weight: matrix, diagonal or callable
 """One group for :func:`gfi`: (observed moments, implied moments, weight matrix, nobs)."""
 
 _NEAR_ZERO = 1e-5  # moments smaller than this are left unstandardized, as lavaan does
@@ -280,15 +281,20 @@ def gfi(blocks: Sequence[GfiBlock]) -> float:
     for observed, implied, weight, nobs in blocks:
         observed = np.asarray(observed, dtype=float)
         diff = observed - np.asarray(implied, dtype=float)
-        weight = np.asarray(weight, dtype=float)
-        if weight.ndim == 1:  # a diagonal weight matrix given by its diagonal
-            t1, t2 = float(diff**2 @ weight), float(observed**2 @ weight)
-        else:
-            t1, t2 = float(diff @ weight @ diff), float(observed @ weight @ observed)
-        values.append(1.0 - t1 / t2)
+        values.append(1.0 - _quadratic(weight, diff) / _quadratic(weight, observed))
         weights.append(nobs)
     w = np.asarray(weights, dtype=float) / np.sum(weights)
     return float(w @ np.asarray(values))
+
+
+def _quadratic(weight: Any, vector: np.ndarray) -> float:
+    """vᵀ W v for W a matrix, a diagonal given as a 1-d array, or a callable quadratic form."""
+    if callable(weight):
+        return float(weight(vector))
+    weight = np.asarray(weight, dtype=float)
+    if weight.ndim == 1:
+        return float(vector**2 @ weight)
+    return float(vector @ weight @ vector)
 
 
 def agfi(gfi_value: float, nel: int, df: float) -> float:

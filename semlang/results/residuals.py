@@ -184,6 +184,7 @@ def _acov_residuals(fit, kind: str, z_type: str) -> list[np.ndarray]:
         )
     if z_type == "normalized":
         return acov_obs
+    assert parts is not None  # (made for every type but "normalized")
     a1, info_inv = parts
     out = []
     for group, obs, a in zip(groups, acov_obs, a1, strict=True):

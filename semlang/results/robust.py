@@ -35,6 +35,7 @@ structure; Δ_g = dm_g/dφ; f_g = n_g/N; everything per observation):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -216,7 +217,7 @@ def bread_inverse(fit) -> np.ndarray:
     return fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
 
 
-def _meat_by_group(groups: list[_Group]) -> list[np.ndarray]:
+def _meat_by_group(groups: Sequence[_Group]) -> list[np.ndarray]:
     """Δ_gᵀ B1_g Δ_g per group, B1_g at the model-implied moments."""
     return [g.delta.T @ _first_order(g, g.sigma, g.mu) @ g.delta for g in groups]
 
@@ -226,7 +227,9 @@ def robust_vcov_phi(fit) -> np.ndarray:
     ``se = "robust.huber.white"`` (and, the scores summed within clusters, ``"robust.cluster"``)."""
     groups = _groups(fit)
     e_inv = _bread_inverse(fit)
-    meat = sum(g.weight * b for g, b in zip(groups, _meat_by_group(groups), strict=True))
+    meat = np.sum(
+        [g.weight * b for g, b in zip(groups, _meat_by_group(groups), strict=True)], axis=0
+    )
     return e_inv @ meat @ e_inv / fit.inference_nobs
 
 
@@ -300,7 +303,7 @@ def _trace_h1(group: _Group, kind: Information) -> tuple[float, int]:
     return float(np.sum(a1 * gamma.T)), int(keep.sum())
 
 
-def _test_bread_inverse(fit, groups: list[_Group]) -> np.ndarray:
+def _test_bread_inverse(fit, groups: Sequence[_Group]) -> np.ndarray:
     """E⁻¹ of the scaled test: the bread's, or with lavaan's observed.information = "h1" the
     inverse of Σ_g f_g Δ_gᵀ A1_g Δ_g, A1_g the observed h1 information at the model-implied
     moments."""
@@ -315,7 +318,7 @@ def _test_bread_inverse(fit, groups: list[_Group]) -> np.ndarray:
     return fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
 
 
-def _trace_h0(groups: list[_Group], e_inv: np.ndarray) -> float:
+def _trace_h0(groups: Sequence[_Group], e_inv: np.ndarray) -> float:
     return sum(
         g.weight * float(np.sum(e_inv * b.T))
         for g, b in zip(groups, _meat_by_group(groups), strict=True)
@@ -348,7 +351,9 @@ def _baseline_free(group: _Group, fixed_x: bool, exogenous: np.ndarray) -> np.nd
     return np.concatenate([free_mean, free_cov]) if group.meanstructure else free_cov
 
 
-def _baseline_parts(fit, groups: list[_Group]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _baseline_parts(
+    fit, groups: Sequence[_Group]
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Per group: the independence model's free moments (mask) and its estimates Σ0, μ0."""
     out = []
     for block, group in zip(fit.table.blocks, groups, strict=True):
@@ -359,7 +364,7 @@ def _baseline_parts(fit, groups: list[_Group]) -> list[tuple[np.ndarray, np.ndar
     return out
 
 
-def _baseline_trace_h0(fit, groups: list[_Group], kind: Information) -> float:
+def _baseline_trace_h0(fit, groups: Sequence[_Group], kind: Information) -> float:
     """Σ_g tr(E0_g⁻¹ B0_g) of the independence model (its groups share no parameter)."""
     total = 0.0
     if not fit.table.options.missing.is_fiml:  # at the estimates, observed = expected (see h1)
@@ -382,7 +387,7 @@ class Traces:
     h0_baseline: float
 
 
-def _traces(fit, groups: list[_Group]) -> Traces:
+def _traces(fit, groups: Sequence[_Group]) -> Traces:
     kind = fit.options.information
     h1 = [_trace_h1(g, kind) for g in groups]
     return Traces(

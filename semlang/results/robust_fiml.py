@@ -8,6 +8,8 @@ and RMSEA are built from, and those measures.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.linalg import block_diag
 
@@ -51,7 +53,7 @@ def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info=None) -> flo
 
 
 def fiml_corrected(
-    fit, groups: list[_Group], df: float, df0: float, scaled: bool = True
+    fit, groups: Sequence[_Group], df: float, df0: float, scaled: bool = True
 ) -> tuple[float, ...]:
     """(X², c, X²_0, c_0) of lavaan's FIML-corrected robust CFI and RMSEA (Savalei's FIML-C):
     the model's and the baseline's moments against the EM moments as if those came from

@@ -28,7 +28,8 @@ def scaled_indices(stat, df, stat0, df0, rmsea_x2, rmsea_df, nobs, ngroups) -> d
     return out | suffixed("scaled", rmsea_scaled(rmsea_x2, rmsea_df, nobs, ngroups))
 
 
-def robust_indices(df, df0, model: tuple, baseline: tuple, nobs, ngroups,
+def robust_indices(df, df0, model: tuple[float, float, float, float],
+                   baseline: tuple[float, float], nobs, ngroups,
                    plain_if_one: bool = True) -> dict:  # fmt: skip
     """The ``*_robust`` CFI/TLI/NNFI/RNI and RMSEA family. ``model`` is (X², c_point, X²_scaled,
     c): lavaan's robust RMSEA and CFI take X² − c_point·df, the RMSEA interval and p-values the

@@ -115,7 +115,9 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
         out |= _yuan_bentler_parts(fit, test)
     ngroups = len(fit.sample.groups)
     nobs = fit.inference_nobs  # N - G with likelihood="wishart", as lavaan's RMSEA
-    rmsea = (model.stat, df) if test is Test.SCALED_SHIFTED else (chisq, traces.trace)
+    rmsea: tuple[float, float] = (
+        (model.stat, df) if test is Test.SCALED_SHIFTED else (chisq, traces.trace)
+    )
     out |= robust_measures.scaled_indices(model.stat, model.df, baseline.stat, baseline.df,
                                           *rmsea, nobs, ngroups)  # fmt: skip
     if test is not Test.MEAN_VAR_ADJUSTED:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import difflib
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +33,7 @@ from semlang.compile.parameters import _label_expressions
 from semlang.compile.symbolic import CompiledExpressions
 from semlang.errors import ModelError, SemlangWarning, Source
 from semlang.options import StandardErrors
+from semlang.partable.table import ParamRow
 from semlang.results.modindices import Candidate, standardized_epc
 from semlang.results.score_system import check_information, extended_system
 from semlang.syntax import ast
@@ -147,8 +150,8 @@ def _problem(fit, add, release, information) -> _Problem:
     n_user = len(fit.table.constraints)
     if add is not None:
         cands, names = added(fit, add)
-        released = range(n_user, n_user + len(cands))
-        return _Problem(fit, cands, _user_names(fit) + names, n_user, released, information)
+        added_ones = range(n_user, n_user + len(cands))
+        return _Problem(fit, cands, _user_names(fit) + names, n_user, added_ones, information)
     rows = equality_rows(fit.table)
     count = n_user + len(rows)
     if count == 0:
@@ -156,7 +159,7 @@ def _problem(fit, add, release, information) -> _Problem:
             "the model has no equality constraints to release",
             hint='add parameters instead, e.g. score_test(fit, add="x1 ~~ x4")',
         )
-    numbers = range(1, count + 1) if release is None else release
+    numbers: Sequence[int] = range(1, count + 1) if release is None else release
     for number in numbers:
         if not 1 <= int(number) <= count:
             raise ModelError(
@@ -177,7 +180,7 @@ def epc_table(fit, problem: _Problem, standardized: bool) -> pd.DataFrame:
     change and expected value once the tested constraints are released."""
     change = problem.change(problem.released)
     rows = [r for r in fit.table.parameters]
-    first = {}
+    first: dict[int, ParamRow] = {}  # free index -> its first row
     records, number = [], 0
     for row in rows:
         est = fit.row_estimate(row)
@@ -198,7 +201,8 @@ def epc_table(fit, problem: _Problem, standardized: bool) -> pd.DataFrame:
                             group=cand.group, level=cand.level)  # fmt: skip
         records.append((row, 0, 0.0, change[problem.n_theta + k]))
     table = fit.table
-    frame = {"lhs": [r.lhs for r, *_ in records], "op": [r.op.value for r, *_ in records]}
+    frame: dict[str, Any] = {"lhs": [r.lhs for r, *_ in records]}
+    frame["op"] = [r.op.value for r, *_ in records]
     frame["rhs"] = [r.rhs for r, *_ in records]
     if table.ngroups > 1 or table.nlevels > 1:
         frame["block"] = [r.block for r, *_ in records]
@@ -312,7 +316,7 @@ def equality_rows(table) -> list:
 
 def released_rows(fit, rows):
     """A candidate per row sharing its parameter with an earlier row: the row's own change."""
-    first = {}
+    first: dict[int, ParamRow] = {}  # free index -> its first row
     for row in fit.table.parameters:
         first.setdefault(row.free, row)
     cands, names = [], []

@@ -262,7 +262,7 @@ def _group_model(table: Any, layout: Any, moments: Any, group: Any) -> _GroupMod
         raw[i, m + k] = 1.0
     handled = raw.copy()
     y_dummies = [i for i in dummies if layout.observed[i] not in exogenous]
-    handled[y_dummies] = moments.A[np.ix_(y_dummies, eta)]
+    handled[y_dummies] = moments.A[np.ix_(np.asarray(y_dummies, dtype=np.intp), eta)]
     if table.meanstructure:
         mean_y, mean_all = moments.mu, moments.total_mean[eta]
     else:

@@ -53,7 +53,8 @@ def scales(fit, est: np.ndarray, gradient: bool = True) -> Scales:
         if gradient:
             grads.append(_dvariance(moments, n_theta))
     residual = {}
-    positions, frees = [], []
+    positions: list[int] = []
+    frees: list[int] = []
     for k, row in enumerate(fit.table.rows):
         if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.is_model_parameter:
             residual[(row.block, row.lhs)] = offset + len(positions)

@@ -17,13 +17,18 @@ table only says where a row goes. Numbers are formatted in one place, :func:`for
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semlang.options import Estimator, Information, StandardErrors, Test
 from semlang.results.summary_object import HEADER, PAIRS, ROW, TITLE, Line, Summary
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:
+    from semlang.partable.table import ParamRow
 
 DIGITS = 3
 _CELL = 8  # lavaan's "%8.3f" column width
@@ -130,7 +135,7 @@ def abbreviate_unique(texts: list[str], minlength: int) -> list[str]:
 # ---- the header -------------------------------------------------------------------------------
 
 
-def _pairs(rows: list[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
+def _pairs(rows: Sequence[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
     """lavaan's two- or three-column blocks: a left-aligned label, right-aligned values."""
     if not rows:
         return []
@@ -140,7 +145,7 @@ def _pairs(rows: list[tuple[str, ...]], widths: tuple[int, ...]) -> list[str]:
     # keeps its width and stays aligned with the others
     extra = sum(sizes[1:]) - sum(widths[1:])
     sizes[0] = max(max(len(c) for c in cols[0]), sizes[0] - extra)
-    lines = []
+    lines: list[str] = []
     for row in rows:
         cells = [row[0].ljust(sizes[0])] + [
             c.rjust(s) for c, s in zip(row[1:], sizes[1:], strict=True)
@@ -197,6 +202,7 @@ def _data(fit) -> list[str]:
     table, options = fit.table, fit.table.options
     nobs = fit.sample.group_nobs
     dropped = fit.sample.n_dropped
+    rows: list[tuple[str, ...]]
     if table.ngroups == 1 and dropped:
         rows = [
             ("", "Used", "Total"),
@@ -281,7 +287,7 @@ def _se_block(fit) -> list[str]:
 class _Entry:
     """One estimates row: its table row and its formatted cells."""
 
-    row: object
+    row: ParamRow
     label: str
     est: float
     cells: tuple[str, ...]
@@ -325,7 +331,9 @@ def _name_cells(names: list[str], labels: list[str], prefixes: list[str]) -> lis
     return [p.rjust(3) + b for p, b in zip(prefixes, body, strict=True)]
 
 
-def _print_matrix(title: str, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+def _print_matrix(
+    title: str, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]
+) -> list[str]:
     widths = [max(len(r[j]) for r in [header, *rows]) for j in range(len(header))]
     lines = ["", Line(f"{title}:", (), TITLE)]
     for k, r in enumerate([header, *rows]):
@@ -422,7 +430,7 @@ def _rsquare_section(rsquare) -> list[str]:
 def _estimates(
     fit, standardized: bool, rsquare: bool = False, ci: bool = False, level: float = 0.95
 ) -> list[str]:
-    columns = ("est", "se", "z", "pvalue")
+    columns: tuple[str, ...] = ("est", "se", "z", "pvalue")
     columns += ("ci_lower", "ci_upper") if ci else ()  # lavaan's summary(ci = TRUE)
     columns += ("std_lv", "std_all") if standardized else ()
     entries = _entries(fit, columns, level)

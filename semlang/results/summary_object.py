@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from typing import cast
 
 PLAIN, TITLE, HEADER, ROW, PAIRS = "plain", "title", "header", "row", "pairs"
 
@@ -72,7 +73,8 @@ class Summary(str):
             if kind == TITLE:
                 parts.append(f"<p><b>{html.escape(lines[0].rstrip(':'))}</b></p>")
             elif kind in ("table", PAIRS):
-                parts.append(_html_table(lines, header=kind == "table"))
+                # (only a Line has a kind: the lines of tables and pairs are Lines)
+                parts.append(_html_table(cast(list[Line], lines), header=kind == "table"))
             elif _trimmed(lines):
                 text = html.escape("\n".join(_trimmed(lines)))
                 parts.append(f"<pre>{text}</pre>")
@@ -86,7 +88,7 @@ class Summary(str):
             if kind == TITLE:
                 parts.append(f"\\paragraph{{{_latex(lines[0].rstrip(':'))}}}")
             elif kind in ("table", PAIRS):
-                parts.append(_latex_table(lines, header=kind == "table"))
+                parts.append(_latex_table(cast(list[Line], lines), header=kind == "table"))
             elif _trimmed(lines):
                 parts.append(
                     "\\begin{verbatim}\n" + "\n".join(_trimmed(lines)) + "\n\\end{verbatim}"
@@ -105,7 +107,7 @@ def warnings_html(messages: Iterable[str]) -> str:
     )
 
 
-def _html_table(lines: list[str], header: bool) -> str:
+def _html_table(lines: list[Line], header: bool) -> str:
     out = ['<table class="semlang-table">']
     for k, line in enumerate(lines):
         if not any(c.strip() for c in line.cells):
@@ -133,7 +135,7 @@ def _latex(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(c, c) for c in text)
 
 
-def _latex_table(lines: list[str], header: bool) -> str:
+def _latex_table(lines: list[Line], header: bool) -> str:
     width = max(len(line.cells) for line in lines)
     out = [f"\\begin{{tabular}}{{l{'r' * (width - 1)}}}"]
     for k, line in enumerate(lines):

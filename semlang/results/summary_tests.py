@@ -11,6 +11,8 @@ is no block, as in lavaan.
 
 from __future__ import annotations
 
+import math
+
 from semlang.options import Estimator, Test
 from semlang.results.summary import _count, _pairs, format_number
 
@@ -43,7 +45,7 @@ def model_test(fit, measures: dict) -> list[str]:
     lines = ["Model Test User Model:"]
     for k, result in enumerate(scaled):
         head = ("", "Standard", "Scaled") if k == 0 else ("", "", "")
-        rows = [head, *_scaled_rows(fit, standard, result)]
+        rows: list[tuple[str, ...]] = [head, *_scaled_rows(fit, standard, result)]
         lines += _pairs(rows, _TWO) + _groups(labels, _TWO, standard, result)
     for result in single:
         rows = [("", ""), *_single_rows(fit, result)]
@@ -58,7 +60,7 @@ def _results(fit, measures: dict) -> list:
     if any(t not in (Test.STANDARD, Test.NONE) for t in fit.options.test):
         return [r for r in test_results(fit) if r.test is not Test.NONE]
     groups = fit.statistics.chisq_groups if fit.table.ngroups > 1 else ()
-    stat, df, pvalue = (measures.get(k) for k in ("chisq", "df", "pvalue"))
+    stat, df, pvalue = (measures.get(k, math.nan) for k in ("chisq", "df", "pvalue"))
     return [TestResult(Test.STANDARD, stat, df, pvalue, stat_groups=groups)]
 
 
@@ -97,7 +99,7 @@ def _scaled_rows(fit, standard, result) -> list[tuple[str, str, str]]:
 
 def _single_rows(fit, result) -> list[tuple[str, str]]:
     """A statistic of its own: its label (if lavaan gives one), statistic, df, p-value."""
-    rows = []
+    rows: list[tuple[str, str]] = []
     if result.test in TEST_LABELS:
         rows.append((TEST_LABELS[result.test], ""))
     rows += [("Test statistic", format_number(result.stat)), ("Degrees of freedom",

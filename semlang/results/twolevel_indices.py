@@ -38,7 +38,7 @@ def fit_measures(fit, stats) -> dict[str, float]:
     out = test_measures(fit, stats)
     for key in ("fmin", "cn_05", "cn_01", "mfi", "ecvi"):  # lavaan has none of these
         del out[key]
-    out.update(measures.loglik_measures(stats.logl, stats.unrestricted_logl, out["npar"],
+    out.update(measures.loglik_measures(stats.logl, stats.unrestricted_logl, int(out["npar"]),
                                         sample.nobs))  # fmt: skip
     srmr, srmr_within, srmr_between = _srmr(fit)
     out.update(srmr=srmr, srmr_within=srmr_within, srmr_between=srmr_between)

@@ -72,9 +72,9 @@ def _moment_derivatives(data, free_w, free_b, mean_w, mean_b):
         for i, j in pairs:
             target[a, i, j] = target[a, j, i] = 1.0
             a += 1
-    for target, positions in ((dm_w, mean_w), (dm_b, mean_b)):
+    for means, positions in ((dm_w, mean_w), (dm_b, mean_b)):
         for i in positions:
-            target[a, i] = 1.0
+            means[a, i] = 1.0
             a += 1
     return d_w, d_b, dm_w, dm_b
 

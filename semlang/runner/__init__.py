@@ -22,11 +22,26 @@ process pool, dask), :mod:`~semlang.runner.store` (the resumable results file),
 :mod:`~semlang.runner.core` (:func:`run_replications`).
 """
 
-from semlang.runner.core import run_replications
-from semlang.runner.results import Failure, ReplicationResults
-from semlang.runner.stopping import Interrupted
-from semlang.runner.store import ResultsFileError
-from semlang.runner.worker import Inadmissible
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from semlang.runner.core import run_replications
+    from semlang.runner.results import Failure, ReplicationResults
+    from semlang.runner.stopping import Interrupted
+    from semlang.runner.store import ResultsFileError
+    from semlang.runner.worker import Inadmissible
+
+# loaded on first use, so that importing semlang.runner.progress (which every fit does) does not
+# import the process pools
+_HOMES = {
+    "run_replications": "semlang.runner.core",
+    "Failure": "semlang.runner.results",
+    "ReplicationResults": "semlang.runner.results",
+    "Interrupted": "semlang.runner.stopping",
+    "ResultsFileError": "semlang.runner.store",
+    "Inadmissible": "semlang.runner.worker",
+}
 
 __all__ = [
     "Failure",
@@ -36,3 +51,15 @@ __all__ = [
     "ResultsFileError",
     "run_replications",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'semlang.runner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

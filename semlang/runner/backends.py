@@ -9,8 +9,8 @@ installed, else pickle) and then only small lists of indices, so per-replication
 small. Workers start with ``fork`` where that is safe (not on macOS or Windows, and only while
 this process runs a single thread, since forking a multi-threaded process can deadlock the child),
 and with ``spawn`` otherwise (spawned workers import the task's module by name, so a script's
-entry point needs an ``if __name__ == "__main__":`` guard). Each worker runs numpy with its own
-BLAS threads; with many workers, ``OMP_NUM_THREADS=1`` in the environment avoids oversubscription.
+entry point needs an ``if __name__ == "__main__":`` guard). Each worker runs numpy with one BLAS
+thread (:func:`semlang.runner.worker.install_task`), so the workers do not oversubscribe the cores.
 dask is optional and imported only when asked for.
 """
 
@@ -23,7 +23,7 @@ import pickle
 import sys
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -114,7 +114,7 @@ class Backend:
 
     def batches(
         self, task: Task, plan: SeedPlan, chunks: list[list[int]], label: str
-    ) -> Iterator[list[dict]]:
+    ) -> Generator[list[dict], None, None]:
         """Run the chunks; yield each chunk's records as it finishes."""
         if not chunks:
             return

@@ -164,7 +164,8 @@ def run_replications(
     check_n_jobs(n_jobs)
     start = time.monotonic()
     plan = make_plan(seed, max_attempts if regenerate_failed else 1)
-    store, finished = None, {}
+    store: ResultsFile | None = None
+    finished: dict[int, list[dict]] = {}
     if results_path is not None:
         store, finished = open_results(results_path, _identity(plan, n, label, run_key), n)
     records = [record for group in finished.values() for record in group]

@@ -1,26 +1,53 @@
-"""A one-line progress bar on stderr: done/total, failures, elapsed time and ETA.
+"""Progress on stderr: a bar for replications, a clock for a long fit.
 
-Input: counts as replications finish. Output: text on a stream, redrawn in place with a carriage
-return at most every ``min_interval`` seconds, and once more (with a newline) on :meth:`close`.
+Input: counts as replications finish (:class:`ProgressBar`), or a block of work
+(:func:`long_work`). Output: one line of text on a stream, redrawn in place with a carriage
+return, and ended with a newline when the work ends.
+
+Shown by default where someone watches: stderr a terminal, or a Jupyter notebook (whose front
+end redraws a line on a carriage return as a terminal does); never when stderr is a file, a pipe
+or captured (tests), unless asked with ``progress=True``. The bar is plain text, so it needs no
+dependency in either place.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 _BAR_WIDTH = 24
 
 
+# a fit shows its clock once it has run this long, and redraws it this often (seconds)
+LONG_WORK_DELAY = 2.0
+LONG_WORK_INTERVAL = 1.0
+
+
 def wanted(progress: bool | None, stream: TextIO) -> bool:
-    """Whether to show progress: as asked, or when ``stream`` is a terminal."""
+    """Whether to show progress: as asked, or when ``stream`` is a terminal or this runs in a
+    Jupyter notebook."""
     if progress is not None:
         return bool(progress)
     try:
-        return stream.isatty()
+        return stream.isatty() or (stream is sys.stderr and in_notebook())
     except (AttributeError, ValueError):  # no isatty, or a closed stream
         return False
+
+
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (IPython's shell there is ZMQInteractiveShell)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:  # an IPython too old or half-imported: no notebook to draw in
+        return False
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def clock(seconds: float) -> str:
@@ -89,3 +116,45 @@ class ProgressBar:
         self._draw(time.monotonic() - self.start)
         self.stream.write("\n")
         self.stream.flush()
+
+
+@contextmanager
+def long_work(label: str, progress: bool | None, stream: TextIO | None = None) -> Iterator[None]:
+    """Run the block; if it runs longer than :data:`LONG_WORK_DELAY` seconds (and progress is
+    wanted), show ``label: 0:05 elapsed`` on ``stream`` (default stderr), redrawn every
+    :data:`LONG_WORK_INTERVAL` seconds by a background thread, and end with
+    ``label: done in 0:07``."""
+    stream = stream if stream is not None else sys.stderr
+    if not wanted(progress, stream):
+        yield
+        return
+    start = time.monotonic()
+    finished = threading.Event()
+    lock = threading.Lock()
+    shown: list[int] = []  # the widths drawn (empty: nothing drawn yet)
+
+    def draw(text: str, end: str = "") -> None:
+        with lock:
+            padding = " " * max((shown[-1] if shown else 0) - len(text), 0)
+            stream.write("\r" + text + padding + end)
+            stream.flush()
+            shown.append(len(text))
+
+    def tick() -> None:
+        if finished.wait(LONG_WORK_DELAY):
+            return
+        while True:
+            draw(f"{label}: {clock(time.monotonic() - start)} elapsed")
+            if finished.wait(LONG_WORK_INTERVAL):
+                return
+
+    ticker = threading.Thread(target=tick, name="semlang-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        finished.set()
+        ticker.join()
+        elapsed = time.monotonic() - start
+        if shown or elapsed >= LONG_WORK_DELAY:
+            draw(f"{label}: done in {clock(elapsed)}", end="\n")

@@ -59,10 +59,8 @@ def make_plan(seed: SeedLike, max_attempts: int) -> SeedPlan:
                 f"seed must be a non-negative integer or a sequence of them, not {seed!r}",
                 hint="for example seed=20240501",
             ) from exc
-    entropy = root.entropy
-    if isinstance(entropy, int | np.integer):
-        entropy = int(entropy)
-    else:
-        entropy = tuple(int(e) for e in entropy)
+    entropy = root.entropy  # set by SeedSequence: drawn from the system when seed is None
+    assert entropy is not None
+    plain = int(entropy) if isinstance(entropy, int | np.integer) else tuple(map(int, entropy))
     key = tuple(int(k) for k in root.spawn_key)
-    return SeedPlan(entropy, key, int(root.pool_size), max_attempts)
+    return SeedPlan(plain, key, int(root.pool_size), max_attempts)

@@ -142,10 +142,10 @@ def open_results(
         if path.exists() and path.stat().st_size > end:
             with path.open("r+b") as handle:
                 handle.truncate(end)
-        handle = path.open("a", encoding="utf-8", newline="\n")
+        stream = path.open("a", encoding="utf-8", newline="\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultsFileError(f"cannot use {path} as results file: {exc}") from exc
     if end == 0:
-        handle.write(_header_line(identity))
-        handle.flush()
-    return ResultsFile(path, handle), done
+        stream.write(_header_line(identity))
+        stream.flush()
+    return ResultsFile(path, stream), done

@@ -9,6 +9,9 @@ records, one per attempt, ready to be written as JSON lines::
 The last record of a replication carries ``"final": true``. A task's result is made plain data
 here (numpy scalars and arrays become numbers and lists, tuples become lists) by a JSON round
 trip, so results are the same whether or not they went through a results file.
+
+Replications are many small fits side by side: they run with one BLAS thread (a worker process
+of the pool for its whole life, a chunk run here or on dask for its duration; :mod:`semlang.blas`).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from semlang.blas import limited, one_thread
 from semlang.runner.seeds import SeedPlan
 
 Task = Callable[[int, np.random.Generator], Mapping[str, Any]]
@@ -89,6 +93,7 @@ def run_replication(task: Task, plan: SeedPlan, index: int) -> list[dict]:
     return records
 
 
+@limited()
 def run_chunk(task: Task, plan: SeedPlan, indices: Sequence[int]) -> list[dict]:
     """The records of several replications, in order."""
     return [record for index in indices for record in run_replication(task, plan, index)]
@@ -100,8 +105,9 @@ _WORKER_TASK: dict[str, Task] = {}
 
 
 def install_task(payload: bytes) -> None:
-    """Pool initializer: unpickle the task in the worker process (which leaves Ctrl-C and
-    SIGTERM to the main process and ends when it is gone)."""
+    """Pool initializer: one BLAS thread, and the task unpickled, in the worker process (which
+    leaves Ctrl-C and SIGTERM to the main process and ends when it is gone)."""
+    one_thread()
     from semlang.runner.stopping import prepare_worker
 
     prepare_worker()

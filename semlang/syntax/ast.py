@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from typing import TypeVar
-
-import sympy
+from typing import TYPE_CHECKING, TypeVar
 
 from semlang.errors import Source, Span
+
+if TYPE_CHECKING:
+    import sympy
 
 T = TypeVar("T")
 
@@ -126,15 +127,17 @@ class Call:
 
 Expr = Number | Symbol | Unary | Binary | Call
 
+# the functions an expression may call, and the name of each in sympy (imported only by
+# to_sympy, so that reading a model does not load sympy)
 FUNCTIONS = {
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "sqrt": sympy.sqrt,
-    "abs": sympy.Abs,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "tan": sympy.tan,
-    "tanh": sympy.tanh,
+    "exp": "exp",
+    "log": "log",
+    "sqrt": "sqrt",
+    "abs": "Abs",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "tanh": "tanh",
 }
 
 
@@ -226,6 +229,7 @@ def symbols_of(expr: Expr) -> list[Symbol]:
 
 def to_sympy(expr: Expr, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
     """The sympy expression of ``expr``; ``symbols`` maps each name to its sympy symbol."""
+    import sympy
 
     def combine(node: Expr, args: list[sympy.Expr]) -> sympy.Expr:
         if isinstance(node, Number):
@@ -237,7 +241,7 @@ def to_sympy(expr: Expr, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
             return -args[0] if node.op == "-" else args[0]
         if isinstance(node, Binary):
             return _SYMPY_BINARY[node.op](args[0], args[1])
-        return FUNCTIONS[node.func](*args)
+        return getattr(sympy, FUNCTIONS[node.func])(*args)
 
     return fold(expr, combine)
 

@@ -12,7 +12,9 @@ Anything else raises a located :class:`~semlang.errors.ModelSyntaxError` (or
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from semlang.errors import ModelSyntaxError, NotSupportedError, Source, Span
 from semlang.syntax import ast
@@ -40,7 +42,7 @@ UNSUPPORTED = {
     "prior": "priors 'prior()' (Bayesian estimation) are not supported yet",
     "rv": "random slopes 'rv()' are not supported yet",
 }
-_MATH = {
+_MATH: dict[str, Callable[[float], float]] = {
     "exp": math.exp,
     "log": math.log,
     "sqrt": math.sqrt,
@@ -61,7 +63,7 @@ class _Item:
     """One evaluated piece: kind is 'number', 'na', 'name', 'string', 'vector' or 'typed'."""
 
     kind: str
-    value: object
+    value: Any  # by kind: float, None, str, tuple[_Item, ...] or (ModifierKind, str, entries)
     span: Span
 
 
@@ -194,7 +196,7 @@ def _as_modifier(item: _Item, span: Span, source: Source) -> ast.Modifier:
 
 
 def _typed_values(kind, func: str, entries, source: Source) -> tuple:
-    values = []
+    values: list[float | str | None] = []
     for entry in entries:
         if entry.kind == "na":
             values.append(None)

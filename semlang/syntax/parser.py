@@ -133,11 +133,12 @@ def parse(text: str, name: str = "<model>") -> ast.Model:
 def _syntax_error(error: UnexpectedInput, source: Source) -> ModelSyntaxError:
     text = source.text
     if isinstance(error, UnexpectedCharacters):
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        at = error.pos_in_stream or 0  # always set for characters
+        char = text[at] if at < len(text) else ""
         return ModelSyntaxError(
             f"unexpected character {char!r}",
             source,
-            Span(error.pos_in_stream, error.pos_in_stream + 1),
+            Span(at, at + 1),
             hint=_character_hint(char),
         )
     token = getattr(error, "token", None)
@@ -243,8 +244,10 @@ def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSy
     """A second operator: glued to the first (``~~~``), split by a space (``= ~``), or extra."""
     text = source.text
     before = text[previous.start : previous.end]
-    span = Span(token.start_pos, token.end_pos)
-    dangling = _dangling_operator(text, token.start_pos)
+    start = token.start_pos or 0  # lark sets the positions of the tokens it reads
+    end = token.end_pos or start
+    span = Span(start, end)
+    dangling = _dangling_operator(text, start)
     if dangling is not None:
         operator = text[dangling.start : dangling.end]
         return ModelSyntaxError(
@@ -255,8 +258,8 @@ def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSy
             + ("'ab := a*b'" if operator in (":=", "==", "<", ">") else "'f =~ x1 + x2 + x3'")
             + " (a line that ends with an operator continues on the next line)",
         )
-    if before and before[-1] in _OPERATOR_CHARS and previous.end == token.start_pos:
-        whole = Span(previous.start, token.end_pos)
+    if before and before[-1] in _OPERATOR_CHARS and previous.end == start:
+        whole = Span(previous.start, end)
         return ModelSyntaxError(
             f"unknown operator {text[whole.start : whole.end]!r}",
             source,
@@ -267,7 +270,7 @@ def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSy
         return ModelSyntaxError(
             "'=' and '~' are written apart",
             source,
-            Span(previous.start, token.end_pos),
+            Span(previous.start, end),
             hint="write '=~' without a space",
         )
     return ModelSyntaxError(
@@ -279,7 +282,7 @@ def _misplaced_operator(token: Token, previous: Span, source: Source) -> ModelSy
 
 
 def _token_position(token: Token | None, text: str) -> int:
-    if token is None or getattr(token, "start_pos", None) is None or token.type == "$END":
+    if token is None or token.start_pos is None or token.type == "$END":
         return len(text.rstrip())
     return token.start_pos
 

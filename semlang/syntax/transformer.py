@@ -59,7 +59,7 @@ _UNSUPPORTED_OPS = {
 
 def _span(item: Meta | Token | Tree) -> Span:
     if isinstance(item, Token):
-        return Span(item.start_pos, item.end_pos)
+        return Span(item.start_pos or 0, item.end_pos or 0)
     meta = item.meta if isinstance(item, Tree) else item
     if getattr(meta, "empty", True):
         return Span(0, 0)
@@ -68,6 +68,16 @@ def _span(item: Meta | Token | Tree) -> Span:
 
 def _nodes(children) -> list:
     return [c for c in children if not isinstance(c, Token) and c is not None]
+
+
+def _binary(op: str):
+    """The transformer method of a binary operator ``op``."""
+
+    def method(self: _ToAst, meta, children):
+        left, _, right = children
+        return self._node(ast.Binary(op, left, right, _span(meta)), (left, right))
+
+    return method
 
 
 @v_args(meta=True)
@@ -83,7 +93,7 @@ class _ToAst(Transformer_NonRecursive):
 
     # ---- statements ----
     def start(self, meta, children):
-        statements = []
+        statements: list[ast.Statement] = []
         for child in _nodes(children):
             statements.extend(child.statements if isinstance(child, _Several) else [child])
         return ast.Model(tuple(statements), self.source)
@@ -265,13 +275,6 @@ class _ToAst(Transformer_NonRecursive):
 
     def parens(self, meta, children):
         return children[1]
-
-    def _binary(op):
-        def method(self, meta, children):
-            left, _, right = children
-            return self._node(ast.Binary(op, left, right, _span(meta)), (left, right))
-
-        return method
 
     add = _binary("+")
     sub = _binary("-")

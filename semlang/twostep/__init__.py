@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from semlang.blas import limited
 from semlang.errors import OptionError
 from semlang.twostep.result import FsrResult
 from semlang.twostep.sam import sam
@@ -34,6 +35,7 @@ _METHODS = {
 }
 
 
+@limited()
 def fsr(model: str, data: Any, method: str = "croon", **options: Any) -> FsrResult:
     """Factor-score regression of the structural part of ``model``.
 

@@ -49,6 +49,7 @@ import pandas as pd
 import scipy.linalg
 
 from semlang.api import _check_degrees_of_freedom
+from semlang.blas import limited
 from semlang.compile.layout import build_layout
 from semlang.compile.model import compile_model
 from semlang.compile.ram import ImpliedMoments, expected_information
@@ -76,6 +77,7 @@ from semlang.twostep.split import (
 )
 
 
+@limited()
 def sam(model: str, data: Any, mm_list: Any = None, **options: Any) -> FsrResult:
     """Local structural-after-measurement with two-step standard errors (lavaan's ``sam()``).
 
@@ -271,9 +273,9 @@ def _result(
         for _, j, own in _joint_positions(fit, joint_free):
             theta[j] = fit.theta[own]
     for k, value in estimates.items():  # a latent variance: the structural estimate
-        j = joint_free.get(k)
-        if j is not None:
-            theta[j] = value
+        position = joint_free.get(k)
+        if position is not None:
+            theta[position] = value
     moments = ImpliedMoments.at(build_layout(joint.blocks[0], joint.parameters), theta)
     info = _information(joint, moments, theta, sample, fit_options)
     s2 = sorted({joint_free[common.key(r)] for r in split.structural_rows

@@ -96,8 +96,9 @@ def split_model(table: Any, mm_list: Any = None) -> ModelSplit:
         )
     indicators = {f: [r.rhs for r in rows if r.op is Op.MEASURED and r.lhs == f] for f in latent}
     _check_indicators(table, rows, latent, indicators)
+    dropped: tuple[Any, ...] = ()  # residual covariances across given blocks
     if mm_list is None:
-        blocks, dropped = _blocks(rows, latent, indicators), ()
+        blocks = _blocks(rows, latent, indicators)
     else:
         groups = given_blocks(table, mm_list, latent)
         blocks = tuple(_block(rows, g, indicators) for g in groups)

@@ -1,0 +1,120 @@
+"""BLAS threads inside semlang's own work: one thread for small matrices, the caller's otherwise.
+
+Input: the size of the largest dense matrix a computation works with. Output: a context manager
+(:func:`threads_for`) and a decorator (:func:`limited`) that run the work with one BLAS thread
+when the matrices are small, and restore the caller's thread counts on return.
+
+Most models have matrices of tens of rows. For those a multi-threaded BLAS (OpenBLAS's default is
+one thread per core) only adds synchronisation, and on a machine whose cores are busy its threads
+wait for one another: a Holzinger-Swineford CFA took 66 times longer with the default threads than
+with one. From :data:`LARGE` rows on, threads can pay and the caller's setting is kept.
+
+The outermost call decides; calls inside it (a fit inside a bootstrap, ``estimates()`` inside
+``summary()``) leave the setting alone and cost a counter increment. The thread counts are those
+of the BLAS libraries numpy and scipy load, changed through threadpoolctl and process-wide, so
+the first call to enter saves them and the last to leave restores them, whatever the threads.
+Worker processes of :mod:`semlang.runner` use one thread for their whole life (:func:`one_thread`).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# From this many rows of the largest matrix on, the caller's threads are kept. On a 2-core machine
+# with other work running, one thread was as fast or faster at every size measured up to 1200
+# rows (benchmarks/blas_threads.py); threads pay for products and decompositions of this size
+# only where cores are idle, which the caller knows and semlang does not.
+LARGE = 1000
+
+_lock = threading.Lock()
+_depth = 0
+_restore: Any = None  # threadpoolctl's limiter of the outermost call, restored on its exit
+_controller: Any = None
+
+
+def _blas_controller() -> Any:
+    """threadpoolctl's view of the loaded BLAS libraries (numpy's and scipy's), made once."""
+    global _controller
+    if _controller is None:
+        import numpy  # noqa: F401 (their BLAS libraries must be loaded before they are looked up)
+        import scipy.linalg  # noqa: F401
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller
+
+
+@contextmanager
+def threads_for(size: int) -> Iterator[None]:
+    """Run the block with one BLAS thread if ``size`` (rows of the largest matrix) is below
+    :data:`LARGE`, else with the caller's threads; the caller's setting is restored afterwards."""
+    global _depth, _restore
+    with _lock:
+        _depth += 1
+        if _depth == 1 and size < LARGE:
+            _restore = _blas_controller().limit(limits=1, user_api="blas")
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0 and _restore is not None:
+                _restore.restore_original_limits()
+                _restore = None
+
+
+def limited(size_of: Callable[..., int] | None = None) -> Callable[[F], F]:
+    """Decorate a function so it runs inside :func:`threads_for`; ``size_of(*args, **kwargs)``
+    gives the size (by default 0: always one thread)."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if _depth:  # inside semlang's work already: the outer call decided
+                return function(*args, **kwargs)
+            size = size_of(*args, **kwargs) if size_of is not None else 0
+            with threads_for(size):
+                return function(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def one_thread() -> None:
+    """One BLAS thread from now on (for worker processes, which run many small fits at once)."""
+    _blas_controller().limit(limits=1, user_api="blas")
+
+
+def fit_size(model: Any, options: Any = None) -> int:
+    """Rows of the largest matrix a fit of ``model`` works with: the RAM matrices, the
+    information matrix, and for estimators and corrections that need them, the weight matrices
+    of the sample moments (p(p+1)/2 rows, plus p with means)."""
+    ram = max((layout.n for layout in model.layouts), default=0)
+    size = max(ram, model.n_theta)
+    if options is not None and _needs_moment_matrices(options):
+        p = max((layout.n_observed for layout in model.layouts), default=0)
+        size = max(size, p * (p + 1) // 2 + p)
+    return size
+
+
+def _needs_moment_matrices(options: Any) -> bool:
+    from semlang.options import Estimator, StandardErrors, Test
+
+    plain = (StandardErrors.STANDARD, StandardErrors.NONE)
+    return (
+        options.estimator is not Estimator.ML
+        or options.se not in plain
+        or any(test not in (Test.STANDARD, Test.NONE) for test in _tests(options))
+    )
+
+
+def _tests(options: Any) -> tuple:
+    test = options.test
+    return tuple(test) if isinstance(test, tuple | list) else (test,)
