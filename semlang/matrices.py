@@ -45,8 +45,24 @@ class NotPositiveDefinite(ArithmeticError):
     """The implied covariance matrix is not positive definite."""
 
 
+_LAST_INVERSE: list = [None]  # (Σ's shape and bytes, Σ⁻¹, log|Σ|) of the last call
+
+
 def cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
-    """(Σ⁻¹, log|Σ|) from the Cholesky factor (LAPACK potrf/potri); raises NotPositiveDefinite."""
+    """(Σ⁻¹, log|Σ|) from the Cholesky factor (LAPACK potrf/potri); raises NotPositiveDefinite.
+
+    The last result is kept: the objective's value, Hessian and information at one θ each ask
+    for the same Σ⁻¹ (a copy is returned, so callers may change it)."""
+    key = (sigma.shape, sigma.dtype, sigma.tobytes())
+    last = _LAST_INVERSE[0]
+    if last is not None and last[0] == key:
+        return last[1].copy(), last[2]
+    inverse, logdet = _cholesky_inverse(sigma)
+    _LAST_INVERSE[0] = (key, inverse.copy(), logdet)
+    return inverse, logdet
+
+
+def _cholesky_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float]:
     if not np.isfinite(sigma).all():
         raise NotPositiveDefinite
     factor, info = lapack.dpotrf(sigma, lower=1, clean=0)

@@ -562,14 +562,19 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
     Raises DataError naming the column and its first bad row (rows counted from 1) for text that
     is not a number and for infinite values.
     """
-    dtypes = dict(zip(frame.columns, frame.dtypes, strict=True))  # (a Series lookup is slow)
+    columns = frame.columns.tolist()  # (iterating an Index or a Series is slow)
+    dtypes = dict(zip(columns, frame.dtypes.tolist(), strict=True))
+    out = _plain_columns(frame, names, columns, dtypes)
+    if out is not None:  # NumPy numbers or bools only: nothing to refuse or parse
+        _check_finite(out, names)
+        return out
     check_column_types(dtypes, names)
     numeric = [
         name for name in names
         if pd.api.types.is_bool_dtype(dtypes[name]) or pd.api.types.is_numeric_dtype(dtypes[name])
     ]  # fmt: skip
     if len(numeric) == len(names):  # the usual case: one conversion for all columns
-        if list(frame.columns) == list(names):
+        if columns == list(names):
             out = frame.to_numpy(dtype=float, na_value=np.nan)
         else:
             columns = [frame[name].to_numpy(dtype=float, na_value=np.nan) for name in names]
@@ -595,6 +600,23 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
                 )
         out[:, j] = converted.to_numpy(dtype=float)
     _check_finite(out, names)
+    return out
+
+
+def _plain_columns(frame: pd.DataFrame, names, columns: list, dtypes: dict) -> np.ndarray | None:
+    """The columns as floats straight from the frame's arrays when each is a NumPy number or
+    bool column with a unique name (selecting a column as a Series costs more than converting
+    it); None otherwise (nullable or extension types go through pandas' own conversion)."""
+    column_array = getattr(frame, "_get_column_array", None)
+    if column_array is None or not names or len(dtypes) < len(columns):  # a repeated name
+        return None
+    if not all(isinstance(dtypes.get(name), np.dtype) and dtypes[name].kind in "biuf"
+               for name in names):  # fmt: skip
+        return None
+    position = {name: k for k, name in enumerate(columns)}
+    out = np.empty((len(frame), len(names)))
+    for j, name in enumerate(names):
+        out[:, j] = column_array(position[name])
     return out
 
 

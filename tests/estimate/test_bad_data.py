@@ -205,3 +205,21 @@ def test_any_text_cell_is_reported_with_its_column_and_row(hs, row, column, text
     with pytest.raises(DataError) as caught:
         semlang.cfa(ONE_FACTOR, data)
     assert re.search(rf"column '{column}' is not numeric: row {row + 1} holds ", str(caught.value))
+
+
+def test_column_types_give_the_same_floats_whichever_conversion_reads_them():
+    """Plain NumPy columns (read straight from the frame) and nullable or text columns (read by
+    pandas) give the same numbers, in the model's order, beside columns the model does not use."""
+    from semlang.estimate.data import _numeric_values
+
+    frame = pd.DataFrame({
+        "label": ["a", "b", "c"], "n": [1, 2, 3], "flag": [True, False, True],
+        "x": [1.5, np.nan, 2.0], "small": np.array([4, 5, 6], dtype=np.uint8),
+        "single": np.array([0.5, 0.25, 1.0], dtype=np.float32),
+        "nullable": pd.array([7, None, 9], dtype="Int64"), "text": ["1", "2.5", None],
+    })  # fmt: skip
+    plain = _numeric_values(frame, ("x", "n", "flag", "small", "single"))
+    expected = [[1.5, 1, 1, 4, 0.5], [np.nan, 2, 0, 5, 0.25], [2.0, 3, 1, 6, 1.0]]
+    np.testing.assert_array_equal(plain, expected)
+    mixed = _numeric_values(frame, ("n", "nullable", "text"))
+    np.testing.assert_array_equal(mixed, [[1, 7, 1], [2, np.nan, 2.5], [3, 9, np.nan]])
