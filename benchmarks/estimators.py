@@ -3,8 +3,9 @@
 For each case of ``tests/reference/estimators/`` that lavaan fitted from a shipped data file as
 it is (the cases with prepared data are left out): semlang's median seconds per fit of the
 compiled model under the case's fit options (estimation, standard errors, every test and fit
-measure), lavaan's median in the same run (``lavaan_seconds.R``, when ``Rscript`` is on PATH) and
-the ratio. Then WLS (ADF) on 30 variables: 465 moments and a 465 x 465 weight matrix.
+measure), lavaan's median in the same run of the same work (``lavaan_seconds.R ... results``: the
+fit, ``parameterEstimates()`` and ``fitMeasures()``; when ``Rscript`` is on PATH) and the ratio.
+Then WLS (ADF) on 30 variables: 465 moments and a 465 x 465 weight matrix.
 
     python benchmarks/estimators.py [--reps 10] [--no-peers] [--match MLM]
 """
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             theirs = None
             if not args.no_peers:
-                theirs = peers.lavaan_seconds(path, _bench.DATA, reps=max(3, args.reps // 2))
+                theirs = peers.lavaan_seconds(path, _bench.DATA, reps=max(3, args.reps // 2),
+                                              with_results=True)  # fmt: skip
             ratio = f"{theirs / ours:.1f}" if theirs else "-"
             lavaan = f"{theirs:.4f}" if theirs else "-"
             print(f"| {case['name']} | {ours:.4f} | {lavaan} | {ratio} |", flush=True)

@@ -65,13 +65,20 @@ def _run_and_parse(cmd: list[str], timeout: float | None) -> float | None:
 
 
 def lavaan_seconds(
-    case_json: Path, data_dir: Path, reps: int = 5, timeout: float | None = None
+    case_json: Path,
+    data_dir: Path,
+    reps: int = 5,
+    timeout: float | None = None,
+    with_results: bool = False,
 ) -> float | None:
-    """lavaan's median seconds per fit of the case; None without R or lavaan."""
+    """lavaan's median seconds per fit of the case (``with_results``: each fit followed by
+    ``parameterEstimates()`` and ``fitMeasures()``); None without R or lavaan."""
     rscript = shutil.which("Rscript")
     if rscript is None:
         return None
     cmd = [rscript, str(LAVAAN_SCRIPT), str(case_json), str(data_dir), str(reps)]
+    if with_results:
+        cmd.append("results")
     return _run_and_parse(cmd, timeout)
 
 
