@@ -22,15 +22,18 @@ lavaan) take the extended model of :mod:`semlang.results.score_system`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from semlang.compile.layout import EntryIndex
-from semlang.compile.ram import ImpliedMoments
-from semlang.results.score_system import check_information, extended_system, profiled
+from semlang.results.score_system import (
+    candidate_moments,
+    check_information,
+    extended_system,
+    profiled,
+)
 from semlang.syntax.ast import Op
 
 SMALL_V = np.finfo(float).eps ** (1.0 / 3.0)
@@ -120,34 +123,6 @@ def _lower_pairs(names: list[str]) -> list[tuple[str, str]]:
 CHUNK = 512  # candidates whose information is formed at once
 
 
-def candidate_moments(fit, cands: list[Candidate], block_index: int, moments):
-    """The implied moments of one block seen through the candidates' entries (θ index = the
-    candidate's number), and those numbers. The matrices are the model's: each candidate sits at
-    its current value, and a released row's candidate is the change of the row's parameter."""
-    layout = moments.layout
-    index = {name: i for i, name in enumerate(layout.variables)}
-    items: dict[str, list[tuple[int, int, int]]] = {"A": [], "S": [], "m": []}  # (i, j, cand)
-    for k, cand in enumerate(cands):
-        if cand.block != layout.block:
-            continue
-        if cand.op is Op.MEASURED:
-            items["A"].append((index[cand.rhs], index[cand.lhs], k))
-        elif cand.op is Op.REGRESSION:
-            items["A"].append((index[cand.lhs], index[cand.rhs], k))
-        elif cand.op is Op.COVARIANCE:
-            i, j = sorted((index[cand.lhs], index[cand.rhs]), reverse=True)
-            items["S"].append((i, j, k))
-        else:
-            items["m"].append((index[cand.lhs], 0, k))
-    view = replace(
-        layout,
-        A_free=EntryIndex.build(items["A"]),
-        S_free=EntryIndex.build(items["S"]),
-        m_free=EntryIndex.build(items["m"]),
-    )
-    return ImpliedMoments(view, moments.A, moments.S, moments.m)
-
-
 def score_system(fit, cands: list[Candidate], full: bool = False):
     """(g_c, V): the candidates' half gradient of F and the (expected, per observation)
     information left once the model's parameters are profiled out,
@@ -160,7 +135,7 @@ def score_system(fit, cands: list[Candidate], full: bool = False):
     I_cc = np.zeros((n_c, n_c)) if full else np.zeros(n_c)
     for moments, disc in zip(fit.implied, objective.discrepancies, strict=True):
         _, G, g = disc.evaluate(moments.sigma, moments.mu, gradient=True)
-        view = candidate_moments(fit, cands, moments.layout.block, moments)
+        view = candidate_moments(moments, cands)
         g_c += view.gradient(G, g, n_c) / 2.0
         model = moments.entry_vectors()
         cand = view.entry_vectors()

@@ -49,19 +49,24 @@ def check_information(information: str) -> str:
     return name
 
 
-def extended_moments(moments: ImpliedMoments, cands, n_theta: int) -> ImpliedMoments:
-    """One block's moments whose free entries are the model's (θ index) and the candidates'
-    (index n_theta + k); the matrices are the model's at the estimates."""
+def candidate_moments(
+    moments: ImpliedMoments, cands, first: int = 0, with_model: bool = False
+) -> ImpliedMoments:
+    """One block's moments whose free entries are the candidates' (θ index ``first + k``), after
+    the model's own (their θ index) when ``with_model``. The matrices are the model's at the
+    estimates: each candidate sits at its current value, and a released row's candidate is the
+    change of the row's parameter."""
     layout = moments.layout
     index = {name: i for i, name in enumerate(layout.variables)}
-    items = {
-        key: list(zip(entries.rows, entries.cols, entries.theta, strict=True))
-        for key, entries in (("A", layout.A_free), ("S", layout.S_free), ("m", layout.m_free))
-    }
+    model = (("A", layout.A_free), ("S", layout.S_free), ("m", layout.m_free))
+    items: dict[str, list[tuple[int, int, int]]] = {
+        key: list(zip(entries.rows, entries.cols, entries.theta, strict=True)) if with_model
+        else [] for key, entries in model
+    }  # fmt: skip
     for k, cand in enumerate(cands):
         if cand.block != layout.block:
             continue
-        number = n_theta + k
+        number = first + k
         if cand.op is Op.MEASURED:
             items["A"].append((index[cand.rhs], index[cand.lhs], number))
         elif cand.op is Op.REGRESSION:
@@ -84,7 +89,7 @@ def extended_system(fit, cands, information: str = "expected"):
     """(g, I) in ψ = (θ, c): the half gradient of F and the information per observation."""
     information = check_information(information)
     n_ext = fit.model.n_theta + len(cands)
-    views = [extended_moments(m, cands, fit.model.n_theta) for m in fit.implied]
+    views = [candidate_moments(m, cands, fit.model.n_theta, with_model=True) for m in fit.implied]
     if fit.table.nlevels > 1:
         return _twolevel_system(fit, views, n_ext, information)
     objective = fit.estimation.objective
