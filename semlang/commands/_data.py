@@ -68,16 +68,11 @@ def read_data(args: argparse.Namespace):
 def _frame(text: str, sep: str, na_values: list[str], name: str):
     import pandas as pd
 
+    from semlang.estimate.data import check_unique_names
+
     if not text.strip():
         raise DataError(f"{name} is empty", hint="give a CSV table with a header line")
-    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
-    names = [n.strip() for n in header]
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise DataError(
-            f"{name} has duplicate column names: {', '.join(duplicated)}",
-            hint="give every column a unique name",
-        )
+    check_unique_names(next(csv.reader(io.StringIO(text), delimiter=sep), []), name)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=sep, na_values=na_values or None)
     except pd.errors.ParserError as error:

@@ -287,14 +287,19 @@ def _check_separator(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _check_header(path: Path) -> None:
-    """Duplicate names in a CSV header (pandas would silently rename them 'x.1', ...)."""
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         header = next(csv.reader(handle), [])
+    check_unique_names(header, f"data file {str(path)!r}")
+
+
+def check_unique_names(header: list[str], what: str) -> None:
+    """Duplicate names in a CSV header (pandas would silently rename them 'x.1', ...); ``what``
+    names the table in the message."""
     names = [name.strip() for name in header]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise DataError(
-            f"data file {str(path)!r} has duplicate column names: {', '.join(duplicated)}",
+            f"{what} has duplicate column names: {', '.join(duplicated)}",
             hint="give every column a unique name",
         )
 
