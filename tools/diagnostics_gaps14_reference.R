@@ -69,30 +69,7 @@ cases <- list(
   case("hs_wls_mimic", "HS: two factors on ageyr and sex (fixed.x), estimator WLS", "sem", HS,
        mimic_paths, list(estimator = "WLS")))
 
-# ---- serialization of lavaan's objects (as tools/diagnostics_residuals_reference.R) ------------
-finite <- function(v) { v <- as.numeric(unclass(v)); v[!is.finite(v)] <- NA; I(v) }
-ser <- function(x) {
-  if (is.null(x)) return(NULL)
-  if (is.data.frame(x)) {
-    out <- lapply(x, function(col) if (is.numeric(col)) finite(col) else col)
-    if (!is.null(rownames(x))) out$`_rows` <- rownames(x)
-    return(out)
-  }
-  if (is.matrix(x)) {
-    x <- unclass(x)
-    return(list(rows = if (is.null(rownames(x))) character(0) else rownames(x),
-                cols = if (is.null(colnames(x))) character(0) else colnames(x),
-                values = lapply(seq_len(nrow(x)), function(i) finite(x[i, ]))))
-  }
-  if (is.list(x)) return(lapply(x, ser))
-  if (is.numeric(x) || is.logical(x)) {
-    v <- if (is.numeric(x)) finite(x) else unclass(x)
-    if (!is.null(names(x))) return(list(names = names(x), values = I(unname(v))))
-    return(I(unname(v)))
-  }
-  unclass(x)
-}
-safely <- function(expr) tryCatch(ser(expr), error = function(e) list(error = conditionMessage(e)))
+# ser(), finite() and safely(): tools/reference_common.R
 
 res_types <- c("raw", "cor", "cor.bollen", "cor.bentler", "standardized", "normalized")
 inspect_names <- c("sampstat", "implied", "residuals", "cov.lv", "cor.lv", "cov.ov", "cor.ov",

@@ -1,5 +1,6 @@
 # What the lavaan reference scripts share: the fit measures and estimate columns they keep, a fit
-# that records lavaan's warnings, the estimates table, the JSON writer and the hs_holes data. Sourced by those scripts after they set `out_dir`.
+# that records lavaan's warnings, the estimates table, the JSON writer, the hs_holes data and a
+# serializer of lavaan's objects. Sourced by those scripts after they set `out_dir`.
 suppressMessages({library(lavaan); library(jsonlite)})
 
 fm_names <- c("npar", "chisq", "df", "pvalue", "baseline.chisq", "baseline.df", "cfi", "tli",
@@ -43,3 +44,29 @@ punch_holes <- function(d) {
 }
 holes_text <- paste("with i the 1-based row number: x1 missing where i %% 7 == 0, x4 where",
                     "i %% 9 == 2, x8 where i %% 11 == 4, x3 where i %% 13 == 1 and i is odd")
+
+# lavaan's objects (matrices, frames, named vectors, lists of them) as JSON-ready lists; NaN and
+# Inf become NA; safely() records an error's message instead of stopping
+finite <- function(v) { v <- as.numeric(unclass(v)); v[!is.finite(v)] <- NA; I(v) }
+ser <- function(x) {
+  if (is.null(x)) return(NULL)
+  if (is.data.frame(x)) {
+    out <- lapply(x, function(col) if (is.numeric(col)) finite(col) else col)
+    if (!is.null(rownames(x))) out$`_rows` <- rownames(x)
+    return(out)
+  }
+  if (is.matrix(x)) {
+    x <- unclass(x)
+    return(list(rows = if (is.null(rownames(x))) character(0) else rownames(x),
+                cols = if (is.null(colnames(x))) character(0) else colnames(x),
+                values = lapply(seq_len(nrow(x)), function(i) finite(x[i, ]))))
+  }
+  if (is.list(x)) return(lapply(x, ser))
+  if (is.numeric(x) || is.logical(x)) {
+    v <- if (is.numeric(x)) finite(x) else unclass(x)
+    if (!is.null(names(x))) return(list(names = names(x), values = I(unname(v))))
+    return(I(unname(v)))
+  }
+  unclass(x)
+}
+safely <- function(expr) tryCatch(ser(expr), error = function(e) list(error = conditionMessage(e)))
