@@ -31,9 +31,7 @@ degrees of freedom live here too (:func:`moments_count`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from semlang.errors import NotSupportedError, OptionError
 from semlang.options import (
@@ -45,6 +43,9 @@ from semlang.options import (
     Test,
 )
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:  # (annotations only: ``semlang check`` counts moments without numpy)
+    import numpy as np
 
 
 @dataclass(frozen=True)
