@@ -146,6 +146,23 @@ def test_a_model_without_definitions_or_constraints_needs_no_sympy():
     assert "sympy" not in _modules_after(code)
 
 
+def test_an_ordinary_fit_and_its_results_need_no_scipy():
+    code = (
+        "import semlang\n"
+        f"fit = semlang.cfa({HS!r}, semlang.datasets.load('HolzingerSwineford1939'))\n"
+        "fit.estimates(); fit.fit_measures(); fit.summary()"
+    )
+    assert _modules_after(code) == {"numpy", "pandas"}
+
+
+def test_scipys_blas_is_limited_too_once_it_is_imported(two_threads):
+    # (the fixture has imported scipy.linalg; a controller made before that is made again)
+    blas._controller, blas._with_scipy = None, False
+    with blas.threads_for(0):
+        assert set(blas_threads()) == {1}
+    assert blas._with_scipy and set(blas_threads()) == {2}
+
+
 def test_a_long_fit_shows_its_clock_when_asked(monkeypatch, capsys):
     monkeypatch.setattr(progress_module, "LONG_WORK_DELAY", 0.0)
     data = semlang.datasets.load("HolzingerSwineford1939")
