@@ -101,7 +101,7 @@ class _Paths:
                     "line": _line(table, table.variable_spans.get(name)),
                 }
         nodes = self.nodes
-        for row in table.parameters:
+        for row in table.rows:  # (the := and constraint rows have other operators)
             op = row.op
             if op is Op.COVARIANCE:
                 if row.lhs != row.rhs and not (
@@ -359,7 +359,7 @@ def _feedback_loops(table: ParameterTable, graph: _Paths) -> list[str]:
 def _single_indicators(table: ParameterTable, graph: _Paths) -> list[str]:
     variances = {
         (row.lhs, row.block): row
-        for row in table.parameters
+        for row in table.rows
         if row.op is Op.COVARIANCE and row.lhs == row.rhs
     }
     out = []
