@@ -274,14 +274,15 @@ def _column_cells(values: list) -> list:
     kinds = set(map(type, values))
     if kinds <= {int} or kinds <= {str}:
         return values
-    formatted: dict = {}
-    out = []
-    for value in values:
-        text = formatted.get(value)
-        if text is None:
-            text = formatted[value] = _cell(value)
-        out.append(text)
-    return out
+    return list(map(_Cells().__getitem__, values))
+
+
+class _Cells(dict):
+    """value -> :func:`_cell` of it, each distinct value formatted once."""
+
+    def __missing__(self, value: Any) -> str:
+        text = self[value] = _cell(value)
+        return text
 
 
 def _width(cells: list) -> int:
