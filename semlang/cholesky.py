@@ -16,6 +16,8 @@ solution to rounding.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 LinAlgError = np.linalg.LinAlgError
@@ -35,7 +37,7 @@ def _lower(factor: np.ndarray, lower: bool | int) -> np.ndarray:
 # ---- LAPACK's calling convention (scipy.linalg.lapack) ----------------------------------------
 
 
-def dpotrf(a: np.ndarray, lower: bool | int = 0, clean: bool | int = 1) -> tuple[np.ndarray, int]:
+def dpotrf(a: np.ndarray, lower: bool | int = 0, clean: bool | int = 1) -> tuple[Any, int]:
     """(L, 0) with A = L Lᵀ (``lower``) or (U, 0) with A = UᵀU; (A, 1) when A is not positive
     definite."""
     try:

@@ -116,7 +116,7 @@ def assign_free(
     place (a table can have hundreds of thousands of rows) and returned."""
     labelled = [i for i, row in enumerate(rows) if row.label]
     if not labelled and not links and not equal_refs:
-        set_free = ParamRow.free.__set__  # (the slot itself, as set_while_building sets it)
+        set_free = ParamRow.__dict__["free"].__set__  # (the slot, as set_while_building sets it)
         count = 0
         for row in rows:
             if row.free:
