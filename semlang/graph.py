@@ -101,13 +101,17 @@ class _Paths:
                     "line": _line(table, table.variable_spans.get(name)),
                 }
         nodes = self.nodes
+        self._names: dict[int, set[str]] = {}  # block -> its nodes' names (cheaper to look up)
+        for name, block_index in nodes:
+            self._names.setdefault(block_index, set()).add(name)
+        empty: set[str] = set()
         for row in table.rows:  # (the := and constraint rows have other operators)
             op = row.op
             if op is Op.COVARIANCE:
-                if row.lhs != row.rhs and not (
-                    (row.lhs, row.block) in nodes and (row.rhs, row.block) in nodes
-                ):
-                    self._add_missing(table, row, row.lhs, row.rhs)
+                lhs, rhs = row.lhs, row.rhs
+                names = self._names.get(row.block, empty)
+                if lhs != rhs and not (lhs in names and rhs in names):
+                    self._add_missing(table, row, lhs, rhs)
                 continue
             if op is not Op.MEASURED and op is not Op.REGRESSION:
                 continue
@@ -135,6 +139,7 @@ class _Paths:
         graph)."""
         for name in names:
             if (name, row.block) not in self.nodes:
+                self._names.setdefault(row.block, set()).add(name)
                 self.nodes[(name, row.block)] = {
                     "name": name,
                     "block": row.block,

@@ -75,6 +75,7 @@ class ParamRow:
 
 _set = object.__setattr__
 _MODEL_OPS = frozenset((Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT))
+_CONSTRAINT_OPS = frozenset((Op.EQUAL, Op.LESS, Op.GREATER))
 _OP_TEXT = {op: op.value for op in Op}  # (an enum's .value is a slow property)
 _FRAME_COLUMNS = (
     "id", "lhs", "op", "rhs", "block", "group", "level", "user", "free", "value", "start", "label",
@@ -148,7 +149,7 @@ class ParameterTable:
 
     @cached_property
     def constraints(self) -> tuple[ParamRow, ...]:
-        return tuple(r for r in self.rows if r.op in (Op.EQUAL, Op.LESS, Op.GREATER))
+        return tuple(r for r in self.rows if r.op in _CONSTRAINT_OPS)
 
     def block_rows(self, block: int) -> tuple[ParamRow, ...]:
         return self._rows_by_block.get(block, ())
