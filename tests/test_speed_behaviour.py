@@ -155,6 +155,14 @@ def test_an_ordinary_fit_and_its_results_need_no_scipy():
     assert _modules_after(code) == {"numpy", "pandas"}
 
 
+def test_the_fit_command_needs_no_scipy(tmp_path):
+    model = tmp_path / "hs.sem"
+    model.write_text(HS)
+    data = ROOT / "semlang" / "datasets" / "HolzingerSwineford1939.csv"
+    code = f"from semlang.cli import main\nmain(['fit', {str(model)!r}, {str(data)!r}, '--cfa'])"
+    assert _modules_after(code) == {"numpy", "pandas"}
+
+
 def test_scipys_blas_is_limited_too_once_it_is_imported(two_threads):
     # (the fixture has imported scipy.linalg; a controller made before that is made again)
     blas._controller, blas._with_scipy = None, False
