@@ -33,7 +33,8 @@ write.csv(hs_cut3_holes, file.path(out_dir, "hs_cut3_holes.csv"), row.names = FA
 
 # one group's statistics of a lavaan fit; Γ in full, or (big) its diagonal and first rows
 group_stats <- function(fit, full_gamma = TRUE, g = 1L) {
-  pick <- function(x) if (is.list(x) && !is.matrix(x)) x[[g]] else x
+  several <- lavInspect(fit, "ngroups") > 1L
+  pick <- function(x) if (several) x[[g]] else x
   ss <- pick(lavInspect(fit, "sampstat"))
   obs <- pick(lavInspect(fit, "wls.obs"))
   gam <- pick(lavInspect(fit, "gamma"))

@@ -65,11 +65,15 @@ def count_tables(codes: np.ndarray, first: np.ndarray, second: np.ndarray, kmax:
     the rows where both are observed.
     """
     n, p = codes.shape
-    indicator = np.zeros((n, p * kmax))
-    rows, cols = np.nonzero(codes >= 0)
-    indicator[rows, cols * kmax + codes[rows, cols]] = 1.0
-    cross = (indicator.T @ indicator).reshape(p, kmax, p, kmax)
-    return cross[first, :, second, :]
+    used = np.unique(np.concatenate([first, second]))
+    sub = codes[:, used]
+    # rows of the identity, and a last row of zeros that code -1 (missing) picks
+    onehot = np.vstack([np.eye(kmax, dtype=np.float32), np.zeros((1, kmax), np.float32)])
+    indicator = onehot[sub].reshape(n, len(used) * kmax)
+    cross = (indicator.T @ indicator).reshape(len(used), kmax, len(used), kmax)
+    where = np.searchsorted(used, np.arange(p))
+    # float32 counts are exact below 2**24 rows
+    return cross[where[first], :, where[second], :].astype(float)
 
 
 class _Grid:
@@ -140,13 +144,11 @@ def polychoric_tables(codes, ths, first, second, names) -> PairResult:
     t1, t2 = ext[first], ext[second]
     counts = count_tables(codes, first, second, kmax)
     freq, fixed = _zero_cell_rule(counts, ncat[first], ncat[second], names)
-    zero_cells = np.array(
-        [
-            (counts[p, : ncat[i], : ncat[j]] == 0).any()
-            for p, (i, j) in enumerate(zip(first, second, strict=True))
-        ],
-        dtype=bool,
+    k = np.arange(kmax)
+    valid = (k[None, :, None] < ncat[first][:, None, None]) & (
+        k[None, None, :] < ncat[second][:, None, None]
     )
+    zero_cells = ((counts == 0) & valid).any(axis=(1, 2))
     # closed form of lavaan for 2 x 2 tables with both thresholds exactly 0
     for p in np.flatnonzero(np.isnan(fixed) & (ncat[first] == 2) & (ncat[second] == 2)):
         if ths[first[p]][0] == 0 and ths[second[p]][0] == 0:
