@@ -3,9 +3,9 @@
 Two pieces of work, each done by both in the same run (lavaan inside one R process, start-up
 excluded):
 
-- ``matrix``: ``semlang.polychoric(items, ordered=True).cor`` beside ``lavCor(items, ordered=items)``
-  (listwise, thresholds and polychoric correlations);
-- ``with gamma``: the same plus Γ (``.gamma``: the casewise scores and the sandwich) beside lavaan's
+- ``matrix``: ``semlang.polychoric(items, ordered=True).cor`` beside
+  ``lavCor(items, ordered=items)`` (listwise, thresholds and polychoric correlations);
+- ``gamma``: the same plus Γ (``.gamma``: the casewise scores and the sandwich) beside lavaan's
   ``muthen1984(..., WLS.W = TRUE)``, the function lavaan's WLSMV runs for them, on the complete
   rows.
 
@@ -41,7 +41,9 @@ lev <- apply(X, 2, function(x) length(unique(x)))
 one_cor <- function() lavCor(d[, it], ordered = it)
 one_gamma <- function() lavaan:::muthen1984(Data = X, ov.names = it,
   ov.types = rep("ordered", length(it)), ov.levels = lev, WLS.W = TRUE)
-median_of <- function(f) { f(); median(sapply(seq_len(reps), function(i) system.time(f())[["elapsed"]])) }
+median_of <- function(f) {
+  f(); median(sapply(seq_len(reps), function(i) system.time(f())[["elapsed"]]))
+}
 cat(sprintf("matrix %.5f\ngamma %.5f\n", median_of(one_cor), median_of(one_gamma)))
 """
 
