@@ -27,6 +27,7 @@ CSV = {
     "hs_mixed": "hs_mixed.csv",
     "hs_cut3_groups": "hs_cut3.csv",
     "hs_cut3_pairwise": "hs_cut3_holes.csv",
+    "hs_mixed_pairwise": "hs_mixed_holes.csv",
     "zero_cells": "zero_cells.csv",
 }
 
@@ -102,7 +103,9 @@ def test_gamma_matches_lavaan(name):
             assert np.allclose(g.wls_v @ g.nacov, np.eye(len(g.wls_obs)), atol=1e-8)
 
 
-@pytest.mark.parametrize("name", ["hs_cut3", "hs_mixed", "hs_cut3_groups", "hs_cut3_pairwise"])
+@pytest.mark.parametrize(
+    "name", ["hs_cut3", "hs_mixed", "hs_cut3_groups", "hs_cut3_pairwise", "hs_mixed_pairwise"]
+)
 def test_polychoric_matches_lavcor(name):
     ref = reference(name)
     group = ref.get("group") or None

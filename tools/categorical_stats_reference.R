@@ -26,10 +26,12 @@ hs_cut3 <- data.frame(id = hs$id, school = hs$school, ageyr = hs$ageyr,
 hs_binary <- data.frame(id = hs$id, school = hs$school, sapply(hs[, xs[1:6]], cut2))
 hs_mixed <- data.frame(id = hs$id, ageyr = hs$ageyr, sapply(hs[, xs[1:3]], cut3), hs[, xs[4:6]])
 hs_cut3_holes <- punch_holes(hs_cut3)
+hs_mixed_holes <- punch_holes(hs_mixed)[, names(hs_mixed)]
 write.csv(hs_cut3, file.path(out_dir, "hs_cut3.csv"), row.names = FALSE)
 write.csv(hs_binary, file.path(out_dir, "hs_binary.csv"), row.names = FALSE)
 write.csv(hs_mixed, file.path(out_dir, "hs_mixed.csv"), row.names = FALSE)
 write.csv(hs_cut3_holes, file.path(out_dir, "hs_cut3_holes.csv"), row.names = FALSE, na = "")
+write.csv(hs_mixed_holes, file.path(out_dir, "hs_mixed_holes.csv"), row.names = FALSE, na = "")
 
 # one group's statistics of a lavaan fit; Γ in full, or (big) its diagonal and first rows
 group_stats <- function(fit, full_gamma = TRUE, g = 1L) {
@@ -86,6 +88,8 @@ lavcor_case("hs_cut3_groups", hs_cut3, ordered = xs, group = "school",
             text = "hs_cut3 by school")
 lavcor_case("hs_cut3_pairwise", hs_cut3_holes, ordered = xs, missing = "pairwise",
             text = "hs_cut3 with holes (hs_cut3_holes.csv), missing = pairwise")
+lavcor_case("hs_mixed_pairwise", hs_mixed_holes, ordered = xs[1:3], missing = "pairwise",
+            text = "hs_mixed with holes (hs_mixed_holes.csv: in x1, x3, x4), missing = pairwise")
 
 # conditional on a covariate: a WLSMV model with ageyr as exogenous covariate (fixed.x); the
 # statistics are the residual thresholds, slopes, residual variances and correlations
