@@ -118,3 +118,16 @@ def test_continuous_text_column_is_refused():
 def test_unknown_group_column():
     with pytest.raises(semlang.UnknownVariableError, match="group 'grp'"):
         semlang.polychoric(_items(), ordered=True, group="grp")
+
+
+def test_unordered_text_categorical_is_refused_and_nullable_integers_are_numbers():
+    data = _items().assign(a=pd.Categorical(["x", "y", "z"] * 20))
+    with pytest.raises(semlang.DataError, match="'a' is an unordered Categorical of text"):
+        semlang.polychoric(data, ordered=True)
+    floats = _items().astype({"a": float})
+    floats.loc[3, "a"] = np.nan
+    nullable = floats.astype({"a": "Int64"})
+    expected = semlang.polychoric(floats, ordered=True, missing="pairwise").cor
+    result = semlang.polychoric(nullable, ordered=True, missing="pairwise").cor
+    np.testing.assert_allclose(result, expected, atol=1e-14)
+    assert semlang.polychoric(nullable, ordered=True).nobs == 59

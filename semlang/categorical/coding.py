@@ -104,6 +104,14 @@ def _as_numbers(name: str, column: pd.Series) -> np.ndarray:
 
 def code_column(name: str, column: pd.Series) -> tuple[np.ndarray, tuple]:
     """Codes 0..K-1 (NaN missing) and the category labels of one ordered column."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and not column.cat.ordered:
+        if not pd.api.types.is_numeric_dtype(column.cat.categories.dtype):
+            raise DataError(
+                f"ordered variable '{name}' is an unordered Categorical of text",
+                hint="give its categories' order: column.cat.as_ordered() after "
+                "set_categories([...]) in the right order",
+            )
+        column = column.astype(column.cat.categories.dtype)
     if isinstance(column.dtype, pd.CategoricalDtype):
         raw = column.cat.codes.to_numpy()
         used = np.unique(raw[raw >= 0])
