@@ -196,14 +196,20 @@ def _table_scores(codes, counts, rho, t1, t2, first, second):
     prob = grid.prob
     good = prob > TINY
     cell_score = np.where(good, grid.phi / np.where(good, prob, 1.0), 0.0)
-    a, b = codes[:, first], codes[:, second]
-    both = (a >= 0) & (b >= 0)
-    pair = np.arange(len(first))[None, :]
-    scores = np.where(both, cell_score[pair, np.maximum(a, 0), np.maximum(b, 0)], 0.0)
+    kmax = t1.shape[1] - 1
+    # each case's cell of each table as one flat index into the tables padded with a category
+    # kmax of zeros, which a missing value points at
+    size = kmax + 1
+    padded = np.zeros((len(first), size, size))
+    padded[:, :kmax, :kmax] = cell_score
+    code = np.where(codes >= 0, codes, kmax).astype(np.intp)
+    base = np.arange(len(first), dtype=np.intp) * (size * size)
+    index = (code * size)[:, first] + code[:, second]
+    index += base
+    scores = padded.ravel()[index]
     # w[c, d] = n_cd * score_cd / pi_cd: the A21 sums weight d pi / d threshold with it
     w = np.where(good, counts * cell_score / np.where(good, prob, 1.0), 0.0)
     r = np.sqrt(1.0 - rho * rho)[:, None, None]
-    kmax = t1.shape[1] - 1
     a21_first = _threshold_cross(t1, t2, r, rho, w, kmax)
     a21_second = _threshold_cross(t2, t1, r, rho, w.transpose(0, 2, 1), kmax)
     return scores, a21_first, a21_second
