@@ -30,6 +30,8 @@ CSV = {
     "hs_mixed_pairwise": "hs_mixed_holes.csv",
     "zero_cells": "zero_cells.csv",
 }
+# conditional on covariates (from a WLSMV model fit)
+EXOGENOUS_CSV = {"hs_mixed_exo": "hs_mixed.csv", "hs_binary_exo": "hs_binary.csv"}
 
 
 @cache
@@ -40,14 +42,15 @@ def reference(name: str) -> dict:
 def _data(name: str) -> pd.DataFrame:
     if name == "bfi_items":
         return semlang.datasets.load("bfi")
-    return pd.read_csv(CATEGORICAL / CSV.get(name, "hs_mixed.csv"))
+    return pd.read_csv(CATEGORICAL / (CSV | EXOGENOUS_CSV)[name])
 
 
 @cache
 def statistics(name: str):
     ref = reference(name)
     group = ref.get("group") or None
-    exogenous = [ref["exogenous"]] if "exogenous" in ref else []
+    exogenous = ref.get("exogenous", [])
+    exogenous = [exogenous] if isinstance(exogenous, str) else exogenous
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", semlang.SemlangWarning)
         return sample_statistics(
@@ -64,7 +67,7 @@ def _matrix(block) -> np.ndarray:
     return np.array(block["values"], dtype=float)
 
 
-CASES = [*CSV, "bfi_items", "hs_mixed_exo"]
+CASES = [*CSV, "bfi_items", *EXOGENOUS_CSV]
 
 
 @pytest.mark.parametrize("name", CASES)
