@@ -94,6 +94,7 @@ def test_two_empty_cells_in_a_two_by_two_table_give_plus_or_minus_one():
         result = semlang.polychoric(data, ordered=True)
     assert result.cor.loc["a", "b"] == 1.0
     assert any("(nearly) 1.0" in str(w.message) for w in record)
+    assert {w.filename for w in record} == {__file__}  # reported at the user's line
     data["b"] = 1 - data["b"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", semlang.DataWarning)

@@ -17,12 +17,12 @@ categories are refused, one observed category is refused, more than 12 are warne
 from __future__ import annotations
 
 import difflib
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from semlang.categorical.warn import warn
 from semlang.errors import DataError, DataWarning, UnknownVariableError
 
 MAX_CATEGORIES = 100
@@ -143,10 +143,9 @@ def _check_levels(name: str, levels: tuple) -> None:
             hint="a variable that does not vary cannot be analysed; leave it out",
         )
     if len(levels) > WARN_CATEGORIES:
-        warnings.warn(
+        warn(
             f"ordered variable '{name}' has more than {WARN_CATEGORIES} categories ({len(levels)})",
             DataWarning,
-            stacklevel=4,
         )
 
 

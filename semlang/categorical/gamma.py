@@ -15,10 +15,9 @@ parameters, A22: each rho's own information, all from outer products of scores),
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from semlang.categorical.warn import warn
 from semlang.errors import DataWarning
 
 
@@ -66,18 +65,15 @@ def nacov(unis, pair_scores, a21_rows, cor, nexo: int) -> np.ndarray:
     try:
         a11_inv = np.linalg.inv(a11)
     except np.linalg.LinAlgError:
-        warnings.warn(
+        warn(
             "trouble constructing the weight matrix: a generalized inverse was used for the "
             "information of the univariate statistics",
             DataWarning,
-            stacklevel=3,
         )
         a11_inv = np.linalg.pinv(a11)
     if np.any(a22 == 0):
-        warnings.warn(
-            "trouble constructing the weight matrix: a correlation has no information",
-            DataWarning,
-            stacklevel=3,
+        warn(
+            "trouble constructing the weight matrix: a correlation has no information", DataWarning
         )
     a22_inv = np.where(a22 == 0, 0.0, 1.0 / np.where(a22 == 0, 1.0, a22))
     b_inv = np.zeros((m1 + npairs, m1 + npairs))

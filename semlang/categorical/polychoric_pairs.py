@@ -16,7 +16,6 @@ sqrt(machine epsilon) in the likelihood, as lavaan does.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from scipy.special import ndtr
 
 from semlang.categorical.bvn import bvn_cdf, bvn_pdf, bvn_pdf_drho_ratio
 from semlang.categorical.solve import maximize_rho
+from semlang.categorical.warn import warn
 from semlang.errors import DataWarning
 
 TINY = float(np.sqrt(np.finfo(float).eps))
@@ -120,11 +120,10 @@ def _zero_cell_rule(freq: np.ndarray, ncat1: np.ndarray, ncat2: np.ndarray, name
         table = freq[p, :2, :2]
         zeros = np.flatnonzero(table.ravel(order="F") == 0)
         if len(zeros) == 2:
-            warnings.warn(
+            warn(
                 f"two empty cells in the 2 x 2 table of {names[p][0]} and {names[p][1]}: "
                 "their tetrachoric correlation is set to ±1 (as lavaan)",
                 DataWarning,
-                stacklevel=4,
             )
             fixed[p] = 1.0 if table[0, 0] > 0 else -1.0
             continue
@@ -185,9 +184,7 @@ def _pearson_start(freq: np.ndarray) -> np.ndarray:
 def _warn_not_converged(ok: np.ndarray, names) -> None:
     for flag, (a, b) in zip(ok, names, strict=True):
         if not flag:
-            warnings.warn(
-                f"the correlation of {a} and {b} did not converge", DataWarning, stacklevel=4
-            )
+            warn(f"the correlation of {a} and {b} did not converge", DataWarning)
 
 
 def _table_scores(codes, counts, rho, t1, t2, first, second):
