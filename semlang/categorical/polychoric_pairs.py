@@ -1,9 +1,10 @@
 """Polychoric (and tetrachoric) correlations of many pairs of ordered variables at once.
 
 Input: per group the category codes (n x p, 0..K-1, -1 missing), each variable's thresholds, and the
-pairs (i, j). Output: :class:`PairResult` — each pair's correlation, each case's score of it (the
-derivative of its log-likelihood), and the sums of that score times the bivariate likelihood's
-scores of each variable's thresholds (lavaan's A21 block), plus the pairs with empty cells.
+pairs (i, j). Output: :class:`PairResult` — each pair's correlation, whether its table has an empty
+cell, and (``detail()``, when Γ asks for it) each case's score of the correlation (the derivative
+of its log-likelihood) and the sums of that score times the bivariate likelihood's scores of each
+variable's thresholds (lavaan's A21 block).
 
 Without covariates a pair's likelihood depends on its contingency table only: the tables of all
 pairs are counted at once, padded to the largest number of categories, and the bivariate normal
@@ -160,7 +161,7 @@ def polychoric_tables(codes, ths, first, second, names) -> PairResult:
             _table_derivatives(freq[free], t1[free], t2[free]), start, BOUND
         )
         rho[free] = rho_free
-        _warn_not_converged(ok, [names[p] for p in np.flatnonzero(free)])
+        warn_not_converged(ok, [names[p] for p in np.flatnonzero(free)])
 
     def detail():
         return _table_scores(codes, counts, rho, t1, t2, first, second)
@@ -181,7 +182,7 @@ def _pearson_start(freq: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(r) & (np.abs(r) < 1), r, 0.0)
 
 
-def _warn_not_converged(ok: np.ndarray, names) -> None:
+def warn_not_converged(ok: np.ndarray, names) -> None:
     for flag, (a, b) in zip(ok, names, strict=True):
         if not flag:
             warn(f"the correlation of {a} and {b} did not converge", DataWarning)
