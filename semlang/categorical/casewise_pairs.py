@@ -6,9 +6,9 @@ variables of each pair, stacked as n x P arrays (each case's standardized bounds
 variable, its standardized residual of a continuous one), and the covariates. Output: a
 :class:`~semlang.categorical.polychoric_pairs.PairResult` per kind of pair — the correlations (the
 maximum of the pair's likelihood with the stage-one parameters fixed) and, when Γ asks for them
-(``detail()``), each case's score of the correlation and the A21 sums: score of rho times the bivariate likelihood's score of each
-stage-one parameter of either variable, in that variable's own parameter order (thresholds or
-intercept, slopes, [variance]).
+(``detail()``), each case's score of the correlation and the A21 sums: score of rho times the
+bivariate likelihood's score of each stage-one parameter of either variable, in that variable's
+own parameter order (thresholds or intercept, slopes, [variance]).
 """
 
 from __future__ import annotations
