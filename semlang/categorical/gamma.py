@@ -76,11 +76,7 @@ def nacov(unis, pair_scores, a21_rows, cor, nexo: int) -> np.ndarray:
             "trouble constructing the weight matrix: a correlation has no information", DataWarning
         )
     a22_inv = np.where(a22 == 0, 0.0, 1.0 / np.where(a22 == 0, 1.0, a22))
-    b_inv = np.zeros((m1 + npairs, m1 + npairs))
-    b_inv[:m1, :m1] = a11_inv
-    b_inv[m1:, m1:] = np.diag(a22_inv)
-    b_inv[m1:, :m1] = -(a22_inv[:, None] * a21) @ a11_inv
-    w = b_inv @ inner @ b_inv.T
+    w = _sandwich(inner, a11_inv, -(a22_inv[:, None] * a21) @ a11_inv, a22_inv)
     if ncont:
         h = _covariance_jacobian(unis, cor, positions, m1)
         w = h @ w @ h.T
@@ -88,6 +84,20 @@ def nacov(unis, pair_scores, a21_rows, cor, nexo: int) -> np.ndarray:
         w[mean_cols, :] *= -1.0
         w[:, mean_cols] *= -1.0
     return w * n
+
+
+def _sandwich(inner, p, c, d) -> np.ndarray:
+    """B⁻¹ · inner · B⁻ᵀ for B⁻¹ = [[p, 0], [c, diag(d)]], by blocks (diag(d) never formed)."""
+    m1 = p.shape[0]
+    i11, i12, i22 = inner[:m1, :m1], inner[:m1, m1:], inner[m1:, m1:]
+    x = c @ i11 + d[:, None] * i12.T
+    out = np.empty_like(inner)
+    out[:m1, :m1] = p @ i11 @ p.T
+    out[m1:, :m1] = x @ p.T
+    out[:m1, m1:] = out[m1:, :m1].T
+    ci12 = c @ i12
+    out[m1:, m1:] = x @ c.T + ci12 * d[None, :] + d[:, None] * i22 * d[None, :]
+    return out
 
 
 def _covariance_jacobian(unis, cor, positions, m1) -> np.ndarray:
