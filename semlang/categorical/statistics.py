@@ -23,7 +23,7 @@ from semlang.blas import threads_for
 from semlang.categorical import casewise_pairs, gamma, polychoric_pairs
 from semlang.categorical.univariate import Univariate, fit_continuous, fit_ordered
 from semlang.categorical.warn import warn
-from semlang.errors import DataWarning, NotPositiveDefiniteWarning
+from semlang.errors import DataError, DataWarning, NotPositiveDefiniteWarning
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,8 @@ def group_statistics(
     n, p = values.shape
     if exo is not None and exo.shape[1] == 0:
         exo = None
+    if exo is not None:
+        _check_covariates(label, exo, exogenous)
     unis: list[Univariate] = []
     for i in range(p):
         column = values[:, i]
@@ -215,6 +217,17 @@ def _pairs(kind, values, unis, first, second, exo, pair_names):
     if kind == 1:
         return casewise_pairs.polyserial(unis, first, second, exo, pair_names)
     return casewise_pairs.pearson(unis, first, second, exo, pair_names)
+
+
+def _check_covariates(label, exo, exogenous) -> None:
+    """The regressions on the covariates need [1, X] of full column rank (lavaan stops too)."""
+    design = np.column_stack([np.ones(len(exo)), exo])
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        where = f" in group {label}" if label else ""
+        raise DataError(
+            f"the covariates {', '.join(exogenous)} are constant or linearly dependent{where}",
+            hint="leave out a covariate that does not vary (in that group) or repeats another",
+        )
 
 
 def _check_correlations(label, names, cor) -> None:
