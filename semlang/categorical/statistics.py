@@ -141,6 +141,7 @@ def group_statistics(
     """Both stages for one group; ``values`` holds codes 0..K-1 for ordered variables."""
     names, ordered = tuple(names), tuple(ordered)
     n, p = values.shape
+    check_categories(label, names, ordered, levels, values)
     if exo is not None and exo.shape[1] == 0:
         exo = None
     if exo is not None:
@@ -217,6 +218,31 @@ def _pairs(kind, values, unis, first, second, exo, pair_names):
     if kind == 1:
         return casewise_pairs.polyserial(unis, first, second, exo, pair_names)
     return casewise_pairs.pearson(unis, first, second, exo, pair_names)
+
+
+def check_categories(label, names, ordered, levels, values) -> None:
+    """Every category of each ordered variable observed in this group (lavaan stops too)."""
+    where = f" in group {label}" if label else ""
+    if len(values) < 2:
+        raise DataError(f"fewer than two rows{where}")
+    for i, name in enumerate(names):
+        if not ordered[i]:
+            continue
+        column = values[:, i]
+        counts = np.bincount(column[~np.isnan(column)].astype(int), minlength=len(levels[i]))
+        if (counts > 0).sum() < 2:
+            raise DataError(
+                f"ordered variable '{name}' has only one observed category{where}",
+                hint="a variable that does not vary cannot be analysed; leave it out",
+            )
+        if (counts == 0).any():
+            empty = [str(levels[i][k]) for k in np.flatnonzero(counts == 0)]
+            raise DataError(
+                f"category {', '.join(empty)} of ordered variable '{name}' is empty{where} "
+                f"(frequencies {' '.join(map(str, counts))})",
+                hint="merge it with a neighbouring category in every group, as lavaan requires "
+                "the same categories in each group",
+            )
 
 
 def _check_covariates(label, exo, exogenous) -> None:
