@@ -4,7 +4,9 @@ Input: a group's data (codes of ordered variables, values of continuous ones, Na
 variables are ordered, and the exogenous covariates if the statistics are conditional on them.
 Output: :class:`GroupStatistics` — thresholds, slopes, variances, the correlation matrix
 (polychoric, polyserial, Pearson), lavaan's WLS.obs vector, and on first use its asymptotic
-covariance Γ (``nacov``) with the WLS and DWLS weights.
+covariance Γ (``nacov``) with the WLS and DWLS weights. Raises
+:class:`~semlang.errors.DataError` when a category of an ordered variable is not observed in the
+group, a variable has one category there, or the covariates are constant or dependent.
 
 Stage one fits each variable alone (:mod:`~semlang.categorical.univariate`); stage two the
 correlation of each pair with the stage-one parameters fixed, all pairs of a kind at once
