@@ -25,7 +25,7 @@ import sys
 import time
 import warnings
 
-import _bench  # before numpy: one BLAS thread
+import _bench  # noqa: F401  (before numpy: one BLAS thread)
 import numpy as np
 import pandas as pd
 
