@@ -232,9 +232,23 @@ class EntryFactors:
         return Pa, Pb, Pc
 
 
-def gather(K: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """K[rows][:, cols] (two takes: faster than ``np.ix_`` indexing)."""
-    return K.take(cols, axis=1).take(rows, axis=0)
+def gather(K: np.ndarray, rows: np.ndarray, cols: np.ndarray, out=None, work=None) -> np.ndarray:
+    """K[rows][:, cols] (two takes: faster than ``np.ix_`` indexing), into ``out`` if given
+    (``work``: a buffer of shape (len(K), len(cols)) for the first take). The indices are
+    valid, so the takes need no bounds mode that buffers the output."""
+    if out is None:
+        return K.take(cols, axis=1).take(rows, axis=0)
+    columns = K.take(cols, axis=1, out=work, mode="wrap")
+    return columns.take(rows, axis=0, out=out, mode="wrap")
+
+
+class Buffers:
+    """A few scratch arrays of one shape for :func:`gather`, allocated once per call (fresh
+    arrays of tens of megabytes cost page faults each time)."""
+
+    def __init__(self, K: np.ndarray, size: int, count: int):
+        self.work = np.empty((len(K), size))
+        self.arrays = [np.empty((size, size)) for _ in range(count)]
 
 
 def scaled_block(K: np.ndarray, rows: np.ndarray, cols: np.ndarray, r: np.ndarray, c: np.ndarray):
@@ -278,14 +292,18 @@ def factored_information(
     q = factors.covariance_entries
     if q.size:
         ia, ib, s = factors.ia[q], factors.ib[q], factors.sa[q] * factors.sb[q]
-        block = gather(K, ia, ia)
-        block *= gather(K, ib, ib)
-        cross = gather(K, ia, ib)
-        cross *= gather(K, ib, ia)
+        scratch = Buffers(K, q.size, 3)
+        block, other, cross = scratch.arrays
+        work = scratch.work
+        gather(K, ia, ia, block, work)
+        block *= gather(K, ib, ib, other, work)
+        gather(K, ia, ib, cross, work)
+        cross *= gather(K, ib, ia, other, work)
         block += cross
-        del cross
-        block *= np.outer(s, s)  # (an exactly symmetric scaling)
-        block *= weight
+        np.outer(s, s, out=other)  # (an exactly symmetric scaling)
+        block *= other
+        if weight != 1.0:
+            block *= weight
         add_block(out, q, q, block)
     if with_mean and factors.mean_entries.size:
         k, sc = factors.mean_entries, factors.sc[factors.mean_entries]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from semlang.compile.ram import (
+    Buffers,
     EntryFactors,
     ImpliedMoments,
     add_block,
@@ -77,33 +78,37 @@ def factored_first_order_entries(
     W = cholesky_inverse(sigma)[0]
     d = None if piece.mean is None else piece.mean - mu
     M = piece.cov if d is None else piece.cov + np.outer(d, d)
-    Kw, Kv = factors.gram(W), factors.gram(W @ M @ W)
+    Kw = factors.gram(W)
     q = factors.covariance_entries
     ia, ib = factors.ia[q], factors.ib[q]
     if q.size:
-        # -2(AAw∘BBw + ABw∘BAw) + 2(BAw∘ABv + BBw∘AAv + AAw∘BBv + ABw∘BAv), with XY the
-        # gather of K at (x, y): BA is ABᵀ, K being symmetric. Summed as symmetric terms,
-        # 2[AAw∘(BBv − BBw) + BBw∘AAv + (ABw∘BAv + BAw∘ABv) − ABw∘BAw], so that the result
-        # is exactly symmetric
-        block = gather(Kv, ib, ib)
-        term = gather(Kw, ib, ib)
-        block -= term
-        block *= gather(Kw, ia, ia)
-        term *= gather(Kv, ia, ia)
+        # −2(AAw∘BBw + ABw∘BAw) + 2(AAw∘BBv + BBw∘AAv + ABw∘BAv + BAw∘ABv) with XY the gather
+        # of K at (x, y) (BA is ABᵀ, K being symmetric): the symmetric bilinear form
+        # AAw∘BBu + BBw∘AAu + ABw∘BAu + BAw∘ABu at U = w(2V − W), V = WMW, summed so that the
+        # result is exactly symmetric
+        Ku = factors.gram(W @ M @ W)
+        Ku *= 2.0
+        Ku -= Kw
+        Ku *= piece.weight
+        scratch = Buffers(Kw, q.size, 4)
+        block, term, other, cross = scratch.arrays
+        work = scratch.work
+        gather(Kw, ia, ia, block, work)
+        block *= gather(Ku, ib, ib, other, work)
+        gather(Kw, ib, ib, term, work)
+        term *= gather(Ku, ia, ia, other, work)
         block += term
-        ab_w, ba_w = gather(Kw, ia, ib), gather(Kw, ib, ia)
-        np.multiply(ab_w, gather(Kv, ib, ia), out=term)
-        term += ba_w * gather(Kv, ia, ib)
+        gather(Kw, ia, ib, term, work)
+        term *= gather(Ku, ib, ia, other, work)
+        gather(Kw, ib, ia, cross, work)
+        cross *= gather(Ku, ia, ib, other, work)
+        term += cross
         block += term
-        del term
-        ab_w *= ba_w
-        block -= ab_w
-        del ab_w, ba_w
         s = factors.sa[q] * factors.sb[q]
-        block *= np.outer(s, s)  # (an exactly symmetric scaling)
-        block *= 2.0 * piece.weight
+        np.outer(s, s, out=term)  # (an exactly symmetric scaling)
+        block *= term
         add_block(out, q, q, block)
-        del block
+        del block, term, other, cross, scratch
     if d is None or not factors.mean_entries.size:
         return
     k, sc = factors.mean_entries, factors.sc[factors.mean_entries]
