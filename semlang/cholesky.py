@@ -9,8 +9,11 @@ matrices; done with numpy's LAPACK (``numpy.linalg``), an ordinary fit needs no 
 import costs more than the whole fit of a small model. Modules import this one under the names
 they used for scipy's (``from semlang import cholesky as linalg``).
 
-Unlike LAPACK with ``clean=0``, the factor's other triangle is always zero. The triangular
-solves use ``numpy.linalg.solve`` (an LU factorization of the triangular matrix): the same
+Matrices of :data:`LARGE` rows or more go to scipy's LAPACK (imported then): numpy has no
+triangular solve nor ``potri``, and what stands in for them (``numpy.linalg.solve`` and
+``inv``: LU factorizations of the triangular factor) costs O(n³) where a triangular solve
+costs O(n²); for a model that large scipy's import is a small part of the work. Below it, unlike
+LAPACK with ``clean=0``, the factor's other triangle is zero, and the solves give the same
 solution to rounding.
 """
 
@@ -21,6 +24,13 @@ from typing import Any
 import numpy as np
 
 LinAlgError = np.linalg.LinAlgError
+LARGE = 100  # rows from which scipy's LAPACK does the work
+
+
+def _scipy_lapack() -> Any:
+    from scipy.linalg import lapack
+
+    return lapack
 
 
 def _finite(*arrays: np.ndarray) -> None:
@@ -37,9 +47,13 @@ def _lower(factor: np.ndarray, lower: bool | int) -> np.ndarray:
 # ---- LAPACK's calling convention (scipy.linalg.lapack) ----------------------------------------
 
 
-def dpotrf(a: np.ndarray, lower: bool | int = 0, clean: bool | int = 1) -> tuple[Any, int]:
-    """(L, 0) with A = L Lᵀ (``lower``) or (U, 0) with A = UᵀU; (A, 1) when A is not positive
-    definite."""
+def dpotrf(
+    a: np.ndarray, lower: bool | int = 0, clean: bool | int = 1, overwrite_a: bool | int = 0
+) -> tuple[Any, int]:
+    """(L, 0) with A = L Lᵀ (``lower``) or (U, 0) with A = UᵀU; (A, k > 0) when A is not
+    positive definite."""
+    if len(a) >= LARGE:
+        return _scipy_lapack().dpotrf(a, lower=lower, clean=clean, overwrite_a=overwrite_a)
     try:
         factor = np.linalg.cholesky(a)
     except LinAlgError:
@@ -49,6 +63,8 @@ def dpotrf(a: np.ndarray, lower: bool | int = 0, clean: bool | int = 1) -> tuple
 
 def dpotrs(c: np.ndarray, b: np.ndarray, lower: bool | int = 0) -> tuple[np.ndarray, int]:
     """(A⁻¹b, 0) from the factor of :func:`dpotrf`."""
+    if len(c) >= LARGE:
+        return _scipy_lapack().dpotrs(c, b, lower=lower)
     factor = _lower(c, lower)
     try:
         return np.linalg.solve(factor.T, np.linalg.solve(factor, b)), 0
@@ -56,9 +72,13 @@ def dpotrs(c: np.ndarray, b: np.ndarray, lower: bool | int = 0) -> tuple[np.ndar
         return np.array(b, dtype=float), 1
 
 
-def dpotri(c: np.ndarray, lower: bool | int = 0) -> tuple[np.ndarray, int]:
-    """(A⁻¹, 0) from the factor of :func:`dpotrf` (the whole matrix: LAPACK fills one
-    triangle, which is all its callers read)."""
+def dpotri(
+    c: np.ndarray, lower: bool | int = 0, overwrite_c: bool | int = 0
+) -> tuple[np.ndarray, int]:
+    """(A⁻¹, 0) from the factor of :func:`dpotrf` (LAPACK fills one triangle, which is all its
+    callers read; below :data:`LARGE` rows the whole matrix)."""
+    if len(c) >= LARGE:
+        return _scipy_lapack().dpotri(c, lower=lower, overwrite_c=overwrite_c)
     try:
         inverse = np.linalg.inv(_lower(c, lower))
     except LinAlgError:
@@ -94,4 +114,8 @@ def cho_solve(c_and_lower: tuple, b: np.ndarray, check_finite: bool = True) -> n
 
 def solve_triangular(a: np.ndarray, b: np.ndarray, lower: bool = False) -> np.ndarray:
     """x with T x = b, T the lower (or upper) triangle of ``a``."""
+    if len(a) >= LARGE:
+        from scipy.linalg import solve_triangular as scipys
+
+        return scipys(a, b, lower=lower)
     return np.linalg.solve(np.tril(a) if lower else np.triu(a), b)
