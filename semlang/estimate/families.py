@@ -122,6 +122,10 @@ def moments_count(table) -> int:
     """lavaan's number of sample moments (ndat); the fixed.x covariates' own are left out."""
     if table.nlevels > 1:
         return _twolevel_moments_count(table)
+    if table.options.thresholds:  # ordered-categorical variables
+        from semlang.estimate.categorical_family import categorical_moments_count
+
+        return categorical_moments_count(table)
     total = 0
     for block in table.blocks:
         p = len(block.observed)
@@ -167,6 +171,10 @@ def choose_family(table, options: FitOptions) -> EstimationFamily:
         from semlang.estimate.twolevel_family import TwoLevelML
 
         return TwoLevelML()
+    if table.options.thresholds:  # ordered-categorical variables
+        from semlang.estimate.categorical_family import CategoricalLeastSquares
+
+        return CategoricalLeastSquares(options.estimator)  # type: ignore[return-value]
     if options.estimator.is_likelihood:
         from semlang.estimate.normal_family import NormalML
 

@@ -61,7 +61,8 @@ class ParamRow:
     @property
     def is_model_parameter(self) -> bool:
         """True for rows that are matrix entries (not ``:=`` or constraint rows)."""
-        return self.op in (Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT)
+        return self.op in (Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT, Op.THRESHOLD,
+                           Op.SCALING)  # fmt: skip
 
     @property
     def name(self) -> str:

@@ -135,6 +135,10 @@ def _ov_factors(row, latent: set, exogenous: set) -> list:
         )
     if row.op is Op.INTERCEPT:
         return [(row.lhs, -0.5, "total")] if kept(row.lhs) else []
+    if row.op is Op.THRESHOLD:  # thresholds of y*, in its standard deviations
+        return [(row.lhs, -0.5, "total")]
+    if row.op is Op.SCALING:  # the scale factor times the standard deviation of y*
+        return [(row.lhs, 0.5, "total")]
     if row.op is not Op.COVARIANCE:
         return []
     if row.lhs == row.rhs:

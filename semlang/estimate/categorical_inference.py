@@ -1,0 +1,188 @@
+"""A categorical fit -> robust.sem standard errors, the scaled tests and the fit measures.
+
+Input: a fit of :class:`~semlang.estimate.categorical_family.CategoricalLeastSquares`. Output:
+the covariance matrix of φ̂ and the measures under lavaan's names, as lavaan 0.6.14 computes them
+for ordered data (Δ_g = dσ_g/dφ of the statistics, W_g the estimator's weight, Γ_g lavaan's
+NACOV, f_g = n_g/N):
+
+* robust.sem: E⁻¹ (Σ_g f_g Δ_gᵀW_gΓ_gW_gΔ_g) E⁻¹ / N with E = Σ_g f_g Δ_gᵀW_gΔ_g;
+* U = V − VΔE⁻¹ΔᵀV (V = ⊕ f_g W_g), Γ = ⊕ Γ_g/f_g: a = tr(UΓ), b = tr((UΓ)²), which the
+  scaled tests take (:func:`semlang.results.robust_tests.scale`); the baseline's U from its free
+  statistics (thresholds, numeric means and variances) with the same W;
+* the standard measures of the test T = Σ_g n_g (s_g − σ_g)ᵀW_g(s_g − σ_g) (N − G in RMSEA), the
+  SRMR of the correlations and WRMR = √(T/N... ) as lavaan: √(Σ_g n_g Σ r²/Γ_ii ÷ ndat).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from semlang.estimate.families import free_parameter_count, moments_count
+from semlang.matrices import block_diagonal
+from semlang.options import Estimator, Test
+from semlang.results import measures, robust_measures
+from semlang.results import residual_measures as residual
+from semlang.results.robust_sem import Traces
+from semlang.results.robust_tests import _robust_factor, scale
+
+
+def _parts(fit):
+    """(discrepancies, Δ_g in φ, E⁻¹) at the estimates."""
+    objective = fit.estimation.objective
+    phi = fit.estimation.phi
+    J = fit.model.space.jacobian(phi)
+    deltas = [jac @ J for jac in objective.jacobians(fit.theta)]
+    info = objective.information(phi)
+    return objective.discrepancies, deltas, np.linalg.pinv(info, hermitian=True)
+
+
+def robust_sem_vcov(fit) -> np.ndarray:
+    discrepancies, deltas, e_inv = _parts(fit)
+    meat = 0.0
+    for d, delta in zip(discrepancies, deltas, strict=True):
+        wd = d.W @ delta
+        meat = meat + d.weight * wd.T @ d.stats.gamma @ wd
+    return e_inv @ meat @ e_inv / fit.inference_nobs
+
+
+def model_traces(fit) -> Traces:
+    discrepancies, deltas, e_inv = _parts(fit)
+    v = block_diagonal(*[d.weight * d.W for d in discrepancies])
+    vd = v @ np.vstack(deltas)
+    u = v - vd @ e_inv @ vd.T
+    gamma = block_diagonal(*[d.stats.gamma / d.weight for d in discrepancies])
+    product = u @ gamma
+    return Traces(float(np.trace(product)), float(np.sum(product * product.T)))
+
+
+def baseline_traces(fit) -> Traces:
+    trace = trace2 = 0.0
+    for d in fit.estimation.objective.discrepancies:
+        free = np.zeros(len(d.stats.wls_obs), dtype=bool)
+        free[: d.cat.n_thresholds + len(d.cat.numeric)] = True
+        w = d.W
+        wd = w[:, free]
+        u = w - wd @ np.linalg.solve(w[np.ix_(free, free)], wd.T)
+        product = u @ d.stats.gamma
+        trace += float(np.trace(product))
+        trace2 += float(np.sum(product * product.T))
+    return Traces(trace, trace2)
+
+
+def standard_measures(fit, estimator: Estimator) -> dict[str, float]:
+    stats = fit.statistics
+    ngroups = len(fit.model.layouts)
+    out = measures.chisq_measures(
+        npar=free_parameter_count(fit.table), ndat=moments_count(fit.table), chisq=stats.chisq,
+        baseline_chisq=stats.baseline_chisq, baseline_npar=stats.baseline_npar,
+        nobs=fit.inference_nobs, ngroups=ngroups,
+    )  # fmt: skip
+    out["fmin"] = fit.objective_value / 2.0
+    if estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
+        out["pvalue"] = out["baseline_pvalue"] = math.nan
+    out.update(residual_measures(fit))
+    return out
+
+
+def residual_measures(fit) -> dict[str, float]:
+    """lavaan's residual measures of a categorical fit: the residual correlations (numeric
+    variables: standardized covariances; the diagonal counts with residual 0 for ordered
+    variables), with the thresholds' residuals in the versions with a mean part; SRMR is
+    srmr_bentler_nomean (as lavaan); WRMR = √(Σ_g (n_g − 1) Σ r²/Γ_ii ÷ ndat); GFI, AGFI and
+    PGFI with the estimator's W. Groups weighted by n_g/N."""
+    objective = fit.estimation.objective
+    vectors = objective.vectors(fit.theta)
+    per_group: dict[str, list[float]] = {}
+    weights, gfi_parts = [], []
+    wrmr_sum = ndat = 0.0
+    for d, v in zip(objective.discrepancies, vectors, strict=True):
+        for key, value in _group_residuals(d, v).items():
+            per_group.setdefault(key, []).append(value)
+        weights.append(d.nobs)
+        r = d.stats.wls_obs - v
+        wrmr_sum += (d.nobs - 1) * float(np.sum(r**2 * np.diag(d.W)))
+        ndat += len(r)
+        gfi_parts.append((d.stats.wls_obs, v, d.W, d.nobs))
+    w = np.asarray(weights, dtype=float) / np.sum(weights)
+    out = {key: float(w @ np.asarray(values)) for key, values in per_group.items()}
+    out["srmr"] = out["srmr_bentler_nomean"]
+    if wrmr_sum:
+        out["wrmr"] = math.sqrt(wrmr_sum / ndat)
+    df = moments_count(fit.table) - free_parameter_count(fit.table)
+    value = residual.gfi(gfi_parts)
+    out |= {"gfi": value, "agfi": residual.agfi(value, int(ndat), df),
+            "pgfi": residual.pgfi(value, int(ndat), df)}  # fmt: skip
+    return out
+
+
+def _group_residuals(d, vector: np.ndarray) -> dict[str, float]:
+    cat = d.cat
+    cov = np.array(d.stats.cov, dtype=float)
+    implied = _matrix(cat, vector)
+    sd, sd_model = np.sqrt(np.diag(cov)), np.sqrt(np.diag(implied))
+    resid = cov / np.outer(sd, sd) - implied / np.outer(sd_model, sd_model)
+    raw = cov - implied
+    rows, cols = np.tril_indices(cat.p, -1)
+    k = cat.n_thresholds
+    th = d.stats.wls_obs[:k] - vector[:k]
+    th_std = th / sd[cat.th_var]
+    p = cat.p
+    off, off_raw = np.sum(resid[rows, cols] ** 2), np.sum(raw[rows, cols] ** 2)
+    diag_raw = np.sum(np.diag(raw) ** 2)
+    n_vech, n_off = p * (p + 1) // 2, p * (p - 1) // 2
+    return {
+        "rmr": math.sqrt((off_raw + diag_raw + np.sum(th**2)) / (n_vech + k)),
+        "rmr_nomean": math.sqrt((off_raw + diag_raw) / n_vech),
+        "srmr_bentler": math.sqrt((off + np.sum(th_std**2)) / (n_vech + k)),
+        "srmr_bentler_nomean": math.sqrt(off / n_vech),
+        "crmr": math.sqrt((off + np.sum(th_std**2)) / (n_off + k)),
+        "crmr_nomean": math.sqrt(off / n_off),
+    }
+
+
+def _matrix(cat, vector: np.ndarray) -> np.ndarray:
+    """The correlation (numeric: covariance) matrix held in a statistics vector."""
+    out = np.eye(cat.p)
+    k = cat.n_thresholds
+    out[cat.numeric, cat.numeric] = vector[k : k + len(cat.numeric)]
+    off = vector[k + len(cat.numeric) :]
+    out[cat.rows, cat.cols] = off
+    out[cat.cols, cat.rows] = off
+    return out
+
+
+def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
+    """The measures of a scaled test (as :func:`semlang.results.robust_tests.scaled_measures`
+    with the traces of the categorical statistics)."""
+    traces = model_traces(fit)
+    chisq, df = base["chisq"], base["df"]
+    chisq0, df0 = base["baseline_chisq"], base["baseline_df"]
+    model = scale(test, chisq, df, traces)
+    baseline = scale(test, chisq0, df0, baseline_traces(fit))
+    out = {
+        "chisq_scaled": model.stat,
+        "df_scaled": model.df,
+        "pvalue_scaled": measures.chisq_pvalue(model.stat, model.df),
+        "chisq_scaling_factor": model.factor,
+        "baseline_chisq_scaled": baseline.stat,
+        "baseline_df_scaled": baseline.df,
+        "baseline_pvalue_scaled": measures.chisq_pvalue(baseline.stat, baseline.df),
+        "baseline_chisq_scaling_factor": baseline.factor,
+    }
+    if test is Test.SCALED_SHIFTED:
+        out["chisq_shift_parameter"] = model.shift
+        out["baseline_chisq_shift_parameter"] = baseline.shift
+    ngroups = len(fit.model.layouts)
+    nobs = fit.inference_nobs
+    rmsea = (model.stat, df) if test is Test.SCALED_SHIFTED else (chisq, traces.trace)
+    out |= robust_measures.scaled_indices(model.stat, model.df, baseline.stat, baseline.df,
+                                          *rmsea, nobs, ngroups)  # fmt: skip
+    if test is not Test.MEAN_VAR_ADJUSTED:
+        point, point0 = _robust_factor(model, df), _robust_factor(baseline, df0)
+        robust = (chisq, point, model.stat, model.factor)
+        plain = test is not Test.SCALED_SHIFTED
+        out |= robust_measures.robust_indices(df, df0, robust, (chisq0, point0), nobs, ngroups,
+                                              plain_if_one=plain)  # fmt: skip
+    return out

@@ -1,0 +1,164 @@
+"""Declaring ordered-categorical data: ``ordered=``, ``parameterization=`` and the data's levels.
+
+Input: the user's ``ordered`` (names, or True for every observed endogenous variable; pandas
+ordered ``Categorical`` columns count as ordered too), the parsed model and the data frame.
+Output: model options with ``ordered`` as a tuple of names and ``thresholds`` (each ordered
+variable's number of thresholds: its categories less one), the frame with ordered columns as
+integer codes 1..K, and lavaan's estimator default (WLSMV) and refusals (ML, an ordered
+exogenous covariate, a name that is not in the model).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from semlang.errors import DataError, OptionError
+
+PARAMETERIZATIONS = ("delta", "theta")
+# lavaan's estimators for ordered data (least squares; ML is refused, as lavaan's sem())
+CATEGORICAL_ESTIMATORS = ("WLSMV", "DWLS", "WLS", "ULS", "ULSMV", "WLSM", "WLSMVS", "ULSM",
+                          "ULSMVS")  # fmt: skip
+
+
+def convert_option(name: str, value: Any) -> Any:
+    """``ordered``: True, False/None, a name or a list of names; ``parameterization``."""
+    if name == "parameterization":
+        text = str(value).lower()
+        if text not in PARAMETERIZATIONS:
+            raise OptionError(f"option 'parameterization' cannot be {value!r}; choose 'delta' "
+                              "or 'theta'")  # fmt: skip
+        return text
+    if value is True:
+        return True
+    if value is None or value is False:
+        return ()
+    items = (value,) if isinstance(value, str) else tuple(value)
+    if not all(isinstance(item, str) for item in items):
+        raise OptionError(f"option 'ordered' takes column names or True, not {value!r}",
+                          hint="ordered=['x1', 'x2'] or ordered=True")  # fmt: skip
+    return tuple(dict.fromkeys(items))
+
+
+def is_categorical(options) -> bool:
+    """True when the model has ordered variables (after :func:`resolve_ordered`)."""
+    return bool(options.thresholds)
+
+
+def resolve_ordered(options, frame: pd.DataFrame, roles, model_names: set[str]):
+    """(options with ordered names and threshold counts, frame with integer codes).
+
+    ``roles``: the variable roles of the model (observed, exogenous covariates); ``model_names``
+    every name the model mentions."""
+    given = options.ordered
+    from_pandas = [c for c in frame.columns if _is_ordered_categorical(frame[c])]
+    if given is True:
+        names = [v for v in roles.observed if v not in roles.observed_x]
+    else:
+        names = list(given)
+    for name in names:
+        if name not in frame.columns:
+            raise DataError(f"ordered= names {name!r}, which is not a column of the data",
+                            hint=_close(name, list(frame.columns)))  # fmt: skip
+        if name not in roles.observed:
+            raise OptionError(
+                f"ordered= names {name!r}, which is not an observed variable of the model",
+                hint=_close(name, sorted(roles.observed)) or "name the model's observed variables",
+            )
+    names += [c for c in from_pandas if c in roles.observed and c not in names]
+    if not names:
+        return options, frame
+    bad = [v for v in names if v in roles.observed_x]
+    if bad:
+        raise OptionError(
+            f"the exogenous covariate {bad[0]!r} is declared ordered; lavaan treats exogenous "
+            "covariates as fixed numbers, never as ordered-categorical",
+            hint=f"drop {bad[0]!r} from ordered= (it enters as a numeric covariate, e.g. coded "
+            "0/1 for a dummy), or make it an outcome of the model",
+        )
+    frame = frame.copy()
+    counts = []
+    order = [v for v in roles.observed if v in names]
+    for name in order:
+        frame[name], levels = _codes(frame[name], name)
+        counts.append((name, levels - 1))
+    return replace(options, ordered=tuple(order), thresholds=tuple(counts)), frame
+
+
+def _is_ordered_categorical(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.CategoricalDtype) and bool(column.dtype.ordered)
+
+
+def _codes(column: pd.Series, name: str) -> tuple[pd.Series, int]:
+    """Integer codes 1..K of an ordered column (the sorted distinct values, or the categories
+    of an ordered Categorical) and K."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes = column.cat.codes.astype(float)
+        codes[codes < 0] = np.nan
+        levels = sorted(set(codes.dropna().astype(int)))
+        mapping = {c: k + 1 for k, c in enumerate(levels)}
+        return codes.map(mapping), len(levels)
+    values = pd.to_numeric(column, errors="coerce")
+    if values.isna().sum() > column.isna().sum():
+        raise DataError(f"the ordered column {name!r} has values that are not numbers",
+                        hint="code the categories as integers 1, 2, 3, ..., or make the "
+                        "column a pandas ordered Categorical")  # fmt: skip
+    observed = values.dropna()
+    if not np.all(observed == np.round(observed)):
+        raise DataError(f"the ordered column {name!r} has values that are not whole numbers",
+                        hint="code the categories as integers 1, 2, 3, ...")  # fmt: skip
+    levels = np.unique(observed)
+    if len(levels) < 2:
+        raise DataError(f"the ordered column {name!r} has only one observed category",
+                        hint="an ordered variable needs at least two categories")  # fmt: skip
+    mapping = {v: k + 1 for k, v in enumerate(levels)}
+    return values.map(mapping), len(levels)
+
+
+def _close(name: str, names: list[str]) -> str | None:
+    close = difflib.get_close_matches(name, [str(n) for n in names], n=1)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def default_estimator(fit_options: dict, ordered: bool) -> dict:
+    """WLSMV when the data are ordered and no estimator is given; ML refused with ordered data."""
+    if not ordered:
+        return fit_options
+    estimator = fit_options.get("estimator")
+    if estimator is None:
+        return {**fit_options, "estimator": "WLSMV"}
+    if str(estimator).upper() not in CATEGORICAL_ESTIMATORS:
+        raise OptionError(
+            f"estimator={estimator!r} is not available for ordered-categorical data (lavaan "
+            "0.6.14's sem() has no ML for ordered data)",
+            hint="use estimator='WLSMV' (the default for ordered data), 'DWLS', 'WLS' or "
+            "'ULSMV', or drop ordered= to treat the items as continuous",
+        )
+    return fit_options
+
+
+def prepare_categorical(options, frame: pd.DataFrame, parsed, fit_options: dict):
+    """(model options, frame, fit options) of a fit: ``ordered`` resolved against the model and
+    the data, and the estimator's default for ordered data."""
+    if not options.ordered and not any(_is_ordered_categorical(frame[c]) for c in frame.columns):
+        return options, frame, fit_options
+    from semlang.partable import build_partable
+
+    plain = replace(options, ordered=(), thresholds=())
+    table = build_partable(parsed, plain)
+    roles = _Roles(
+        observed=tuple(dict.fromkeys(v for b in table.blocks for v in b.observed)),
+        observed_x=tuple(dict.fromkeys(v for b in table.blocks for v in b.observed_exogenous)),
+    )
+    options, frame = resolve_ordered(options, frame, roles, set(roles.observed))
+    return options, frame, default_estimator(fit_options, bool(options.thresholds))
+
+
+@dataclass(frozen=True)
+class _Roles:
+    observed: tuple[str, ...]
+    observed_x: tuple[str, ...]
