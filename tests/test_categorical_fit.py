@@ -68,7 +68,7 @@ def test_gradient_and_information_are_the_derivatives():
         fit = fit_case(name)
         objective = fit.estimation.objective
         theta = fit.theta + 0.05 * np.sin(np.arange(len(fit.theta)))
-        value, grad = objective.value_and_gradient_theta(theta)
+        _, grad = objective.value_and_gradient_theta(theta)
         step = 1e-6
         numeric = np.array([
             (objective.value_theta(theta + step * e) - objective.value_theta(theta - step * e))
