@@ -1,0 +1,208 @@
+"""Polychoric (and tetrachoric) correlations of many pairs of ordered variables at once.
+
+Input: per group the category codes (n x p, 0..K-1, -1 missing), each variable's thresholds, and the
+pairs (i, j). Output: :class:`PairResult` — each pair's correlation, each case's score of it (the
+derivative of its log-likelihood), and the sums of that score times the bivariate likelihood's
+scores of each variable's thresholds (lavaan's A21 block), plus the pairs with empty cells.
+
+Without covariates a pair's likelihood depends on its contingency table only: the tables of all
+pairs are counted at once, padded to the largest number of categories, and the bivariate normal
+probabilities of every cell of every table are computed in one vectorized call per iteration. The
+empty-cell rule is lavaan's (zero.add = c(0.5, 0), zero.keep.margins = TRUE): in a 2 x 2 table
+with one empty cell, 0.5 is moved into it keeping the margins; a 2 x 2 table with two empty cells
+has correlation ±1; larger tables are used as they are. Cell probabilities are floored at
+sqrt(machine epsilon) in the likelihood, as lavaan does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from semlang.categorical.bvn import bvn_cdf, bvn_pdf, bvn_pdf_drho_ratio
+from semlang.categorical.solve import maximize_rho
+from semlang.errors import DataWarning
+
+TINY = float(np.sqrt(np.finfo(float).eps))
+BOUND = 0.999
+
+
+@dataclass(frozen=True)
+class PairResult:
+    rho: np.ndarray  # (P,)
+    scores: np.ndarray  # (n, P): each case's d log-lik / d rho (0 where not used)
+    a21_first: np.ndarray  # (P, m): sum over cases of score_rho * score of the first's params
+    a21_second: np.ndarray  # (P, m): the same for the second variable
+    zero_cells: np.ndarray  # (P,) bool: the table has an empty cell
+
+
+def _extended(ths: list[np.ndarray], kmax: int) -> np.ndarray:
+    """Each variable's thresholds as [-inf, t1, ..., inf, inf ...] of length kmax + 1."""
+    out = np.full((len(ths), kmax + 1), np.inf)
+    out[:, 0] = -np.inf
+    for row, th in zip(out, ths, strict=True):
+        row[1 : len(th) + 1] = th
+    return out
+
+
+def _diff2(corners: np.ndarray) -> np.ndarray:
+    """Rectangle sums of a (P, K+1, K+1) corner array: the (P, K, K) cell values."""
+    return corners[:, 1:, 1:] - corners[:, :-1, 1:] - corners[:, 1:, :-1] + corners[:, :-1, :-1]
+
+
+def count_tables(codes: np.ndarray, first: np.ndarray, second: np.ndarray, kmax: int):
+    """The (P, kmax, kmax) contingency tables of the pairs (first[p], second[p])."""
+    a, b = codes[:, first], codes[:, second]
+    both = (a >= 0) & (b >= 0)
+    npairs = len(first)
+    index = (np.arange(npairs)[None, :] * kmax + a) * kmax + b
+    counts = np.bincount(index[both], minlength=npairs * kmax * kmax)
+    return counts.reshape(npairs, kmax, kmax).astype(float)
+
+
+class _Grid:
+    """Corner values of all tables at one vector of correlations."""
+
+    def __init__(self, t1: np.ndarray, t2: np.ndarray, rho: np.ndarray):
+        h = t1[:, :, None]
+        k = t2[:, None, :]
+        r = rho[:, None, None]
+        self.cdf = bvn_cdf(h, k, r)
+        self.pdf = bvn_pdf(h, k, r)
+        self.prob = _diff2(self.cdf)
+        self.phi = _diff2(self.pdf)
+        self.h, self.k, self.r = h, k, r
+
+    def second(self) -> np.ndarray:
+        finite = np.isfinite(self.h) & np.isfinite(self.k)
+        hh = np.where(finite, self.h, 0.0)
+        kk = np.where(finite, self.k, 0.0)
+        return _diff2(self.pdf * bvn_pdf_drho_ratio(hh, kk, self.r))
+
+
+def _table_derivatives(freq, t1, t2):
+    def derivatives(rho, active):
+        grid = _Grid(t1[active], t2[active], rho)
+        prob = grid.prob
+        good = prob > TINY
+        ratio = np.where(good, grid.phi / np.where(good, prob, 1.0), 0.0)
+        f = freq[active]
+        grad = (f * ratio).sum(axis=(1, 2))
+        second = np.where(good, grid.second() / np.where(good, prob, 1.0), 0.0)
+        hess = (f * (second - ratio * ratio)).sum(axis=(1, 2))
+        return grad, hess
+
+    return derivatives
+
+
+def _zero_cell_rule(freq: np.ndarray, ncat1: np.ndarray, ncat2: np.ndarray, names) -> tuple:
+    """Apply lavaan's 2 x 2 empty-cell rule; the fixed correlations of degenerate tables."""
+    fixed = np.full(len(freq), np.nan)
+    freq = freq.copy()
+    binary = (ncat1 == 2) & (ncat2 == 2)
+    for p in np.flatnonzero(binary):
+        table = freq[p, :2, :2]
+        zeros = np.flatnonzero(table.ravel(order="F") == 0)
+        if len(zeros) == 2:
+            warnings.warn(
+                f"two empty cells in the 2 x 2 table of {names[p][0]} and {names[p][1]}: "
+                "their tetrachoric correlation is set to ±1 (as lavaan)",
+                DataWarning,
+                stacklevel=4,
+            )
+            fixed[p] = 1.0 if table[0, 0] > 0 else -1.0
+            continue
+        if len(zeros) == 1:
+            sign = 1.0 if zeros[0] in (0, 3) else -1.0
+            table += sign * 0.5 * np.array([[1.0, -1.0], [-1.0, 1.0]])
+        if table[0, 0] * table[1, 1] == table[0, 1] * table[1, 0]:
+            fixed[p] = 0.0
+    return freq, fixed
+
+
+def polychoric_tables(codes, ths, first, second, names) -> PairResult:
+    """Polychoric correlations of the pairs from their tables (no covariates)."""
+    ncat = np.array([len(t) + 1 for t in ths])
+    kmax = int(ncat.max())
+    ext = _extended(ths, kmax)
+    t1, t2 = ext[first], ext[second]
+    counts = count_tables(codes, first, second, kmax)
+    freq, fixed = _zero_cell_rule(counts, ncat[first], ncat[second], names)
+    zero_cells = np.array(
+        [
+            (counts[p, : ncat[i], : ncat[j]] == 0).any()
+            for p, (i, j) in enumerate(zip(first, second, strict=True))
+        ],
+        dtype=bool,
+    )
+    # closed form of lavaan for 2 x 2 tables with both thresholds exactly 0
+    for p in np.flatnonzero(np.isnan(fixed) & (ncat[first] == 2) & (ncat[second] == 2)):
+        if ths[first[p]][0] == 0 and ths[second[p]][0] == 0:
+            fixed[p] = -np.cos(2.0 * np.pi * freq[p, 0, 0] / freq[p].sum())
+    free = np.isnan(fixed)
+    rho = fixed.copy()
+    if free.any():
+        start = _pearson_start(codes, first[free], second[free])
+        rho_free, ok = maximize_rho(
+            _table_derivatives(freq[free], t1[free], t2[free]), start, BOUND
+        )
+        rho[free] = rho_free
+        _warn_not_converged(ok, [names[p] for p in np.flatnonzero(free)])
+    return _table_scores(codes, counts, rho, t1, t2, first, second, ncat, zero_cells)
+
+
+def _pearson_start(codes, first, second) -> np.ndarray:
+    a = codes[:, first].astype(float)
+    b = codes[:, second].astype(float)
+    use = (a >= 0) & (b >= 0)
+    n = use.sum(axis=0)
+    a = np.where(use, a, 0.0)
+    b = np.where(use, b, 0.0)
+    ma, mb = a.sum(0) / n, b.sum(0) / n
+    ca, cb = np.where(use, a - ma, 0.0), np.where(use, b - mb, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (ca * cb).sum(0) / np.sqrt((ca * ca).sum(0) * (cb * cb).sum(0))
+    return np.where(np.isfinite(r) & (np.abs(r) < 1), r, 0.0)
+
+
+def _warn_not_converged(ok: np.ndarray, names) -> None:
+    for flag, (a, b) in zip(ok, names, strict=True):
+        if not flag:
+            warnings.warn(
+                f"the correlation of {a} and {b} did not converge", DataWarning, stacklevel=4
+            )
+
+
+def _table_scores(codes, counts, rho, t1, t2, first, second, ncat, zero_cells) -> PairResult:
+    """Casewise scores of rho (from each case's cell) and the A21 sums, from the real counts."""
+    grid = _Grid(t1, t2, rho)
+    prob = grid.prob
+    good = prob > TINY
+    cell_score = np.where(good, grid.phi / np.where(good, prob, 1.0), 0.0)
+    a, b = codes[:, first], codes[:, second]
+    both = (a >= 0) & (b >= 0)
+    pair = np.arange(len(first))[None, :]
+    scores = np.where(both, cell_score[pair, np.maximum(a, 0), np.maximum(b, 0)], 0.0)
+    # w[c, d] = n_cd * score_cd / pi_cd: the A21 sums weight d pi / d threshold with it
+    w = np.where(good, counts * cell_score / np.where(good, prob, 1.0), 0.0)
+    r = np.sqrt(1.0 - rho * rho)[:, None, None]
+    kmax = t1.shape[1] - 1
+    a21_first = _threshold_cross(t1, t2, r, rho, w, kmax)
+    a21_second = _threshold_cross(t2, t1, r, rho, w.transpose(0, 2, 1), kmax)
+    return PairResult(rho, scores, a21_first, a21_second, zero_cells)
+
+
+def _threshold_cross(t_own, t_other, r, rho, w, kmax) -> np.ndarray:
+    """sum_cells w * d pi / d tau_j of the first variable of each table, j = 1..kmax-1."""
+    tau = t_own[:, 1:kmax][:, :, None]  # (P, kmax-1, 1) thresholds (inf where padding)
+    finite = np.isfinite(tau)
+    tau0 = np.where(finite, tau, 0.0)
+    rr = rho[:, None, None]
+    upper = ndtr((t_other[:, None, 1:] - rr * tau0) / r)
+    lower = ndtr((t_other[:, None, :-1] - rr * tau0) / r)
+    dens = np.where(finite, np.exp(-0.5 * tau0 * tau0) / np.sqrt(2.0 * np.pi), 0.0)
+    e = dens * (upper - lower)  # (P, kmax-1, kmax): d pi[j, d] / d tau_j (upper bound)
+    return (e * (w[:, :-1, :] - w[:, 1:, :])).sum(axis=2)
