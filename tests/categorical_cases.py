@@ -66,6 +66,8 @@ def lavaan_stats(case: dict, labels: list[str]):
     wls = _per_group(case["wls_obs"], labels)
     sampstat = _per_group(case["sampstat"], labels)
     gammas = case.get("gamma") or [None] * len(wls)
+    if isinstance(gammas, dict) and "values" not in gammas:
+        gammas = [gammas[label] for label in labels]
     diagonals = _per_group(case["wls_v_diag"], labels) if "wls_v_diag" in case else []
     nobs = case["nobs"] if isinstance(case["nobs"], list) else [case["nobs"]]
     out = []

@@ -16,7 +16,9 @@ ROBUST = ("cfi_robust", "tli_robust", "nnfi_robust", "rni_robust", "rmsea_robust
           "rmsea_notclose_pvalue_robust")  # fmt: skip
 
 SINGLE = ["hs3_wlsmv", "hs3_wlsmv_stdlv", "hs3_theta", "hs3_dwls", "hs3_wls", "hs3_uls",
-          "hs3_ulsmv", "hs3_wlsm", "hs3_wlsmvs", "hs2_wlsmv", "hs3_syntax"]  # fmt: skip
+          "hs3_ulsmv", "hs3_wlsm", "hs3_wlsmvs", "hs2_wlsmv", "hs3_syntax",
+          "hs3_groups_configural", "hs3_groups_thresholds", "hs3_groups_intercepts",
+          "hs3_groups_theta"]  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=SINGLE)

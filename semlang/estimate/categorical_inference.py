@@ -9,8 +9,8 @@ NACOV, f_g = n_g/N):
 * U = V − VΔE⁻¹ΔᵀV (V = ⊕ f_g W_g), Γ = ⊕ Γ_g/f_g: a = tr(UΓ), b = tr((UΓ)²), which the
   scaled tests take (:func:`semlang.results.robust_tests.scale`); the baseline's U from its free
   statistics (thresholds, numeric means and variances) with the same W;
-* the standard measures of the test T = Σ_g n_g (s_g − σ_g)ᵀW_g(s_g − σ_g) (N − G in RMSEA), the
-  SRMR of the correlations and WRMR = √(T/N... ) as lavaan: √(Σ_g n_g Σ r²/Γ_ii ÷ ndat).
+* the standard measures of the test T = Σ_g (n_g − 1)(s_g − σ_g)ᵀW_g(s_g − σ_g) (N − G in
+  RMSEA), the SRMR of the correlations and WRMR (:func:`residual_measures`).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def standard_measures(fit, estimator: Estimator) -> dict[str, float]:
         baseline_chisq=stats.baseline_chisq, baseline_npar=stats.baseline_npar,
         nobs=fit.inference_nobs, ngroups=ngroups,
     )  # fmt: skip
-    out["fmin"] = fit.objective_value / 2.0
+    out["fmin"] = stats.chisq / (2.0 * fit.nobs)  # lavaan's: χ² = 2N·fmin
     if estimator is Estimator.ULS:  # lavaan: its statistic has no known distribution
         out["pvalue"] = out["baseline_pvalue"] = math.nan
     out.update(residual_measures(fit))
@@ -90,7 +90,7 @@ def residual_measures(fit) -> dict[str, float]:
     """lavaan's residual measures of a categorical fit: the residual correlations (numeric
     variables: standardized covariances; the diagonal counts with residual 0 for ordered
     variables), with the thresholds' residuals in the versions with a mean part; SRMR is
-    srmr_bentler_nomean (as lavaan); WRMR = √(Σ_g (n_g − 1) Σ r²/Γ_ii ÷ ndat); GFI, AGFI and
+    srmr_bentler_nomean (as lavaan); WRMR = √(Σ_g (n_g − 1) Σ r² W_ii ÷ (ndat/G)); GFI, AGFI and
     PGFI with the estimator's W. Groups weighted by n_g/N."""
     objective = fit.estimation.objective
     vectors = objective.vectors(fit.theta)
@@ -109,7 +109,7 @@ def residual_measures(fit) -> dict[str, float]:
     out = {key: float(w @ np.asarray(values)) for key, values in per_group.items()}
     out["srmr"] = out["srmr_bentler_nomean"]
     if wrmr_sum:
-        out["wrmr"] = math.sqrt(wrmr_sum / ndat)
+        out["wrmr"] = math.sqrt(wrmr_sum * len(weights) / ndat)  # per group's statistics
     df = moments_count(fit.table) - free_parameter_count(fit.table)
     value = residual.gfi(gfi_parts)
     out |= {"gfi": value, "agfi": residual.agfi(value, int(ndat), df),

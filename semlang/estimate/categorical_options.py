@@ -80,6 +80,14 @@ def resolve_ordered(options, frame: pd.DataFrame, roles, model_names: set[str]):
             hint=f"drop {bad[0]!r} from ordered= (it enters as a numeric covariate, e.g. coded "
             "0/1 for a dummy), or make it an outcome of the model",
         )
+    if roles.observed_x:
+        from semlang.errors import NotSupportedError
+
+        raise NotSupportedError(
+            "exogenous covariates in a model with ordered variables (lavaan's conditional.x "
+            "statistics) are not supported yet", None, None,
+            hint="leave the covariates out, or make them outcomes of the model",
+        )  # fmt: skip
     frame = frame.copy()
     counts = []
     order = [v for v in roles.observed if v in names]
@@ -146,14 +154,12 @@ def prepare_categorical(options, frame: pd.DataFrame, parsed, fit_options: dict)
     the data, and the estimator's default for ordered data."""
     if not options.ordered and not any(_is_ordered_categorical(frame[c]) for c in frame.columns):
         return options, frame, fit_options
-    from semlang.partable import build_partable
+    from semlang.partable.user_rows import collect
+    from semlang.partable.vnames import classify
 
-    plain = replace(options, ordered=(), thresholds=())
-    table = build_partable(parsed, plain)
-    roles = _Roles(
-        observed=tuple(dict.fromkeys(v for b in table.blocks for v in b.observed)),
-        observed_x=tuple(dict.fromkeys(v for b in table.blocks for v in b.observed_exogenous)),
-    )
+    rows = [r for level_rows in collect(parsed).rows_by_level.values() for r in level_rows]
+    found = classify(rows)
+    roles = _Roles(observed=found.observed, observed_x=found.observed_x)
     options, frame = resolve_ordered(options, frame, roles, set(roles.observed))
     return options, frame, default_estimator(fit_options, bool(options.thresholds))
 

@@ -55,10 +55,13 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
     meanstructure = _meanstructure(user, options, ngroups)
     roles = _roles(user)
     between = frozenset(roles[2].observed) if user.nlevels == 2 else frozenset()
-    drafts_by_level = {
-        level: level_drafts(rows, roles[level], options, meanstructure, level, between)
-        for level, rows in user.rows_by_level.items()
-    }
+    try:
+        drafts_by_level = {
+            level: level_drafts(rows, roles[level], options, meanstructure, level, between)
+            for level, rows in user.rows_by_level.items()
+        }
+    except ModelSpecificationError as error:  # (thresholds of a variable that is not ordered)
+        raise error.located(model.source) from None
     _check_size(sum(len(drafts) for drafts in drafts_by_level.values()), ngroups, model)
     rows: list[ParamRow] = []
     blocks: list[BlockVariables] = []

@@ -93,7 +93,8 @@ def level_drafts(
     _add_defaults(drafts, rows, roles, meanstructure)
     _fix_scales(drafts, roles, options)
     _fix_defaults(drafts, roles, options, meanstructure)
-    if options.thresholds:  # ordered-categorical variables: thresholds, scale factors
+    categorical = (Op.THRESHOLD, Op.SCALING)
+    if options.thresholds or any(r.op in categorical for r in rows):  # ordered variables
         from semlang.estimate.categorical_partable import add_categorical_defaults
 
         add_categorical_defaults(drafts, roles, options)
