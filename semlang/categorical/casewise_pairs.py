@@ -33,6 +33,11 @@ def _npdf(x):
     return np.where(np.isfinite(x), out, 0.0)
 
 
+def _finite(x):
+    """x with infinite bounds replaced by 0 (where a density factor of 0 multiplies them)."""
+    return np.where(np.isfinite(x), x, 0.0)
+
+
 def _stack(unis, idx, attribute):
     return np.column_stack([getattr(unis[i], attribute) for i in idx])
 
@@ -97,19 +102,26 @@ def polychoric_casewise(unis, first, second, exo, names) -> PairResult:
     start = np.zeros(len(first))
     rho, ok = maximize_rho(derivatives, start, 0.999)
     _warn_not_converged(ok, names)
-    prob, phi = _rectangle(l1, u1, l2, u2, rho)
-    good = use & (prob > TINY)
-    safe = np.where(good, prob, 1.0)
-    scores = np.where(good, phi / safe, 0.0)
-    r = np.sqrt(1.0 - rho * rho)[None, :]
-    a21 = []
-    for (lo, up), (lo_o, up_o), idx in (((l1, u1), (l2, u2), first), ((l2, u2), (l1, u1), second)):
-        z_up = _npdf(up) * (ndtr((up_o - rho * up) / r) - ndtr((lo_o - rho * up) / r))
-        z_lo = _npdf(lo) * (ndtr((up_o - rho * lo) / r) - ndtr((lo_o - rho * lo) / r))
-        z_up, z_lo = np.where(good, z_up / safe, 0.0), np.where(good, z_lo / safe, 0.0)
-        a21.append(_ordered_cross(unis, idx, scores, z_up, z_lo, exo))
-    zero = np.zeros(len(first), dtype=bool)
-    return PairResult(rho, scores, a21[0], a21[1], zero)
+
+    def detail():
+        prob, phi = _rectangle(l1, u1, l2, u2, rho)
+        good = use & (prob > TINY)
+        safe = np.where(good, prob, 1.0)
+        scores = np.where(good, phi / safe, 0.0)
+        r = np.sqrt(1.0 - rho * rho)[None, :]
+        a21 = []
+        for (lo, up), (lo_o, up_o), idx in (
+            ((l1, u1), (l2, u2), first),
+            ((l2, u2), (l1, u1), second),
+        ):
+            up_f, lo_f = _finite(up), _finite(lo)
+            z_up = _npdf(up) * (ndtr((up_o - rho * up_f) / r) - ndtr((lo_o - rho * up_f) / r))
+            z_lo = _npdf(lo) * (ndtr((up_o - rho * lo_f) / r) - ndtr((lo_o - rho * lo_f) / r))
+            z_up, z_lo = np.where(good, z_up / safe, 0.0), np.where(good, z_lo / safe, 0.0)
+            a21.append(_ordered_cross(unis, idx, scores, z_up, z_lo, exo))
+        return scores, a21[0], a21[1]
+
+    return PairResult(rho, np.zeros(len(first), dtype=bool), detail)
 
 
 def _ordered_cross(unis, idx, scores, z_up, z_lo, exo) -> np.ndarray:
@@ -158,30 +170,34 @@ def polyserial(unis, first, second, exo, names) -> PairResult:
     start = _serial_start(unis, first, second, use, z)
     rho, ok = maximize_rho(_numeric_derivative(score_sum), start, 0.995)
     _warn_not_converged(ok, names)
-    every = (slice(None), slice(None))
-    r, zs, t_up, t_lo, prob = pieces(rho, every)
-    scores = np.where(use, _serial_rho_score(rho, r, zs, up, lo, t_up, t_lo, prob), 0.0)
-    f_up, f_lo = _npdf(t_up), _npdf(t_lo)
-    sd = np.sqrt(np.array([unis[i].var for i in first]))[None, :]
-    var = sd * sd
-    diff = f_up - f_lo
-    d_mu = np.where(use, (zs + rho * diff / (r * prob)) / sd, 0.0)
-    d_var = np.where(use, ((zs * zs - 1.0) + rho * zs * diff / (r * prob)) / (2.0 * var), 0.0)
-    nexo = 0 if exo is None else exo.shape[1]
-    x = np.zeros((len(z), 0)) if not nexo else np.nan_to_num(exo)
-    cont = np.concatenate(
-        [
-            (scores * d_mu)[..., None].sum(0)[:, :],
-            np.einsum("np,nk->pk", scores * d_mu, x),
-            (scores * d_var).sum(0)[:, None],
-        ],
-        axis=1,
-    )
-    # the ordered side: d log-lik / d bound = density of the standardized bound / (r prob)
-    g_up = np.where(use, f_up / (r * prob), 0.0)
-    g_lo = np.where(use, f_lo / (r * prob), 0.0)
-    ordinal = _ordered_cross(unis, second, scores, g_up, g_lo, exo)
-    return PairResult(rho, scores, cont, ordinal, np.zeros(len(first), dtype=bool))
+
+    def detail():
+        every = (slice(None), slice(None))
+        r, zs, t_up, t_lo, prob = pieces(rho, every)
+        scores = np.where(use, _serial_rho_score(rho, r, zs, up, lo, t_up, t_lo, prob), 0.0)
+        f_up, f_lo = _npdf(t_up), _npdf(t_lo)
+        sd = np.sqrt(np.array([unis[i].var for i in first]))[None, :]
+        var = sd * sd
+        diff = f_up - f_lo
+        d_mu = np.where(use, (zs + rho * diff / (r * prob)) / sd, 0.0)
+        d_var = np.where(use, ((zs * zs - 1.0) + rho * zs * diff / (r * prob)) / (2.0 * var), 0.0)
+        nexo = 0 if exo is None else exo.shape[1]
+        x = np.zeros((len(z), 0)) if not nexo else np.nan_to_num(exo)
+        cont = np.concatenate(
+            [
+                (scores * d_mu)[..., None].sum(0)[:, :],
+                np.einsum("np,nk->pk", scores * d_mu, x),
+                (scores * d_var).sum(0)[:, None],
+            ],
+            axis=1,
+        )
+        # the ordered side: d log-lik / d bound = density of the standardized bound / (r prob)
+        g_up = np.where(use, f_up / (r * prob), 0.0)
+        g_lo = np.where(use, f_lo / (r * prob), 0.0)
+        ordinal = _ordered_cross(unis, second, scores, g_up, g_lo, exo)
+        return scores, cont, ordinal
+
+    return PairResult(rho, np.zeros(len(first), dtype=bool), detail)
 
 
 def _serial_rho_score(rho, r, z, up, lo, t_up, t_lo, prob):
@@ -232,24 +248,30 @@ def pearson(unis, first, second, exo, names) -> PairResult:
         start = np.where(n > 0, (z1 * z2).sum(0) / np.maximum(n, 1), 0.0)
         rho, ok = maximize_rho(_numeric_derivative(score_sum), np.clip(start, -0.99, 0.99), 0.999)
         _warn_not_converged(ok, names)
-    scores = score(rho[None, :], z1, z2, use)
-    big_r = (1.0 - rho * rho)[None, :]
-    sd1 = np.sqrt(np.array([unis[i].var for i in first]))[None, :]
-    sd2 = np.sqrt(np.array([unis[i].var for i in second]))[None, :]
-    nexo = 0 if exo is None else exo.shape[1]
-    x = np.zeros((len(z1), 0)) if not nexo else np.nan_to_num(exo)
-    sides = []
-    for za, zb, sa in ((z1, z2, sd1), (z2, z1, sd2)):
-        d_mu = np.where(use, (za - rho * zb) / (sa * big_r), 0.0)
-        d_var = np.where(use, -(0.5 - (za * za - rho * za * zb) / (2.0 * big_r)) / (sa * sa), 0.0)
-        sides.append(
-            np.concatenate(
-                [
-                    (scores * d_mu).sum(0)[:, None],
-                    np.einsum("np,nk->pk", scores * d_mu, x),
-                    (scores * d_var).sum(0)[:, None],
-                ],
-                axis=1,
+
+    def detail():
+        scores = score(rho[None, :], z1, z2, use)
+        big_r = (1.0 - rho * rho)[None, :]
+        sd1 = np.sqrt(np.array([unis[i].var for i in first]))[None, :]
+        sd2 = np.sqrt(np.array([unis[i].var for i in second]))[None, :]
+        nexo = 0 if exo is None else exo.shape[1]
+        x = np.zeros((len(z1), 0)) if not nexo else np.nan_to_num(exo)
+        sides = []
+        for za, zb, sa in ((z1, z2, sd1), (z2, z1, sd2)):
+            d_mu = np.where(use, (za - rho * zb) / (sa * big_r), 0.0)
+            d_var = np.where(
+                use, -(0.5 - (za * za - rho * za * zb) / (2.0 * big_r)) / (sa * sa), 0.0
             )
-        )
-    return PairResult(rho, scores, sides[0], sides[1], np.zeros(len(first), dtype=bool))
+            sides.append(
+                np.concatenate(
+                    [
+                        (scores * d_mu).sum(0)[:, None],
+                        np.einsum("np,nk->pk", scores * d_mu, x),
+                        (scores * d_var).sum(0)[:, None],
+                    ],
+                    axis=1,
+                )
+            )
+        return scores, sides[0], sides[1]
+
+    return PairResult(rho, np.zeros(len(first), dtype=bool), detail)

@@ -71,11 +71,13 @@ def ordered_names(frame: pd.DataFrame, variables, ordered, exogenous=()) -> list
     return [v for v in variables if v in set(chosen) | set(auto)]
 
 
-def _as_numbers(name: str, column: pd.Series) -> pd.Series:
+def _as_numbers(name: str, column: pd.Series) -> np.ndarray:
     """A non-categorical ordered column as floats, refusing text and fractions."""
     if column.dtype == bool:
-        return column.astype(float)
-    if not pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy(dtype=float)
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        values = column.to_numpy(dtype=float, na_value=np.nan)
+    else:
         converted = pd.to_numeric(column, errors="coerce")
         bad = column.notna() & converted.isna()
         if bad.any():
@@ -86,16 +88,15 @@ def _as_numbers(name: str, column: pd.Series) -> pd.Series:
                 "Categorical (pd.Categorical(values, categories=[...], ordered=True)) so that "
                 "their order is yours",
             )
-        column = converted
-    values = column.astype(float)
-    finite = values[values.notna()]
+        values = converted.to_numpy(dtype=float, na_value=np.nan)
+    finite = values[~np.isnan(values)]
     if np.isinf(finite).any():
         raise DataError(f"ordered variable '{name}' has infinite values")
     fractional = finite[finite != np.round(finite)]
     if len(fractional):
         raise DataError(
             f"ordered variable '{name}' has a category that is not a whole number "
-            f"({fractional.iloc[0]:g})",
+            f"({fractional[0]:g})",
             hint="ordered categories are coded 1, 2, 3, ...; is this variable continuous?",
         )
     return values
@@ -104,17 +105,18 @@ def _as_numbers(name: str, column: pd.Series) -> pd.Series:
 def code_column(name: str, column: pd.Series) -> tuple[np.ndarray, tuple]:
     """Codes 0..K-1 (NaN missing) and the category labels of one ordered column."""
     if isinstance(column.dtype, pd.CategoricalDtype):
-        present = set(column.dropna().unique())
-        levels = tuple(c for c in column.cat.categories if c in present)
-        lookup = {c: k for k, c in enumerate(levels)}
-        codes = column.map(lookup).astype(float).to_numpy()
+        raw = column.cat.codes.to_numpy()
+        used = np.unique(raw[raw >= 0])
+        levels = tuple(column.cat.categories[used])
+        codes = np.full(len(raw), np.nan)
+        codes[raw >= 0] = np.searchsorted(used, raw[raw >= 0])
     else:
         values = _as_numbers(name, column)
-        unique = np.unique(values.dropna().to_numpy())
+        ok = ~np.isnan(values)
+        unique = np.unique(values[ok])
         levels = tuple(int(v) for v in unique)
         codes = np.full(len(values), np.nan)
-        ok = values.notna().to_numpy()
-        codes[ok] = np.searchsorted(unique, values.to_numpy()[ok])
+        codes[ok] = np.searchsorted(unique, values[ok])
     _check_levels(name, levels)
     return codes, levels
 

@@ -17,7 +17,8 @@ sqrt(machine epsilon) in the likelihood, as lavaan does.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtr
@@ -32,11 +33,14 @@ BOUND = 0.999
 
 @dataclass(frozen=True)
 class PairResult:
+    """The pairs' correlations; ``detail()`` gives what Γ needs: (scores, a21_first, a21_second):
+    each case's d log-lik / d rho (n x P, 0 where a case is not used), and per pair the sums over
+    cases of that score times the score of each stage-one parameter of the first (second)
+    variable (P x m)."""
+
     rho: np.ndarray  # (P,)
-    scores: np.ndarray  # (n, P): each case's d log-lik / d rho (0 where not used)
-    a21_first: np.ndarray  # (P, m): sum over cases of score_rho * score of the first's params
-    a21_second: np.ndarray  # (P, m): the same for the second variable
     zero_cells: np.ndarray  # (P,) bool: the table has an empty cell
+    detail: Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(repr=False)
 
 
 def _extended(ths: list[np.ndarray], kmax: int) -> np.ndarray:
@@ -54,13 +58,18 @@ def _diff2(corners: np.ndarray) -> np.ndarray:
 
 
 def count_tables(codes: np.ndarray, first: np.ndarray, second: np.ndarray, kmax: int):
-    """The (P, kmax, kmax) contingency tables of the pairs (first[p], second[p])."""
-    a, b = codes[:, first], codes[:, second]
-    both = (a >= 0) & (b >= 0)
-    npairs = len(first)
-    index = (np.arange(npairs)[None, :] * kmax + a) * kmax + b
-    counts = np.bincount(index[both], minlength=npairs * kmax * kmax)
-    return counts.reshape(npairs, kmax, kmax).astype(float)
+    """The (P, kmax, kmax) contingency tables of the pairs (first[p], second[p]).
+
+    All tables at once: with O the n x (p * kmax) indicator matrix of the categories (a row of
+    zeros for a missing value), OᵀO holds every table of two variables as a block, counted on
+    the rows where both are observed.
+    """
+    n, p = codes.shape
+    indicator = np.zeros((n, p * kmax))
+    rows, cols = np.nonzero(codes >= 0)
+    indicator[rows, cols * kmax + codes[rows, cols]] = 1.0
+    cross = (indicator.T @ indicator).reshape(p, kmax, p, kmax)
+    return cross[first, :, second, :]
 
 
 class _Grid:
@@ -145,26 +154,29 @@ def polychoric_tables(codes, ths, first, second, names) -> PairResult:
     free = np.isnan(fixed)
     rho = fixed.copy()
     if free.any():
-        start = _pearson_start(codes, first[free], second[free])
+        start = _pearson_start(counts[free])
         rho_free, ok = maximize_rho(
             _table_derivatives(freq[free], t1[free], t2[free]), start, BOUND
         )
         rho[free] = rho_free
         _warn_not_converged(ok, [names[p] for p in np.flatnonzero(free)])
-    return _table_scores(codes, counts, rho, t1, t2, first, second, ncat, zero_cells)
+
+    def detail():
+        return _table_scores(codes, counts, rho, t1, t2, first, second)
+
+    return PairResult(rho, zero_cells, detail)
 
 
-def _pearson_start(codes, first, second) -> np.ndarray:
-    a = codes[:, first].astype(float)
-    b = codes[:, second].astype(float)
-    use = (a >= 0) & (b >= 0)
-    n = use.sum(axis=0)
-    a = np.where(use, a, 0.0)
-    b = np.where(use, b, 0.0)
-    ma, mb = a.sum(0) / n, b.sum(0) / n
-    ca, cb = np.where(use, a - ma, 0.0), np.where(use, b - mb, 0.0)
+def _pearson_start(freq: np.ndarray) -> np.ndarray:
+    """The Pearson correlation of the category codes of each table (lavaan's start)."""
+    k = np.arange(freq.shape[1], dtype=float)
+    n = freq.sum(axis=(1, 2))
+    pa, pb = freq.sum(axis=2) / n[:, None], freq.sum(axis=1) / n[:, None]
+    ma, mb = pa @ k, pb @ k
+    va, vb = pa @ (k * k) - ma * ma, pb @ (k * k) - mb * mb
+    cov = np.einsum("pij,i,j->p", freq, k, k) / n - ma * mb
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = (ca * cb).sum(0) / np.sqrt((ca * ca).sum(0) * (cb * cb).sum(0))
+        r = cov / np.sqrt(va * vb)
     return np.where(np.isfinite(r) & (np.abs(r) < 1), r, 0.0)
 
 
@@ -176,7 +188,7 @@ def _warn_not_converged(ok: np.ndarray, names) -> None:
             )
 
 
-def _table_scores(codes, counts, rho, t1, t2, first, second, ncat, zero_cells) -> PairResult:
+def _table_scores(codes, counts, rho, t1, t2, first, second):
     """Casewise scores of rho (from each case's cell) and the A21 sums, from the real counts."""
     grid = _Grid(t1, t2, rho)
     prob = grid.prob
@@ -192,7 +204,7 @@ def _table_scores(codes, counts, rho, t1, t2, first, second, ncat, zero_cells) -
     kmax = t1.shape[1] - 1
     a21_first = _threshold_cross(t1, t2, r, rho, w, kmax)
     a21_second = _threshold_cross(t2, t1, r, rho, w.transpose(0, 2, 1), kmax)
-    return PairResult(rho, scores, a21_first, a21_second, zero_cells)
+    return scores, a21_first, a21_second
 
 
 def _threshold_cross(t_own, t_other, r, rho, w, kmax) -> np.ndarray:

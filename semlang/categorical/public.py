@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from semlang.blas import threads_for
 from semlang.categorical.coding import code_frame, ordered_names
 from semlang.categorical.statistics import GroupStatistics, group_statistics
 from semlang.errors import DataError, DataWarning, OptionError, UnknownVariableError
@@ -75,6 +76,19 @@ def sample_statistics(
 ) -> CategoricalStatistics:
     """The two-stage statistics of ``variables`` (default: every column but the group's)."""
     frame = _frame(data)
+    size = len(frame.columns) * (len(frame.columns) + 11) // 2
+    with threads_for(size):
+        return _sample_statistics(frame, variables, ordered, group, exogenous, missing)
+
+
+def _sample_statistics(
+    frame,
+    variables=None,
+    ordered=None,
+    group: str | None = None,
+    exogenous=(),
+    missing: str = "listwise",
+) -> CategoricalStatistics:
     if missing not in MISSING:
         raise OptionError(
             f"missing='{missing}' is not available for categorical data",
@@ -131,7 +145,7 @@ def _rows(frame, variables, exogenous, group, missing):
             )
         keep &= ~no_group
     if exogenous:
-        no_x = frame[exogenous].isna().any(axis=1).to_numpy() & keep
+        no_x = _any_missing(frame, exogenous) & keep
         if no_x.any():
             warnings.warn(
                 f"{int(no_x.sum())} rows with a missing covariate were left out",
@@ -140,7 +154,7 @@ def _rows(frame, variables, exogenous, group, missing):
             )
         keep &= ~no_x
     if missing == "listwise":
-        incomplete = frame[variables].isna().any(axis=1).to_numpy() & keep
+        incomplete = _any_missing(frame, variables) & keep
         if incomplete.any():
             warnings.warn(
                 f"{int(incomplete.sum())} rows with missing values were left out (listwise)",
@@ -152,6 +166,13 @@ def _rows(frame, variables, exogenous, group, missing):
     if not keep.any():
         raise DataError("no rows are left after removing missing values")
     return frame.loc[keep], dropped
+
+
+def _any_missing(frame, names) -> np.ndarray:
+    out = np.zeros(len(frame), dtype=bool)
+    for name in names:
+        out |= frame[name].isna().to_numpy()
+    return out
 
 
 def _exo(frame, exogenous) -> np.ndarray | None:

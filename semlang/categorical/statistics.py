@@ -20,6 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
+from semlang.blas import threads_for
 from semlang.categorical import casewise_pairs, gamma, polychoric_pairs
 from semlang.categorical.univariate import Univariate, fit_continuous, fit_ordered
 from semlang.errors import DataWarning, NotPositiveDefiniteWarning
@@ -72,20 +73,36 @@ class GroupStatistics:
 
     @property
     def wls_obs_names(self) -> tuple[str, ...]:
-        """A name for each element of wls_obs: ``x|t1``, ``y~x`` (slope), ``y~~y``, ``a~~b``."""
+        """A name for each element of wls_obs, as lavaan's: ``x|t1``, ``y~1`` (a continuous
+        variable's intercept), ``y~x`` (slope), ``y~~y``, ``a~~b``."""
         slopes = [f"{v}~{x}" for x in self.exogenous for v in self.names]
         variances = [f"{v}~~{v}" for v, o in zip(self.names, self.ordered, strict=True) if not o]
         rows, cols = lower_pairs(len(self.names))
         pairs = [f"{self.names[c]}~~{self.names[r]}" for r, c in zip(rows, cols, strict=True)]
-        return tuple(self.th_names) + tuple(slopes) + tuple(variances) + tuple(pairs)
+        th = [f"{n}~1" if k == 0 else n for n, k in zip(self.th_names, self.th_idx, strict=True)]
+        return tuple(th) + tuple(slopes) + tuple(variances) + tuple(pairs)
 
     @cached_property
     def nacov(self) -> np.ndarray:
         """Γ: the asymptotic covariance of √n·wls_obs (lavaan's NACOV, divisor n)."""
+        with threads_for(len(self.th) + len(self.cor) ** 2 // 2):
+            return self._nacov()
+
+    def _nacov(self) -> np.ndarray:
         parts = self._parts
-        return gamma.nacov(
-            parts["unis"], parts["pair_scores"], parts["a21_rows"], self.cor, len(self.exogenous)
-        )
+        unis, nexo = parts["unis"], len(self.exogenous)
+        positions, _, _ = gamma.parameter_layout(unis, nexo)
+        pair_scores = np.zeros((parts["n"], parts["npairs"]))
+        a21_rows: list[list] = [[] for _ in range(parts["npairs"])]
+        for sel, first, second, result in parts["pairs"]:
+            scores, a21_first, a21_second = result.detail()
+            pair_scores[:, sel] = scores
+            for q, s in enumerate(sel):
+                a21_rows[s] = [
+                    (positions[first[q]], a21_first[q]),
+                    (positions[second[q]], a21_second[q]),
+                ]
+        return gamma.nacov(unis, pair_scores, a21_rows, self.cor, nexo)
 
     @property
     def gamma(self) -> np.ndarray:
@@ -137,12 +154,10 @@ def group_statistics(
     rows, cols = lower_pairs(p)
     npairs = len(rows)
     cor = np.eye(p)
-    pair_scores = np.zeros((n, npairs))
-    a21_rows: list[list] = [[] for _ in range(npairs)]
+    pair_parts = []
     zero_pairs: list[tuple[str, str]] = []
     kinds = np.array([ordered[i] + ordered[j] for i, j in zip(rows, cols, strict=True)])
     nexo = 0 if exo is None else exo.shape[1]
-    positions, _, _ = gamma.parameter_layout(unis, nexo)
     for kind in (2, 1, 0):
         sel = np.flatnonzero(kinds == kind)
         if not len(sel):
@@ -155,14 +170,11 @@ def group_statistics(
         result = _pairs(kind, values, unis, first, second, exo, pair_names)
         cor[rows[sel], cols[sel]] = result.rho
         cor[cols[sel], rows[sel]] = result.rho
-        pair_scores[:, sel] = result.scores
+        pair_parts.append((sel, first, second, result))
         for q, s in enumerate(sel):
-            a21_rows[s] = [
-                (positions[first[q]], result.a21_first[q]),
-                (positions[second[q]], result.a21_second[q]),
-            ]
             if result.zero_cells[q]:
                 zero_pairs.append((names[cols[s]], names[rows[s]]))
+    zero_pairs.sort(key=lambda pair: (names.index(pair[0]), names.index(pair[1])))
     _check_correlations(label, names, cor)
     th = np.concatenate([u.th for u in unis]) if unis else np.zeros(0)
     th_names, th_idx = [], []
@@ -188,14 +200,15 @@ def group_statistics(
         var=np.array([u.var for u in unis]),
         cor=cor,
         zero_cell_tables=tuple(zero_pairs),
-        _parts={"unis": unis, "pair_scores": pair_scores, "a21_rows": a21_rows},
+        _parts={"unis": unis, "pairs": pair_parts, "n": n, "npairs": npairs},
     )
 
 
 def _pairs(kind, values, unis, first, second, exo, pair_names):
     if kind == 2:
         if exo is None:
-            codes = np.where(np.isnan(values), -1, values).astype(int)
+            is_ordered = np.array([u.ordered for u in unis])
+            codes = np.where(np.isnan(values) | ~is_ordered, -1, values).astype(int)
             ths = [u.th if u.ordered else np.zeros(0) for u in unis]
             return polychoric_pairs.polychoric_tables(codes, ths, first, second, pair_names)
         return casewise_pairs.polychoric_casewise(unis, first, second, exo, pair_names)

@@ -15,7 +15,9 @@ method (its log-likelihood is concave), and a continuous variable by least squar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy.special import ndtr, ndtri
@@ -37,7 +39,8 @@ class Univariate:
     ``slopes`` (q,), ``y`` the codes 0..K-1 (-1 where missing), ``lower``/``upper`` each case's
     standardized bounds τ_{y-1} - x'β and τ_y - x'β (±inf outside). Continuous variable: ``th``
     holds the intercept, ``var`` the residual variance, ``z`` each case's standardized residual.
-    ``scores`` is n x (parameters) in the order thresholds-or-intercept, slopes, [variance].
+    ``scores`` (computed on first use) is n x (parameters) in the order thresholds-or-intercept,
+    slopes, [variance].
     """
 
     ordered: bool
@@ -45,12 +48,16 @@ class Univariate:
     slopes: np.ndarray
     var: float
     observed: np.ndarray
-    scores: np.ndarray
+    score_fn: Callable[[], np.ndarray] = field(repr=False, compare=False)
     th_nox: np.ndarray
     y: np.ndarray | None = None
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
     z: np.ndarray | None = None
+
+    @cached_property
+    def scores(self) -> np.ndarray:
+        return self.score_fn()
 
     @property
     def nth(self) -> int:
@@ -78,7 +85,10 @@ def fit_ordered(codes: np.ndarray, ncat: int, exo: np.ndarray | None) -> Univari
     y = np.where(observed, codes, 0)
     lower = np.where(observed, ext[y] - eta, np.nan)
     upper = np.where(observed, ext[y + 1] - eta, np.nan)
-    scores = _ordered_scores(y, observed, lower, upper, ncat, exo)
+
+    def scores():
+        return _ordered_scores(y, observed, lower, upper, ncat, exo)
+
     return Univariate(
         True, th, beta, 1.0, observed, scores, th_nox, np.where(observed, codes, -1), lower, upper
     )
@@ -198,18 +208,22 @@ def fit_continuous(values: np.ndarray, exo: np.ndarray | None) -> Univariate:
     beta, *_ = np.linalg.lstsq(design, y, rcond=None)
     resid = y - design @ beta
     var = float(resid @ resid / len(y))
-    full_design = np.ones((len(values), 1))
-    if nexo:
-        full_design = np.hstack([full_design, np.nan_to_num(exo)])
     res_full = np.zeros(len(values))
     res_full[observed] = resid
-    scores = np.hstack(
-        [
-            full_design * (res_full / var)[:, None],
-            (-0.5 / var + 0.5 * res_full**2 / var**2)[:, None],
-        ]
-    )
-    scores[~observed] = 0.0
+
+    def scores():
+        full_design = np.ones((len(values), 1))
+        if nexo:
+            full_design = np.hstack([full_design, np.nan_to_num(exo)])
+        out = np.hstack(
+            [
+                full_design * (res_full / var)[:, None],
+                (-0.5 / var + 0.5 * res_full**2 / var**2)[:, None],
+            ]
+        )
+        out[~observed] = 0.0
+        return out
+
     z = np.where(observed, res_full / np.sqrt(var), np.nan)
     return Univariate(
         False,
