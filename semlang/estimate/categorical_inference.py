@@ -25,7 +25,7 @@ from semlang.options import Estimator, Test
 from semlang.results import measures, robust_measures
 from semlang.results import residual_measures as residual
 from semlang.results.robust_sem import Traces
-from semlang.results.robust_tests import _robust_factor, scale
+from semlang.results.robust_tests import scale
 
 
 def _parts(fit):
@@ -179,10 +179,8 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
     rmsea = (model.stat, df) if test is Test.SCALED_SHIFTED else (chisq, traces.trace)
     out |= robust_measures.scaled_indices(model.stat, model.df, baseline.stat, baseline.df,
                                           *rmsea, nobs, ngroups)  # fmt: skip
-    if test is not Test.MEAN_VAR_ADJUSTED:
-        point, point0 = _robust_factor(model, df), _robust_factor(baseline, df0)
-        robust = (chisq, point, model.stat, model.factor)
-        plain = test is not Test.SCALED_SHIFTED
-        out |= robust_measures.robust_indices(df, df0, robust, (chisq0, point0), nobs, ngroups,
-                                              plain_if_one=plain)  # fmt: skip
+    if test is not Test.MEAN_VAR_ADJUSTED:  # lavaan's robust indices of ordered data: catML
+        from semlang.estimate.categorical_robust import robust_measures_catml
+
+        out |= robust_measures_catml(fit, base, _parts(fit))
     return out
