@@ -13,7 +13,7 @@ from reference_cases import FIT_MEASURE_KIND, assert_matches, row_key
 NOT_YET = {"srmr_mplus", "srmr_mplus_nomean"}
 
 SINGLE = ["hs3_wlsmv", "hs3_wlsmv_stdlv", "hs3_theta", "hs3_dwls", "hs3_wls", "hs3_uls",
-          "hs3_ulsmv", "hs3_wlsm", "hs3_wlsmvs", "hs2_wlsmv", "hs3_syntax",
+          "hs3_ulsmv", "hs3_wlsm", "hs3_wlsmvs", "hs2_wlsmv", "hs3_syntax", "mixed_cfa_wlsmv",
           "hs3_groups_configural", "hs3_groups_thresholds", "hs3_groups_intercepts",
           "hs3_groups_theta"]  # fmt: skip
 
@@ -80,3 +80,20 @@ def test_gradient_and_information_are_the_derivatives():
             / (2 * step) for e in np.eye(len(theta))
         ])  # fmt: skip
         np.testing.assert_allclose(jac, numeric_jac, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs3_theta", "hs3_syntax", "mixed_cfa_wlsmv",
+                                  "hs3_wlsmvs", "hs2_wlsmv"])  # fmt: skip
+def test_summary_is_lavaans(name):
+    """summary(fit_measures=True, standardized=True) line by line as lavaan's (Thresholds and
+    Scales y* sections included), but for the optimizer's name."""
+    fit = fit_case(name)
+    text = fit.summary(fit_measures=True, standardized=True)
+    mine = [line.rstrip() for line in str(text).splitlines()]
+    ref = [line.rstrip() for line in load(name)["summary"]]
+    while ref and not ref[-1]:
+        ref.pop()
+    assert len(mine) == len(ref)
+    for k, (a, b) in enumerate(zip(mine[1:], ref[1:], strict=True)):
+        if "Optimization method" not in b:
+            assert a == b, f"line {k + 2}"

@@ -3,7 +3,8 @@
 # parameterEstimates() with std.lv/std.all, the whole fitMeasures() vector, lavInspect(fit,
 # "test"), the parameter table (free/ustart: lavaan's defaults) and lavaan's own sample
 # statistics (wls.obs, the diagonal of wls.v, gamma for the small cases, th and cov of sampstat)
-# and wls.est, so the model side can be checked apart from the sample statistics.
+# and wls.est, so the model side can be checked apart from the sample statistics, and the text of
+# summary(fit, fit.measures = TRUE, standardized = TRUE).
 # Usage: Rscript tools/categorical_fit_reference.R DATA_DIR OUT_DIR   (DATA_DIR: semlang/datasets)
 # The cut data sets are written to OUT_DIR as CSV (their definitions are below and in each file).
 args <- commandArgs(trailingOnly = TRUE)
@@ -95,6 +96,8 @@ cases <- list(
        list(ordered = items, estimator = "WLSMV")),
   case("bfi_wlsmv", "the 25 bfi items, 5-factor CFA, WLSMV", "bfi", bfi_model,
        list(ordered = bfi_items, estimator = "WLSMV"), gamma = FALSE),
+  case("mixed_cfa_wlsmv", "x1..x3 ordered, x4..x9 continuous, 3-factor CFA, WLSMV", "hs_mixed",
+       hs_model, list(ordered = c("x1", "x2", "x3"), estimator = "WLSMV")),
   case("mixed_wlsmv", "x1..x3 ordered, x4..x9 continuous, covariate ageyr, WLSMV", "hs_mixed",
        mixed_model, list(ordered = c("x1", "x2", "x3"), estimator = "WLSMV")),
   case("hs3_groups_configural", "hs_cut3 by school, configural, WLSMV", "hs_cut3", hs_model,
@@ -144,6 +147,7 @@ run_case <- function(cs) {
     if (cs$options$estimator == "WLS") res$wls_v <- ser(lav_list(lavInspect(fit, "wls.v")))
   }
   res$sampstat <- inspect_part(fit, "sampstat")
+  res$summary <- capture.output(summary(fit, fit.measures = TRUE, standardized = TRUE))
   res$vcov <- ser(lavInspect(fit, "vcov"))
   res
 }

@@ -221,6 +221,13 @@ class CategoricalLeastSquares:
     def name(self) -> str:
         return self.estimator.value
 
+    @property
+    def summary_estimator(self) -> str:
+        """lavaan's "Estimator" line: the discrepancy (DWLS for WLSMV)."""
+        return self.estimator.value
+
+    summary_h1 = "Unstructured"  # lavaan's h1 information line for ordered data
+
     @cached_property
     def fit_class(self):
         from semlang.estimate.categorical_fit import CategoricalFit

@@ -125,10 +125,10 @@ def _group_residuals(d, vector: np.ndarray) -> dict[str, float]:
     resid = cov / np.outer(sd, sd) - implied / np.outer(sd_model, sd_model)
     raw = cov - implied
     rows, cols = np.tril_indices(cat.p, -1)
-    k = cat.n_thresholds
-    th = d.stats.wls_obs[:k] - vector[:k]
-    th_std = th / sd[cat.th_var]
-    p = cat.p
+    ordered = cat.ordered[cat.th_var]  # (lavaan counts the thresholds, not the numeric means)
+    th = (d.stats.wls_obs - vector)[: cat.n_thresholds][ordered]
+    th_std = th / sd[cat.th_var[ordered]]
+    k, p = len(th), cat.p
     off, off_raw = np.sum(resid[rows, cols] ** 2), np.sum(raw[rows, cols] ** 2)
     diag_raw = np.sum(np.diag(raw) ** 2)
     n_vech, n_off = p * (p + 1) // 2, p * (p - 1) // 2

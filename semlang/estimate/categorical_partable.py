@@ -35,9 +35,6 @@ def add_categorical_defaults(drafts, roles, options, source=None) -> None:
     ordered = [v for v in roles.observed if v in counts]
     _check_user_rows(drafts, counts, source)
     written = {(drafts.lhs[i], drafts.op[i], drafts.rhs[i]) for i in range(drafts.n_user)}
-    for name in ordered:
-        names = [t for t in threshold_names(counts[name]) if (name, _TH, t) not in written]
-        drafts.add([name] * len(names), _TH, names)
     for i in range(drafts.n_user, len(drafts)):
         lhs, op = drafts.lhs[i], drafts.op[i]
         if lhs not in counts:
@@ -46,9 +43,32 @@ def add_categorical_defaults(drafts, roles, options, source=None) -> None:
             drafts.fix(i, 0.0)
         elif op is _COV and drafts.rhs[i] == lhs:
             drafts.fix(i, 1.0)
+    lhs, rhs = [], []
+    for name in ordered:
+        names = [t for t in threshold_names(counts[name]) if (name, _TH, t) not in written]
+        lhs += [name] * len(names)
+        rhs += names
+    # lavaan's order: the user's rows, the thresholds, the variances and covariances, the
+    # scale factors, the intercepts
+    _insert(drafts, drafts.n_user, lhs, _TH, rhs, free=True, value=math.nan)
     scales = [v for v in ordered if (v, _SCALE, v) not in written]
-    for i in drafts.add(scales, _SCALE, scales):
-        drafts.fix(i, 1.0)
+    first_intercept = next((i for i in range(drafts.n_user, len(drafts)) if drafts.op[i] is _INT),
+                           len(drafts))  # fmt: skip
+    _insert(drafts, first_intercept, scales, _SCALE, scales, free=False, value=1.0)
+
+
+def _insert(drafts, at: int, lhs: list, op, rhs: list, free: bool, value: float) -> None:
+    """Default rows inserted at ``at`` (the covariance ranges after it move along)."""
+    k = len(lhs)
+    if not k:
+        return
+    drafts.lhs[at:at] = lhs
+    drafts.op[at:at] = [op] * k
+    drafts.rhs[at:at] = rhs
+    drafts.free[at:at] = [free] * k
+    drafts.value[at:at] = [value] * k
+    drafts.exo[at:at] = [False] * k
+    drafts.pairs = [r if r.start < at else range(r.start + k, r.stop + k) for r in drafts.pairs]
 
 
 def _check_user_rows(drafts, counts: dict, source) -> None:

@@ -1,0 +1,98 @@
+"""Categorical models through semlang.sem (semlang's own sample statistics) against lavaan
+0.6.14, and the mistakes a user can make with ordered data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from categorical_cases import case_data, fit_case, load
+from reference_cases import assert_matches, row_key
+
+import semlang
+
+
+def _check(name: str, fit) -> None:
+    frame = fit.estimates()
+    mine = {(r.lhs, r.op, r.rhs, int(r.group)): r for r in frame.itertuples()}
+    for ref in load(name)["estimates"]:
+        row = mine[row_key(ref)]
+        assert_matches("est", row.est, ref["est"], f"{name} {row_key(ref)} est")
+        assert_matches("se", row.se, ref["se"], f"{name} {row_key(ref)} se")
+        assert_matches("std_all", row.std_all, ref["std.all"], f"{name} {row_key(ref)} std.all")
+    measures, ref = fit.fit_measures(), load(name)["fit_measures"]
+    for key in ("chisq", "chisq.scaled", "baseline.chisq", "baseline.chisq.scaled"):
+        assert_matches("chisq", measures[key.replace(".", "_")], ref[key], key)
+    for key in ("cfi", "tli", "rmsea", "srmr", "wrmr", "cfi.scaled", "rmsea.scaled",
+                "cfi.robust", "tli.robust", "rmsea.robust"):  # fmt: skip
+        assert_matches("fit_index", measures[key.replace(".", "_")], ref[key], key)
+
+
+@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs2_wlsmv", "hs3_theta", "hs3_groups_thresholds"])
+def test_fit_on_own_statistics(name):
+    _check(name, fit_case(name, lavaan_statistics=False))
+
+
+def test_bfi_five_factors_wlsmv():
+    _check("bfi_wlsmv", fit_case("bfi_wlsmv", lavaan_statistics=False))
+
+
+def test_ordered_true_and_pandas_categoricals_are_the_same_model():
+    data = case_data(load("hs3_wlsmv"))
+    model = load("hs3_wlsmv")["model"]
+    by_names = fit_case("hs3_wlsmv", lavaan_statistics=False)
+    everything = semlang.sem(model, data, ordered=True)
+    frame = data.copy()
+    for k in range(1, 10):
+        frame[f"x{k}"] = pd.Categorical(frame[f"x{k}"], ordered=True)
+    from_pandas = semlang.sem(model, frame)
+    for other in (everything, from_pandas):
+        assert other.options.estimator.value == "WLSMV"
+        np.testing.assert_allclose(other.theta, by_names.theta, atol=1e-10)
+
+
+def test_ml_with_ordered_data_is_refused():
+    data = case_data(load("hs3_wlsmv"))
+    with pytest.raises(semlang.OptionError, match="not available for ordered-categorical"):
+        semlang.sem(load("hs3_wlsmv")["model"], data, ordered=True, estimator="ML")
+    assert "not supported" in load("hs3_ml_refused")["error"]  # lavaan refuses it too
+
+
+def test_ordered_name_not_in_the_model():
+    data = case_data(load("hs3_wlsmv"))
+    with pytest.raises(semlang.OptionError, match="'ageyr', which is not an observed variable"):
+        semlang.sem("f =~ x1 + x2 + x3", data, ordered=["x1", "ageyr"])
+    with pytest.raises(semlang.DataError, match="'x99', which is not a column"):
+        semlang.sem("f =~ x1 + x2 + x3", data, ordered=["x1", "x99"])
+
+
+def test_ordered_exogenous_covariate_is_refused():
+    data = case_data(load("hs3_wlsmv"))
+    data["sex"] = data["sex"].astype(int)
+    with pytest.raises(semlang.OptionError, match="exogenous covariate 'sex' is declared ordered"):
+        semlang.sem("f =~ x1 + x2 + x3\nf ~ sex", data, ordered=["x1", "x2", "x3", "sex"])
+
+
+def test_thresholds_of_a_continuous_variable():
+    data = case_data(load("hs3_wlsmv"))
+    with pytest.raises(semlang.ModelSpecificationError, match="'x1' has thresholds"):
+        semlang.sem("f =~ x1 + x2 + x3\nx1 | t1 + t2", data, ordered=["x2"])
+    with pytest.raises(semlang.ModelSpecificationError, match=r"thresholds t1 \.\. t2, not 't3'"):
+        semlang.sem("f =~ x1 + x2 + x3\nx1 | t1 + t2 + t3", data, ordered=True)
+
+
+def test_ordered_values_that_are_not_categories():
+    data = case_data(load("hs3_wlsmv")).astype({"x1": float})
+    data.loc[0, "x1"] = 1.5
+    with pytest.raises(semlang.DataError, match="not whole numbers"):
+        semlang.sem("f =~ x1 + x2 + x3", data, ordered=True)
+    data.loc[0, "x1"] = 1.0
+    data["x2"] = 2
+    with pytest.raises(semlang.DataError, match="only one observed category"):
+        semlang.sem("f =~ x1 + x2 + x3", data, ordered=True)
+
+
+def test_unknown_parameterization():
+    with pytest.raises(semlang.OptionError, match="'delta' or 'theta'"):
+        semlang.sem("f =~ x1 + x2 + x3", case_data(load("hs3_wlsmv")), ordered=True,
+                    parameterization="gamma")  # fmt: skip
