@@ -38,10 +38,11 @@ class Missing(Enum):
     LISTWISE = "listwise"
     FIML = "fiml"
     FIML_X = "ml.x"  # FIML, and rows with missing exogenous covariates kept (lavaan's "ml.x")
+    PAIRWISE = "pairwise"  # ordered-categorical data: each statistic from the rows that have it
 
     @property
     def is_fiml(self) -> bool:
-        return self is not Missing.LISTWISE
+        return self in (Missing.FIML, Missing.FIML_X)
 
 
 class Estimator(Enum):

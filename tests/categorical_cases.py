@@ -93,8 +93,8 @@ def fit_case(name: str, lavaan_statistics: bool = True, model: str | None = None
     if not lavaan_statistics:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", semlang.SemlangWarning)
-            return semlang.sem(model or case["model"], data, **opts)
-    return _fit_on(case, data, opts, model or case["model"])
+            return semlang.sem(model or case["model_text"], data, **opts)
+    return _fit_on(case, data, opts, model or case["model_text"])
 
 
 def _fit_on(case, data, opts, model):

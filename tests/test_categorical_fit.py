@@ -14,6 +14,7 @@ NOT_YET = {"srmr_mplus", "srmr_mplus_nomean"}
 
 SINGLE = ["hs3_wlsmv", "hs3_wlsmv_stdlv", "hs3_theta", "hs3_dwls", "hs3_wls", "hs3_uls",
           "hs3_ulsmv", "hs3_wlsm", "hs3_wlsmvs", "hs2_wlsmv", "hs3_syntax", "mixed_cfa_wlsmv",
+          "hs3_pairwise",
           "hs3_groups_configural", "hs3_groups_thresholds", "hs3_groups_intercepts",
           "hs3_groups_theta"]  # fmt: skip
 
@@ -83,7 +84,7 @@ def test_gradient_and_information_are_the_derivatives():
 
 
 @pytest.mark.parametrize("name", ["hs3_wlsmv", "hs3_theta", "hs3_syntax", "mixed_cfa_wlsmv",
-                                  "hs3_wlsmvs", "hs2_wlsmv"])  # fmt: skip
+                                  "hs3_wlsmvs", "hs2_wlsmv", "hs3_pairwise"])  # fmt: skip
 def test_summary_is_lavaans(name):
     """summary(fit_measures=True, standardized=True) line by line as lavaan's (Thresholds and
     Scales y* sections included), but for the optimizer's name."""

@@ -28,7 +28,8 @@ def _check(name: str, fit) -> None:
         assert_matches("fit_index", measures[key.replace(".", "_")], ref[key], key)
 
 
-@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs2_wlsmv", "hs3_theta", "hs3_groups_thresholds"])
+@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs2_wlsmv", "hs3_theta", "hs3_groups_thresholds",
+                                  "hs3_pairwise", "mixed_cfa_wlsmv"])  # fmt: skip
 def test_fit_on_own_statistics(name):
     _check(name, fit_case(name, lavaan_statistics=False))
 
@@ -39,7 +40,7 @@ def test_bfi_five_factors_wlsmv():
 
 def test_ordered_true_and_pandas_categoricals_are_the_same_model():
     data = case_data(load("hs3_wlsmv"))
-    model = load("hs3_wlsmv")["model"]
+    model = load("hs3_wlsmv")["model_text"]
     by_names = fit_case("hs3_wlsmv", lavaan_statistics=False)
     everything = semlang.sem(model, data, ordered=True)
     frame = data.copy()
@@ -54,7 +55,7 @@ def test_ordered_true_and_pandas_categoricals_are_the_same_model():
 def test_ml_with_ordered_data_is_refused():
     data = case_data(load("hs3_wlsmv"))
     with pytest.raises(semlang.OptionError, match="not available for ordered-categorical"):
-        semlang.sem(load("hs3_wlsmv")["model"], data, ordered=True, estimator="ML")
+        semlang.sem(load("hs3_wlsmv")["model_text"], data, ordered=True, estimator="ML")
     assert "not supported" in load("hs3_ml_refused")["error"]  # lavaan refuses it too
 
 
@@ -96,3 +97,27 @@ def test_unknown_parameterization():
     with pytest.raises(semlang.OptionError, match="'delta' or 'theta'"):
         semlang.sem("f =~ x1 + x2 + x3", case_data(load("hs3_wlsmv")), ordered=True,
                     parameterization="gamma")  # fmt: skip
+
+
+def test_cli_ordered(tmp_path, capsys):
+    from categorical_cases import DIR
+
+    from semlang.cli import main
+
+    model = tmp_path / "hs.sem"
+    model.write_text(load("hs3_wlsmv")["model_text"])
+    data = str(DIR / "hs_cut3.csv")
+    assert main(["fit", str(model), data, "--ordered", "all", "--parameterization", "theta"]) == 0
+    out = capsys.readouterr().out
+    assert "Scales y*:" in out and "44.800      62.839" in out
+    names = ",".join(f"x{k}" for k in range(1, 10))
+    assert main(["fit", str(model), data, "--ordered", names, "--estimator", "ML"]) == 2
+    assert "not available for ordered-categorical data" in capsys.readouterr().err
+
+
+def test_pairwise_is_for_ordered_data_and_fiml_is_not():
+    data = case_data(load("hs3_pairwise"))
+    with pytest.raises(semlang.OptionError, match="for ordered-categorical data only"):
+        semlang.sem("f =~ x1 + x2 + x3", data, missing="pairwise")
+    with pytest.raises(semlang.OptionError, match="missing='fiml' is not available"):
+        semlang.sem("f =~ x1 + x2 + x3", data, ordered=True, missing="fiml")

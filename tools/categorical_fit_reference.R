@@ -4,7 +4,8 @@
 # "test"), the parameter table (free/ustart: lavaan's defaults) and lavaan's own sample
 # statistics (wls.obs, the diagonal of wls.v, gamma for the small cases, th and cov of sampstat)
 # and wls.est, so the model side can be checked apart from the sample statistics, and the text of
-# summary(fit, fit.measures = TRUE, standardized = TRUE).
+# summary(fit, fit.measures = TRUE, standardized = TRUE). The model is under `model_text` (its
+# degrees of freedom depend on the data's categories, which a model file alone does not have).
 # Usage: Rscript tools/categorical_fit_reference.R DATA_DIR OUT_DIR   (DATA_DIR: semlang/datasets)
 # The cut data sets are written to OUT_DIR as CSV (their definitions are below and in each file).
 args <- commandArgs(trailingOnly = TRUE)
@@ -121,7 +122,7 @@ inspect_part <- function(fit, what) safely(lavInspect(fit, what))
 run_case <- function(cs) {
   data <- datasets[[cs$data]]
   res <- list(name = cs$name, about = cs$about, fun = "sem", data = cs$data,
-              data_text = cut_text[[cs$data]], model = cs$model, options = cs$options)
+              data_text = cut_text[[cs$data]], model_text = cs$model, options = cs$options)
   out <- tryCatch(fit_with_warnings("sem", cs$model, data, cs$options),
                   error = function(e) list(error = conditionMessage(e)))
   if (!is.null(out$error)) {

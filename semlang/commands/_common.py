@@ -110,6 +110,19 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         metavar="COLUMN",
         help="cluster column: of a two-level model, or for cluster-robust standard errors",
     )
+    add(
+        "--ordered",
+        type=_ordered,
+        metavar="COLUMNS",
+        help="ordered-categorical variables, e.g. x1,x2, or 'all' (every observed endogenous "
+        "variable); fitted by WLSMV unless --estimator says otherwise",
+    )
+    add("--parameterization", metavar="KIND", help="delta (default) or theta (ordered data)")
+
+
+def _ordered(text: str) -> tuple[str, ...] | bool:
+    """--ordered: 'all' (lavaan's ordered = TRUE) or comma-separated column names."""
+    return True if text.strip().lower() == "all" else comma_list(text)
 
 
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
@@ -158,6 +171,8 @@ _OPTION_NAMES = {
     "missing": "missing",
     "estimator": "estimator",
     "cluster": "cluster",
+    "ordered": "ordered",
+    "parameterization": "parameterization",
     "group": "group",
     "information": "information",
     "se": "se",

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from semlang.errors import DataError, OptionError
+from semlang.options import Missing
 
 PARAMETERIZATIONS = ("delta", "theta")
 # lavaan's estimators for ordered data (least squares; ML is refused, as lavaan's sem())
@@ -153,6 +154,11 @@ def prepare_categorical(options, frame: pd.DataFrame, parsed, fit_options: dict)
     """(model options, frame, fit options) of a fit: ``ordered`` resolved against the model and
     the data, and the estimator's default for ordered data."""
     if not options.ordered and not any(_is_ordered_categorical(frame[c]) for c in frame.columns):
+        if options.missing is Missing.PAIRWISE:
+            raise OptionError(
+                "missing='pairwise' is available for ordered-categorical data only",
+                hint="use missing='fiml' (or listwise) for continuous data",
+            )
         return options, frame, fit_options
     from semlang.partable.user_rows import collect
     from semlang.partable.vnames import classify
@@ -161,6 +167,10 @@ def prepare_categorical(options, frame: pd.DataFrame, parsed, fit_options: dict)
     found = classify(rows)
     roles = _Roles(observed=found.observed, observed_x=found.observed_x)
     options, frame = resolve_ordered(options, frame, roles, set(roles.observed))
+    if options.missing.is_fiml and options.thresholds:
+        raise OptionError(f"missing={options.missing.value!r} is not available for "
+                          "ordered-categorical data (lavaan fits them by WLSMV and kin)",
+                          hint="use missing='pairwise' or 'listwise'")  # fmt: skip
     return options, frame, default_estimator(fit_options, bool(options.thresholds))
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semlang.options import Estimator, Information, StandardErrors, Test
+from semlang.options import Estimator, Information, Missing, StandardErrors, Test
 from semlang.results.summary_object import HEADER, PAIRS, ROW, TITLE, Line, Summary
 from semlang.syntax.ast import Op
 
@@ -219,7 +219,7 @@ def _data(fit) -> list[str]:
     nclusters = fit.sample.nclusters
     if options.cluster and nclusters is not None:
         rows.append((f"Number of clusters [{options.cluster}]", _count(nclusters)))
-    if options.missing.is_fiml:
+    if options.missing.is_fiml or options.missing is Missing.PAIRWISE:
         patterns = fit.sample.missing_pattern_counts
         if table.ngroups == 1 and patterns:
             rows.append(("Number of missing patterns", str(patterns[0])))
