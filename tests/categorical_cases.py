@@ -80,7 +80,8 @@ def lavaan_stats(case: dict, labels: list[str]):
             diag = diag.get("values", diag)
         out.append(CategoricalStats(
             wls_obs=np.array(w["values"], dtype=float), gamma=gamma, nobs=int(nobs[k]),
-            cov=_matrix(s["cov"]), mean=np.array(s["mean"]["values"], dtype=float),
+            cov=_matrix(s["cov"] if "cov" in s else s["res.cov"]),  # (conditional on x)
+            mean=np.array((s["mean"] if "mean" in s else s["res.int"])["values"], dtype=float),
             weight_diagonal=None if diag is None else np.array(diag, dtype=float),
         ))  # fmt: skip
     return out

@@ -14,7 +14,7 @@ NOT_YET = {"srmr_mplus", "srmr_mplus_nomean"}
 
 SINGLE = ["hs3_wlsmv", "hs3_wlsmv_stdlv", "hs3_theta", "hs3_dwls", "hs3_wls", "hs3_uls",
           "hs3_ulsmv", "hs3_wlsm", "hs3_wlsmvs", "hs2_wlsmv", "hs3_syntax", "mixed_cfa_wlsmv",
-          "hs3_pairwise",
+          "hs3_pairwise", "mixed_wlsmv",
           "hs3_groups_configural", "hs3_groups_thresholds", "hs3_groups_intercepts",
           "hs3_groups_theta"]  # fmt: skip
 
@@ -63,8 +63,9 @@ def test_fit_measures(case_fit):
 
 
 def test_gradient_and_information_are_the_derivatives():
-    """The analytic gradient and Δ are those of finite differences (delta and theta)."""
-    for name in ("hs3_wlsmv", "hs3_theta"):
+    """The analytic gradient and Δ are those of finite differences (delta and theta, a
+    covariate, groups)."""
+    for name in ("hs3_wlsmv", "hs3_theta", "mixed_wlsmv", "hs3_groups_theta"):
         fit = fit_case(name)
         objective = fit.estimation.objective
         theta = fit.theta + 0.05 * np.sin(np.arange(len(fit.theta)))
@@ -83,8 +84,11 @@ def test_gradient_and_information_are_the_derivatives():
         np.testing.assert_allclose(jac, numeric_jac, rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs3_theta", "hs3_syntax", "mixed_cfa_wlsmv",
-                                  "hs3_wlsmvs", "hs2_wlsmv", "hs3_pairwise"])  # fmt: skip
+SUMMARIES = ["hs3_wlsmv", "hs3_theta", "hs3_syntax", "mixed_cfa_wlsmv", "hs3_wlsmvs", "hs2_wlsmv",
+             "hs3_pairwise", "mixed_wlsmv"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SUMMARIES)
 def test_summary_is_lavaans(name):
     """summary(fit_measures=True, standardized=True) line by line as lavaan's (Thresholds and
     Scales y* sections included), but for the optimizer's name."""

@@ -29,7 +29,7 @@ def _check(name: str, fit) -> None:
 
 
 @pytest.mark.parametrize("name", ["hs3_wlsmv", "hs2_wlsmv", "hs3_theta", "hs3_groups_thresholds",
-                                  "hs3_pairwise", "mixed_cfa_wlsmv"])  # fmt: skip
+                                  "hs3_pairwise", "mixed_cfa_wlsmv", "mixed_wlsmv"])  # fmt: skip
 def test_fit_on_own_statistics(name):
     _check(name, fit_case(name, lavaan_statistics=False))
 

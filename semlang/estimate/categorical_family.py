@@ -92,10 +92,10 @@ class CategoricalDiscrepancy:
         return float(r @ self.W @ r)
 
     def independence_value(self) -> float:
-        """min (s − σ)ᵀW(s − σ) with the thresholds, numeric means and variances free and the
-        correlations zero."""
+        """min (s − σ)ᵀW(s − σ) with the thresholds, numeric means, slopes and variances free
+        and the correlations zero."""
         free = np.zeros(len(self.stats.wls_obs), dtype=bool)
-        free[: self.cat.n_thresholds + len(self.cat.numeric)] = True
+        free[: self.cat.n_free_baseline] = True
         r, fixed, W = self.stats.wls_obs, ~free, self.W
         cross = W[np.ix_(fixed, free)]
         schur = W[np.ix_(fixed, fixed)] - cross @ np.linalg.solve(W[np.ix_(free, free)], cross.T)
@@ -109,6 +109,7 @@ class CategoricalObjective:
     model: object
     discrepancies: tuple[CategoricalDiscrepancy, ...]
     exo: tuple
+    exo_moments: tuple = ()  # per block: (mean, covariance) of the covariates
     meanstructure: bool = True
 
     def theta(self, phi: np.ndarray) -> np.ndarray:
@@ -180,6 +181,32 @@ class CategoricalObjective:
     def hessian_theta(self, theta: np.ndarray) -> np.ndarray:
         return 2.0 * self.information_theta(theta)
 
+    def h1_blocks(self) -> tuple[list, list]:
+        """Each block's means and covariances of its observed variables (covariates included)
+        that the starting values are taken from: the polychoric correlations, the slopes times
+        the covariates' covariances, the covariates' own moments."""
+        means, covs = [], []
+        for d, exo in zip(self.discrepancies, self.exo_moments, strict=True):
+            cat = d.cat
+            n = len(cat.y) + len(cat.x)
+            mean, cov = np.zeros(n), np.zeros((n, n))
+            y, x = cat.y, cat.x
+            cov[np.ix_(y, y)] = d.stats.cov
+            mean[y] = d.stats.mean
+            if len(x):
+                mx, sxx = exo
+                k = cat.n_thresholds
+                pi = d.stats.wls_obs[k : k + cat.n_slopes].reshape(len(x), len(y)).T
+                cov[np.ix_(x, x)] = sxx
+                cov[np.ix_(y, x)] = pi @ sxx
+                cov[np.ix_(x, y)] = (pi @ sxx).T
+                cov[np.ix_(y, y)] += pi @ sxx @ pi.T
+                mean[x] = mx
+                mean[y] += pi @ mx
+            means.append(mean)
+            covs.append(cov)
+        return means, covs
+
     def start_theta(self, theta: np.ndarray) -> np.ndarray:
         """Starting values: the sample thresholds, scale factors 1."""
         out = theta.copy()
@@ -190,6 +217,30 @@ class CategoricalObjective:
             out[cat.th_theta[free]] = d.stats.wls_obs[:n][free]
             out[cat.scale_theta[cat.scale_theta >= 0]] = 1.0
         return out
+
+
+def _covariate_moments(group, layout, cat) -> tuple[np.ndarray, np.ndarray]:
+    """The covariates' means and covariances (divisor N − 1, as lavaan's cov.x for ordered
+    data) over the group's rows."""
+    index = [list(group.names).index(layout.observed[k]) for k in cat.x]
+    values = np.asarray(group.raw, dtype=float)[:, index]
+    values = values[~np.isnan(values).any(axis=1)]
+    mean = values.mean(axis=0)
+    centered = values - mean
+    return mean, centered.T @ centered / max(len(values) - 1, 1)
+
+
+def _exo_values(layout, cat, moments):
+    """The block's fixed.x entries filled with the covariates' sample moments."""
+    from semlang.compile.ram import ExoValues
+
+    if not layout.exo_S and not layout.exo_m:
+        return None
+    mean, cov = np.zeros(len(layout.observed)), np.zeros((len(layout.observed),) * 2)
+    mean[cat.x], cov[np.ix_(cat.x, cat.x)] = moments
+    S = np.array([cov[i, j] for i, j in layout.exo_S], dtype=float)
+    m = np.array([mean[i] for i in layout.exo_m], dtype=float)
+    return ExoValues(S, m)
 
 
 def sample_statistics(group, cat: cm.CategoricalLayout, names, options) -> CategoricalStats:
@@ -237,16 +288,19 @@ class CategoricalLeastSquares:
     def objective(self, model, sample, options, stats=None) -> CategoricalObjective:
         """``stats``: each group's :class:`CategoricalStats` (computed from the rows if None)."""
         table = model.table
-        discrepancies = []
+        discrepancies, exo, exo_moments = [], [], []
         for k, (layout, group) in enumerate(zip(model.layouts, sample.groups, strict=True)):
+            covariates = table.blocks[layout.block - 1].observed_exogenous
             cat = cm.build_categorical_layout(layout, table.block_rows(layout.block),
-                                              table.options)  # fmt: skip
+                                              table.options, covariates)  # fmt: skip
+            moments = _covariate_moments(group, layout, cat)
             own = stats[k] if stats is not None else sample_statistics(
                 group, cat, layout.observed, table.options)  # fmt: skip
             W = weight_matrix(self.estimator, own)
             discrepancies.append(CategoricalDiscrepancy(own, cat, W, own.nobs / sample.nobs))
-        exo = tuple(None for _ in model.layouts)
-        return CategoricalObjective(model, tuple(discrepancies), exo)
+            exo.append(_exo_values(layout, cat, moments))
+            exo_moments.append(moments)
+        return CategoricalObjective(model, tuple(discrepancies), tuple(exo), tuple(exo_moments))
 
     def inference_nobs(self, sample) -> int:
         """lavaan's N for these estimators: N − G enters RMSEA."""
@@ -262,7 +316,7 @@ class CategoricalLeastSquares:
         groups = [(d.nobs - 1) * d.unweighted(v)
                   for d, v in zip(objective.discrepancies, vectors, strict=True)]  # fmt: skip
         baseline = sum((d.nobs - 1) * d.independence_value() for d in objective.discrepancies)
-        npar0 = sum(d.cat.n_thresholds + len(d.cat.numeric) for d in objective.discrepancies)
+        npar0 = sum(d.cat.n_free_baseline for d in objective.discrepancies)
         return Statistics(
             chisq=max(sum(groups), 0.0), baseline_chisq=baseline, baseline_npar=npar0,
             chisq_groups=tuple(max(g, 0.0) for g in groups),
@@ -293,7 +347,8 @@ def categorical_moments_count(table) -> int:
     counts = dict(table.options.thresholds)
     total = 0
     for block in table.blocks:
-        p = len(block.observed)
-        numeric = [v for v in block.observed if v not in counts]
-        total += sum(counts.get(v, 1) for v in block.observed) + len(numeric) + p * (p - 1) // 2
+        y = [v for v in block.observed if v not in block.observed_exogenous]
+        p, q = len(y), len(block.observed) - len(y)
+        numeric = [v for v in y if v not in counts]
+        total += sum(counts.get(v, 1) for v in y) + p * q + len(numeric) + p * (p - 1) // 2
     return total

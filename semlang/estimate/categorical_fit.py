@@ -25,13 +25,13 @@ class CategoricalFit(Fit):
         out = []
         discrepancies = self.estimation.objective.discrepancies
         for layout, d in zip(self.model.layouts, discrepancies, strict=True):
-            A, S, m = fill_matrices(layout, self.theta)
+            A, S, m = fill_matrices(layout, self.theta, self.estimation.objective.exo[len(out)])
             cat = d.cat
             if not cat.theta_parameterization:
                 first = ImpliedMoments(layout, A, S, m)
                 p = layout.n_observed
                 diag = np.diag(S)[:p].copy()
-                new = cm.derived_residuals(cat, self.theta, first.sigma, diag)
+                new = cm.derived_residuals(cat, self.theta, first.sigma, first.mu, diag)
                 S = S.copy()
                 S[np.arange(p), np.arange(p)] = new
             out.append(ImpliedMoments(layout, A, S, m))
@@ -45,10 +45,11 @@ class CategoricalFit(Fit):
         for layout, d, moments in zip(self.model.layouts, discrepancies, self.implied,
                                       strict=True):  # fmt: skip
             cat = d.cat
-            delta = cm.scales(cat, self.theta, moments.sigma)
+            delta = cm.scales(cat, self.theta, cm.conditional(cat, moments.sigma, moments.mu)[0])
             for j in np.flatnonzero(cat.ordered):
-                name = layout.observed[j]
-                out[(layout.block, name, Op.COVARIANCE)] = float(moments.S[j, j])
+                k = cat.y[j]
+                name = layout.observed[k]
+                out[(layout.block, name, Op.COVARIANCE)] = float(moments.S[k, k])
                 out[(layout.block, name, Op.SCALING)] = float(delta[j])
         return out
 

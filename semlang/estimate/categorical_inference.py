@@ -61,7 +61,7 @@ def baseline_traces(fit) -> Traces:
     trace = trace2 = 0.0
     for d in fit.estimation.objective.discrepancies:
         free = np.zeros(len(d.stats.wls_obs), dtype=bool)
-        free[: d.cat.n_thresholds + len(d.cat.numeric)] = True
+        free[: d.cat.n_free_baseline] = True
         w = d.W
         wd = w[:, free]
         u = w - wd @ np.linalg.solve(w[np.ix_(free, free)], wd.T)
@@ -118,25 +118,32 @@ def residual_measures(fit) -> dict[str, float]:
 
 
 def _group_residuals(d, vector: np.ndarray) -> dict[str, float]:
+    """One group's residual measures, of the (conditional, with covariates) correlation matrix:
+    rmr of the raw residuals, srmr_bentler of the residuals over the observed standard
+    deviations (the diagonal included), crmr of the residual correlations (no diagonal); the
+    versions with a mean part add the thresholds' residuals."""
     cat = d.cat
-    cov = np.array(d.stats.cov, dtype=float)
-    implied = _matrix(cat, vector)
+    cov, implied = _matrix(cat, d.stats.wls_obs), _matrix(cat, vector)
     sd, sd_model = np.sqrt(np.diag(cov)), np.sqrt(np.diag(implied))
-    resid = cov / np.outer(sd, sd) - implied / np.outer(sd_model, sd_model)
     raw = cov - implied
+    bentler = raw / np.outer(sd, sd)
+    correlation = cov / np.outer(sd, sd) - implied / np.outer(sd_model, sd_model)
     rows, cols = np.tril_indices(cat.p, -1)
     ordered = cat.ordered[cat.th_var]  # (lavaan counts the thresholds, not the numeric means)
     th = (d.stats.wls_obs - vector)[: cat.n_thresholds][ordered]
     th_std = th / sd[cat.th_var[ordered]]
-    k, p = len(th), cat.p
-    off, off_raw = np.sum(resid[rows, cols] ** 2), np.sum(raw[rows, cols] ** 2)
-    diag_raw = np.sum(np.diag(raw) ** 2)
-    n_vech, n_off = p * (p + 1) // 2, p * (p - 1) // 2
+    k = len(th)
+    vech_raw = np.sum(raw[rows, cols] ** 2) + np.sum(np.diag(raw) ** 2)
+    vech_bentler = np.sum(bentler[rows, cols] ** 2) + np.sum(np.diag(bentler) ** 2)
+    off = np.sum(correlation[rows, cols] ** 2)
+    q = len(cat.x)  # lavaan counts the covariates' covariances too (residuals zero)
+    n_vech = cat.p * (cat.p + 1) // 2 + q * (q + 1) // 2
+    n_off = cat.p * (cat.p - 1) // 2 + q * (q - 1) // 2
     return {
-        "rmr": math.sqrt((off_raw + diag_raw + np.sum(th**2)) / (n_vech + k)),
-        "rmr_nomean": math.sqrt((off_raw + diag_raw) / n_vech),
-        "srmr_bentler": math.sqrt((off + np.sum(th_std**2)) / (n_vech + k)),
-        "srmr_bentler_nomean": math.sqrt(off / n_vech),
+        "rmr": math.sqrt((vech_raw + np.sum(th**2)) / (n_vech + k)),
+        "rmr_nomean": math.sqrt(vech_raw / n_vech),
+        "srmr_bentler": math.sqrt((vech_bentler + np.sum(th_std**2)) / (n_vech + k)),
+        "srmr_bentler_nomean": math.sqrt(vech_bentler / n_vech),
         "crmr": math.sqrt((off + np.sum(th_std**2)) / (n_off + k)),
         "crmr_nomean": math.sqrt(off / n_off),
     }
@@ -145,7 +152,7 @@ def _group_residuals(d, vector: np.ndarray) -> dict[str, float]:
 def _matrix(cat, vector: np.ndarray) -> np.ndarray:
     """The correlation (numeric: covariance) matrix held in a statistics vector."""
     out = np.eye(cat.p)
-    k = cat.n_thresholds
+    k = cat.n_thresholds + cat.n_slopes
     out[cat.numeric, cat.numeric] = vector[k : k + len(cat.numeric)]
     off = vector[k + len(cat.numeric) :]
     out[cat.rows, cat.cols] = off

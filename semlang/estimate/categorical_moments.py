@@ -5,12 +5,15 @@ Input: one block's parameter rows and RAM layout (the latent-response variables 
 variables are the observed variables of the RAM model), θ, the RAM-implied Σ and μ and their
 derivatives. Output: σ(θ), the vector lavaan fits to its sample statistics, and dσ/dθ.
 
-The order (lavaan's, no covariates): the thresholds of each variable in turn, where a numeric
-variable has its negative mean instead; the variances of the numeric variables; then the lower
-triangle of the correlation (numeric: covariance) matrix without its diagonal, column by column.
-With Δ_j the scale factor of y*_j (1 for a numeric variable):
+The order (lavaan's): the thresholds of each variable in turn, where a numeric variable has its
+negative mean instead; with exogenous covariates x the slopes of every variable on x₁, then on
+x₂, ...; the variances of the numeric variables; then the lower triangle of the correlation
+(numeric: covariance) matrix without its diagonal, column by column. With covariates these are
+conditional on x (lavaan's conditional.x): Σ stands for Σ_yy − Π Σ_xy, μ for μ_y − Π μ_x, with
+Π = Σ_yx Σ_xx⁻¹. With Δ_j the scale factor of y*_j (1 for a numeric variable):
 
 * threshold k of ordered j: Δ_j (τ_jk − μ_j); numeric j: −μ_j;
+* slope of j on x_k: Δ_j Π_jk;
 * variance of numeric j: Σ_jj;
 * off the diagonal: Δ_i Δ_j Σ_ij.
 
@@ -33,8 +36,10 @@ from semlang.syntax.ast import Op
 class CategoricalLayout:
     """Where a block's thresholds, scale factors and statistics sit (built once)."""
 
-    p: int
-    ordered: np.ndarray  # bool per observed variable
+    p: int  # the variables y (observed, not covariates)
+    y: np.ndarray  # their positions among the RAM block's observed variables
+    x: np.ndarray  # the positions of the exogenous covariates (conditional.x)
+    ordered: np.ndarray  # bool per variable y
     th_var: np.ndarray  # per threshold entry: its variable (numeric: the mean's entry)
     th_theta: np.ndarray  # its θ index, −1 if fixed (or a numeric variable's mean)
     th_value: np.ndarray  # its fixed value (0 for a numeric variable's entry)
@@ -48,7 +53,16 @@ class CategoricalLayout:
 
     @property
     def size(self) -> int:
-        return len(self.th_var) + len(self.numeric) + len(self.rows)
+        return len(self.th_var) + self.n_slopes + len(self.numeric) + len(self.rows)
+
+    @property
+    def n_slopes(self) -> int:
+        return self.p * len(self.x)
+
+    @property
+    def n_free_baseline(self) -> int:
+        """The statistics the independence model leaves free: thresholds, slopes, variances."""
+        return self.n_thresholds + self.n_slopes + len(self.numeric)
 
     @property
     def n_thresholds(self) -> int:
@@ -56,15 +70,21 @@ class CategoricalLayout:
 
     def names(self, observed) -> list[str]:
         """lavaan's names of the statistics ("x1|t1", "x4~1", "x4~~x4", "x1~~x2")."""
+        names = [observed[k] for k in self.y]
         out = list(self.th_names)
-        out += [f"{observed[j]}~~{observed[j]}" for j in self.numeric]
-        out += [f"{observed[c]}~~{observed[r]}" for r, c in zip(self.rows, self.cols, strict=True)]
+        out += [f"{names[j]}~{observed[k]}" for k in self.x for j in range(self.p)]
+        out += [f"{names[j]}~~{names[j]}" for j in self.numeric]
+        out += [f"{names[c]}~~{names[r]}" for r, c in zip(self.rows, self.cols, strict=True)]
         return out
 
 
-def build_categorical_layout(layout, rows, options) -> CategoricalLayout:
-    """The categorical layout of one RAM block from its parameter rows."""
-    observed = list(layout.observed)
+def build_categorical_layout(layout, rows, options, covariates=()) -> CategoricalLayout:
+    """The categorical layout of one RAM block from its parameter rows (``covariates``: the
+    exogenous covariates the statistics are conditional on)."""
+    everything = list(layout.observed)
+    y = [k for k, name in enumerate(everything) if name not in covariates]
+    x = [k for k, name in enumerate(everything) if name in covariates]
+    observed = [everything[k] for k in y]
     p = len(observed)
     counts = dict(options.thresholds)
     ordered = np.array([v in counts for v in observed])
@@ -95,6 +115,8 @@ def build_categorical_layout(layout, rows, options) -> CategoricalLayout:
     cols, rows_ = np.triu_indices(p, 1)  # (col, row) pairs with row > col, column by column
     return CategoricalLayout(
         p=p,
+        y=np.array(y, dtype=np.intp),
+        x=np.array(x, dtype=np.intp),
         ordered=ordered,
         th_var=np.array(th_var, dtype=np.intp),
         th_theta=np.array(th_theta, dtype=np.intp),
@@ -130,19 +152,46 @@ def thresholds(cat: CategoricalLayout, theta: np.ndarray) -> np.ndarray:
     return out
 
 
+def conditional(cat: CategoricalLayout, sigma, mu):
+    """(Σ_y|x, μ_y|x, Π) of the block's observed moments (Π empty without covariates)."""
+    y, x = cat.y, cat.x
+    if not len(x):
+        return sigma[np.ix_(y, y)], mu[y], np.zeros((len(y), 0))
+    pi = np.linalg.solve(sigma[np.ix_(x, x)], sigma[np.ix_(x, y)]).T
+    return sigma[np.ix_(y, y)] - pi @ sigma[np.ix_(x, y)], mu[y] - pi @ mu[x], pi
+
+
 def implied_vector(cat: CategoricalLayout, theta, sigma, mu) -> np.ndarray:
     """σ(θ) in lavaan's WLS.obs order (see the module docstring)."""
+    sigma, mu, pi = conditional(cat, sigma, mu)
     delta = scales(cat, theta, sigma)
     j = cat.th_var
     th = delta[j] * (thresholds(cat, theta) - mu[j])
+    slopes = (delta[:, None] * pi).ravel(order="F")
     var = np.diag(sigma)[cat.numeric]
     r, c = cat.rows, cat.cols
-    return np.concatenate([th, var, delta[r] * delta[c] * sigma[r, c]])
+    return np.concatenate([th, slopes, var, delta[r] * delta[c] * sigma[r, c]])
+
+
+def _conditional_derivatives(cat: CategoricalLayout, sigma, mu, d_sigma, d_mu):
+    """d(Σ_y|x), d(μ_y|x), dΠ by θ (the covariates' own moments do not depend on θ)."""
+    y, x = cat.y, cat.x
+    if not len(x):
+        return d_sigma[:, y][:, :, y], d_mu[:, y], np.zeros((d_sigma.shape[0], len(y), 0))
+    sxx_inv = np.linalg.inv(sigma[np.ix_(x, x)])
+    pi = sigma[np.ix_(y, x)] @ sxx_inv
+    d_pi = d_sigma[:, y][:, :, x] @ sxx_inv
+    d_syx = d_sigma[:, y][:, :, x]
+    d_cond = d_sigma[:, y][:, :, y] - d_syx @ pi.T - pi @ d_syx.transpose(0, 2, 1)
+    return d_cond, d_mu[:, y] - d_pi @ mu[x], d_pi
 
 
 def jacobian(cat: CategoricalLayout, theta, sigma, mu, d_sigma, d_mu) -> np.ndarray:
-    """dσ/dθ (statistics x θ) from dΣ/dθ (n_theta, p, p) and dμ/dθ (n_theta, p)."""
+    """dσ/dθ (statistics x θ) from dΣ/dθ (n_theta, p, p) and dμ/dθ (n_theta, p) of the
+    block's observed variables."""
     n_theta = len(theta)
+    d_sigma, d_mu, d_pi = _conditional_derivatives(cat, sigma, mu, d_sigma, d_mu)
+    sigma, mu, pi = conditional(cat, sigma, mu)
     delta = scales(cat, theta, sigma)
     d_delta = np.zeros((n_theta, cat.p))
     if cat.theta_parameterization:
@@ -158,20 +207,24 @@ def jacobian(cat: CategoricalLayout, theta, sigma, mu, d_sigma, d_mu) -> np.ndar
     free = np.flatnonzero(cat.th_theta >= 0)
     np.add.at(d_tau, (cat.th_theta[free], free), 1.0)
     d_th = delta[j] * (d_tau - d_mu[:, j]) + (tau - mu[j]) * d_delta[:, j]
+    d_slopes = delta[None, :, None] * d_pi + d_delta[:, :, None] * pi[None]
+    d_slopes = d_slopes.transpose(0, 2, 1).reshape(n_theta, -1)  # column by column
     k = cat.numeric
     d_var = d_sigma[:, k, k]
     r, c = cat.rows, cat.cols
     d_cor = delta[r] * delta[c] * d_sigma[:, r, c] + sigma[r, c] * (
         d_delta[:, r] * delta[c] + delta[r] * d_delta[:, c]
     )
-    return np.hstack([d_th, d_var, d_cor]).T
+    return np.hstack([d_th, d_slopes, d_var, d_cor]).T
 
 
-def derived_residuals(cat: CategoricalLayout, theta, sigma, S_diag) -> np.ndarray:
+def derived_residuals(cat: CategoricalLayout, theta, sigma, mu, S_diag) -> np.ndarray:
     """Delta parameterization: the residual variance of each ordered y* that makes the diagonal
-    of Δ Σ Δ one, 1/Δ_j² − (Σ_jj − θ_jj) (``S_diag``: the residual variances Σ was made with)."""
-    delta = scales(cat, theta, sigma)
-    o = cat.ordered
+    of Δ Σ_y|x Δ one, 1/Δ_j² − (Σ_jj − θ_jj) (``S_diag``: the residual variances of the block's
+    observed variables that Σ was made with)."""
+    cond = conditional(cat, sigma, mu)[0]
+    delta = scales(cat, theta, cond)
+    o = cat.y[cat.ordered]
     out = S_diag.copy()
-    out[o] = 1.0 / delta[o] ** 2 - (np.diag(sigma)[o] - S_diag[o])
+    out[o] = 1.0 / delta[cat.ordered] ** 2 - (np.diag(cond)[cat.ordered] - S_diag[o])
     return out

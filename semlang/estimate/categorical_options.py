@@ -81,14 +81,8 @@ def resolve_ordered(options, frame: pd.DataFrame, roles, model_names: set[str]):
             hint=f"drop {bad[0]!r} from ordered= (it enters as a numeric covariate, e.g. coded "
             "0/1 for a dummy), or make it an outcome of the model",
         )
-    if roles.observed_x:
-        from semlang.errors import NotSupportedError
-
-        raise NotSupportedError(
-            "exogenous covariates in a model with ordered variables (lavaan's conditional.x "
-            "statistics) are not supported yet", None, None,
-            hint="leave the covariates out, or make them outcomes of the model",
-        )  # fmt: skip
+    if roles.observed_x and not options.fixed_x_given:  # lavaan: fixed.x with ordered data
+        options = replace(options, fixed_x=True, fixed_x_given=True)
     frame = frame.copy()
     counts = []
     order = [v for v in roles.observed if v in names]

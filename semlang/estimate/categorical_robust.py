@@ -42,8 +42,8 @@ def robust_measures_catml(fit, base: dict, parts) -> dict[str, float]:
 
 
 def _catml(fit, discrepancies, deltas, e_inv):
-    if any(len(d.cat.numeric) for d in discrepancies):
-        return None  # lavaan: only when every variable is ordered
+    if any(len(d.cat.numeric) or len(d.cat.x) for d in discrepancies):
+        return None  # lavaan: only when every variable is ordered, with no covariates
     if not _free_distinct_thresholds(fit):
         return None  # lavaan's catML fit of such a model fails: NA
     x2 = x2_0 = 0.0
