@@ -85,7 +85,7 @@ def test_thresholds_of_a_continuous_variable():
 def test_ordered_values_that_are_not_categories():
     data = case_data(load("hs3_wlsmv")).astype({"x1": float})
     data.loc[0, "x1"] = 1.5
-    with pytest.raises(semlang.DataError, match="not whole numbers"):
+    with pytest.raises(semlang.DataError, match="not a whole number"):
         semlang.sem("f =~ x1 + x2 + x3", data, ordered=True)
     data.loc[0, "x1"] = 1.0
     data["x2"] = 2
@@ -121,3 +121,14 @@ def test_pairwise_is_for_ordered_data_and_fiml_is_not():
         semlang.sem("f =~ x1 + x2 + x3", data, missing="pairwise")
     with pytest.raises(semlang.OptionError, match="missing='fiml' is not available"):
         semlang.sem("f =~ x1 + x2 + x3", data, ordered=True, missing="fiml")
+
+
+def test_a_category_empty_in_one_group_and_too_many_categories():
+    model = load("hs3_wlsmv")["model_text"]
+    data = case_data(load("hs3_wlsmv"))
+    data.loc[(data.school == "Pasteur") & (data.x1 == 3), "x1"] = 2
+    with pytest.raises(semlang.DataError, match="category 3 of ordered variable 'x1' is empty"):
+        semlang.sem(model, data, ordered=True, group="school")
+    data["x1"] = np.arange(len(data)) % 150
+    with pytest.raises(semlang.DataError, match="150 categories"):
+        semlang.sem(model, data, ordered=True)

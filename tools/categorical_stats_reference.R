@@ -23,17 +23,21 @@ cut3 <- function(x) cut(x, breaks = c(-Inf, quantile(x, c(1 / 3, 2 / 3)), Inf), 
 cut2 <- function(x) as.integer(x > median(x))
 hs_cut3 <- data.frame(id = hs$id, school = hs$school, ageyr = hs$ageyr,
                       sapply(hs[, xs], cut3))
-hs_binary <- data.frame(id = hs$id, school = hs$school, sapply(hs[, xs[1:6]], cut2))
+hs_binary <- data.frame(id = hs$id, school = hs$school, ageyr = hs$ageyr, sex = hs$sex,
+                        sapply(hs[, xs[1:6]], cut2))
 hs_mixed <- data.frame(id = hs$id, ageyr = hs$ageyr, sapply(hs[, xs[1:3]], cut3), hs[, xs[4:6]])
 hs_cut3_holes <- punch_holes(hs_cut3)
+hs_mixed_holes <- punch_holes(hs_mixed)[, names(hs_mixed)]
 write.csv(hs_cut3, file.path(out_dir, "hs_cut3.csv"), row.names = FALSE)
 write.csv(hs_binary, file.path(out_dir, "hs_binary.csv"), row.names = FALSE)
 write.csv(hs_mixed, file.path(out_dir, "hs_mixed.csv"), row.names = FALSE)
 write.csv(hs_cut3_holes, file.path(out_dir, "hs_cut3_holes.csv"), row.names = FALSE, na = "")
+write.csv(hs_mixed_holes, file.path(out_dir, "hs_mixed_holes.csv"), row.names = FALSE, na = "")
 
 # one group's statistics of a lavaan fit; Γ in full, or (big) its diagonal and first rows
 group_stats <- function(fit, full_gamma = TRUE, g = 1L) {
-  pick <- function(x) if (is.list(x) && !is.matrix(x)) x[[g]] else x
+  several <- lavInspect(fit, "ngroups") > 1L
+  pick <- function(x) if (several) x[[g]] else x
   ss <- pick(lavInspect(fit, "sampstat"))
   obs <- pick(lavInspect(fit, "wls.obs"))
   gam <- pick(lavInspect(fit, "gamma"))
@@ -51,7 +55,7 @@ group_stats <- function(fit, full_gamma = TRUE, g = 1L) {
 
 lavcor_case <- function(name, data, ordered, group = NULL, missing = "listwise",
                         full_gamma = TRUE, text = "") {
-  vars <- setdiff(names(data), c("id", "school", "ageyr"))
+  vars <- setdiff(names(data), c("id", "school", "ageyr", "sex"))
   cols <- c(vars, if (!is.null(group)) group)
   t0 <- proc.time()
   warns <- character(0)
@@ -85,6 +89,8 @@ lavcor_case("hs_cut3_groups", hs_cut3, ordered = xs, group = "school",
             text = "hs_cut3 by school")
 lavcor_case("hs_cut3_pairwise", hs_cut3_holes, ordered = xs, missing = "pairwise",
             text = "hs_cut3 with holes (hs_cut3_holes.csv), missing = pairwise")
+lavcor_case("hs_mixed_pairwise", hs_mixed_holes, ordered = xs[1:3], missing = "pairwise",
+            text = "hs_mixed with holes (hs_mixed_holes.csv: in x1, x3, x4), missing = pairwise")
 
 # conditional on a covariate: a WLSMV model with ageyr as exogenous covariate (fixed.x); the
 # statistics are the residual thresholds, slopes, residual variances and correlations
@@ -99,6 +105,19 @@ res <- list(name = "hs_mixed_exo", model = mixed_model, ordered = xs[1:3], exoge
             text = "hs_mixed.csv; x1..x3 ordered, x4..x6 continuous, conditional on ageyr",
             groups = list(group_stats(fit, TRUE)))
 write_case(res, "hs_mixed_exo")
+
+# binary items conditional on two covariates, in two groups
+binary_model <- "
+  f =~ x1 + x2 + x3 + x4 + x5 + x6
+  f ~ ageyr + sex
+"
+fit <- sem(binary_model, data = hs_binary, ordered = xs[1:6], estimator = "WLSMV", group = "school")
+res <- list(name = "hs_binary_exo", model = binary_model, ordered = xs[1:6],
+            exogenous = c("ageyr", "sex"), group = "school", variables = lavNames(fit, "ov.nox"),
+            text = "hs_binary.csv by school; x1..x6 binary, conditional on ageyr and sex",
+            group_labels = lavInspect(fit, "group.label"),
+            groups = lapply(1:2, function(g) group_stats(fit, TRUE, g)))
+write_case(res, "hs_binary_exo")
 
 # empty cells: a 2 x 2 table with one empty cell, and a 3 x 3 table with empty cells
 zero <- data.frame(a = rep(c(1, 1, 2, 2), c(30, 12, 0, 20)), b = rep(c(1, 2, 1, 2), c(30, 12, 0, 20)),

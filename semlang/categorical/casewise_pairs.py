@@ -5,10 +5,10 @@ Input: the stage-one fits (:class:`~semlang.categorical.univariate.Univariate`) 
 variables of each pair, stacked as n x P arrays (each case's standardized bounds of an ordered
 variable, its standardized residual of a continuous one), and the covariates. Output: a
 :class:`~semlang.categorical.polychoric_pairs.PairResult` per kind of pair — the correlations (the
-maximum of the pair's likelihood with the stage-one parameters fixed), each case's score of the
-correlation, and the A21 sums: score of rho times the bivariate likelihood's score of each
-stage-one parameter of either variable, in that variable's own parameter order (thresholds or
-intercept, slopes, [variance]).
+maximum of the pair's likelihood with the stage-one parameters fixed) and, when Γ asks for them
+(``detail()``), each case's score of the correlation and the A21 sums: score of rho times the
+bivariate likelihood's score of each stage-one parameter of either variable, in that variable's
+own parameter order (thresholds or intercept, slopes, [variance]).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from semlang.categorical.bvn import bvn_cdf, bvn_pdf, bvn_pdf_drho_ratio
 from semlang.categorical.polychoric_pairs import (
     TINY,
     PairResult,
-    _warn_not_converged,
+    warn_not_converged,
 )
 from semlang.categorical.solve import maximize_rho
 
@@ -101,7 +101,7 @@ def polychoric_casewise(unis, first, second, exo, names) -> PairResult:
 
     start = np.zeros(len(first))
     rho, ok = maximize_rho(derivatives, start, 0.999)
-    _warn_not_converged(ok, names)
+    warn_not_converged(ok, names)
 
     def detail():
         prob, phi = _rectangle(l1, u1, l2, u2, rho)
@@ -169,7 +169,7 @@ def polyserial(unis, first, second, exo, names) -> PairResult:
 
     start = _serial_start(unis, first, second, use, z)
     rho, ok = maximize_rho(_numeric_derivative(score_sum), start, 0.995)
-    _warn_not_converged(ok, names)
+    warn_not_converged(ok, names)
 
     def detail():
         every = (slice(None), slice(None))
@@ -247,7 +247,7 @@ def pearson(unis, first, second, exo, names) -> PairResult:
         n = use.sum(0)
         start = np.where(n > 0, (z1 * z2).sum(0) / np.maximum(n, 1), 0.0)
         rho, ok = maximize_rho(_numeric_derivative(score_sum), np.clip(start, -0.99, 0.99), 0.999)
-        _warn_not_converged(ok, names)
+        warn_not_converged(ok, names)
 
     def detail():
         scores = score(rho[None, :], z1, z2, use)

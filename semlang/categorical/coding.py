@@ -17,12 +17,12 @@ categories are refused, one observed category is refused, more than 12 are warne
 from __future__ import annotations
 
 import difflib
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from semlang.categorical.warn import warn
 from semlang.errors import DataError, DataWarning, UnknownVariableError
 
 MAX_CATEGORIES = 100
@@ -104,6 +104,14 @@ def _as_numbers(name: str, column: pd.Series) -> np.ndarray:
 
 def code_column(name: str, column: pd.Series) -> tuple[np.ndarray, tuple]:
     """Codes 0..K-1 (NaN missing) and the category labels of one ordered column."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and not column.cat.ordered:
+        if not pd.api.types.is_numeric_dtype(column.cat.categories.dtype):
+            raise DataError(
+                f"ordered variable '{name}' is an unordered Categorical of text",
+                hint="give its categories' order: column.cat.as_ordered() after "
+                "set_categories([...]) in the right order",
+            )
+        column = column.astype(column.cat.categories.dtype)
     if isinstance(column.dtype, pd.CategoricalDtype):
         raw = column.cat.codes.to_numpy()
         used = np.unique(raw[raw >= 0])
@@ -135,10 +143,9 @@ def _check_levels(name: str, levels: tuple) -> None:
             hint="a variable that does not vary cannot be analysed; leave it out",
         )
     if len(levels) > WARN_CATEGORIES:
-        warnings.warn(
+        warn(
             f"ordered variable '{name}' has more than {WARN_CATEGORIES} categories ({len(levels)})",
             DataWarning,
-            stacklevel=4,
         )
 
 

@@ -15,10 +15,9 @@ parameters, A22: each rho's own information, all from outer products of scores),
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from semlang.categorical.warn import warn
 from semlang.errors import DataWarning
 
 
@@ -66,25 +65,18 @@ def nacov(unis, pair_scores, a21_rows, cor, nexo: int) -> np.ndarray:
     try:
         a11_inv = np.linalg.inv(a11)
     except np.linalg.LinAlgError:
-        warnings.warn(
+        warn(
             "trouble constructing the weight matrix: a generalized inverse was used for the "
             "information of the univariate statistics",
             DataWarning,
-            stacklevel=3,
         )
         a11_inv = np.linalg.pinv(a11)
     if np.any(a22 == 0):
-        warnings.warn(
-            "trouble constructing the weight matrix: a correlation has no information",
-            DataWarning,
-            stacklevel=3,
+        warn(
+            "trouble constructing the weight matrix: a correlation has no information", DataWarning
         )
     a22_inv = np.where(a22 == 0, 0.0, 1.0 / np.where(a22 == 0, 1.0, a22))
-    b_inv = np.zeros((m1 + npairs, m1 + npairs))
-    b_inv[:m1, :m1] = a11_inv
-    b_inv[m1:, m1:] = np.diag(a22_inv)
-    b_inv[m1:, :m1] = -(a22_inv[:, None] * a21) @ a11_inv
-    w = b_inv @ inner @ b_inv.T
+    w = _sandwich(inner, a11_inv, -(a22_inv[:, None] * a21) @ a11_inv, a22_inv)
     if ncont:
         h = _covariance_jacobian(unis, cor, positions, m1)
         w = h @ w @ h.T
@@ -92,6 +84,20 @@ def nacov(unis, pair_scores, a21_rows, cor, nexo: int) -> np.ndarray:
         w[mean_cols, :] *= -1.0
         w[:, mean_cols] *= -1.0
     return w * n
+
+
+def _sandwich(inner, p, c, d) -> np.ndarray:
+    """B⁻¹ · inner · B⁻ᵀ for B⁻¹ = [[p, 0], [c, diag(d)]], by blocks (diag(d) never formed)."""
+    m1 = p.shape[0]
+    i11, i12, i22 = inner[:m1, :m1], inner[:m1, m1:], inner[m1:, m1:]
+    x = c @ i11 + d[:, None] * i12.T
+    out = np.empty_like(inner)
+    out[:m1, :m1] = p @ i11 @ p.T
+    out[m1:, :m1] = x @ p.T
+    out[:m1, m1:] = out[m1:, :m1].T
+    ci12 = c @ i12
+    out[m1:, m1:] = x @ c.T + ci12 * d[None, :] + d[:, None] * i22 * d[None, :]
+    return out
 
 
 def _covariance_jacobian(unis, cor, positions, m1) -> np.ndarray:

@@ -1,9 +1,10 @@
 """Polychoric (and tetrachoric) correlations of many pairs of ordered variables at once.
 
 Input: per group the category codes (n x p, 0..K-1, -1 missing), each variable's thresholds, and the
-pairs (i, j). Output: :class:`PairResult` — each pair's correlation, each case's score of it (the
-derivative of its log-likelihood), and the sums of that score times the bivariate likelihood's
-scores of each variable's thresholds (lavaan's A21 block), plus the pairs with empty cells.
+pairs (i, j). Output: :class:`PairResult` — each pair's correlation, whether its table has an empty
+cell, and (``detail()``, when Γ asks for it) each case's score of the correlation (the derivative
+of its log-likelihood) and the sums of that score times the bivariate likelihood's scores of each
+variable's thresholds (lavaan's A21 block).
 
 Without covariates a pair's likelihood depends on its contingency table only: the tables of all
 pairs are counted at once, padded to the largest number of categories, and the bivariate normal
@@ -16,7 +17,6 @@ sqrt(machine epsilon) in the likelihood, as lavaan does.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -25,6 +25,7 @@ from scipy.special import ndtr
 
 from semlang.categorical.bvn import bvn_cdf, bvn_pdf, bvn_pdf_drho_ratio
 from semlang.categorical.solve import maximize_rho
+from semlang.categorical.warn import warn
 from semlang.errors import DataWarning
 
 TINY = float(np.sqrt(np.finfo(float).eps))
@@ -65,11 +66,15 @@ def count_tables(codes: np.ndarray, first: np.ndarray, second: np.ndarray, kmax:
     the rows where both are observed.
     """
     n, p = codes.shape
-    indicator = np.zeros((n, p * kmax))
-    rows, cols = np.nonzero(codes >= 0)
-    indicator[rows, cols * kmax + codes[rows, cols]] = 1.0
-    cross = (indicator.T @ indicator).reshape(p, kmax, p, kmax)
-    return cross[first, :, second, :]
+    used = np.unique(np.concatenate([first, second]))
+    sub = codes[:, used]
+    # rows of the identity, and a last row of zeros that code -1 (missing) picks
+    onehot = np.vstack([np.eye(kmax, dtype=np.float32), np.zeros((1, kmax), np.float32)])
+    indicator = onehot[sub].reshape(n, len(used) * kmax)
+    cross = (indicator.T @ indicator).reshape(len(used), kmax, len(used), kmax)
+    where = np.searchsorted(used, np.arange(p))
+    # float32 counts are exact below 2**24 rows
+    return cross[where[first], :, where[second], :].astype(float)
 
 
 class _Grid:
@@ -116,11 +121,10 @@ def _zero_cell_rule(freq: np.ndarray, ncat1: np.ndarray, ncat2: np.ndarray, name
         table = freq[p, :2, :2]
         zeros = np.flatnonzero(table.ravel(order="F") == 0)
         if len(zeros) == 2:
-            warnings.warn(
+            warn(
                 f"two empty cells in the 2 x 2 table of {names[p][0]} and {names[p][1]}: "
                 "their tetrachoric correlation is set to ±1 (as lavaan)",
                 DataWarning,
-                stacklevel=4,
             )
             fixed[p] = 1.0 if table[0, 0] > 0 else -1.0
             continue
@@ -140,13 +144,11 @@ def polychoric_tables(codes, ths, first, second, names) -> PairResult:
     t1, t2 = ext[first], ext[second]
     counts = count_tables(codes, first, second, kmax)
     freq, fixed = _zero_cell_rule(counts, ncat[first], ncat[second], names)
-    zero_cells = np.array(
-        [
-            (counts[p, : ncat[i], : ncat[j]] == 0).any()
-            for p, (i, j) in enumerate(zip(first, second, strict=True))
-        ],
-        dtype=bool,
+    k = np.arange(kmax)
+    valid = (k[None, :, None] < ncat[first][:, None, None]) & (
+        k[None, None, :] < ncat[second][:, None, None]
     )
+    zero_cells = ((counts == 0) & valid).any(axis=(1, 2))
     # closed form of lavaan for 2 x 2 tables with both thresholds exactly 0
     for p in np.flatnonzero(np.isnan(fixed) & (ncat[first] == 2) & (ncat[second] == 2)):
         if ths[first[p]][0] == 0 and ths[second[p]][0] == 0:
@@ -159,7 +161,7 @@ def polychoric_tables(codes, ths, first, second, names) -> PairResult:
             _table_derivatives(freq[free], t1[free], t2[free]), start, BOUND
         )
         rho[free] = rho_free
-        _warn_not_converged(ok, [names[p] for p in np.flatnonzero(free)])
+        warn_not_converged(ok, [names[p] for p in np.flatnonzero(free)])
 
     def detail():
         return _table_scores(codes, counts, rho, t1, t2, first, second)
@@ -180,12 +182,10 @@ def _pearson_start(freq: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(r) & (np.abs(r) < 1), r, 0.0)
 
 
-def _warn_not_converged(ok: np.ndarray, names) -> None:
+def warn_not_converged(ok: np.ndarray, names) -> None:
     for flag, (a, b) in zip(ok, names, strict=True):
         if not flag:
-            warnings.warn(
-                f"the correlation of {a} and {b} did not converge", DataWarning, stacklevel=4
-            )
+            warn(f"the correlation of {a} and {b} did not converge", DataWarning)
 
 
 def _table_scores(codes, counts, rho, t1, t2, first, second):
@@ -194,14 +194,20 @@ def _table_scores(codes, counts, rho, t1, t2, first, second):
     prob = grid.prob
     good = prob > TINY
     cell_score = np.where(good, grid.phi / np.where(good, prob, 1.0), 0.0)
-    a, b = codes[:, first], codes[:, second]
-    both = (a >= 0) & (b >= 0)
-    pair = np.arange(len(first))[None, :]
-    scores = np.where(both, cell_score[pair, np.maximum(a, 0), np.maximum(b, 0)], 0.0)
+    kmax = t1.shape[1] - 1
+    # each case's cell of each table as one flat index into the tables padded with a category
+    # kmax of zeros, which a missing value points at
+    size = kmax + 1
+    padded = np.zeros((len(first), size, size))
+    padded[:, :kmax, :kmax] = cell_score
+    code = np.where(codes >= 0, codes, kmax).astype(np.intp)
+    base = np.arange(len(first), dtype=np.intp) * (size * size)
+    index = (code * size)[:, first] + code[:, second]
+    index += base
+    scores = padded.ravel()[index]
     # w[c, d] = n_cd * score_cd / pi_cd: the A21 sums weight d pi / d threshold with it
     w = np.where(good, counts * cell_score / np.where(good, prob, 1.0), 0.0)
     r = np.sqrt(1.0 - rho * rho)[:, None, None]
-    kmax = t1.shape[1] - 1
     a21_first = _threshold_cross(t1, t2, r, rho, w, kmax)
     a21_second = _threshold_cross(t2, t1, r, rho, w.transpose(0, 2, 1), kmax)
     return scores, a21_first, a21_second

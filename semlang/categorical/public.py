@@ -15,7 +15,6 @@ covariate are always dropped. Every category of an ordered variable must be obse
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pandas as pd
 from semlang.blas import threads_for
 from semlang.categorical.coding import code_frame, ordered_names
 from semlang.categorical.statistics import GroupStatistics, group_statistics
+from semlang.categorical.warn import warn
 from semlang.errors import DataError, DataWarning, OptionError, UnknownVariableError
 
 MISSING = ("listwise", "pairwise")
@@ -138,28 +138,19 @@ def _rows(frame, variables, exogenous, group, missing):
     if group is not None:
         no_group = frame[group].isna().to_numpy()
         if no_group.any():
-            warnings.warn(
-                f"{int(no_group.sum())} rows with a missing group were left out",
-                DataWarning,
-                stacklevel=3,
-            )
+            warn(f"{int(no_group.sum())} rows with a missing group were left out", DataWarning)
         keep &= ~no_group
     if exogenous:
         no_x = _any_missing(frame, exogenous) & keep
         if no_x.any():
-            warnings.warn(
-                f"{int(no_x.sum())} rows with a missing covariate were left out",
-                DataWarning,
-                stacklevel=3,
-            )
+            warn(f"{int(no_x.sum())} rows with a missing covariate were left out", DataWarning)
         keep &= ~no_x
     if missing == "listwise":
         incomplete = _any_missing(frame, variables) & keep
         if incomplete.any():
-            warnings.warn(
+            warn(
                 f"{int(incomplete.sum())} rows with missing values were left out (listwise)",
                 DataWarning,
-                stacklevel=3,
             )
         keep &= ~incomplete
     dropped = int((~keep).sum())

@@ -14,7 +14,6 @@ comes from the casewise scores of both stages (:mod:`~semlang.categorical.gamma`
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,6 +22,7 @@ import numpy as np
 from semlang.blas import threads_for
 from semlang.categorical import casewise_pairs, gamma, polychoric_pairs
 from semlang.categorical.univariate import Univariate, fit_continuous, fit_ordered
+from semlang.categorical.warn import warn
 from semlang.errors import DataWarning, NotPositiveDefiniteWarning
 
 
@@ -223,15 +223,13 @@ def _check_correlations(label, names, cor) -> None:
     for j in range(p - 1):
         for i in range(j + 1, p):
             if abs(cor[i, j]) > 0.99:
-                warnings.warn(
+                warn(
                     f"the correlation of {names[i]} and {names[j]} is (nearly) 1.0{label}",
                     DataWarning,
-                    stacklevel=4,
                 )
     if p and np.linalg.eigvalsh(cor).min() <= 0:
-        warnings.warn(
+        warn(
             f"the correlation matrix{label} is not positive definite; it is used as it is "
             "(as lavaan)",
             NotPositiveDefiniteWarning,
-            stacklevel=4,
         )

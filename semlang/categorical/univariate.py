@@ -169,8 +169,8 @@ def _probit_derivatives(y, nth, x, lo, up, prob):
     """Casewise gradient and the summed Hessian of the ordered-probit log-likelihood."""
     n = len(y)
     f_up, f_lo = _npdf(up), _npdf(lo)
-    g_up = np.where(np.isfinite(up), -up * f_up, 0.0)
-    g_lo = np.where(np.isfinite(lo), -lo * f_lo, 0.0)
+    g_up = -np.where(np.isfinite(up), up, 0.0) * f_up
+    g_lo = -np.where(np.isfinite(lo), lo, 0.0) * f_lo
     # d pi / d theta for each case: thresholds (upper +, lower -), slopes -x (f_up - f_lo)
     dpi = np.zeros((n, nth + x.shape[1]))
     d2_diag = np.zeros((n, nth))  # second derivative of pi on its own threshold

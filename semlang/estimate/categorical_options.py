@@ -97,29 +97,36 @@ def _is_ordered_categorical(column: pd.Series) -> bool:
 
 
 def _codes(column: pd.Series, name: str) -> tuple[pd.Series, int]:
-    """Integer codes 1..K of an ordered column (the sorted distinct values, or the categories
-    of an ordered Categorical) and K."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes = column.cat.codes.astype(float)
-        codes[codes < 0] = np.nan
-        levels = sorted(set(codes.dropna().astype(int)))
-        mapping = {c: k + 1 for k, c in enumerate(levels)}
-        return codes.map(mapping), len(levels)
-    values = pd.to_numeric(column, errors="coerce")
-    if values.isna().sum() > column.isna().sum():
-        raise DataError(f"the ordered column {name!r} has values that are not numbers",
-                        hint="code the categories as integers 1, 2, 3, ..., or make the "
-                        "column a pandas ordered Categorical")  # fmt: skip
-    observed = values.dropna()
-    if not np.all(observed == np.round(observed)):
-        raise DataError(f"the ordered column {name!r} has values that are not whole numbers",
-                        hint="code the categories as integers 1, 2, 3, ...")  # fmt: skip
-    levels = np.unique(observed)
-    if len(levels) < 2:
-        raise DataError(f"the ordered column {name!r} has only one observed category",
-                        hint="an ordered variable needs at least two categories")  # fmt: skip
-    mapping = {v: k + 1 for k, v in enumerate(levels)}
-    return values.map(mapping), len(levels)
+    """Integer codes 1..K of an ordered column and K (the rules of
+    :func:`semlang.categorical.coding.code_column`: observed values in increasing order, or an
+    ordered Categorical's order; text, fractions, one or more than 100 categories refused)."""
+    from semlang.categorical.coding import code_column
+
+    codes, levels = code_column(name, column)
+    return pd.Series(codes + 1.0, index=column.index), len(levels)
+
+
+def check_group_categories(frame: pd.DataFrame, options) -> None:
+    """lavaan needs the same categories in every group: a category of an ordered variable that
+    is empty in one group is refused (as is a variable with one category in a group)."""
+    if options.group is None or not options.thresholds:
+        return
+    groups = frame[options.group]
+    for name, count in options.thresholds:
+        for label, values in frame[name].groupby(groups, sort=False):
+            observed = values.dropna().astype(int)
+            counts = np.bincount(observed - 1, minlength=count + 1)
+            if (counts > 0).sum() < 2:
+                raise DataError(f"ordered variable {name!r} has only one observed category in "
+                                f"group {label}", hint="leave the variable out")  # fmt: skip
+            if (counts == 0).any():
+                empty = ", ".join(str(k + 1) for k in np.flatnonzero(counts == 0))
+                raise DataError(
+                    f"category {empty} of ordered variable {name!r} is empty in group {label} "
+                    f"(frequencies {' '.join(map(str, counts))})",
+                    hint="merge it with a neighbouring category in every group, as lavaan "
+                    "requires the same categories in each group",
+                )
 
 
 def _close(name: str, names: list[str]) -> str | None:
@@ -161,6 +168,7 @@ def prepare_categorical(options, frame: pd.DataFrame, parsed, fit_options: dict)
     found = classify(rows)
     roles = _Roles(observed=found.observed, observed_x=found.observed_x)
     options, frame = resolve_ordered(options, frame, roles, set(roles.observed))
+    check_group_categories(frame, options)
     if options.missing.is_fiml and options.thresholds:
         raise OptionError(f"missing={options.missing.value!r} is not available for "
                           "ordered-categorical data (lavaan fits them by WLSMV and kin)",
