@@ -132,3 +132,16 @@ def test_a_category_empty_in_one_group_and_too_many_categories():
     data["x1"] = np.arange(len(data)) % 150
     with pytest.raises(semlang.DataError, match="150 categories"):
         semlang.sem(model, data, ordered=True)
+
+
+def test_what_ordered_data_do_not_have_yet_is_refused():
+    fit = fit_case("hs3_wlsmv")
+    for call in (fit.predict, fit.modindices, fit.residuals, lambda: fit.inspect("sampstat"),
+                 lambda: semlang.lrt(fit, fit)):  # fmt: skip
+        with pytest.raises(semlang.NotSupportedError, match="ordered-categorical"):
+            call()
+    assert fit.r_squared()["x1"] == pytest.approx(1 - 0.397923614316148, abs=2e-4)
+    data, model = case_data(load("hs3_wlsmv")), load("hs3_wlsmv")["model_text"]
+    for option in ({"se": "bootstrap"}, {"test": "bollen.stine"}, {"information": "observed"}):
+        with pytest.raises(semlang.OptionError, match="not available for ordered-categorical"):
+            semlang.sem(model, data, ordered=True, **option)

@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from semlang.compile.ram import ImpliedMoments, fill_matrices
+from semlang.errors import NotSupportedError
 from semlang.estimate import categorical_moments as cm
 from semlang.results.fit import Fit
 from semlang.syntax.ast import Op
@@ -59,3 +60,31 @@ class CategoricalFit(Fit):
             if value is not None:
                 return value
         return super().row_estimate(row)
+
+    # ---- what is not available for ordered data yet: a clear refusal, never wrong numbers ----
+    def predict(self, data=None, method: str = "regression"):
+        raise _not_yet("factor scores (lavaan's EBM for ordered data)")
+
+    def modindices(self, sort: bool = False, minimum_value: float = 0.0, **options):
+        raise _not_yet("modification indices")
+
+    def residuals(self, type: str | None = None, summary: bool = False) -> dict:
+        raise _not_yet("residuals()", "fit.fit_measures() has the SRMR and WRMR")
+
+    def residual_summary(self, type: str = "cor.bentler"):
+        raise _not_yet("residual_summary()", "fit.fit_measures() has the SRMR and WRMR")
+
+    def inspect(self, what: str):
+        if str(what).lower().replace("_", ".") in _INSPECT_NOT_YET:
+            raise _not_yet(f"inspect({what!r})")
+        return super().inspect(what)
+
+
+_INSPECT_NOT_YET = frozenset(("sampstat", "implied", "residuals", "cov.ov", "cor.ov", "mean.ov"))
+
+
+def _not_yet(what: str, hint: str | None = None) -> NotSupportedError:
+    return NotSupportedError(
+        f"{what} of a model with ordered-categorical variables are not available yet", None,
+        None, hint=hint or "the estimates, standard errors, tests and fit measures are",
+    )  # fmt: skip

@@ -90,26 +90,25 @@ def residual_measures(fit) -> dict[str, float]:
     """lavaan's residual measures of a categorical fit: the residual correlations (numeric
     variables: standardized covariances; the diagonal counts with residual 0 for ordered
     variables), with the thresholds' residuals in the versions with a mean part; SRMR is
-    srmr_bentler_nomean (as lavaan); WRMR = √(Σ_g (n_g − 1) Σ r² W_ii ÷ (ndat/G)); GFI, AGFI and
-    PGFI with the estimator's W. Groups weighted by n_g/N."""
+    srmr_bentler_nomean (as lavaan); WRMR = √(χ² ÷ the first group's number of statistics);
+    GFI, AGFI and PGFI with the estimator's W. Groups weighted by n_g/N."""
     objective = fit.estimation.objective
     vectors = objective.vectors(fit.theta)
     per_group: dict[str, list[float]] = {}
     weights, gfi_parts = [], []
-    wrmr_sum = ndat = 0.0
+    ndat = 0
     for d, v in zip(objective.discrepancies, vectors, strict=True):
         for key, value in _group_residuals(d, v).items():
             per_group.setdefault(key, []).append(value)
         weights.append(d.nobs)
-        r = d.stats.wls_obs - v
-        wrmr_sum += (d.nobs - 1) * float(np.sum(r**2 * np.diag(d.W)))
-        ndat += len(r)
+        ndat += len(v)
         gfi_parts.append((d.stats.wls_obs, v, d.W, d.nobs))
     w = np.asarray(weights, dtype=float) / np.sum(weights)
     out = {key: float(w @ np.asarray(values)) for key, values in per_group.items()}
     out["srmr"] = out["srmr_bentler_nomean"]
-    if wrmr_sum:
-        out["wrmr"] = math.sqrt(wrmr_sum * len(weights) / ndat)  # per group's statistics
+    out["srmr_mplus"] = out["srmr_mplus_nomean"] = math.nan  # (lavaan: NA for ordered data)
+    # lavaan's WRMR: √(χ² / the number of the first group's statistics)
+    out["wrmr"] = math.sqrt(fit.statistics.chisq / len(vectors[0]))
     df = moments_count(fit.table) - free_parameter_count(fit.table)
     value = residual.gfi(gfi_parts)
     out |= {"gfi": value, "agfi": residual.agfi(value, int(ndat), df),

@@ -180,3 +180,23 @@ def prepare_categorical(options, frame: pd.DataFrame, parsed, fit_options: dict)
 class _Roles:
     observed: tuple[str, ...]
     observed_x: tuple[str, ...]
+
+
+_SE = ("standard", "robust.sem", "none")
+_TESTS = ("standard", "satorra.bentler", "scaled.shifted", "mean.var.adjusted", "none")
+
+
+def categorical_refusal(options) -> tuple[str, str, str] | None:
+    """(option, why, hint) for a fit option that ordered data do not have (yet), else None."""
+    if options.se.value not in _SE:
+        return (f"se={options.se.value!r}", "is not available for ordered-categorical data yet",
+                "use se='robust.sem' (the default of WLSMV) or 'standard'")  # fmt: skip
+    bad = [t.value for t in options.test if t.value not in _TESTS]
+    if bad:
+        return (f"test={bad[0]!r}", "is not available for ordered-categorical data yet",
+                "use test='scaled.shifted' (WLSMV's), 'mean.var.adjusted' or "
+                "'satorra.bentler'")  # fmt: skip
+    if options.information.value != "expected":
+        return (f"information={options.information.value!r}", "is not available for "
+                "ordered-categorical data yet", "use information='expected'")  # fmt: skip
+    return None

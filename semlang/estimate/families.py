@@ -223,6 +223,11 @@ def check_fit_options(model: ModelOptions, options: FitOptions, nlevels: int) ->
 def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal | None:
     estimator, se = options.estimator, options.se
     word = f"estimator={estimator.value!r}"
+    if model.thresholds:  # ordered-categorical variables
+        from semlang.estimate.categorical_options import categorical_refusal
+
+        found = categorical_refusal(options)
+        return None if found is None else _Refusal(*found)
     if model.cluster is not None and nlevels == 1:
         refusal = _cluster_refusal(options)
         if refusal is not None:
