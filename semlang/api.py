@@ -67,7 +67,11 @@ def parameter_table(
     model: str, kind: str = "sem", ngroups: int = 1, name: str = "<model>", **options: Any
 ) -> ParameterTable:
     """The parameter table of a model (no data needed)."""
-    return build_partable(parse(model, name), make_options(kind, **options), ngroups=ngroups)
+    opts = make_options(kind, **options)
+    from semlang.estimate.categorical_options import refuse_without_data
+
+    refuse_without_data(opts)
+    return build_partable(parse(model, name), opts, ngroups=ngroups)
 
 
 def compile_model(
@@ -80,6 +84,9 @@ def compile_model(
 ) -> CompiledModel:
     """Parse and compile once; fit it to any number of data sets with :func:`fit`."""
     opts = make_options(kind, **options)
+    from semlang.estimate.categorical_options import refuse_without_data
+
+    refuse_without_data(opts)
     labels = tuple(group_labels or ())
     if labels and opts.group is None:
         raise OptionError(

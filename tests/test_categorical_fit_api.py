@@ -145,3 +145,9 @@ def test_what_ordered_data_do_not_have_yet_is_refused():
     for option in ({"se": "bootstrap"}, {"test": "bollen.stine"}, {"information": "observed"}):
         with pytest.raises(semlang.OptionError, match="not available for ordered-categorical"):
             semlang.sem(model, data, ordered=True, **option)
+
+
+def test_ordered_needs_the_data():
+    for call in (semlang.compile_model, semlang.parameter_table):
+        with pytest.raises(semlang.OptionError, match="ordered= needs the data"):
+            call("f =~ x1 + x2 + x3", ordered=["x1"])

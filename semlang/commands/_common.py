@@ -110,14 +110,6 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
         metavar="COLUMN",
         help="cluster column: of a two-level model, or for cluster-robust standard errors",
     )
-    add(
-        "--ordered",
-        type=_ordered,
-        metavar="COLUMNS",
-        help="ordered-categorical variables, e.g. x1,x2, or 'all' (every observed endogenous "
-        "variable); fitted by WLSMV unless --estimator says otherwise",
-    )
-    add("--parameterization", metavar="KIND", help="delta (default) or theta (ordered data)")
 
 
 def _ordered(text: str) -> tuple[str, ...] | bool:
@@ -129,6 +121,14 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
     """Options that only matter when fitting to data."""
     add = parser.add_argument
     add("--group", metavar="COLUMN", help="fit one model per group of this column")
+    add(
+        "--ordered",
+        type=_ordered,
+        metavar="COLUMNS",
+        help="ordered-categorical variables, e.g. x1,x2, or 'all' (every observed endogenous "
+        "variable); fitted by WLSMV unless --estimator says otherwise",
+    )
+    add("--parameterization", metavar="KIND", help="delta (default) or theta (ordered data)")
     add("--information", metavar="KIND", help="expected (default) or observed")
     add(
         "--se",

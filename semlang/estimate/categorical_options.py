@@ -200,3 +200,13 @@ def categorical_refusal(options) -> tuple[str, str, str] | None:
         return (f"information={options.information.value!r}", "is not available for "
                 "ordered-categorical data yet", "use information='expected'")  # fmt: skip
     return None
+
+
+def refuse_without_data(options) -> None:
+    """``ordered=`` needs the data (each variable's categories make its thresholds)."""
+    if options.ordered:
+        raise OptionError(
+            "ordered= needs the data: the number of thresholds of each ordered variable is its "
+            "number of categories less one",
+            hint="fit in one step: semlang.sem(model, data, ordered=[...])",
+        )
