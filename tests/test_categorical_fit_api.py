@@ -136,8 +136,7 @@ def test_a_category_empty_in_one_group_and_too_many_categories():
 
 def test_what_ordered_data_do_not_have_yet_is_refused():
     fit = fit_case("hs3_wlsmv")
-    for call in (fit.predict, fit.modindices, fit.residuals, lambda: fit.inspect("sampstat"),
-                 lambda: semlang.lrt(fit, fit)):  # fmt: skip
+    for call in (fit.predict, fit.modindices, fit.residuals, lambda: fit.inspect("sampstat")):
         with pytest.raises(semlang.NotSupportedError, match="ordered-categorical"):
             call()
     assert fit.r_squared()["x1"] == pytest.approx(1 - 0.397923614316148, abs=2e-4)
@@ -151,3 +150,21 @@ def test_ordered_needs_the_data():
     for call in (semlang.compile_model, semlang.parameter_table):
         with pytest.raises(semlang.OptionError, match="ordered= needs the data"):
             call("f =~ x1 + x2 + x3", ordered=["x1"])
+
+
+def test_lrt_of_the_invariance_sequence():
+    """lavTestLRT's scaled difference tests (Satorra 2000, its default for WLSMV fits)."""
+    ref = load("hs3_groups_lrt")
+    fits = [fit_case(name, lavaan_statistics=False) for name in ref["models"]]
+    with pytest.warns(semlang.SemlangWarning, match="same degrees of freedom"):
+        table = semlang.lrt(*fits)  # (intercepts of ordered items are fixed: nothing to equate)
+    assert 'method = "satorra.2000"' in table.attrs["heading"]
+    expected = ref["table"]
+    for column in ("Df", "Chisq", "Chisq diff", "Df diff", "Pr(>Chisq)"):
+        for k, value in enumerate(expected[column]):
+            actual = table[column].iloc[k]
+            if value is None:
+                assert np.isnan(actual)
+            else:
+                kind = "chisq" if "Chisq" in column else "fit_index"
+                assert_matches(kind, actual, value, f"{column} {k}")

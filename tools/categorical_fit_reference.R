@@ -154,8 +154,23 @@ run_case <- function(cs) {
 }
 lav_list <- function(x) if (is.list(x) && !is.matrix(x)) x else list(x)
 
+fits <- list()
 for (cs in cases) {
   res <- run_case(cs)
   write_case(res, cs$name)
   cat(cs$name, if (is.null(res$error)) "ok" else paste("error:", res$error), "\n")
+  if (startsWith(cs$name, "hs3_groups_") && cs$name != "hs3_groups_theta")
+    fits[[cs$name]] <- do.call("sem", c(list(model = cs$model, data = datasets[[cs$data]]),
+                                        cs$options))
 }
+
+# the invariance sequence's scaled difference tests (lavTestLRT's default for WLSMV fits)
+lrt <- lavTestLRT(fits$hs3_groups_configural, fits$hs3_groups_thresholds,
+                  fits$hs3_groups_intercepts)
+write_case(list(name = "hs3_groups_lrt",
+                about = paste("lavTestLRT(configural, thresholds+loadings, +intercepts) of the",
+                              "hs3_groups_* cases (WLSMV: method satorra.2000)"),
+                models = c("hs3_groups_configural", "hs3_groups_thresholds",
+                           "hs3_groups_intercepts"),
+                heading = attr(lrt, "heading"), table = ser(as.data.frame(lrt))),
+           "hs3_groups_lrt")

@@ -335,6 +335,12 @@ class CategoricalLeastSquares:
 
         return robust_sem_vcov(fit)
 
+    def difference_traces(self, less, more) -> tuple[float, float]:
+        """Satorra's (2000) tr(UΓ), tr((UΓ)²) of the difference of two nested fits."""
+        from semlang.estimate.categorical_inference import difference_traces
+
+        return difference_traces(less, more)
+
     def scaled_measures(self, fit, base: dict, test) -> dict:
         from semlang.estimate.categorical_inference import scaled_measures
 

@@ -190,3 +190,23 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
 
         out |= robust_measures_catml(fit, base, _parts(fit))
     return out
+
+
+def difference_traces(less, more) -> tuple[float, float]:
+    """Satorra's (2000) difference test of nested categorical fits (lavaan's lavTestLRT for
+    WLSMV): A spans the directions of ``less`` (model 1) that ``more`` (model 0) does not have,
+    from H = Δ1⁺Δ0; U = VΔ1 M Δ1ᵀV with M = E⁻¹Aᵀ(AE⁻¹Aᵀ)⁺AE⁻¹, V = ⊕ W_g, Γ = ⊕ f_g Γ_g."""
+    from scipy.linalg import null_space
+
+    from semlang.results.satorra2000 import _projection
+
+    discrepancies, deltas, e_inv = _parts(less)
+    delta1 = np.vstack(deltas)
+    delta0 = np.vstack(_parts(more)[1])
+    a = null_space((np.linalg.pinv(delta1) @ delta0).T).T
+    m = _projection(a, e_inv)
+    vd = block_diagonal(*[d.W for d in discrepancies]) @ delta1
+    u = vd @ m @ vd.T
+    gamma = block_diagonal(*[d.weight * d.stats.gamma for d in discrepancies])
+    product = u @ gamma
+    return float(np.trace(product)), float(np.sum(product * product.T))

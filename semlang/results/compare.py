@@ -163,11 +163,6 @@ def _checked(fits, names, method):
                 f"lrt compares fitted models, but argument {k} is a {type(fit).__name__}",
                 hint="pass the results of semlang.sem()/cfa()/growth()",
             )
-        if fit.table.options.thresholds:  # (ordered data: lavaan's DWLS difference test)
-            raise NotSupportedError(
-                "lrt of models with ordered-categorical variables is not available yet",
-                None, None, hint="compare the scaled chi-squares of fit.fit_measures()",
-            )  # fmt: skip
     if method not in _METHODS:
         raise OptionError(
             f"lrt method {method!r} is not available; choose one of "
@@ -211,7 +206,7 @@ def _scaled(fits) -> bool:
 
 
 def _measure(fit, name: str) -> float:
-    return fit.fit_measures()[name]
+    return fit.fit_measures().get(name, math.nan)  # (least squares: no AIC, BIC)
 
 
 def _scaling_factor(fit) -> float:
