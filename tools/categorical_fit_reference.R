@@ -4,7 +4,8 @@
 # "test"), the parameter table (free/ustart: lavaan's defaults) and lavaan's own sample
 # statistics (wls.obs, the diagonal of wls.v, gamma for the small cases, th and cov of sampstat)
 # and wls.est, so the model side can be checked apart from the sample statistics, and the text of
-# summary(fit, fit.measures = TRUE, standardized = TRUE). The model is under `model_text` (its
+# summary(fit, fit.measures = TRUE, standardized = TRUE), for four cases the first 20 rows of
+# lavPredict(fit) (EBM factor scores). The model is under `model_text` (its
 # degrees of freedom depend on the data's categories, which a model file alone does not have).
 # Usage: Rscript tools/categorical_fit_reference.R DATA_DIR OUT_DIR   (DATA_DIR: semlang/datasets)
 # The cut data sets are written to OUT_DIR as CSV (their definitions are below and in each file).
@@ -149,6 +150,8 @@ run_case <- function(cs) {
   }
   res$sampstat <- inspect_part(fit, "sampstat")
   res$summary <- capture.output(summary(fit, fit.measures = TRUE, standardized = TRUE))
+  if (cs$name %in% c("hs3_wlsmv", "hs3_theta", "hs2_wlsmv", "mixed_cfa_wlsmv"))
+    res$scores_ebm <- safely(head(lavPredict(fit), 20))  # lavaan's default for ordered data
   res$vcov <- ser(lavInspect(fit, "vcov"))
   res
 }

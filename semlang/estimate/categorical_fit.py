@@ -62,8 +62,14 @@ class CategoricalFit(Fit):
         return super().row_estimate(row)
 
     # ---- what is not available for ordered data yet: a clear refusal, never wrong numbers ----
-    def predict(self, data=None, method: str = "regression"):
-        raise _not_yet("factor scores (lavaan's EBM for ordered data)")
+    def predict(self, data=None, method: str = "ebm"):
+        """lavaan's ``lavPredict()`` for ordered data: EBM factor scores of the fitted rows."""
+        if str(method).lower() not in ("ebm", "eb", "regression", "reg") or data is not None:
+            hint = "fit.predict() gives lavaan's EBM scores of the fitted rows"
+            raise _not_yet(f"factor scores by {method!r} or of new data", hint)
+        from semlang.estimate.categorical_scores import ebm_scores
+
+        return ebm_scores(self)
 
     def modindices(self, sort: bool = False, minimum_value: float = 0.0, **options):
         raise _not_yet("modification indices")
