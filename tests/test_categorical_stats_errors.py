@@ -133,3 +133,9 @@ def test_unordered_text_categorical_is_refused_and_nullable_integers_are_numbers
     np.testing.assert_allclose(result, expected, atol=1e-14)
     with pytest.warns(semlang.DataWarning, match="1 rows with missing values were left out"):
         assert semlang.polychoric(nullable, ordered=True).nobs == 59
+
+
+def test_a_covariate_constant_in_a_group_is_refused():
+    data = _items().assign(g=["x"] * 30 + ["y"] * 30, x=[1.0] * 30 + list(np.arange(30) % 4))
+    with pytest.raises(semlang.DataError, match=r"covariates x are constant .* in group x"):
+        sample_statistics(data, ["a", "b"], ordered=["a", "b"], group="g", exogenous=["x"])

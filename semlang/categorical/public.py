@@ -117,7 +117,6 @@ def _sample_statistics(
     for g, label in enumerate(labels):
         rows = index == g
         values = coded.values[rows]
-        _check_group_categories(coded, values, label if group is not None else "")
         groups.append(
             group_statistics(
                 label if group is not None else "",
@@ -185,30 +184,6 @@ def _groups(frame, group):
         return ["1"], np.zeros(len(frame), dtype=int)
     codes, uniques = pd.factorize(frame[group], sort=False)
     return [str(u) for u in uniques], codes
-
-
-def _check_group_categories(coded, values, label) -> None:
-    where = f" in group {label}" if label else ""
-    if len(values) < 2:
-        raise DataError(f"fewer than two rows{where}")
-    for i, name in enumerate(coded.names):
-        if not coded.ordered[i]:
-            continue
-        column = values[:, i]
-        counts = np.bincount(column[~np.isnan(column)].astype(int), minlength=len(coded.levels[i]))
-        if (counts > 0).sum() < 2:
-            raise DataError(
-                f"ordered variable '{name}' has only one observed category{where}",
-                hint="a variable that does not vary cannot be analysed; leave it out",
-            )
-        if (counts == 0).any():
-            empty = [str(coded.levels[i][k]) for k in np.flatnonzero(counts == 0)]
-            raise DataError(
-                f"category {', '.join(empty)} of ordered variable '{name}' is empty{where} "
-                f"(frequencies {' '.join(map(str, counts))})",
-                hint="merge it with a neighbouring category in every group, as lavaan requires "
-                "the same categories in each group",
-            )
 
 
 @dataclass(frozen=True)

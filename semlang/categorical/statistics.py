@@ -4,7 +4,9 @@ Input: a group's data (codes of ordered variables, values of continuous ones, Na
 variables are ordered, and the exogenous covariates if the statistics are conditional on them.
 Output: :class:`GroupStatistics` — thresholds, slopes, variances, the correlation matrix
 (polychoric, polyserial, Pearson), lavaan's WLS.obs vector, and on first use its asymptotic
-covariance Γ (``nacov``) with the WLS and DWLS weights.
+covariance Γ (``nacov``) with the WLS and DWLS weights. Raises
+:class:`~semlang.errors.DataError` when a category of an ordered variable is not observed in the
+group, a variable has one category there, or the covariates are constant or dependent.
 
 Stage one fits each variable alone (:mod:`~semlang.categorical.univariate`); stage two the
 correlation of each pair with the stage-one parameters fixed, all pairs of a kind at once
@@ -23,7 +25,7 @@ from semlang.blas import threads_for
 from semlang.categorical import casewise_pairs, gamma, polychoric_pairs
 from semlang.categorical.univariate import Univariate, fit_continuous, fit_ordered
 from semlang.categorical.warn import warn
-from semlang.errors import DataWarning, NotPositiveDefiniteWarning
+from semlang.errors import DataError, DataWarning, NotPositiveDefiniteWarning
 
 
 @dataclass(frozen=True)
@@ -141,8 +143,11 @@ def group_statistics(
     """Both stages for one group; ``values`` holds codes 0..K-1 for ordered variables."""
     names, ordered = tuple(names), tuple(ordered)
     n, p = values.shape
+    check_categories(label, names, ordered, levels, values)
     if exo is not None and exo.shape[1] == 0:
         exo = None
+    if exo is not None:
+        _check_covariates(label, exo, exogenous)
     unis: list[Univariate] = []
     for i in range(p):
         column = values[:, i]
@@ -215,6 +220,42 @@ def _pairs(kind, values, unis, first, second, exo, pair_names):
     if kind == 1:
         return casewise_pairs.polyserial(unis, first, second, exo, pair_names)
     return casewise_pairs.pearson(unis, first, second, exo, pair_names)
+
+
+def check_categories(label, names, ordered, levels, values) -> None:
+    """Every category of each ordered variable observed in this group (lavaan stops too)."""
+    where = f" in group {label}" if label else ""
+    if len(values) < 2:
+        raise DataError(f"fewer than two rows{where}")
+    for i, name in enumerate(names):
+        if not ordered[i]:
+            continue
+        column = values[:, i]
+        counts = np.bincount(column[~np.isnan(column)].astype(int), minlength=len(levels[i]))
+        if (counts > 0).sum() < 2:
+            raise DataError(
+                f"ordered variable '{name}' has only one observed category{where}",
+                hint="a variable that does not vary cannot be analysed; leave it out",
+            )
+        if (counts == 0).any():
+            empty = [str(levels[i][k]) for k in np.flatnonzero(counts == 0)]
+            raise DataError(
+                f"category {', '.join(empty)} of ordered variable '{name}' is empty{where} "
+                f"(frequencies {' '.join(map(str, counts))})",
+                hint="merge it with a neighbouring category in every group, as lavaan requires "
+                "the same categories in each group",
+            )
+
+
+def _check_covariates(label, exo, exogenous) -> None:
+    """The regressions on the covariates need [1, X] of full column rank (lavaan stops too)."""
+    design = np.column_stack([np.ones(len(exo)), exo])
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        where = f" in group {label}" if label else ""
+        raise DataError(
+            f"the covariates {', '.join(exogenous)} are constant or linearly dependent{where}",
+            hint="leave out a covariate that does not vary (in that group) or repeats another",
+        )
 
 
 def _check_correlations(label, names, cor) -> None:
