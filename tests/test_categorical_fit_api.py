@@ -136,7 +136,7 @@ def test_a_category_empty_in_one_group_and_too_many_categories():
 
 def test_what_ordered_data_do_not_have_yet_is_refused():
     fit = fit_case("hs3_wlsmv")
-    for call in (fit.modindices, fit.residuals, lambda: fit.inspect("sampstat"),
+    for call in (fit.modindices, fit.residuals, lambda: fit.inspect("residuals"),
                  lambda: fit_case("hs3_theta").predict()):  # fmt: skip
         with pytest.raises(semlang.NotSupportedError, match="ordered-categorical"):
             call()
@@ -180,3 +180,25 @@ def test_ebm_factor_scores(name):
     for k, row in enumerate(ref["values"]):
         for j, value in enumerate(row):
             assert_matches("score", scores.iloc[k, j], value, f"{name} row {k} {ref['cols'][j]}")
+
+
+@pytest.mark.parametrize("name", ["hs3_wlsmv", "mixed_cfa_wlsmv", "hs3_groups_thresholds"])
+def test_inspect_sampstat_and_implied(name):
+    fit = fit_case(name)  # (on lavaan's statistics: sampstat is lavaan's own)
+    case = load(name)
+    labels = list(fit.table.group_labels)
+    sampstat = fit.inspect("sampstat")
+    mine = [sampstat[k] for k in labels] if len(labels) > 1 else [sampstat]
+    refs = [case["sampstat"][k] for k in labels] if len(labels) > 1 else [case["sampstat"]]
+    for ours, ref in zip(mine, refs, strict=True):
+        np.testing.assert_allclose(ours["cov"].to_numpy(), ref["cov"]["values"], atol=1e-10)
+        np.testing.assert_allclose(ours["mean"].to_numpy(), ref["mean"]["values"], atol=1e-10)
+        assert list(ours["th"].index) == ref["th"]["names"]
+        np.testing.assert_allclose(ours["th"].to_numpy(), ref["th"]["values"], atol=1e-10)
+    implied = fit.inspect("implied")
+    first = implied[labels[0]] if len(labels) > 1 else implied
+    wls_est = case["wls_est"]
+    wls_est = wls_est[labels[0]] if len(labels) > 1 else wls_est
+    th = dict(zip(wls_est["names"], wls_est["values"], strict=True))
+    for label, value in first["th"].items():
+        assert_matches("est", value, th[label], label)

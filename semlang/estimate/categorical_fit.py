@@ -81,9 +81,44 @@ class CategoricalFit(Fit):
         raise _not_yet("residual_summary()", "fit.fit_measures() has the SRMR and WRMR")
 
     def inspect(self, what: str):
-        if str(what).lower().replace("_", ".") in _INSPECT_NOT_YET:
+        key = str(what).lower().replace("_", ".")
+        if key in ("sampstat", "implied") and not any(
+            len(d.cat.x) for d in self.estimation.objective.discrepancies
+        ):
+            return self._statistics(key)
+        if key in _INSPECT_NOT_YET:
             raise _not_yet(f"inspect({what!r})")
         return super().inspect(what)
+
+    def _statistics(self, key: str):
+        """lavaan's sampstat / implied of ordered data: the correlation (numeric: covariance)
+        matrix, the means (0 for ordered variables) and the thresholds, per group."""
+        import pandas as pd
+
+        from semlang.estimate.categorical_inference import _matrix
+
+        objective = self.estimation.objective
+        vectors = objective.vectors(self.theta)
+        out = []
+        for layout, d, vector in zip(self.model.layouts, objective.discrepancies, vectors,
+                                     strict=True):  # fmt: skip
+            cat = d.cat
+            values = d.stats.wls_obs if key == "sampstat" else vector
+            names = list(layout.observed)
+            ordered = cat.ordered[cat.th_var]
+            th = values[: cat.n_thresholds]
+            mean = np.zeros(cat.p)
+            numeric_entries = np.flatnonzero(~ordered)
+            mean[cat.th_var[numeric_entries]] = -th[numeric_entries]
+            out.append({
+                "cov": pd.DataFrame(_matrix(cat, values), index=names, columns=names),
+                "mean": pd.Series(mean, index=names),
+                "th": pd.Series(th[ordered], index=[n for n, o in
+                                                    zip(cat.th_names, ordered, strict=True) if o]),
+            })  # fmt: skip
+        if len(out) == 1:
+            return out[0]
+        return dict(zip(self.table.group_labels, out, strict=True))
 
 
 _INSPECT_NOT_YET = frozenset(("sampstat", "implied", "residuals", "cov.ov", "cor.ov", "mean.ov"))

@@ -22,9 +22,11 @@ A family knows:
   :mod:`semlang.results.robust_tests`).
 
 Families: :class:`~semlang.estimate.normal_family.NormalML` (ML and its robust variants, with
-complete data or FIML), :class:`~semlang.estimate.twolevel_family.TwoLevelML` and
+complete data or FIML), :class:`~semlang.estimate.twolevel_family.TwoLevelML`,
 :class:`~semlang.estimate.least_squares.LeastSquares` (GLS, WLS, DWLS, ULS and the robust
-ULSM/ULSMV/ULSMVS, WLSM/WLSMV/WLSMVS). Moment counting and
+ULSM/ULSMV/ULSMVS, WLSM/WLSMV/WLSMVS) and, for models with ordered-categorical variables,
+:class:`~semlang.estimate.categorical_family.CategoricalLeastSquares` (the same estimators on
+thresholds and polychoric correlations). Moment counting and
 degrees of freedom live here too (:func:`moments_count`).
 """
 
