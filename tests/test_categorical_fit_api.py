@@ -136,7 +136,8 @@ def test_a_category_empty_in_one_group_and_too_many_categories():
 
 def test_what_ordered_data_do_not_have_yet_is_refused():
     fit = fit_case("hs3_wlsmv")
-    for call in (fit.modindices, fit.residuals, lambda: fit.inspect("residuals"),
+    for call in (fit.modindices, lambda: fit.residuals(summary=True),
+                 lambda: fit.inspect("residuals"),
                  lambda: fit_case("hs3_theta").predict()):  # fmt: skip
         with pytest.raises(semlang.NotSupportedError, match="ordered-categorical"):
             call()
@@ -202,3 +203,17 @@ def test_inspect_sampstat_and_implied(name):
     th = dict(zip(wls_est["names"], wls_est["values"], strict=True))
     for label, value in first["th"].items():
         assert_matches("est", value, th[label], label)
+
+
+def test_raw_residuals_are_lavaans_wls_obs_less_wls_est():
+    fit = fit_case("hs3_wlsmv")
+    case = load("hs3_wlsmv")
+    resid = fit.residuals()
+    obs = dict(zip(case["wls_obs"]["names"], case["wls_obs"]["values"], strict=True))
+    est = dict(zip(case["wls_est"]["names"], case["wls_est"]["values"], strict=True))
+    for label, value in resid["th"].items():
+        assert abs(value - (obs[label] - est[label])) < 2e-4, label
+    cov = resid["cov"]
+    for a, b in (("x1", "x2"), ("x4", "x9"), ("x7", "x8")):
+        assert abs(cov.loc[b, a] - (obs[f"{a}~~{b}"] - est[f"{a}~~{b}"])) < 2e-4
+    assert resid["type"] == "raw" and np.allclose(np.diag(cov), 0.0)

@@ -75,7 +75,21 @@ class CategoricalFit(Fit):
         raise _not_yet("modification indices")
 
     def residuals(self, type: str | None = None, summary: bool = False) -> dict:
-        raise _not_yet("residuals()", "fit.fit_measures() has the SRMR and WRMR")
+        """lavaan's ``resid(fit)`` of ordered data: sampstat − implied (type "raw")."""
+        if (
+            summary
+            or type not in (None, "raw")
+            or any(len(d.cat.x) for d in self.estimation.objective.discrepancies)
+        ):
+            raise _not_yet("residuals other than resid(fit, type='raw') without covariates",
+                           "fit.fit_measures() has the SRMR and WRMR")  # fmt: skip
+        observed, implied = self._statistics("sampstat"), self._statistics("implied")
+        if len(self.model.layouts) == 1:
+            observed, implied = {"": observed}, {"": implied}
+        out = {label: {"type": "raw", **{k: observed[label][k] - implied[label][k]
+                                         for k in ("cov", "mean", "th")}}
+               for label in observed}  # fmt: skip
+        return out[""] if len(out) == 1 and "" in out else out
 
     def residual_summary(self, type: str = "cor.bentler"):
         raise _not_yet("residual_summary()", "fit.fit_measures() has the SRMR and WRMR")
