@@ -20,7 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
-from semlang.errors import EstimationError, NotSupportedError
+from semlang.errors import EstimationError
 from semlang.estimate import categorical_moments as cm
 from semlang.estimate.families import H1Moments, Statistics
 from semlang.estimate.least_squares import DISCREPANCY
@@ -246,13 +246,8 @@ def _exo_values(layout, cat, moments):
 def sample_statistics(group, cat: cm.CategoricalLayout, names, options) -> CategoricalStats:
     """The group's statistics from its rows (thresholds, polychoric and polyserial
     correlations and Γ)."""
-    try:
-        from semlang.estimate.categorical_stats_adapter import group_statistics
-    except ImportError as error:  # pragma: no cover - until the sample statistics exist
-        raise NotSupportedError(
-            "the sample statistics of ordered-categorical data are not available yet", None,
-            None,
-        ) from error  # fmt: skip
+    from semlang.estimate.categorical_stats_adapter import group_statistics
+
     return group_statistics(group, cat, names, options)
 
 
