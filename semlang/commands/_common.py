@@ -113,10 +113,23 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _ordered(text: str) -> tuple[str, ...] | bool:
+    """--ordered: 'all' (lavaan's ordered = TRUE) or comma-separated column names."""
+    return True if text.strip().lower() == "all" else comma_list(text)
+
+
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
     """Options that only matter when fitting to data."""
     add = parser.add_argument
     add("--group", metavar="COLUMN", help="fit one model per group of this column")
+    add(
+        "--ordered",
+        type=_ordered,
+        metavar="COLUMNS",
+        help="ordered-categorical variables, e.g. x1,x2, or 'all' (every observed endogenous "
+        "variable); fitted by WLSMV unless --estimator says otherwise",
+    )
+    add("--parameterization", metavar="KIND", help="delta (default) or theta (ordered data)")
     add("--information", metavar="KIND", help="expected (default) or observed")
     add(
         "--se",
@@ -159,6 +172,8 @@ _OPTION_NAMES = {
     "missing": "missing",
     "estimator": "estimator",
     "cluster": "cluster",
+    "ordered": "ordered",
+    "parameterization": "parameterization",
     "group": "group",
     "information": "information",
     "se": "se",

@@ -44,6 +44,8 @@ def _kind(row: ParamRow, block: BlockVariables) -> str | None:
         return "loadings"
     if row.op is Op.REGRESSION:
         return "regressions"
+    if row.op is Op.THRESHOLD:
+        return "thresholds"
     latent = row.lhs in block.latent
     observed_nox = row.lhs in block.observed and row.lhs not in block.observed_exogenous
     if row.op is Op.INTERCEPT:

@@ -74,7 +74,9 @@ class ParamRow:
 
 
 _set = object.__setattr__
-_MODEL_OPS = frozenset((Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT))
+_MODEL_OPS = frozenset(
+    (Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT, Op.THRESHOLD, Op.SCALING)
+)
 _CONSTRAINT_OPS = frozenset((Op.EQUAL, Op.LESS, Op.GREATER))
 _OP_TEXT = {op: op.value for op in Op}  # (an enum's .value is a slow property)
 _FRAME_COLUMNS = (
