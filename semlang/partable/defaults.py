@@ -6,7 +6,8 @@ free/fixed status before the user's modifiers are applied: residual variances of
 covariances among exogenous latent variables and among pure outcomes, the exogenous covariates'
 (co)variances and means (fixed to their sample values with ``fixed_x``), intercepts with a mean
 structure; the first loading or the latent variance fixed to 1 to set each latent variable's
-scale. Columns, not one object per row: 1000 correlated factors have half a million covariances.
+scale; the residual variance of a composite (``f <~ x1 + x2``) fixed to 0. Columns, not one
+object per row: 1000 correlated factors have half a million covariances.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def level_drafts(
     drafts.value = [math.nan] * len(rows)
     drafts.exo = [False] * len(rows)
     _add_defaults(drafts, rows, roles, meanstructure)
-    _fix_scales(drafts, roles, options)
+    composites = {r.lhs for r in rows if r.op is Op.FORMATIVE}
+    _fix_scales(drafts, roles, options, composites)
     _fix_defaults(drafts, roles, options, meanstructure)
     if level == 1 and between_observed:
         for i in range(drafts.n_user, len(drafts)):
@@ -120,13 +122,12 @@ def _add_defaults(drafts: Drafts, rows: list[UserRow], roles: VariableRoles, mea
         drafts.add(means, _INT, [""] * len(means))
 
 
-def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions) -> None:
+def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions, composites) -> None:
     latent = set(roles.latent)
     variances = drafts.variances()
-    if not options.auto_var:
-        for i in variances:
-            if i >= drafts.n_user:
-                drafts.fix(i, 0.0)
+    for i in variances:  # (a composite has no residual: lavaan fixes its variance row to 0)
+        if i >= drafts.n_user and (not options.auto_var or drafts.lhs[i] in composites):
+            drafts.fix(i, 0.0)
     if options.std_lv:
         for i in variances:
             if drafts.lhs[i] in latent:

@@ -23,6 +23,9 @@ from semlang.syntax.ast import Op
 if TYPE_CHECKING:  # imported by to_frame: reading a model does not load pandas
     import pandas as pd
 
+# the operators of rows that are matrix entries ('<~': a composite's weight, placed as '~')
+_MODEL_OPS = (Op.MEASURED, Op.REGRESSION, Op.FORMATIVE, Op.COVARIANCE, Op.INTERCEPT)
+
 
 @dataclass(frozen=True, slots=True)
 class ParamRow:
@@ -61,7 +64,7 @@ class ParamRow:
     @property
     def is_model_parameter(self) -> bool:
         """True for rows that are matrix entries (not ``:=`` or constraint rows)."""
-        return self.op in (Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT)
+        return self.op in _MODEL_OPS
 
     @property
     def name(self) -> str:

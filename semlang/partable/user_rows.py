@@ -164,8 +164,10 @@ def _check_term(relation: ast.Relation, name: ast.Name, term: ast.Term, source) 
             term.name_span,
             hint="intercepts are written 'y ~ 1'",
         )
-    if term.name == name.name and op in (Op.MEASURED, Op.REGRESSION):
-        what = "measure itself" if op is Op.MEASURED else "be regressed on itself"
+    if term.name == name.name and op in (Op.MEASURED, Op.REGRESSION, Op.FORMATIVE):
+        what = {Op.MEASURED: "measure itself", Op.FORMATIVE: "be a composite of itself"}.get(
+            op, "be regressed on itself"
+        )
         raise ModelSpecificationError(
             f"'{name.name}' cannot {what}", source, term.name_span,
             hint="a variable on the left must differ from the variables on the right",

@@ -376,6 +376,7 @@ def _section(
 # lavaan's sections of a block: title, which rows, whether rows are grouped under "lhs op"
 _SECTIONS = (
     ("Latent Variables", lambda r, ov: r.op is Op.MEASURED and r.lhs not in ov, True),
+    ("Composites", lambda r, ov: r.op is Op.FORMATIVE, True),
     ("Regressions", lambda r, ov: r.op is Op.REGRESSION, True),
     ("Covariances", lambda r, ov: r.op is Op.COVARIANCE and r.lhs != r.rhs and not r.exo, True),
     ("Intercepts", lambda r, ov: r.op is Op.INTERCEPT and not r.exo, False),

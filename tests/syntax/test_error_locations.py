@@ -104,7 +104,6 @@ CASES = [
     Bad("f =~ x1 + x2\nf =~ <start(0.5)*x2>", ModelSpecificationError, "duplicate model element"),
     Bad("f =~ y1 + y2 + y3\ny1 ~ <f>", ModelSpecificationError, "same path as 'f =~ y1'"),
     # ---- lavaan syntax semlang does not fit yet ----
-    Bad("f «<~» x1 + x2", NotSupportedError, "formative"),
     Bad("x1 <|> t1 + t2", NotSupportedError, "thresholds"),
     Bad("f =~ x1 + x2\nf <~*~> f", NotSupportedError, "scaling factors"),
     Bad("y <|~> z1 + z2", NotSupportedError, "instrumental variables"),
