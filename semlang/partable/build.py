@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from semlang.errors import ModelSpecificationError, Span
 from semlang.options import ModelOptions, ModelType
 from semlang.partable.defaults import Drafts, level_drafts
+from semlang.partable.efa_blocks import efa_sets
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
 from semlang.partable.table import BlockVariables, ParameterTable, ParamRow
 from semlang.partable.user_rows import UserModel, UserRow, collect
@@ -55,8 +56,9 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
     meanstructure = _meanstructure(user, options, ngroups)
     roles = _roles(user)
     between = frozenset(roles[2].observed) if user.nlevels == 2 else frozenset()
+    efa = {level: efa_sets(rows, model.source) for level, rows in user.rows_by_level.items()}
     drafts_by_level = {
-        level: level_drafts(rows, roles[level], options, meanstructure, level, between)
+        level: level_drafts(rows, roles[level], options, meanstructure, level, between, efa[level])
         for level, rows in user.rows_by_level.items()
     }
     _check_size(sum(len(drafts) for drafts in drafts_by_level.values()), ngroups, model)
@@ -87,6 +89,7 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
         options=options,
         source=model.source,
         variable_spans=user.variable_spans,
+        efa_sets=tuple(s for sets in efa.values() for s in sets),
     )
 
 

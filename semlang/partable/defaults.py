@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from semlang.options import ModelOptions
+from semlang.partable.efa_blocks import EfaSet, constrain, efa_factors
 from semlang.partable.user_rows import UserRow
 from semlang.partable.vnames import VariableRoles
 from semlang.syntax.ast import Op
@@ -81,8 +82,10 @@ def level_drafts(
     meanstructure: bool,
     level: int,
     between_observed: frozenset[str] = frozenset(),
+    efa: tuple[EfaSet, ...] = (),
 ) -> Drafts:
-    """Drafts of one level: the user's rows, then the defaults lavaan adds."""
+    """Drafts of one level: the user's rows, then the defaults lavaan adds (``efa``: the
+    level's exploratory blocks, identified as lavaan does before rotating)."""
     drafts = Drafts(level, n_user=len(rows))
     drafts.lhs = [r.lhs for r in rows]
     drafts.op = [r.op for r in rows]
@@ -93,7 +96,9 @@ def level_drafts(
     drafts.exo = [False] * len(rows)
     _add_defaults(drafts, rows, roles, meanstructure)
     composites = {r.lhs for r in rows if r.op is Op.FORMATIVE}
-    _fix_scales(drafts, roles, options, composites)
+    _fix_scales(drafts, roles, options, composites, efa_factors(efa))
+    if efa:
+        constrain(drafts, efa)
     _fix_defaults(drafts, roles, options, meanstructure)
     if level == 1 and between_observed:
         for i in range(drafts.n_user, len(drafts)):
@@ -122,7 +127,7 @@ def _add_defaults(drafts: Drafts, rows: list[UserRow], roles: VariableRoles, mea
         drafts.add(means, _INT, [""] * len(means))
 
 
-def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions, composites) -> None:
+def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions, composites, efa):
     latent = set(roles.latent)
     variances = drafts.variances()
     for i in variances:  # (a composite has no residual: lavaan fixes its variance row to 0)
@@ -135,8 +140,8 @@ def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions, com
     measured = [i for i in range(drafts.n_user) if drafts.op[i] is _MEASURED]
     if options.auto_fix_first:
         seen: set[str] = set()
-        for i in measured:
-            if drafts.lhs[i] not in seen:
+        for i in measured:  # (not for the factors of an efa block: their variances are 1)
+            if drafts.lhs[i] not in seen and drafts.lhs[i] not in efa:
                 seen.add(drafts.lhs[i])
                 drafts.fix(i, 1.0)
     if options.auto_var and options.auto_fix_single:

@@ -117,6 +117,8 @@ class ParameterTable:
     options: ModelOptions
     source: Source
     variable_spans: dict[str, Span] = field(default_factory=dict, compare=False)
+    # the exploratory blocks (efa("b1")*f1 + ... =~ ...): semlang.partable.efa_blocks.EfaSet
+    efa_sets: tuple = ()
 
     @cached_property
     def n_free(self) -> int:

@@ -29,6 +29,7 @@ class UserRow:
     level: int
     span: Span
     modifiers: dict[ModifierKind, ast.Modifier] = field(default_factory=dict)
+    efa: str | None = None  # the exploratory block of the factor (lhs of '=~'), if any
 
     @property
     def key(self) -> tuple[str, Op, str]:
@@ -148,7 +149,7 @@ def _expand(relation: ast.Relation, level: int, source) -> list[UserRow]:
         for term in relation.rhs:
             _check_term(relation, name, term, source)
             rhs = "" if relation.op is Op.INTERCEPT else term.name
-            row = UserRow(name.name, relation.op, rhs, level, term.span)
+            row = UserRow(name.name, relation.op, rhs, level, term.span, efa=name.efa)
             for modifier in term.modifiers:
                 _add_modifier(row, modifier, source)
             out.append(row)

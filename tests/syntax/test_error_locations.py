@@ -109,7 +109,6 @@ CASES = [
     Bad("y <|~> z1 + z2", NotSupportedError, "instrumental variables"),
     Bad("y ~ a*x\np <:~> a", NotSupportedError, "data-defined parameters"),
     Bad("group <%> w", NotSupportedError, "group weights"),
-    Bad('<efa("b")>*f1 + efa("b")*f2 =~ x1 + x2 + x3', NotSupportedError, "efa()"),
     Bad('y ~ <prior("normal(0,1)")>*x', NotSupportedError, "priors"),
     Bad("y ~ <rv(1)>*x", NotSupportedError, "random slopes"),
     Bad("y ~ <x1:x2>", NotSupportedError, "interaction terms", "product"),

@@ -1,0 +1,95 @@
+"""A fitted model with efa blocks -> its rotated :class:`RotatedFit`.
+
+Input: the :class:`~semlang.results.fit.Fit` of the unrotated model (lavaan's identification of
+each efa block) and the :class:`~semlang.esem.settings.RotationSettings`. Output: a
+:class:`RotatedFit`, a Fit of the rotated table (:mod:`semlang.esem.rotate`) whose estimates,
+standardized values and factor scores are the rotated solution's; its test statistics and fit
+measures are the unrotated fit's (a rotation leaves Σ and μ as they are, and the number of free
+parameters is the unrotated model's). Standard errors are lavaan's ``rotation.se = "bordered"``:
+the information of the rotated parameters restricted to the null space of the Jacobian of the
+rotation's first-order conditions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from semlang.errors import OptionError
+from semlang.esem.rotate import rotate_model, stationarity_jacobian
+from semlang.esem.settings import RotationSettings
+from semlang.estimate.estimator import Estimation, build_objective
+from semlang.options import StandardErrors
+from semlang.results import inference
+from semlang.results.fit import Fit
+
+
+@dataclass(frozen=True, eq=False)
+class RotatedFit(Fit):
+    """The rotated solution of a model with efa blocks (see the module docstring)."""
+
+    unrotated: Fit | None = None
+    rotation: RotationSettings | None = None
+    block_rotations: tuple = ()
+
+    @cached_property
+    def statistics(self):
+        return self.unrotated.statistics
+
+    @cached_property
+    def inference_nobs(self) -> int:
+        return self.unrotated.inference_nobs
+
+    @cached_property
+    def _fit_measures(self) -> dict[str, float]:
+        return self.unrotated._fit_measures
+
+    @cached_property
+    def vcov_phi(self) -> np.ndarray:
+        if self.options.se is StandardErrors.NONE:
+            return np.full((self.model.n_phi, self.model.n_phi), np.nan)
+        return self.information_vcov_phi
+
+    @cached_property
+    def information_vcov_phi(self) -> np.ndarray:
+        """(N · information)⁻¹ on the null space of the rotation's conditions (bordered)."""
+        objective, phi = self.estimation.objective, self.estimation.phi
+        info = inference.information_per_observation(objective, phi, self.options.information)
+        space = self.model.space
+        jac = stationarity_jacobian(self.model, self.theta, self.block_rotations, self.rotation)
+        constraints = jac @ space.jacobian(phi)
+        active = inference.active_constraint_rows(space, phi)
+        rows = np.vstack([constraints, active]) if active.size else constraints
+        return inference.vcov_from_information(info, self.inference_nobs, rows)
+
+
+def check_rotation_options(options) -> None:
+    """The standard errors a rotated solution has (lavaan's bordered ones: standard, none)."""
+    if options.se not in (StandardErrors.STANDARD, StandardErrors.NONE):
+        raise OptionError(
+            f"se={options.se.value!r} is not available for a model with efa blocks",
+            hint="semlang computes lavaan's standard errors of the rotated solution from the "
+            "information matrix (se='standard'); or pass rotation='none' to keep the "
+            "unrotated solution",
+        )
+
+
+def rotate_fit(fit: Fit, settings: RotationSettings) -> RotatedFit:
+    """The rotated solution of ``fit`` (a model with efa blocks)."""
+    exo = fit.estimation.objective.exo
+    rotated, theta, blocks = rotate_model(fit.model, fit.theta, exo, settings)
+    phi = rotated.space.phi_from_theta(theta)
+    estimation = Estimation(
+        family=fit.estimation.family,
+        objective=build_objective(rotated, fit.sample, fit.options),
+        optimization=fit.estimation.optimization,
+        phi=phi,
+        theta=theta,
+        phi_start=phi,
+    )
+    fields = {f.name: getattr(fit, f.name) for f in dataclasses.fields(Fit)}
+    fields.update(model=rotated, estimation=estimation)
+    return RotatedFit(**fields, unrotated=fit, rotation=settings, block_rotations=blocks)

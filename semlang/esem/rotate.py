@@ -1,0 +1,126 @@
+"""The unrotated ESEM solution -> the rotated one, as lavaan 0.6.14 does it.
+
+Input: a compiled model with efa blocks, its estimates θ̂ (unrotated: the identification of
+:mod:`semlang.partable.efa_blocks`), the exo values and the :class:`RotationSettings`. Output:
+the compiled model of the rotated table (the identification rows freed) and its θ: each block's
+loadings are rotated (:func:`semlang.efa.rotation.rotate`, on the loadings standardized by the
+indicators' variances ΛΛᵀ + Θ as lavaan's std.ov), and the whole model is carried along: with H
+the block's rotation matrix (identity elsewhere) the latent variables become η* = Hᵀη, so
+loadings Λ* = ΛH⁻ᵀ, (co)variances Ψ* = HᵀΨH, regressions B* = HᵀBH⁻ᵀ, means α* = Hᵀα — in RAM
+form A* = KAK⁻¹, S* = KSKᵀ, m* = Km with K = diag(I, Hᵀ).
+
+:func:`stationarity` gives the conditions the rotated solution satisfies (the rotation
+criterion's first-order conditions, lavaan's ``lav_model_efa_rotate_border_x``), as a function
+of θ of the rotated table, whose Jacobian borders the information matrix for the standard errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from semlang.compile.model import CompiledModel, compile_model
+from semlang.compile.ram import fill_matrices
+from semlang.esem.settings import RotationSettings
+from semlang.partable.efa_blocks import rotated_table
+
+
+@dataclass(frozen=True)
+class BlockRotation:
+    """One efa block of one group: where it sits in the RAM matrices and its rotation."""
+
+    layout: int  # index of the layout (group)
+    name: str
+    indicators: np.ndarray  # RAM indices of the indicators
+    factors: np.ndarray  # RAM indices of the factors
+    rotation: object  # semlang.efa.rotation.Rotation
+
+
+def _sets_of(model: CompiledModel, k: int):
+    layout = model.layouts[k]
+    index = {name: i for i, name in enumerate(layout.variables)}
+    for efa in model.table.efa_sets:
+        if efa.level != layout.level or len(efa.factors) < 1:
+            continue
+        rows = np.array([index[v] for v in efa.indicators], dtype=np.intp)
+        cols = np.array([index[f] for f in efa.factors], dtype=np.intp)
+        yield efa.name, rows, cols
+
+
+def _ov_var(A: np.ndarray, S: np.ndarray, rows, cols) -> np.ndarray:
+    """lavaan's std.ov variances: diag(ΛΛᵀ + Θ) of the block (Ψ taken as the identity)."""
+    L = A[np.ix_(rows, cols)]
+    return np.sum(L * L, axis=1) + np.diag(S)[rows]
+
+
+def rotate_model(
+    model: CompiledModel, theta: np.ndarray, exo, settings: RotationSettings
+) -> tuple[CompiledModel, np.ndarray, tuple[BlockRotation, ...]]:
+    """The rotated table's compiled model, its θ and the rotation of every block."""
+    from semlang.efa.rotation import rotate
+
+    rotated = compile_model(rotated_table(model.table, settings.orthogonal))
+    theta_rot = np.full(rotated.n_theta, np.nan)
+    blocks: list[BlockRotation] = []
+    for k, layout in enumerate(model.layouts):
+        A, S, m = fill_matrices(layout, theta, exo[k] if exo is not None else None)
+        K = np.eye(layout.n)
+        for name, rows, cols in _sets_of(model, k):
+            loadings = A[np.ix_(rows, cols)]
+            ov_var = _ov_var(A, S, rows, cols) if settings.std_ov else None
+            result = rotate(loadings, settings.method, ov_var=ov_var, **settings.rotate_kwargs())
+            K[np.ix_(cols, cols)] = result.rotation_matrix.T
+            blocks.append(BlockRotation(k, name, rows, cols, result))
+        K_inv = np.linalg.inv(K)
+        A2, S2, m2 = K @ A @ K_inv, K @ S @ K.T, K @ m
+        target = rotated.layouts[k]
+        for entries, matrix in ((target.A_free, A2), (target.S_free, S2)):
+            theta_rot[entries.theta] = matrix[entries.rows, entries.cols]
+        theta_rot[target.m_free.theta] = m2[target.m_free.rows]
+    return rotated, theta_rot, tuple(blocks)
+
+
+def stationarity(
+    rotated: CompiledModel,
+    theta: np.ndarray,
+    blocks: tuple[BlockRotation, ...],
+    settings: RotationSettings,
+) -> np.ndarray:
+    """The rotation criterion's first-order conditions at θ of the rotated table (zero at the
+    rotated estimates), every block's one after the other."""
+    from semlang.efa.rotation import stationarity as conditions
+
+    out = []
+    filled: dict[int, tuple] = {}
+    for block in blocks:
+        if block.factors.size < 2:
+            continue
+        if block.layout not in filled:
+            filled[block.layout] = fill_matrices(rotated.layouts[block.layout], theta)
+        A, S, _ = filled[block.layout]
+        rows, cols = block.indicators, block.factors
+        ov_var = _ov_var(A, S, rows, cols) if settings.std_ov else None
+        loadings, psi = A[np.ix_(rows, cols)], S[np.ix_(cols, cols)]
+        out.append(conditions(loadings, psi, block.rotation, ov_var=ov_var))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def stationarity_jacobian(rotated, theta, blocks, settings, step: float = 1e-4) -> np.ndarray:
+    """d stationarity / dθ by central differences with one Richardson extrapolation."""
+    n = len(theta)
+    base = stationarity(rotated, theta, blocks, settings)
+    out = np.zeros((base.size, n))
+    for j in range(n):
+        h = step * max(1.0, abs(theta[j]))
+        out[:, j] = (4 * _central(rotated, theta, blocks, settings, j, h / 2) -
+                     _central(rotated, theta, blocks, settings, j, h)) / 3  # fmt: skip
+    return out
+
+
+def _central(rotated, theta, blocks, settings, j, h) -> np.ndarray:
+    up, down = theta.copy(), theta.copy()
+    up[j] += h
+    down[j] -= h
+    value = stationarity(rotated, up, blocks, settings)
+    return (value - stationarity(rotated, down, blocks, settings)) / (2 * h)

@@ -1,0 +1,44 @@
+"""Exploratory SEM (efa blocks in model strings) against lavaan 0.6.14: the rotated loadings,
+factor correlations and structural part, their standard errors (lavaan's bordered ones), the
+standardized solution and the fit measures."""
+
+import numpy as np
+import pytest
+
+import semlang
+from tests.esem_reference import assert_case, fit_case, load
+
+pytest.importorskip("semlang.efa.rotation")  # (the rotations arrive with the efa() work)
+
+CASES = ("esem_hs_geomin", "esem_hs_oblimin", "esem_hs_varimax", "esem_hs_structural")
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_rotated_solution_matches_lavaan(name):
+    assert_case(fit_case(name), name)
+
+
+def test_several_groups_rotate_each_group():
+    assert_case(fit_case("esem_hs_groups"), "esem_hs_groups")
+
+
+def test_rotation_none_gives_the_unrotated_solution():
+    fit = fit_case("esem_hs_geomin", rotation="none")
+    frame = fit.estimates()
+    ours = {(r.lhs, r.op, r.rhs): r.est for r in frame.itertuples()}
+    for ref in load("esem_hs_geomin")["unrotated"]:
+        # the echelon pattern identifies the unrotated factors up to their signs
+        assert abs(abs(ours[ref["lhs"], ref["op"], ref["rhs"]]) - abs(ref["est"])) < 1e-3
+
+
+def test_fit_measures_count_the_unrotated_parameters():
+    fit = fit_case("esem_hs_geomin")
+    assert fit.fit_measures()["npar"] == 33
+    assert fit.table.n_free == 39  # the rotated table: echelon zeros and correlations freed
+    assert np.isclose(fit.fit_measures()["chisq"], fit.unrotated.fit_measures()["chisq"])
+
+
+def test_a_model_without_efa_blocks_ignores_the_rotation():
+    data = semlang.datasets.load("HolzingerSwineford1939")
+    fit = semlang.cfa("f =~ x1 + x2 + x3", data, rotation="oblimin")
+    assert type(fit).__name__ == "Fit"
