@@ -10,7 +10,13 @@ from tests.esem_reference import assert_case, fit_case, load
 
 pytest.importorskip("semlang.efa.rotation")  # (the rotations arrive with the efa() work)
 
-CASES = ("esem_hs_geomin", "esem_hs_oblimin", "esem_hs_varimax", "esem_hs_structural")
+CASES = (
+    "esem_hs_geomin",
+    "esem_hs_oblimin",
+    "esem_hs_varimax",
+    "esem_hs_structural",
+    "esem_hs_mimic",
+)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -42,3 +48,15 @@ def test_a_model_without_efa_blocks_ignores_the_rotation():
     data = semlang.datasets.load("HolzingerSwineford1939")
     fit = semlang.cfa("f =~ x1 + x2 + x3", data, rotation="oblimin")
     assert type(fit).__name__ == "Fit"
+
+
+def test_summary_as_lavaan():
+    text = str(fit_case("esem_hs_oblimin").summary())
+    assert "  Number of model parameters                        33\n" in text
+    assert "  Rotation method                      OBLIMIN OBLIQUE\n" in text
+    assert "  Oblimin gamma                                      0\n" in text
+    assert "  Rotation algorithm (rstarts)                GPA (30)\n" in text
+    assert "  Row weights                                     None\n" in text
+    assert "  f1 =~ efa1\n" in text and "  f3 =~ efa1\n" in text
+    plain = str(fit_case("esem_hs_geomin", rotation="none").summary())
+    assert "  Rotation method                                 NONE\n" in plain

@@ -17,6 +17,10 @@ structural <- '
   speed =~ x7 + x8 + x9
   speed ~ f1 + f2
 '
+mimic <- '
+  efa("b1")*f1 + efa("b1")*f2 =~ x1 + x2 + x3 + x4 + x5 + x6
+  f1 + f2 ~ ageyr + sex
+'
 composite <- '
   ind60 <~ 1*x1 + x2 + x3
   dem60 =~ y1 + y2 + y3 + y4
@@ -37,6 +41,8 @@ cases <- list(
        "cfa", HS, esem3, list(rotation = "varimax")),
   case("esem_hs_structural", "an efa block of 2 factors on x1..x6 and a CFA factor on x7..x9 regressed on them",
        "sem", HS, structural),
+  case("esem_hs_mimic", "an efa block of 2 factors on x1..x6 regressed on ageyr and sex (covariates)",
+       "sem", HS, mimic),
   case("esem_hs_groups", "one efa block of 3 factors on x1..x9 by school, geomin",
        "cfa", HS, esem3, list(group = "school")),
   case("esem_error_few_indicators", "3 efa factors on 4 indicators (not identified)",
