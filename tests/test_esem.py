@@ -60,3 +60,12 @@ def test_summary_as_lavaan():
     assert "  f1 =~ efa1\n" in text and "  f3 =~ efa1\n" in text
     plain = str(fit_case("esem_hs_geomin", rotation="none").summary())
     assert "  Rotation method                                 NONE\n" in plain
+
+
+def test_several_groups_with_equal_loadings():
+    # lavaan rotates each group on its own: the rotated loadings differ a little by group
+    fit = fit_case("esem_hs_groups_equal")
+    assert_case(fit, "esem_hs_groups_equal")
+    frame = fit.estimates()
+    variances = frame[(frame.op == "~~") & (frame.lhs == "f3") & (frame.rhs == "f3")]
+    assert variances.se.tolist()[0] == 0 and variances.se.tolist()[1] > 0

@@ -73,3 +73,9 @@ def test_standard_errors_other_than_standard_are_refused():
     pytest.importorskip("semlang.efa.rotation")
     text = _error(BLOCK, OptionError, se="robust")
     assert "not available for a model with efa blocks" in text
+
+
+def test_orthogonal_rotation_of_groups_with_equal_loadings():
+    pytest.importorskip("semlang.efa.rotation")
+    with pytest.raises(semlang.NotSupportedError, match="orthogonal rotation"):
+        semlang.cfa(BLOCK, HS, group="school", group_equal=["loadings"], rotation="varimax")

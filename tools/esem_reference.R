@@ -45,6 +45,8 @@ cases <- list(
        "sem", HS, mimic),
   case("esem_hs_groups", "one efa block of 3 factors on x1..x9 by school, geomin",
        "cfa", HS, esem3, list(group = "school")),
+  case("esem_hs_groups_equal", "one efa block of 3 factors on x1..x9 by school with equal loadings, geomin",
+       "cfa", HS, esem3, list(group = "school", group.equal = "loadings")),
   case("esem_error_few_indicators", "3 efa factors on 4 indicators (not identified)",
        "cfa", HS, 'efa("b")*f1 + efa("b")*f2 + efa("b")*f3 =~ x1 + x2 + x3 + x4'),
   case("esem_error_fixed_loading", "an efa block with a loading fixed to 1",

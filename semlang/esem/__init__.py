@@ -25,7 +25,7 @@ def rotated_result(fit, given: dict[str, Any]):
     settings = rotation_settings(**given)
     if settings.method == "none":
         return fit
-    check_rotation_options(fit.options)
+    check_rotation_options(fit.options, fit.table, settings)
     return rotate_fit(fit, settings)
 
 

@@ -18,11 +18,12 @@ from functools import cached_property
 
 import numpy as np
 
-from semlang.errors import OptionError
+from semlang.errors import NotSupportedError, OptionError
 from semlang.esem.rotate import rotate_model, stationarity_jacobian
 from semlang.esem.settings import RotationSettings
 from semlang.estimate.estimator import Estimation, build_objective
 from semlang.options import StandardErrors
+from semlang.partable.efa_blocks import equal_loadings
 from semlang.results import inference
 from semlang.results.fit import Fit
 
@@ -34,6 +35,7 @@ class RotatedFit(Fit):
     unrotated: Fit | None = None
     rotation: RotationSettings | None = None
     block_rotations: tuple = ()
+    equal_pairs: tuple = ()  # pairs of θ indices that are equal (θ_i − θ_j = 0)
 
     @cached_property
     def statistics(self):
@@ -60,14 +62,25 @@ class RotatedFit(Fit):
         info = inference.information_per_observation(objective, phi, self.options.information)
         space = self.model.space
         jac = stationarity_jacobian(self.model, self.theta, self.block_rotations, self.rotation)
-        constraints = jac @ space.jacobian(phi)
+        equal = np.zeros((len(self.equal_pairs), self.model.n_theta))
+        for k, (i, j) in enumerate(self.equal_pairs):
+            equal[k, i], equal[k, j] = 1.0, -1.0
+        constraints = np.vstack([jac, equal]) @ space.jacobian(phi)
         active = inference.active_constraint_rows(space, phi)
         rows = np.vstack([constraints, active]) if active.size else constraints
         return inference.vcov_from_information(info, self.inference_nobs, rows)
 
 
-def check_rotation_options(options) -> None:
-    """The standard errors a rotated solution has (lavaan's bordered ones: standard, none)."""
+def check_rotation_options(options, table=None, settings=None) -> None:
+    """The standard errors a rotated solution has (lavaan's bordered ones: standard, none), and
+    no orthogonal rotation of several groups with equal loadings (whose later groups lavaan
+    fits with the factor covariances fixed to 0, a model fitted before the rotation is known)."""
+    if table is not None and settings.orthogonal and equal_loadings(table):
+        raise NotSupportedError(
+            f"an orthogonal rotation ({settings.method}) of several groups with equal loadings "
+            "is not supported",
+            hint="use an oblique rotation (geomin, oblimin, ...), or no group_equal loadings",
+        )
     if options.se not in (StandardErrors.STANDARD, StandardErrors.NONE):
         raise OptionError(
             f"se={options.se.value!r} is not available for a model with efa blocks",
@@ -80,7 +93,7 @@ def check_rotation_options(options) -> None:
 def rotate_fit(fit: Fit, settings: RotationSettings) -> RotatedFit:
     """The rotated solution of ``fit`` (a model with efa blocks)."""
     exo = fit.estimation.objective.exo
-    rotated, theta, blocks = rotate_model(fit.model, fit.theta, exo, settings)
+    rotated, theta, blocks, pairs = rotate_model(fit.model, fit.theta, exo, settings)
     phi = rotated.space.phi_from_theta(theta)
     estimation = Estimation(
         family=fit.estimation.family,
@@ -92,4 +105,6 @@ def rotate_fit(fit: Fit, settings: RotationSettings) -> RotatedFit:
     )
     fields = {f.name: getattr(fit, f.name) for f in dataclasses.fields(Fit)}
     fields.update(model=rotated, estimation=estimation)
-    return RotatedFit(**fields, unrotated=fit, rotation=settings, block_rotations=blocks)
+    return RotatedFit(
+        **fields, unrotated=fit, rotation=settings, block_rotations=blocks, equal_pairs=pairs
+    )

@@ -23,7 +23,7 @@ import numpy as np
 from semlang.compile.model import CompiledModel, compile_model
 from semlang.compile.ram import fill_matrices
 from semlang.esem.settings import RotationSettings
-from semlang.partable.efa_blocks import rotated_table
+from semlang.partable.efa_blocks import equal_loadings, rotated_table
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class BlockRotation:
     indicators: np.ndarray  # RAM indices of the indicators
     factors: np.ndarray  # RAM indices of the factors
     rotation: object  # semlang.efa.rotation.Rotation
+    # whether its first-order conditions restrict the standard errors (lavaan: not in groups
+    # 2, 3, ... with equal loadings, whose rotation group 1's echelon zeros already fix)
+    constrained: bool = True
 
 
 def _sets_of(model: CompiledModel, k: int):
@@ -54,13 +57,14 @@ def _ov_var(A: np.ndarray, S: np.ndarray, rows, cols) -> np.ndarray:
     return np.sum(L * L, axis=1) + np.diag(S)[rows]
 
 
-def rotate_model(
-    model: CompiledModel, theta: np.ndarray, exo, settings: RotationSettings
-) -> tuple[CompiledModel, np.ndarray, tuple[BlockRotation, ...]]:
-    """The rotated table's compiled model, its θ and the rotation of every block."""
+def rotate_model(model: CompiledModel, theta: np.ndarray, exo, settings: RotationSettings):
+    """The rotated table's compiled model, its θ, the rotation of every block and the pairs of
+    θ indices that are equal (see :func:`~semlang.partable.efa_blocks.rotated_table`)."""
     from semlang.efa.rotation import rotate
 
-    rotated = compile_model(rotated_table(model.table, settings.orthogonal))
+    table, pairs = rotated_table(model.table, settings.orthogonal)
+    rotated = compile_model(table)
+    later_free = equal_loadings(model.table)
     theta_rot = np.full(rotated.n_theta, np.nan)
     blocks: list[BlockRotation] = []
     for k, layout in enumerate(model.layouts):
@@ -71,14 +75,15 @@ def rotate_model(
             ov_var = _ov_var(A, S, rows, cols) if settings.std_ov else None
             result = rotate(loadings, settings.method, ov_var=ov_var, **settings.rotate_kwargs())
             K[np.ix_(cols, cols)] = result.rotation_matrix.T
-            blocks.append(BlockRotation(k, name, rows, cols, result))
+            constrained = not (later_free and layout.group > 1)
+            blocks.append(BlockRotation(k, name, rows, cols, result, constrained))
         K_inv = np.linalg.inv(K)
         A2, S2, m2 = K @ A @ K_inv, K @ S @ K.T, K @ m
         target = rotated.layouts[k]
         for entries, matrix in ((target.A_free, A2), (target.S_free, S2)):
             theta_rot[entries.theta] = matrix[entries.rows, entries.cols]
         theta_rot[target.m_free.theta] = m2[target.m_free.rows]
-    return rotated, theta_rot, tuple(blocks)
+    return rotated, theta_rot, tuple(blocks), pairs
 
 
 def stationarity(
@@ -94,7 +99,7 @@ def stationarity(
     out = []
     filled: dict[int, tuple] = {}
     for block in blocks:
-        if block.factors.size < 2:
+        if block.factors.size < 2 or not block.constrained:
             continue
         if block.layout not in filled:
             filled[block.layout] = fill_matrices(rotated.layouts[block.layout], theta)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from semlang.errors import ModelSpecificationError, Span
 from semlang.options import ModelOptions, ModelType
 from semlang.partable.defaults import Drafts, level_drafts
-from semlang.partable.efa_blocks import efa_sets
+from semlang.partable.efa_blocks import efa_sets, later_group_efa
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
 from semlang.partable.table import BlockVariables, ParameterTable, ParamRow
 from semlang.partable.user_rows import UserModel, UserRow, collect
@@ -146,6 +146,8 @@ def _block_rows(
     for i, (lhs, op, rhs, free, value, exo) in enumerate(columns):
         if later and i >= n_user:
             free, value = _later_group_defaults(lhs, op, rhs, options, roles, free, value)
+            if drafts.efa:
+                free, value = later_group_efa(lhs, op, rhs, options, drafts.efa, free, value)
         row_id = first_id + i
         row = ParamRow(
             id=row_id,

@@ -41,6 +41,7 @@ class Drafts:
     exo: list[bool] = field(default_factory=list)
     n_user: int = 0
     pairs: list[range] = field(default_factory=list)  # rows of covariances between two variables
+    efa: tuple[EfaSet, ...] = ()  # the level's exploratory blocks
 
     def __len__(self) -> int:
         return len(self.lhs)
@@ -86,7 +87,7 @@ def level_drafts(
 ) -> Drafts:
     """Drafts of one level: the user's rows, then the defaults lavaan adds (``efa``: the
     level's exploratory blocks, identified as lavaan does before rotating)."""
-    drafts = Drafts(level, n_user=len(rows))
+    drafts = Drafts(level, n_user=len(rows), efa=efa)
     drafts.lhs = [r.lhs for r in rows]
     drafts.op = [r.op for r in rows]
     drafts.rhs = [r.rhs for r in rows]

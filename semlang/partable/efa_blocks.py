@@ -173,9 +173,28 @@ def constrain(drafts, sets: tuple[EfaSet, ...]) -> None:
                 drafts.fix(i, 0.0)
 
 
+def later_group_efa(lhs, op, rhs, options, sets, free, value):
+    """A default row of group 2, 3, ... with ``group_equal`` (lavaan): when the loadings are
+    equal, the blocks' factor variances (unless "lv.variances" is equal too) and the
+    covariances among a block's factors are free — the echelon zeros of group 1, which the
+    equal loadings carry over, identify the rotation."""
+    if "loadings" not in options.group_equal or op is not _COV:
+        return free, value
+    for block in sets:
+        if lhs in block.factors and rhs in block.factors:
+            if lhs == rhs and "lv.variances" in options.group_equal:
+                return free, value
+            return True, math.nan
+    return free, value
+
+
+def equal_loadings(table) -> bool:
+    return table.ngroups > 1 and "loadings" in table.options.group_equal
+
+
 def identification_rows(table, orthogonal: bool) -> list[int]:
     """Indices of the rows :func:`constrain` fixed that the rotation frees (lavaan's user 7
-    rows): the echelon zeros and, for an oblique rotation, the factor covariances."""
+    and 77 rows): the echelon zeros and, for an oblique rotation, the factor covariances."""
     out = []
     for block in table.efa_sets:
         if len(block.factors) < 2:
@@ -193,12 +212,31 @@ def identification_rows(table, orthogonal: bool) -> list[int]:
 
 
 def rotated_table(table, orthogonal: bool):
-    """The table whose free parameters are the rotated solution's: the identification rows
-    freed (numbered after the others, row by row)."""
+    """The table whose free parameters are the rotated solution's, and the pairs of its θ
+    indices (0-based) that are equal. The identification rows are freed; when the table has no
+    ``:=`` or constraint rows, every free row gets a θ of its own (as lavaan's parameters before
+    its equality constraints), rows that shared one are listed as equal — in several groups each
+    group's solution is rotated on its own, so equal loadings need not stay equal — and with
+    equal loadings a freed echelon row of a later group is equal to group 1's."""
     freed = set(identification_rows(table, orthogonal))
     rows = list(table.rows)
-    n = table.n_free
-    for k in sorted(freed):
-        n += 1
-        rows[k] = dataclasses.replace(rows[k], free=n, value=math.nan)
-    return dataclasses.replace(table, rows=tuple(rows))
+    own = not any(row.op in (Op.DEFINED, Op.EQUAL, Op.LESS, Op.GREATER) for row in rows)
+    first: dict = {}  # old free index (or, for freed loadings, the row's key) -> first new index
+    pairs: list[tuple[int, int]] = []
+    n = 0 if own else table.n_free
+    for k, row in enumerate(rows):
+        if k in freed:
+            n += 1
+            rows[k] = dataclasses.replace(row, free=n, value=math.nan)
+            if row.op is _MEASURED and equal_loadings(table):
+                key = (row.lhs, row.rhs, row.level)
+                if key in first:
+                    pairs.append((first[key] - 1, n - 1))
+                first.setdefault(key, n)
+        elif own and row.is_free:
+            n += 1
+            rows[k] = dataclasses.replace(row, free=n)
+            if row.free in first:
+                pairs.append((first[row.free] - 1, n - 1))
+            first.setdefault(row.free, n)
+    return dataclasses.replace(table, rows=tuple(rows)), pairs
