@@ -8,8 +8,6 @@ import pytest
 import semlang
 from tests.esem_reference import assert_case, fit_case, load
 
-pytest.importorskip("semlang.efa.rotation")  # (the rotations arrive with the efa() work)
-
 CASES = (
     "esem_hs_geomin",
     "esem_hs_oblimin",

@@ -63,19 +63,16 @@ def test_factor_in_two_blocks():
 
 
 def test_unknown_rotation_and_rotation_args():
-    pytest.importorskip("semlang.efa.rotation")
     assert "did you mean 'geomin'" in _error(BLOCK, OptionError, rotation="geomni")
     text = _error(BLOCK, OptionError, rotation_args={"rstart": 5})
     assert "unknown rotation_args entry 'rstart'" in text and "'rstarts'" in text
 
 
 def test_standard_errors_other_than_standard_are_refused():
-    pytest.importorskip("semlang.efa.rotation")
     text = _error(BLOCK, OptionError, se="robust")
     assert "not available for a model with efa blocks" in text
 
 
 def test_orthogonal_rotation_of_groups_with_equal_loadings():
-    pytest.importorskip("semlang.efa.rotation")
     with pytest.raises(semlang.NotSupportedError, match="orthogonal rotation"):
         semlang.cfa(BLOCK, HS, group="school", group_equal=["loadings"], rotation="varimax")
