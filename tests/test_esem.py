@@ -14,6 +14,8 @@ CASES = (
     "esem_hs_varimax",
     "esem_hs_structural",
     "esem_hs_mimic",
+    "esem_hs_mlr",
+    "esem_hs_mlm",
 )
 
 

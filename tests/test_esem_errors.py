@@ -68,8 +68,8 @@ def test_unknown_rotation_and_rotation_args():
     assert "unknown rotation_args entry 'rstart'" in text and "'rstarts'" in text
 
 
-def test_standard_errors_other_than_standard_are_refused():
-    text = _error(BLOCK, OptionError, se="robust")
+def test_first_order_standard_errors_are_refused():
+    text = _error(BLOCK, OptionError, se="first.order")
     assert "not available for a model with efa blocks" in text
 
 

@@ -7,7 +7,7 @@ standardized values and factor scores are the rotated solution's; its test stati
 measures are the unrotated fit's (a rotation leaves Σ and μ as they are, and the number of free
 parameters is the unrotated model's). Standard errors are lavaan's ``rotation.se = "bordered"``:
 the information of the rotated parameters restricted to the null space of the Jacobian of the
-rotation's first-order conditions.
+rotation's first-order conditions — for the sandwich (robust) ones, their bread.
 """
 
 from __future__ import annotations
@@ -51,13 +51,27 @@ class RotatedFit(Fit):
 
     @cached_property
     def vcov_phi(self) -> np.ndarray:
-        if self.options.se is StandardErrors.NONE:
+        se = self.options.se
+        if se is StandardErrors.NONE:
             return np.full((self.model.n_phi, self.model.n_phi), np.nan)
-        return self.information_vcov_phi
+        if se is StandardErrors.STANDARD:
+            return self.information_vcov_phi
+        from semlang.results.sandwich import vcov_phi
+
+        return vcov_phi(self, se)  # its bread is the bordered one (:attr:`sandwich_bread`)
 
     @cached_property
     def information_vcov_phi(self) -> np.ndarray:
         """(N · information)⁻¹ on the null space of the rotation's conditions (bordered)."""
+        return self._bordered(self.inference_nobs)
+
+    @cached_property
+    def sandwich_bread(self) -> np.ndarray:
+        """E⁻¹ per observation, bordered by the rotation's conditions (lavaan's robust
+        standard errors of a rotated solution)."""
+        return self.nobs * self._bordered(self.nobs)
+
+    def _bordered(self, nobs: int) -> np.ndarray:
         objective, phi = self.estimation.objective, self.estimation.phi
         info = inference.information_per_observation(objective, phi, self.options.information)
         space = self.model.space
@@ -68,7 +82,11 @@ class RotatedFit(Fit):
         constraints = np.vstack([jac, equal]) @ space.jacobian(phi)
         active = inference.active_constraint_rows(space, phi)
         rows = np.vstack([constraints, active]) if active.size else constraints
-        return inference.vcov_from_information(info, self.inference_nobs, rows)
+        return inference.vcov_from_information(info, nobs, rows)
+
+
+# first-order and bootstrap standard errors of a rotated solution are not made
+_REFUSED_SE = (StandardErrors.FIRST_ORDER, StandardErrors.BOOTSTRAP)
 
 
 def check_rotation_options(options, table=None, settings=None) -> None:
@@ -81,12 +99,11 @@ def check_rotation_options(options, table=None, settings=None) -> None:
             "is not supported",
             hint="use an oblique rotation (geomin, oblimin, ...), or no group_equal loadings",
         )
-    if options.se not in (StandardErrors.STANDARD, StandardErrors.NONE):
+    if options.se in _REFUSED_SE:
         raise OptionError(
             f"se={options.se.value!r} is not available for a model with efa blocks",
-            hint="semlang computes lavaan's standard errors of the rotated solution from the "
-            "information matrix (se='standard'); or pass rotation='none' to keep the "
-            "unrotated solution",
+            hint="the rotated solution has standard, sandwich (robust) or no standard errors; "
+            "or pass rotation='none' to keep the unrotated solution",
         )
 
 
