@@ -1,6 +1,8 @@
 """Composites ('f <~ x1 + x2 + x3', formative indicators) as lavaan 0.6.14 fits them: a latent
 variable regressed on its indicators with its residual variance fixed to 0."""
 
+import warnings
+
 import pytest
 
 import semlang
@@ -36,3 +38,13 @@ def test_summary_has_a_composites_section(fit):
 def test_composite_of_itself_is_refused():
     with pytest.raises(semlang.ModelSpecificationError, match="cannot be a composite of itself"):
         semlang.sem("f <~ f + x1", semlang.datasets.load("PoliticalDemocracy"))
+
+
+def test_a_composite_without_a_fixed_weight_is_warned_about():
+    model = "ind60 <~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem60 ~ ind60"
+    with pytest.warns(semlang.IdentificationWarning, match="'ind60' has no fixed weight"):
+        semlang.parameter_table(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", semlang.IdentificationWarning)
+        semlang.parameter_table(model, std_lv=True)
+        semlang.parameter_table(model.replace("x1 +", "1*x1 +"))

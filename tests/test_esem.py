@@ -16,6 +16,7 @@ CASES = (
     "esem_hs_mimic",
     "esem_hs_mlr",
     "esem_hs_mlm",
+    "esem_hs_uls",
 )
 
 

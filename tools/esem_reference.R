@@ -51,6 +51,8 @@ cases <- list(
        "cfa", HS, esem3, list(estimator = "MLR")),
   case("esem_hs_mlm", "one efa block of 3 factors on x1..x9, geomin, estimator MLM",
        "cfa", HS, esem3, list(estimator = "MLM")),
+  case("esem_hs_uls", "one efa block of 3 factors on x1..x9, geomin, estimator ULS",
+       "cfa", HS, esem3, list(estimator = "ULS")),
   case("esem_error_few_indicators", "3 efa factors on 4 indicators (not identified)",
        "cfa", HS, 'efa("b")*f1 + efa("b")*f2 + efa("b")*f3 =~ x1 + x2 + x3 + x4'),
   case("esem_error_fixed_loading", "an efa block with a loading fixed to 1",

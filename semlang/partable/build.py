@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 from semlang.errors import ModelSpecificationError, Span
 from semlang.options import ModelOptions, ModelType
+from semlang.partable.composites import warn_unscaled
 from semlang.partable.defaults import Drafts, level_drafts
 from semlang.partable.efa_blocks import efa_sets, later_group_efa
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
@@ -57,6 +58,8 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
     roles = _roles(user)
     between = frozenset(roles[2].observed) if user.nlevels == 2 else frozenset()
     efa = {level: efa_sets(rows, model.source) for level, rows in user.rows_by_level.items()}
+    for rows in user.rows_by_level.values():
+        warn_unscaled(rows, options)
     drafts_by_level = {
         level: level_drafts(rows, roles[level], options, meanstructure, level, between, efa[level])
         for level, rows in user.rows_by_level.items()
