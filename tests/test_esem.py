@@ -7,6 +7,7 @@ import pytest
 
 import semlang
 from tests.esem_reference import assert_case, fit_case, load
+from tests.reference_cases import assert_matches
 
 CASES = (
     "esem_hs_geomin",
@@ -70,3 +71,13 @@ def test_several_groups_with_equal_loadings():
     frame = fit.estimates()
     variances = frame[(frame.op == "~~") & (frame.lhs == "f3") & (frame.rhs == "f3")]
     assert variances.se.tolist()[0] == 0 and variances.se.tolist()[1] > 0
+
+
+@pytest.mark.parametrize(
+    "name", ["esem_hs_geomin", "esem_hs_varimax", "esem_hs_structural", "esem_hs_mimic"]
+)
+def test_factor_scores_of_the_rotated_factors(name):
+    scores = fit_case(name).predict()
+    for k, ref in enumerate(load(name)["scores_regression"]):
+        for factor, value in ref.items():
+            assert_matches("score", float(scores[factor].iloc[k]), value, f"{name} {k} {factor}")

@@ -85,6 +85,8 @@ run_case <- function(cs) {
                                   group = pt$group[keep], est = pt$est.unrotated[keep])
   }
   if (!is.null(cs$options$group)) extra$group_labels <- lavInspect(fit, "group.label")
+  if (is.null(cs$options$group) && cs$name != "composite_poldem")
+    extra$scores_regression <- as.data.frame(lavPredict(fit)[1:20, , drop = FALSE])
   c(res, extra)
 }
 
