@@ -243,107 +243,125 @@ def random_rotation(m: int, rng: np.random.Generator) -> np.ndarray:
 
 def _best_start(A, crit, params, orthogonal, algorithm, rstarts, seed, start, gpa_tol, tol,
                 max_iter):  # fmt: skip
+    """The best of the starts: a converged start beats one that did not, then the lower Q."""
     if algorithm not in ("gpa", "pairwise"):
         raise OptionError(f"algorithm must be 'gpa' or 'pairwise', not {algorithm!r}")
-    solver = _gpa if algorithm == "gpa" else _pairwise
-    tolerance = gpa_tol if algorithm == "gpa" else tol
     m = A.shape[1]
     if rstarts > 0:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        starts = [random_rotation(m, rng) for _ in range(rstarts)]
+        starts = np.stack([random_rotation(m, rng) for _ in range(rstarts)])
     else:
-        starts = [np.eye(m) if start is None else np.asarray(start, dtype=float)]
-    best = None
-    for T0 in starts:
-        try:
-            with np.errstate(all="ignore"):
-                result = solver(A, crit, params, orthogonal, T0, tolerance, max_iter)
-        except np.linalg.LinAlgError:  # an oblique start that collapsed two factors
-            result = (T0, float("inf"), False, 0)
-        if not np.isfinite(result[1]):
-            result = (result[0], float("inf"), False, result[3])
-        # a converged start beats one that did not converge; then the smaller criterion wins
-        key = (not result[2], result[1])
-        if best is None or key < best[0]:
-            best = (key, result)
-    return best[1]
+        starts = (np.eye(m) if start is None else np.asarray(start, dtype=float))[None]
+    with np.errstate(all="ignore"):
+        if algorithm == "gpa":
+            T, Q, converged, iterations = _gpa(A, crit, params, orthogonal, starts, gpa_tol,
+                                               max_iter)  # fmt: skip
+        else:
+            results = [_pairwise(A, crit, params, orthogonal, T0, tol, max_iter) for T0 in starts]
+            T = np.stack([r[0] for r in results])
+            Q, converged, iterations = (np.array([r[k] for r in results]) for k in (1, 2, 3))
+    Q = np.where(np.isfinite(Q), Q, np.inf)
+    best = int(np.lexsort((Q, ~converged))[0])
+    return T[best], float(Q[best]), bool(converged[best]), int(iterations[best])
+
+
+def _rotated(A, T, orthogonal):
+    """The loadings A·T (orthogonal) or A·T⁻ᵀ (oblique), for a stack of T."""
+    if orthogonal:
+        return A @ T
+    return np.swapaxes(np.linalg.solve(T, np.broadcast_to(A.T, T.shape[:-2] + A.T.shape)), -1, -2)
+
+
+def _gradient(A, T, L, Gq, orthogonal):
+    """The gradient of Q(rotated loadings) in T."""
+    if orthogonal:
+        return A.T @ Gq
+    return -np.linalg.solve(np.swapaxes(T, -1, -2), np.swapaxes(Gq, -1, -2) @ L)
 
 
 def _gpa(A, crit, params, orthogonal, T, gpa_tol, max_iter):
-    """Gradient projection (Bernaards & Jennrich) from T; returns T, Q, converged, iterations."""
+    """Gradient projection (Bernaards & Jennrich) from a stack of starts T, all at once.
+
+    Each start takes lavaan's steps: project the gradient on the tangent space, double the step
+    length, halve it (at most 1000 times) until Q falls by at least ½α‖Gp‖², and stop when
+    ‖Gp‖ < gpa_tol. Returns per start T, Q, converged and the number of iterations.
+    """
     T = np.array(T, dtype=float)
-    L = A @ T if orthogonal else np.linalg.solve(T, A.T).T
+    n = T.shape[0]
+    L = _rotated(A, T, orthogonal)
     Q, Gq = crit(L, **params)
-    G = A.T @ Gq if orthogonal else -np.linalg.solve(T.T, Gq.T @ L)
-    alpha = 1.0
-    converged = False
-    iteration = 0
-    for iteration in range(max_iter + 1):  # noqa: B007
+    Q = np.atleast_1d(np.asarray(Q, dtype=float)).copy()
+    G = _gradient(A, T, L, Gq, orthogonal)
+    alpha = np.ones(n)
+    converged = np.zeros(n, dtype=bool)
+    iterations = np.zeros(n, dtype=int)
+    active = np.arange(n)
+    for iteration in range(max_iter + 1):
+        Ta, Ga = T[active], G[active]
         if orthogonal:
-            M = T.T @ G
-            Gp = G - T @ ((M + M.T) / 2.0)
+            M = np.swapaxes(Ta, -1, -2) @ Ga
+            Gp = Ga - Ta @ ((M + np.swapaxes(M, -1, -2)) / 2.0)
         else:
-            Gp = G - T * np.sum(T * G, axis=0)
-        frob2 = float(np.sum(Gp * Gp))
-        if np.sqrt(frob2) < gpa_tol:
-            converged = True
+            Gp = Ga - Ta * np.sum(Ta * Ga, axis=-2, keepdims=True)
+        frob2 = np.sum(Gp * Gp, axis=(-2, -1))
+        done = np.sqrt(frob2) < gpa_tol
+        converged[active[done]] = True
+        iterations[active] = iteration
+        active, Gp, frob2 = active[~done], Gp[~done], frob2[~done]
+        if active.size == 0 or iteration == max_iter:
             break
-        alpha *= 2.0
-        for _ in range(1000):
-            X = T - alpha * Gp
-            if orthogonal:
-                U, _, Vt = np.linalg.svd(X)
-                Tt = U @ Vt
-                L = A @ Tt
-            else:
-                Tt = X / np.sqrt(np.sum(X * X, axis=0))
-                L = np.linalg.solve(Tt, A.T).T
-            Q_new, Gq = crit(L, **params)
-            if Q_new < Q - 0.5 * frob2 * alpha:
-                break
-            alpha /= 2.0
-        T, Q = Tt, Q_new
-        if not orthogonal and np.linalg.cond(T) > 1e10:
-            break  # the factors are collapsing onto each other: this start diverges
-        G = A.T @ Gq if orthogonal else -np.linalg.solve(T.T, Gq.T @ L)
-    return T, float(Q), converged, iteration
+        alpha[active] *= 2.0
+        T[active], Q[active], G[active] = _line_search(
+            A, crit, params, orthogonal, T[active], Q[active], Gp, frob2, alpha, active
+        )
+        if not orthogonal:  # starts whose factors collapse onto each other diverge: drop them
+            alive = np.linalg.cond(T[active]) < 1e10
+            Q[active[~alive]] = np.inf
+            active = active[alive]
+    return T, Q, converged, iterations
+
+
+def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, active):
+    """One step of each active start: the accepted T, its Q and its gradient G."""
+    new_T, new_Q, new_G = np.empty_like(T), np.empty_like(Q), np.empty_like(T)
+    pending = np.arange(T.shape[0])
+    for halving in range(1000):
+        step = alpha[active[pending]]
+        X = T[pending] - step[:, None, None] * Gp[pending]
+        if orthogonal:
+            U, _, Vt = np.linalg.svd(X)
+            Tt = U @ Vt
+        else:
+            Tt = X / np.sqrt(np.sum(X * X, axis=-2, keepdims=True))
+        L = _rotated(A, Tt, orthogonal)
+        Qt, Gq = crit(L, **params)
+        Qt = np.atleast_1d(Qt)
+        ok = Qt < Q[pending] - 0.5 * frob2[pending] * step
+        alpha[active[pending[~ok]]] /= 2.0
+        if halving == 999:  # as lavaan: after 1000 halvings the last candidate is taken
+            ok[:] = True
+        rows = pending[ok]
+        new_T[rows], new_Q[rows] = Tt[ok], Qt[ok]
+        new_G[rows] = _gradient(A, Tt[ok], L[ok], Gq[ok], orthogonal)
+        pending = pending[~ok]
+        if pending.size == 0:
+            break
+    return new_T, new_Q, new_G
 
 
 def _pairwise(A, crit, params, orthogonal, T0, tol, max_iter):
     """lavaan's pairwise algorithm: line searches in each plane of two factors in turn."""
-    from scipy.optimize import minimize_scalar
-
     m = A.shape[1]
-    if orthogonal:
-        L = A @ T0
-    else:
-        L = np.linalg.solve(T0, A.T).T
-        Phi = T0.T @ T0
+    L = _rotated(A, T0, orthogonal)
+    Phi = None if orthogonal else T0.T @ T0
     pairs = [(i, j) for i in range(m) for j in range(i + 1, m)]
     planes = pairs if orthogonal else pairs + [(j, i) for i, j in pairs]
-    Q_old = crit(L, **params)[0]
+    Q_old = Q = crit(L, **params)[0]
     converged = False
     iteration = 0
     for iteration in range(1, max_iter + 1):  # noqa: B007
         for c1, c2 in planes:
-            if orthogonal:
-                R = _plane_rotation(m, c1, c2, minimize_scalar(
-                    lambda t, c1=c1, c2=c2: crit(L @ _plane_rotation(m, c1, c2, t), **params)[0],
-                    bounds=(-np.pi / 4, np.pi / 4), method="bounded",
-                    options={"xatol": np.finfo(float).eps ** 0.25}).x)  # fmt: skip
-                L = L @ R
-            else:
-                phi = Phi[c1, c2]
-                d = minimize_scalar(
-                    lambda t, c1=c1, c2=c2, phi=phi: crit(
-                        L @ _plane_shear(m, c1, c2, t, phi), **params)[0],
-                    bounds=(-1.0, 1.0), method="bounded",
-                    options={"xatol": np.finfo(float).eps ** 0.25}).x  # fmt: skip
-                L = L @ _plane_shear(m, c1, c2, d, phi)
-                gamma = np.sqrt(abs(1.0 + 2.0 * d * phi + d * d))
-                Phi[c1, :] = Phi[c1, :] / gamma + (d / gamma) * Phi[c2, :]
-                Phi[:, c1] = Phi[c1, :]
-                Phi[c1, c1] = 1.0
+            L = _pairwise_step(L, Phi, c1, c2, crit, params)
         Q = crit(L, **params)[0]
         if abs(Q_old - Q) < tol:
             converged = True
@@ -353,6 +371,36 @@ def _pairwise(A, crit, params, orthogonal, T0, tol, max_iter):
     Tt_inv = np.linalg.solve(A.T @ A, A.T @ L)
     T = Tt_inv if orthogonal else np.linalg.inv(Tt_inv.T)
     return T, float(Q), converged, iteration
+
+
+def _pairwise_step(L, Phi, c1, c2, crit, params):
+    """The best planar rotation (or, with Φ, oblique shear) of factors c1, c2; updates Φ."""
+    from scipy.optimize import minimize_scalar
+
+    m = L.shape[1]
+    xatol = {"xatol": np.finfo(float).eps ** 0.25}
+    if Phi is None:
+
+        def planar(t):
+            return _plane_rotation(m, c1, c2, t)
+
+        bounds = (-np.pi / 4, np.pi / 4)
+    else:
+        phi = Phi[c1, c2]
+
+        def planar(t):
+            return _plane_shear(m, c1, c2, t, phi)
+
+        bounds = (-1.0, 1.0)
+    best = minimize_scalar(
+        lambda t: crit(L @ planar(t), **params)[0], bounds=bounds, method="bounded", options=xatol
+    ).x
+    if Phi is not None:
+        gamma = np.sqrt(abs(1.0 + 2.0 * best * phi + best * best))
+        Phi[c1, :] = Phi[c1, :] / gamma + (best / gamma) * Phi[c2, :]
+        Phi[:, c1] = Phi[c1, :]
+        Phi[c1, c1] = 1.0
+    return L @ planar(best)
 
 
 def _plane_rotation(m, c1, c2, theta):
@@ -437,11 +485,12 @@ def stationarity(
 
     With A the rotated loadings (standardized by ``ov_var`` and row-weighted as in
     ``rotation``) and Z = Aᵀ ∂Q/∂A: orthogonal, the strict lower triangle of Z − Zᵀ; oblique,
-    the off-diagonal entries of Z − diag(Z)·Φ (entry ij is Z_ij − Z_ii Φ_ij). Differentiated numerically in the loadings, unique variances and factor
-    correlations, they border the information matrix of the rotated parameters.
+    the off-diagonal entries of Z − diag(Z)·Φ (entry ij is Z_ij − Z_ii Φ_ij). Differentiated in
+    the loadings, unique variances and factor correlations, they border the information matrix
+    of the rotated parameters. Not defined for promax (lavaan gives it no standard errors).
     """
     A = np.array(loadings, dtype=float, ndmin=2)
-    p, m = A.shape
+    m = A.shape[1]
     if ov_var is not None:
         A = A / np.sqrt(np.asarray(ov_var, dtype=float))[:, None]
     A = A * row_weight_vector(A, rotation.row_weights)[:, None]
