@@ -18,6 +18,8 @@ CASES = (
     "esem_hs_mlr",
     "esem_hs_mlm",
     "esem_hs_uls",
+    "esem_hs_target",
+    "esem_hs_structural_stdlv",
 )
 
 

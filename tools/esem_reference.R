@@ -28,6 +28,8 @@ composite <- '
   dem60 ~ ind60
   dem65 ~ ind60 + dem60
 '
+target <- matrix(0, 9, 3)
+target[1:3, 1] <- 1; target[4:6, 2] <- 1; target[7:9, 3] <- 1
 case <- function(name, about, fun, data, model, options = list())
   list(name = name, about = about, fun = fun, data = data, model = model, options = options)
 cases <- list(
@@ -53,6 +55,10 @@ cases <- list(
        "cfa", HS, esem3, list(estimator = "MLM")),
   case("esem_hs_uls", "one efa block of 3 factors on x1..x9, geomin, estimator ULS",
        "cfa", HS, esem3, list(estimator = "ULS")),
+  case("esem_hs_target", "one efa block of 3 factors on x1..x9, target rotation (x1-x3, x4-x6, x7-x9 on one factor each)",
+       "cfa", HS, esem3, list(rotation = "target", rotation.args = list(target = target))),
+  case("esem_hs_structural_stdlv", "the structural ESEM with std.lv = TRUE",
+       "sem", HS, structural, list(std.lv = TRUE)),
   case("esem_error_few_indicators", "3 efa factors on 4 indicators (not identified)",
        "cfa", HS, 'efa("b")*f1 + efa("b")*f2 + efa("b")*f3 =~ x1 + x2 + x3 + x4'),
   case("esem_error_fixed_loading", "an efa block with a loading fixed to 1",

@@ -4,10 +4,11 @@ Input: a compiled model with efa blocks, its estimates θ̂ (unrotated: the iden
 :mod:`semlang.partable.efa_blocks`), the exo values and the :class:`RotationSettings`. Output:
 the compiled model of the rotated table (the identification rows freed) and its θ: each block's
 loadings are rotated (:func:`semlang.efa.rotation.rotate`, on the loadings standardized by the
-indicators' variances ΛΛᵀ + Θ as lavaan's std.ov), and the whole model is carried along: with H
-the block's rotation matrix (identity elsewhere) the latent variables become η* = Hᵀη, so
-loadings Λ* = ΛH⁻ᵀ, (co)variances Ψ* = HᵀΨH, regressions B* = HᵀBH⁻ᵀ, means α* = Hᵀα — in RAM
-form A* = KAK⁻¹, S* = KSKᵀ, m* = Km with K = diag(I, Hᵀ).
+indicators' variances ΛΛᵀ + Θ as lavaan's std.ov, its factors first reflected to lavaan's signs),
+and the whole model is carried along: with H the block's rotation matrix (the reflections D
+included: DH; identity elsewhere) the latent variables become η* = Hᵀη, so loadings
+Λ* = ΛH⁻ᵀ, (co)variances Ψ* = HᵀΨH, regressions B* = HᵀBH⁻ᵀ, means α* = Hᵀα — in RAM form
+A* = KAK⁻¹, S* = KSKᵀ, m* = Km with K = diag(I, Hᵀ).
 
 :func:`stationarity` gives the conditions the rotated solution satisfies (the rotation
 criterion's first-order conditions, lavaan's ``lav_model_efa_rotate_border_x``), as a function
@@ -57,6 +58,15 @@ def _ov_var(A: np.ndarray, S: np.ndarray, rows, cols) -> np.ndarray:
     return np.sum(L * L, axis=1) + np.diag(S)[rows]
 
 
+def _corner_signs(loadings: np.ndarray) -> np.ndarray:
+    """±1 per factor, so that the k-th factor's first free loading (its k-th) is positive: the
+    signs of lavaan's unrotated solution, which starts from an EFA in that corner form. A
+    criterion that is not blind to reflections (a target) depends on them."""
+    m = loadings.shape[1]
+    head = np.diag(loadings[:m, :m]) if loadings.shape[0] >= m else np.ones(m)
+    return np.where(head < 0, -1.0, 1.0)
+
+
 def rotate_model(model: CompiledModel, theta: np.ndarray, exo, settings: RotationSettings):
     """The rotated table's compiled model, its θ, the rotation of every block and the pairs of
     θ indices that are equal (see :func:`~semlang.partable.efa_blocks.rotated_table`)."""
@@ -71,10 +81,11 @@ def rotate_model(model: CompiledModel, theta: np.ndarray, exo, settings: Rotatio
         A, S, m = fill_matrices(layout, theta, exo[k] if exo is not None else None)
         K = np.eye(layout.n)
         for name, rows, cols in _sets_of(model, k):
-            loadings = A[np.ix_(rows, cols)]
+            signs = _corner_signs(A[np.ix_(rows, cols)])
+            loadings = A[np.ix_(rows, cols)] * signs
             ov_var = _ov_var(A, S, rows, cols) if settings.std_ov else None
             result = rotate(loadings, settings.method, ov_var=ov_var, **settings.rotate_kwargs())
-            K[np.ix_(cols, cols)] = result.rotation_matrix.T
+            K[np.ix_(cols, cols)] = result.rotation_matrix.T * signs
             constrained = not (later_free and layout.group > 1)
             blocks.append(BlockRotation(k, name, rows, cols, result, constrained))
         K_inv = np.linalg.inv(K)
