@@ -83,3 +83,14 @@ def test_factor_scores_of_the_rotated_factors(name):
     for k, ref in enumerate(load(name)["scores_regression"]):
         for factor, value in ref.items():
             assert_matches("score", float(scores[factor].iloc[k]), value, f"{name} {k} {factor}")
+
+
+def test_command_line_rotation(tmp_path, capsys):
+    from semlang.cli import main
+
+    model = tmp_path / "esem.sem"
+    model.write_text(load("esem_hs_oblimin")["model"] + "\n")
+    code = main(["fit", "--cfa", "--rotation", "oblimin", str(model), "HolzingerSwineford1939.csv"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "  Rotation method                      OBLIMIN OBLIQUE\n" in text

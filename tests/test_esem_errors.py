@@ -66,6 +66,7 @@ def test_unknown_rotation_and_rotation_args():
     assert "did you mean 'geomin'" in _error(BLOCK, OptionError, rotation="geomni")
     text = _error(BLOCK, OptionError, rotation_args={"rstart": 5})
     assert "unknown rotation_args entry 'rstart'" in text and "'rstarts'" in text
+    assert "rotation_args must be a dict" in _error(BLOCK, OptionError, rotation_args="oblimin")
 
 
 def test_first_order_standard_errors_are_refused():

@@ -59,8 +59,7 @@ class RotationSettings:
 
     def rotate_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`semlang.efa.rotation.rotate` (besides ov_var)."""
-        out = {_RENAMED.get(k, k): v for k, v in self.args.items() if k != "std_ov"}
-        return out
+        return {_RENAMED.get(k, k): v for k, v in self.args.items() if k != "std_ov"}
 
 
 def rotation_settings(rotation: Any = "geomin", rotation_args: Any = None, rotation_se: Any = None):
@@ -75,9 +74,9 @@ def rotation_settings(rotation: Any = "geomin", rotation_args: Any = None, rotat
             hint="semlang computes the standard errors of rotated parameters as lavaan's "
             "default, rotation_se='bordered'",
         )
-    given = dict(rotation_args or {})
     if not isinstance(rotation_args, dict | type(None)):
         raise OptionError("rotation_args must be a dict", hint='e.g. {"rstarts": 50}')
+    given = dict(rotation_args or {})
     args = dict(DEFAULT_ARGS)
     for key, value in given.items():
         name = str(key).replace(".", "_")
