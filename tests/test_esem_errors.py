@@ -77,3 +77,36 @@ def test_first_order_standard_errors_are_refused():
 def test_orthogonal_rotation_of_groups_with_equal_loadings():
     with pytest.raises(semlang.NotSupportedError, match="orthogonal rotation"):
         semlang.cfa(BLOCK, HS, group="school", group_equal=["loadings"], rotation="varimax")
+
+
+STRUCTURAL = BLOCK + "\nspeed =~ x7 + x8 + x9\n"
+
+
+@pytest.mark.parametrize(
+    "extra, how",
+    [
+        ("speed ~ p*f1 + q*f2\np == q", "equated"),
+        ("speed ~ a*f1 + a*f2", "equated"),
+        ("speed ~ 0.2*f1 + f2", "fixed"),
+        ("speed ~ f1 + f2\nf1 ~~ 0.3*f2", "fixed"),
+    ],
+)
+def test_constraints_on_parameters_the_rotation_transforms(extra, how):
+    text = _error(STRUCTURAL + extra)
+    assert "involves a factor of an efa block and cannot be " + how in text
+
+
+def test_labels_used_in_definitions_are_fine():
+    fit = semlang.sem(STRUCTURAL + "speed ~ p*f1 + q*f2\ntotal := p + q", HS)
+    frame = fit.estimates()
+    assert frame.loc[frame.op == ":=", "se"].iloc[0] > 0
+
+
+def test_two_level_rotation_is_refused():
+    data = semlang.datasets.load("Demo.twolevel")
+    model = (
+        'level: 1\nefa("w")*fw1 + efa("w")*fw2 =~ y1 + y2 + y3 + y4 + y5 + y6\n'
+        "level: 2\nfb =~ y1 + y2 + y3"
+    )
+    with pytest.raises(semlang.NotSupportedError, match="two-level model"):
+        semlang.sem(model, data, cluster="cluster")

@@ -93,6 +93,11 @@ def check_rotation_options(options, table=None, settings=None) -> None:
     """The standard errors a rotated solution has (lavaan's bordered ones: standard, none), and
     no orthogonal rotation of several groups with equal loadings (whose later groups lavaan
     fits with the factor covariances fixed to 0, a model fitted before the rotation is known)."""
+    if table is not None and table.nlevels > 1:
+        raise NotSupportedError(
+            "rotating the efa blocks of a two-level model is not supported yet",
+            hint="fit it with rotation='none' (the unrotated solution), or as one level",
+        )
     if table is not None and settings.orthogonal and equal_loadings(table):
         raise NotSupportedError(
             f"an orthogonal rotation ({settings.method}) of several groups with equal loadings "

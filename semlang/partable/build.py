@@ -16,7 +16,7 @@ from semlang.errors import ModelSpecificationError, Span
 from semlang.options import ModelOptions, ModelType
 from semlang.partable.composites import warn_unscaled
 from semlang.partable.defaults import Drafts, level_drafts
-from semlang.partable.efa_blocks import efa_sets, later_group_efa
+from semlang.partable.efa_blocks import check_rotated_parameters, efa_sets, later_group_efa
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
 from semlang.partable.table import BlockVariables, ParameterTable, ParamRow
 from semlang.partable.user_rows import UserModel, UserRow, collect
@@ -58,6 +58,7 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
     roles = _roles(user)
     between = frozenset(roles[2].observed) if user.nlevels == 2 else frozenset()
     efa = {level: efa_sets(rows, model.source) for level, rows in user.rows_by_level.items()}
+    check_rotated_parameters(user, efa, model.source)
     for rows in user.rows_by_level.values():
         warn_unscaled(rows, options)
     drafts_by_level = {

@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 from semlang.errors import ModelSpecificationError
+from semlang.syntax import ast
 from semlang.syntax.ast import ModifierKind, Op
 
 _COV, _MEASURED = Op.COVARIANCE, Op.MEASURED
@@ -144,6 +145,54 @@ def _check_labels(rows, names, source) -> None:
                 label.span,
                 hint="block names and labels are different things; give the parameter "
                 "another label",
+            )
+
+
+def check_rotated_parameters(user, sets_by_level: dict, source) -> None:
+    """Parameters that the rotation transforms besides the loadings — regressions on or of a
+    block's factors, their covariances and means — cannot be fixed, bounded or equated (by a
+    shared label or an ``==``, ``<``, ``>`` constraint): the constraint would hold for the
+    unrotated solution only. (``:=`` definitions are computed from the rotated values.)"""
+    names = {s.name for sets in sets_by_level.values() for s in sets}
+    if not names:
+        return
+    in_constraints = {
+        node.name
+        for constraint in user.constraints
+        for side in (constraint.left, constraint.right)
+        for node in ast.walk(side)
+        if isinstance(node, ast.Symbol)
+    }
+    for level, rows in user.rows_by_level.items():
+        factors = efa_factors(sets_by_level.get(level, ()))
+        labels: dict[str, int] = {}
+        for row in rows:
+            label = row.modifiers.get(ModifierKind.LABEL)
+            for value in label.values if label is not None else ():
+                labels[value] = labels.get(value, 0) + 1
+        for row in rows:
+            if row.efa or not (row.lhs in factors or row.rhs in factors):
+                continue
+            if row.op is _MEASURED or (row.op is _COV and row.lhs == row.rhs):
+                continue  # (a block factor measured elsewhere is refused above; variances: 1)
+            _check_rotated_row(row, labels, in_constraints, source)
+
+
+def _check_rotated_row(row, labels, in_constraints, source) -> None:
+    what = f"'{row.lhs} ~1'" if row.op is Op.INTERCEPT else f"'{row.lhs} {row.op} {row.rhs}'"
+    for kind, modifier in row.modifiers.items():
+        label = kind is ModifierKind.LABEL
+        shared = label and any(
+            v is not None and (labels.get(v, 0) > 1 or v in in_constraints) for v in modifier.values
+        )
+        if kind in _REFUSED and (not label or shared):
+            how = "equated" if label else _REFUSED[kind]
+            raise ModelSpecificationError(
+                f"{what} involves a factor of an efa block and cannot be {how}: the rotation "
+                "transforms it, which does not keep such a constraint",
+                source,
+                modifier.span,
+                hint="leave it free (a label used only in ':=' definitions is fine)",
             )
 
 
