@@ -154,6 +154,7 @@ def _fit_one(names, S, nobs, m, rotation, estimator, options, se) -> EfaFit:
         vcov=vcov,
         fit_measures=measures,
         converged=extraction.converged,
+        unrotated=extraction.loadings,
     )
 
 

@@ -36,6 +36,7 @@ class EfaFit:
     vcov: np.ndarray | None
     fit_measures: dict
     converged: bool
+    unrotated: np.ndarray | None = None
 
     @property
     def factors(self) -> list[str]:
@@ -63,12 +64,20 @@ class EfaFit:
 
     @cached_property
     def se_std(self) -> np.ndarray | None:
+        """Standard errors of the standardized θ, as lavaan's standardizedSolution() (for a
+        rotated solution: through the rotation, see inference.lavaan_standardized_vcov)."""
         if self.vcov is None:
             return None
         p = len(self.variables)
-        V = inference.standardized_vcov(
-            self.theta, self.vcov, p, self.nfactors, self.orthogonal_layout
-        )
+        if self.rotation.method == "none" or self.unrotated is None:
+            V = inference.standardized_vcov(
+                self.theta, self.vcov, p, self.nfactors, self.orthogonal_layout
+            )
+        else:
+            V = inference.lavaan_standardized_vcov(
+                self.unrotated, self.uniquenesses, self.rotation, self.options,
+                self.estimator, self.nobs,
+            )  # fmt: skip
         return _root(np.diag(V))
 
     def _matrix(self, values: np.ndarray) -> pd.DataFrame:

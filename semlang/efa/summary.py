@@ -71,15 +71,18 @@ def _r_number(value) -> str:
     return str(int(value)) if value.is_integer() else f"{value:g}"
 
 
-def r_format(values, nd: int) -> list[str]:
-    """R's format(round(x, nd)): the fewest decimals (≤ nd) that show every value; NA for nan."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    rounded = [round(v, nd) for v in finite]
+def r_format(values, nd: int, digits: int = 7) -> list[str]:
+    """R's format(round(x, nd)): the fewest decimals (≤ nd) that show every value to ``digits``
+    significant digits; NA for nan; right-justified to a common width."""
     decimals = 0
-    for d in range(nd + 1):
-        decimals = d
-        if all(abs(round(v, d) - v) < 1e-9 for v in rounded):
-            break
+    for v in values:
+        if v is None or not math.isfinite(v):
+            continue
+        v = round(v, nd)
+        whole = len(str(int(abs(v)))) if abs(v) >= 1 else 0
+        limit = max(0, min(nd, digits - whole))
+        needed = next((d for d in range(limit + 1) if abs(round(v, d) - v) < 1e-9), limit)
+        decimals = max(decimals, needed)
     texts = [f"{round(v, nd):.{decimals}f}" if v is not None and math.isfinite(v) else "NA"
              for v in values]  # fmt: skip
     width = max((len(t) for t in texts), default=0)
@@ -102,11 +105,17 @@ def _matrix_lines(frame, nd: int, shift: int = 0) -> list[str]:
     return out
 
 
-def _vector_lines(values, names, nd: int) -> list[str]:
+def _vector_lines(values, names, nd: int, line_width: int = 80) -> list[str]:
+    """A named vector as R prints it: cells of width nd + 4, wrapped at ``line_width``."""
     texts = r_format(list(values), nd)
     width = nd + 4
-    return [" ".join(f"{n:>{width}}" for n in names) + " ",
-            " ".join(f"{t:>{width}}" for t in texts) + " "]  # fmt: skip
+    per_line = max(1, line_width // (width + 1))
+    out = []
+    for start in range(0, len(texts), per_line):
+        chunk = slice(start, start + per_line)
+        out.append(" ".join(f"{n:>{width}}" for n in names[chunk]) + " ")
+        out.append(" ".join(f"{t:>{width}}" for t in texts[chunk]) + " ")
+    return out
 
 
 def _stars(values, ses, alpha_level: float) -> np.ndarray:
