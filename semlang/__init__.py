@@ -29,7 +29,7 @@ from semlang.errors import (
 )
 
 if TYPE_CHECKING:
-    from semlang import datasets, graph
+    from semlang import datasets, efa, graph
     from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
     from semlang.invariance import invariance
     from semlang.psychometrics import reliability
@@ -57,7 +57,7 @@ _FUNCTIONS = {
     "reliability": "semlang.psychometrics",
     "simulate": "semlang.simulation",
 }
-_MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner")
+_MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner", "efa")
 
 __all__ = [
     "ConvergenceWarning",
@@ -84,6 +84,7 @@ __all__ = [
     "compile_model",
     "data",
     "datasets",
+    "efa",
     "fit",
     "fsr",
     "graph",

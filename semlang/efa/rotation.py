@@ -171,6 +171,34 @@ def rotate(
                     iterations, params)  # fmt: skip
 
 
+def rerotate(loadings, rotation: Rotation, ov_var, options: dict):
+    """Rotate a stack of loading matrices (n × p × m) with ``rotation``'s method, each from
+    ``rotation.rotation_matrix`` by one GPA run (lavaan's rotation inside its numerical
+    Jacobians), then reflect and order each: returns the stacks of loadings and Φ."""
+    A = np.array(loadings, dtype=float)
+    n, p, m = A.shape
+    if m < 2:
+        return A, np.ones((n, 1, 1))
+    scale = np.ones((n, p)) if ov_var is None else np.sqrt(np.asarray(ov_var, dtype=float))
+    A = A / scale[..., None]
+    weights = np.stack([row_weight_vector(a, rotation.row_weights) for a in A])
+    Aw = A * weights[..., None]
+    crit = _criterion_function(rotation.method)
+    starts = np.broadcast_to(rotation.rotation_matrix, (n, m, m))
+    with np.errstate(all="ignore"):
+        T, *_ = _gpa(Aw, crit, rotation.params, rotation.orthogonal, starts,
+                     options.get("gpa_tol", 1e-5), options.get("max_iter", 10000))  # fmt: skip
+    L = _rotated(Aw, T, rotation.orthogonal) / weights[..., None] * scale[..., None]
+    Phi = np.broadcast_to(np.eye(m), (n, m, m)) if rotation.orthogonal else (
+        np.swapaxes(T, -1, -2) @ T)  # fmt: skip
+    out_L, out_Phi = np.empty_like(L), np.empty_like(Phi)
+    order_by = options.get("order_by", "index")
+    for j in range(n):
+        out_L[j], _, out_Phi[j], _ = _reflect_and_order(L[j], T[j], Phi[j], rotation.orthogonal,
+                                                         options.get("reflect", True), order_by)  # fmt: skip
+    return out_L, out_Phi
+
+
 def _row_weights_kind(row_weights: str, name: str) -> str:
     kind = str(row_weights).lower().replace(".", "-")
     if kind == "cm":
@@ -266,21 +294,22 @@ def _best_start(A, crit, params, orthogonal, algorithm, rstarts, seed, start, gp
 
 
 def _rotated(A, T, orthogonal):
-    """The loadings A·T (orthogonal) or A·T⁻ᵀ (oblique), for a stack of T."""
+    """The loadings A·T (orthogonal) or A·T⁻ᵀ (oblique); A and T one matrix or stacks."""
     if orthogonal:
         return A @ T
-    return np.swapaxes(np.linalg.solve(T, np.broadcast_to(A.T, T.shape[:-2] + A.T.shape)), -1, -2)
+    return np.swapaxes(np.linalg.solve(T, np.swapaxes(A, -1, -2)), -1, -2)
 
 
 def _gradient(A, T, L, Gq, orthogonal):
     """The gradient of Q(rotated loadings) in T."""
     if orthogonal:
-        return A.T @ Gq
+        return np.swapaxes(A, -1, -2) @ Gq
     return -np.linalg.solve(np.swapaxes(T, -1, -2), np.swapaxes(Gq, -1, -2) @ L)
 
 
 def _gpa(A, crit, params, orthogonal, T, gpa_tol, max_iter):
-    """Gradient projection (Bernaards & Jennrich) from a stack of starts T, all at once.
+    """Gradient projection (Bernaards & Jennrich) from a stack of starts T, all at once, of one
+    loading matrix A (p × m) or of a stack of them (one per start).
 
     Each start takes lavaan's steps: project the gradient on the tangent space, double the step
     length, halve it (at most 1000 times) until Q falls by at least ½α‖Gp‖², and stop when
@@ -288,6 +317,7 @@ def _gpa(A, crit, params, orthogonal, T, gpa_tol, max_iter):
     """
     T = np.array(T, dtype=float)
     n = T.shape[0]
+    A = np.broadcast_to(A, (n, *np.shape(A)[-2:]))
     L = _rotated(A, T, orthogonal)
     Q, Gq = crit(L, **params)
     Q = np.atleast_1d(np.asarray(Q, dtype=float)).copy()
@@ -312,7 +342,7 @@ def _gpa(A, crit, params, orthogonal, T, gpa_tol, max_iter):
             break
         alpha[active] *= 2.0
         T[active], Q[active], G[active] = _line_search(
-            A, crit, params, orthogonal, T[active], Q[active], Gp, frob2, alpha, active
+            A[active], crit, params, orthogonal, T[active], Q[active], Gp, frob2, alpha, active
         )
         if not orthogonal:  # starts whose factors collapse onto each other diverge: drop them
             alive = np.linalg.cond(T[active]) < 1e10
@@ -333,7 +363,7 @@ def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, active):
             Tt = U @ Vt
         else:
             Tt = X / np.sqrt(np.sum(X * X, axis=-2, keepdims=True))
-        L = _rotated(A, Tt, orthogonal)
+        L = _rotated(A[pending], Tt, orthogonal)
         Qt, Gq = crit(L, **params)
         Qt = np.atleast_1d(Qt)
         ok = Qt < Q[pending] - 0.5 * frob2[pending] * step
@@ -342,7 +372,7 @@ def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, active):
             ok[:] = True
         rows = pending[ok]
         new_T[rows], new_Q[rows] = Tt[ok], Qt[ok]
-        new_G[rows] = _gradient(A, Tt[ok], L[ok], Gq[ok], orthogonal)
+        new_G[rows] = _gradient(A[rows], Tt[ok], L[ok], Gq[ok], orthogonal)
         pending = pending[~ok]
         if pending.size == 0:
             break
