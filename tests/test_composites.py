@@ -18,6 +18,10 @@ def test_composite_model_matches_lavaan(fit):
     assert_case(fit, "composite_poldem")
 
 
+def test_composite_in_several_groups_matches_lavaan():
+    assert_case(fit_case("composite_hs_groups"), "composite_hs_groups")
+
+
 def test_composite_rows_of_the_parameter_table(fit):
     frame = fit.table.to_frame()
     weights = frame[frame.op == "<~"]

@@ -30,11 +30,18 @@ composite <- '
 '
 target <- matrix(0, 9, 3)
 target[1:3, 1] <- 1; target[4:6, 2] <- 1; target[7:9, 3] <- 1
+composite_hs <- '
+  comp <~ 1*x1 + x2 + x3
+  textual =~ x4 + x5 + x6
+  textual ~ comp
+'
 case <- function(name, about, fun, data, model, options = list())
   list(name = name, about = about, fun = fun, data = data, model = model, options = options)
 cases <- list(
   case("composite_poldem", "a composite ind60 of x1, x2, x3 (first weight fixed) predicting two factors",
        "sem", PD, composite),
+  case("composite_hs_groups", "a composite of x1, x2, x3 predicting a factor, by school",
+       "sem", HS, composite_hs, list(group = "school")),
   case("esem_hs_geomin", "one efa block of 3 factors on x1..x9, geomin (lavaan's default)",
        "cfa", HS, esem3),
   case("esem_hs_oblimin", "one efa block of 3 factors on x1..x9, oblimin",
@@ -91,7 +98,7 @@ run_case <- function(cs) {
                                   group = pt$group[keep], est = pt$est.unrotated[keep])
   }
   if (!is.null(cs$options$group)) extra$group_labels <- lavInspect(fit, "group.label")
-  if (is.null(cs$options$group) && cs$name != "composite_poldem")
+  if (is.null(cs$options$group) && !startsWith(cs$name, "composite"))
     extra$scores_regression <- as.data.frame(lavPredict(fit)[1:20, , drop = FALSE])
   c(res, extra)
 }
