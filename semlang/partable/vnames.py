@@ -1,8 +1,9 @@
 """The roles of a block's variables, by lavaan's rules.
 
 Input: the user rows of one level. Output: :class:`VariableRoles` — latent variables (left of
-``=~``), indicators, exogenous and endogenous variables, and the observed variables in lavaan's
-order (indicators, then outcomes, then predictors, then variables named only in ``~~`` or ``~1``).
+``=~``, and composites left of ``<~``), indicators, exogenous and endogenous variables, and the
+observed variables in lavaan's order (indicators, then outcomes, then predictors — a composite's
+formative indicators among them —, then variables named only in ``~~`` or ``~1``).
 These roles decide which default parameters a block gets.
 """
 
