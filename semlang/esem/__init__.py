@@ -19,12 +19,12 @@ def rotated_result(fit, given: dict[str, Any]):
     has none, or with ``rotation="none"``)."""
     if not fit.table.efa_sets:
         return fit
-    from semlang.esem.fit import check_rotation_options, rotate_fit
+    from semlang.esem.fit import check_rotation_options, reflect_fit, rotate_fit
     from semlang.esem.settings import rotation_settings
 
     settings = rotation_settings(**given)
     if settings.method == "none":
-        return fit
+        return reflect_fit(fit)
     check_rotation_options(fit.options, fit.table, settings)
     return rotate_fit(fit, settings)
 

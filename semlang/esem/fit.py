@@ -19,7 +19,7 @@ from functools import cached_property
 import numpy as np
 
 from semlang.errors import NotSupportedError, OptionError
-from semlang.esem.rotate import rotate_model, stationarity_jacobian
+from semlang.esem.rotate import reflect_model, rotate_model, stationarity_jacobian
 from semlang.esem.settings import RotationSettings
 from semlang.estimate.estimator import Estimation, build_objective
 from semlang.options import StandardErrors
@@ -110,6 +110,17 @@ def check_rotation_options(options, table=None, settings=None) -> None:
             hint="the rotated solution has standard, sandwich (robust) or no standard errors; "
             "or pass rotation='none' to keep the unrotated solution",
         )
+
+
+def reflect_fit(fit: Fit) -> Fit:
+    """``rotation="none"``: the unrotated solution with lavaan's signs (each factor's first
+    free loading positive), a point of the same fitted model."""
+    theta = reflect_model(fit.model, fit.theta, fit.estimation.objective.exo)
+    if theta is None:
+        return fit
+    phi = fit.model.space.phi_from_theta(theta)
+    estimation = dataclasses.replace(fit.estimation, theta=theta, phi=phi)
+    return dataclasses.replace(fit, estimation=estimation)
 
 
 def rotate_fit(fit: Fit, settings: RotationSettings) -> RotatedFit:

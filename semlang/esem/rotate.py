@@ -88,13 +88,33 @@ def rotate_model(model: CompiledModel, theta: np.ndarray, exo, settings: Rotatio
             K[np.ix_(cols, cols)] = result.rotation_matrix.T * signs
             constrained = not (later_free and layout.group > 1)
             blocks.append(BlockRotation(k, name, rows, cols, result, constrained))
-        K_inv = np.linalg.inv(K)
-        A2, S2, m2 = K @ A @ K_inv, K @ S @ K.T, K @ m
-        target = rotated.layouts[k]
-        for entries, matrix in ((target.A_free, A2), (target.S_free, S2)):
-            theta_rot[entries.theta] = matrix[entries.rows, entries.cols]
-        theta_rot[target.m_free.theta] = m2[target.m_free.rows]
+        _carry(K, A, S, m, rotated.layouts[k], theta_rot)
     return rotated, theta_rot, tuple(blocks), pairs
+
+
+def _carry(K: np.ndarray, A, S, m, target, theta_out: np.ndarray) -> None:
+    """A* = KAK⁻¹, S* = KSKᵀ, m* = Km read into θ of the ``target`` layout's free entries."""
+    K_inv = np.linalg.inv(K)
+    A2, S2, m2 = K @ A @ K_inv, K @ S @ K.T, K @ m
+    for entries, matrix in ((target.A_free, A2), (target.S_free, S2)):
+        theta_out[entries.theta] = matrix[entries.rows, entries.cols]
+    theta_out[target.m_free.theta] = m2[target.m_free.rows]
+
+
+def reflect_model(model: CompiledModel, theta: np.ndarray, exo) -> np.ndarray | None:
+    """θ of the unrotated solution with every block's factors reflected to lavaan's signs
+    (:func:`_corner_signs`), or None when they have them already (``rotation="none"``)."""
+    out = np.array(theta, dtype=float)
+    changed = False
+    for k, layout in enumerate(model.layouts):
+        A, S, m = fill_matrices(layout, theta, exo[k] if exo is not None else None)
+        K = np.eye(layout.n)
+        for _, rows, cols in _sets_of(model, k):
+            signs = _corner_signs(A[np.ix_(rows, cols)])
+            K[cols, cols] = signs
+            changed = changed or bool(np.any(signs < 0))
+        _carry(K, A, S, m, layout, out)
+    return out if changed else None
 
 
 def stationarity(
