@@ -132,11 +132,7 @@ def moment_groups(fit) -> tuple[_Group, ...]:
         cluster = getattr(group, "cluster", None)
         if cluster is not None:
             cluster = cluster[patterns.used_rows]
-        d_sigma, d_mu = moments.dsigma_dtheta(n_theta)
-        rows, cols = vech_indices(len(names))
-        delta_theta = np.hstack([d_mu, d_sigma[:, rows, cols]]).T
-        if not meanstructure:
-            delta_theta = delta_theta[len(names) :]
+        delta_theta = _moment_derivatives(moments, n_theta, meanstructure)
         out.append(
             _Group(
                 weight=group.nobs / fit.nobs, patterns=patterns, raw=group.raw, fiml=fiml,
@@ -146,6 +142,19 @@ def moment_groups(fit) -> tuple[_Group, ...]:
             )
         )  # fmt: skip
     return tuple(out)
+
+
+def _moment_derivatives(moments, n_theta: int, meanstructure: bool) -> np.ndarray:
+    """dm/dθ (moments, n_theta), m = (μ, vech Σ) (μ only with a mean structure), from each free
+    RAM entry's dΣ = a bᵀ + b aᵀ and dμ = c, without the n_theta × p × p array."""
+    Pa, Pb, Pc, index = moments.entry_vectors()
+    rows, cols = vech_indices(Pa.shape[1])
+    entries = Pa[:, rows] * Pb[:, cols] + Pb[:, rows] * Pa[:, cols]
+    if meanstructure:
+        entries = np.hstack([Pc, entries])
+    out = np.zeros((n_theta, entries.shape[1]))
+    np.add.at(out, index, entries)
+    return out.T
 
 
 def _scores(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
