@@ -168,9 +168,9 @@ def cluster_sums(group: _Group, values: np.ndarray) -> np.ndarray:
     data have no clusters)."""
     if group.cluster is None:
         return values
-    sums = np.zeros((int(group.cluster.max()) + 1, values.shape[1]))
-    np.add.at(sums, group.cluster, values)
-    return sums
+    count = int(group.cluster.max()) + 1  # each column's sums in row order, as np.add.at's
+    columns = [np.bincount(group.cluster, values[:, j], count) for j in range(values.shape[1])]
+    return np.column_stack(columns) if columns else np.zeros((count, 0))
 
 
 def cross_product(group: _Group, values: np.ndarray) -> np.ndarray:
@@ -267,14 +267,7 @@ def _adf_gamma(group: _Group) -> np.ndarray:
     fitted = y.copy()
     coef, *_ = np.linalg.lstsq(design, y[:, others], rcond=None)
     fitted[:, others] = design @ coef
-    rows, cols = vech_indices(p)
-
-    def contributions(values: np.ndarray) -> np.ndarray:
-        centered = values - values.mean(axis=0)
-        products = centered[:, rows] * centered[:, cols]
-        return np.hstack([values, products]) if group.meanstructure else products
-
-    z = contributions(y) - contributions(fitted)
+    z = _contributions(y, group.meanstructure) - _contributions(fitted, group.meanstructure)
     z -= z.mean(axis=0)
     return cross_product(group, z)
 
