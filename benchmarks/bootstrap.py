@@ -6,7 +6,10 @@ ratio is the parallel wall time over the serial one next to it. Printed: per exe
 wall seconds (the draws, their collection and the summaries; the fit itself is made once,
 before), the median CPU seconds of the draws (this process's and its workers') and draws per
 second; then the median of the repeats' ratios (the goal: at most 0.65 on a quiet 2-core
-machine, at most 1 on a busy one) and the 1-minute load average before and after.
+machine, at most 1 on a busy one), the figure a machine with idle cores would give as far as the
+CPU time tells (the CPU seconds of the parallel run's busiest process — this one or a worker —
+over the serial run's: what the wall ratio comes to when nothing else competes for the cores,
+start-up and waiting aside) and the 1-minute load average before and after.
 
     python benchmarks/bootstrap.py [--draws 1000] [--jobs 2] [--seed 1] [--repeats 3]
 """
@@ -29,21 +32,22 @@ from semlang.results.bootstrap import run_bootstrap
 REFERENCE = _bench.REFERENCE / "hs_cfa.json"
 
 
-def cpu_seconds() -> float:
-    """CPU seconds of this process and of its finished children."""
-    own = time.process_time()
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds of this process and of its finished children (the workers)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own + children.ru_utime + children.ru_stime
+    return time.process_time(), children.ru_utime + children.ru_stime
 
 
-def time_bootstrap(fit, executor: str, jobs: int) -> tuple[float, float, object]:
-    """(wall seconds, CPU seconds, the result)."""
-    cpu = cpu_seconds()
+def time_bootstrap(fit, executor: str, jobs: int) -> tuple[float, tuple[float, float], object]:
+    """(wall seconds, CPU seconds of this process and of the workers, the result)."""
+    own, workers = cpu_seconds()
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = run_bootstrap(fit, executor=executor, n_jobs=jobs, progress=False)
-    return time.perf_counter() - start, cpu_seconds() - cpu, result
+    wall = time.perf_counter() - start
+    own_after, workers_after = cpu_seconds()
+    return wall, (own_after - own, workers_after - workers), result
 
 
 def hs_fit(draws: int, seed: int):
@@ -58,21 +62,24 @@ def compare(draws: int = 1000, jobs: int = 2, seed: int = 1, repeats: int = 3) -
     load_before = os.getloadavg()[0]
     wall: dict[str, list[float]] = {"serial": [], "processes": []}
     cpu: dict[str, list[float]] = {"serial": [], "processes": []}
-    ratios, same = [], True
+    ratios, idle_ratios, same = [], [], True
     for number in range(repeats):
         order = ("serial", "processes") if number % 2 == 0 else ("processes", "serial")
-        results = {}
+        results, used = {}, {}
         for executor in order:
-            seconds, used, results[executor] = time_bootstrap(fit, executor, jobs)
+            seconds, used[executor], results[executor] = time_bootstrap(fit, executor, jobs)
             wall[executor].append(seconds)
-            cpu[executor].append(used)
+            cpu[executor].append(sum(used[executor]))
         ratios.append(wall["processes"][-1] / wall["serial"][-1])
+        # on idle cores the parallel run lasts about as long as its busiest process's CPU time
+        idle_ratios.append(max(used["processes"]) / sum(used["serial"]))
         same &= bool((results["serial"].theta == results["processes"].theta).all())
     return {
         "draws": draws, "jobs": jobs, "repeats": repeats, "same_draws": same,
         "wall": {k: statistics.median(v) for k, v in wall.items()},
         "cpu": {k: statistics.median(v) for k, v in cpu.items()},
         "ratio": statistics.median(ratios), "ratios": ratios,
+        "idle_ratio": statistics.median(idle_ratios),
         "load_before": load_before, "load_after": os.getloadavg()[0],
     }  # fmt: skip
 
@@ -93,7 +100,8 @@ def main() -> None:
         wall, cpu = out["wall"][executor], out["cpu"][executor]
         print(f"{label:<16} {wall:8.2f} {cpu:8.2f} {args.draws / wall:8.1f}")
     shown = ", ".join(f"{r:.2f}" for r in out["ratios"])
-    print(f"parallel / serial: {out['ratio']:.2f} (repeats: {shown})")
+    print(f"parallel / serial: {out['ratio']:.2f} (repeats: {shown}); CPU-bound figure for idle "
+          f"cores (busiest process's CPU / serial CPU): {out['idle_ratio']:.2f}")  # fmt: skip
     print(f"same draws in both: {out['same_draws']}")
 
 

@@ -56,7 +56,7 @@ def cases(match: str | None) -> list[Path]:
         case = json.loads(path.read_text())
         if "estimates" not in case or case.get("prep") or "bollen" in path.stem:
             continue
-        if match and match not in path.stem:
+        if match and not any(part and part in path.stem for part in match.split(",")):
             continue
         out.append(path)
     return out
@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=5, help="fits per block")
     parser.add_argument("--rounds", type=int, default=5, help="alternating blocks per side")
     parser.add_argument("--no-peers", action="store_true")
-    parser.add_argument("--match", default=None, help="only cases whose name contains this")
+    parser.add_argument("--match", default=None, help="only cases whose name contains this "
+                        "(or one of several, comma-separated)")  # fmt: skip
     parser.add_argument("--goal", type=float, default=5.0, help="list the cases below this ratio")
     args = parser.parse_args(argv)
     print(f"load average {os.getloadavg()[0]:.1f}; {args.rounds} rounds of {args.reps} fits")

@@ -163,8 +163,8 @@ def bootstrap(reps: int) -> None:
     print(f"bootstrap wall: 2 processes / serial {out['ratio']:.2f} (goal ≤ {goal:g} on a "
           f"{'busy' if busy else 'quiet'} machine, load average {out['load_before']:.1f} -> "
           f"{out['load_after']:.1f}: {verdict}); serial {out['wall']['serial']:.2f} s, "
-          f"2 processes {out['wall']['processes']:.2f} s; repeats {shown}; "
-          f"same draws: {out['same_draws']}")  # fmt: skip
+          f"2 processes {out['wall']['processes']:.2f} s; repeats {shown}; CPU-bound figure "
+          f"for idle cores {out['idle_ratio']:.2f}; same draws: {out['same_draws']}")  # fmt: skip
 
 
 def memory_child(p: int) -> None:
