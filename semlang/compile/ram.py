@@ -275,6 +275,14 @@ def add_block(out: np.ndarray, rows: np.ndarray, cols: np.ndarray, block: np.nda
         out[np.ix_(rows, cols)] += block
 
 
+def zeros_unless_all(factors: EntryFactors, q: np.ndarray, with_mean: bool):
+    """A zero entries × entries matrix, or None when the covariance terms of every entry are
+    all there is (their block is then the result, without a zeroed matrix to add it to)."""
+    if q.size and q.size == factors.size and not (with_mean and factors.mean_entries.size):
+        return None
+    return np.zeros((factors.size, factors.size))
+
+
 def factored_information(
     factors: EntryFactors,
     W: np.ndarray,
@@ -286,10 +294,10 @@ def factored_information(
     added to ``out`` if given: ½tr(WΣₑWΣ_f) = (aₑᵀWa_f)(bₑᵀWb_f) + (aₑᵀWb_f)(bₑᵀWa_f), each
     product an entry of the symmetric ZᵀWZ (so the second factor is a gather, not a
     transpose)."""
-    if out is None:
-        out = np.zeros((factors.size, factors.size))
     K = factors.gram(W)
     q = factors.covariance_entries
+    if out is None:
+        out = zeros_unless_all(factors, q, with_mean)
     if q.size:
         ia, ib, s = factors.ia[q], factors.ib[q], factors.sa[q] * factors.sb[q]
         scratch = Buffers(K, q.size, 3)
@@ -304,7 +312,10 @@ def factored_information(
         block *= other
         if weight != 1.0:
             block *= weight
-        add_block(out, q, q, block)
+        if out is None:
+            out = block  # the covariance terms are all there is
+        else:
+            add_block(out, q, q, block)
     if with_mean and factors.mean_entries.size:
         k, sc = factors.mean_entries, factors.sc[factors.mean_entries]
         add_block(out, k, k, symmetric_block(K, factors.ic[k], sc, weight))

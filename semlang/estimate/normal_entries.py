@@ -25,6 +25,7 @@ from semlang.compile.ram import (
     gather,
     scaled_block,
     symmetric_block,
+    zeros_unless_all,
 )
 from semlang.matrices import cholesky_inverse
 
@@ -57,19 +58,19 @@ def factored_expected_entries(
     pieces, sigma: np.ndarray, factors: EntryFactors, meanstructure: bool
 ) -> np.ndarray:
     """:func:`expected_entries` from the factored entries (the same matrix)."""
-    out = np.zeros((factors.size, factors.size))
+    out = None if len(pieces) == 1 else np.zeros((factors.size, factors.size))
     for piece in pieces:
         o = piece.observed
         W = cholesky_inverse(sigma if o is None else sigma[np.ix_(o, o)])[0]
-        factored_information(factors.restricted(o), W, meanstructure, piece.weight, out)
-    return out
+        out = factored_information(factors.restricted(o), W, meanstructure, piece.weight, out)
+    return out if out is not None else np.zeros((factors.size, factors.size))
 
 
 def factored_first_order_entries(
-    piece: Piece, moments: ImpliedMoments, factors: EntryFactors, out: np.ndarray
-) -> None:
-    """:func:`first_order_entries` from the factored entries, added to ``out``: every
-    aₑᵀWb_f and aₑᵀ(WMW)b_f is an entry of ZᵀWZ or Zᵀ(WMW)Z."""
+    piece: Piece, moments: ImpliedMoments, factors: EntryFactors, out: np.ndarray | None = None
+) -> np.ndarray:
+    """:func:`first_order_entries` from the factored entries, added to ``out`` if given (and
+    returned): every aₑᵀWb_f and aₑᵀ(WMW)b_f is an entry of ZᵀWZ or Zᵀ(WMW)Z."""
     sigma, mu = moments.sigma, moments.mu
     if piece.observed is not None:
         o = piece.observed
@@ -81,6 +82,8 @@ def factored_first_order_entries(
     Kw = factors.gram(W)
     q = factors.covariance_entries
     ia, ib = factors.ia[q], factors.ib[q]
+    if out is None:
+        out = zeros_unless_all(factors, q, d is not None)
     if q.size:
         # −2(AAw∘BBw + ABw∘BAw) + 2(AAw∘BBv + BBw∘AAv + ABw∘BAv + BAw∘ABv) with XY the gather
         # of K at (x, y) (BA is ABᵀ, K being symmetric): the symmetric bilinear form
@@ -107,15 +110,18 @@ def factored_first_order_entries(
         s = factors.sa[q] * factors.sb[q]
         np.outer(s, s, out=term)  # (an exactly symmetric scaling)
         block *= term
-        add_block(out, q, q, block)
+        if out is None:
+            out = block  # the covariance terms are all there is
+        else:
+            add_block(out, q, q, block)
         del block, term, other, cross, scratch
     if d is None or not factors.mean_entries.size:
-        return
+        return out
     k, sc = factors.mean_entries, factors.sc[factors.mean_entries]
     twice = 2.0 * piece.weight
     add_block(out, k, k, symmetric_block(Kw, factors.ic[k], sc, twice))
     if not q.size:
-        return
+        return out
     zz = factors.Z.T @ (W @ d)
     sa, sb = factors.sa[q], factors.sb[q]
     u, v = sa * zz[ia] * sb, sb * zz[ib] * sa  # (aₑᵀz) sb_e and (bₑᵀz) sa_e
@@ -123,6 +129,7 @@ def factored_first_order_entries(
     cross += scaled_block(Kw, ia, factors.ic[k], twice * v, sc)
     add_block(out, q, k, cross)
     add_block(out, k, q, cross.T)
+    return out
 
 
 def first_order_entries(piece: Piece, moments: ImpliedMoments, Pa, Pb, Pc) -> np.ndarray:
@@ -182,9 +189,12 @@ class NormalPieces:
 
     def factored_first_order_entries(self, moments: ImpliedMoments, factors, meanstructure):
         """:meth:`first_order_hessian_entries` from the factored entries."""
-        out = np.zeros((factors.size, factors.size))
-        for piece in self.pieces(meanstructure):
-            factored_first_order_entries(piece, moments, factors, out)
+        pieces = self.pieces(meanstructure)
+        out = None if len(pieces) == 1 else np.zeros((factors.size, factors.size))
+        for piece in pieces:
+            out = factored_first_order_entries(piece, moments, factors, out)
+        if out is None:
+            return np.zeros((factors.size, factors.size))
         if meanstructure and factors.mean_entries.size:  # the mean terms, added unsymmetrically
             out += out.T
             out *= 0.5

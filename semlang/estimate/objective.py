@@ -117,6 +117,8 @@ class Objective:
         total, grad_theta = self.value_and_gradient_theta(self.theta(phi))
         if not np.isfinite(total):
             return np.inf, np.zeros(len(phi))
+        if getattr(self.model.space, "identity", False):
+            return total, grad_theta
         return total, self.model.space.jacobian(phi).T @ grad_theta
 
     def information(self, phi: np.ndarray) -> np.ndarray:
@@ -127,19 +129,19 @@ class Objective:
         rows — lavaan's expected information for incomplete data (h1 "structured").
         """
         theta = self.theta(phi)
-        info = np.zeros((self.model.n_theta, self.model.n_theta))
+        info = _Sum(self.model.n_theta)
         implied = self._moments(theta)[0]
         for moments, discrepancy in zip(implied, self.discrepancies, strict=True):
             if hasattr(discrepancy, "factored_expected_entries"):
                 factors = moments.entry_factors
                 entries = discrepancy.factored_expected_entries(moments, factors,
                                                                 self.meanstructure)  # fmt: skip
-                collapse_into(info, entries, factors.theta)
+                info.add(entries, factors.theta)
                 continue
             Pa, Pb, Pc, index = moments.entry_vectors()
             entries = discrepancy.expected_entries(moments, Pa, Pb, Pc, self.meanstructure)
-            collapse_into(info, entries, index)
-        return self.in_phi(phi, info)
+            info.add(entries, index)
+        return self.in_phi(phi, info.matrix())
 
     def in_phi(self, phi: np.ndarray, matrix: np.ndarray) -> np.ndarray:
         """Jᵀ X J for a θ-by-θ matrix X, J = dθ/dφ (X itself when θ = φ)."""
@@ -150,8 +152,7 @@ class Objective:
 
     def hessian_theta(self, theta: np.ndarray) -> np.ndarray:
         """The analytic Hessian ∇²F in θ; raises NotPositiveDefinite where Σ is not PD."""
-        n_theta = self.model.n_theta
-        out = np.zeros((n_theta, n_theta))
+        out = _Sum(self.model.n_theta)
         implied, evaluated = self._evaluated(theta)
         for moments, discrepancy, (_, G, g) in zip(
             implied, self.discrepancies, evaluated, strict=True
@@ -162,15 +163,15 @@ class Objective:
                 entries = discrepancy.factored_first_order_entries(moments, factors,
                                                                    self.meanstructure)  # fmt: skip
                 entries += gather(second, moments.entry_order, moments.entry_order)
-                collapse_into(out, entries, factors.theta)
+                out.add(entries, factors.theta)
                 continue
             Pa, Pb, Pc, index = moments.entry_vectors()
             entries = discrepancy.first_order_hessian_entries(
                 moments, Pa, Pb, Pc, self.meanstructure
             )
             entries += second
-            collapse_into(out, (entries + entries.T) / 2.0, index)
-        return out
+            out.add((entries + entries.T) / 2.0, index)
+        return out.matrix()
 
     def observed_information(self, phi: np.ndarray) -> np.ndarray:
         """Observed information per observation in φ: Jᵀ (∇²_θ F / 2) J, analytic."""
@@ -194,6 +195,29 @@ class Objective:
             narrow = (grad(phi + h * unit) - grad(phi - h * unit)) / (2 * h)
             out[:, k] = (4.0 * narrow - wide) / 3.0
         return (out + out.T) / 2
+
+
+class _Sum:
+    """A θ-by-θ sum of entry-by-entry matrices (:func:`collapse_into`); the first matrix is
+    taken as it is when its entries are θ in order (a large model in one group: no zeroed
+    matrix to add it to)."""
+
+    def __init__(self, n_theta: int):
+        self.n_theta = n_theta
+        self.total: np.ndarray | None = None
+
+    def add(self, entries: np.ndarray, theta: np.ndarray) -> None:
+        if self.total is None:
+            if len(theta) == self.n_theta and np.array_equal(theta, np.arange(self.n_theta)):
+                self.total = entries
+                return
+            self.total = np.zeros((self.n_theta, self.n_theta))
+        collapse_into(self.total, entries, theta)
+
+    def matrix(self) -> np.ndarray:
+        if self.total is None:
+            return np.zeros((self.n_theta, self.n_theta))
+        return self.total
 
 
 def second_order_entries(moments: ImpliedMoments, G: np.ndarray, g: np.ndarray | None):

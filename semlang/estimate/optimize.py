@@ -261,7 +261,8 @@ class _Hessian:
 def _newton_hessian(objective, phi) -> _Hessian:
     """The observed Hessian of F if positive definite, else the expected one (made PD)."""
     try:
-        observed = 2.0 * objective.observed_information(phi)
+        observed = objective.observed_information(phi)
+        observed *= 2.0  # (in place: thousands of parameters make it tens of megabytes)
         if np.all(np.isfinite(observed)):
             return _Hessian(observed, _cho_factor(observed), observed=True)
     except (np.linalg.LinAlgError, ArithmeticError, NotImplementedError):
@@ -271,7 +272,8 @@ def _newton_hessian(objective, phi) -> _Hessian:
 
 def _fisher_hessian(objective, phi) -> _Hessian:
     """The expected Hessian of F (twice the expected information), made positive definite."""
-    expected = 2.0 * _information(objective, phi)
+    expected = _information(objective, phi)
+    expected *= 2.0
     factor, matrix = _shifted_positive_definite(expected)
     return _Hessian(matrix, factor)
 
