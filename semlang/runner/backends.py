@@ -4,14 +4,17 @@ Input: the ``executor`` and ``n_jobs`` arguments of :func:`~semlang.runner.run_r
 Output: a :class:`Backend` whose :meth:`Backend.batches` runs chunks of replication indices and
 yields each chunk's records as it finishes (in completion order, not index order).
 
-The process pool receives the task once per worker (pickled, with cloudpickle when it is
-installed, else pickle) and then only small lists of indices, so per-replication overhead stays
-small. Workers start with ``fork`` where that is safe (not on macOS or Windows, and only while
-this process runs a single thread, since forking a multi-threaded process can deadlock the child),
-and with ``spawn`` otherwise (spawned workers import the task's module by name, so a script's
-entry point needs an ``if __name__ == "__main__":`` guard). Each worker runs numpy with one BLAS
-thread (:func:`semlang.runner.worker.install_task`), so the workers do not oversubscribe the cores.
-dask is optional and imported only when asked for.
+Local processes: this process and ``n − 1`` workers (:func:`processes_for` sizes ``n`` to the
+CPUs the load average leaves free). The workers receive the task once each (pickled, with
+cloudpickle when it is installed, else pickle) and then only small lists of indices, two chunks
+at a time, so per-replication overhead stays small; this process runs chunks itself between
+handing them out, and the chunks shrink as the work runs out (:func:`guided_chunks`), so that
+the processes finish together. Workers start with ``fork`` where that is safe (not on macOS or
+Windows, and only while this process runs a single thread, since forking a multi-threaded process
+can deadlock the child), and with ``spawn`` otherwise (spawned workers import the task's module
+by name, so a script's entry point needs an ``if __name__ == "__main__":`` guard). Each worker
+runs numpy with one BLAS thread (:func:`semlang.runner.worker.install_task`), so the workers do
+not oversubscribe the cores. dask is optional and imported only when asked for.
 """
 
 from __future__ import annotations
