@@ -216,10 +216,15 @@ def _process_batches(
 
 
 def _end_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a process pool at once: queued chunks cancelled, running workers ended."""
+    """Stop a process pool at once: queued chunks cancelled, running workers ended, and the
+    pool's managing thread let finish (it closes its wake-up pipe as it ends; left running, it
+    can close it while the interpreter's exit wakes it, an OSError at exit)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     terminate_processes(processes)
+    if manager is not None:
+        manager.join(5.0)
 
 
 def _dask_batches(
