@@ -55,10 +55,13 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
     meanstructure = _meanstructure(user, options, ngroups)
     roles = _roles(user)
     between = frozenset(roles[2].observed) if user.nlevels == 2 else frozenset()
-    drafts_by_level = {
-        level: level_drafts(rows, roles[level], options, meanstructure, level, between)
-        for level, rows in user.rows_by_level.items()
-    }
+    try:
+        drafts_by_level = {
+            level: level_drafts(rows, roles[level], options, meanstructure, level, between)
+            for level, rows in user.rows_by_level.items()
+        }
+    except ModelSpecificationError as error:  # (thresholds of a variable that is not ordered)
+        raise error.located(model.source) from None
     _check_size(sum(len(drafts) for drafts in drafts_by_level.values()), ngroups, model)
     rows: list[ParamRow] = []
     blocks: list[BlockVariables] = []
@@ -101,6 +104,7 @@ def _meanstructure(user: UserModel, options: ModelOptions, ngroups: int) -> bool
         or ngroups > 1
         or user.nlevels > 1
         or options.missing.is_fiml
+        or bool(options.thresholds)
         or options.model_type is ModelType.GROWTH
     )
 
@@ -171,6 +175,10 @@ def _later_group_defaults(lhs, op, rhs, options, roles, free, value):
     free_means = "intercepts" in equal and "means" not in equal
     if op is Op.INTERCEPT and latent and not options.int_lv_free and free_means:
         return True, math.nan
+    if options.thresholds:  # lavaan's rules for ordered-categorical variables
+        from semlang.estimate.categorical_partable import later_group_default
+
+        free, value = later_group_default(lhs, op, rhs, options, roles, free, value)
     free_variances = "loadings" in equal and "lv.variances" not in equal
     variance = op is Op.COVARIANCE and lhs == rhs
     if variance and latent and options.std_lv and free_variances:

@@ -93,6 +93,11 @@ def level_drafts(
     _add_defaults(drafts, rows, roles, meanstructure)
     _fix_scales(drafts, roles, options)
     _fix_defaults(drafts, roles, options, meanstructure)
+    categorical = (Op.THRESHOLD, Op.SCALING)
+    if options.thresholds or any(r.op in categorical for r in rows):  # ordered variables
+        from semlang.estimate.categorical_partable import add_categorical_defaults
+
+        add_categorical_defaults(drafts, roles, options)
     if level == 1 and between_observed:
         for i in range(drafts.n_user, len(drafts)):
             if drafts.op[i] is _INT and drafts.lhs[i] in between_observed:

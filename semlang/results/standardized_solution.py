@@ -152,6 +152,8 @@ def _ov_factors(row, latent: set, exogenous: set) -> list:
         )
     if row.op is Op.INTERCEPT:
         return [(row.lhs, -0.5, "total")] if kept(row.lhs) else []
+    if row.op is Op.THRESHOLD:  # thresholds of y*, in its standard deviations
+        return [(row.lhs, -0.5, "total")]
     if row.op is not Op.COVARIANCE:
         return []
     if row.lhs == row.rhs:
@@ -190,6 +192,12 @@ def standardized_values(fit, est: np.ndarray, kind: str, gradient: bool = False,
                 if len(idx):
                     row_jac = row_jac + values[k] * ((powers / q[idx]) @ sc.dq[idx])
                 jac[k] = row_jac
+    if kind != "std.lv":  # lavaan: a scale factor's standardized value is 1
+        for k, row in enumerate(table.rows):
+            if row.op is Op.SCALING:
+                values[k] = 1.0
+                if jac is not None:
+                    jac[k] = 0.0
     _expressions(fit, values, jac)
     return values, jac
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semlang.options import Estimator, Information, StandardErrors, Test
+from semlang.options import Estimator, Information, Missing, StandardErrors, Test
 from semlang.results.summary_object import HEADER, PAIRS, ROW, TITLE, Line, Summary
 from semlang.syntax.ast import Op
 
@@ -181,8 +181,10 @@ def _optimizer(fit) -> list[str]:
     explicit = sum(1 for row in table.rows if row.op is Op.EQUAL)
     inequality = sum(1 for row in table.rows if row.op in (Op.LESS, Op.GREATER))
     method = str(getattr(fit.estimation.optimization, "method", "")).upper()
+    estimator = _ESTIMATOR_NAME.get(fit.options.estimator, fit.options.estimator.value)
+    estimator = getattr(getattr(fit, "family", None), "summary_estimator", estimator)  # (DWLS)
     rows = [
-        ("Estimator", _ESTIMATOR_NAME.get(fit.options.estimator, fit.options.estimator.value)),
+        ("Estimator", estimator),
         ("Optimization method", method),
         ("Number of model parameters", str(free_rows)),
     ]
@@ -217,7 +219,7 @@ def _data(fit) -> list[str]:
     nclusters = fit.sample.nclusters
     if options.cluster and nclusters is not None:
         rows.append((f"Number of clusters [{options.cluster}]", _count(nclusters)))
-    if options.missing.is_fiml:
+    if options.missing.is_fiml or options.missing is Missing.PAIRWISE:
         patterns = fit.sample.missing_pattern_counts
         if table.ngroups == 1 and patterns:
             rows.append(("Number of missing patterns", str(patterns[0])))
@@ -276,6 +278,7 @@ def _se_block(fit) -> list[str]:
             rows.append(("Observed information based on", "Hessian"))
         else:
             h1 = "Unstructured" if options.estimator in _UNSTRUCTURED else "Structured"
+            h1 = getattr(getattr(fit, "family", None), "summary_h1", h1)  # (categorical)
             rows.append(("Information saturated (h1) model", h1))
     return ["Parameter Estimates:", "", *_se_pairs(rows)]
 
@@ -354,7 +357,9 @@ def _section(
 ) -> list[str]:
     if not entries:
         return []
-    name_of = (lambda r: r.lhs) if title == "Intercepts" else (lambda r: r.rhs)
+    name_of = (lambda r: r.lhs) if title in ("Intercepts", "Scales y*") else (lambda r: r.rhs)
+    if title == "Thresholds":
+        name_of = lambda r: f"{r.lhs}|{r.rhs}"  # noqa: E731
     names = [name_of(e.row) for e in entries]
     dotted = title in ("Covariances", "Intercepts", "Variances")
     prefixes = ["  ." if dotted and n in residual else "" for n in names]
@@ -379,7 +384,9 @@ _SECTIONS = (
     ("Regressions", lambda r, ov: r.op is Op.REGRESSION, True),
     ("Covariances", lambda r, ov: r.op is Op.COVARIANCE and r.lhs != r.rhs and not r.exo, True),
     ("Intercepts", lambda r, ov: r.op is Op.INTERCEPT and not r.exo, False),
+    ("Thresholds", lambda r, ov: r.op is Op.THRESHOLD, False),
     ("Variances", lambda r, ov: r.op is Op.COVARIANCE and r.lhs == r.rhs and not r.exo, False),
+    ("Scales y*", lambda r, ov: r.op is Op.SCALING, False),
 )
 
 

@@ -49,8 +49,6 @@ _TYPO_HINTS = {
 
 _UNSUPPORTED_OPS = {
     "<~": "formative (composite) indicators '<~' are not supported yet",
-    "~*~": "scaling factors '~*~' (categorical data) are not supported yet",
-    "|": "thresholds '|' (ordered categorical data) are not supported yet",
     "|~": "instrumental variables '|~' are not supported yet",
     "%": "group weights '%' are not supported yet",
     ":~": "data-defined parameters ':~' are not supported yet",

@@ -105,8 +105,8 @@ CASES = [
     Bad("f =~ y1 + y2 + y3\ny1 ~ <f>", ModelSpecificationError, "same path as 'f =~ y1'"),
     # ---- lavaan syntax semlang does not fit yet ----
     Bad("f «<~» x1 + x2", NotSupportedError, "formative"),
-    Bad("x1 <|> t1 + t2", NotSupportedError, "thresholds"),
-    Bad("f =~ x1 + x2\nf <~*~> f", NotSupportedError, "scaling factors"),
+    Bad("f =~ x1 + x2\nx1 | <t1> + t2", ModelSpecificationError, "not an ordered variable"),
+    Bad("f =~ x1 + x2\nx2 ~*~ <x2>", ModelSpecificationError, "not an ordered variable"),
     Bad("y <|~> z1 + z2", NotSupportedError, "instrumental variables"),
     Bad("y ~ a*x\np <:~> a", NotSupportedError, "data-defined parameters"),
     Bad("group <%> w", NotSupportedError, "group weights"),
