@@ -89,7 +89,9 @@ class SampleData:
     @property
     def missing_pattern_counts(self) -> tuple[int, ...]:
         """The number of missing-data patterns of each group's rows."""
-        return tuple(int(np.unique(np.isnan(g.raw), axis=0).shape[0]) for g in self.groups)
+        from semlang.estimate.missing_patterns import distinct_rows
+
+        return tuple(len(distinct_rows(np.isnan(g.raw))[0]) for g in self.groups)
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,10 @@ def block_inverse(block, sigma: np.ndarray, full) -> BlockInverse | None:
     k = obs.shape[1]
     p = sigma.shape[0]
     if full is not None and p - k <= k:
-        found = _schur_inverse(obs, p, *full)
+        found = _schur_inverse(block, p, *full)
         if found is not None:
             return found
-    sub = sigma[obs[:, :, None], obs[:, None, :]]
+    sub = sigma.take(block.flat)
     try:
         chol = np.linalg.cholesky(sub)
     except np.linalg.LinAlgError:
@@ -80,22 +80,20 @@ def block_inverse(block, sigma: np.ndarray, full) -> BlockInverse | None:
     return BlockInverse(inverse, 2.0 * np.log(diag).sum(axis=1))
 
 
-def _schur_inverse(obs: np.ndarray, p: int, precision: np.ndarray, logdet: float):
-    count, k = obs.shape
-    inverse = precision[obs[:, :, None], obs[:, None, :]]
+def _schur_inverse(block, p: int, precision: np.ndarray, logdet: float):
+    count, k = block.observed.shape
+    inverse = precision.take(block.flat)
     if k == p:
         return BlockInverse(inverse, np.full(count, logdet))
-    unseen = np.ones((count, p), dtype=bool)
-    unseen[np.arange(count)[:, None], obs] = False
-    mis = np.nonzero(unseen)[1].reshape(count, p - k)
+    both_missing, missing_observed = block.schur_pairs
     try:
-        chol = np.linalg.cholesky(precision[mis[:, :, None], mis[:, None, :]])
+        chol = np.linalg.cholesky(precision.take(both_missing))
     except np.linalg.LinAlgError:
         return None
     diag = np.diagonal(chol, axis1=1, axis2=2)
     if not np.all(diag > 0):
         return None
-    x = np.linalg.inv(chol) @ precision[mis[:, :, None], obs[:, None, :]]
+    x = np.linalg.inv(chol) @ precision.take(missing_observed)
     inverse -= np.swapaxes(x, 1, 2) @ x
     return BlockInverse(inverse, logdet + 2.0 * np.log(diag).sum(axis=1))
 

@@ -136,8 +136,11 @@ def saturated_derivatives(
         )
         w_vech = _embed_vech(w, block.observed, pos)
         info_mu += n @ w_vech
-        v_vech = w_vech if expected else _embed_vech(2.0 * wmw - w, block.observed, pos)
-        kv += (w_vech.T * n) @ v_vech
+        if expected:  # symmetric: one rank-m update (half a product)
+            root = w_vech * np.sqrt(n)[:, None]
+            kv += root.T @ root
+        else:
+            kv += (w_vech.T * n) @ _embed_vech(2.0 * wmw - w, block.observed, pos)
         if not expected:
             z_full = np.zeros((len(n), p))
             z_full[np.arange(len(n))[:, None], block.observed] = z

@@ -128,9 +128,30 @@ class PatternBlock:
     def k(self) -> int:
         return self.observed.shape[1]
 
-    @property
+    @cached_property
     def flat(self) -> np.ndarray:
-        return self.observed[:, :, None] * self.n_vars + self.observed[:, None, :]
+        return _pairs(self.observed, self.observed, self.n_vars)
+
+    @cached_property
+    def missing(self) -> np.ndarray:
+        """``m x (p − k)``: the variables each pattern does not observe (sorted)."""
+        unseen = np.ones((len(self.n), self.n_vars), dtype=bool)
+        unseen[np.arange(len(self.n))[:, None], self.observed] = False
+        return np.nonzero(unseen)[1].reshape(len(self.n), self.n_vars - self.k)
+
+    @cached_property
+    def schur_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in a raveled ``p x p`` matrix of the (missing, missing) and (missing,
+        observed) blocks of each pattern."""
+        missing = self.missing
+        return _pairs(missing, missing, self.n_vars), _pairs(missing, self.observed, self.n_vars)
+
+
+def _pairs(rows: np.ndarray, cols: np.ndarray, p: int) -> np.ndarray:
+    """``m x a x b`` positions ``i * p + j`` of the pairs of ``rows`` (``m x a``) and ``cols``
+    (``m x b``) in a raveled ``p x p`` matrix."""
+    dtype = np.int32 if p * p < 2**31 else np.intp
+    return rows.astype(dtype)[:, :, None] * p + cols.astype(dtype)[:, None, :]
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,7 +216,7 @@ class MissingPatterns:
     def _grouped(cls, data: np.ndarray) -> MissingPatterns:
         observed = ~np.isnan(data)
         n_rows, n_vars = data.shape
-        first, inverse = _distinct_rows(observed)
+        first, inverse = distinct_rows(observed)
         counts = np.bincount(inverse, minlength=len(first))
         n_observed = observed[first].sum(axis=1)
         empty_rows = np.flatnonzero(n_observed[inverse] == 0)
@@ -327,7 +348,7 @@ class MissingPatterns:
         return out
 
 
-def _distinct_rows(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def distinct_rows(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The first row of each distinct row of a boolean matrix, and each row's distinct row."""
     packed = np.packbits(flags, axis=1)
     if packed.shape[1] <= 8:  # one 64-bit key per row: a plain sort
