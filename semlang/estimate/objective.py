@@ -30,7 +30,7 @@ from typing import Protocol
 
 import numpy as np
 
-from semlang.compile.ram import ExoValues, ImpliedMoments, collapse
+from semlang.compile.ram import ExoValues, ImpliedMoments, collapse_into, gather
 from semlang.matrices import NotPositiveDefinite
 
 
@@ -113,6 +113,8 @@ class Objective:
         total, grad_theta = self.value_and_gradient_theta(self.theta(phi))
         if not np.isfinite(total):
             return np.inf, np.zeros(len(phi))
+        if getattr(self.model.space, "identity", False):
+            return total, grad_theta
         return total, self.model.space.jacobian(phi).T @ grad_theta
 
     def information(self, phi: np.ndarray) -> np.ndarray:
@@ -123,36 +125,55 @@ class Objective:
         rows — lavaan's expected information for incomplete data (h1 "structured").
         """
         theta = self.theta(phi)
-        n_theta = self.model.n_theta
-        info = np.zeros((n_theta, n_theta))
+        info = _Sum(self.model.n_theta)
         implied = self._moments(theta)[0]
         for moments, discrepancy in zip(implied, self.discrepancies, strict=True):
+            if hasattr(discrepancy, "factored_expected_entries"):
+                factors = moments.entry_factors
+                entries = discrepancy.factored_expected_entries(moments, factors,
+                                                                self.meanstructure)  # fmt: skip
+                info.add(entries, factors.theta)
+                continue
             Pa, Pb, Pc, index = moments.entry_vectors()
             entries = discrepancy.expected_entries(moments, Pa, Pb, Pc, self.meanstructure)
-            info += collapse(entries, index, n_theta)
+            info.add(entries, index)
+        return self.in_phi(phi, info.matrix())
+
+    def in_phi(self, phi: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        """Jᵀ X J for a θ-by-θ matrix X, J = dθ/dφ (X itself when θ = φ)."""
+        if getattr(self.model.space, "identity", False):
+            return matrix
         J = self.model.space.jacobian(phi)
-        return J.T @ info @ J
+        return J.T @ matrix @ J
 
     def hessian_theta(self, theta: np.ndarray) -> np.ndarray:
         """The analytic Hessian ∇²F in θ; raises NotPositiveDefinite where Σ is not PD."""
-        n_theta = self.model.n_theta
-        out = np.zeros((n_theta, n_theta))
+        out = _Sum(self.model.n_theta)
         implied, evaluated = self._evaluated(theta)
         for moments, discrepancy, (_, G, g) in zip(
             implied, self.discrepancies, evaluated, strict=True
         ):
+            second = second_order_entries(moments, G, g)  # symmetric
+            if hasattr(discrepancy, "factored_first_order_entries"):
+                factors = moments.entry_factors  # by θ: the first-order part is symmetric
+                entries = discrepancy.factored_first_order_entries(moments, factors,
+                                                                   self.meanstructure)  # fmt: skip
+                entries += gather(second, moments.entry_order, moments.entry_order)
+                out.add(entries, factors.theta)
+                continue
             Pa, Pb, Pc, index = moments.entry_vectors()
-            entries = second_order_entries(moments, G, g)
-            entries += discrepancy.first_order_hessian_entries(
+            entries = discrepancy.first_order_hessian_entries(
                 moments, Pa, Pb, Pc, self.meanstructure
             )
-            out += collapse((entries + entries.T) / 2.0, index, n_theta)
-        return out
+            entries += second
+            out.add((entries + entries.T) / 2.0, index)
+        return out.matrix()
 
     def observed_information(self, phi: np.ndarray) -> np.ndarray:
         """Observed information per observation in φ: Jᵀ (∇²_θ F / 2) J, analytic."""
-        J = self.model.space.jacobian(phi)
-        return J.T @ (self.hessian_theta(self.theta(phi)) / 2.0) @ J
+        hessian = self.hessian_theta(self.theta(phi))
+        hessian *= 0.5
+        return self.in_phi(phi, hessian)
 
     def hessian_numeric(self, phi: np.ndarray, step: float = 1e-4) -> np.ndarray:
         """∇²F in φ by 4-point Richardson extrapolation of the analytic gradient (for checks)."""
@@ -172,8 +193,31 @@ class Objective:
         return (out + out.T) / 2
 
 
+class _Sum:
+    """A θ-by-θ sum of entry-by-entry matrices (:func:`collapse_into`); the first matrix is
+    taken as it is when its entries are θ in order (a large model in one group: no zeroed
+    matrix to add it to)."""
+
+    def __init__(self, n_theta: int):
+        self.n_theta = n_theta
+        self.total: np.ndarray | None = None
+
+    def add(self, entries: np.ndarray, theta: np.ndarray) -> None:
+        if self.total is None:
+            if len(theta) == self.n_theta and np.array_equal(theta, np.arange(self.n_theta)):
+                self.total = entries
+                return
+            self.total = np.zeros((self.n_theta, self.n_theta))
+        collapse_into(self.total, entries, theta)
+
+    def matrix(self) -> np.ndarray:
+        if self.total is None:
+            return np.zeros((self.n_theta, self.n_theta))
+        return self.total
+
+
 def second_order_entries(moments: ImpliedMoments, G: np.ndarray, g: np.ndarray | None):
-    """Hessian of θ ↦ tr(G Σ(θ)) + gᵀμ(θ) in the free entries (A, then S, then m)."""
+    """Hessian of θ ↦ tr(G Σ(θ)) + gᵀμ(θ) in the free entries (A, then S, then m), symmetric."""
     layout = moments.layout
     p, n = layout.n_observed, layout.n
     P, T, w = moments.B, moments.total_cov, moments.total_mean
@@ -196,6 +240,7 @@ def second_order_entries(moments: ImpliedMoments, G: np.ndarray, g: np.ndarray |
     Q_rc = Q.take(at["rA,cA"])  # its transpose is Qᵀ[cA, rA]
     AA = 2.0 * (P_cr.T * Q_rc.T + K.take(at["rA,rA"]) * T.take(at["cA,cA"]) + Q_rc * P_cr)
     AA += P_cr.T * np.outer(w[cA], v[rA]) + np.outer(v[rA], w[cA]) * P_cr
+    AA = (AA + AA.T) / 2.0  # the other blocks mirror each other: the whole matrix symmetric
     factor = np.where(rS == cS, 1.0, 2.0)[None, :]
     AS = factor * (P.take(at["cA,rS"]) * K.take(at["rA,cS"])
                    + P.take(at["cA,cS"]) * K.take(at["rA,rS"]))  # fmt: skip

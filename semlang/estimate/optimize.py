@@ -261,7 +261,8 @@ class _Hessian:
 def _newton_hessian(objective, phi) -> _Hessian:
     """The observed Hessian of F if positive definite, else the expected one (made PD)."""
     try:
-        observed = 2.0 * objective.observed_information(phi)
+        observed = objective.observed_information(phi)
+        observed *= 2.0  # (in place: thousands of parameters make it tens of megabytes)
         if np.all(np.isfinite(observed)):
             return _Hessian(observed, _cho_factor(observed), observed=True)
     except (np.linalg.LinAlgError, ArithmeticError, NotImplementedError):
@@ -271,10 +272,10 @@ def _newton_hessian(objective, phi) -> _Hessian:
 
 def _fisher_hessian(objective, phi) -> _Hessian:
     """The expected Hessian of F (twice the expected information), made positive definite."""
-    expected = 2.0 * _information(objective, phi)
-    factor = _positive_definite(expected)
-    L = np.tril(factor[0])
-    return _Hessian(L @ L.T, factor)
+    expected = _information(objective, phi)
+    expected *= 2.0
+    factor, matrix = _shifted_positive_definite(expected)
+    return _Hessian(matrix, factor)
 
 
 def _scoring_step(hessian: _Hessian, damping: float, phi, gradient, constraints):
@@ -307,14 +308,22 @@ def _information(objective, phi) -> np.ndarray:
 
 def _positive_definite(hessian: np.ndarray):
     """Cholesky factor of H, or of H + τI with the smallest τ (×10 steps) that makes it PD."""
+    return _shifted_positive_definite(hessian)[0]
+
+
+def _shifted_positive_definite(hessian: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """(Cholesky factor, the matrix factored): H, or H + τI with the smallest τ (×10 steps)
+    that makes it positive definite (a multiple of I if none does)."""
     scale = max(float(np.max(np.abs(np.diag(hessian)))), 1e-12) if hessian.size else 1.0
     tau = 0.0
     for _ in range(30):
         try:
-            return _cho_factor(hessian + tau * np.eye(len(hessian)))
+            shifted = hessian if tau == 0.0 else hessian + tau * np.eye(len(hessian))
+            return _cho_factor(shifted), shifted
         except linalg.LinAlgError:
             tau = max(10.0 * tau, 1e-10 * scale)
-    return linalg.cho_factor(np.eye(len(hessian)) * scale, lower=True)
+    fallback = np.eye(len(hessian)) * scale
+    return linalg.cho_factor(fallback, lower=True), fallback
 
 
 def _cho_factor(matrix: np.ndarray) -> tuple:

@@ -194,6 +194,8 @@ class Fit:
     @_threads
     def vcov(self) -> np.ndarray:
         """Covariance matrix of θ̂ (the free parameters, shared labels once)."""
+        if self.model.space.identity:
+            return self.vcov_phi.copy()
         J = self.model.space.jacobian(self.estimation.phi)
         return J @ self.vcov_phi @ J.T
 
