@@ -167,7 +167,7 @@ def rows(reps: int) -> None:
 def fiml_case(n: int, rng: np.random.Generator, missing: float = 0.2) -> pd.DataFrame:
     """n rows of the p = 30 CFA with ``missing`` of the cells missing completely at random."""
     frame = cfa_data(30, n, rng)
-    values = frame.to_numpy()
+    values = frame.to_numpy(copy=True)
     values[rng.random(values.shape) < missing] = np.nan
     return pd.DataFrame(values, columns=frame.columns)
 

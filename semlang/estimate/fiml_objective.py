@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from semlang.compile.ram import gather
 from semlang.estimate.fiml_hessian import BATCHED_MAX_VARS, fiml_entry_information
 from semlang.estimate.fiml_memory import memory_error
 from semlang.estimate.missing import (
@@ -84,14 +85,34 @@ class FimlDiscrepancy(NormalPieces):
             return super().first_order_hessian_entries(moments, Pa, Pb, Pc, meanstructure)
         return 2.0 * self._entry_information(moments, (Pa, Pb, Pc), expected=False)
 
+    def factored_expected_entries(self, moments, factors, meanstructure: bool) -> np.ndarray:
+        """:meth:`expected_entries` in the order of the factored entries (by θ)."""
+        if not _batched(self.patterns):
+            return super().factored_expected_entries(moments, factors, meanstructure)
+        Pa, Pb, Pc, _ = moments.entry_vectors()
+        order = moments.entry_order
+        return gather(self.expected_entries(moments, Pa, Pb, Pc, meanstructure), order, order)
+
+    def factored_first_order_entries(self, moments, factors, meanstructure) -> np.ndarray:
+        """:meth:`first_order_hessian_entries` in the order of the factored entries (by θ)."""
+        if not _batched(self.patterns):
+            return super().factored_first_order_entries(moments, factors, meanstructure)
+        Pa, Pb, Pc, _ = moments.entry_vectors()
+        order = moments.entry_order
+        hessian = self.first_order_hessian_entries(moments, Pa, Pb, Pc, meanstructure)
+        return gather(hessian, order, order)
+
     def _entry_information(self, moments, entries, expected: bool) -> np.ndarray:
         try:
             with _memory_guard(self.patterns):
-                return fiml_entry_information(
+                out = fiml_entry_information(
                     self.patterns, moments.sigma, moments.mu, entries, self.ntotal, expected
                 )
         except np.linalg.LinAlgError:
             raise NotPositiveDefinite from None
+        out += out.T  # exactly symmetric
+        out *= 0.5
+        return out
 
     def pieces(self, meanstructure: bool = True) -> tuple[Piece, ...]:
         """One piece per missing-data pattern (FIML always has a mean structure)."""
