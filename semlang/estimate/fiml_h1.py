@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from semlang.errors import DataWarning, EstimationError
-from semlang.estimate.fiml import LOG_2PI, fiml_loglik, inverted_blocks
+from semlang.estimate.fiml import LOG_2PI, fiml_loglik, fiml_loglik_and_gradient, inverted_blocks
 from semlang.estimate.fiml_hessian import NEWTON_MAX_VARS, saturated_newton, split_moments
 from semlang.estimate.missing_patterns import MissingPatterns, vech
 from semlang.matrices import nearly_singular
@@ -114,8 +114,16 @@ def independence_loglik(patterns: MissingPatterns) -> float:
     return independence_model(patterns).loglik
 
 
-def _em_step(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """One EM update of ``(μ, vech Σ)`` as a flat vector (block by block of patterns)."""
+def _em_step(
+    patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray, fast: bool = False
+) -> np.ndarray:
+    """One EM update of ``(μ, vech Σ)`` as a flat vector (block by block of patterns).
+
+    ``fast``: from the gradient ``(G, g)`` of the log-likelihood, ``μ + Σ g / N`` and
+    ``Σ + 2 Σ G Σ / N − (Σ g / N)(Σ g / N)'`` (the same map, without a ``k x p`` product per
+    pattern); near a singular ``Σ`` it rounds worse, so it serves the warm-up only."""
+    if fast:
+        return _em_step_from_gradient(patterns, sigma, mu)
     p = patterns.n_vars
     shift = np.zeros(p)
     cross = np.zeros((p, p))
@@ -144,18 +152,30 @@ def _em_step(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray) -> np
     return np.concatenate([mu + shift, vech(0.5 * (cov + cov.T))])
 
 
+def _em_step_from_gradient(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
+    loglik, grad_sigma, grad_mu = fiml_loglik_and_gradient(patterns, sigma, mu)
+    if not np.isfinite(loglik):
+        raise EstimationError(
+            "the EM estimate of the covariance matrix became singular",
+            hint="look for constant or perfectly collinear variables",
+        )
+    shift = sigma @ grad_mu / patterns.nobs
+    cov = sigma + 2.0 * (sigma @ grad_sigma @ sigma) / patterns.nobs - np.outer(shift, shift)
+    return np.concatenate([mu + shift, vech(0.5 * (cov + cov.T))])
+
+
 def _loglik(patterns: MissingPatterns, theta: np.ndarray) -> float:
     sigma, mu = split_moments(theta, patterns.n_vars)
     return fiml_loglik(patterns, sigma, mu)
 
 
 def _squarem_step(
-    patterns: MissingPatterns, theta: np.ndarray, loglik: float
+    patterns: MissingPatterns, theta: np.ndarray, loglik: float, fast: bool = False
 ) -> tuple[np.ndarray, float]:
     """One SQUAREM cycle (scheme S3) from ``theta``; never lowers the log-likelihood."""
     p = patterns.n_vars
-    theta1 = _em_step(patterns, *split_moments(theta, p))
-    theta2 = _em_step(patterns, *split_moments(theta1, p))
+    theta1 = _em_step(patterns, *split_moments(theta, p), fast)
+    theta2 = _em_step(patterns, *split_moments(theta1, p), fast)
     r = theta1 - theta
     v = theta2 - theta1 - r
     if not np.any(v):
@@ -163,7 +183,7 @@ def _squarem_step(
     alpha = min(-np.sqrt(r @ r) / np.sqrt(v @ v), -1.0)
     candidate = theta - 2.0 * alpha * r + alpha**2 * v
     try:
-        candidate = _em_step(patterns, *split_moments(candidate, p))
+        candidate = _em_step(patterns, *split_moments(candidate, p), fast)
     except EstimationError:
         candidate = None
     if candidate is not None:
@@ -292,19 +312,25 @@ _UNBOUNDED_EVALUATIONS = 500  # EM budget when the likelihood is known to have n
 
 
 def _squarem(
-    patterns: MissingPatterns, theta: np.ndarray, tol: float, max_evals: int, accelerate: bool
+    patterns: MissingPatterns,
+    theta: np.ndarray,
+    tol: float,
+    max_evals: int,
+    accelerate: bool,
+    fast: bool = False,
 ) -> tuple[np.ndarray, int, bool]:
     """EM (SQUAREM cycles when ``accelerate``) until no element of ``(μ, vech Σ)`` moves by more
-    than ``tol * (1 + |value|)``; returns the point, EM-map evaluations and convergence."""
+    than ``tol * (1 + |value|)``; returns the point, EM-map evaluations and convergence
+    (``fast``: see :func:`_em_step`)."""
     p = patterns.n_vars
     loglik = _loglik(patterns, theta)
     evaluations = 0
     while evaluations < max_evals:
         if accelerate:
-            new, loglik = _squarem_step(patterns, theta, loglik)
+            new, loglik = _squarem_step(patterns, theta, loglik, fast)
             evaluations += 3
         else:
-            new = _em_step(patterns, *split_moments(theta, p))
+            new = _em_step(patterns, *split_moments(theta, p), fast)
             evaluations += 1
         step = np.max(np.abs(new - theta) / (1.0 + np.abs(theta)))
         theta = new
@@ -438,7 +464,7 @@ def _fast_fit(
     if patterns.n_vars > NEWTON_MAX_VARS:
         return _result(patterns, *_squarem(patterns, theta, tol, max_iter, True), "em")
     budget = min(max_iter, 3 * _WARMUP_CYCLES)
-    theta, evaluations, converged = _squarem(patterns, theta, tol, budget, True)
+    theta, evaluations, converged = _squarem(patterns, theta, tol, budget, True, fast=True)
     if converged:
         return _result(patterns, theta, evaluations, True, "em")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -65,13 +65,12 @@ def _vech_positions(p: int) -> np.ndarray:
     return pos
 
 
-def _embed_vech(values: np.ndarray, observed: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """``vech`` of ``m`` symmetric ``k x k`` blocks placed at ``observed`` in ``p x p`` zeros."""
-    m, k = observed.shape
-    local_rows, local_cols = vech_indices(k)
-    out = np.zeros((m, pos[-1, -1] + 1))
-    at = pos[observed[:, local_rows], observed[:, local_cols]]
-    out[np.arange(m)[:, None], at] = values[:, local_rows, local_cols]
+def _embed_vech(values: np.ndarray, block, q: int) -> np.ndarray:
+    """``vech`` of a block's ``m`` symmetric ``k x k`` matrices placed at their observed
+    variables in ``p x p`` zeros (``q = p(p+1)/2``)."""
+    local_rows, local_cols = vech_indices(block.k)
+    out = np.zeros((len(values), q))
+    out[np.arange(len(values))[:, None], block.vech_places] = values[:, local_rows, local_cols]
     return out
 
 
@@ -134,13 +133,13 @@ def saturated_derivatives(
         grad_sigma += np.bincount(
             block.flat.ravel(), (0.5 * n[:, None, None] * (wmw - w)).ravel(), minlength=p * p
         )
-        w_vech = _embed_vech(w, block.observed, pos)
+        w_vech = _embed_vech(w, block, q)
         info_mu += n @ w_vech
         if expected:  # symmetric: one rank-m update (half a product)
             root = w_vech * np.sqrt(n)[:, None]
             kv += root.T @ root
         else:
-            kv += (w_vech.T * n) @ _embed_vech(2.0 * wmw - w, block.observed, pos)
+            kv += (w_vech.T * n) @ _embed_vech(2.0 * wmw - w, block, q)
         if not expected:
             z_full = np.zeros((len(n), p))
             z_full[np.arange(len(n))[:, None], block.observed] = z

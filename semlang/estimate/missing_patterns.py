@@ -133,6 +133,13 @@ class PatternBlock:
         return _pairs(self.observed, self.observed, self.n_vars)
 
     @cached_property
+    def vech_places(self) -> np.ndarray:
+        """``m x k(k+1)/2``: where each pattern's ``vech`` entries sit in ``vech`` of ``p x p``."""
+        rows, cols = vech_indices(self.k)
+        position = _vech_positions(self.n_vars)
+        return position[self.observed[:, rows], self.observed[:, cols]]
+
+    @cached_property
     def missing(self) -> np.ndarray:
         """``m x (p − k)``: the variables each pattern does not observe (sorted)."""
         unseen = np.ones((len(self.n), self.n_vars), dtype=bool)
@@ -145,6 +152,16 @@ class PatternBlock:
         observed) blocks of each pattern."""
         missing = self.missing
         return _pairs(missing, missing, self.n_vars), _pairs(missing, self.observed, self.n_vars)
+
+
+@cache
+def _vech_positions(p: int) -> np.ndarray:
+    """``p x p``: the position of each element in ``vech`` (symmetric; read-only)."""
+    rows, cols = vech_indices(p)
+    dtype = np.int32 if p * p < 2**31 else np.intp
+    out = np.zeros((p, p), dtype=dtype)
+    out[rows, cols] = out[cols, rows] = np.arange(len(rows))
+    return _readonly(out)
 
 
 def _pairs(rows: np.ndarray, cols: np.ndarray, p: int) -> np.ndarray:
