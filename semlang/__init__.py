@@ -31,6 +31,7 @@ from semlang.errors import (
 if TYPE_CHECKING:
     from semlang import datasets, graph
     from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
+    from semlang.categorical import polychoric
     from semlang.invariance import invariance
     from semlang.psychometrics import reliability
     from semlang.results.bootstrap_lavaan import bootstrap
@@ -49,6 +50,7 @@ _FUNCTIONS = {
     },
     "bootstrap": "semlang.results.bootstrap_lavaan",
     "lrt": "semlang.results.compare",
+    "polychoric": "semlang.categorical",
     "invariance": "semlang.invariance",
     "score_test": "semlang.results.score_tests",
     "wald": "semlang.results.score_tests",
@@ -93,6 +95,7 @@ __all__ = [
     "micromacro",
     "models",
     "parameter_table",
+    "polychoric",
     "psychometrics",
     "reliability",
     "runner",

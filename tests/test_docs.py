@@ -16,6 +16,7 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 PAGES = ["architecture.md", "measurement_models.md", "estimators.md", "diagnostics.md"]
+PAGES += ["categorical.md"]
 
 
 def _blocks(page: Path):

@@ -77,12 +77,19 @@ def _residual_starts(rows, observed, cov, loadings, variance) -> dict[str, float
 
 def _factor_starts(rows, observed, cov, latent):
     """Loadings, free latent variances and every handled factor's variance, from each factor's
-    observed indicators."""
+    observed indicators (the rows looked at once, not once per factor)."""
     loadings: dict[tuple[str, str], float] = {}
     psi: dict[str, float] = {}
     variance: dict[str, float] = {}
+    by_factor: dict[str, list[ParamRow]] = {}  # its =~ rows, then its variance rows (in order)
+    own_variance: dict[str, list[ParamRow]] = {}
+    for r in rows:  # one pass: a model with hundreds of factors has their covariances as rows
+        if r.op is Op.MEASURED:
+            by_factor.setdefault(r.lhs, []).append(r)
+        elif r.op is Op.COVARIANCE and r.lhs == r.rhs:
+            own_variance.setdefault(r.lhs, []).append(r)
     for factor in latent:
-        measured = [r for r in rows if r.op is Op.MEASURED and r.lhs == factor]
+        measured = by_factor.get(factor, [])
         indicators = [r for r in measured if r.rhs in observed]
         if len(indicators) < 2 or len(indicators) != len(measured):
             continue
@@ -93,7 +100,7 @@ def _factor_starts(rows, observed, cov, latent):
         values, vectors = np.linalg.eigh(sub)
         axis = vectors[:, -1] * math.sqrt(max(values[-1] - values[:-1].mean(), 1e-6))
         fixed = [(k, r.value) for k, r in enumerate(indicators) if not r.is_free and r.value != 0]
-        variance_rows = [r for r in rows if r.op is Op.COVARIANCE and r.lhs == factor == r.rhs]
+        variance_rows = own_variance.get(factor, [])
         variance_fixed = variance_rows and not variance_rows[0].is_free
         if fixed and abs(axis[fixed[0][0]]) > 1e-8:
             scale = fixed[0][1] / axis[fixed[0][0]]
