@@ -411,6 +411,9 @@ _CHUNK_ROWS = 8192  # rows centred at a time: the moments need no copy of the da
 _CANCELLATION = 1e-3  # a variance below this share of the mean square is computed centred
 
 
+_LARGE = 1 << 22  # values from which data are kept column by column, their moments in one pass
+
+
 def column_moments(values: np.ndarray, sums: np.ndarray | None = None):
     """Means and covariances (divisor n) of complete rows, in one pass; ``sums``: the column
     sums, when known.
@@ -418,8 +421,13 @@ def column_moments(values: np.ndarray, sums: np.ndarray | None = None):
     The covariances come from the cross-products X'X less n x̄x̄' (one matrix product, no
     copy of the rows) unless a variable's mean is so large against its spread that this loses
     more than three digits; then from the rows centred chunk by chunk (still no centred copy of
-    all rows)."""
+    all rows). Data of fewer than ``_LARGE`` values are centred whole, as they always were (the
+    same numbers to the last digit)."""
     n, p = values.shape
+    if values.size < _LARGE:
+        mean = values.mean(axis=0)
+        centered = values - mean
+        return mean, centered.T @ centered / n
     mean = (values.sum(axis=0) if sums is None else sums) / n
     with np.errstate(over="ignore", invalid="ignore"):
         squares = values.T @ values / n
@@ -575,7 +583,9 @@ def _group_data(g, label, names, raw, rows, options, ngroups, moments=None) -> G
 
 
 def _take_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``values[rows]`` in column order, as the data's own array (the same arithmetic)."""
+    """``values[rows]`` in the layout of the data's own array (the same arithmetic)."""
+    if values.flags.c_contiguous:
+        return values[rows]
     out = np.empty((len(rows), values.shape[1]), order="F")
     for j in range(values.shape[1]):
         out[:, j] = values[rows, j]
@@ -668,9 +678,9 @@ def _numeric_values_and_sums(frame: pd.DataFrame, names) -> tuple[np.ndarray, np
         else:
             columns = [frame[name].to_numpy(dtype=float, na_value=np.nan) for name in names]
             out = np.column_stack(columns) if columns else np.empty((len(frame), 0))
-        out = np.asfortranarray(out)  # (one layout for all data: the same arithmetic)
+        out = np.asarray(out, order=_layout(*out.shape))  # (one layout: the same arithmetic)
         return out, _check_finite(out, names)
-    out = np.empty((len(frame), len(names)), order="F")
+    out = np.empty((len(frame), len(names)), order=_layout(len(frame), len(names)))
     for j, name in enumerate(names):
         column = frame[name]
         if name in numeric:
@@ -702,10 +712,16 @@ def _plain_columns(frame: pd.DataFrame, names, columns: list, dtypes: dict) -> n
                for name in names):  # fmt: skip
         return None
     position = {name: k for k, name in enumerate(columns)}
-    out = np.empty((len(frame), len(names)), order="F")  # column by column: contiguous copies
+    out = np.empty((len(frame), len(names)), order=_layout(len(frame), len(names)))
     for j, name in enumerate(names):
         out[:, j] = column_array(position[name])
     return out
+
+
+def _layout(n: int, p: int) -> str:
+    """Large data column by column (contiguous copies from the frame's columns), small data row
+    by row as they always were."""
+    return "F" if n * p >= _LARGE else "C"
 
 
 def _check_finite(values: np.ndarray, names) -> np.ndarray:

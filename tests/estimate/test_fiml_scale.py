@@ -190,7 +190,10 @@ def test_a_limit_that_is_not_a_size_is_refused(monkeypatch):
 
 
 @pytest.mark.parametrize("shift", [0.0, 1e7])
-def test_moments_in_one_pass_equal_the_centred_ones(shift):
+def test_moments_in_one_pass_equal_the_centred_ones(shift, monkeypatch):
+    from semlang.estimate import data
+
+    monkeypatch.setattr(data, "_LARGE", 0)  # (the path of large data)
     rng = np.random.default_rng(10)
     values = np.asfortranarray(rng.normal(size=(20_000, 4)) + shift)  # several chunks
     mean, cov = column_moments(values)
