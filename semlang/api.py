@@ -25,6 +25,8 @@ from semlang.errors import (
     OptionError,
     SemlangWarning,
 )
+from semlang.esem import check_options as check_rotation
+from semlang.esem import pop_rotation_options, rotated_result
 from semlang.estimate.data import SampleData, as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
 from semlang.estimate.families import check_supported, free_parameter_count, moments_count
@@ -67,7 +69,11 @@ def parameter_table(
     model: str, kind: str = "sem", ngroups: int = 1, name: str = "<model>", **options: Any
 ) -> ParameterTable:
     """The parameter table of a model (no data needed)."""
-    return build_partable(parse(model, name), make_options(kind, **options), ngroups=ngroups)
+    opts = make_options(kind, **options)
+    from semlang.estimate.categorical_options import refuse_without_data
+
+    refuse_without_data(opts)
+    return build_partable(parse(model, name), opts, ngroups=ngroups)
 
 
 def compile_model(
@@ -80,6 +86,9 @@ def compile_model(
 ) -> CompiledModel:
     """Parse and compile once; fit it to any number of data sets with :func:`fit`."""
     opts = make_options(kind, **options)
+    from semlang.estimate.categorical_options import refuse_without_data
+
+    refuse_without_data(opts)
     labels = tuple(group_labels or ())
     if labels and opts.group is None:
         raise OptionError(
@@ -111,6 +120,7 @@ def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
             hint="compiled = semlang.compile_model(text), then semlang.fit(compiled, data); "
             "or semlang.sem(text, data) in one step",
         )
+    rotation = pop_rotation_options(options)
     model_options, fit_options, run = split_options(options)
     if model_options:
         name = next(iter(model_options))
@@ -120,7 +130,8 @@ def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
         )
     table = compiled.table
     resolved = make_fit_options(table.options, table.nlevels, **fit_options)
-    return _fit_compiled(compiled, as_frame(data), resolved, run)
+    check_rotation(rotation)
+    return _fit_compiled(compiled, as_frame(data), resolved, {**run, "rotation": rotation})
 
 
 @limited(lambda compiled, frame, options, run: fit_size(compiled, options))
@@ -147,23 +158,30 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
                 hint="check the fixed values (a negative or zero variance?) or give start "
                 "values, e.g. start(1)*x1",
             )
-        result = Fit(compiled, sample, options, estimation, settings, messages)
+        fit_class = getattr(estimation.family, "fit_class", Fit)  # categorical: its own
+        result = fit_class(compiled, sample, options, estimation, settings, messages)
         _warn_about(result)
         warn_about_solution(result)
+        result = rotated_result(result, run.get("rotation") or {})  # models with efa blocks
     return result
 
 
 def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
+    rotation = pop_rotation_options(options)
     model_options, fit_options, run = split_options(options)
-    opts = default_fixed_x(make_options(kind, **model_options), fit_options.get("estimator"))
+    opts = make_options(kind, **model_options)
     frame = as_frame(data)
+    parsed = parse(model)
+    from semlang.estimate.categorical_options import prepare_categorical
+
+    opts, frame, fit_options = prepare_categorical(opts, frame, parsed, fit_options)
+    opts = default_fixed_x(opts, fit_options.get("estimator"))
     labels = group_labels(frame, opts.group)
-    table = build_partable(
-        parse(model), opts, ngroups=max(len(labels), 1), group_labels=labels or None
-    )
+    table = build_partable(parsed, opts, ngroups=max(len(labels), 1), group_labels=labels or None)
     resolved = make_fit_options(opts, table.nlevels, **fit_options)  # mistakes before compiling
+    check_rotation(rotation)
     _check_degrees_of_freedom(table)
-    return _fit_compiled(_compile(table), frame, resolved, run)
+    return _fit_compiled(_compile(table), frame, resolved, {**run, "rotation": rotation})
 
 
 def _check_fixed_x(table: ParameterTable, options) -> None:

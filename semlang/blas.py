@@ -11,14 +11,16 @@ with one. From :data:`LARGE` rows on, threads can pay and the caller's setting i
 
 The outermost call decides; calls inside it (a fit inside a bootstrap, ``estimates()`` inside
 ``summary()``) leave the setting alone and cost a counter increment. The thread counts are those
-of the BLAS libraries numpy and scipy load, changed through threadpoolctl and process-wide, so
-the first call to enter saves them and the last to leave restores them, whatever the threads.
+of the BLAS libraries numpy and scipy load (scipy's once it is imported: an ordinary fit does not
+need it), changed through threadpoolctl and process-wide, so the first call to enter saves them
+and the last to leave restores them, whatever the threads.
 Worker processes of :mod:`semlang.runner` use one thread for their whole life (:func:`one_thread`).
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,17 +38,20 @@ _lock = threading.Lock()
 _depth = 0
 _restore: Any = None  # threadpoolctl's limiter of the outermost call, restored on its exit
 _controller: Any = None
+_with_scipy = False  # whether scipy's BLAS was loaded when the controller was made
 
 
 def _blas_controller() -> Any:
-    """threadpoolctl's view of the loaded BLAS libraries (numpy's and scipy's), made once."""
-    global _controller
-    if _controller is None:
-        import numpy  # noqa: F401 (their BLAS libraries must be loaded before they are looked up)
-        import scipy.linalg  # noqa: F401
+    """threadpoolctl's view of the loaded BLAS libraries: numpy's, and scipy's once scipy is
+    imported (an ordinary fit does not import it; the view is made again when it appears)."""
+    global _controller, _with_scipy
+    scipy_loaded = "scipy.linalg" in sys.modules
+    if _controller is None or (scipy_loaded and not _with_scipy):
+        import numpy  # noqa: F401 (its BLAS library must be loaded before it is looked up)
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()
+        _with_scipy = scipy_loaded
     return _controller
 
 

@@ -1,7 +1,8 @@
 """Parameter table -> path graph: a networkx view, structural checks and a Graphviz diagram.
 
 Input: a :class:`~semlang.partable.ParameterTable`. Output: :func:`path_graph` (an
-``nx.DiGraph``), :func:`check` (warnings; errors when the data's columns are known),
+``nx.DiGraph``; networkx is imported for it, not for the checks, which use the same nodes and
+paths held in plain dicts), :func:`check` (warnings; errors when the data's columns are known),
 :func:`to_dot` (Graphviz DOT text) and :func:`render_diagram` (a file); the diagram
 itself, with or without estimates, is :mod:`semlang.diagram`'s.
 
@@ -25,8 +26,7 @@ import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from semlang.errors import (
     ModelSpecificationError,
@@ -35,6 +35,9 @@ from semlang.errors import (
 )
 from semlang.partable import ParameterTable, ParamRow
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 Node = tuple[str, int]
 
@@ -48,52 +51,149 @@ def path_graph(table: ParameterTable, with_covariances: bool = True) -> nx.DiGra
     """The variables of every block as nodes, loadings and regressions as directed edges (and
     the covariances, unless ``with_covariances`` is false: the structural checks need none, and
     a model with many correlated factors has hundreds of thousands)."""
+    import networkx as nx
+
+    paths = _Paths(table)
     graph = nx.DiGraph(
         name=table.source.name,
         ngroups=table.ngroups,
         nlevels=table.nlevels,
         group_labels=table.group_labels,
     )
+    graph.add_nodes_from(paths.nodes.items())
+    graph.add_edges_from((u, v, data) for (u, v), data in paths.edges.items())
     undirected = nx.Graph()
-    for block in table.blocks:
-        for name in block.variables:
-            latent = name in block.latent
-            attributes = {
-                "name": name,
-                "block": block.index,
-                "group": block.group,
-                "level": block.level,
-                "kind": "latent" if latent else "observed",
-                "latent": latent,
-                "observed": not latent,
-                "fixed_x": name in block.observed_exogenous and table.options.fixed_x,
-                "line": _line(table, table.variable_spans.get(name)),
-            }
-            graph.add_node((name, block.index), **attributes)
-            undirected.add_node((name, block.index))
-    for row in table.parameters:
-        if row.op in _PATH_KINDS:
-            source, target = (row.lhs, row.rhs) if row.op is Op.MEASURED else (row.rhs, row.lhs)
-            _add_node_if_missing(graph, undirected, table, row, source, target)
-            kind = _PATH_KINDS[row.op]
-            graph.add_edge((source, row.block), (target, row.block), kind=kind, **_row(table, row))
-        elif row.op is Op.COVARIANCE and row.lhs != row.rhs:
-            known = (row.lhs, row.block) in graph and (row.rhs, row.block) in graph
-            if not known:
-                _add_node_if_missing(graph, undirected, table, row, row.lhs, row.rhs)
-            if not with_covariances:
-                continue
-            undirected.add_edge(
-                (row.lhs, row.block), (row.rhs, row.block), kind="covariance", **_row(table, row)
-            )
-    for node, data in graph.nodes(data=True):
-        data["exogenous"] = graph.in_degree(node) == 0
-        data["endogenous"] = not data["exogenous"]
-        data["indicator"] = any(
-            graph.edges[u, node]["kind"] == "loading" for u in graph.predecessors(node)
-        )
+    undirected.add_nodes_from(paths.nodes)
+    if with_covariances:
+        for row in table.parameters:
+            if row.op is Op.COVARIANCE and row.lhs != row.rhs:
+                undirected.add_edge(
+                    (row.lhs, row.block),
+                    (row.rhs, row.block),
+                    kind="covariance",
+                    **_row(table, row),
+                )
     graph.graph["covariances"] = undirected
     return graph
+
+
+class _Paths:
+    """The nodes (with the attributes :func:`path_graph` gives them) and the directed paths of a
+    table, in plain dicts: what the structural checks need, without networkx."""
+
+    def __init__(self, table: ParameterTable):
+        self.nodes: dict[Node, dict[str, Any]] = {}
+        self.edges: dict[tuple[Node, Node], dict[str, Any]] = {}
+        self.successors: dict[Node, list[Node]] = {}
+        self.predecessors: dict[Node, list[Node]] = {}
+        for block in table.blocks:
+            for name in block.variables:
+                latent = name in block.latent
+                self.nodes[(name, block.index)] = {
+                    "name": name,
+                    "block": block.index,
+                    "group": block.group,
+                    "level": block.level,
+                    "kind": "latent" if latent else "observed",
+                    "latent": latent,
+                    "observed": not latent,
+                    "fixed_x": name in block.observed_exogenous and table.options.fixed_x,
+                    "line": _line(table, table.variable_spans.get(name)),
+                }
+        nodes = self.nodes
+        self._names: dict[int, set[str]] = {}  # block -> its nodes' names (cheaper to look up)
+        for name, block_index in nodes:
+            self._names.setdefault(block_index, set()).add(name)
+        empty: set[str] = set()
+        for row in table.rows:  # (the := and constraint rows have other operators)
+            op = row.op
+            if op is Op.COVARIANCE:
+                lhs, rhs = row.lhs, row.rhs
+                names = self._names.get(row.block, empty)
+                if lhs != rhs and not (lhs in names and rhs in names):
+                    self._add_missing(table, row, lhs, rhs)
+                continue
+            if op is not Op.MEASURED and op is not Op.REGRESSION:
+                continue
+            source, target = (row.lhs, row.rhs) if op is Op.MEASURED else (row.rhs, row.lhs)
+            self._add_missing(table, row, source, target)
+            self._add_edge((source, row.block), (target, row.block), row, table)
+        for node, data in nodes.items():
+            sources = self.predecessors.get(node, ())
+            data["exogenous"] = not sources
+            data["endogenous"] = bool(sources)
+            data["indicator"] = any(self.edges[u, node]["kind"] == "loading" for u in sources)
+
+    def _add_edge(self, u: Node, v: Node, row: ParamRow, table: ParameterTable) -> None:
+        data = {"kind": _PATH_KINDS[row.op], **_row(table, row)}
+        if (u, v) in self.edges:  # a second row for the same path: its attributes win
+            self.edges[u, v].update(data)
+            return
+        self.edges[u, v] = data
+        self.successors.setdefault(u, []).append(v)
+        self.predecessors.setdefault(v, []).append(u)
+
+    def _add_missing(self, table: ParameterTable, row: ParamRow, *names: str) -> None:
+        """A row naming a variable its block does not list (cannot happen for tables built by
+        :func:`~semlang.partable.build_partable`; kept so a hand-made table still gives a
+        graph)."""
+        for name in names:
+            if (name, row.block) not in self.nodes:
+                self._names.setdefault(row.block, set()).add(name)
+                self.nodes[(name, row.block)] = {
+                    "name": name,
+                    "block": row.block,
+                    "group": row.group,
+                    "level": row.level,
+                    "kind": "observed",
+                    "latent": False,
+                    "observed": True,
+                    "fixed_x": False,
+                    "line": _line(table, table.variable_spans.get(name)),
+                }
+
+    def strongly_connected(self) -> list[list[Node]]:
+        """The strongly connected components (Tarjan's algorithm, without recursion), in the
+        order in which they are completed: the nodes taken in order, each node's paths in
+        theirs."""
+        index: dict[Node, int] = {}
+        low: dict[Node, int] = {}
+        stack: list[Node] = []
+        on_stack: set[Node] = set()
+        components: list[list[Node]] = []
+        for root in self.nodes:
+            if root in index:
+                continue
+            work = [(root, iter(self.successors.get(root, ())))]
+            index[root] = low[root] = len(index)
+            stack.append(root)
+            on_stack.add(root)
+            while work:
+                node, children = work[-1]
+                child = next(children, None)
+                if child is not None:
+                    if child not in index:
+                        index[child] = low[child] = len(index)
+                        stack.append(child)
+                        on_stack.add(child)
+                        work.append((child, iter(self.successors.get(child, ()))))
+                    elif child in on_stack:
+                        low[node] = min(low[node], index[child])
+                    continue
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    components.append(component)
+        return components
 
 
 def covariances(graph: nx.DiGraph) -> nx.Graph:
@@ -112,26 +212,6 @@ def _row(table: ParameterTable, row: ParamRow) -> dict:
         "exo": row.exo,
         "line": _line(table, row.span),
     }
-
-
-def _add_node_if_missing(graph, undirected, table, row: ParamRow, *names: str) -> None:
-    """A row naming a variable its block does not list (cannot happen for tables built by
-    :func:`~semlang.partable.build_partable`; kept so a hand-made table still gives a graph)."""
-    for name in names:
-        if (name, row.block) not in graph:
-            graph.add_node(
-                (name, row.block),
-                name=name,
-                block=row.block,
-                group=row.group,
-                level=row.level,
-                kind="observed",
-                latent=False,
-                observed=True,
-                fixed_x=False,
-                line=_line(table, table.variable_spans.get(name)),
-            )
-            undirected.add_node((name, row.block))
 
 
 def _line(table: ParameterTable, span: Span | None) -> int | None:
@@ -156,7 +236,7 @@ def check(table: ParameterTable, columns: Iterable[str] | None = None) -> list[s
     The warnings also cover feedback loops (a non-recursive model) and a latent variable with a
     single indicator whose residual variance is free (not identified).
     """
-    graph = path_graph(table, with_covariances=False)
+    graph = _Paths(table)
     if columns is not None:
         _check_columns(table, graph, [str(c) for c in columns])
     warnings: list[str] = []
@@ -174,9 +254,9 @@ def _located(table: ParameterTable, span: Span | None, message: str, hint: str) 
     return f"{where}: {message}; {hint}"
 
 
-def _check_columns(table: ParameterTable, graph: nx.DiGraph, columns: list[str]) -> None:
+def _check_columns(table: ParameterTable, graph: _Paths, columns: list[str]) -> None:
     present = set(columns)
-    for (name, _), data in graph.nodes(data=True):
+    for (name, _), data in graph.nodes.items():
         span = table.variable_spans.get(name)
         if data["observed"] and name not in present:
             close = difflib.get_close_matches(name, columns, n=3)
@@ -207,14 +287,14 @@ def _check_columns(table: ParameterTable, graph: nx.DiGraph, columns: list[str])
             )
 
 
-def _look_alike_latents(table: ParameterTable, graph: nx.DiGraph) -> list[str]:
+def _look_alike_latents(table: ParameterTable, graph: _Paths) -> list[str]:
     """Observed non-indicators named like a latent variable (of this or another level)."""
     out = []
     latent_by_group: dict[int, dict[str, int]] = {}
-    for (name, _), data in graph.nodes(data=True):
+    for (name, _), data in graph.nodes.items():
         if data["latent"]:
             latent_by_group.setdefault(data["group"], {}).setdefault(name, data["level"])
-    for (name, _), data in graph.nodes(data=True):
+    for (name, _), data in graph.nodes.items():
         if data["latent"] or data["indicator"]:
             continue
         latent = latent_by_group.get(data["group"], {})
@@ -256,15 +336,17 @@ def _resembling(name: str, latent: list[str]) -> str | None:
     return None
 
 
-def _feedback_loops(table: ParameterTable, graph: nx.DiGraph) -> list[str]:
+def _feedback_loops(table: ParameterTable, graph: _Paths) -> list[str]:
     out = []
-    for component in nx.strongly_connected_components(graph):
+    for component in graph.strongly_connected():
         nodes = sorted(component, key=lambda n: (n[1], n[0]))
         if len(nodes) < 2:
             continue
         names = ", ".join(name for name, _ in nodes)
+        inside = set(nodes)
         first = min(
-            (graph.edges[u, v]["row"] for u, v in graph.subgraph(nodes).edges), default=None
+            (data["row"] for (u, v), data in graph.edges.items() if u in inside and v in inside),
+            default=None,
         )
         span = next((row.span for row in table.rows if row.id == first), None)
         out.append(
@@ -279,23 +361,26 @@ def _feedback_loops(table: ParameterTable, graph: nx.DiGraph) -> list[str]:
     return out
 
 
-def _single_indicators(table: ParameterTable, graph: nx.DiGraph) -> list[str]:
+def _single_indicators(table: ParameterTable, graph: _Paths) -> list[str]:
     variances = {
         (row.lhs, row.block): row
-        for row in table.parameters
+        for row in table.rows
         if row.op is Op.COVARIANCE and row.lhs == row.rhs
     }
     out = []
-    for node, data in graph.nodes(data=True):
+    for node, data in graph.nodes.items():
         if not data["latent"]:
             continue
-        loadings = [v for v in graph.successors(node) if graph.edges[node, v]["kind"] == "loading"]
+        loadings = [
+            v for v in graph.successors.get(node, ()) if graph.edges[node, v]["kind"] == "loading"
+        ]
         if len(loadings) != 1:
             continue
         indicator = loadings[0]
         residual = variances.get(indicator)
         shared = sum(
-            graph.edges[u, indicator]["kind"] == "loading" for u in graph.predecessors(indicator)
+            graph.edges[u, indicator]["kind"] == "loading"
+            for u in graph.predecessors.get(indicator, ())
         )
         if residual is None or residual.free == 0 or shared != 1:
             continue

@@ -12,7 +12,8 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from scipy.linalg import lapack
+
+from semlang import cholesky as lapack  # (numpy's LAPACK: no scipy on the fit's path)
 
 SINGULAR = 1e-10  # smallest / largest eigenvalue of the unit-diagonal matrix
 

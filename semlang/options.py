@@ -38,10 +38,11 @@ class Missing(Enum):
     LISTWISE = "listwise"
     FIML = "fiml"
     FIML_X = "ml.x"  # FIML, and rows with missing exogenous covariates kept (lavaan's "ml.x")
+    PAIRWISE = "pairwise"  # ordered-categorical data: each statistic from the rows that have it
 
     @property
     def is_fiml(self) -> bool:
-        return self is not Missing.LISTWISE
+        return self in (Missing.FIML, Missing.FIML_X)
 
 
 class Estimator(Enum):
@@ -161,6 +162,7 @@ GROUP_EQUAL_WORDS = (
     "lv.variances",
     "lv.covariances",
     "regressions",
+    "thresholds",
 )
 
 
@@ -189,6 +191,11 @@ class ModelOptions:
     # fixed_x was given by the user; if not, a least-squares estimator makes it False (lavaan's
     # fixed.x = "default": TRUE for ML and its robust variants, FALSE for GLS, WLS, DWLS, ULS)
     fixed_x_given: bool = False
+    # ordered-categorical variables: the names given (True: every observed endogenous variable)
+    ordered: tuple[str, ...] | bool = ()
+    parameterization: str = "delta"  # or "theta" (categorical models)
+    # (name, number of thresholds) of each ordered variable, found in the data by the fit
+    thresholds: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -218,6 +225,7 @@ class FitOptions:
 MODEL_OPTION_NAMES = frozenset(f.name for f in fields(ModelOptions)) - {
     "model_type",
     "fixed_x_given",
+    "thresholds",
 }
 FIT_OPTION_NAMES = frozenset(
     ("estimator", "likelihood", "se", "test", "information", "bootstrap", "seed", "max_iterations")
@@ -478,6 +486,10 @@ def _convert(name: str, value: Any) -> Any:
         if value is not None and not isinstance(value, str):
             raise OptionError(f"option {name!r} must be a column name, not {value!r}")
         return value
+    if name in ("ordered", "parameterization"):
+        from semlang.estimate.categorical_options import convert_option
+
+        return convert_option(name, value)
     if name == "start":
         if value != "default":
             raise OptionError(

@@ -376,7 +376,7 @@ def test_console_entry_point_sets_one_blas_thread(agree):
 
 
 def test_table_text_blanks_missing_values_and_whole_floats():
-    from semlang.commands._common import columns_text, frame_text
+    from semlang.commands._common import columns_chunks, columns_text, frame_text
 
     columns = {
         "id": [1, 2, 3],
@@ -394,3 +394,7 @@ def test_table_text_blanks_missing_values_and_whole_floats():
     )
     assert columns_text(columns) == expected
     assert frame_text(pd.DataFrame(columns)) == expected
+    chunks = list(columns_chunks(columns, rows=2))  # the header, then two lines at a time
+    assert chunks == [expected[:28], expected[28:84], expected[84:]]
+    negative = {"free": [-12, 3], "ok": [True, False]}
+    assert columns_text(negative) == "free    ok\n -12  True\n   3 False\n"

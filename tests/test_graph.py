@@ -154,6 +154,35 @@ def test_feedback_loops_are_flagged():
     assert warning.startswith("model.sem:1:6: y1, y2, y3 form a feedback loop")
 
 
+def test_several_feedback_loops_are_flagged_in_order():
+    model = "y1 ~ y2\ny2 ~ y1 + x\nz1 ~ z2\nz2 ~ z3\nz3 ~ z1 + y1\nw ~ z1"
+    warnings = graph.check(table(model))
+    assert [w.split(": ")[1] for w in warnings] == [
+        "z1, z2, z3 form a feedback loop (a non-recursive model); such models need enough "
+        "instruments to be identified; check the directions of the '~' statements",
+        "y1, y2 form a feedback loop (a non-recursive model); such models need enough "
+        "instruments to be identified; check the directions of the '~' statements",
+    ]  # (in the order in which the search completes the loops)
+    assert [w.split(": ")[0] for w in warnings] == ["model.sem:3:6", "model.sem:1:6"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_checks_components_are_networkx_ones_in_its_order(seed):
+    import random
+
+    import networkx as nx
+
+    rng = random.Random(seed)
+    names = [f"v{i}" for i in range(12)]
+    lines = [f"{a} ~ {b}" for a in names for b in names if a != b and rng.random() < 0.15] or [
+        "v1 ~ v2"
+    ]
+    t = table("\n".join(lines))
+    ours = graph._Paths(t).strongly_connected()
+    theirs = nx.strongly_connected_components(graph.path_graph(t, with_covariances=False))
+    assert [set(c) for c in ours] == list(theirs)
+
+
 def test_a_single_indicator_with_a_free_residual_is_flagged():
     assert graph.check(table("f =~ x1 + x2 + x3\ng =~ q\ng ~ f")) == []
     (warning,) = graph.check(table("f =~ x1 + x2 + x3\ng =~ q\ng ~ f\nq ~~ q"))

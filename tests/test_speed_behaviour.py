@@ -130,11 +130,11 @@ def test_version_and_help_load_no_numerical_library(argument):
     assert _modules_after(code) == set()
 
 
-def test_check_loads_neither_sympy_nor_pandas_nor_scipy(tmp_path):
+def test_check_loads_no_numerical_library_nor_networkx(tmp_path):
     model = tmp_path / "hs.sem"
     model.write_text(HS)
     code = f"from semlang.cli import main\nmain(['check', {str(model)!r}])"
-    assert not _modules_after(code) & {"sympy", "pandas", "scipy"}
+    assert _modules_after(code) == set()
 
 
 def test_a_model_without_definitions_or_constraints_needs_no_sympy():
@@ -144,6 +144,31 @@ def test_a_model_without_definitions_or_constraints_needs_no_sympy():
         "fit.estimates(); fit.fit_measures()"
     )
     assert "sympy" not in _modules_after(code)
+
+
+def test_an_ordinary_fit_and_its_results_need_no_scipy():
+    code = (
+        "import semlang\n"
+        f"fit = semlang.cfa({HS!r}, semlang.datasets.load('HolzingerSwineford1939'))\n"
+        "fit.estimates(); fit.fit_measures(); fit.summary()"
+    )
+    assert _modules_after(code) == {"numpy", "pandas"}
+
+
+def test_the_fit_command_needs_no_scipy(tmp_path):
+    model = tmp_path / "hs.sem"
+    model.write_text(HS)
+    data = ROOT / "semlang" / "datasets" / "HolzingerSwineford1939.csv"
+    code = f"from semlang.cli import main\nmain(['fit', {str(model)!r}, {str(data)!r}, '--cfa'])"
+    assert _modules_after(code) == {"numpy", "pandas"}
+
+
+def test_scipys_blas_is_limited_too_once_it_is_imported(two_threads):
+    # (the fixture has imported scipy.linalg; a controller made before that is made again)
+    blas._controller, blas._with_scipy = None, False
+    with blas.threads_for(0):
+        assert set(blas_threads()) == {1}
+    assert blas._with_scipy and set(blas_threads()) == {2}
 
 
 def test_a_long_fit_shows_its_clock_when_asked(monkeypatch, capsys):

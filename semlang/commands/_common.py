@@ -11,6 +11,7 @@ import argparse
 import itertools
 import math
 import warnings
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,10 +113,23 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _ordered(text: str) -> tuple[str, ...] | bool:
+    """--ordered: 'all' (lavaan's ordered = TRUE) or comma-separated column names."""
+    return True if text.strip().lower() == "all" else comma_list(text)
+
+
 def add_fit_options(parser: argparse.ArgumentParser) -> None:
     """Options that only matter when fitting to data."""
     add = parser.add_argument
     add("--group", metavar="COLUMN", help="fit one model per group of this column")
+    add(
+        "--ordered",
+        type=_ordered,
+        metavar="COLUMNS",
+        help="ordered-categorical variables, e.g. x1,x2, or 'all' (every observed endogenous "
+        "variable); fitted by WLSMV unless --estimator says otherwise",
+    )
+    add("--parameterization", metavar="KIND", help="delta (default) or theta (ordered data)")
     add("--information", metavar="KIND", help="expected (default) or observed")
     add(
         "--se",
@@ -139,6 +153,7 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
         help="where to run replications: a dask scheduler address, or 'processes'",
     )
     add("--max-iterations", type=int, metavar="N", help="iteration limit of the optimizer")
+    add("--rotation", metavar="NAME", help="rotation of efa blocks (default geomin; none)")
     add(
         "--starts",
         type=int,
@@ -158,6 +173,8 @@ _OPTION_NAMES = {
     "missing": "missing",
     "estimator": "estimator",
     "cluster": "cluster",
+    "ordered": "ordered",
+    "parameterization": "parameterization",
     "group": "group",
     "information": "information",
     "se": "se",
@@ -168,6 +185,7 @@ _OPTION_NAMES = {
     "scheduler": "executor",
     "max_iterations": "max_iterations",
     "starts": "starts",
+    "rotation": "rotation",
 }
 
 
@@ -249,26 +267,47 @@ def records_text(records: list[dict]) -> str:
 
 def columns_text(columns: dict[str, list]) -> str:
     """Columns (lists of one length) as the text of :func:`records_text`, for tables of
-    hundreds of thousands of rows: each distinct value of a column is formatted and padded once
-    (so equal cells share one string) and the lines are joined in chunks."""
-    texts = [_column_text(str(name), values) for name, values in columns.items()]
-    rows = zip(*texts, strict=True)
-    chunks = iter(lambda: "\n".join(map(" ".join, itertools.islice(rows, 10_000))), "")
-    return "\n".join(chunks) + "\n"
+    hundreds of thousands of rows (:func:`columns_chunks` joined)."""
+    return "".join(columns_chunks(columns))
 
 
-def _column_text(name: str, values: list) -> list[str]:
-    """The header and cells of one column, right-aligned to a common width."""
-    formatted: dict = {}  # value -> its text (ints, floats and strings: equal values format alike)
-    cells = [name]
-    for value in values:
-        text = formatted.get(value)
-        if text is None:
-            text = formatted[value] = _cell(value)
-        cells.append(text)
-    width = max(map(len, cells))
-    padded = {text: text.rjust(width) for text in {name, *formatted.values()}}
-    return [padded[cell] for cell in cells]
+def columns_chunks(columns: dict[str, list], rows: int = 10_000) -> Iterator[str]:
+    """The text of :func:`columns_text` in pieces of ``rows`` lines, made as they are asked for
+    (a large table is written without its whole text in memory). Columns of ints or of strings
+    are formatted by one template per line; the others cell by cell, each distinct value once."""
+    names = [str(name) for name in columns]
+    cells = [_column_cells(values) for values in columns.values()]
+    widths = [max(len(name), _width(column)) for name, column in zip(names, cells, strict=True)]
+    template = " ".join(f"%{width}s" for width in widths) + "\n"  # (faster than str.format)
+    yield template % tuple(names)
+    lines = map(template.__mod__, zip(*cells, strict=True))
+    while chunk := "".join(itertools.islice(lines, rows)):
+        yield chunk
+
+
+def _column_cells(values: list) -> list:
+    """The column itself if its values are all ints or all strings (formatted as they are),
+    else the text of each cell (:func:`_cell`; equal values share one string)."""
+    kinds = set(map(type, values))
+    if kinds <= {int} or kinds <= {str}:
+        return values
+    return list(map(_Cells().__getitem__, values))
+
+
+class _Cells(dict):
+    """value -> :func:`_cell` of it, each distinct value formatted once."""
+
+    def __missing__(self, value: Any) -> str:
+        text = self[value] = _cell(value)
+        return text
+
+
+def _width(cells: list) -> int:
+    if not cells:
+        return 0
+    if type(cells[0]) is int:  # the longest is the largest or the most negative
+        return max(len(str(min(cells))), len(str(max(cells))))
+    return max(map(len, cells))
 
 
 def _aligned(columns: list[str], rows: list[list[str]]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from semlang.commands import EXIT_OK, EXIT_USER_ERROR, Command
@@ -20,7 +21,7 @@ from semlang.commands._common import (
     add_kind_flags,
     add_model_argument,
     add_model_options,
-    columns_text,
+    columns_chunks,
     parameter_table,
 )
 
@@ -61,12 +62,19 @@ def structural_checks(table) -> list[str]:
 def report(table) -> tuple[str, DegreesOfFreedom]:
     """The text ``check`` prints for ``table``."""
     counts = degrees_of_freedom(table)
+    return "".join(report_chunks(table, counts)), counts
+
+
+def report_chunks(table, counts: DegreesOfFreedom) -> Iterator[str]:
+    """The text of :func:`report` in pieces, made as they are written (a table of hundreds of
+    thousands of rows is printed without its whole text in memory)."""
     groups = f"{table.ngroups} group{'s' if table.ngroups != 1 else ''}"
     levels = f", {table.nlevels} levels" if table.nlevels > 1 else ""
     kind = table.options.model_type.value
-    lines = [f"Parameter table ({kind}, {groups}{levels}):", "", columns_text(table.to_columns())]
+    yield f"Parameter table ({kind}, {groups}{levels}):\n\n"
+    yield from columns_chunks(table.to_columns())
     problems = structural_checks(table)
-    lines.append("Structural checks: " + ("passed" if not problems else ""))
+    lines = ["Structural checks: " + ("passed" if not problems else "")]
     lines += [f"  - {problem}" for problem in problems]
     lines += [
         "",
@@ -74,7 +82,7 @@ def report(table) -> tuple[str, DegreesOfFreedom]:
         f"  Free parameters               {counts.parameters:>8}",
         f"  Degrees of freedom            {counts.df:>8}",
     ]
-    return "\n".join(lines) + "\n", counts
+    yield "\n" + "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
         from semlang.compile.parameters import build_parameter_space
 
         build_parameter_space(table)
-    text, counts = report(table)
-    sys.stdout.write(text)
+    counts = degrees_of_freedom(table)
+    for chunk in report_chunks(table, counts):
+        sys.stdout.write(chunk)
     if counts.df < 0:
         print(
             f"error: the model has {counts.parameters} free parameters but only "

@@ -54,7 +54,12 @@ def estimate(
     if phi0 is None:
         means = [d.h1_mean for d in objective.discrepancies]
         covs = [d.h1_cov for d in objective.discrepancies]
-        phi0 = space.phi_from_theta(start_values(model, means, covs))
+        if hasattr(objective, "h1_blocks"):  # moments of statistics that are not (μ, Σ)
+            means, covs = objective.h1_blocks()
+        theta0 = start_values(model, means, covs)
+        if hasattr(objective, "start_theta"):  # starting values of parameters not in RAM
+            theta0 = objective.start_theta(theta0)
+        phi0 = space.phi_from_theta(theta0)
     result = minimize(
         objective,
         phi0,

@@ -22,18 +22,18 @@ A family knows:
   :mod:`semlang.results.robust_tests`).
 
 Families: :class:`~semlang.estimate.normal_family.NormalML` (ML and its robust variants, with
-complete data or FIML), :class:`~semlang.estimate.twolevel_family.TwoLevelML` and
+complete data or FIML), :class:`~semlang.estimate.twolevel_family.TwoLevelML`,
 :class:`~semlang.estimate.least_squares.LeastSquares` (GLS, WLS, DWLS, ULS and the robust
-ULSM/ULSMV/ULSMVS, WLSM/WLSMV/WLSMVS). Moment counting and
+ULSM/ULSMV/ULSMVS, WLSM/WLSMV/WLSMVS) and, for models with ordered-categorical variables,
+:class:`~semlang.estimate.categorical_family.CategoricalLeastSquares` (the same estimators on
+thresholds and polychoric correlations). Moment counting and
 degrees of freedom live here too (:func:`moments_count`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from semlang.errors import NotSupportedError, OptionError
 from semlang.options import (
@@ -45,6 +45,9 @@ from semlang.options import (
     Test,
 )
 from semlang.syntax.ast import Op
+
+if TYPE_CHECKING:  # (annotations only: ``semlang check`` counts moments without numpy)
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,10 @@ def moments_count(table) -> int:
     """lavaan's number of sample moments (ndat); the fixed.x covariates' own are left out."""
     if table.nlevels > 1:
         return _twolevel_moments_count(table)
+    if table.options.thresholds:  # ordered-categorical variables
+        from semlang.estimate.categorical_family import categorical_moments_count
+
+        return categorical_moments_count(table)
     total = 0
     for block in table.blocks:
         p = len(block.observed)
@@ -167,6 +174,10 @@ def choose_family(table, options: FitOptions) -> EstimationFamily:
         from semlang.estimate.twolevel_family import TwoLevelML
 
         return TwoLevelML()
+    if table.options.thresholds:  # ordered-categorical variables
+        from semlang.estimate.categorical_family import CategoricalLeastSquares
+
+        return CategoricalLeastSquares(options.estimator)  # type: ignore[return-value]
     if options.estimator.is_likelihood:
         from semlang.estimate.normal_family import NormalML
 
@@ -215,6 +226,11 @@ def check_fit_options(model: ModelOptions, options: FitOptions, nlevels: int) ->
 def _refusal(model: ModelOptions, options: FitOptions, nlevels: int) -> _Refusal | None:
     estimator, se = options.estimator, options.se
     word = f"estimator={estimator.value!r}"
+    if model.thresholds:  # ordered-categorical variables
+        from semlang.estimate.categorical_options import categorical_refusal
+
+        found = categorical_refusal(options)
+        return None if found is None else _Refusal(*found)
     if model.cluster is not None and nlevels == 1:
         refusal = _cluster_refusal(options)
         if refusal is not None:

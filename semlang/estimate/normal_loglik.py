@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import linalg
-from scipy.linalg import lapack
+
+from semlang import cholesky as lapack  # (numpy's LAPACK: no scipy on the fit's path)
+from semlang import cholesky as linalg
 
 _LOG_2PI = math.log(2.0 * math.pi)
 

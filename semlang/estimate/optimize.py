@@ -33,9 +33,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import linalg
-from scipy.linalg import lapack
 
+from semlang import cholesky as lapack  # (numpy's LAPACK: no scipy on the fit's path)
+from semlang import cholesky as linalg
 from semlang.estimate.objective import Objective
 from semlang.lazy import LazyModule
 

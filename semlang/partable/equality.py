@@ -44,6 +44,8 @@ def _kind(row: ParamRow, block: BlockVariables) -> str | None:
         return "loadings"
     if row.op is Op.REGRESSION:
         return "regressions"
+    if row.op is Op.THRESHOLD:
+        return "thresholds"
     latent = row.lhs in block.latent
     observed_nox = row.lhs in block.observed and row.lhs not in block.observed_exogenous
     if row.op is Op.INTERCEPT:
@@ -116,11 +118,12 @@ def assign_free(
     place (a table can have hundreds of thousands of rows) and returned."""
     labelled = [i for i, row in enumerate(rows) if row.label]
     if not labelled and not links and not equal_refs:
+        set_free = ParamRow.__dict__["free"].__set__  # (the slot, as set_while_building sets it)
         count = 0
         for row in rows:
             if row.free:
                 count += 1
-                row.set_while_building(free=count)
+                set_free(row, count)
         return rows
     sets = _UnionFind(len(rows))
     by_label: dict[str, int] = {}
@@ -186,6 +189,8 @@ def _fixed_values(rows: list[ParamRow], sets: _UnionFind, source: Source) -> dic
 
 def constraint_rows(user: UserModel, rows: list[ParamRow], source: Source) -> list[ParamRow]:
     """The ``:=``, ``==``, ``<``, ``>`` rows, after checking the names they use."""
+    if not user.definitions and not user.constraints:
+        return []  # (nothing to check: the name sets below cost a scan of every row)
     known = {r.label for r in rows if r.label} | {r.plabel for r in rows}
     variables = {r.lhs for r in rows} | {r.rhs for r in rows}
     out: list[ParamRow] = []

@@ -23,6 +23,19 @@ from semlang.syntax.ast import Op
 if TYPE_CHECKING:  # imported by to_frame: reading a model does not load pandas
     import pandas as pd
 
+# the operators of rows that are matrix entries ('<~': a composite's weight, placed as '~')
+_MODEL_OPS = frozenset(
+    (
+        Op.MEASURED,
+        Op.REGRESSION,
+        Op.FORMATIVE,
+        Op.COVARIANCE,
+        Op.INTERCEPT,
+        Op.THRESHOLD,
+        Op.SCALING,
+    )
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ParamRow:
@@ -61,7 +74,7 @@ class ParamRow:
     @property
     def is_model_parameter(self) -> bool:
         """True for rows that are matrix entries (not ``:=`` or constraint rows)."""
-        return self.op in (Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT)
+        return self.op in _MODEL_OPS
 
     @property
     def name(self) -> str:
@@ -74,6 +87,8 @@ class ParamRow:
 
 
 _set = object.__setattr__
+_CONSTRAINT_OPS = frozenset((Op.EQUAL, Op.LESS, Op.GREATER))
+_OP_TEXT = {op: op.value for op in Op}  # (an enum's .value is a slow property)
 _FRAME_COLUMNS = (
     "id", "lhs", "op", "rhs", "block", "group", "level", "user", "free", "value", "start", "label",
     "plabel", "exo",
@@ -114,11 +129,13 @@ class ParameterTable:
     options: ModelOptions
     source: Source
     variable_spans: dict[str, Span] = field(default_factory=dict, compare=False)
+    # the exploratory blocks (efa("b1")*f1 + ... =~ ...): semlang.partable.efa_blocks.EfaSet
+    efa_sets: tuple = ()
 
     @cached_property
     def n_free(self) -> int:
         """Number of distinct free parameters (shared labels counted once)."""
-        return max((row.free for row in self.rows), default=0)
+        return max(map(attrgetter("free"), self.rows), default=0)
 
     @cached_property
     def observed(self) -> tuple[str, ...]:
@@ -138,7 +155,7 @@ class ParameterTable:
     @cached_property
     def parameters(self) -> tuple[ParamRow, ...]:
         """The rows that are model parameters (no ``:=`` or constraint rows)."""
-        return tuple(r for r in self.rows if r.is_model_parameter)
+        return tuple(r for r in self.rows if r.op in _MODEL_OPS)
 
     @cached_property
     def definitions(self) -> tuple[ParamRow, ...]:
@@ -146,7 +163,7 @@ class ParameterTable:
 
     @cached_property
     def constraints(self) -> tuple[ParamRow, ...]:
-        return tuple(r for r in self.rows if r.op in (Op.EQUAL, Op.LESS, Op.GREATER))
+        return tuple(r for r in self.rows if r.op in _CONSTRAINT_OPS)
 
     def block_rows(self, block: int) -> tuple[ParamRow, ...]:
         return self._rows_by_block.get(block, ())
@@ -174,7 +191,7 @@ class ParameterTable:
             return list(map(attrgetter(name), rows))  # (faster than a comprehension per row)
 
         columns = {name: column(name) for name in _FRAME_COLUMNS}
-        columns["op"] = [op.value for op in columns["op"]]
+        columns["op"] = list(map(_OP_TEXT.__getitem__, columns["op"]))
         columns["user"] = list(map(int, columns["user"]))
         columns["exo"] = list(map(int, columns["exo"]))
         columns["line"] = [

@@ -206,7 +206,7 @@ def _scaled(fits) -> bool:
 
 
 def _measure(fit, name: str) -> float:
-    return fit.fit_measures()[name]
+    return fit.fit_measures().get(name, math.nan)  # (least squares: no AIC, BIC)
 
 
 def _scaling_factor(fit) -> float:

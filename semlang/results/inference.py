@@ -14,9 +14,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import linalg, special
-from scipy.linalg import lapack
 
+from semlang import cholesky as lapack  # (numpy's LAPACK for small matrices: no scipy import)
+from semlang import special  # (scipy.special's functions, without its import)
 from semlang.errors import IdentificationWarning
 from semlang.matrices import SINGULAR, scaled_inverse, smallest_scaled_eigenvalue
 from semlang.options import Information
@@ -56,7 +56,9 @@ def pinned_parameters(space, phi: np.ndarray, active: np.ndarray) -> np.ndarray:
     J = space.jacobian(phi)
     if not active.size:
         return np.zeros(J.shape[0], dtype=bool)
-    basis = linalg.null_space(active)
+    from scipy.linalg import null_space  # (only with active constraints)
+
+    basis = null_space(active)
     moving = np.sum((J @ basis) ** 2, axis=1)
     scale = np.sum(J**2, axis=1)
     return (scale > 0) & (moving <= 1e-12 * scale)
@@ -65,7 +67,11 @@ def pinned_parameters(space, phi: np.ndarray, active: np.ndarray) -> np.ndarray:
 def vcov_from_information(info: np.ndarray, nobs: int, active: np.ndarray) -> np.ndarray:
     """(N · info)⁻¹ restricted to the null space of the active constraints; NaN if singular."""
     n = info.shape[0]
-    basis = linalg.null_space(active) if active.size else None  # None: the identity
+    basis = None  # None: the identity
+    if active.size:
+        from scipy.linalg import null_space  # (only with active constraints)
+
+        basis = null_space(active)
     reduced = info if basis is None else basis.T @ info @ basis
     if reduced.size == 0:
         return np.zeros((n, n))

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import math
 
-from scipy import special
-
+from semlang import roots as optimize  # brentq, for the RMSEA interval
+from semlang import special  # (scipy.special's functions, without its import)
 from semlang.estimate.normal_loglik import loglik_normal, saturated_loglik
-from semlang.lazy import LazyModule
 from semlang.results.residual_measures import (
     agfi,
     gfi,
@@ -69,8 +68,6 @@ RMSEA_CI_LEVEL = 0.90
 RMSEA_CLOSE_H0 = 0.05
 RMSEA_NOTCLOSE_H0 = 0.08
 _ZERO = 1.5e-8  # R's all.equal(t, 0)
-
-optimize = LazyModule("scipy.optimize")  # the RMSEA interval only
 
 
 def _finite(*values: float) -> bool:

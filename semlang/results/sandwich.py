@@ -20,6 +20,8 @@ def _huber_white(fit) -> np.ndarray:
 
 
 def _robust_sem(fit) -> np.ndarray:
+    if hasattr(fit.family, "robust_sem_vcov"):  # a family with statistics of its own
+        return fit.family.robust_sem_vcov(fit)
     from semlang.results.robust_sem import robust_sem_vcov
 
     return robust_sem_vcov(fit)

@@ -63,6 +63,8 @@ def _projection(a: np.ndarray, p_inv: np.ndarray) -> np.ndarray:
 
 def traces(less, more) -> tuple[float, float]:
     """tr(UΓ) and tr((UΓ)²) of the difference (see the module docstring)."""
+    if hasattr(less.family, "difference_traces"):  # a family with statistics of its own
+        return less.family.difference_traces(less, more)
     groups = _groups(less)
     m = _projection(constraint_jacobian(less, more), _bread_inverse(less))
     v = block_diagonal(*less.moment_weights)

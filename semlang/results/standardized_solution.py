@@ -109,7 +109,7 @@ def _lv_factors(row, latent: set) -> list:
     lhs_lv, rhs_lv = row.lhs in latent, row.rhs in latent
     if row.op is Op.MEASURED:
         return [(row.lhs, 0.5, "total")] + ([(row.rhs, -0.5, "total")] if rhs_lv else [])
-    if row.op is Op.REGRESSION:
+    if row.op is Op.REGRESSION or row.op is Op.FORMATIVE:
         return ([(row.lhs, -0.5, "total")] if lhs_lv else []) + (
             [(row.rhs, 0.5, "total")] if rhs_lv else []
         )
@@ -129,12 +129,14 @@ def _ov_factors(row, latent: set, exogenous: set) -> list:
     kept = lambda name: observed(name) and name not in exogenous  # noqa: E731
     if row.op is Op.MEASURED:
         return [(row.rhs, -0.5, "total")] if observed(row.rhs) else []
-    if row.op is Op.REGRESSION:
+    if row.op is Op.REGRESSION or row.op is Op.FORMATIVE:
         return ([(row.lhs, -0.5, "total")] if observed(row.lhs) else []) + (
             [(row.rhs, 0.5, "total")] if kept(row.rhs) else []
         )
     if row.op is Op.INTERCEPT:
         return [(row.lhs, -0.5, "total")] if kept(row.lhs) else []
+    if row.op is Op.THRESHOLD:  # thresholds of y*, in its standard deviations
+        return [(row.lhs, -0.5, "total")]
     if row.op is not Op.COVARIANCE:
         return []
     if row.lhs == row.rhs:
@@ -173,6 +175,12 @@ def standardized_values(fit, est: np.ndarray, kind: str, gradient: bool = False,
                 if len(idx):
                     row_jac = row_jac + values[k] * ((powers / q[idx]) @ sc.dq[idx])
                 jac[k] = row_jac
+    if kind != "std.lv":  # lavaan: a scale factor's standardized value is 1
+        for k, row in enumerate(table.rows):
+            if row.op is Op.SCALING:
+                values[k] = 1.0
+                if jac is not None:
+                    jac[k] = 0.0
     _expressions(fit, values, jac)
     return values, jac
 

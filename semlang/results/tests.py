@@ -39,6 +39,8 @@ def _yuan_bentler_mplus(fit, base: dict) -> dict:
 
 def _satorra_bentler_family(test: Test) -> Callable[..., dict]:
     def compute(fit, base: dict) -> dict:
+        if hasattr(fit.family, "scaled_measures"):  # a family with statistics of its own
+            return fit.family.scaled_measures(fit, base, test)
         from semlang.results.robust_tests import scaled_measures
 
         return scaled_measures(fit, base, test)

@@ -3,18 +3,23 @@
 Input: the model text (and the name it is reported under).
 Output: a :class:`semlang.syntax.ast.Model`.
 The grammar is ``grammar/semlang.lark`` (shipped inside the wheel as ``semlang/grammar``); the
-Lark parser is built once per process. Lark's own errors never escape: they become
+Lark parser is made once per process, from the LALR tables built in advance for this grammar and
+Lark version (:mod:`semlang.syntax.lalr_table`, written by ``tools/make_parser_table.py``), or
+from the grammar when those do not match (building the tables takes longer than the rest of
+``semlang check``). Lark's own errors never escape: they become
 :class:`~semlang.errors.ModelSyntaxError` with the spot and a hint.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import lark
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -103,15 +108,31 @@ def grammar_text() -> str:
     return source_tree.read_text(encoding="utf-8")
 
 
+# How the parser is built (the post-lexer and positions are passed again when the tables load).
+_OPTIONS = {"parser": "lalr", "lexer": "basic", "maybe_placeholders": False}
+
+
+def table_key(grammar: str) -> str:
+    """What the prebuilt tables must have been built from: the grammar, the options and Lark's
+    version (its serialized form may change between versions)."""
+    made_from = f"{grammar}\n{sorted(_OPTIONS.items())}\nlark {lark.__version__}"
+    return hashlib.sha256(made_from.encode("utf-8")).hexdigest()
+
+
+def build_parser(grammar: str) -> Lark:
+    """The parser built from the grammar's text (what the prebuilt tables are made from)."""
+    return Lark(grammar, postlex=_ContinuationLines(), propagate_positions=True, **_OPTIONS)
+
+
 @cache
 def _parser() -> Lark:
-    return Lark(
-        grammar_text(),
-        parser="lalr",
-        lexer="basic",
-        postlex=_ContinuationLines(),
-        propagate_positions=True,
-        maybe_placeholders=False,
+    grammar = grammar_text()
+    from semlang.syntax import lalr_table
+
+    if table_key(grammar) != lalr_table.KEY:  # another grammar or Lark version
+        return build_parser(grammar)
+    return Lark._load_from_dict(
+        lalr_table.DATA, lalr_table.MEMO, postlex=_ContinuationLines(), propagate_positions=True
     )
 
 
