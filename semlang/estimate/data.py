@@ -23,6 +23,7 @@ import difflib
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,9 @@ class GroupData:
     def nobs(self) -> int:
         return self.raw.shape[0]
 
-    @property
+    @cached_property
     def has_missing(self) -> bool:
-        return bool(np.isnan(self.raw).any())
+        return not bool(np.isfinite(self.raw.sum(axis=0)).all()) and bool(np.isnan(self.raw).any())
 
     @property
     def nclusters(self) -> int | None:
@@ -88,7 +89,9 @@ class SampleData:
     @property
     def missing_pattern_counts(self) -> tuple[int, ...]:
         """The number of missing-data patterns of each group's rows."""
-        return tuple(int(np.unique(np.isnan(g.raw), axis=0).shape[0]) for g in self.groups)
+        from semlang.estimate.missing_patterns import distinct_rows
+
+        return tuple(len(distinct_rows(np.isnan(g.raw))[0]) for g in self.groups)
 
 
 @dataclass(frozen=True)
@@ -346,12 +349,19 @@ def group_label(value: Any) -> str:
 
 
 def prepare(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions) -> SampleData:
-    """Per-group sample data for the observed variables of ``table``."""
+    """Per-group sample data for the observed variables of ``table``.
+
+    The model's columns are copied once into a column-ordered float array; complete data in one
+    group (the common case) are used in place, their moments taken in one pass over row chunks
+    and every check made from column-wise reductions, with no per-row work in Python.
+    """
     names = table.observed
     check_names(frame, table)
-    values = _numeric_values(frame, names)
+    values, sums = _numeric_values_and_sums(frame, names)
     labels, group_of, keep = _group_rows(frame, table, options)
     cluster = _cluster_codes(frame, options.cluster, keep)
+    if options.group is None and len(values) and np.isfinite(sums).all():
+        return _complete_sample(values, sums, table, options, labels[0], cluster)
     missing = np.isnan(values)
     _check_empty_columns(missing, keep, names, labels, group_of)
     kept = int(keep.sum())
@@ -371,12 +381,75 @@ def prepare(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions) -
     dropped = len(frame) - int(keep.sum())
     groups = []
     for g, label in enumerate(labels, start=1):
-        rows = np.flatnonzero(keep & (group_of == label))
-        group = _group_data(g, label, names, values[rows], rows, options, len(labels))
+        rows = np.flatnonzero(keep & (group_of == label) if len(labels) > 1 else keep)
+        raw = values if len(rows) == len(values) else _take_rows(values, rows)
+        group = _group_data(g, label, names, raw, rows, options, len(labels))
         if cluster is not None:
             group = replace(group, cluster=np.unique(cluster[rows], return_inverse=True)[1])
         groups.append(group)
     return SampleData(tuple(groups), dropped)
+
+
+def _complete_sample(values, sums, table, options, label, cluster) -> SampleData:
+    """Sample data of one group without a missing value (no row dropped): the rows in place,
+    the checks of :func:`prepare` made from the moments."""
+    names = table.observed
+    n, p = values.shape
+    exogenous = {v for b in table.blocks for v in b.observed_exogenous} if options.fixed_x else ()
+    mean, cov = (None, None) if n <= p else column_moments(values, sums)
+    if n > 1:
+        variances = None if cov is None else np.diagonal(cov) * (n / (n - 1))
+        check_variances(values, names, exogenous, variances)
+    rows = np.arange(n)
+    group = _group_data(1, label, names, values, rows, options, 1, (mean, cov))
+    if cluster is not None:
+        group = replace(group, cluster=np.unique(cluster, return_inverse=True)[1])
+    return SampleData((group,), 0)
+
+
+_CHUNK_ROWS = 8192  # rows centred at a time: the moments need no copy of the data
+_CANCELLATION = 1e-3  # a variance below this share of the mean square is computed centred
+
+
+_LARGE = 1 << 22  # values from which data are kept column by column, their moments in one pass
+
+
+def column_moments(values: np.ndarray, sums: np.ndarray | None = None):
+    """Means and covariances (divisor n) of complete rows, in one pass; ``sums``: the column
+    sums, when known.
+
+    The covariances come from the cross-products X'X less n x̄x̄' (one matrix product, no
+    copy of the rows) unless a variable's mean is so large against its spread that this loses
+    more than three digits; then from the rows centred chunk by chunk (still no centred copy of
+    all rows). Data of fewer than ``_LARGE`` values are centred whole, as they always were (the
+    same numbers to the last digit)."""
+    n, p = values.shape
+    if values.size < _LARGE:
+        mean = values.mean(axis=0)
+        centered = values - mean
+        return mean, centered.T @ centered / n
+    mean = (values.sum(axis=0) if sums is None else sums) / n
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = values.T @ values / n
+        cov = squares - np.outer(mean, mean)
+        if np.all(np.diagonal(cov) > _CANCELLATION * np.diagonal(squares)):
+            return mean, cov
+        cov = np.zeros((p, p))
+        buffer = np.empty((min(n, _CHUNK_ROWS), p), order="F")
+        for start in range(0, n, _CHUNK_ROWS):
+            chunk = values[start : start + _CHUNK_ROWS]
+            centred = np.subtract(chunk, mean, out=buffer[: len(chunk)])
+            cov += centred.T @ centred
+    return mean, cov / n
+
+
+def _constant_columns(raw: np.ndarray, cov: np.ndarray, mean: np.ndarray) -> list[int]:
+    """The columns of complete rows whose values are all equal. A constant column's computed
+    variance is at most its rounding error, so only columns that small are looked at."""
+    n = raw.shape[0]
+    bound = (64.0 * n * np.finfo(float).eps * np.abs(mean)) ** 2
+    suspects = np.flatnonzero(~(np.diagonal(cov) > bound))
+    return [int(j) for j in suspects if np.ptp(raw[:, j]) == 0]
 
 
 def _cluster_codes(frame: pd.DataFrame, column: str | None, keep: np.ndarray):
@@ -404,7 +477,7 @@ def _cluster_codes(frame: pd.DataFrame, column: str | None, keep: np.ndarray):
 def _group_rows(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions):
     """(group labels, each row's label, rows that belong to a group)."""
     if options.group is None:
-        return ("1",), np.full(len(frame), "1", dtype=object), np.ones(len(frame), dtype=bool)
+        return ("1",), None, np.ones(len(frame), dtype=bool)
     column = frame[options.group]
     group_of = np.array([group_label(v) if pd.notna(v) else None for v in column], dtype=object)
     keep = column.notna().to_numpy()
@@ -456,9 +529,9 @@ def _drop_missing_covariates(keep, missing, names, table, options, nrows) -> np.
 def _check_empty_columns(missing, keep, names, labels, group_of) -> None:
     """A model variable missing in every row (of a group) is an error, named before any row is
     deleted for it."""
-    for j, name in enumerate(names):
-        if missing[keep, j].all():
-            raise DataError(f"variable {name!r} is missing in every row", hint=_EMPTY_HINT)
+    used = missing if keep.all() else missing[keep]
+    for j in np.flatnonzero(used.all(axis=0))[:1]:
+        raise DataError(f"variable {names[j]!r} is missing in every row", hint=_EMPTY_HINT)
     if len(labels) > 1:
         for label in labels:
             rows = keep & (group_of == label)
@@ -478,7 +551,8 @@ def _report_dropped(count: int, total: int, reason: str) -> None:
         warnings.warn(f"{count} of {total} rows were removed: {reason}", DataWarning, stacklevel=5)
 
 
-def _group_data(g, label, names, raw, rows, options, ngroups) -> GroupData:
+def _group_data(g, label, names, raw, rows, options, ngroups, moments=None) -> GroupData:
+    """One group's data; ``moments``: its (mean, cov) when known to be complete."""
     where = f" in group {label!r}" if ngroups > 1 else ""
     n, p = raw.shape
     if n == 0:
@@ -489,25 +563,40 @@ def _group_data(g, label, names, raw, rows, options, ngroups) -> GroupData:
             f"only {n} {complete}rows{where} for {p} variables",
             hint="a covariance matrix of p variables needs more than p rows",
         )
-    has_missing = np.isnan(raw).any()
-    varies = not has_missing and not (np.ptp(raw, axis=0) == 0).any()
-    for j, name in enumerate(() if varies else names):  # (nothing to report if all vary)
+    has_missing = moments is None and bool(np.isnan(raw).any())
+    if not has_missing:
+        mean, cov = moments if moments is not None else column_moments(raw)
+        for j in _constant_columns(raw, cov, mean)[:1]:
+            _refuse_constant(names[j], where, raw[0, j])
+        _check_singular(cov, names, where)
+        group = GroupData(g, label, tuple(names), raw, rows, mean, cov)
+        group.__dict__["has_missing"] = False  # (known: no need to look again)
+        return group
+    for j, name in enumerate(names):
         column = raw[:, j][~np.isnan(raw[:, j])]
         if column.size == 0:
             raise DataError(f"variable {name!r} is missing in every row{where}")
         if np.ptp(column) == 0:
-            raise DataError(
-                f"variable {name!r} is constant{where} (every value is {column[0]:g})",
-                hint="a constant variable has no variance to model; drop it from the model",
-            )
-    if has_missing:
-        mean, cov = np.nanmean(raw, axis=0), _pairwise_cov(raw)
-    else:
-        mean = raw.mean(axis=0)
-        centered = raw - mean
-        cov = centered.T @ centered / n
-        _check_singular(cov, names, where)
+            _refuse_constant(name, where, column[0])
+    mean, cov = np.nanmean(raw, axis=0), _pairwise_cov(raw)
     return GroupData(g, label, tuple(names), raw, rows, mean, cov)
+
+
+def _take_rows(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``values[rows]`` in the layout of the data's own array (the same arithmetic)."""
+    if values.flags.c_contiguous:
+        return values[rows]
+    out = np.empty((len(rows), values.shape[1]), order="F")
+    for j in range(values.shape[1]):
+        out[:, j] = values[rows, j]
+    return out
+
+
+def _refuse_constant(name: str, where: str, value: float) -> None:
+    raise DataError(
+        f"variable {name!r} is constant{where} (every value is {value:g})",
+        hint="a constant variable has no variance to model; drop it from the model",
+    )
 
 
 def _pairwise_cov(raw: np.ndarray) -> np.ndarray:
@@ -567,12 +656,17 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
     Raises DataError naming the column and its first bad row (rows counted from 1) for text that
     is not a number and for infinite values.
     """
+    return _numeric_values_and_sums(frame, names)[0]
+
+
+def _numeric_values_and_sums(frame: pd.DataFrame, names) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_numeric_values` (a column-ordered array) and its column sums (not finite where
+    a column has a missing value)."""
     columns = frame.columns.tolist()  # (iterating an Index or a Series is slow)
     dtypes = dict(zip(columns, frame.dtypes.tolist(), strict=True))
     out = _plain_columns(frame, names, columns, dtypes)
     if out is not None:  # NumPy numbers or bools only: nothing to refuse or parse
-        _check_finite(out, names)
-        return out
+        return out, _check_finite(out, names)
     check_column_types(dtypes, names)
     numeric = [
         name for name in names
@@ -584,9 +678,9 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
         else:
             columns = [frame[name].to_numpy(dtype=float, na_value=np.nan) for name in names]
             out = np.column_stack(columns) if columns else np.empty((len(frame), 0))
-        _check_finite(out, names)
-        return out
-    out = np.empty((len(frame), len(names)))
+        out = np.asarray(out, order=_layout(*out.shape))  # (one layout: the same arithmetic)
+        return out, _check_finite(out, names)
+    out = np.empty((len(frame), len(names)), order=_layout(len(frame), len(names)))
     for j, name in enumerate(names):
         column = frame[name]
         if name in numeric:
@@ -604,8 +698,7 @@ def _numeric_values(frame: pd.DataFrame, names) -> np.ndarray:
                     "or remove the variable from the model",
                 )
         out[:, j] = converted.to_numpy(dtype=float)
-    _check_finite(out, names)
-    return out
+    return out, _check_finite(out, names)
 
 
 def _plain_columns(frame: pd.DataFrame, names, columns: list, dtypes: dict) -> np.ndarray | None:
@@ -619,13 +712,23 @@ def _plain_columns(frame: pd.DataFrame, names, columns: list, dtypes: dict) -> n
                for name in names):  # fmt: skip
         return None
     position = {name: k for k, name in enumerate(columns)}
-    out = np.empty((len(frame), len(names)))
+    out = np.empty((len(frame), len(names)), order=_layout(len(frame), len(names)))
     for j, name in enumerate(names):
         out[:, j] = column_array(position[name])
     return out
 
 
-def _check_finite(values: np.ndarray, names) -> None:
+def _layout(n: int, p: int) -> str:
+    """Large data column by column (contiguous copies from the frame's columns), small data row
+    by row as they always were."""
+    return "F" if n * p >= _LARGE else "C"
+
+
+def _check_finite(values: np.ndarray, names) -> np.ndarray:
+    """The column sums; a DataError for an infinite value."""
+    sums = values.sum(axis=0)
+    if np.isfinite(sums).all():  # (no NaN, no infinity: one cheap pass)
+        return sums
     infinite = np.isinf(values)
     if infinite.any():
         column = int(np.flatnonzero(infinite.any(axis=0))[0])
@@ -634,6 +737,7 @@ def _check_finite(values: np.ndarray, names) -> None:
             f"column {names[column]!r} holds an infinite value in row {row + 1}",
             hint="replace infinite values by finite numbers or mark them missing",
         )
+    return sums
 
 
 def _close_columns(name: str, frame: pd.DataFrame) -> str | None:

@@ -64,16 +64,22 @@ def _refused_kind(dtype) -> str | None:
     return None
 
 
-def check_variances(values: np.ndarray, names: Sequence[str], exogenous=()) -> None:
+def check_variances(
+    values: np.ndarray, names: Sequence[str], exogenous=(), variances: np.ndarray | None = None
+) -> None:
     """Refuse a variable without a finite variance; warn as lavaan does about variances on very
-    different scales (``exogenous``: fixed covariates, left out of the warning as in lavaan)."""
+    different scales (``exogenous``: fixed covariates, left out of the warning as in lavaan).
+    ``variances`` (divisor n − 1), when the caller has them, spare a pass over ``values``."""
     if values.shape[0] < 2:
         return
-    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        variances = np.nanvar(values, axis=0, ddof=1)
+    if variances is None:
+        with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            variances = np.nanvar(values, axis=0, ddof=1)
     for j, name in enumerate(names):
-        if not np.isfinite(variances[j]) and np.isfinite(values[:, j]).sum() > 1:
+        if np.isfinite(variances[j]):
+            continue
+        if np.isfinite(values[:, j]).sum() > 1:
             largest = np.nanmax(np.abs(values[:, j]))
             raise DataError(
                 f"variable {name!r} has no finite variance: its values (up to {largest:.3g} "

@@ -38,23 +38,105 @@ class BlockInverse(NamedTuple):
     logdet: np.ndarray
 
 
-def block_inverses(patterns: MissingPatterns, sigma: np.ndarray) -> tuple[BlockInverse, ...] | None:
-    """Inverse and log-determinant of each pattern's ``Σ_oo``; None if one is not pos. def."""
-    out = []
+def full_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """``(Σ⁻¹, log|Σ|)`` by Cholesky, or None when ``Σ`` is not positive definite."""
+    try:
+        chol = np.linalg.cholesky(sigma)
+    except np.linalg.LinAlgError:
+        return None
+    diag = np.diagonal(chol)
+    if not np.all(diag > 0):
+        return None
+    chol_inv = np.linalg.inv(chol)
+    return chol_inv.T @ chol_inv, 2.0 * float(np.log(diag).sum())
+
+
+def block_inverse(block, sigma: np.ndarray, full) -> BlockInverse | None:
+    """``Σ_oo⁻¹`` and ``log|Σ_oo|`` of a block's patterns; None if one is not positive definite.
+
+    With ``full = (Σ⁻¹, log|Σ|)`` (:func:`full_inverse`) and at most as many missing variables
+    ``m`` as observed ones, from the Schur complement
+    ``Σ_oo⁻¹ = (Σ⁻¹)_oo − (Σ⁻¹)_om ((Σ⁻¹)_mm)⁻¹ (Σ⁻¹)_mo`` and
+    ``log|Σ_oo| = log|Σ| + log|(Σ⁻¹)_mm|``: an ``m x m`` factorization per pattern instead of a
+    ``k x k`` one. Otherwise by a stacked Cholesky factorization of the ``Σ_oo``.
+    """
+    obs = block.observed
+    k = obs.shape[1]
+    p = sigma.shape[0]
+    if full is not None and p - k <= k:
+        found = _schur_inverse(block, p, *full)
+        if found is not None:
+            return found
+    sub = sigma.take(block.flat)
+    try:
+        chol = np.linalg.cholesky(sub)
+    except np.linalg.LinAlgError:
+        return None
+    diag = np.diagonal(chol, axis1=1, axis2=2)
+    if not np.all(diag > 0):
+        return None
+    chol_inv = np.linalg.inv(chol)
+    inverse = np.swapaxes(chol_inv, 1, 2) @ chol_inv
+    return BlockInverse(inverse, 2.0 * np.log(diag).sum(axis=1))
+
+
+def _schur_inverse(block, p: int, precision: np.ndarray, logdet: float):
+    count, k = block.observed.shape
+    inverse = precision.take(block.flat)
+    if k == p:
+        return BlockInverse(inverse, np.full(count, logdet))
+    both_missing, missing_observed = block.schur_pairs
+    try:
+        chol = np.linalg.cholesky(precision.take(both_missing))
+    except np.linalg.LinAlgError:
+        return None
+    diag = np.diagonal(chol, axis1=1, axis2=2)
+    if not np.all(diag > 0):
+        return None
+    x = np.linalg.inv(chol) @ precision.take(missing_observed)
+    inverse -= np.swapaxes(x, 1, 2) @ x
+    return BlockInverse(inverse, logdet + 2.0 * np.log(diag).sum(axis=1))
+
+
+def inverted_blocks(patterns: MissingPatterns, sigma: np.ndarray):
+    """Yield each block (chunk) of patterns with its :class:`BlockInverse`, which is None where
+    an observed block of ``sigma`` is not positive definite (the caller stops there)."""
+    full = full_inverse(sigma)
     for block in patterns.blocks:
-        idx = block.observed
-        sub = sigma[idx[:, :, None], idx[:, None, :]]
-        try:
-            chol = np.linalg.cholesky(sub)
-        except np.linalg.LinAlgError:
+        yield block, block_inverse(block, sigma, full)
+
+
+def block_inverses(patterns: MissingPatterns, sigma: np.ndarray) -> tuple[BlockInverse, ...] | None:
+    """Every block's :class:`BlockInverse` at once (for small data); None if one is not
+    positive definite."""
+    out = []
+    for _, inverse in inverted_blocks(patterns, sigma):
+        if inverse is None:
             return None
-        diag = np.diagonal(chol, axis1=1, axis2=2)
-        if not np.all(diag > 0):
-            return None
-        chol_inv = np.linalg.inv(chol)
-        inverse = np.swapaxes(chol_inv, 1, 2) @ chol_inv
-        out.append(BlockInverse(inverse, 2.0 * np.log(diag).sum(axis=1)))
+        out.append(inverse)
     return tuple(out)
+
+
+def weighted_products(block, inverse: np.ndarray, dev: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(z, WMW)`` of a block: ``z = W d`` and ``W M W`` with ``M = S + d d'`` (``W = Σ_oo⁻¹``,
+    ``d = ȳ − μ_o``); a one-row pattern has ``S = 0``, so ``W M W = z z'`` needs no product of
+    matrices."""
+    z = np.einsum("mij,mj->mi", inverse, dev)
+    wmw = z[:, :, None] * z[:, None, :]
+    multi = np.flatnonzero(block.n > 1)
+    if len(multi):
+        w = inverse[multi]
+        wmw[multi] += w @ block.cov[multi] @ w
+    return z, wmw
+
+
+def quadratic_terms(block, inverse: np.ndarray, dev: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``tr(W M)`` of each pattern of a block (``z = W d``)."""
+    quad = np.einsum("mi,mi->m", dev, z)
+    multi = np.flatnonzero(block.n > 1)
+    if len(multi):
+        quad[multi] += np.einsum("mij,mij->m", inverse[multi], block.cov[multi])
+    return quad
 
 
 def _prepare(sigma: np.ndarray, mu: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,14 +150,13 @@ def _prepare(sigma: np.ndarray, mu: np.ndarray, p: int) -> tuple[np.ndarray, np.
 def fiml_loglik(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray) -> float:
     """Casewise normal log-likelihood of the incomplete data, summed over the rows used."""
     sigma, mu = _prepare(sigma, mu, patterns.n_vars)
-    inverses = block_inverses(patterns, sigma)
-    if inverses is None:
-        return -np.inf
     total = 0.0
-    for block, inv in zip(patterns.blocks, inverses, strict=True):
+    for block, inv in inverted_blocks(patterns, sigma):
+        if inv is None:
+            return -np.inf
         dev = block.mean - mu[block.observed]
-        quad = np.einsum("mij,mij->m", inv.inverse, block.cov)
-        quad += np.einsum("mi,mij,mj->m", dev, inv.inverse, dev)
+        z = np.einsum("mij,mj->mi", inv.inverse, dev)
+        quad = quadratic_terms(block, inv.inverse, dev, z)
         total -= 0.5 * float(block.n @ (block.k * LOG_2PI + inv.logdet + quad))
     return total
 
@@ -86,22 +167,20 @@ def fiml_loglik_and_gradient(
     """Log-likelihood and its gradient ``(G, g)`` (see the module docstring), in one pass."""
     sigma, mu = _prepare(sigma, mu, patterns.n_vars)
     p = patterns.n_vars
-    inverses = block_inverses(patterns, sigma)
-    if inverses is None:
-        return -np.inf, np.full((p, p), np.nan), np.full(p, np.nan)
     total = 0.0
     grad_sigma = np.zeros(p * p)
     grad_mu = np.zeros(p)
-    for block, inv in zip(patterns.blocks, inverses, strict=True):
+    for block, inv in inverted_blocks(patterns, sigma):
+        if inv is None:
+            return -np.inf, np.full((p, p), np.nan), np.full(p, np.nan)
         dev = block.mean - mu[block.observed]
-        weighted = block.cov + dev[:, :, None] * dev[:, None, :]
-        quad = np.einsum("mij,mij->m", inv.inverse, weighted)
+        inv_dev, wmw = weighted_products(block, inv.inverse, dev)
+        quad = quadratic_terms(block, inv.inverse, dev, inv_dev)
         total -= 0.5 * float(block.n @ (block.k * LOG_2PI + inv.logdet + quad))
-        inv_dev = np.einsum("mij,mj->mi", inv.inverse, dev)
         grad_mu += np.bincount(
             block.observed.ravel(), (block.n[:, None] * inv_dev).ravel(), minlength=p
         )
-        inner = inv.inverse @ weighted @ inv.inverse - inv.inverse
+        inner = wmw - inv.inverse
         grad_sigma += np.bincount(
             block.flat.ravel(), (0.5 * block.n[:, None, None] * inner).ravel(), minlength=p * p
         )
@@ -117,47 +196,60 @@ def fiml_gradient(
     return grad_sigma, grad_mu
 
 
-def _pattern_inverse(
-    patterns: MissingPatterns, inverses: tuple[BlockInverse, ...], pattern: int
-) -> tuple[np.ndarray, float]:
-    b, j = patterns.block_of_pattern[pattern]
-    return inverses[b].inverse[j], float(inverses[b].logdet[j])
+_ROW_ELEMENTS = 1 << 21  # rows x k x k entries of a slice of casewise work
 
 
-def _scaled_residuals(
-    patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per used row: ``Σ_oo⁻¹ (y_o - μ_o)`` (zero where missing), the row's pattern, and per
-    pattern the embedded ``Σ_oo⁻¹`` and ``log|Σ_oo|``."""
-    p = patterns.n_vars
-    inverses = block_inverses(patterns, sigma)
-    if inverses is None:
-        raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
-    scaled = np.zeros((patterns.nobs, p))
-    row_pattern = np.zeros(patterns.nobs, dtype=np.intp)
-    embedded = np.zeros((patterns.n_patterns, p, p))
-    logdets = np.zeros(patterns.n_patterns)
-    for t, (pat, pos) in enumerate(zip(patterns.patterns, patterns.positions, strict=True)):
-        inverse, logdets[t] = _pattern_inverse(patterns, inverses, t)
-        scaled[np.ix_(pos, pat.observed)] = (pat.data - mu[pat.observed]) @ inverse
-        embedded[t][np.ix_(pat.observed, pat.observed)] = inverse
-        row_pattern[pos] = t
-    return scaled, row_pattern, embedded, logdets
+def row_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
+    """Yield, slice by slice of the used rows (pattern by pattern, a bounded number at a time):
+    their places in :attr:`~MissingPatterns.used_rows`, their observed variables (``r x k``),
+    ``Σ_oo⁻¹ (y_o − μ_o)`` (``r x k``), ``Σ_oo⁻¹`` (``r x k x k``) and ``log|Σ_oo|`` (``r``).
+    Raises ``numpy.linalg.LinAlgError`` when an observed block of ``sigma`` is not positive
+    definite."""
+    sigma, mu = _prepare(sigma, mu, patterns.n_vars)
+    at = patterns.row_positions
+    for block, inv in inverted_blocks(patterns, sigma):
+        if inv is None:
+            raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
+        ids = block.pattern_ids
+        first, last = patterns.starts[ids[0]], patterns.starts[ids[-1] + 1]
+        which = np.repeat(np.arange(len(ids)), block.n.astype(np.intp))
+        step = max(1, _ROW_ELEMENTS // (block.k * block.k))
+        for a in range(0, last - first, step):
+            part = which[a : a + step]
+            rows = patterns.order[first + a : first + a + len(part)]
+            obs = block.observed[part]
+            dev = patterns.data[rows[:, None], obs] - mu[obs]
+            inverse = inv.inverse[part]
+            scaled = np.einsum("rij,rj->ri", inverse, dev)
+            yield at[first + a : first + a + len(part)], obs, dev, scaled, inverse, inv.logdet[part]
 
 
 def casewise_loglik(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """Each used row's log-likelihood, rows in the order of ``patterns.used_rows``."""
     sigma, mu = _prepare(sigma, mu, patterns.n_vars)
-    inverses = block_inverses(patterns, sigma)
-    if inverses is None:
-        return np.full(patterns.nobs, -np.inf)
     out = np.zeros(patterns.nobs)
-    for t, (pat, pos) in enumerate(zip(patterns.patterns, patterns.positions, strict=True)):
-        inverse, logdet = _pattern_inverse(patterns, inverses, t)
-        dev = pat.data - mu[pat.observed]
-        quad = np.einsum("ni,ij,nj->n", dev, inverse, dev)
-        out[pos] = -0.5 * (pat.k * LOG_2PI + logdet + quad)
+    try:
+        for at, obs, dev, scaled, _, logdet in row_slices(patterns, sigma, mu):
+            quad = np.einsum("ri,ri->r", dev, scaled)
+            out[at] = -0.5 * (obs.shape[1] * LOG_2PI + logdet + quad)
+    except np.linalg.LinAlgError:
+        return np.full(patterns.nobs, -np.inf)
     return out
+
+
+def score_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
+    """Yield :func:`casewise_scores` slice by slice: (places in ``used_rows``, scores)."""
+    p = patterns.n_vars
+    rows, cols = vech_indices(p)
+    for at, obs, _, scaled, inverse, _ in row_slices(patterns, sigma, mu):
+        ar = np.arange(len(at))[:, None]
+        full = np.zeros((len(at), p))
+        full[ar, obs] = scaled
+        embedded = np.zeros((len(at), p, p))
+        embedded[ar[:, :, None], obs[:, :, None], obs[:, None, :]] = inverse
+        part = full[:, rows] * full[:, cols] - embedded[:, rows, cols]
+        part[:, rows == cols] *= 0.5
+        yield at, np.hstack([full, part])
 
 
 def casewise_scores(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -171,9 +263,8 @@ def casewise_scores(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray
     Raises ``numpy.linalg.LinAlgError`` when an observed block of ``sigma`` is not positive
     definite.
     """
-    sigma, mu = _prepare(sigma, mu, patterns.n_vars)
-    scaled, row_pattern, embedded, _ = _scaled_residuals(patterns, sigma, mu)
-    rows, cols = vech_indices(patterns.n_vars)
-    sigma_part = scaled[:, rows] * scaled[:, cols] - embedded[:, rows, cols][row_pattern]
-    sigma_part[:, rows == cols] *= 0.5
-    return np.hstack([scaled, sigma_part])
+    p = patterns.n_vars
+    out = np.zeros((patterns.nobs, p + p * (p + 1) // 2))
+    for at, scores in score_slices(patterns, sigma, mu):
+        out[at] = scores
+    return out

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from semlang.errors import DataWarning, EstimationError
-from semlang.estimate.fiml import LOG_2PI, block_inverses, fiml_loglik
+from semlang.estimate.fiml import LOG_2PI, fiml_loglik, fiml_loglik_and_gradient, inverted_blocks
 from semlang.estimate.fiml_hessian import NEWTON_MAX_VARS, saturated_newton, split_moments
 from semlang.estimate.missing_patterns import MissingPatterns, vech
 from semlang.matrices import nearly_singular
@@ -91,16 +91,18 @@ class IndependenceResult:
 def independence_model(patterns: MissingPatterns) -> IndependenceResult:
     """ML estimates and log-likelihood of the baseline model (diagonal Σ, free means)."""
     p = patterns.n_vars
-    count = np.zeros(p)
+    count = patterns.n_observed
     total = np.zeros(p)
-    for pat in patterns.patterns:
-        count[pat.observed] += pat.n
-        total[pat.observed] += pat.n * pat.mean
+    for block in patterns.blocks:
+        total += np.bincount(block.observed.ravel(), (block.n[:, None] * block.mean).ravel(),
+                             minlength=p)  # fmt: skip
     mean = total / count
     spread = np.zeros(p)
-    for pat in patterns.patterns:
-        dev = pat.mean - mean[pat.observed]
-        spread[pat.observed] += pat.n * (pat.cov.diagonal() + dev**2)
+    for block in patterns.blocks:
+        dev = block.mean - mean[block.observed]
+        within = np.diagonal(block.cov, axis1=1, axis2=2) + dev**2
+        spread += np.bincount(block.observed.ravel(), (block.n[:, None] * within).ravel(),
+                              minlength=p)  # fmt: skip
     var = spread / count
     with np.errstate(divide="ignore"):
         loglik = -0.5 * float(count @ (LOG_2PI + np.log(var) + 1.0))
@@ -112,29 +114,53 @@ def independence_loglik(patterns: MissingPatterns) -> float:
     return independence_model(patterns).loglik
 
 
-def _em_step(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """One EM update of ``(μ, vech Σ)`` as a flat vector."""
-    inverses = block_inverses(patterns, sigma)
-    if inverses is None:
+def _em_step(
+    patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray, fast: bool = False
+) -> np.ndarray:
+    """One EM update of ``(μ, vech Σ)`` as a flat vector (block by block of patterns).
+
+    ``fast``: from the gradient ``(G, g)`` of the log-likelihood, ``μ + Σ g / N`` and
+    ``Σ + 2 Σ G Σ / N − (Σ g / N)(Σ g / N)'`` (the same map, without a ``k x p`` product per
+    pattern); near a singular ``Σ`` it rounds worse, so it serves the warm-up only."""
+    if fast:
+        return _em_step_from_gradient(patterns, sigma, mu)
+    p = patterns.n_vars
+    shift = np.zeros(p)
+    cross = np.zeros((p, p))
+    for block, inv in inverted_blocks(patterns, sigma):
+        if inv is None:
+            raise EstimationError(
+                "the EM estimate of the covariance matrix became singular",
+                hint="look for constant or perfectly collinear variables",
+            )
+        idx, n = block.observed, block.n
+        dev = block.mean - mu[idx]
+        sigma_oa = sigma[idx]
+        hat_t = inv.inverse @ sigma_oa
+        weighted_hat = n[:, None, None] * hat_t
+        shift += np.tensordot(dev, weighted_hat, axes=([0, 1], [0, 1]))
+        # Σ n H'(S + d d')H − n H'Σ_o·, the d d' part as (H'd)(H'd)' (S = 0 for one row)
+        projected = np.einsum("mkp,mk->mp", hat_t, dev)
+        cross += n.sum() * sigma + (projected.T * n) @ projected
+        cross -= np.tensordot(weighted_hat, sigma_oa, axes=([0, 1], [0, 1]))
+        multi = np.flatnonzero(n > 1)
+        if len(multi):
+            spread = block.cov[multi] @ hat_t[multi]
+            cross += np.tensordot(weighted_hat[multi], spread, axes=([0, 1], [0, 1]))
+    shift /= patterns.nobs
+    cov = cross / patterns.nobs - np.outer(shift, shift)
+    return np.concatenate([mu + shift, vech(0.5 * (cov + cov.T))])
+
+
+def _em_step_from_gradient(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
+    loglik, grad_sigma, grad_mu = fiml_loglik_and_gradient(patterns, sigma, mu)
+    if not np.isfinite(loglik):
         raise EstimationError(
             "the EM estimate of the covariance matrix became singular",
             hint="look for constant or perfectly collinear variables",
         )
-    p = patterns.n_vars
-    shift = np.zeros(p)
-    cross = np.zeros((p, p))
-    for block, inv in zip(patterns.blocks, inverses, strict=True):
-        idx = block.observed
-        dev = block.mean - mu[idx]
-        weighted = block.cov + dev[:, :, None] * dev[:, None, :]
-        sigma_oa = sigma[idx]
-        hat_t = inv.inverse @ sigma_oa
-        weighted_hat = block.n[:, None, None] * hat_t
-        shift += np.tensordot(dev, weighted_hat, axes=([0, 1], [0, 1]))
-        residual = weighted @ hat_t - sigma_oa
-        cross += block.n.sum() * sigma + np.tensordot(weighted_hat, residual, axes=([0, 1], [0, 1]))
-    shift /= patterns.nobs
-    cov = cross / patterns.nobs - np.outer(shift, shift)
+    shift = sigma @ grad_mu / patterns.nobs
+    cov = sigma + 2.0 * (sigma @ grad_sigma @ sigma) / patterns.nobs - np.outer(shift, shift)
     return np.concatenate([mu + shift, vech(0.5 * (cov + cov.T))])
 
 
@@ -144,12 +170,12 @@ def _loglik(patterns: MissingPatterns, theta: np.ndarray) -> float:
 
 
 def _squarem_step(
-    patterns: MissingPatterns, theta: np.ndarray, loglik: float
+    patterns: MissingPatterns, theta: np.ndarray, loglik: float, fast: bool = False
 ) -> tuple[np.ndarray, float]:
     """One SQUAREM cycle (scheme S3) from ``theta``; never lowers the log-likelihood."""
     p = patterns.n_vars
-    theta1 = _em_step(patterns, *split_moments(theta, p))
-    theta2 = _em_step(patterns, *split_moments(theta1, p))
+    theta1 = _em_step(patterns, *split_moments(theta, p), fast)
+    theta2 = _em_step(patterns, *split_moments(theta1, p), fast)
     r = theta1 - theta
     v = theta2 - theta1 - r
     if not np.any(v):
@@ -157,7 +183,7 @@ def _squarem_step(
     alpha = min(-np.sqrt(r @ r) / np.sqrt(v @ v), -1.0)
     candidate = theta - 2.0 * alpha * r + alpha**2 * v
     try:
-        candidate = _em_step(patterns, *split_moments(candidate, p))
+        candidate = _em_step(patterns, *split_moments(candidate, p), fast)
     except EstimationError:
         candidate = None
     if candidate is not None:
@@ -171,77 +197,72 @@ def _squarem_step(
 
 
 @dataclass(frozen=True, eq=False)
-class _Piece:
-    """Rows observing (at least) ``observed``: their count, mean and covariance (divisor n)."""
-
-    n: float
-    observed: np.ndarray
-    mean: np.ndarray
-    cov: np.ndarray
-
-
-@dataclass(frozen=True, eq=False)
 class _Chain:
     """The patterns cut to monotone ones: each keeps the longest run of variables, in order of
-    decreasing coverage, that it observes; ``exact`` when nothing was cut."""
+    decreasing coverage (``order``), that it observes (``lengths``, per pattern); ``exact`` when
+    nothing was cut."""
 
-    pieces: tuple[_Piece, ...]
+    order: np.ndarray
+    lengths: np.ndarray
     exact: bool
-
-
-def _observed_matrix(patterns: MissingPatterns) -> np.ndarray:
-    """``n_patterns x p``: which variables each pattern observes."""
-    out = np.zeros((patterns.n_patterns, patterns.n_vars), dtype=bool)
-    for block in patterns.blocks:
-        out[block.pattern_ids[:, None], block.observed] = True
-    return out
 
 
 def _monotone_chain(patterns: MissingPatterns) -> _Chain:
     """The patterns cut down to monotone ones (see :class:`_Chain`)."""
     order = np.argsort(-patterns.n_observed, kind="stable")
-    seen = _observed_matrix(patterns)[:, order]
+    seen = patterns.masks[:, order]
     lengths = np.where(seen.all(axis=1), len(order), np.argmin(seen, axis=1))
-    pieces = []
-    for pat, length in zip(patterns.patterns, lengths, strict=True):
-        if length == 0:
-            continue
-        keep = np.sort(order[:length])
-        at = np.searchsorted(pat.observed, keep)
-        pieces.append(_Piece(float(pat.n), keep, pat.mean[at], pat.cov[np.ix_(at, at)]))
-    ks = np.array([pat.k for pat in patterns.patterns])
-    return _Chain(tuple(pieces), bool(np.all(lengths == ks)))
+    return _Chain(order, lengths, bool(np.all(lengths == patterns.sizes)))
 
 
-def _pooled(pieces: list[_Piece], target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Row count, mean and covariance (divisor n) of ``pieces`` on ``target`` (all observe it)."""
-    places = [np.searchsorted(piece.observed, target) for piece in pieces]
-    counts = np.array([piece.n for piece in pieces])
-    means = np.stack([piece.mean[at] for piece, at in zip(pieces, places, strict=True)])
-    covs = np.stack([piece.cov[np.ix_(at, at)] for piece, at in zip(pieces, places, strict=True)])
-    n = counts.sum()
-    mean = counts @ means / n
-    dev = means - mean
-    return n, mean, (np.tensordot(counts, covs, axes=1) + (dev.T * counts) @ dev) / n
+def _places(block, pick: np.ndarray, target: np.ndarray, p: int) -> np.ndarray:
+    """Where the variables ``target`` sit in the observed sets of patterns ``pick`` of a block
+    (each observes them all)."""
+    position = np.zeros((len(pick), p), dtype=np.intp)
+    position[np.arange(len(pick))[:, None], block.observed[pick]] = np.arange(block.k)
+    return position[:, target]
+
+
+def _pooled(patterns: MissingPatterns, chosen: np.ndarray, target: np.ndarray):
+    """Row count, mean and covariance (divisor n) of the patterns ``chosen`` (a mask) on the
+    variables ``target`` (which they all observe)."""
+    p, width = patterns.n_vars, len(target)
+    count, total = 0.0, np.zeros(width)
+    for block in patterns.blocks:
+        pick = np.flatnonzero(chosen[block.pattern_ids])
+        at = _places(block, pick, target, p)
+        count += block.n[pick].sum()
+        total += block.n[pick] @ np.take_along_axis(block.mean[pick], at, axis=1)
+    mean = total / count
+    scatter = np.zeros((width, width))
+    for block in patterns.blocks:
+        pick = np.flatnonzero(chosen[block.pattern_ids])
+        at = _places(block, pick, target, p)
+        n = block.n[pick]
+        dev = np.take_along_axis(block.mean[pick], at, axis=1) - mean
+        rows = np.arange(len(pick))[:, None, None]
+        covs = block.cov[pick][rows, at[:, :, None], at[:, None, :]]
+        scatter += np.tensordot(n, covs, axes=1) + (dev.T * n) @ dev
+    return count, mean, scatter / count
 
 
 def _factored(
-    pieces: tuple[_Piece, ...], p: int, names: Sequence[str] | None = None
+    patterns: MissingPatterns, chain: _Chain, names: Sequence[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray] | str:
     """ML moments of monotone data by the factored likelihood: the variables observed by every
     row first, then each block of variables observed less often regressed on all variables
     observed more often, over the rows observing it. A string (why) when a block has no
     positive definite residual covariance, i.e. no more rows than variables: the likelihood
     then has no maximum."""
-    levels = sorted({tuple(piece.observed) for piece in pieces}, key=len)
+    p = patterns.n_vars
     mu, sigma = np.zeros(p), np.zeros((p, p))
     known = np.zeros(0, dtype=np.intp)
-    for level in levels:
-        observed = np.array(level)
-        n, mean, cov = _pooled([q for q in pieces if len(q.observed) >= len(level)], observed)
+    for level in np.unique(chain.lengths[chain.lengths > 0]):
+        observed = np.sort(chain.order[:level])
+        n, mean, cov = _pooled(patterns, chain.lengths >= level, observed)
         e = np.isin(observed, known)
         v = ~e
-        if n <= len(level) or nearly_singular(cov):
+        if n <= level or nearly_singular(cov):
             return (
                 f"only {int(n)} rows observe {_labels(observed[v], names)}, all of them with "
                 f"the same {int(e.sum())} other variables: too few rows for a regression on those"
@@ -277,9 +298,9 @@ def monotone_moments(patterns: MissingPatterns) -> tuple[np.ndarray, np.ndarray]
     observed set contains the next smaller one); None when they are not, or when the likelihood
     has no maximum."""
     chain = _monotone_chain(patterns)
-    if not chain.exact or len(chain.pieces[0].observed) < patterns.n_vars:
+    if not chain.exact or chain.lengths[0] < patterns.n_vars:
         return None
-    found = _factored(chain.pieces, patterns.n_vars)
+    found = _factored(patterns, chain)
     return None if isinstance(found, str) else found
 
 
@@ -291,19 +312,25 @@ _UNBOUNDED_EVALUATIONS = 500  # EM budget when the likelihood is known to have n
 
 
 def _squarem(
-    patterns: MissingPatterns, theta: np.ndarray, tol: float, max_evals: int, accelerate: bool
+    patterns: MissingPatterns,
+    theta: np.ndarray,
+    tol: float,
+    max_evals: int,
+    accelerate: bool,
+    fast: bool = False,
 ) -> tuple[np.ndarray, int, bool]:
     """EM (SQUAREM cycles when ``accelerate``) until no element of ``(μ, vech Σ)`` moves by more
-    than ``tol * (1 + |value|)``; returns the point, EM-map evaluations and convergence."""
+    than ``tol * (1 + |value|)``; returns the point, EM-map evaluations and convergence
+    (``fast``: see :func:`_em_step`)."""
     p = patterns.n_vars
     loglik = _loglik(patterns, theta)
     evaluations = 0
     while evaluations < max_evals:
         if accelerate:
-            new, loglik = _squarem_step(patterns, theta, loglik)
+            new, loglik = _squarem_step(patterns, theta, loglik, fast)
             evaluations += 3
         else:
-            new = _em_step(patterns, *split_moments(theta, p))
+            new = _em_step(patterns, *split_moments(theta, p), fast)
             evaluations += 1
         step = np.max(np.abs(new - theta) / (1.0 + np.abs(theta)))
         theta = new
@@ -334,6 +361,25 @@ def _warn_no_maximum(reason: str) -> None:
     )
 
 
+def _short_pattern(patterns: MissingPatterns) -> tuple[int, int] | None:
+    """The first pattern whose variables are all observed by no more rows than there are of
+    them, with that count; None if there is none. Only patterns that could be short are looked
+    at (their own rows and the complete rows being few), a bounded number at a time."""
+    flags = patterns.masks.astype(float)
+    sizes, counts = patterns.sizes, patterns.counts.astype(float)
+    complete = float(counts[sizes == patterns.n_vars].sum())
+    lower = counts + np.where(sizes == patterns.n_vars, 0.0, complete)
+    candidates = np.flatnonzero(lower <= sizes)
+    step = max(1, (1 << 22) // max(1, len(flags)))
+    for start in range(0, len(candidates), step):
+        ids = candidates[start : start + step]
+        within = (flags[ids] @ flags.T >= sizes[ids, None] - 0.5) @ counts
+        short = np.flatnonzero(within <= sizes[ids])
+        if len(short):
+            return int(ids[short[0]]), int(within[short[0]])
+    return None
+
+
 def _no_maximum(patterns: MissingPatterns, names: Sequence[str] | None = None) -> str | None:
     """Why the likelihood grows without bound, if it provably does; else None.
 
@@ -346,30 +392,30 @@ def _no_maximum(patterns: MissingPatterns, names: Sequence[str] | None = None) -
     stop at an interior local maximum of such a likelihood; this explains why it does not.
     """
     p = patterns.n_vars
-    observed = _observed_matrix(patterns)
-    counts = np.array([pat.n for pat in patterns.patterns], dtype=float)
-    flags = observed.astype(float)
-    sizes = flags.sum(axis=1)
-    rows_within = (flags @ flags.T >= sizes[:, None] - 0.5) @ counts
-    short = np.flatnonzero(rows_within <= sizes)
-    if len(short):
-        t = short[0]
+    observed = patterns.masks
+    short = _short_pattern(patterns)
+    if short is not None:
+        t, within = short
         return (
-            f"only {int(rows_within[t])} rows observe all of the {int(sizes[t])} variables "
-            f"{_labels(patterns.patterns[t].observed, names)}"
+            f"only {within} rows observe all of the {int(observed[t].sum())} variables "
+            f"{_labels(np.flatnonzero(observed[t]), names)}"
         )
     center = independence_model(patterns).mean
-    sums = np.zeros((patterns.n_patterns, p))
-    squares = np.zeros((patterns.n_patterns, p, p))
+    n_j = patterns.n_observed
+    sums_j, squares_j = np.zeros((p, p)), np.zeros((p, p * p))
     for block in patterns.blocks:
-        ids, obs, n = block.pattern_ids, block.observed, block.n
+        obs, n = block.observed, block.n
+        flags = observed[block.pattern_ids].astype(float)
         dev = block.mean - center[obs]
-        sums[ids[:, None], obs] = n[:, None] * dev
+        rows = np.arange(len(n))[:, None]
+        sums = np.zeros((len(n), p))
+        sums[rows, obs] = n[:, None] * dev
         products = block.cov + dev[:, :, None] * dev[:, None, :]
-        squares[ids[:, None, None], obs[:, :, None], obs[:, None, :]] = n[:, None, None] * products
-    n_j = flags.T @ counts
-    sums_j = flags.T @ sums
-    squares_j = (flags.T @ squares.reshape(len(counts), p * p)).reshape(p, p, p)
+        squares = np.zeros((len(n), p, p))
+        squares[rows[:, :, None], obs[:, :, None], obs[:, None, :]] = n[:, None, None] * products
+        sums_j += flags.T @ sums
+        squares_j += flags.T @ squares.reshape(len(n), p * p)
+    squares_j = squares_j.reshape(p, p, p)
     for j in range(p):
         common = observed[observed[:, j]].all(axis=0)
         common[j] = False
@@ -407,7 +453,7 @@ def _fast_fit(
     theta = _independence_start(patterns)
     if closed:
         chain = _monotone_chain(patterns)
-        found = _factored(chain.pieces, patterns.n_vars, names)
+        found = _factored(patterns, chain, names)
         if chain.exact:
             if isinstance(found, str):
                 return _without_maximum(patterns, found, tol, max_iter)
@@ -418,7 +464,7 @@ def _fast_fit(
     if patterns.n_vars > NEWTON_MAX_VARS:
         return _result(patterns, *_squarem(patterns, theta, tol, max_iter, True), "em")
     budget = min(max_iter, 3 * _WARMUP_CYCLES)
-    theta, evaluations, converged = _squarem(patterns, theta, tol, budget, True)
+    theta, evaluations, converged = _squarem(patterns, theta, tol, budget, True, fast=True)
     if converged:
         return _result(patterns, theta, evaluations, True, "em")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

@@ -28,11 +28,18 @@ cost grows as ``q²`` (memory) and ``m q²`` (time), with no Python loop over th
 
 from __future__ import annotations
 
+from functools import cache
 from typing import NamedTuple
 
 import numpy as np
 
-from semlang.estimate.fiml import LOG_2PI, block_inverses, fiml_loglik
+from semlang.estimate.fiml import (
+    LOG_2PI,
+    fiml_loglik,
+    inverted_blocks,
+    quadratic_terms,
+    weighted_products,
+)
 from semlang.estimate.missing_patterns import (
     MissingPatterns,
     unvech,
@@ -58,27 +65,40 @@ def _vech_positions(p: int) -> np.ndarray:
     return pos
 
 
-def _embed_vech(values: np.ndarray, observed: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """``vech`` of ``m`` symmetric ``k x k`` blocks placed at ``observed`` in ``p x p`` zeros."""
-    m, k = observed.shape
-    local_rows, local_cols = vech_indices(k)
-    out = np.zeros((m, pos[-1, -1] + 1))
-    at = pos[observed[:, local_rows], observed[:, local_cols]]
-    out[np.arange(m)[:, None], at] = values[:, local_rows, local_cols]
+def _embed_vech(values: np.ndarray, block, q: int) -> np.ndarray:
+    """``vech`` of a block's ``m`` symmetric ``k x k`` matrices placed at their observed
+    variables in ``p x p`` zeros (``q = p(p+1)/2``)."""
+    local_rows, local_cols = vech_indices(block.k)
+    out = np.zeros((len(values), q))
+    out[np.arange(len(values))[:, None], block.vech_places] = values[:, local_rows, local_cols]
     return out
 
 
 def _duplicate(kv: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """``D' K D`` for ``K[a, b, c, d] = Σ A[a, b] B[c, d]`` (symmetric ``A``, ``B``), given as
     ``kv = Σ vech(A) vech(B)'``."""
-    rows, cols = vech_indices(pos.shape[0])
-    r, c, r2, c2 = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
-    out = kv[pos[c, c2], pos[r, r2]] + kv[pos[c, r2], pos[r, c2]]
-    out += kv[pos[r, c2], pos[c, r2]] + kv[pos[r, r2], pos[c, c2]]
-    diagonal = rows == cols
-    out[diagonal, :] *= 0.5
-    out[:, diagonal] *= 0.5
+    first, second, third, fourth, halves = _duplication_indices(pos.shape[0])
+    flat = kv.ravel()
+    out = flat[first]
+    out += flat[second]
+    out += flat[third]
+    out += flat[fourth]
+    out *= halves
     return out
+
+
+@cache
+def _duplication_indices(p: int) -> tuple[np.ndarray, ...]:
+    """The four index grids of :func:`_duplicate` into a raveled ``q x q`` matrix, and its ½
+    factors for diagonal elements (made once per p)."""
+    pos = _vech_positions(p)
+    q = p * (p + 1) // 2
+    rows, cols = vech_indices(p)
+    r, c, r2, c2 = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
+    grids = (pos[c, c2] * q + pos[r, r2], pos[c, r2] * q + pos[r, c2],
+             pos[r, c2] * q + pos[c, r2], pos[r, r2] * q + pos[c, c2])  # fmt: skip
+    half = np.where(rows == cols, 0.5, 1.0)
+    return (*grids, np.outer(half, half))
 
 
 def _duplicate_vec(k3: np.ndarray, pos: np.ndarray) -> np.ndarray:
@@ -96,29 +116,30 @@ def saturated_derivatives(
     """Log-likelihood, gradient and information in ``(μ, vech Σ)`` (see the module docstring);
     None when an observed block of ``sigma`` is not positive definite."""
     p = patterns.n_vars
-    inverses = block_inverses(patterns, np.asarray(sigma, dtype=float))
-    if inverses is None:
-        return None
+    mu = np.asarray(mu, dtype=float)
     pos = _vech_positions(p)
     q = p * (p + 1) // 2
     loglik, grad_sigma, grad_mu = 0.0, np.zeros(p * p), np.zeros(p)
     info_mu, kv, k3 = np.zeros(q), np.zeros((q, q)), np.zeros((p, q))
-    for block, inv in zip(patterns.blocks, inverses, strict=True):
+    for block, inv in inverted_blocks(patterns, np.asarray(sigma, dtype=float)):
+        if inv is None:
+            return None
         w, n = inv.inverse, block.n
         dev = block.mean - mu[block.observed]
-        weighted = block.cov + dev[:, :, None] * dev[:, None, :]
-        quad = np.einsum("mij,mij->m", w, weighted)
+        z, wmw = weighted_products(block, w, dev)
+        quad = quadratic_terms(block, w, dev, z)
         loglik -= 0.5 * float(n @ (block.k * LOG_2PI + inv.logdet + quad))
-        z = np.einsum("mij,mj->mi", w, dev)
-        wmw = w @ weighted @ w
         grad_mu += np.bincount(block.observed.ravel(), (n[:, None] * z).ravel(), minlength=p)
         grad_sigma += np.bincount(
             block.flat.ravel(), (0.5 * n[:, None, None] * (wmw - w)).ravel(), minlength=p * p
         )
-        w_vech = _embed_vech(w, block.observed, pos)
+        w_vech = _embed_vech(w, block, q)
         info_mu += n @ w_vech
-        v_vech = w_vech if expected else _embed_vech(2.0 * wmw - w, block.observed, pos)
-        kv += (w_vech.T * n) @ v_vech
+        if expected:  # symmetric: one rank-m update (half a product)
+            root = w_vech * np.sqrt(n)[:, None]
+            kv += root.T @ root
+        else:
+            kv += (w_vech.T * n) @ _embed_vech(2.0 * wmw - w, block, q)
         if not expected:
             z_full = np.zeros((len(n), p))
             z_full[np.arange(len(n))[:, None], block.observed] = z
@@ -171,6 +192,7 @@ def fiml_entry_information(
 # ---- Newton / Fisher scoring on (μ, vech Σ) ------------------------------------------------
 
 NEWTON_MAX_VARS = 40  # the Newton system: p + p(p+1)/2 unknowns, a (p(p+1)/2)² work matrix
+BATCHED_MAX_VARS = 60  # information of model entries summed in (μ, vech Σ): (p(p+1)/2)² floats
 _ARMIJO = 1e-4
 
 

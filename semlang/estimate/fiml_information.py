@@ -21,7 +21,7 @@ from functools import cache
 
 import numpy as np
 
-from semlang.estimate.fiml import block_inverses, casewise_scores
+from semlang.estimate.fiml import score_slices
 from semlang.estimate.missing_patterns import MissingPatterns, vech_indices
 
 
@@ -53,47 +53,24 @@ def dup_kron_vec(u: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def _vech_positions(p: int) -> np.ndarray:
-    """``p x p`` matrix of each element's position in ``vech`` (symmetric)."""
-    rows, cols = vech_indices(p)
-    pos = np.zeros((p, p), dtype=np.intp)
-    pos[rows, cols] = np.arange(len(rows))
-    pos[cols, rows] = np.arange(len(rows))
-    return pos
-
-
-def _pattern_blocks(patterns: MissingPatterns, sigma: np.ndarray):
-    """Yield each pattern with its ``Σ_oo⁻¹`` and the vech positions of its observed pairs."""
-    inverses = block_inverses(patterns, np.asarray(sigma, dtype=float))
-    if inverses is None:
-        raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
-    pos = _vech_positions(patterns.n_vars)
-    for t, pat in enumerate(patterns.patterns):
-        b, j = patterns.block_of_pattern[t]
-        local_rows, local_cols = vech_indices(pat.k)
-        vech_pos = pos[pat.observed[local_rows], pat.observed[local_cols]]
-        yield pat, inverses[b].inverse[j], vech_pos
-
-
 def h1_information_observed(
     patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray
 ) -> np.ndarray:
     """Unit observed information (minus the Hessian over ``nobs``) of ``(μ, vech Σ)``."""
+    return _information(patterns, sigma, mu, expected=False)
+
+
+def _information(patterns, sigma, mu, expected: bool) -> np.ndarray:
+    """The patterns' information summed block by block (see
+    :func:`~semlang.estimate.fiml_hessian.saturated_derivatives`), over ``nobs``."""
+    from semlang.estimate.fiml_hessian import saturated_derivatives
+
     sigma = np.asarray(sigma, dtype=float)
     mu = np.asarray(mu, dtype=float).ravel()
-    p = patterns.n_vars
-    out = np.zeros((p + p * (p + 1) // 2,) * 2)
-    for pat, inverse, vech_pos in _pattern_blocks(patterns, sigma):
-        obs = pat.observed
-        dev = pat.mean - mu[obs]
-        weighted = pat.cov + np.outer(dev, dev)
-        inner = inverse @ (2.0 * weighted - sigma[np.ix_(obs, obs)]) @ inverse
-        cross = pat.n * dup_kron_vec(inverse @ dev, inverse)
-        out[np.ix_(obs, obs)] += pat.n * inverse
-        out[np.ix_(p + vech_pos, obs)] += cross
-        out[np.ix_(obs, p + vech_pos)] += cross.T
-        out[np.ix_(p + vech_pos, p + vech_pos)] += 0.5 * pat.n * dup_kron_dup(inverse, inner)
-    return out / patterns.nobs
+    found = saturated_derivatives(patterns, sigma, mu, expected=expected)
+    if found is None:
+        raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
+    return found.information / patterns.nobs
 
 
 def complete_information(sigma: np.ndarray) -> np.ndarray:
@@ -114,18 +91,16 @@ def h1_information_expected(patterns: MissingPatterns, sigma: np.ndarray) -> np.
     closed form when no value is missing."""
     if patterns.complete:
         return complete_information(sigma)
-    p = patterns.n_vars
-    out = np.zeros((p + p * (p + 1) // 2,) * 2)
-    for pat, inverse, vech_pos in _pattern_blocks(patterns, sigma):
-        obs = pat.observed
-        out[np.ix_(obs, obs)] += pat.n * inverse
-        out[np.ix_(p + vech_pos, p + vech_pos)] += 0.5 * pat.n * dup_kron_dup(inverse, inverse)
-    return out / patterns.nobs
+    return _information(patterns, sigma, np.zeros(patterns.n_vars), expected=True)
 
 
 def h1_information_firstorder(
     patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray
 ) -> np.ndarray:
-    """Unit first-order information: the cross-product of the casewise scores over ``nobs``."""
-    scores = casewise_scores(patterns, sigma, mu)
-    return scores.T @ scores / patterns.nobs
+    """Unit first-order information: the cross-product of the casewise scores over ``nobs``
+    (summed slice by slice of the rows, never all scores at once)."""
+    p = patterns.n_vars
+    out = np.zeros((p + p * (p + 1) // 2,) * 2)
+    for _, scores in score_slices(patterns, sigma, mu):
+        out += scores.T @ scores
+    return out / patterns.nobs

@@ -8,11 +8,15 @@ values, fixed.x values and fit measures.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from semlang.compile.ram import gather
+from semlang.estimate.fiml_hessian import BATCHED_MAX_VARS, fiml_entry_information
+from semlang.estimate.fiml_memory import memory_error
 from semlang.estimate.missing import (
     MissingPatterns,
     SaturatedResult,
@@ -38,7 +42,8 @@ class FimlDiscrepancy(NormalPieces):
     @classmethod
     def from_group(cls, group, weight: float, ntotal: int) -> FimlDiscrepancy:
         patterns = MissingPatterns.from_array(group.raw)
-        saturated = saturated_em(patterns, names=group.names)
+        with _memory_guard(patterns):
+            saturated = saturated_em(patterns, names=group.names)
         return cls(patterns, saturated, patterns.nobs, weight, ntotal, group.raw)
 
     @property
@@ -50,6 +55,10 @@ class FimlDiscrepancy(NormalPieces):
         return self.saturated.cov
 
     def evaluate(self, sigma: np.ndarray, mu: np.ndarray, gradient: bool = True):
+        with _memory_guard(self.patterns):
+            return self._evaluate(sigma, mu, gradient)
+
+    def _evaluate(self, sigma: np.ndarray, mu: np.ndarray, gradient: bool):
         scale = 2.0 / self.ntotal
         if not gradient:
             loglik = fiml_loglik(self.patterns, sigma, mu)
@@ -60,6 +69,50 @@ class FimlDiscrepancy(NormalPieces):
         if not np.isfinite(loglik):
             raise NotPositiveDefinite
         return scale * (self.saturated.loglik - loglik), -scale * G, -scale * g
+
+    def expected_entries(self, moments, Pa, Pb, Pc, meanstructure: bool) -> np.ndarray:
+        """Per-observation expected information of the free entries, summed over the patterns:
+        batched (:func:`~semlang.estimate.fiml_hessian.fiml_entry_information`) unless the
+        moment space is too large for it, then pattern by pattern."""
+        if not _batched(self.patterns):
+            return super().expected_entries(moments, Pa, Pb, Pc, meanstructure)
+        return self._entry_information(moments, (Pa, Pb, Pc), expected=True)
+
+    def first_order_hessian_entries(self, moments, Pa, Pb, Pc, meanstructure) -> np.ndarray:
+        """The Hessian of F in the free entries less its second-derivative terms: twice the
+        observed information of the entries (batched as :meth:`expected_entries`)."""
+        if not _batched(self.patterns):
+            return super().first_order_hessian_entries(moments, Pa, Pb, Pc, meanstructure)
+        return 2.0 * self._entry_information(moments, (Pa, Pb, Pc), expected=False)
+
+    def factored_expected_entries(self, moments, factors, meanstructure: bool) -> np.ndarray:
+        """:meth:`expected_entries` in the order of the factored entries (by θ)."""
+        if not _batched(self.patterns):
+            return super().factored_expected_entries(moments, factors, meanstructure)
+        Pa, Pb, Pc, _ = moments.entry_vectors()
+        order = moments.entry_order
+        return gather(self.expected_entries(moments, Pa, Pb, Pc, meanstructure), order, order)
+
+    def factored_first_order_entries(self, moments, factors, meanstructure) -> np.ndarray:
+        """:meth:`first_order_hessian_entries` in the order of the factored entries (by θ)."""
+        if not _batched(self.patterns):
+            return super().factored_first_order_entries(moments, factors, meanstructure)
+        Pa, Pb, Pc, _ = moments.entry_vectors()
+        order = moments.entry_order
+        hessian = self.first_order_hessian_entries(moments, Pa, Pb, Pc, meanstructure)
+        return gather(hessian, order, order)
+
+    def _entry_information(self, moments, entries, expected: bool) -> np.ndarray:
+        try:
+            with _memory_guard(self.patterns):
+                out = fiml_entry_information(
+                    self.patterns, moments.sigma, moments.mu, entries, self.ntotal, expected
+                )
+        except np.linalg.LinAlgError:
+            raise NotPositiveDefinite from None
+        out += out.T  # exactly symmetric
+        out *= 0.5
+        return out
 
     def pieces(self, meanstructure: bool = True) -> tuple[Piece, ...]:
         """One piece per missing-data pattern (FIML always has a mean structure)."""
@@ -131,3 +184,19 @@ class FimlDiscrepancy(NormalPieces):
         from semlang.estimate.fiml_information import h1_information_expected
 
         return h1_information_expected(self.patterns, sigma)
+
+
+def _batched(patterns: MissingPatterns) -> bool:
+    """Whether the entries' information is summed in the moment space (its ``(p + q)²``
+    matrices, ``q = p(p+1)/2``, stay small) rather than pattern by pattern."""
+    return patterns.n_vars <= BATCHED_MAX_VARS
+
+
+@contextmanager
+def _memory_guard(patterns: MissingPatterns):
+    """A ``MemoryError`` met inside becomes an error saying how much memory FIML needs."""
+    try:
+        yield
+    except MemoryError:
+        rows, p = patterns.n_rows, patterns.n_vars
+        raise memory_error(rows, p, patterns.need, patterns.n_patterns) from None

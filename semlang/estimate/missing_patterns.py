@@ -6,9 +6,14 @@ Input: an ``n x p`` float array whose missing cells are NaN. Output: a frozen
 row count and the sufficient statistics of its observed part (mean and covariance with divisor
 ``n``). Rows that observe nothing carry no information and are removed (and counted).
 
-The patterns are also stacked into :class:`PatternBlock` s, one per number of observed
-variables, so that the likelihood code can work on all patterns of one size with batched
-linear algebra instead of a Python loop over patterns.
+The patterns are kept as arrays, never as one Python object per pattern (a million rows with a
+fifth of the cells missing have some 670,000 patterns): the rows in pattern order, each
+pattern's observed set, row count and mean, and the covariance of the patterns with more than
+one row (a single row has none). The likelihood code works on :class:`PatternBlock` s — patterns
+of one size stacked, at most :data:`CHUNK_ELEMENTS` covariance entries at a time — with batched
+linear algebra instead of a Python loop over patterns; so its memory is bounded whatever the
+number of patterns. :attr:`MissingPatterns.patterns` still gives one :class:`MissingPattern` per
+pattern, for small data and for checks.
 
 This module also holds the half-vectorization helpers shared by the FIML code: ``vech`` runs
 down the columns of the lower triangle, lavaan's order ``(1,1), (2,1), ..., (p,1), (2,2), ...``.
@@ -17,12 +22,14 @@ down the columns of the lower triangle, lavaan's order ``(1,1), (2,1), ..., (p,1
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, cached_property
 
 import numpy as np
 
 from semlang.errors import DataError
+from semlang.estimate.fiml_memory import check_fiml_memory, fiml_need, memory_error
 
 
 @cache
@@ -66,6 +73,10 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
+CHUNK_ELEMENTS = 1 << 21  # entries of a chunk's m x k x k arrays (16 MB of floats)
+_KEPT_ELEMENTS = 1 << 23  # chunks this small in all are built once and kept
+
+
 @dataclass(frozen=True, eq=False)
 class MissingPattern:
     """The rows sharing one set of observed variables.
@@ -96,25 +107,10 @@ class MissingPattern:
         """Uncentred cross-products ``data' data`` of the observed part."""
         return self.n * (self.cov + np.outer(self.mean, self.mean))
 
-    @classmethod
-    def from_rows(cls, data: np.ndarray, observed: np.ndarray, rows: np.ndarray) -> MissingPattern:
-        """The pattern of ``rows`` of ``data`` observing ``observed``."""
-        values = data[np.ix_(rows, observed)]
-        mean = values.mean(axis=0)
-        centered = values - mean
-        cov = centered.T @ centered / len(rows)
-        return cls(
-            observed=_readonly(observed),
-            rows=_readonly(rows),
-            data=_readonly(values),
-            mean=_readonly(mean),
-            cov=_readonly(cov),
-        )
-
 
 @dataclass(frozen=True, eq=False)
 class PatternBlock:
-    """All patterns with ``k`` observed variables, stacked (``m`` patterns).
+    """Patterns with ``k`` observed variables, stacked (``m`` patterns; all of them, or a chunk).
 
     ``pattern_ids`` index :attr:`MissingPatterns.patterns`; ``observed`` is ``m x k``, ``n``
     the row counts (float), ``mean`` ``m x k``, ``cov`` ``m x k x k``; ``flat`` holds the
@@ -126,61 +122,144 @@ class PatternBlock:
     n: np.ndarray
     mean: np.ndarray
     cov: np.ndarray
-    flat: np.ndarray
+    n_vars: int
 
     @property
     def k(self) -> int:
         return self.observed.shape[1]
+
+    @cached_property
+    def flat(self) -> np.ndarray:
+        return _pairs(self.observed, self.observed, self.n_vars)
+
+    @cached_property
+    def vech_places(self) -> np.ndarray:
+        """``m x k(k+1)/2``: where each pattern's ``vech`` entries sit in ``vech`` of ``p x p``."""
+        rows, cols = vech_indices(self.k)
+        position = _vech_positions(self.n_vars)
+        return position[self.observed[:, rows], self.observed[:, cols]]
+
+    @cached_property
+    def missing(self) -> np.ndarray:
+        """``m x (p − k)``: the variables each pattern does not observe (sorted)."""
+        unseen = np.ones((len(self.n), self.n_vars), dtype=bool)
+        unseen[np.arange(len(self.n))[:, None], self.observed] = False
+        return np.nonzero(unseen)[1].reshape(len(self.n), self.n_vars - self.k)
+
+    @cached_property
+    def schur_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in a raveled ``p x p`` matrix of the (missing, missing) and (missing,
+        observed) blocks of each pattern."""
+        missing = self.missing
+        return _pairs(missing, missing, self.n_vars), _pairs(missing, self.observed, self.n_vars)
+
+
+@cache
+def _vech_positions(p: int) -> np.ndarray:
+    """``p x p``: the position of each element in ``vech`` (symmetric; read-only)."""
+    rows, cols = vech_indices(p)
+    dtype = np.int32 if p * p < 2**31 else np.intp
+    out = np.zeros((p, p), dtype=dtype)
+    out[rows, cols] = out[cols, rows] = np.arange(len(rows))
+    return _readonly(out)
+
+
+def _pairs(rows: np.ndarray, cols: np.ndarray, p: int) -> np.ndarray:
+    """``m x a x b`` positions ``i * p + j`` of the pairs of ``rows`` (``m x a``) and ``cols``
+    (``m x b``) in a raveled ``p x p`` matrix."""
+    dtype = np.int32 if p * p < 2**31 else np.intp
+    return rows.astype(dtype)[:, :, None] * p + cols.astype(dtype)[:, None, :]
+
+
+@dataclass(frozen=True, eq=False)
+class _SizeClass:
+    """All patterns with ``k`` observed variables, compactly: covariances only of the patterns
+    with more than one row (``multi``, their places among these patterns)."""
+
+    pattern_ids: np.ndarray
+    observed: np.ndarray
+    n: np.ndarray
+    mean: np.ndarray
+    multi: np.ndarray
+    multi_cov: np.ndarray
+
+    def chunk(self, start: int, stop: int, n_vars: int) -> PatternBlock:
+        """Patterns ``start:stop`` of this class with their dense covariances."""
+        k = self.observed.shape[1]
+        cov = np.zeros((stop - start, k, k))
+        lo, hi = np.searchsorted(self.multi, [start, stop])
+        cov[self.multi[lo:hi] - start] = self.multi_cov[lo:hi]
+        return PatternBlock(
+            self.pattern_ids[start:stop], self.observed[start:stop], self.n[start:stop],
+            self.mean[start:stop], cov, n_vars,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
 class MissingPatterns:
     """A data matrix grouped by missingness pattern (see the module docstring).
 
-    ``patterns`` are ordered by decreasing number of observed variables, ties by first row;
-    ``empty_rows`` are the original indices of the removed rows that observe nothing.
+    Patterns are ordered by decreasing number of observed variables, ties by first row;
+    ``empty_rows`` are the original indices of the removed rows that observe nothing; ``data``
+    is the array itself (not copied), ``order`` the used rows pattern by pattern (ascending
+    within one), ``starts`` where each pattern's rows begin in ``order`` (and its end),
+    ``masks`` which variables each pattern observes, ``need`` the memory estimated for FIML.
     """
 
-    patterns: tuple[MissingPattern, ...]
     n_vars: int
     n_rows: int
     empty_rows: np.ndarray
+    data: np.ndarray
+    order: np.ndarray
+    starts: np.ndarray
+    masks: np.ndarray
+    classes: tuple[_SizeClass, ...]
+    need: int  # bytes of memory estimated for FIML on these patterns
 
     @classmethod
     def from_array(cls, data: np.ndarray) -> MissingPatterns:
-        """Group the rows of an ``n x p`` array (NaN = missing) by missingness pattern."""
+        """Group the rows of an ``n x p`` array (NaN = missing) by missingness pattern.
+
+        Raises :class:`~semlang.errors.EstimationError` with the memory needed when the
+        patterns and the likelihood's work would not fit in the memory available
+        (:mod:`~semlang.estimate.fiml_memory`), never a bare ``MemoryError``."""
         data = _checked_array(data)
+        try:
+            return cls._grouped(data)
+        except MemoryError:
+            raise memory_error(*data.shape) from None
+
+    @classmethod
+    def _grouped(cls, data: np.ndarray) -> MissingPatterns:
         observed = ~np.isnan(data)
         n_rows, n_vars = data.shape
-        keys = np.packbits(observed, axis=1)
-        unique_keys, first, inverse = np.unique(
-            keys, axis=0, return_index=True, return_inverse=True
-        )
-        inverse = inverse.ravel()
-        counts = np.bincount(inverse, minlength=len(unique_keys))
-        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        by_pattern = np.argsort(inverse, kind="stable")
+        first, inverse = distinct_rows(observed)
+        counts = np.bincount(inverse, minlength=len(first))
         n_observed = observed[first].sum(axis=1)
-        empty_rows = np.concatenate(
-            [by_pattern[starts[u] : starts[u] + counts[u]] for u in np.flatnonzero(n_observed == 0)]
-            or [np.zeros(0, dtype=np.intp)]
-        )
-        order = [u for u in np.lexsort((first, -n_observed)) if n_observed[u] > 0]
-        if not order:
+        empty_rows = np.flatnonzero(n_observed[inverse] == 0)
+        ranked = np.lexsort((first, -n_observed))
+        ranked = ranked[n_observed[ranked] > 0]
+        if not len(ranked):
             raise DataError("no row of the data has an observed value")
-        patterns = tuple(
-            MissingPattern.from_rows(
-                data,
-                np.flatnonzero(observed[first[u]]),
-                by_pattern[starts[u] : starts[u] + counts[u]],
-            )
-            for u in order
-        )
-        return cls(patterns, n_vars, n_rows, _readonly(empty_rows))
+        sizes, counts_used = n_observed[ranked], counts[ranked]
+        multi = sizes[counts_used > 1]
+        chunk = min(CHUNK_ELEMENTS, int(counts_used @ sizes**2))
+        need = fiml_need(n_rows, n_vars, int(sizes.sum()), int(multi @ multi), chunk)
+        check_fiml_memory(need, n_rows, n_vars, len(ranked))
+        rank = np.full(len(first), len(first), dtype=np.intp)
+        rank[ranked] = np.arange(len(ranked))
+        by_pattern = np.argsort(rank[inverse], kind="stable")
+        order = by_pattern[: n_rows - len(empty_rows)]
+        starts = np.concatenate(([0], np.cumsum(counts[ranked])))
+        masks = observed[first[ranked]]
+        del observed, inverse, by_pattern
+        classes = _size_classes(data, order, starts, masks)
+        return cls(n_vars, n_rows, _readonly(empty_rows), data, _readonly(order),
+                   _readonly(starts), _readonly(masks), classes, need)  # fmt: skip
 
     @property
     def n_patterns(self) -> int:
-        return len(self.patterns)
+        return len(self.masks)
 
     @property
     def nobs(self) -> int:
@@ -195,17 +274,48 @@ class MissingPatterns:
     @property
     def complete(self) -> bool:
         """Whether no value is missing (in the rows used)."""
-        return self.n_patterns == 1 and self.patterns[0].k == self.n_vars
+        return self.n_patterns == 1 and bool(self.masks[0].all())
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Each pattern's number of rows."""
+        return np.diff(self.starts)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """Each pattern's number of observed variables."""
+        return self.masks.sum(axis=1)
 
     @cached_property
     def used_rows(self) -> np.ndarray:
         """Original indices of the rows used, ascending: the row order of casewise results."""
-        return _readonly(np.sort(np.concatenate([pat.rows for pat in self.patterns])))
+        return _readonly(np.sort(self.order))
 
     @cached_property
+    def row_positions(self) -> np.ndarray:
+        """Where each row of :attr:`order` sits in :attr:`used_rows`."""
+        return _readonly(np.searchsorted(self.used_rows, self.order))
+
+    @property
     def positions(self) -> tuple[np.ndarray, ...]:
         """For each pattern, where its rows sit in :attr:`used_rows`."""
-        return tuple(np.searchsorted(self.used_rows, pat.rows) for pat in self.patterns)
+        at = self.row_positions
+        return tuple(at[a:b] for a, b in zip(self.starts[:-1], self.starts[1:], strict=True))
+
+    @property
+    def patterns(self) -> tuple[MissingPattern, ...]:
+        """One :class:`MissingPattern` per pattern (built on demand: for small data, checks)."""
+        out = []
+        for t, (a, b) in enumerate(zip(self.starts[:-1], self.starts[1:], strict=True)):
+            rows = np.sort(self.order[a:b])
+            observed = np.flatnonzero(self.masks[t])
+            values = self.data[np.ix_(rows, observed)]
+            mean = values.mean(axis=0)
+            centered = values - mean
+            cov = centered.T @ centered / len(rows)
+            arrays = (observed, rows, values, mean, cov)
+            out.append(MissingPattern(*(_readonly(array) for array in arrays)))
+        return tuple(out)
 
     @cached_property
     def n_observed(self) -> np.ndarray:
@@ -215,36 +325,35 @@ class MissingPatterns:
     @cached_property
     def coverage_counts(self) -> np.ndarray:
         """``p x p`` counts of rows observing both variables of a pair."""
-        out = np.zeros((self.n_vars, self.n_vars))
-        for pat in self.patterns:
-            out[np.ix_(pat.observed, pat.observed)] += pat.n
-        return _readonly(out)
+        flags = self.masks.astype(float)
+        return _readonly((flags.T * self.counts) @ flags)
 
     @property
     def coverage(self) -> np.ndarray:
         """``p x p`` proportions of the rows used observing both variables of a pair."""
         return self.coverage_counts / self.nobs
 
-    @cached_property
-    def blocks(self) -> tuple[PatternBlock, ...]:
-        """The patterns stacked by number of observed variables (largest first)."""
-        sizes = np.array([pat.k for pat in self.patterns])
-        out = []
-        for k in np.unique(sizes)[::-1]:
-            ids = np.flatnonzero(sizes == k)
-            members = [self.patterns[i] for i in ids]
-            observed = np.stack([pat.observed for pat in members])
-            out.append(
-                PatternBlock(
-                    pattern_ids=ids,
-                    observed=observed,
-                    n=np.array([pat.n for pat in members], dtype=float),
-                    mean=np.stack([pat.mean for pat in members]),
-                    cov=np.stack([pat.cov for pat in members]),
-                    flat=observed[:, :, None] * self.n_vars + observed[:, None, :],
-                )
-            )
-        return tuple(out)
+    @property
+    def blocks(self) -> tuple[PatternBlock, ...] | Iterator[PatternBlock]:
+        """The patterns stacked by number of observed variables (largest first), in chunks of
+        at most :data:`CHUNK_ELEMENTS` covariance entries: kept when they are small, else made
+        afresh at each pass (an iterator), so that memory stays bounded."""
+        kept = self.__dict__.get("_blocks")
+        if kept is not None:
+            return kept
+        total = sum(c.observed.shape[0] * c.observed.shape[1] ** 2 for c in self.classes)
+        if total > _KEPT_ELEMENTS:
+            return self._chunks()
+        kept = tuple(self._chunks())
+        self.__dict__["_blocks"] = kept
+        return kept
+
+    def _chunks(self) -> Iterator[PatternBlock]:
+        for size_class in self.classes:
+            m, k = size_class.observed.shape
+            step = max(1, CHUNK_ELEMENTS // max(1, k * k))
+            for start in range(0, m, step):
+                yield size_class.chunk(start, min(m, start + step), self.n_vars)
 
     @cached_property
     def block_of_pattern(self) -> np.ndarray:
@@ -256,10 +365,47 @@ class MissingPatterns:
         return out
 
 
+def distinct_rows(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct row of a boolean matrix, and each row's distinct row."""
+    packed = np.packbits(flags, axis=1)
+    if packed.shape[1] <= 8:  # one 64-bit key per row: a plain sort
+        padded = np.zeros((packed.shape[0], 8), dtype=np.uint8)
+        padded[:, : packed.shape[1]] = packed
+        keys = padded.view(np.uint64)[:, 0]
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def _size_classes(data, order, starts, masks) -> tuple[_SizeClass, ...]:
+    """The patterns grouped by their number of observed variables (largest first), with their
+    row counts, means and (for patterns of several rows) covariances."""
+    sizes = masks.sum(axis=1)
+    counts = np.diff(starts)
+    out = []
+    for k in np.unique(sizes)[::-1]:
+        ids = np.flatnonzero(sizes == k)
+        observed = np.nonzero(masks[ids])[1].reshape(len(ids), k)
+        mean = np.empty((len(ids), k))
+        single = counts[ids] == 1
+        rows = order[starts[ids[single]]]
+        mean[single] = data[rows[:, None], observed[single]]
+        multi = np.flatnonzero(~single)
+        multi_cov = np.empty((len(multi), k, k))
+        for j, t in enumerate(multi):
+            values = data[np.ix_(np.sort(order[starts[ids[t]] : starts[ids[t] + 1]]), observed[t])]
+            mean[t] = values.mean(axis=0)
+            centered = values - mean[t]
+            multi_cov[j] = centered.T @ centered / len(values)
+        out.append(_SizeClass(ids, observed, counts[ids].astype(float), mean, multi, multi_cov))
+    return tuple(out)
+
+
 def _checked_array(data: np.ndarray) -> np.ndarray:
     """``data`` as a 2-D float array, refusing infinite values."""
     try:
-        array = np.array(data, dtype=float)
+        array = np.asarray(data, dtype=float)
     except (TypeError, ValueError) as exc:
         raise DataError(f"data must be numeric: {exc}") from None
     if array.ndim != 2:
