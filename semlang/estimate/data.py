@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -718,7 +718,7 @@ def _plain_columns(frame: pd.DataFrame, names, columns: list, dtypes: dict) -> n
     return out
 
 
-def _layout(n: int, p: int) -> str:
+def _layout(n: int, p: int) -> Literal["C", "F"]:
     """Large data column by column (contiguous copies from the frame's columns), small data row
     by row as they always were."""
     return "F" if n * p >= _LARGE else "C"

@@ -415,13 +415,13 @@ def _no_maximum(patterns: MissingPatterns, names: Sequence[str] | None = None) -
         squares[rows[:, :, None], obs[:, :, None], obs[:, None, :]] = n[:, None, None] * products
         sums_j += flags.T @ sums
         squares_j += flags.T @ squares.reshape(len(n), p * p)
-    squares_j = squares_j.reshape(p, p, p)
+    cubes_j = squares_j.reshape(p, p, p)
     for j in range(p):
         common = observed[observed[:, j]].all(axis=0)
         common[j] = False
         others = np.flatnonzero(common)
         mean = sums_j[j] / n_j[j]
-        cov = squares_j[j] / n_j[j] - np.outer(mean, mean)
+        cov = cubes_j[j] / n_j[j] - np.outer(mean, mean)
         spread = cov[j, j]
         if len(others):
             slopes = np.linalg.lstsq(cov[np.ix_(others, others)], cov[others, j], rcond=None)[0]
