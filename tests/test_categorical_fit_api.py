@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -36,6 +38,16 @@ def test_fit_on_own_statistics(name):
 
 def test_bfi_five_factors_wlsmv():
     _check("bfi_wlsmv", fit_case("bfi_wlsmv", lavaan_statistics=False))
+
+
+def test_a_covariate_fit_raises_no_runtime_warning():
+    """The probit regressions on the covariate meet infinite outer thresholds: semlang's own
+    arithmetic must not leak numpy's RuntimeWarnings to the user."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fit = fit_case("mixed_wlsmv", lavaan_statistics=False)
+        _check("mixed_wlsmv", fit)
+        fit.summary()
 
 
 def test_ordered_true_and_pandas_categoricals_are_the_same_model():
