@@ -195,6 +195,26 @@ def test_ebm_factor_scores(name):
             assert_matches("score", scores.iloc[k, j], value, f"{name} row {k} {ref['cols'][j]}")
 
 
+@pytest.mark.parametrize(("name", "rows"), [("hs3_wlsmv", 131), ("hs2_wlsmv", 41),
+                                            ("mixed_cfa_wlsmv", 246)])  # fmt: skip
+def test_ml_factor_scores(name, rows):
+    """lavPredict(fit, method = "ML"), every row. Where a factor has no finite estimate (all its
+    ordered indicators at one end) semlang gives NaN and lavaan whatever its optimizer stopped
+    at, or NA; on those rows lavaan's other factors are off too (its joint optimizer stops
+    early), so only the rows where every factor has an estimate are compared."""
+    scores = fit_case(name, lavaan_statistics=False).predict(method="ML")
+    ref = load(f"scores_ml_{name}")["scores_ml"]
+    assert list(scores.columns) == ref["cols"]
+    theirs = np.array([[np.nan if v is None else v for v in row] for row in ref["values"]])
+    mine = scores.to_numpy()
+    assert np.isnan(mine[np.isnan(theirs).any(axis=1)]).any(axis=1).all()  # lavaan's NA rows
+    full = ~np.isnan(mine).any(axis=1) & ~np.isnan(theirs).any(axis=1)
+    assert full.sum() == rows
+    for k in np.flatnonzero(full):
+        for j, column in enumerate(ref["cols"]):
+            assert_matches("score", mine[k, j], theirs[k, j], f"{name} row {k} {column}")
+
+
 @pytest.mark.parametrize("name", ["hs3_wlsmv", "mixed_cfa_wlsmv", "hs3_groups_thresholds"])
 def test_inspect_sampstat_and_implied(name):
     fit = fit_case(name)  # (on lavaan's statistics: sampstat is lavaan's own)
