@@ -29,7 +29,7 @@ from semlang.errors import (
 )
 
 if TYPE_CHECKING:
-    from semlang import datasets, graph
+    from semlang import datasets, efa, graph
     from semlang.api import cfa, compile_model, fit, growth, parameter_table, sem
     from semlang.categorical import polychoric
     from semlang.invariance import invariance
@@ -59,7 +59,7 @@ _FUNCTIONS = {
     "reliability": "semlang.psychometrics",
     "simulate": "semlang.simulation",
 }
-_MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner")
+_MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner", "efa")
 
 __all__ = [
     "ConvergenceWarning",
@@ -86,6 +86,7 @@ __all__ = [
     "compile_model",
     "data",
     "datasets",
+    "efa",
     "fit",
     "fsr",
     "graph",

@@ -25,6 +25,8 @@ from semlang.errors import (
     OptionError,
     SemlangWarning,
 )
+from semlang.esem import check_options as check_rotation
+from semlang.esem import pop_rotation_options, rotated_result
 from semlang.estimate.data import SampleData, as_frame, group_labels, prepare
 from semlang.estimate.estimator import estimate
 from semlang.estimate.families import check_supported, free_parameter_count, moments_count
@@ -118,6 +120,7 @@ def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
             hint="compiled = semlang.compile_model(text), then semlang.fit(compiled, data); "
             "or semlang.sem(text, data) in one step",
         )
+    rotation = pop_rotation_options(options)
     model_options, fit_options, run = split_options(options)
     if model_options:
         name = next(iter(model_options))
@@ -127,7 +130,8 @@ def fit(compiled: CompiledModel, data: Any, **options: Any) -> Fit:
         )
     table = compiled.table
     resolved = make_fit_options(table.options, table.nlevels, **fit_options)
-    return _fit_compiled(compiled, as_frame(data), resolved, run)
+    check_rotation(rotation)
+    return _fit_compiled(compiled, as_frame(data), resolved, {**run, "rotation": rotation})
 
 
 @limited(lambda compiled, frame, options, run: fit_size(compiled, options))
@@ -158,10 +162,12 @@ def _fit_compiled(compiled: CompiledModel, frame, options: FitOptions, run: dict
         result = fit_class(compiled, sample, options, estimation, settings, messages)
         _warn_about(result)
         warn_about_solution(result)
+        result = rotated_result(result, run.get("rotation") or {})  # models with efa blocks
     return result
 
 
 def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
+    rotation = pop_rotation_options(options)
     model_options, fit_options, run = split_options(options)
     opts = make_options(kind, **model_options)
     frame = as_frame(data)
@@ -173,8 +179,9 @@ def _fit_text(kind: str, model: str, data: Any, options: dict[str, Any]) -> Fit:
     labels = group_labels(frame, opts.group)
     table = build_partable(parsed, opts, ngroups=max(len(labels), 1), group_labels=labels or None)
     resolved = make_fit_options(opts, table.nlevels, **fit_options)  # mistakes before compiling
+    check_rotation(rotation)
     _check_degrees_of_freedom(table)
-    return _fit_compiled(_compile(table), frame, resolved, run)
+    return _fit_compiled(_compile(table), frame, resolved, {**run, "rotation": rotation})
 
 
 def _check_fixed_x(table: ParameterTable, options) -> None:

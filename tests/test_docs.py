@@ -17,6 +17,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 PAGES = ["architecture.md", "measurement_models.md", "estimators.md", "diagnostics.md"]
 PAGES += ["categorical.md"]
+PAGES += ["efa.md"]
 
 
 def _blocks(page: Path):

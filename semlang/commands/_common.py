@@ -153,6 +153,7 @@ def add_fit_options(parser: argparse.ArgumentParser) -> None:
         help="where to run replications: a dask scheduler address, or 'processes'",
     )
     add("--max-iterations", type=int, metavar="N", help="iteration limit of the optimizer")
+    add("--rotation", metavar="NAME", help="rotation of efa blocks (default geomin; none)")
     add(
         "--starts",
         type=int,
@@ -184,6 +185,7 @@ _OPTION_NAMES = {
     "scheduler": "executor",
     "max_iterations": "max_iterations",
     "starts": "starts",
+    "rotation": "rotation",
 }
 
 

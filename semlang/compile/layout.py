@@ -100,7 +100,7 @@ def build_layout(block: BlockVariables, rows: tuple[ParamRow, ...]) -> RamLayout
         if row.op is Op.MEASURED:
             i, j = index[row.rhs], index[row.lhs]
             _place(row, a_free, A0, i, j)
-        elif row.op is Op.REGRESSION:
+        elif row.op is Op.REGRESSION or row.op is Op.FORMATIVE:
             i, j = index[row.lhs], index[row.rhs]
             _place(row, a_free, A0, i, j)
         elif row.op is Op.COVARIANCE:

@@ -14,7 +14,9 @@ from contextlib import contextmanager
 
 from semlang.errors import ModelSpecificationError, Span
 from semlang.options import ModelOptions, ModelType
+from semlang.partable.composites import warn_unscaled
 from semlang.partable.defaults import Drafts, level_drafts
+from semlang.partable.efa_blocks import check_rotated_parameters, efa_sets, later_group_efa
 from semlang.partable.equality import assign_free, constraint_rows, group_equal_links
 from semlang.partable.table import BlockVariables, ParameterTable, ParamRow
 from semlang.partable.user_rows import UserModel, UserRow, collect
@@ -55,9 +57,15 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
     meanstructure = _meanstructure(user, options, ngroups)
     roles = _roles(user)
     between = frozenset(roles[2].observed) if user.nlevels == 2 else frozenset()
+    efa = {level: efa_sets(rows, model.source) for level, rows in user.rows_by_level.items()}
+    check_rotated_parameters(user, efa, model.source)
+    for rows in user.rows_by_level.values():
+        warn_unscaled(rows, options)
     try:
         drafts_by_level = {
-            level: level_drafts(rows, roles[level], options, meanstructure, level, between)
+            level: level_drafts(
+                rows, roles[level], options, meanstructure, level, between, efa[level]
+            )
             for level, rows in user.rows_by_level.items()
         }
     except ModelSpecificationError as error:  # (thresholds of a variable that is not ordered)
@@ -90,6 +98,7 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
         options=options,
         source=model.source,
         variable_spans=user.variable_spans,
+        efa_sets=tuple(s for sets in efa.values() for s in sets),
     )
 
 
@@ -147,6 +156,8 @@ def _block_rows(
     for i, (lhs, op, rhs, free, value, exo) in enumerate(columns):
         if later and i >= n_user:
             free, value = _later_group_defaults(lhs, op, rhs, options, roles, free, value)
+            if drafts.efa:
+                free, value = later_group_efa(lhs, op, rhs, options, drafts.efa, free, value)
         row_id = first_id + i
         row = ParamRow(
             id=row_id,

@@ -6,7 +6,8 @@ free/fixed status before the user's modifiers are applied: residual variances of
 covariances among exogenous latent variables and among pure outcomes, the exogenous covariates'
 (co)variances and means (fixed to their sample values with ``fixed_x``), intercepts with a mean
 structure; the first loading or the latent variance fixed to 1 to set each latent variable's
-scale. Columns, not one object per row: 1000 correlated factors have half a million covariances.
+scale; the residual variance of a composite (``f <~ x1 + x2``) fixed to 0. Columns, not one
+object per row: 1000 correlated factors have half a million covariances.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from semlang.options import ModelOptions
+from semlang.partable.efa_blocks import EfaSet, constrain, efa_factors
 from semlang.partable.user_rows import UserRow
 from semlang.partable.vnames import VariableRoles
 from semlang.syntax.ast import Op
@@ -39,6 +41,7 @@ class Drafts:
     exo: list[bool] = field(default_factory=list)
     n_user: int = 0
     pairs: list[range] = field(default_factory=list)  # rows of covariances between two variables
+    efa: tuple[EfaSet, ...] = ()  # the level's exploratory blocks
 
     def __len__(self) -> int:
         return len(self.lhs)
@@ -80,9 +83,11 @@ def level_drafts(
     meanstructure: bool,
     level: int,
     between_observed: frozenset[str] = frozenset(),
+    efa: tuple[EfaSet, ...] = (),
 ) -> Drafts:
-    """Drafts of one level: the user's rows, then the defaults lavaan adds."""
-    drafts = Drafts(level, n_user=len(rows))
+    """Drafts of one level: the user's rows, then the defaults lavaan adds (``efa``: the
+    level's exploratory blocks, identified as lavaan does before rotating)."""
+    drafts = Drafts(level, n_user=len(rows), efa=efa)
     drafts.lhs = [r.lhs for r in rows]
     drafts.op = [r.op for r in rows]
     drafts.rhs = [r.rhs for r in rows]
@@ -91,7 +96,10 @@ def level_drafts(
     drafts.value = [math.nan] * len(rows)
     drafts.exo = [False] * len(rows)
     _add_defaults(drafts, rows, roles, meanstructure)
-    _fix_scales(drafts, roles, options)
+    composites = {r.lhs for r in rows if r.op is Op.FORMATIVE}
+    _fix_scales(drafts, roles, options, composites, efa_factors(efa))
+    if efa:
+        constrain(drafts, efa)
     _fix_defaults(drafts, roles, options, meanstructure)
     categorical = (Op.THRESHOLD, Op.SCALING)
     if options.thresholds or any(r.op in categorical for r in rows):  # ordered variables
@@ -125,13 +133,12 @@ def _add_defaults(drafts: Drafts, rows: list[UserRow], roles: VariableRoles, mea
         drafts.add(means, _INT, [""] * len(means))
 
 
-def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions) -> None:
+def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions, composites, efa):
     latent = set(roles.latent)
     variances = drafts.variances()
-    if not options.auto_var:
-        for i in variances:
-            if i >= drafts.n_user:
-                drafts.fix(i, 0.0)
+    for i in variances:  # (a composite has no residual: lavaan fixes its variance row to 0)
+        if i >= drafts.n_user and (not options.auto_var or drafts.lhs[i] in composites):
+            drafts.fix(i, 0.0)
     if options.std_lv:
         for i in variances:
             if drafts.lhs[i] in latent:
@@ -139,8 +146,8 @@ def _fix_scales(drafts: Drafts, roles: VariableRoles, options: ModelOptions) -> 
     measured = [i for i in range(drafts.n_user) if drafts.op[i] is _MEASURED]
     if options.auto_fix_first:
         seen: set[str] = set()
-        for i in measured:
-            if drafts.lhs[i] not in seen:
+        for i in measured:  # (not for the factors of an efa block: their variances are 1)
+            if drafts.lhs[i] not in seen and drafts.lhs[i] not in efa:
                 seen.add(drafts.lhs[i])
                 drafts.fix(i, 1.0)
     if options.auto_var and options.auto_fix_single:

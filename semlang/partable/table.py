@@ -23,6 +23,9 @@ from semlang.syntax.ast import Op
 if TYPE_CHECKING:  # imported by to_frame: reading a model does not load pandas
     import pandas as pd
 
+# the operators of rows that are matrix entries ('<~': a composite's weight, placed as '~')
+_MODEL_OPS = (Op.MEASURED, Op.REGRESSION, Op.FORMATIVE, Op.COVARIANCE, Op.INTERCEPT)
+
 
 @dataclass(frozen=True, slots=True)
 class ParamRow:
@@ -119,6 +122,8 @@ class ParameterTable:
     options: ModelOptions
     source: Source
     variable_spans: dict[str, Span] = field(default_factory=dict, compare=False)
+    # the exploratory blocks (efa("b1")*f1 + ... =~ ...): semlang.partable.efa_blocks.EfaSet
+    efa_sets: tuple = ()
 
     @cached_property
     def n_free(self) -> int:

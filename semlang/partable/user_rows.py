@@ -29,6 +29,7 @@ class UserRow:
     level: int
     span: Span
     modifiers: dict[ModifierKind, ast.Modifier] = field(default_factory=dict)
+    efa: str | None = None  # the exploratory block of the factor (lhs of '=~'), if any
 
     @property
     def key(self) -> tuple[str, Op, str]:
@@ -148,7 +149,7 @@ def _expand(relation: ast.Relation, level: int, source) -> list[UserRow]:
         for term in relation.rhs:
             _check_term(relation, name, term, source)
             rhs = "" if relation.op is Op.INTERCEPT else term.name
-            row = UserRow(name.name, relation.op, rhs, level, term.span)
+            row = UserRow(name.name, relation.op, rhs, level, term.span, efa=name.efa)
             for modifier in term.modifiers:
                 _add_modifier(row, modifier, source)
             out.append(row)
@@ -164,8 +165,10 @@ def _check_term(relation: ast.Relation, name: ast.Name, term: ast.Term, source) 
             term.name_span,
             hint="intercepts are written 'y ~ 1'",
         )
-    if term.name == name.name and op in (Op.MEASURED, Op.REGRESSION):
-        what = "measure itself" if op is Op.MEASURED else "be regressed on itself"
+    if term.name == name.name and op in (Op.MEASURED, Op.REGRESSION, Op.FORMATIVE):
+        what = {Op.MEASURED: "measure itself", Op.FORMATIVE: "be a composite of itself"}.get(
+            op, "be regressed on itself"
+        )
         raise ModelSpecificationError(
             f"'{name.name}' cannot {what}", source, term.name_span,
             hint="a variable on the left must differ from the variables on the right",

@@ -1,8 +1,9 @@
 """The roles of a block's variables, by lavaan's rules.
 
 Input: the user rows of one level. Output: :class:`VariableRoles` — latent variables (left of
-``=~``), indicators, exogenous and endogenous variables, and the observed variables in lavaan's
-order (indicators, then outcomes, then predictors, then variables named only in ``~~`` or ``~1``).
+``=~``, and composites left of ``<~``), indicators, exogenous and endogenous variables, and the
+observed variables in lavaan's order (indicators, then outcomes, then predictors — a composite's
+formative indicators among them —, then variables named only in ``~~`` or ``~1``).
 These roles decide which default parameters a block gets.
 """
 
@@ -44,11 +45,17 @@ class VariableRoles:
     latent_y: tuple[str, ...]  # pure endogenous latent variables
 
 
+# lavaan: a composite (left of '<~') is a latent variable whose formative indicators are
+# predictors, but it is not an outcome (eqs.y holds the left of '~' only)
+_LATENT_OPS = (Op.MEASURED, Op.FORMATIVE)
+_EQUATION_OPS = (Op.REGRESSION, Op.FORMATIVE)
+
+
 def classify(rows: Sequence[Row], other_level_outcomes: Iterable[str] = ()) -> VariableRoles:
     """Roles of the variables of one level (``other_level_outcomes``: outcomes of other levels)."""
-    latent = _unique(r.lhs for r in rows if r.op is Op.MEASURED)
+    latent = _unique(r.lhs for r in rows if r.op in _LATENT_OPS)
     eqs_y = _unique(r.lhs for r in rows if r.op is Op.REGRESSION)
-    eqs_x = _unique(r.rhs for r in rows if r.op is Op.REGRESSION)
+    eqs_x = _unique(r.rhs for r in rows if r.op in _EQUATION_OPS)
     v_ind = _unique(r.rhs for r in rows if r.op is Op.MEASURED)
     # sets for membership: a model can have thousands of variables
     is_latent, is_ind, is_x, is_y = set(latent), set(v_ind), set(eqs_x), set(eqs_y)

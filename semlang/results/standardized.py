@@ -47,7 +47,7 @@ def standardize_row(
     sd = lambda name: _sd(name, variance, latent, only_latent, exogenous)  # noqa: E731
     if row.op is Op.MEASURED:
         return est * sd(row.lhs) / sd(row.rhs)
-    if row.op is Op.REGRESSION:
+    if row.op is Op.REGRESSION or row.op is Op.FORMATIVE:
         return est * sd(row.rhs) / sd(row.lhs)
     if row.op is Op.INTERCEPT:
         return est / sd(row.lhs)

@@ -109,7 +109,7 @@ def _lv_factors(row, latent: set) -> list:
     lhs_lv, rhs_lv = row.lhs in latent, row.rhs in latent
     if row.op is Op.MEASURED:
         return [(row.lhs, 0.5, "total")] + ([(row.rhs, -0.5, "total")] if rhs_lv else [])
-    if row.op is Op.REGRESSION:
+    if row.op is Op.REGRESSION or row.op is Op.FORMATIVE:
         return ([(row.lhs, -0.5, "total")] if lhs_lv else []) + (
             [(row.rhs, 0.5, "total")] if rhs_lv else []
         )
@@ -129,7 +129,7 @@ def _ov_factors(row, latent: set, exogenous: set) -> list:
     kept = lambda name: observed(name) and name not in exogenous  # noqa: E731
     if row.op is Op.MEASURED:
         return [(row.rhs, -0.5, "total")] if observed(row.rhs) else []
-    if row.op is Op.REGRESSION:
+    if row.op is Op.REGRESSION or row.op is Op.FORMATIVE:
         return ([(row.lhs, -0.5, "total")] if observed(row.lhs) else []) + (
             [(row.rhs, 0.5, "total")] if kept(row.rhs) else []
         )

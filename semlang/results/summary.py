@@ -175,8 +175,17 @@ def _opening(fit) -> list[str]:
 _ESTIMATOR_NAME = {e: "ML" for e in Estimator if e.is_likelihood}
 
 
+def _rotation(fit) -> list[str]:
+    """lavaan's rotation lines of a model with efa blocks (:mod:`semlang.esem.summary`)."""
+    if not fit.table.efa_sets:
+        return []
+    from semlang.esem.summary import rotation_rows
+
+    return ["", *_pairs(rotation_rows(fit), (33, 18))]
+
+
 def _optimizer(fit) -> list[str]:
-    table = fit.table
+    table = getattr(fit, "unrotated", fit).table  # (a rotated solution counts the fitted ones)
     free_rows = sum(1 for row in table.rows if row.is_model_parameter and row.is_free)
     explicit = sum(1 for row in table.rows if row.op is Op.EQUAL)
     inequality = sum(1 for row in table.rows if row.op in (Op.LESS, Op.GREATER))
@@ -353,8 +362,9 @@ def _residual_names(table) -> set[str]:
 
 
 def _section(
-    title: str, entries: list[_Entry], header: tuple[str, ...], residual: set[str], grouped: bool
-) -> list[str]:
+    title: str, entries: list[_Entry], header: tuple[str, ...], residual: set[str], grouped: bool,
+    efa_of: dict[str, str] | None = None,
+) -> list[str]:  # fmt: skip
     if not entries:
         return []
     name_of = (lambda r: r.lhs) if title in ("Intercepts", "Scales y*") else (lambda r: r.rhs)
@@ -370,6 +380,8 @@ def _section(
     for entry, cell in zip(entries, cells, strict=True):
         if grouped:
             lhs = f"{entry.row.lhs} {entry.row.op.value}"
+            if efa_of and entry.row.op is Op.MEASURED and entry.row.lhs in efa_of:
+                lhs += f" {efa_of[entry.row.lhs]}"  # lavaan: 'f1 =~ efa1', the factor's block
             if lhs != previous:
                 dot = "." if title == "Covariances" and entry.row.lhs in residual else ""
                 rows.append((f"{dot:>1}{lhs:<15}", *blank))
@@ -381,6 +393,7 @@ def _section(
 # lavaan's sections of a block: title, which rows, whether rows are grouped under "lhs op"
 _SECTIONS = (
     ("Latent Variables", lambda r, ov: r.op is Op.MEASURED and r.lhs not in ov, True),
+    ("Composites", lambda r, ov: r.op is Op.FORMATIVE, True),
     ("Regressions", lambda r, ov: r.op is Op.REGRESSION, True),
     ("Covariances", lambda r, ov: r.op is Op.COVARIANCE and r.lhs != r.rhs and not r.exo, True),
     ("Intercepts", lambda r, ov: r.op is Op.INTERCEPT and not r.exo, False),
@@ -390,13 +403,13 @@ _SECTIONS = (
 )
 
 
-def _block_sections(entries, block, header, residual) -> list[str]:
+def _block_sections(entries, block, header, residual, efa_of=None) -> list[str]:
     mine = [e for e in entries if e.row.block == block.index and e.row.is_model_parameter]
     observed = set(block.observed)
     lines: list[str] = []
     for title, belongs, grouped in _SECTIONS:
         chosen = [e for e in mine if belongs(e.row, observed)]
-        lines += _section(title, chosen, header, residual, grouped)
+        lines += _section(title, chosen, header, residual, grouped, efa_of)
     return lines
 
 
@@ -444,6 +457,7 @@ def _estimates(
     header = ("", *(_COLUMNS[c].rjust(_CELL) for c in columns))
     table = fit.table
     residual = _residual_names(table)
+    efa_of = {factor: s.name for s in table.efa_sets for factor in s.factors}
     level_labels = ("within", fit.table.options.cluster or "cluster")
     lines: list[str] = []
     if rsquare:
@@ -456,7 +470,7 @@ def _estimates(
             lines += ["", "", f"Group {block.group} [{label}]:"]
         if table.nlevels > 1:
             lines += ["", "", f"Level {block.level} [{level_labels[block.level - 1]}]:"]
-        lines += _block_sections(entries, block, header, residual)
+        lines += _block_sections(entries, block, header, residual, efa_of)
         if rsquare:
             lines += _rsquare_section(r2_blocks[table.blocks.index(block)])
     return lines + _model_wide(entries, header)
@@ -478,7 +492,7 @@ def summary_text(
     ci.upper columns at ``level``; ``modindices``: the modification indices at the end)."""
     measures = fit.fit_measures()
     lines = _opening(fit)
-    lines += ["", *_optimizer(fit), "", *_data(fit), "", *_test(fit, measures)]
+    lines += ["", *_optimizer(fit), *_rotation(fit), "", *_data(fit), "", *_test(fit, measures)]
     if fit_measures and Test.NONE not in fit.options.test:  # lavaan: none without a test
         lines += _fit_measures(measures)
     lines += ["", *_se_block(fit)]

@@ -76,8 +76,12 @@ class Term:
 
 @dataclass(frozen=True)
 class Name:
+    """A variable left of a relation; ``efa`` names its exploratory block
+    (``efa("b1")*f1 =~ ...``), if any."""
+
     name: str
     span: Span
+    efa: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ Input: the expression written before a term's ``*`` (or ``?``), as parsed by the
 ``c(...)``, ``label()``, ``start()``, ``equal()``, ``lower()``, ``upper()``, ``fixed()``.
 Output: one :class:`~semlang.syntax.ast.Modifier` (values: one entry, or one per group).
 Anything else raises a located :class:`~semlang.errors.ModelSyntaxError` (or
-:class:`~semlang.errors.NotSupportedError` for lavaan's ``efa()``, ``prior()`` and ``rv()``).
+:class:`~semlang.errors.NotSupportedError` for lavaan's ``prior()`` and ``rv()``); ``efa()``
+belongs to the factors left of ``=~`` (:func:`efa_block`), never to a right-hand-side term.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ _TYPED = {
 }
 _TEXT_KINDS = (ast.ModifierKind.LABEL, ast.ModifierKind.EQUAL)
 UNSUPPORTED = {
-    "efa": "exploratory factor blocks 'efa()' are not supported yet",
     "prior": "priors 'prior()' (Bayesian estimation) are not supported yet",
     "rv": "random slopes 'rv()' are not supported yet",
 }
@@ -78,6 +78,17 @@ def to_modifier(expr, span: Span, source: Source, start: bool = False) -> ast.Mo
 
 def _error(message: str, span: Span, source: Source, hint: str | None = None) -> ModelSyntaxError:
     return ModelSyntaxError(message, source, span, hint)
+
+
+def efa_block(call: ast.Call, source: Source) -> str:
+    """The block name of ``efa("b1")`` (a quoted name, or a bare one as a label would be)."""
+    if len(call.args) == 1:
+        arg = call.args[0]
+        if isinstance(arg, StringLiteral) and arg.value.strip():
+            return arg.value
+        if isinstance(arg, ast.Symbol) and arg.name != "NA":
+            return arg.name
+    raise _error("efa() needs one block name", call.span, source, hint='write e.g. efa("b1")*f1')
 
 
 def _evaluate(expr, source: Source) -> _Item:
@@ -145,6 +156,13 @@ def _compute(function, span: Span, source: Source) -> float:
 
 def _call(node: ast.Call, args: list[_Item], source: Source) -> _Item:
     func = node.func
+    if func == "efa":
+        raise _error(
+            "efa() marks the factors left of '=~', not a term on the right-hand side",
+            node.span,
+            source,
+            hint='write the block on the factors: efa("b1")*f1 + efa("b1")*f2 =~ x1 + x2 + ...',
+        )
     if func in UNSUPPORTED:
         raise NotSupportedError(UNSUPPORTED[func], source, node.span)
     if func in _MATH:

@@ -20,7 +20,7 @@ from lark.tree import Meta
 
 from semlang.errors import ModelError, ModelSyntaxError, NotSupportedError, Source, Span
 from semlang.syntax import ast
-from semlang.syntax.modifiers import UNSUPPORTED, StringLiteral, to_modifier
+from semlang.syntax.modifiers import UNSUPPORTED, StringLiteral, efa_block, to_modifier
 
 # Deepest nesting of an expression (parentheses, functions, powers, signs); chains such as
 # a+b+c+... do not count. sympy recurses on nested expressions, so there is a limit.
@@ -48,7 +48,6 @@ _TYPO_HINTS = {
 }
 
 _UNSUPPORTED_OPS = {
-    "<~": "formative (composite) indicators '<~' are not supported yet",
     "|~": "instrumental variables '|~' are not supported yet",
     "%": "group weights '%' are not supported yet",
     ":~": "data-defined parameters ':~' are not supported yet",
@@ -297,9 +296,33 @@ class _ToAst(Transformer_NonRecursive):
                 names.append(ast.Name(node.name, node.span))
             elif isinstance(node, ast.Binary) and node.op == "+":
                 stack += [node.right, node.left]
+            elif self._is_efa(node):
+                names.append(self._efa_name(node, op))
             else:
                 self._bad_lhs(node, op)
         return tuple(names)
+
+    @staticmethod
+    def _is_efa(node) -> bool:
+        return (
+            isinstance(node, ast.Binary)
+            and node.op == "*"
+            and isinstance(node.left, ast.Call)
+            and node.left.func == "efa"
+            and isinstance(node.right, ast.Symbol)
+        )
+
+    def _efa_name(self, node: ast.Binary, op: str) -> ast.Name:
+        """``efa("b1")*f1`` left of '=~': the factor f1 of the exploratory block b1."""
+        if op != "=~":
+            raise self._error(
+                ModelSyntaxError,
+                f"efa() marks factors left of '=~', not the left-hand side of '{op}'",
+                node.left.span,
+                hint='write the block on the factors: efa("b1")*f1 + efa("b1")*f2 =~ x1 + ...',
+            )
+        block = efa_block(node.left, self.source)
+        return ast.Name(node.right.name, node.right.span, efa=block)
 
     def _bad_lhs(self, node, op: str):
         if isinstance(node, ast.Binary) and node.op == "*":

@@ -104,13 +104,11 @@ CASES = [
     Bad("f =~ x1 + x2\nf =~ <start(0.5)*x2>", ModelSpecificationError, "duplicate model element"),
     Bad("f =~ y1 + y2 + y3\ny1 ~ <f>", ModelSpecificationError, "same path as 'f =~ y1'"),
     # ---- lavaan syntax semlang does not fit yet ----
-    Bad("f «<~» x1 + x2", NotSupportedError, "formative"),
     Bad("f =~ x1 + x2\nx1 | <t1> + t2", ModelSpecificationError, "not an ordered variable"),
     Bad("f =~ x1 + x2\nx2 ~*~ <x2>", ModelSpecificationError, "not an ordered variable"),
     Bad("y <|~> z1 + z2", NotSupportedError, "instrumental variables"),
     Bad("y ~ a*x\np <:~> a", NotSupportedError, "data-defined parameters"),
     Bad("group <%> w", NotSupportedError, "group weights"),
-    Bad('<efa("b")>*f1 + efa("b")*f2 =~ x1 + x2 + x3', NotSupportedError, "efa()"),
     Bad('y ~ <prior("normal(0,1)")>*x', NotSupportedError, "priors"),
     Bad("y ~ <rv(1)>*x", NotSupportedError, "random slopes"),
     Bad("y ~ <x1:x2>", NotSupportedError, "interaction terms", "product"),

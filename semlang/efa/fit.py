@@ -1,0 +1,165 @@
+"""lavaan's efa(): input data (or a covariance matrix), numbers of factors, a rotation; output an
+EfaList with one EfaFit per number of factors.
+
+Each fit extracts the unrotated ML or ULS solution (:mod:`.extraction`), rotates it
+(:mod:`.rotation`, the standardized loadings by default as lavaan's std.ov), computes the
+standard errors of the rotated parameters (:mod:`.inference`) and the fit measures
+(:mod:`.measures`). lavaan fits the same model as a SEM with an echelon-identified loading
+matrix; the minimum, and so every number, is the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, IdentificationError, NotSupportedError, OptionError
+from . import inference
+from .extraction import extract
+from .measures import fit_measures
+from .options import rotation_options
+from .results import EfaFit, EfaList
+from .rotation import Rotation, rotate
+
+ESTIMATORS = ("ML", "ULS")
+
+
+def efa(
+    data: Any = None,
+    nfactors: int | Iterable[int] = 1,
+    rotation: str = "geomin",
+    estimator: str = "ML",
+    ordered: Any = None,
+    rotation_args: dict[str, Any] | None = None,
+    *,
+    variables: list[str] | None = None,
+    sample_cov: Any = None,
+    sample_nobs: int | None = None,
+    se: bool = True,
+) -> EfaList:
+    """Exploratory factor analysis as lavaan's ``efa()``.
+
+    ``data``: a DataFrame (numeric columns; rows with a missing value are dropped, lavaan's
+    listwise default) or None with ``sample_cov`` and ``sample_nobs``. ``nfactors``: an int or
+    several (``range(1, 6)``). ``rotation``: none, varimax, quartimax, orthomax, oblimin,
+    quartimin, geomin, promax, entropy, bentler, cf (and cf-quartimax, cf-varimax, cf-equamax,
+    cf-parsimax, cf-facparsim), oblimax, target, pst, bi-quartimin, bi-geomin, infomax,
+    mccammon, simplimax, tandem1, tandem2. ``estimator``: "ML" or "ULS". ``rotation_args``:
+    lavaan's names (orthogonal, row_weights, std_ov, geomin_epsilon, oblimin_gamma,
+    orthomax_gamma, cf_gamma, promax_kappa, target, target_mask, rstarts, algorithm, reflect,
+    order_lv_by, gpa_tol, tol, max_iter, warn) and ``seed`` for the random starts.
+    """
+    estimator = str(estimator).upper()
+    if ordered not in (None, False) and len(list(np.atleast_1d(ordered))) > 0:
+        raise NotSupportedError(
+            "efa() has no estimator for ordered (categorical) items yet",
+            hint="lavaan fits them by WLSMV on polychoric correlations; here treat the items "
+            "as continuous (ML or ULS) or fit a CFA with ordered= once it is available",
+        )
+    if estimator not in ESTIMATORS:
+        raise NotSupportedError(
+            f"efa() supports the estimators {', '.join(ESTIMATORS)}, not {estimator!r}"
+        )
+    options = rotation_options(rotation, rotation_args)
+    names, S, nobs = _moments(data, variables, sample_cov, sample_nobs, estimator)
+    counts = _check_nfactors(nfactors, len(names))
+    fits = {m: _fit_one(names, S, nobs, m, rotation, estimator, options, se) for m in counts}
+    return EfaList(fits)
+
+
+def _moments(data, variables, sample_cov, sample_nobs, estimator):
+    """Variable names, the covariance matrix (divisor N for ML, N − 1 for ULS) and N."""
+    if data is None:
+        if sample_cov is None or sample_nobs is None:
+            raise DataError("efa() needs data, or sample_cov with sample_nobs")
+        S = np.asarray(sample_cov, dtype=float)
+        names = list(getattr(sample_cov, "columns", [f"x{i + 1}" for i in range(S.shape[0])]))
+        nobs = int(sample_nobs)
+        if estimator == "ML":
+            S = S * (nobs - 1) / nobs
+        return _select(names, S, variables), nobs
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    if variables is not None:
+        missing = [v for v in variables if v not in frame.columns]
+        if missing:
+            raise DataError(f"the data have no column {missing[0]!r}")
+        frame = frame[list(variables)]
+    bad = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if bad:
+        raise DataError(
+            f"efa() needs numeric columns; {', '.join(bad)} is not numeric",
+            hint="select the items with variables=[...]",
+        )
+    values = frame.dropna().to_numpy(dtype=float)
+    nobs = values.shape[0]
+    if nobs < 2:
+        raise DataError("efa() needs at least two complete rows")
+    S = np.cov(values.T, bias=(estimator == "ML"))
+    return [str(c) for c in frame.columns], S, nobs
+
+
+def _select(names, S, variables):
+    if variables is None:
+        return names, S
+    index = [names.index(v) for v in variables]
+    return list(variables), S[np.ix_(index, index)]
+
+
+def max_factors(nvar: int) -> int:
+    """The most factors that p variables identify (lavaan's rule: npar ≤ p(p+1)/2)."""
+    pstar = nvar * (nvar + 1) / 2
+    for m in range(1, nvar + 1):
+        if m * nvar + m * (m + 1) / 2 + nvar - m * m > pstar:
+            return m - 1
+    return nvar
+
+
+def _check_nfactors(nfactors, nvar: int) -> list[int]:
+    counts = [int(nfactors)] if np.ndim(nfactors) == 0 else [int(m) for m in nfactors]
+    if not counts or min(counts) < 1:
+        raise OptionError("nfactors must be greater than zero")
+    top = max_factors(nvar)
+    if max(counts) > top:
+        raise IdentificationError(
+            f"when nvar = {nvar} the maximum number of factors is {top}",
+            hint=f"{max(counts)} factors have more parameters than the {nvar} variables have "
+            "variances and covariances (df < 0)",
+        )
+    return counts
+
+
+def _fit_one(names, S, nobs, m, rotation, estimator, options, se) -> EfaFit:
+    extraction = extract(S, m, estimator)
+    rotate_args = {k: v for k, v in options.items() if k != "std_ov"}
+    ov_var = np.diag(extraction.sigma) if options["std_ov"] else None
+    rotated = rotate(extraction.loadings, rotation, ov_var=ov_var, **rotate_args)
+    psi = extraction.uniquenesses
+    vcov = None
+    if se and rotated.method != "promax":
+        vcov = _vcov(rotated, extraction, psi, estimator, nobs, options["std_ov"])
+    measures = fit_measures(S, extraction.sigma, nobs, m, estimator)
+    return EfaFit(
+        variables=tuple(names),
+        nfactors=m,
+        estimator=estimator,
+        rotation=rotated,
+        options=options,
+        uniquenesses=psi,
+        sigma=extraction.sigma,
+        sample_cov=S,
+        nobs=nobs,
+        vcov=vcov,
+        fit_measures=measures,
+        converged=extraction.converged,
+        unrotated=extraction.loadings,
+    )
+
+
+def _vcov(rotated: Rotation, extraction, psi, estimator, nobs, std_ov):
+    L, Phi = rotated.loadings, rotated.factor_cor
+    if rotated.method == "none" or L.shape[1] < 2:
+        return inference.echelon_vcov(L, psi, estimator, nobs)
+    return inference.rotated_vcov(L, psi, Phi, rotated, estimator, nobs, std_ov)

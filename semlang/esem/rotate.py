@@ -1,0 +1,162 @@
+"""The unrotated ESEM solution -> the rotated one, as lavaan 0.6.14 does it.
+
+Input: a compiled model with efa blocks, its estimates θ̂ (unrotated: the identification of
+:mod:`semlang.partable.efa_blocks`), the exo values and the :class:`RotationSettings`. Output:
+the compiled model of the rotated table (the identification rows freed) and its θ: each block's
+loadings are rotated (:func:`semlang.efa.rotation.rotate`, on the loadings standardized by the
+indicators' variances ΛΛᵀ + Θ as lavaan's std.ov, its factors first reflected to lavaan's signs),
+and the whole model is carried along: with H the block's rotation matrix (the reflections D
+included: DH; identity elsewhere) the latent variables become η* = Hᵀη, so loadings
+Λ* = ΛH⁻ᵀ, (co)variances Ψ* = HᵀΨH, regressions B* = HᵀBH⁻ᵀ, means α* = Hᵀα — in RAM form
+A* = KAK⁻¹, S* = KSKᵀ, m* = Km with K = diag(I, Hᵀ).
+
+:func:`stationarity` gives the conditions the rotated solution satisfies (the rotation
+criterion's first-order conditions, lavaan's ``lav_model_efa_rotate_border_x``), as a function
+of θ of the rotated table, whose Jacobian borders the information matrix for the standard errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from semlang.compile.model import CompiledModel, compile_model
+from semlang.compile.ram import fill_matrices
+from semlang.esem.settings import RotationSettings
+from semlang.partable.efa_blocks import equal_loadings, rotated_table
+
+
+@dataclass(frozen=True)
+class BlockRotation:
+    """One efa block of one group: where it sits in the RAM matrices and its rotation."""
+
+    layout: int  # index of the layout (group)
+    name: str
+    indicators: np.ndarray  # RAM indices of the indicators
+    factors: np.ndarray  # RAM indices of the factors
+    rotation: object  # semlang.efa.rotation.Rotation
+    # whether its first-order conditions restrict the standard errors (lavaan: not in groups
+    # 2, 3, ... with equal loadings, whose rotation group 1's echelon zeros already fix)
+    constrained: bool = True
+
+
+def _sets_of(model: CompiledModel, k: int):
+    layout = model.layouts[k]
+    index = {name: i for i, name in enumerate(layout.variables)}
+    for efa in model.table.efa_sets:
+        if efa.level != layout.level or len(efa.factors) < 1:
+            continue
+        rows = np.array([index[v] for v in efa.indicators], dtype=np.intp)
+        cols = np.array([index[f] for f in efa.factors], dtype=np.intp)
+        yield efa.name, rows, cols
+
+
+def _ov_var(A: np.ndarray, S: np.ndarray, rows, cols) -> np.ndarray:
+    """lavaan's std.ov variances: diag(ΛΛᵀ + Θ) of the block (Ψ taken as the identity)."""
+    L = A[np.ix_(rows, cols)]
+    return np.sum(L * L, axis=1) + np.diag(S)[rows]
+
+
+def _corner_signs(loadings: np.ndarray) -> np.ndarray:
+    """±1 per factor, so that the k-th factor's first free loading (its k-th) is positive: the
+    signs of lavaan's unrotated solution, which starts from an EFA in that corner form. A
+    criterion that is not blind to reflections (a target) depends on them."""
+    m = loadings.shape[1]
+    head = np.diag(loadings[:m, :m]) if loadings.shape[0] >= m else np.ones(m)
+    return np.where(head < 0, -1.0, 1.0)
+
+
+def rotate_model(model: CompiledModel, theta: np.ndarray, exo, settings: RotationSettings):
+    """The rotated table's compiled model, its θ, the rotation of every block and the pairs of
+    θ indices that are equal (see :func:`~semlang.partable.efa_blocks.rotated_table`)."""
+    from semlang.efa.rotation import rotate
+
+    table, pairs = rotated_table(model.table, settings.orthogonal)
+    rotated = compile_model(table)
+    later_free = equal_loadings(model.table)
+    theta_rot = np.full(rotated.n_theta, np.nan)
+    blocks: list[BlockRotation] = []
+    for k, layout in enumerate(model.layouts):
+        A, S, m = fill_matrices(layout, theta, exo[k] if exo is not None else None)
+        K = np.eye(layout.n)
+        for name, rows, cols in _sets_of(model, k):
+            signs = _corner_signs(A[np.ix_(rows, cols)])
+            loadings = A[np.ix_(rows, cols)] * signs
+            ov_var = _ov_var(A, S, rows, cols) if settings.std_ov else None
+            result = rotate(loadings, settings.method, ov_var=ov_var, **settings.rotate_kwargs())
+            K[np.ix_(cols, cols)] = result.rotation_matrix.T * signs
+            constrained = not (later_free and layout.group > 1)
+            blocks.append(BlockRotation(k, name, rows, cols, result, constrained))
+        _carry(K, A, S, m, rotated.layouts[k], theta_rot)
+    return rotated, theta_rot, tuple(blocks), pairs
+
+
+def _carry(K: np.ndarray, A, S, m, target, theta_out: np.ndarray) -> None:
+    """A* = KAK⁻¹, S* = KSKᵀ, m* = Km read into θ of the ``target`` layout's free entries."""
+    K_inv = np.linalg.inv(K)
+    A2, S2, m2 = K @ A @ K_inv, K @ S @ K.T, K @ m
+    for entries, matrix in ((target.A_free, A2), (target.S_free, S2)):
+        theta_out[entries.theta] = matrix[entries.rows, entries.cols]
+    theta_out[target.m_free.theta] = m2[target.m_free.rows]
+
+
+def reflect_model(model: CompiledModel, theta: np.ndarray, exo) -> np.ndarray | None:
+    """θ of the unrotated solution with every block's factors reflected to lavaan's signs
+    (:func:`_corner_signs`), or None when they have them already (``rotation="none"``)."""
+    out = np.array(theta, dtype=float)
+    changed = False
+    for k, layout in enumerate(model.layouts):
+        A, S, m = fill_matrices(layout, theta, exo[k] if exo is not None else None)
+        K = np.eye(layout.n)
+        for _, rows, cols in _sets_of(model, k):
+            signs = _corner_signs(A[np.ix_(rows, cols)])
+            K[cols, cols] = signs
+            changed = changed or bool(np.any(signs < 0))
+        _carry(K, A, S, m, layout, out)
+    return out if changed else None
+
+
+def stationarity(
+    rotated: CompiledModel,
+    theta: np.ndarray,
+    blocks: tuple[BlockRotation, ...],
+    settings: RotationSettings,
+) -> np.ndarray:
+    """The rotation criterion's first-order conditions at θ of the rotated table (zero at the
+    rotated estimates), every block's one after the other."""
+    from semlang.efa.rotation import stationarity as conditions
+
+    out = []
+    filled: dict[int, tuple] = {}
+    for block in blocks:
+        if block.factors.size < 2 or not block.constrained:
+            continue
+        if block.layout not in filled:
+            filled[block.layout] = fill_matrices(rotated.layouts[block.layout], theta)
+        A, S, _ = filled[block.layout]
+        rows, cols = block.indicators, block.factors
+        ov_var = _ov_var(A, S, rows, cols) if settings.std_ov else None
+        loadings, psi = A[np.ix_(rows, cols)], S[np.ix_(cols, cols)]
+        out.append(conditions(loadings, psi, block.rotation, ov_var=ov_var))
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def stationarity_jacobian(rotated, theta, blocks, settings, step: float = 1e-4) -> np.ndarray:
+    """d stationarity / dθ by central differences with one Richardson extrapolation."""
+    n = len(theta)
+    base = stationarity(rotated, theta, blocks, settings)
+    out = np.zeros((base.size, n))
+    for j in range(n):
+        h = step * max(1.0, abs(theta[j]))
+        out[:, j] = (4 * _central(rotated, theta, blocks, settings, j, h / 2) -
+                     _central(rotated, theta, blocks, settings, j, h)) / 3  # fmt: skip
+    return out
+
+
+def _central(rotated, theta, blocks, settings, j, h) -> np.ndarray:
+    up, down = theta.copy(), theta.copy()
+    up[j] += h
+    down[j] -= h
+    value = stationarity(rotated, up, blocks, settings)
+    return (value - stationarity(rotated, down, blocks, settings)) / (2 * h)
