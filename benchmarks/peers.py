@@ -4,7 +4,9 @@ Input: a reference case (``tests/reference/<case>.json``: model, data file, lava
 the data directory. Output: the peer's median seconds per fit, timed inside the peer's own
 process (start-up excluded), or None when the peer is not available or cannot fit that model.
 
-- lavaan: ``benchmarks/lavaan_seconds.R`` run by ``Rscript`` (found on PATH).
+- lavaan: ``benchmarks/lavaan_seconds.R`` run by ``Rscript`` (found on PATH), or
+  ``benchmarks/lavaan_server.R`` kept running by :class:`LavaanSession` and asked case by case
+  (for benchmarks that alternate lavaan's fits with semlang's).
 - semopy: ``benchmarks/semopy_seconds.py`` run by the Python named in the environment variable
   ``SEMOPY_PYTHON`` (semopy lives in its own environment, apart from semlang's). That script
   states which models semopy cannot fit as lavaan does (multi-group, two-level, constraints).
@@ -30,6 +32,7 @@ from _bench import BLAS_THREADS
 
 HERE = Path(__file__).resolve().parent
 LAVAAN_SCRIPT = HERE / "lavaan_seconds.R"
+LAVAAN_SERVER = HERE / "lavaan_server.R"
 SEMOPY_SCRIPT = HERE / "semopy_seconds.py"
 _MEDIAN = re.compile(r"_seconds_median\s+([0-9.eE+-]+)")
 
@@ -80,6 +83,49 @@ def lavaan_seconds(
     if with_results:
         cmd.append("results")
     return _run_and_parse(cmd, timeout)
+
+
+class LavaanSession:
+    """One R process running ``lavaan_server.R``, asked for lavaan's seconds per fit case by case,
+    so that a benchmark can alternate lavaan's fits with its own in one run (R and lavaan start
+    once). Use as a context manager; without ``Rscript`` :meth:`seconds` gives None."""
+
+    def __init__(self, data_dir: Path):
+        rscript = shutil.which("Rscript")
+        self.process = None
+        if rscript is not None:
+            self.process = subprocess.Popen(
+                [rscript, str(LAVAAN_SERVER), str(data_dir)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=_single_threaded_env(),
+            )
+
+    def seconds(self, case_json: Path, reps: int, with_results: bool = True) -> float | None:
+        """lavaan's median seconds per fit over ``reps`` fits (None if lavaan failed)."""
+        if self.process is None or self.process.poll() is not None:
+            return None
+        request = f"{case_json}\t{reps}" + ("\tresults" if with_results else "")
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(request + "\n")
+        self.process.stdin.flush()
+        words = self.process.stdout.readline().split()
+        return float(words[1]) if words[:1] == ["seconds"] else None
+
+    def close(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.write("quit\n")
+            self.process.stdin.close()
+            self.process.wait(timeout=30)
+
+    def __enter__(self) -> LavaanSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def semopy_seconds(

@@ -304,7 +304,7 @@ def grouped():
     return fit, quiet(run_bootstrap, fit, executor="serial")
 
 
-@pytest.mark.parametrize(("n_jobs", "chunk_size"), [(1, None), (2, None), (2, 5)])
+@pytest.mark.parametrize(("n_jobs", "chunk_size"), [(1, None), (2, None), (2, 5), (3, 1)])
 def test_same_seed_same_draws_in_worker_processes(grouped, n_jobs, chunk_size):
     fit, serial = grouped
     out = quiet(run_bootstrap, fit, executor="processes", n_jobs=n_jobs, chunk_size=chunk_size)

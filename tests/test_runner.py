@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from semlang.runner import (
     Inadmissible,
     ReplicationResults,
     ResultsFileError,
+    backends,
     run_replications,
 )
 from semlang.runner.backends import start_method
@@ -139,6 +141,37 @@ def test_same_results_on_every_executor(executor, n_jobs, chunk_size):
         draw, 23, SEED, executor=executor, n_jobs=n_jobs, chunk_size=chunk_size, progress=False
     )
     assert out.results == expected.results
+
+
+def process_id(index, rng):
+    return {"pid": os.getpid(), "x": float(rng.normal())}
+
+
+def test_this_process_runs_chunks_beside_its_worker():
+    out = run_replications(process_id, 12, SEED, n_jobs=2, chunk_size=1, progress=False)
+    pids = {r["pid"] for r in out.results}
+    assert os.getpid() in pids and len(pids) == 2  # this process and one worker
+    assert [r["x"] for r in out.results] == [r["x"] for r in serial(process_id, 12).results]
+
+
+@pytest.mark.parametrize("load", [0.0, 1.2, 7.5])
+def test_processes_follow_the_free_cpus_but_two_may_always_work(monkeypatch, load):
+    monkeypatch.setattr(backends, "available_cpus", lambda: 8)
+    monkeypatch.setattr(backends.os, "getloadavg", lambda: (load, load, load))
+    free = {0.0: 8, 1.2: 8, 7.5: 2}[load]  # 8 - load free, plus this process, rounded
+    assert [backends.processes_for(n) for n in (1, 2, 4, 16)] == [1, 2, min(4, free), free]
+
+
+@pytest.mark.parametrize(
+    ("n", "workers", "kept"), [(1000, 2, False), (37, 3, False), (60, 2, True)]
+)
+def test_guided_chunks_cover_every_index_once_and_shrink(n, workers, kept):
+    chunks = backends.guided_chunks(list(range(n)), workers, kept)
+    assert [i for chunk in chunks for i in chunk] == list(range(n))
+    sizes = [len(chunk) for chunk in chunks]
+    assert sizes == sorted(sizes, reverse=True)
+    assert max(sizes) <= (backends.MAX_KEPT_CHUNK if kept else backends.MAX_CHUNK)
+    assert min(sizes[:-1], default=backends.MIN_CHUNK) >= backends.MIN_CHUNK
 
 
 def test_spawned_workers_give_the_same_results():

@@ -2,9 +2,11 @@
 # rotated estimates with standard errors (parameterEstimates, standardizedSolution), the fit
 # measures of each number of factors, the eigenvalues and lavaan's printed summary; psych::fa and
 # stats::factanal loadings where they rotate the same solution; lavaan's errors for bad input.
-# Usage: Rscript tools/efa_reference.R DATA_DIR OUT_DIR   (DATA_DIR: semlang/datasets)
+# Usage: Rscript tools/efa_reference.R DATA_DIR OUT_DIR [rotations]   (DATA_DIR: semlang/datasets)
+# With "rotations" only rotations.json is written: lavaan's rotation (lav_matrix_rotate) of one
+# unrotated loading matrix under every criterion and option.
 args <- commandArgs(trailingOnly = TRUE)
-data_dir <- args[1]; out_dir <- args[2]
+data_dir <- args[1]; out_dir <- args[2]; only_rotations <- identical(args[3], "rotations")
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))),
                  "reference_common.R"))
@@ -21,6 +23,45 @@ bfi_target <- matrix(0, 25, 5)
 for (k in 1:5) bfi_target[(k - 1) * 5 + 1:5, k] <- 0.6
 bfi_pst <- bfi_target; bfi_pst[bfi_pst > 0] <- NA
 bfi_mask <- matrix(1, 25, 5); bfi_mask[is.na(bfi_pst)] <- 0
+
+# ---- rotations of one matrix: the unrotated ML loadings of the HS data (factanal, 3 factors)
+A <- unclass(factanal(hs, factors = 3, rotation = "none")$loadings)
+hs_target <- matrix(0, 9, 3); hs_target[1:3, 1] <- hs_target[4:6, 2] <- hs_target[7:9, 3] <- 0.7
+hs_pst <- hs_target; hs_pst[hs_pst > 0] <- NA
+hs_mask <- matrix(1, 9, 3); hs_mask[is.na(hs_pst)] <- 0
+rotation_cases <- list(
+  list("geomin", FALSE), list("geomin_orthogonal", TRUE, method = "geomin"),
+  list("geomin_kaiser", FALSE, method = "geomin", row.weights = "kaiser"),
+  list("geomin_cm", FALSE, method = "geomin", row.weights = "cureton-mulaik"),
+  list("geomin_pairwise", FALSE, method = "geomin", algorithm = "pairwise"),
+  list("oblimin", FALSE), list("oblimin_gamma", FALSE, method = "oblimin", oblimin.gamma = 0.5),
+  list("quartimin", FALSE), list("varimax", TRUE), list("varimax_pairwise", TRUE,
+  method = "varimax", algorithm = "pairwise"), list("quartimax", TRUE),
+  list("orthomax", TRUE, orthomax.gamma = 0.5), list("promax", FALSE), list("entropy", TRUE),
+  list("bentler", FALSE), list("cf-quartimax", FALSE), list("cf-varimax", FALSE),
+  list("cf-equamax", FALSE), list("cf-parsimax", FALSE), list("cf-facparsim", FALSE),
+  list("target", FALSE), list("pst", FALSE), list("biquartimin", FALSE),
+  list("bigeomin", FALSE), list("infomax", FALSE), list("simplimax", FALSE),
+  list("mccammon", TRUE), list("tandem1", TRUE), list("tandem2", TRUE))
+rotations <- list(A = ser(A), target = ser(hs_target), target_pst = ser(hs_pst), cases = list())
+for (rc in rotation_cases) {
+  name <- rc[[1]]; orth <- rc[[2]]
+  method <- if (is.null(rc$method)) name else rc$method
+  margs <- list(geomin.epsilon = 0.001, orthomax.gamma = 1, cf.gamma = 0, oblimin.gamma = 0,
+                promax.kappa = 4, target = hs_target, target.mask = hs_mask)
+  for (k in c("oblimin.gamma", "orthomax.gamma")) if (!is.null(rc[[k]])) margs[[k]] <- rc[[k]]
+  set.seed(20260101)
+  res <- lavaan:::lav_matrix_rotate(A, orthogonal = orth, method = method, method.args = margs,
+    rstarts = 30L, row.weights = if (is.null(rc$row.weights)) "default" else rc$row.weights,
+    algorithm = if (is.null(rc$algorithm)) "gpa" else rc$algorithm, warn = FALSE)
+  rotations$cases[[name]] <- list(method = method, orthogonal = orth,
+    row_weights = if (is.null(rc$row.weights)) "default" else rc$row.weights,
+    algorithm = if (is.null(rc$algorithm)) "gpa" else rc$algorithm,
+    oblimin_gamma = margs$oblimin.gamma, orthomax_gamma = margs$orthomax.gamma,
+    loadings = ser(res$LAMBDA), phi = ser(res$PHI), criterion = finite(res$method.value))
+}
+write_case(rotations, "rotations")
+if (only_rotations) quit(save = "no")
 
 one_fit <- function(x) {
   pe <- parameterEstimates(x, standardized = TRUE, remove.nonfree = FALSE)

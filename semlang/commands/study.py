@@ -105,7 +105,7 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
         help="run on a dask cluster (e.g. tcp://host:8786; pip install 'semlang[dask]') "
         "instead of local processes",
     )
-    add("--jobs", type=int, metavar="N", help="local worker processes (default: one per CPU)")
+    add("--jobs", type=int, metavar="N", help="local processes at most (default: one per CPU)")
     add(
         "--progress",
         action=argparse.BooleanOptionalAction,

@@ -104,8 +104,8 @@ def _uls_objective(S, psi, L):
 def _echelon(L: np.ndarray) -> np.ndarray:
     """The same solution rotated so that the top m × m block is lower triangular, diagonal ≥ 0."""
     m = L.shape[1]
-    if m < 2:
-        return L * (1.0 if L.sum() >= 0 else -1.0)
+    if m < 2:  # lavaan leaves one factor unrotated, with its first loading positive
+        return L * (1.0 if L[0, 0] >= 0 else -1.0)
     q, _r = np.linalg.qr(L[:m, :].T)
     E = L @ q
     signs = np.where(np.diag(E[:m, :]) < 0, -1.0, 1.0)

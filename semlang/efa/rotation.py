@@ -192,10 +192,11 @@ def rerotate(loadings, rotation: Rotation, ov_var, options: dict):
     Phi = np.broadcast_to(np.eye(m), (n, m, m)) if rotation.orthogonal else (
         np.swapaxes(T, -1, -2) @ T)  # fmt: skip
     out_L, out_Phi = np.empty_like(L), np.empty_like(Phi)
-    order_by = options.get("order_by", "index")
+    order_by, reflect = options.get("order_by", "index"), options.get("reflect", True)
     for j in range(n):
-        out_L[j], _, out_Phi[j], _ = _reflect_and_order(L[j], T[j], Phi[j], rotation.orthogonal,
-                                                         options.get("reflect", True), order_by)  # fmt: skip
+        out_L[j], _, out_Phi[j], _ = _reflect_and_order(
+            L[j], T[j], Phi[j], rotation.orthogonal, reflect, order_by
+        )
     return out_L, out_Phi
 
 
@@ -224,6 +225,8 @@ def _criterion_params(name, p, m, eps, orthomax_gamma, cf_gamma, oblimin_gamma, 
     if name in ("target", "pst"):
         params["target"] = _check_matrix(tgt, "target", p, m)
     if name == "pst":
+        if mask is None and tgt is not None:  # NaN in the target marks the free entries
+            mask = (~np.isnan(np.array(tgt, dtype=float, ndmin=2))).astype(float)
         params["target_mask"] = _check_matrix(mask, "target_mask", p, m)
     return params
 
@@ -370,6 +373,8 @@ def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, active):
         alpha[active[pending[~ok]]] /= 2.0
         if halving == 999:  # as lavaan: after 1000 halvings the last candidate is taken
             ok[:] = True
+        # a decrease below the precision of Q cannot be asked for: take the candidate
+        ok |= 0.5 * frob2[pending] * step <= 1e-14 * np.maximum(1.0, np.abs(Q[pending]))
         rows = pending[ok]
         new_T[rows], new_Q[rows] = Tt[ok], Qt[ok]
         new_G[rows] = _gradient(A[rows], Tt[ok], L[ok], Gq[ok], orthogonal)

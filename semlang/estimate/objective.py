@@ -76,6 +76,10 @@ class Objective:
             self.__dict__["_memo"] = memo
         return memo[1], memo[2]
 
+    def implied_at(self, theta: np.ndarray) -> tuple:
+        """The implied moments at θ: the last evaluation's when θ is its point."""
+        return self._moments(theta)[0]
+
     def _evaluated(self, theta: np.ndarray) -> tuple:
         """(implied moments, per block (f, G, g)) at θ."""
         implied, evaluated = self._moments(theta)

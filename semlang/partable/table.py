@@ -24,7 +24,17 @@ if TYPE_CHECKING:  # imported by to_frame: reading a model does not load pandas
     import pandas as pd
 
 # the operators of rows that are matrix entries ('<~': a composite's weight, placed as '~')
-_MODEL_OPS = (Op.MEASURED, Op.REGRESSION, Op.FORMATIVE, Op.COVARIANCE, Op.INTERCEPT)
+_MODEL_OPS = frozenset(
+    (
+        Op.MEASURED,
+        Op.REGRESSION,
+        Op.FORMATIVE,
+        Op.COVARIANCE,
+        Op.INTERCEPT,
+        Op.THRESHOLD,
+        Op.SCALING,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +87,6 @@ class ParamRow:
 
 
 _set = object.__setattr__
-_MODEL_OPS = frozenset(
-    (Op.MEASURED, Op.REGRESSION, Op.COVARIANCE, Op.INTERCEPT, Op.THRESHOLD, Op.SCALING)
-)
 _CONSTRAINT_OPS = frozenset((Op.EQUAL, Op.LESS, Op.GREATER))
 _OP_TEXT = {op: op.value for op in Op}  # (an enum's .value is a slow property)
 _FRAME_COLUMNS = (

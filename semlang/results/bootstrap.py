@@ -370,7 +370,7 @@ def run_bootstrap(
     """Draw ``fit.options.bootstrap`` bootstrap samples of ``fit``'s data and re-estimate.
 
     ``executor`` and ``progress`` as the fit was given them; ``executor``: ``None`` or
-    ``"processes"`` (local worker processes, ``n_jobs`` of them, by default one per CPU),
+    ``"processes"`` (this process and local workers, ``n_jobs`` at most, by default one per CPU),
     ``"serial"``, a ``dask.distributed.Client`` or a scheduler address (see
     :func:`semlang.runner.run_replications`). Failed draws are reported in a SemlangWarning.
     """

@@ -102,7 +102,10 @@ class Fit:
     @cached_property
     @_threads
     def implied(self) -> tuple[ImpliedMoments, ...]:
-        return self.model.implied(self.theta, self.estimation.objective.exo)
+        objective = self.estimation.objective
+        if objective.model is self.model:  # the optimizer's moments at θ̂, if it kept them
+            return objective.implied_at(self.theta)
+        return self.model.implied(self.theta, objective.exo)
 
     # ---- inference ----
     @cached_property

@@ -132,11 +132,7 @@ def moment_groups(fit) -> tuple[_Group, ...]:
         cluster = getattr(group, "cluster", None)
         if cluster is not None:
             cluster = cluster[patterns.used_rows]
-        d_sigma, d_mu = moments.dsigma_dtheta(n_theta)
-        rows, cols = vech_indices(len(names))
-        delta_theta = np.hstack([d_mu, d_sigma[:, rows, cols]]).T
-        if not meanstructure:
-            delta_theta = delta_theta[len(names) :]
+        delta_theta = _moment_derivatives(moments, n_theta, meanstructure)
         out.append(
             _Group(
                 weight=group.nobs / fit.nobs, patterns=patterns, raw=group.raw, fiml=fiml,
@@ -146,6 +142,19 @@ def moment_groups(fit) -> tuple[_Group, ...]:
             )
         )  # fmt: skip
     return tuple(out)
+
+
+def _moment_derivatives(moments, n_theta: int, meanstructure: bool) -> np.ndarray:
+    """dm/dθ (moments, n_theta), m = (μ, vech Σ) (μ only with a mean structure), from each free
+    RAM entry's dΣ = a bᵀ + b aᵀ and dμ = c, without the n_theta × p × p array."""
+    Pa, Pb, Pc, index = moments.entry_vectors()
+    rows, cols = vech_indices(Pa.shape[1])
+    entries = Pa[:, rows] * Pb[:, cols] + Pb[:, rows] * Pa[:, cols]
+    if meanstructure:
+        entries = np.hstack([Pc, entries])
+    out = np.zeros((n_theta, entries.shape[1]))
+    np.add.at(out, index, entries)
+    return out.T
 
 
 def _scores(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -159,9 +168,9 @@ def cluster_sums(group: _Group, values: np.ndarray) -> np.ndarray:
     data have no clusters)."""
     if group.cluster is None:
         return values
-    sums = np.zeros((int(group.cluster.max()) + 1, values.shape[1]))
-    np.add.at(sums, group.cluster, values)
-    return sums
+    count = int(group.cluster.max()) + 1  # each column's sums in row order, as np.add.at's
+    columns = [np.bincount(group.cluster, values[:, j], count) for j in range(values.shape[1])]
+    return np.column_stack(columns) if columns else np.zeros((count, 0))
 
 
 def cross_product(group: _Group, values: np.ndarray) -> np.ndarray:
@@ -258,14 +267,7 @@ def _adf_gamma(group: _Group) -> np.ndarray:
     fitted = y.copy()
     coef, *_ = np.linalg.lstsq(design, y[:, others], rcond=None)
     fitted[:, others] = design @ coef
-    rows, cols = vech_indices(p)
-
-    def contributions(values: np.ndarray) -> np.ndarray:
-        centered = values - values.mean(axis=0)
-        products = centered[:, rows] * centered[:, cols]
-        return np.hstack([values, products]) if group.meanstructure else products
-
-    z = contributions(y) - contributions(fitted)
+    z = _contributions(y, group.meanstructure) - _contributions(fitted, group.meanstructure)
     z -= z.mean(axis=0)
     return cross_product(group, z)
 

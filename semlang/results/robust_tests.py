@@ -36,7 +36,7 @@ from scipy.linalg import null_space
 
 from semlang.estimate.missing import vech_indices
 from semlang.matrices import block_diagonal
-from semlang.options import Information, Test
+from semlang.options import Information, Likelihood, Test
 from semlang.results import measures, robust_measures
 from semlang.results.robust import (
     _bread_inverse,
@@ -77,10 +77,20 @@ def scale(test: Test, chisq: float, df: float, traces: Traces) -> Scaled:
     return Scaled(chisq / c, df, c)
 
 
+def _omega_is_gamma(fit, group) -> bool:
+    """Whether Ω_g is Γ_g: with complete data, no fixed.x covariates and the normal likelihood
+    the scores at the sample moments are A1 (z − z̄), z the rows' moment contributions, so that
+    B1 = A1 Γ A1 and Ω = Γ (without computing the scores)."""
+    return not group.fiml and not group.x_index.size and fit.options.likelihood is Likelihood.NORMAL
+
+
 def _omegas(fit) -> list[np.ndarray]:
     """Ω_g = A1⁻¹ B1 A1⁻¹ of the unrestricted model (moments with no information left out)."""
     out = []
     for group in _groups(fit):
+        if _omega_is_gamma(fit, group):
+            out.append(_gamma(group))
+            continue
         a1 = _h1_information(group, group.h1_cov, group.h1_mean, Information.EXPECTED)
         b1 = _first_order(group, group.h1_cov, group.h1_mean)
         keep = np.abs(np.diag(a1)) > 0
@@ -148,9 +158,13 @@ def _yuan_bentler_parts(fit, test: Test) -> dict[str, float]:
     h1 = ndat = 0.0
     for group in groups:
         a1 = _h1_information(group, group.h1_cov, group.h1_mean, Information.EXPECTED)
-        b1 = _first_order(group, group.h1_cov, group.h1_mean)
         keep = np.abs(np.diag(a1)) > 0
-        h1 += float(np.trace(np.linalg.solve(a1[np.ix_(keep, keep)], b1[np.ix_(keep, keep)])))
+        a1 = a1[np.ix_(keep, keep)]
+        if _omega_is_gamma(fit, group):  # tr(A1⁻¹ A1 Γ A1) = tr(Γ A1)
+            h1 += float(np.sum(a1 * _gamma(group)[np.ix_(keep, keep)].T))
+        else:
+            b1 = _first_order(group, group.h1_cov, group.h1_mean)[np.ix_(keep, keep)]
+            h1 += float(np.trace(np.linalg.solve(a1, b1)))
         ndat += int(keep.sum())
     e_inv = _bread_inverse(fit)
     h0 = sum(g.weight * float(np.sum(e_inv * (g.delta.T @ _first_order(g, g.sigma, g.mu)

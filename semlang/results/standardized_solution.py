@@ -52,14 +52,7 @@ def scales(fit, est: np.ndarray, gradient: bool = True) -> Scales:
         values.append(np.diag(moments.total_cov))
         if gradient:
             grads.append(_dvariance(moments, n_theta))
-    residual = {}
-    positions: list[int] = []
-    frees: list[int] = []
-    for k, row in enumerate(fit.table.rows):
-        if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.is_model_parameter:
-            residual[(row.block, row.lhs)] = offset + len(positions)
-            positions.append(k)
-            frees.append(row.free - 1 if row.is_free else -1)
+    residual, positions, frees = _variance_rows(fit.table, offset)
     extra_q = np.abs(est[positions])
     # a last NaN entry stands for a variance lavaan cannot find (no such variance row)
     q = np.concatenate([*values, extra_q, [np.nan]])
@@ -71,6 +64,30 @@ def scales(fit, est: np.ndarray, gradient: bool = True) -> Scales:
                 extra_dq[j, free] = 1.0 if est[k] >= 0 else -1.0
         dq = np.vstack([*grads, extra_dq, np.zeros((1, n_theta))])
     return Scales(q, dq, total, residual)
+
+
+_VARIANCE_ROWS: dict = {}  # (id of the table, offset) -> (table, variance rows)
+
+
+def _variance_rows(table, offset: int) -> tuple[dict, list[int], list[int]]:
+    """The variance rows: (block, name) -> position in q (after ``offset`` total variances),
+    their rows and their θ indices (-1 if fixed); made once a table."""
+    key = (id(table), offset)
+    hit = _VARIANCE_ROWS.get(key)
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    residual = {}
+    positions: list[int] = []
+    frees: list[int] = []
+    for k, row in enumerate(table.rows):
+        if row.op is Op.COVARIANCE and row.lhs == row.rhs and row.is_model_parameter:
+            residual[(row.block, row.lhs)] = offset + len(positions)
+            positions.append(k)
+            frees.append(row.free - 1 if row.is_free else -1)
+    if len(_VARIANCE_ROWS) >= 48:
+        _VARIANCE_ROWS.clear()
+    _VARIANCE_ROWS[key] = (table, (residual, positions, frees))
+    return residual, positions, frees
 
 
 def _dvariance(moments, n_theta: int) -> np.ndarray:
@@ -232,19 +249,36 @@ def _positions(sc: Scales, factors) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(idx, dtype=np.intp), np.asarray(powers, dtype=float)
 
 
-def _expressions(fit, values: np.ndarray, jac: np.ndarray | None) -> None:
-    """``:=`` and constraint rows at the standardized free parameters (first row of each θ)."""
-    table, space = fit.table, fit.model.space
-    first = {}
+_EXPRESSION_ROWS: dict = {}  # id of the table -> (table, (θ first rows, := rows, constraint rows))
+
+
+def _expression_rows(table, n_theta: int) -> tuple[list[int], list[int], list[int]]:
+    """The first row of each θ (-1 if none), the ``:=`` rows and the constraint rows (made
+    once a table)."""
+    hit = _EXPRESSION_ROWS.get(id(table))
+    if hit is not None and hit[0] is table:
+        return hit[1]
+    first: dict[int, int] = {}
     for k, row in enumerate(table.rows):
         if row.is_model_parameter and row.is_free and row.free - 1 not in first:
             first[row.free - 1] = k
-    order = [first.get(t, -1) for t in range(fit.model.n_theta)]
-    if -1 in order:
+    order = [first.get(t, -1) for t in range(n_theta)]
+    defined = [k for k, row in enumerate(table.rows) if row.op is Op.DEFINED]
+    constraints = [k for k, row in enumerate(table.rows) if row.op in CONSTRAINT_OPS]
+    if len(_EXPRESSION_ROWS) >= 48:
+        _EXPRESSION_ROWS.clear()
+    _EXPRESSION_ROWS[id(table)] = (table, (order, defined, constraints))
+    return order, defined, constraints
+
+
+def _expressions(fit, values: np.ndarray, jac: np.ndarray | None) -> None:
+    """``:=`` and constraint rows at the standardized free parameters (first row of each θ)."""
+    space = fit.model.space
+    order, defined, constraints = _expression_rows(fit.table, fit.model.n_theta)
+    if (not defined and not constraints) or -1 in order:
         return
     theta = values[order]
-    for ops, fn in (((Op.DEFINED,), space.definitions), (CONSTRAINT_OPS, space.constraint_values)):
-        rows = [k for k, row in enumerate(table.rows) if row.op in ops]
+    for rows, fn in ((defined, space.definitions), (constraints, space.constraint_values)):
         if not rows:
             continue
         values[rows] = fn.value(theta)

@@ -85,6 +85,7 @@ class _RowPlan:
     fixed: tuple[int, ...]  # model-parameter rows that are not free
     definitions: list[int]  # := rows
     constraints: list[int]  # ==, <, > rows
+    text: dict  # the columns that describe the rows (lhs, op, rhs, group, level, label) as arrays
 
 
 _ROW_PLANS: dict = {}  # id of the table -> (table, plan); a few tables at most
@@ -104,6 +105,7 @@ def _row_plan(table) -> _RowPlan:
         fixed=tuple(k for k, row in enumerate(rows) if row.is_model_parameter and not row.is_free),
         definitions=[k for k, row in enumerate(rows) if row.op is Op.DEFINED],
         constraints=[k for k, row in enumerate(rows) if row.op in (Op.EQUAL, Op.LESS, Op.GREATER)],
+        text=_text_columns(table),
     )
     if len(_ROW_PLANS) >= 48:
         _ROW_PLANS.clear()
@@ -147,16 +149,29 @@ def check_level(level: float) -> None:
         raise OptionError(f"level must be between 0 and 1, not {level!r}", hint="e.g. level=0.90")
 
 
-def estimates_frame(fit, level: float = 0.95) -> pd.DataFrame:
-    rows = fit.table.rows
-    data: dict[str, list | np.ndarray] = {
+def _text_columns(table) -> dict:
+    """lhs, op, rhs, group, (level,) label of every row, each as the array pandas makes of it."""
+    rows = table.rows
+    values = {
         "lhs": [r.lhs for r in rows],
         "op": [r.op.value for r in rows],
         "rhs": [r.rhs for r in rows],
         "group": [r.group for r in rows],
     }
-    if fit.table.nlevels > 1:
-        data["level"] = [r.level for r in rows]
-    data["label"] = [r.label for r in rows]
-    data.update(with_level(fit, fit._columns, level))
-    return pd.DataFrame(data)
+    if table.nlevels > 1:
+        values["level"] = [r.level for r in rows]
+    values["label"] = [r.label for r in rows]
+    return {name: pd.Series(column).array for name, column in values.items()}
+
+
+def estimates_frame(fit, level: float = 0.95) -> pd.DataFrame:
+    # the text columns are made once a table; each frame gets its own copies of every column
+    text = _row_plan(fit.table).text
+    numbers = with_level(fit, fit._columns, level)
+    names = [*text, *numbers]
+    arrays = [column.copy() for column in (*text.values(), *numbers.values())]
+    build = getattr(pd.DataFrame, "_from_arrays", None)  # pandas's own constructor from columns
+    if build is None:  # (a pandas without it: the public, slower way)
+        return pd.DataFrame(dict(zip(names, arrays, strict=True)), copy=False)
+    return build(arrays, columns=pd.Index(names), index=pd.RangeIndex(len(arrays[0])),
+                 verify_integrity=False)  # fmt: skip

@@ -4,14 +4,17 @@ Input: the ``executor`` and ``n_jobs`` arguments of :func:`~semlang.runner.run_r
 Output: a :class:`Backend` whose :meth:`Backend.batches` runs chunks of replication indices and
 yields each chunk's records as it finishes (in completion order, not index order).
 
-The process pool receives the task once per worker (pickled, with cloudpickle when it is
-installed, else pickle) and then only small lists of indices, so per-replication overhead stays
-small. Workers start with ``fork`` where that is safe (not on macOS or Windows, and only while
-this process runs a single thread, since forking a multi-threaded process can deadlock the child),
-and with ``spawn`` otherwise (spawned workers import the task's module by name, so a script's
-entry point needs an ``if __name__ == "__main__":`` guard). Each worker runs numpy with one BLAS
-thread (:func:`semlang.runner.worker.install_task`), so the workers do not oversubscribe the cores.
-dask is optional and imported only when asked for.
+Local processes: this process and ``n − 1`` workers (:func:`processes_for` sizes ``n`` to the
+CPUs the load average leaves free). The workers receive the task once each (pickled, with
+cloudpickle when it is installed, else pickle) and then only small lists of indices, two chunks
+at a time, so per-replication overhead stays small; this process runs chunks itself between
+handing them out, and the chunks shrink as the work runs out (:func:`guided_chunks`), so that
+the processes finish together. Workers start with ``fork`` where that is safe (not on macOS or
+Windows, and only while this process runs a single thread, since forking a multi-threaded process
+can deadlock the child), and with ``spawn`` otherwise (spawned workers import the task's module
+by name, so a script's entry point needs an ``if __name__ == "__main__":`` guard). Each worker
+runs numpy with one BLAS thread (:func:`semlang.runner.worker.install_task`), so the workers do
+not oversubscribe the cores. dask is optional and imported only when asked for.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ import pickle
 import sys
 import threading
 import uuid
+from collections import deque
 from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
@@ -37,6 +41,8 @@ from semlang.runner.worker import Task, install_task, run_chunk, run_installed_c
 
 MAX_CHUNK = 100
 MAX_KEPT_CHUNK = 10
+MIN_CHUNK = 4
+IN_FLIGHT = 2  # chunks handed to each worker at a time: one running, one waiting
 _DASK_HINT = "install it with: pip install 'semlang[dask]'"
 
 
@@ -51,6 +57,28 @@ def available_cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(len(os.sched_getaffinity(0)), 1)
     return os.cpu_count() or 1
+
+
+def free_cpus() -> float:
+    """CPUs not kept busy by other work: the available ones less the 1-minute load average
+    (all of them where the platform has no load average)."""
+    cpus = available_cpus()
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float(cpus)
+    return max(cpus - load, 0.0)
+
+
+def processes_for(n_jobs: int) -> int:
+    """How many processes run replications (this one among them) when ``n_jobs`` are allowed:
+    one per free CPU plus this process's own, at most ``n_jobs`` and the available CPUs, and at
+    least two when ``n_jobs`` allows two. This process runs chunks as well, so a second process
+    never leaves the work to the pool alone: on a machine whose cores are all busy it only adds
+    a share of them (as the scheduler shares them), at the cost of starting one worker."""
+    if n_jobs < 2:
+        return 1
+    return max(2, min(n_jobs, available_cpus(), 1 + math.floor(free_cpus() + 0.5)))
 
 
 def start_method() -> str:
@@ -104,6 +132,20 @@ def default_chunk_size(n_pending: int, workers: int, kind: ExecutorKind, kept: b
     return min(max(math.ceil(n_pending / (4 * workers)), 1), most)
 
 
+def guided_chunks(indices: Sequence[int], workers: int, kept: bool = False) -> list[list[int]]:
+    """``indices`` cut into chunks that shrink as the work runs out: each a quarter of what is
+    left per process (at most :data:`MAX_CHUNK`, or :data:`MAX_KEPT_CHUNK` with a results file,
+    at least :data:`MIN_CHUNK`), so that the processes finish close together while the early
+    chunks keep the traffic low."""
+    most = MAX_KEPT_CHUNK if kept else MAX_CHUNK
+    out, start = [], 0
+    while start < len(indices):
+        size = min(max(math.ceil((len(indices) - start) / (4 * workers)), MIN_CHUNK), most)
+        out.append(list(indices[start : start + size]))
+        start += size
+    return out
+
+
 @dataclass(frozen=True)
 class Backend:
     """A resolved executor: its kind, how many replications it runs at once, its dask client."""
@@ -128,34 +170,61 @@ class Backend:
 
 
 def _process_batches(
-    task: Task, plan: SeedPlan, chunks: list[list[int]], n_jobs: int
+    task: Task, plan: SeedPlan, chunks: list[list[int]], processes: int
 ) -> Iterator[list[dict]]:
-    payload = dump_task(task)
-    context = multiprocessing.get_context(start_method())
+    """Run the chunks on ``processes`` processes: ``processes − 1`` workers, which get the
+    task once each and then chunks (two at a time, so a worker never waits for this process),
+    and this process, which takes the next chunk itself whenever it has handed out what the
+    workers can hold."""
+    payload = dump_task(task)  # refused here if it cannot be sent, however many chunks
+    pending = deque(chunks)
+    workers = min(processes - 1, len(chunks) - 1)
     pool = None
+    running: set[Future] = set()
+
+    def hand_out() -> None:
+        while pending and len(running) < IN_FLIGHT * workers:
+            running.add(pool.submit(run_installed_chunk, plan, pending.popleft()))
+
     try:
-        with signals_blocked():  # the workers start with Ctrl-C and SIGTERM held back
-            pool = ProcessPoolExecutor(
-                max_workers=min(n_jobs, len(chunks)),
-                mp_context=context,
-                initializer=install_task,
-                initargs=(payload,),
-            )
-            futures = [pool.submit(run_installed_chunk, plan, chunk) for chunk in chunks]
-        for future in as_completed(futures):
-            yield future.result()
+        if workers > 0:
+            context = multiprocessing.get_context(start_method())
+            with signals_blocked():  # the workers start with Ctrl-C and SIGTERM held back
+                pool = ProcessPoolExecutor(
+                    max_workers=workers,
+                    mp_context=context,
+                    initializer=install_task,
+                    initargs=(payload,),
+                )
+                hand_out()  # starts the workers
+        while pending or running:
+            for future in [future for future in running if future.done()]:
+                running.discard(future)
+                yield future.result()
+            if pool is not None:
+                hand_out()
+            if pending:
+                yield run_chunk(task, plan, pending.popleft())
+            elif running:
+                wait(running, return_when=FIRST_COMPLETED)
     except BaseException:  # Ctrl-C, SIGTERM, an error, or the caller stopped reading
         if pool is not None:  # the chunks still running would be thrown away: end them now
             _end_pool(pool)
         raise
-    pool.shutdown(wait=True)
+    if pool is not None:
+        pool.shutdown(wait=True)
 
 
 def _end_pool(pool: ProcessPoolExecutor) -> None:
-    """Stop a process pool at once: queued chunks cancelled, running workers ended."""
+    """Stop a process pool at once: queued chunks cancelled, running workers ended, and the
+    pool's managing thread let finish (it closes its wake-up pipe as it ends; left running, it
+    can close it while the interpreter's exit wakes it, an OSError at exit)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     terminate_processes(processes)
+    if manager is not None:
+        manager.join(5.0)
 
 
 def _dask_batches(
@@ -219,7 +288,7 @@ def open_backend(executor: Any, n_jobs: int | None) -> Iterator[Backend]:
     """Resolve ``executor``; a client connected here to a scheduler address is closed on exit."""
     kind, n_jobs = executor_kind(executor), check_n_jobs(n_jobs)
     if kind is not ExecutorKind.DASK:
-        yield Backend(kind, n_jobs if kind is ExecutorKind.PROCESSES else 1)
+        yield Backend(kind, processes_for(n_jobs) if kind is ExecutorKind.PROCESSES else 1)
     elif isinstance(executor, str):
         try:
             client = import_distributed().Client(executor)

@@ -15,10 +15,12 @@ from typing import Any
 
 from semlang.errors import OptionError
 from semlang.runner.backends import (
+    ExecutorKind,
     check_n_jobs,
     chunked,
     default_chunk_size,
     executor_kind,
+    guided_chunks,
     open_backend,
 )
 from semlang.runner.progress import ProgressBar, wanted
@@ -91,8 +93,12 @@ def _run_pending(
     with open_backend(options["executor"], options["n_jobs"]) as backend:
         size = options["chunk_size"]
         kept = store is not None
-        size = size or default_chunk_size(len(pending), backend.workers, backend.kind, kept)
-        batches = backend.batches(task, plan, chunked(pending, size), options["label"])
+        if size is None and backend.kind is ExecutorKind.PROCESSES:
+            chunks = guided_chunks(pending, backend.workers, kept)
+        else:
+            size = size or default_chunk_size(len(pending), backend.workers, backend.kind, kept)
+            chunks = chunked(pending, size)
+        batches = backend.batches(task, plan, chunks, options["label"])
         with closing(batches):
             for batch in batches:
                 if store is not None:
@@ -142,13 +148,16 @@ def run_replications(
     ``default_rng(SeedSequence(seed, spawn_key=(i, a)))``: results do not depend on the
     executor, ``n_jobs`` or ``chunk_size``. ``seed=None`` draws fresh entropy.
 
-    ``executor``: ``None`` or ``"processes"`` (a local pool of ``n_jobs`` processes, by default
-    one per available CPU), ``"serial"`` (this process), a ``dask.distributed.Client`` or a
-    scheduler address such as ``"tcp://host:8786"`` (extra ``semlang[dask]``). Except with
-    ``"serial"``, the task and all it closes over (a compiled model, data) must be picklable;
-    where workers are spawned, a script needs an ``if __name__ == "__main__":`` guard. Work is
-    sent in chunks of ``chunk_size`` replications (default: about four chunks per worker, at
-    most 100 each, or 10 with a results file).
+    ``executor``: ``None`` or ``"processes"`` (local processes: this one and worker processes,
+    ``n_jobs`` at most — by default one per available CPU —, fewer when other work keeps the
+    CPUs busy, but two whenever ``n_jobs`` allows two; see
+    :func:`~semlang.runner.backends.processes_for`), ``"serial"`` (this process), a
+    ``dask.distributed.Client`` or a scheduler address such as ``"tcp://host:8786"`` (extra
+    ``semlang[dask]``). Except with ``"serial"``, the task and all it closes over (a compiled
+    model, data) must be picklable; where workers are spawned, a script needs an
+    ``if __name__ == "__main__":`` guard. Work is handed out in chunks of ``chunk_size``
+    replications (default: for local processes, chunks that shrink from at most 100 (10 with a
+    results file) as the work runs out; on dask about four chunks per worker).
 
     ``results_path``: finished replications are appended to this JSON-lines file; a run with the
     same seed, ``n``, ``label``, ``run_key`` and attempts resumes from it, skipping them; the file
