@@ -79,6 +79,7 @@ def fit_ordered(codes: np.ndarray, ncat: int, exo: np.ndarray | None) -> Univari
         th, beta = th_nox, np.zeros(0)
         eta = np.zeros(len(codes))
     else:
+        assert exo is not None  # (nexo > 0)
         th, beta = _ordered_probit(codes[observed], ncat, exo[observed])
         eta = np.where(observed, exo @ beta, 0.0) if nexo else np.zeros(len(codes))
     ext = np.concatenate(([-np.inf], th, [np.inf]))
@@ -202,7 +203,8 @@ def _probit_derivatives(y, nth, x, lo, up, prob):
 def fit_continuous(values: np.ndarray, exo: np.ndarray | None) -> Univariate:
     """Intercept (the mean without covariates), slopes and residual variance (divisor n)."""
     observed = ~np.isnan(values)
-    nexo = 0 if exo is None else exo.shape[1]
+    exo = np.zeros((len(values), 0)) if exo is None else exo
+    nexo = exo.shape[1]
     y = values[observed]
     design = np.ones((len(y), 1)) if nexo == 0 else np.hstack([np.ones((len(y), 1)), exo[observed]])
     beta, *_ = np.linalg.lstsq(design, y, rcond=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import warnings
 from pathlib import Path
+from types import FrameType
 
 _PACKAGE = str(Path(__file__).resolve().parents[1])
 
@@ -16,7 +17,7 @@ _PACKAGE = str(Path(__file__).resolve().parents[1])
 def warn(message: str, category: type[Warning]) -> None:
     """``warnings.warn`` with the stack level of the first frame outside semlang."""
     level = 2  # 1 would be this function
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(_PACKAGE):
         frame = frame.f_back
         level += 1

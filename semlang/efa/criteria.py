@@ -11,6 +11,7 @@ starting rotations run together.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -206,7 +207,7 @@ def tandem2(L: np.ndarray, **_) -> tuple[float, np.ndarray]:
 def _stacked(criterion: Criterion) -> Criterion:
     """A criterion written for one matrix, applied to each matrix of a stack."""
 
-    def each(L: np.ndarray, **params) -> tuple[float, np.ndarray]:
+    def each(L: np.ndarray, **params) -> tuple[Any, np.ndarray]:
         if L.ndim == 2:
             return criterion(L, **params)
         results = [criterion(one, **params) for one in L]

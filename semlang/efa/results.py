@@ -126,7 +126,7 @@ class EfaFit:
         cor = [self.rotation.factor_cor[k, j] for k in range(m) for j in range(k + 1, m)]
         est, std = est + cor, std + cor
         se = se_std = [math.nan] * len(rows)
-        if self.se is not None:
+        if self.se is not None and self.se_std is not None:
             tail = [] if self.orthogonal_layout else list(self.se[q:])
             tail_std = [] if self.orthogonal_layout else list(self.se_std[q:])
             zeros = [0.0] * len(pairs) if self.orthogonal_layout else []

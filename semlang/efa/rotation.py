@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -214,7 +215,7 @@ def _row_weights_kind(row_weights: str, name: str) -> str:
 
 
 def _criterion_params(name, p, m, eps, orthomax_gamma, cf_gamma, oblimin_gamma, tgt, mask):
-    params = {
+    params: dict[str, Any] = {
         "geomin_epsilon": float(eps),
         "orthomax_gamma": float(orthomax_gamma),
         "cf_gamma": float(cf_gamma),

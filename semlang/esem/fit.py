@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ from semlang.results.fit import Fit
 class RotatedFit(Fit):
     """The rotated solution of a model with efa blocks (see the module docstring)."""
 
-    unrotated: Fit | None = None
+    unrotated: Any = None  # (the unrotated Fit; the dataclass needs a default)
     rotation: RotationSettings | None = None
     block_rotations: tuple = ()
     equal_pairs: tuple = ()  # pairs of θ indices that are equal (θ_i − θ_j = 0)

@@ -18,6 +18,7 @@ of θ of the rotated table, whose Jacobian borders the information matrix for th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class BlockRotation:
     name: str
     indicators: np.ndarray  # RAM indices of the indicators
     factors: np.ndarray  # RAM indices of the factors
-    rotation: object  # semlang.efa.rotation.Rotation
+    rotation: Any  # semlang.efa.rotation.Rotation
     # whether its first-order conditions restrict the standard errors (lavaan: not in groups
     # 2, 3, ... with equal loadings, whose rotation group 1's echelon zeros already fix)
     constrained: bool = True

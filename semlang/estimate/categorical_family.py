@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,7 @@ def weight_matrix(estimator: Estimator, stats: CategoricalStats) -> np.ndarray:
         return np.eye(size)
     if estimator is Estimator.DWLS:
         if stats.gamma is None:
+            assert stats.weight_diagonal is not None  # (kept when Γ is not)
             return np.diag(stats.weight_diagonal)
         return np.diag(1.0 / np.diag(stats.gamma))
     if stats.gamma is None:
@@ -120,7 +122,7 @@ class CategoricalDiscrepancy:
 class CategoricalObjective:
     """F(φ), its gradient and expected information (the optimizer's and the results' view)."""
 
-    model: object
+    model: Any
     discrepancies: tuple[CategoricalDiscrepancy, ...]
     exo: tuple
     exo_moments: tuple = ()  # per block: (mean, covariance) of the covariates

@@ -23,7 +23,7 @@ from semlang.syntax.ast import Op
 class CategoricalFit(Fit):
     @cached_property
     def implied(self) -> tuple[ImpliedMoments, ...]:
-        out = []
+        out: list[ImpliedMoments] = []
         discrepancies = self.estimation.objective.discrepancies
         for layout, d in zip(self.model.layouts, discrepancies, strict=True):
             A, S, m = fill_matrices(layout, self.theta, self.estimation.objective.exo[len(out)])
@@ -114,7 +114,7 @@ class CategoricalFit(Fit):
         from semlang.estimate.categorical_inference import _matrix
 
         objective = self.estimation.objective
-        vectors = objective.vectors(self.theta)
+        vectors = objective.vectors(self.theta)  # type: ignore[attr-defined]
         out = []
         for layout, d, vector in zip(self.model.layouts, objective.discrepancies, vectors,
                                      strict=True):  # fmt: skip

@@ -182,9 +182,9 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
         out["baseline_chisq_shift_parameter"] = baseline.shift
     ngroups = len(fit.model.layouts)
     nobs = fit.inference_nobs
-    rmsea = (model.stat, df) if test is Test.SCALED_SHIFTED else (chisq, traces.trace)
+    rmsea_x2, rmsea_df = (model.stat, df) if test is Test.SCALED_SHIFTED else (chisq, traces.trace)
     out |= robust_measures.scaled_indices(model.stat, model.df, baseline.stat, baseline.df,
-                                          *rmsea, nobs, ngroups)  # fmt: skip
+                                          rmsea_x2, rmsea_df, nobs, ngroups)  # fmt: skip
     if test is not Test.MEAN_VAR_ADJUSTED:  # lavaan's robust indices of ordered data: catML
         from semlang.estimate.categorical_robust import robust_measures_catml
 

@@ -57,16 +57,16 @@ def _build(model, options, ngroups, group_labels) -> ParameterTable:
     meanstructure = _meanstructure(user, options, ngroups)
     roles = _roles(user)
     between = frozenset(roles[2].observed) if user.nlevels == 2 else frozenset()
-    efa = {level: efa_sets(rows, model.source) for level, rows in user.rows_by_level.items()}
+    efa = {level: efa_sets(lr, model.source) for level, lr in user.rows_by_level.items()}
     check_rotated_parameters(user, efa, model.source)
-    for rows in user.rows_by_level.values():
-        warn_unscaled(rows, options)
+    for level_rows in user.rows_by_level.values():
+        warn_unscaled(level_rows, options)
     try:
         drafts_by_level = {
             level: level_drafts(
-                rows, roles[level], options, meanstructure, level, between, efa[level]
+                user_rows, roles[level], options, meanstructure, level, between, efa[level]
             )
-            for level, rows in user.rows_by_level.items()
+            for level, user_rows in user.rows_by_level.items()
         }
     except ModelSpecificationError as error:  # (thresholds of a variable that is not ordered)
         raise error.located(model.source) from None

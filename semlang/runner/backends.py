@@ -179,10 +179,11 @@ def _process_batches(
     payload = dump_task(task)  # refused here if it cannot be sent, however many chunks
     pending = deque(chunks)
     workers = min(processes - 1, len(chunks) - 1)
-    pool = None
+    pool: ProcessPoolExecutor | None = None
     running: set[Future] = set()
 
     def hand_out() -> None:
+        assert pool is not None  # (only called once the pool is made)
         while pending and len(running) < IN_FLIGHT * workers:
             running.add(pool.submit(run_installed_chunk, plan, pending.popleft()))
 

@@ -321,8 +321,10 @@ class _ToAst(Transformer_NonRecursive):
                 node.left.span,
                 hint='write the block on the factors: efa("b1")*f1 + efa("b1")*f2 =~ x1 + ...',
             )
-        block = efa_block(node.left, self.source)
-        return ast.Name(node.right.name, node.right.span, efa=block)
+        left, right = node.left, node.right
+        assert isinstance(left, ast.Call) and isinstance(right, ast.Symbol)  # (_is_efa)
+        block = efa_block(left, self.source)
+        return ast.Name(right.name, right.span, efa=block)
 
     def _bad_lhs(self, node, op: str):
         if isinstance(node, ast.Binary) and node.op == "*":
