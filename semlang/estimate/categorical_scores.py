@@ -124,7 +124,7 @@ def _probit_terms(a, b, sd):
     return log_p, d1, d2
 
 
-def _modes(values, nu, lam, theta, cuts, mean, psi, iterations: int = 100, ml: bool = False):
+def _modes(values, nu, lam, theta, cuts, mean, psi, *, iterations: int = 100, ml: bool = False):
     """The posterior modes (``ml``: the likelihood's maxima) of every row by damped Newton
     steps; with ``ml`` the factors kept within ±_ML_BOUND, and NaN where they reach it or the
     likelihood has (all but) no curvature left along them: no finite maximum."""
