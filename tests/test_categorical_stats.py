@@ -149,6 +149,15 @@ def test_conditional_on_a_covariate_gives_residual_thresholds_and_slopes():
         assert_matches("est", mine, theirs, "residual threshold")
 
 
+@pytest.mark.parametrize("name", list(EXOGENOUS_CSV))
+def test_statistics_on_covariates_raise_no_runtime_warning(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        g = statistics.__wrapped__(name).groups[0]  # not the cached statistics
+        assert np.all(np.isfinite(g.nacov))
+    assert g.exogenous[0] == "ageyr"
+
+
 def test_zero_cells_follow_lavaan():
     stats = statistics("zero_cells")
     g = stats.groups[0]

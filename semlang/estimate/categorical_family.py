@@ -15,7 +15,7 @@ ULSMV, ULSMVS) minimize the DWLS or ULS discrepancy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -89,9 +89,23 @@ class CategoricalDiscrepancy:
     def sample_vector(self) -> np.ndarray:
         return self.stats.wls_obs
 
+    @cached_property
+    def w_diagonal(self) -> np.ndarray | None:
+        """The diagonal of W when W is diagonal (DWLS, ULS), else None: the products with W
+        then cost O(n) instead of O(n²)."""
+        diagonal = np.diag(self.W).copy()
+        return diagonal if np.count_nonzero(self.W) == np.count_nonzero(diagonal) else None
+
+    def times_w(self, vector: np.ndarray) -> np.ndarray:
+        """W v for a vector, or W M for a matrix of columns."""
+        w = self.w_diagonal
+        if w is None:
+            return self.W @ vector
+        return w * vector if vector.ndim == 1 else w[:, None] * vector
+
     def unweighted(self, sigma_vector: np.ndarray) -> float:
         r = self.stats.wls_obs - sigma_vector
-        return float(r @ self.W @ r)
+        return float(r @ self.times_w(r))
 
     def independence_value(self) -> float:
         """min (s − σ)ᵀW(s − σ) with the thresholds, numeric means, slopes and variances free
@@ -113,6 +127,9 @@ class CategoricalObjective:
     exo: tuple
     exo_moments: tuple = ()  # per block: (mean, covariance) of the covariates
     meanstructure: bool = True
+    # the last θ and its Δ_g: the optimizer asks for the gradient and the information at the
+    # same θ, and Δ is the costly part of both
+    _last_jacobians: list = field(default_factory=lambda: [None], compare=False, repr=False)
 
     def theta(self, phi: np.ndarray) -> np.ndarray:
         return self.model.space.theta(phi)
@@ -125,11 +142,18 @@ class CategoricalObjective:
 
     def jacobians(self, theta: np.ndarray) -> list[np.ndarray]:
         """Δ_g = dσ_g/dθ of every group."""
+        key = np.asarray(theta, dtype=float).tobytes()
+        last = self._last_jacobians[0]
+        if last is not None and last[0] == key:
+            return list(last[1])
         implied = self.model.implied(theta, self.exo)
         out = []
         for d, m in zip(self.discrepancies, implied, strict=True):
             d_sigma, d_mu = m.dsigma_dtheta(len(theta))
-            out.append(cm.jacobian(d.cat, theta, m.sigma, m.mu, d_sigma, d_mu))
+            jac = cm.jacobian(d.cat, theta, m.sigma, m.mu, d_sigma, d_mu)
+            jac.flags.writeable = False  # shared with later calls at the same θ
+            out.append(jac)
+        self._last_jacobians[0] = (key, tuple(out))
         return out
 
     def value_theta(self, theta: np.ndarray) -> float:
@@ -152,7 +176,7 @@ class CategoricalObjective:
         total, grad = 0.0, np.zeros(len(theta))
         for d, v, jac in zip(self.discrepancies, vectors, jacobians, strict=True):
             r = d.stats.wls_obs - v
-            wr = d.W @ r
+            wr = d.times_w(r)
             total += d.weight * float(r @ wr)
             grad -= 2.0 * d.weight * jac.T @ wr
         if not np.isfinite(total) or not np.all(np.isfinite(grad)):
@@ -169,7 +193,7 @@ class CategoricalObjective:
         """Σ_g (n_g/N) Δ_gᵀW_gΔ_g (per observation; half the expected Hessian of F)."""
         out = np.zeros((len(theta), len(theta)))
         for d, jac in zip(self.discrepancies, self.jacobians(theta), strict=True):
-            out += d.weight * jac.T @ d.W @ jac
+            out += d.weight * jac.T @ d.times_w(jac)
         return out
 
     def information(self, phi: np.ndarray) -> np.ndarray:

@@ -63,13 +63,15 @@ class CategoricalFit(Fit):
 
     # ---- what is not available for ordered data yet: a clear refusal, never wrong numbers ----
     def predict(self, data=None, method: str = "ebm"):
-        """lavaan's ``lavPredict()`` for ordered data: EBM factor scores of the fitted rows."""
-        if str(method).lower() not in ("ebm", "eb", "regression", "reg") or data is not None:
-            hint = "fit.predict() gives lavaan's EBM scores of the fitted rows"
+        """lavaan's ``lavPredict()`` for ordered data: EBM (or with method="ml" maximum
+        likelihood) factor scores of the fitted rows."""
+        kind = str(method).lower()
+        if kind not in ("ebm", "eb", "regression", "reg", "ml") or data is not None:
+            hint = "fit.predict() gives lavaan's EBM scores of the fitted rows, method='ML' ML ones"
             raise _not_yet(f"factor scores by {method!r} or of new data", hint)
         from semlang.estimate.categorical_scores import ebm_scores
 
-        return ebm_scores(self)
+        return ebm_scores(self, ml=kind == "ml")
 
     def modindices(self, sort: bool = False, minimum_value: float = 0.0, **options):
         raise _not_yet("modification indices")

@@ -1,4 +1,4 @@
-"""Factor scores of a categorical measurement model: lavaan's EBM (empirical Bayes modal).
+"""Factor scores of a categorical measurement model: lavaan's EBM (empirical Bayes modal) and ML.
 
 Input: a categorical fit whose observed variables are indicators only (y* = ν + Λη + ε with
 uncorrelated residuals, no covariates) and the rows it was fitted to. Output: per row the mode
@@ -10,6 +10,11 @@ with, for an ordered y_j in category k, P = Φ((τ_k − ν_j − λ_jη)/√θ_
 (τ_0 = −∞, τ_K = ∞; the thresholds of y* before the scale factor, which leaves P unchanged) and
 for a numeric y_j its normal density. Each term is log-concave in η, so Newton's method (all rows
 at once, with step halving) finds the mode; a missing value leaves its term out.
+
+ML (lavaan's ``method = "ML"``) maximizes Σ_j log P(y_j | η) alone. Where that likelihood keeps
+rising as a factor goes to ±∞ (all its ordered indicators in their lowest or highest category)
+there is no estimate: the score is NaN (lavaan's optimizer stops at some large value there, or
+gives NA).
 """
 
 from __future__ import annotations
@@ -24,8 +29,12 @@ from semlang.estimate import categorical_moments as cm
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
 
 
-def ebm_scores(fit) -> pd.DataFrame:
-    """lavaan's ``lavPredict(fit)`` for a categorical fit (see the module docstring)."""
+_ML_BOUND = 40.0  # a factor score this far out (in the factor's units) has no finite ML estimate
+
+
+def ebm_scores(fit, ml: bool = False) -> pd.DataFrame:
+    """lavaan's ``lavPredict(fit)`` for a categorical fit, or with ``ml`` its
+    ``lavPredict(fit, method = "ML")`` (see the module docstring)."""
     frames = []
     discrepancies = fit.estimation.objective.discrepancies
     for layout, d, moments, group in zip(fit.model.layouts, discrepancies, fit.implied,
@@ -33,7 +42,7 @@ def ebm_scores(fit) -> pd.DataFrame:
         parts = _measurement(layout, d.cat, moments, fit.theta)
         raw = np.asarray(group.raw, dtype=float)
         values = raw[:, [list(group.names).index(name) for name in layout.observed]]
-        scores = _modes(values, *parts)
+        scores = _modes(values, *parts, ml=ml)
         frame = pd.DataFrame(scores, index=pd.Index(group.rows), columns=list(layout.latent))
         if len(fit.model.layouts) > 1:
             frame.insert(0, fit.table.options.group, fit.table.group_labels[layout.group - 1])
@@ -115,24 +124,49 @@ def _probit_terms(a, b, sd):
     return log_p, d1, d2
 
 
-def _modes(values, nu, lam, theta, cuts, mean, psi, iterations: int = 100) -> np.ndarray:
-    """The posterior modes of every row by damped Newton steps."""
-    psi_inv = np.linalg.inv(psi)
+def _modes(values, nu, lam, theta, cuts, mean, psi, *, iterations: int = 100, ml: bool = False):
+    """The posterior modes (``ml``: the likelihood's maxima) of every row by damped Newton
+    steps; with ``ml`` the factors kept within ±_ML_BOUND, and NaN where they reach it or the
+    likelihood has (all but) no curvature left along them: no finite maximum."""
+    psi_inv = np.zeros_like(psi) if ml else np.linalg.inv(psi)
+    bound = _ML_BOUND if ml else np.inf
     eta = np.tile(mean, (len(values), 1))
     args = (values, nu, lam, theta, cuts, mean, psi_inv)
-    value, grad, hess = _log_posterior(eta, *args)
-    for _ in range(iterations):
-        step = np.linalg.solve(-hess, grad[:, :, None])[:, :, 0]
-        scale = np.ones(len(eta))
-        for _ in range(30):
-            trial = eta + scale[:, None] * step
-            new_value = _log_posterior(trial, *args)[0]
-            worse = new_value < value - 1e-12
-            if not worse.any():
-                break
-            scale[worse] /= 2.0
-        eta = eta + scale[:, None] * step
+    with np.errstate(over="ignore", under="ignore"):
         value, grad, hess = _log_posterior(eta, *args)
-        if np.max(np.abs(grad)) < 1e-10:
-            break
+        for _ in range(iterations):
+            step = _newton_step(hess, grad)
+            scale = np.ones(len(eta))
+            for _ in range(30):
+                trial = np.clip(eta + scale[:, None] * step, -bound, bound)
+                new_value = _log_posterior(trial, *args)[0]
+                worse = new_value < value - 1e-12
+                if not worse.any():
+                    break
+                scale[worse] /= 2.0
+            eta = np.clip(eta + scale[:, None] * step, -bound, bound)
+            value, grad, hess = _log_posterior(eta, *args)
+            inside = np.abs(eta) < bound
+            if np.max(np.abs(np.where(inside, grad, 0.0)), initial=0.0) < 1e-10:
+                break
+    if ml:
+        # no finite maximum: the likelihood flattens out (no curvature left) along the factor
+        curvature = -np.diagonal(hess, axis1=1, axis2=2)
+        full = (lam**2 / theta[:, None]).sum(axis=0)
+        eta[(curvature < 1e-6 * full) | (np.abs(eta) >= bound)] = np.nan
     return eta
+
+
+def _newton_step(hess, grad):
+    """−H⁻¹g per row; a row whose Hessian is (numerically) singular moves along its gradient
+    (the ML likelihood flattens out where a factor has no finite estimate)."""
+    try:
+        return np.linalg.solve(-hess, grad[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        step = np.empty_like(grad)
+        for i in range(len(grad)):
+            try:
+                step[i] = np.linalg.solve(-hess[i], grad[i])
+            except np.linalg.LinAlgError:
+                step[i] = grad[i] * _ML_BOUND
+        return step
