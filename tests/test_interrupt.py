@@ -38,6 +38,14 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
+def _as_a_terminal_job() -> None:
+    """In the child before exec: Ctrl-C and SIGTERM at their defaults and not blocked, as a shell
+    starts a foreground job, whatever the test runner's process has set for itself."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def _start(arguments: list[str]) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     command = [sys.executable, "-m", "semlang.cli", *arguments]
@@ -48,6 +56,7 @@ def _start(arguments: list[str]) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=_as_a_terminal_job,
     )
 
 
