@@ -25,7 +25,7 @@ from semlang.options import Estimator, Test
 from semlang.results import measures, robust_measures
 from semlang.results import residual_measures as residual
 from semlang.results.robust_sem import Traces
-from semlang.results.robust_tests import scale
+from semlang.results.robust_tests import scale, scaled_statistics
 
 
 def _parts(fit):
@@ -167,19 +167,7 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
     chisq0, df0 = base["baseline_chisq"], base["baseline_df"]
     model = scale(test, chisq, df, traces)
     baseline = scale(test, chisq0, df0, baseline_traces(fit))
-    out = {
-        "chisq_scaled": model.stat,
-        "df_scaled": model.df,
-        "pvalue_scaled": measures.chisq_pvalue(model.stat, model.df),
-        "chisq_scaling_factor": model.factor,
-        "baseline_chisq_scaled": baseline.stat,
-        "baseline_df_scaled": baseline.df,
-        "baseline_pvalue_scaled": measures.chisq_pvalue(baseline.stat, baseline.df),
-        "baseline_chisq_scaling_factor": baseline.factor,
-    }
-    if test is Test.SCALED_SHIFTED:
-        out["chisq_shift_parameter"] = model.shift
-        out["baseline_chisq_shift_parameter"] = baseline.shift
+    out = scaled_statistics(test, model, baseline)
     ngroups = len(fit.model.layouts)
     nobs = fit.inference_nobs
     rmsea_x2, rmsea_df = (model.stat, df) if test is Test.SCALED_SHIFTED else (chisq, traces.trace)

@@ -181,7 +181,7 @@ def rmsea(chisq: float, df: float, nobs: float, ngroups: int = 1) -> float:
     return math.sqrt(max(chisq / (nobs * df) - 1.0 / nobs, 0.0)) * math.sqrt(ngroups)
 
 
-_OWN_CDF_ROOTS = 24  # (about three fits' RMSEA intervals)
+_OWN_CDF_ROOTS = 24  # lookups: each RMSEA bound and each end-point check is one (a fit or two)
 _noncentral_calls = 0
 
 

@@ -108,19 +108,7 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
     chisq0, df0 = base["baseline_chisq"], base["baseline_df"]
     model = scale(test, chisq, df, traces)
     baseline = scale(test, chisq0, df0, baseline_traces(fit, gammas))
-    out = {
-        "chisq_scaled": model.stat,
-        "df_scaled": model.df,
-        "pvalue_scaled": measures.chisq_pvalue(model.stat, model.df),
-        "chisq_scaling_factor": model.factor,
-        "baseline_chisq_scaled": baseline.stat,
-        "baseline_df_scaled": baseline.df,
-        "baseline_pvalue_scaled": measures.chisq_pvalue(baseline.stat, baseline.df),
-        "baseline_chisq_scaling_factor": baseline.factor,
-    }
-    if test is Test.SCALED_SHIFTED:
-        out["chisq_shift_parameter"] = model.shift
-        out["baseline_chisq_shift_parameter"] = baseline.shift
+    out = scaled_statistics(test, model, baseline)
     if test is Test.YUAN_BENTLER:
         out |= _yuan_bentler_parts(fit, test)
     ngroups = len(fit.sample.groups)
@@ -136,6 +124,25 @@ def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
         plain_if_one = test is not Test.SCALED_SHIFTED
         out |= robust_measures.robust_indices(df, df0, robust, (chisq0, point0), nobs, ngroups,
                                               plain_if_one=plain_if_one)  # fmt: skip
+    return out
+
+
+def scaled_statistics(test: Test, model: Scaled, baseline: Scaled) -> dict[str, float]:
+    """The scaled statistics of the model and the baseline (and their shifts) under lavaan's
+    names."""
+    out = {
+        "chisq_scaled": model.stat,
+        "df_scaled": model.df,
+        "pvalue_scaled": measures.chisq_pvalue(model.stat, model.df),
+        "chisq_scaling_factor": model.factor,
+        "baseline_chisq_scaled": baseline.stat,
+        "baseline_df_scaled": baseline.df,
+        "baseline_pvalue_scaled": measures.chisq_pvalue(baseline.stat, baseline.df),
+        "baseline_chisq_scaling_factor": baseline.factor,
+    }
+    if test is Test.SCALED_SHIFTED:
+        out["chisq_shift_parameter"] = model.shift
+        out["baseline_chisq_shift_parameter"] = baseline.shift
     return out
 
 
