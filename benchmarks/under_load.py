@@ -7,10 +7,22 @@ command sets for itself. Each child prints the median seconds per fit of every r
 compiled model fitted, with estimates and fit measures). Then the whole ``semlang fit`` command
 and a fresh interpreter's ``semlang.cfa()`` are timed on the Holzinger-Swineford CFA.
 
-Both are run twice: idle, then with ``--busy`` CPU-burning processes per core running. Printed:
-the seconds, busy / idle (goal: at most 1.5) and API / CLI (goal: at most 1).
+Both are run idle, then with ``--busy`` CPU-burning processes per core running. Printed: the
+seconds, busy / idle (goal: at most 1.5) and API / CLI (goal: at most 1).
 
-    python benchmarks/under_load.py [--reps 10] [--busy 2] [--cases hs_cfa poldem_sem]
+Where the burners run matters. Linux shares the CPU between sessions before it shares it between
+the processes of a session (the autogroup scheduler, on when
+``/proc/sys/kernel/sched_autogroup_enabled`` is 1, and cgroups, which systemd gives each login
+and service): other work a user runs (a build in another terminal, a service) lives in another
+session, and the session running semlang keeps about its share of the cores however many
+processes the other runs. ``--burners-session own`` (the default) starts the burners in a session
+of their own, as that other work runs; ``same`` starts them in this script's session, where a
+single-threaded fit competes with every burner one to one (two burners per core on two cores
+leave it 2/5 of a core: 2.5 times the idle time at best); ``both`` runs the two placements one
+after the other.
+
+    python benchmarks/under_load.py [--reps 10] [--busy 2] [--burners-session own|same|both]
+        [--cases hs_cfa poldem_sem]
 """
 
 from __future__ import annotations
@@ -126,8 +138,17 @@ def measure(cases: list[str], reps: int, model_path: Path, phase: str) -> dict[s
     return out
 
 
-def start_burners(count: int) -> list[subprocess.Popen]:
-    return [subprocess.Popen([sys.executable, "-c", BURN]) for _ in range(count)]
+PLACEMENTS = {
+    "own": "burners in a session of their own (other work, as from another terminal or a service)",
+    "same": "burners in this script's session (competing one to one with the timed process)",
+}
+
+
+def start_burners(count: int, own_session: bool) -> list[subprocess.Popen]:
+    return [
+        subprocess.Popen([sys.executable, "-c", BURN], start_new_session=own_session)
+        for _ in range(count)
+    ]
 
 
 def stop(burners: list[subprocess.Popen]) -> None:
@@ -140,7 +161,8 @@ def stop(burners: list[subprocess.Popen]) -> None:
 def report(idle: dict, busy: dict) -> None:
     header = (
         f"{'case':22s} {'API idle':>9s} {'API busy':>9s} {'busy/idle':>9s} "
-        f"{'CLI idle':>9s} {'CLI busy':>9s} {'busy/idle':>9s} {'API/CLI busy':>12s}"
+        f"{'CLI idle':>9s} {'CLI busy':>9s} {'busy/idle':>9s} {'API/CLI idle':>12s} "
+        f"{'API/CLI busy':>12s}"
     )
     print(header)
     print("-" * len(header))
@@ -150,12 +172,13 @@ def report(idle: dict, busy: dict) -> None:
         print(
             f"{name:22s} {api_idle:9.4f} {api_busy:9.4f} {api_busy / api_idle:9.2f} "
             f"{cli_idle:9.4f} {cli_busy:9.4f} {cli_busy / cli_idle:9.2f} "
-            f"{api_busy / cli_busy:12.2f}"
+            f"{api_idle / cli_idle:12.2f} {api_busy / cli_busy:12.2f}"
         )
     sums = [sum(phase[kind].values()) for phase in (idle, busy) for kind in ("api", "cli")]
     print(
         f"{'all cases':22s} {sums[0]:9.4f} {sums[2]:9.4f} {sums[2] / sums[0]:9.2f} "
-        f"{sums[1]:9.4f} {sums[3]:9.4f} {sums[3] / sums[1]:9.2f} {sums[2] / sums[3]:12.2f}"
+        f"{sums[1]:9.4f} {sums[3]:9.4f} {sums[3] / sums[1]:9.2f} {sums[0] / sums[1]:12.2f} "
+        f"{sums[2] / sums[3]:12.2f}"
     )
     print("\nWhole process, Holzinger-Swineford CFA (seconds):")
     for name in idle["process"]:
@@ -163,12 +186,37 @@ def report(idle: dict, busy: dict) -> None:
         print(
             f"  {name:20s} idle {first:6.3f}  busy {second:6.3f}  busy/idle {second / first:5.2f}"
         )
+    api, cli = "API semlang.cfa()", "CLI semlang fit"
+    print(
+        f"  {'API / CLI':20s} idle {idle['process'][api] / idle['process'][cli]:6.2f}  "
+        f"busy {busy['process'][api] / busy['process'][cli]:6.2f}  (goal: at most 1)"
+    )
+
+
+def summary(idle: dict, busy: dict[str, dict]) -> None:
+    """One line per placement: the goals' ratios over all cases."""
+    print("\nSummary (goals: busy / idle at most 1.5, API / CLI at most 1):")
+    for placement, phase in busy.items():
+        api = sum(phase["api"].values()) / sum(idle["api"].values())
+        cli = sum(phase["cli"].values()) / sum(idle["cli"].values())
+        ratio = sum(phase["api"].values()) / sum(phase["cli"].values())
+        print(
+            f"  burners {placement:4s}: all cases busy/idle API {api:.2f}, CLI {cli:.2f}; "
+            f"API/CLI busy {ratio:.2f}; {PLACEMENTS[placement]}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--busy", type=int, default=2, help="busy processes per core")
+    parser.add_argument(
+        "--burners-session",
+        choices=("own", "same", "both"),
+        default="own",
+        help="start the burners in a session of their own (as other work runs), in this "
+        "script's session, or both one after the other",
+    )
     parser.add_argument("--cases", nargs="*", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -180,18 +228,29 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the burners when stopped
     model_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"under_load_hs_{os.getpid()}.sem"
     model_path.write_text(HS_MODEL)
+    placements = ("own", "same") if args.burners_session == "both" else (args.burners_session,)
+    busy = {}
     try:
         idle = measure(cases, args.reps, model_path, "idle")
-        burners = start_burners(args.busy * cores)
-        try:
-            time.sleep(1.0)
-            busy = measure(cases, args.reps, model_path, "busy")
-        finally:
-            stop(burners)
+        for placement in placements:
+            burners = start_burners(args.busy * cores, own_session=placement == "own")
+            try:
+                time.sleep(1.0)
+                busy[placement] = measure(cases, args.reps, model_path, f"busy ({placement})")
+            finally:
+                stop(burners)
     finally:
         model_path.unlink()
-    print(f"\n{cores} cores; busy: {args.busy * cores} CPU-burning processes\n")
-    report(idle, busy)
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    shared = autogroup.read_text().strip() if autogroup.exists() else "absent"
+    print(
+        f"\n{cores} cores; busy: {args.busy * cores} CPU-burning processes; "
+        f"sched_autogroup_enabled: {shared}"
+    )
+    for placement in placements:
+        print(f"\nBusy with the {PLACEMENTS[placement]}:\n")
+        report(idle, busy[placement])
+    summary(idle, busy)
 
 
 if __name__ == "__main__":
