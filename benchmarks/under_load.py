@@ -4,8 +4,9 @@ Unlike the other scripts this one does not set BLAS threads: the API is timed in
 whose environment has no thread variables (OPENBLAS_NUM_THREADS, OMP_NUM_THREADS, MKL_NUM_THREADS
 removed), as a user gets it, and beside it a child with the one-thread environment the ``semlang``
 command sets for itself. Each child prints the median seconds per fit of every reference case (a
-compiled model fitted, with estimates and fit measures). Then the whole ``semlang fit`` command
-and a fresh interpreter's ``semlang.cfa()`` are timed on the Holzinger-Swineford CFA.
+compiled model fitted, with estimates and fit measures); the two children run in turn,
+``--rounds`` times. Then the whole ``semlang fit`` command and a fresh interpreter's
+``semlang.cfa()`` are timed in turn on the Holzinger-Swineford CFA.
 
 Both are run idle, then with ``--busy`` CPU-burning processes per core running. Printed: the
 seconds, busy / idle (goal: at most 1.5) and API / CLI (goal: at most 1).
@@ -21,8 +22,8 @@ single-threaded fit competes with every burner one to one (two burners per core 
 leave it 2/5 of a core: 2.5 times the idle time at best); ``both`` runs the two placements one
 after the other.
 
-    python benchmarks/under_load.py [--reps 10] [--busy 2] [--burners-session own|same|both]
-        [--cases hs_cfa poldem_sem]
+    python benchmarks/under_load.py [--reps 5] [--rounds 3] [--busy 2]
+        [--burners-session own|same|both] [--cases hs_cfa poldem_sem]
 """
 
 from __future__ import annotations
@@ -100,17 +101,15 @@ def per_fit(cases: list[str], reps: int, one_thread: bool) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def whole_process(command: list[str], one_thread: bool, reps: int) -> float:
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        subprocess.run(command, env=environment(one_thread), capture_output=True, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def whole_process(command: list[str], one_thread: bool) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, env=environment(one_thread), capture_output=True, check=True)
+    return time.perf_counter() - start
 
 
 def processes(model_path: Path, reps: int) -> dict[str, float]:
-    """Whole-process seconds: ``semlang fit`` and a fresh interpreter's ``semlang.cfa()``."""
+    """Whole-process seconds (medians, the two commands alternating): ``semlang fit`` and a
+    fresh interpreter's ``semlang.cfa()``."""
     data = ROOT / "semlang" / "datasets" / "HolzingerSwineford1939.csv"
     cli = [sys.executable, "-m", "semlang.cli", "fit", str(model_path), str(data), "--cfa"]
     api = [
@@ -119,16 +118,25 @@ def processes(model_path: Path, reps: int) -> dict[str, float]:
         f"import semlang; semlang.cfa(open({str(model_path)!r}).read(), "
         "semlang.datasets.load('HolzingerSwineford1939')).estimates()",
     ]
-    return {
-        "CLI semlang fit": whole_process(cli, False, reps),
-        "API semlang.cfa()": whole_process(api, False, reps),
-    }
+    times: dict[str, list[float]] = {"CLI semlang fit": [], "API semlang.cfa()": []}
+    for _ in range(reps):
+        times["CLI semlang fit"].append(whole_process(cli, False))
+        times["API semlang.cfa()"].append(whole_process(api, False))
+    return {name: statistics.median(seconds) for name, seconds in times.items()}
 
 
-def measure(cases: list[str], reps: int, model_path: Path, phase: str) -> dict[str, dict]:
+def measure(
+    cases: list[str], reps: int, rounds: int, model_path: Path, phase: str
+) -> dict[str, dict]:
+    """The API's and the CLI's children in turn, ``rounds`` times (so that a change in the
+    machine's other load falls on both), the median of each case over the rounds."""
+    api, cli = [], []
+    for _ in range(rounds):
+        api.append(per_fit(cases, reps, one_thread=False))
+        cli.append(per_fit(cases, reps, one_thread=True))
     out = {
-        "api": per_fit(cases, reps, one_thread=False),
-        "cli": per_fit(cases, reps, one_thread=True),
+        "api": {name: statistics.median(r[name] for r in api) for name in cases},
+        "cli": {name: statistics.median(r[name] for r in cli) for name in cases},
         "process": processes(model_path, max(reps // 2, 3)),
     }
     load = os.getloadavg()[0]
@@ -208,7 +216,8 @@ def summary(idle: dict, busy: dict[str, dict]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--reps", type=int, default=5, help="fits per case in each child")
+    parser.add_argument("--rounds", type=int, default=3, help="API and CLI children in turn")
     parser.add_argument("--busy", type=int, default=2, help="busy processes per core")
     parser.add_argument(
         "--burners-session",
@@ -231,12 +240,14 @@ def main(argv: list[str] | None = None) -> None:
     placements = ("own", "same") if args.burners_session == "both" else (args.burners_session,)
     busy = {}
     try:
-        idle = measure(cases, args.reps, model_path, "idle")
+        idle = measure(cases, args.reps, args.rounds, model_path, "idle")
         for placement in placements:
             burners = start_burners(args.busy * cores, own_session=placement == "own")
             try:
                 time.sleep(1.0)
-                busy[placement] = measure(cases, args.reps, model_path, f"busy ({placement})")
+                busy[placement] = measure(
+                    cases, args.reps, args.rounds, model_path, f"busy ({placement})"
+                )
             finally:
                 stop(burners)
     finally:

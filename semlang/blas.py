@@ -20,6 +20,7 @@ Worker processes of :mod:`semlang.runner` use one thread for their whole life (:
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -48,11 +49,32 @@ def _blas_controller() -> Any:
     scipy_loaded = "scipy.linalg" in sys.modules
     if _controller is None or (scipy_loaded and not _with_scipy):
         import numpy  # noqa: F401 (its BLAS library must be loaded before it is looked up)
-        from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
+        _controller = _new_controller()
         _with_scipy = scipy_loaded
     return _controller
+
+
+def _new_controller() -> Any:
+    """threadpoolctl's ThreadpoolController over the loaded libraries whose file name it would
+    take (a BLAS or OpenMP library's, or a symbolic link that may resolve to one): the full
+    look-up resolves the path of every loaded library, a hundred or more once pandas is loaded,
+    which was some 10 ms of a first fit. Should threadpoolctl's internals differ, its own."""
+    import threadpoolctl
+
+    known = getattr(threadpoolctl, "_ALL_CONTROLLERS", None)
+    base = threadpoolctl.ThreadpoolController
+    if not known or not hasattr(base, "_make_controller_from_path"):
+        return base()
+    prefixes = tuple(prefix for kind in known for prefix in kind.filename_prefixes)
+
+    class Controller(base):  # type: ignore[misc, valid-type]
+        def _make_controller_from_path(self, filepath: str) -> None:
+            name = os.path.basename(filepath).lower()
+            if name.startswith(prefixes) or os.path.islink(filepath):
+                super()._make_controller_from_path(filepath)
+
+    return Controller()
 
 
 @contextmanager

@@ -14,8 +14,9 @@ User mistakes raise a subclass of :class:`SemlangError`; anything else escaping 
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 from functools import cached_property
+
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ name.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from enum import Enum
 from typing import Any
 
 from semlang.errors import OptionError
+from semlang.records import dataclass
 
 
 class ModelType(Enum):
@@ -505,6 +505,8 @@ def _string_tuple(name: str, value: Any) -> tuple[str, ...]:
     if name == "group_equal":
         for item in items:
             if item not in GROUP_EQUAL_WORDS:
+                import difflib
+
                 close = difflib.get_close_matches(item, GROUP_EQUAL_WORDS, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else None
                 words = ", ".join(GROUP_EQUAL_WORDS)
@@ -525,6 +527,8 @@ def _enum_value(name: str, value: Any) -> Any:
         if member.value.lower() == text.lower():
             return member
     allowed = ", ".join(repr(m.value) for m in cls)
+    import difflib
+
     close = difflib.get_close_matches(text, [m.value for m in cls], n=1, cutoff=0.5)
     hint = f"did you mean {close[0]!r}?" if close else None
     raise OptionError(f"option {name!r} cannot be {value!r}; choose one of {allowed}", hint=hint)
@@ -532,5 +536,7 @@ def _enum_value(name: str, value: Any) -> Any:
 
 def _suggest(name: str) -> str | None:
     names = sorted(MODEL_OPTION_NAMES | FIT_OPTION_NAMES | RUN_OPTION_NAMES)
+    import difflib
+
     close = difflib.get_close_matches(name, names, n=1)
     return f"did you mean {close[0]!r}?" if close else None

@@ -9,12 +9,12 @@ selects the first ``n_observed`` rows. No data, no sympy: pure bookkeeping, buil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 
 from semlang.partable.table import BlockVariables, ParamRow
+from semlang.records import dataclass
 from semlang.syntax.ast import Op
 
 

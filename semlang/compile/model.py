@@ -8,14 +8,13 @@ one compiled model fits any number of data sets (simulations, bootstrap, groups 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from semlang.compile.layout import RamLayout, build_layout
 from semlang.compile.parameters import ParameterSpace, build_parameter_space
 from semlang.compile.ram import ExoValues, ImpliedMoments
 from semlang.partable.table import ParameterTable
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,6 +27,7 @@ from semlang.compile.symbolic import CompiledExpressions, linear_form
 from semlang.errors import ModelSpecificationError
 from semlang.lazy import LazyModule
 from semlang.partable.table import ParameterTable
+from semlang.records import dataclass
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
 

@@ -11,12 +11,13 @@ of p × n matrices and index gathers, and are summed into θ by index scatter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 
 import numpy as np
 
 from semlang.compile.layout import RamLayout
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ exogenous covariate, a name that is not in the model).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +19,7 @@ import pandas as pd
 
 from semlang.errors import DataError, OptionError
 from semlang.options import Missing
+from semlang.records import dataclass
 
 PARAMETERIZATIONS = ("delta", "theta")
 # lavaan's estimators for ordered data (least squares; ML is refused, as lavaan's sem())

@@ -19,10 +19,9 @@ N, no rows: :class:`MomentGroupData`, for fitting a model to moments) and
 from __future__ import annotations
 
 import csv
-import difflib
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +34,7 @@ from semlang.estimate.data_checks import check_column_types, check_variances
 from semlang.matrices import nearly_singular
 from semlang.options import Missing, ModelOptions
 from semlang.partable.table import ParameterTable
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True)
@@ -458,6 +458,8 @@ def _cluster_codes(frame: pd.DataFrame, column: str | None, keep: np.ndarray):
     if column is None:
         return None
     if column not in [str(c) for c in frame.columns]:
+        import difflib
+
         close = difflib.get_close_matches(column, [str(c) for c in frame.columns], n=3)
         raise DataError(
             f"cluster variable {column!r} is not a column of the data",
@@ -631,6 +633,8 @@ def check_names(frame: pd.DataFrame, table: ParameterTable) -> None:
     for name in table.observed:
         if name not in columns:
             span = table.variable_spans.get(name)
+            import difflib
+
             close = difflib.get_close_matches(name, columns, n=3)
             hint = (
                 ("close column names: " + ", ".join(close))
@@ -741,5 +745,7 @@ def _check_finite(values: np.ndarray, names) -> np.ndarray:
 
 
 def _close_columns(name: str, frame: pd.DataFrame) -> str | None:
+    import difflib
+
     close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=3)
     return ("close column names: " + ", ".join(close)) if close else None

@@ -8,7 +8,6 @@ Which discrepancy is minimized is the family's business (:mod:`semlang.estimate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +19,7 @@ from semlang.estimate.objective import Objective
 from semlang.estimate.optimize import OptimizationResult, minimize
 from semlang.estimate.start import start_values
 from semlang.options import FitOptions
+from semlang.records import dataclass
 
 if TYPE_CHECKING:
     from semlang.estimate.twolevel_objective import TwoLevelSample

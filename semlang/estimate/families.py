@@ -32,7 +32,6 @@ degrees of freedom live here too (:func:`moments_count`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from semlang.errors import NotSupportedError, OptionError
@@ -44,6 +43,7 @@ from semlang.options import (
     StandardErrors,
     Test,
 )
+from semlang.records import dataclass
 from semlang.syntax.ast import Op
 
 if TYPE_CHECKING:  # (annotations only: ``semlang check`` counts moments without numpy)

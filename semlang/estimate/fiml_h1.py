@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,6 +56,7 @@ from semlang.estimate.fiml import LOG_2PI, fiml_loglik, fiml_loglik_and_gradient
 from semlang.estimate.fiml_hessian import NEWTON_MAX_VARS, saturated_newton, split_moments
 from semlang.estimate.missing_patterns import MissingPatterns, vech
 from semlang.matrices import nearly_singular
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,7 +9,6 @@ values, fixed.x values and fit measures.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,6 +27,7 @@ from semlang.estimate.missing import (
 from semlang.estimate.normal_entries import NormalPieces, Piece
 from semlang.estimate.normal_loglik import loglik_normal
 from semlang.matrices import NotPositiveDefinite
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache, cached_property
 
 import numpy as np
 
 from semlang.errors import DataError
 from semlang.estimate.fiml_memory import check_fiml_memory, fiml_need, memory_error
+from semlang.records import dataclass
 
 
 @cache

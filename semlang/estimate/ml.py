@@ -8,7 +8,6 @@ expected information.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 from semlang.estimate.normal_entries import NormalPieces, Piece
 from semlang.estimate.normal_loglik import loglik_normal, saturated_loglik
 from semlang.matrices import NotPositiveDefinite, cholesky_inverse
+from semlang.records import dataclass
 
 __all__ = ["CompleteDataML", "NotPositiveDefinite", "cholesky_inverse"]
 

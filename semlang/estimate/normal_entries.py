@@ -10,7 +10,6 @@ derivatives of Σ and μ — that the objective collapses to θ.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +27,7 @@ from semlang.compile.ram import (
     zeros_unless_all,
 )
 from semlang.matrices import cholesky_inverse
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True)

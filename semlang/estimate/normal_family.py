@@ -25,17 +25,20 @@ log-likelihoods, where that term cancels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semlang.compile.ram import ExoValues
 from semlang.estimate.data import GroupData
 from semlang.estimate.families import H1Moments, Statistics
-from semlang.estimate.fiml_objective import FimlDiscrepancy
 from semlang.estimate.ml import CompleteDataML
 from semlang.estimate.objective import Objective
 from semlang.options import Information
+from semlang.records import dataclass
+
+if TYPE_CHECKING:
+    from semlang.estimate.fiml_objective import FimlDiscrepancy
 
 
 def exo_values(layout, mean: np.ndarray, cov: np.ndarray) -> ExoValues:
@@ -72,7 +75,9 @@ class NormalML:
         for layout, group in zip(model.layouts, sample.groups, strict=True):
             weight = group.nobs / ntotal
             discrepancy: FimlDiscrepancy | CompleteDataML
-            if group.has_missing:
+            if group.has_missing:  # (FIML's modules are imported only for data with holes)
+                from semlang.estimate.fiml_objective import FimlDiscrepancy
+
                 discrepancy = FimlDiscrepancy.from_group(group, weight, ntotal)
             else:
                 discrepancy = CompleteDataML(

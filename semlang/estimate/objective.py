@@ -25,13 +25,13 @@ linear functional θ ↦ tr(G Σ(θ)) + gᵀμ(θ), written with B = (I − A)�
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from semlang.compile.ram import ExoValues, ImpliedMoments, collapse_into, gather
 from semlang.matrices import NotPositiveDefinite
+from semlang.records import dataclass
 
 
 class _Space(Protocol):

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -38,6 +38,7 @@ from semlang import cholesky as lapack  # (numpy's LAPACK: no scipy on the fit's
 from semlang import cholesky as linalg
 from semlang.estimate.objective import Objective
 from semlang.lazy import LazyModule
+from semlang.records import dataclass
 
 optimize = LazyModule("scipy.optimize")  # the fallbacks and constrained steps only
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from semlang.options import ModelOptions
 from semlang.partable.efa_blocks import EfaSet, constrain, efa_factors
 from semlang.partable.user_rows import UserRow
 from semlang.partable.vnames import VariableRoles
+from semlang.records import dataclass
 from semlang.syntax.ast import Op
 
 _COV, _INT, _MEASURED = Op.COVARIANCE, Op.INTERCEPT, Op.MEASURED

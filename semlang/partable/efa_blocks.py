@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 
 from semlang.errors import ModelSpecificationError
+from semlang.records import dataclass
 from semlang.syntax import ast
 from semlang.syntax.ast import ModifierKind, Op
 

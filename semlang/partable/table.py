@@ -8,15 +8,15 @@ k), ``value`` (a fixed row's value; NaN for ``exo`` rows, filled from the data a
 
 from __future__ import annotations
 
-import html
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from semlang.errors import Source, Span
 from semlang.options import ModelOptions
+from semlang.records import dataclass
 from semlang.syntax import ast
 from semlang.syntax.ast import Op
 
@@ -245,4 +245,6 @@ class ParameterTable:
         return f"{self._title()}\n{self._shown().to_string(index=False)}"
 
     def _repr_html_(self) -> str:
+        import html
+
         return f"<p>{html.escape(self._title())}</p>\n{self._shown().to_html(index=False)}"

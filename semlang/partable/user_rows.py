@@ -10,9 +10,10 @@ element") and misplaced statements raise located errors.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from semlang.errors import ModelSpecificationError, NotSupportedError, SemlangWarning, Span
+from semlang.records import dataclass
 from semlang.syntax import ast
 from semlang.syntax.ast import ModifierKind, Op
 

@@ -10,9 +10,9 @@ These roles decide which default parameters a block gets.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from semlang.records import dataclass
 from semlang.syntax.ast import Op
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -26,6 +26,7 @@ from semlang.estimate.data import SampleData
 from semlang.estimate.estimator import Estimation
 from semlang.estimate.families import EstimationFamily, Statistics
 from semlang.options import FitOptions, StandardErrors
+from semlang.records import dataclass
 from semlang.results import inference
 from semlang.syntax.ast import Op
 

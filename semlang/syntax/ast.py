@@ -9,11 +9,11 @@ Input: nothing (these are the node types). Output of :mod:`semlang.syntax.transf
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, TypeVar
 
 from semlang.errors import Source, Span
+from semlang.records import dataclass
 
 if TYPE_CHECKING:
     import sympy

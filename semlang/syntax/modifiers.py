@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from semlang.errors import ModelSyntaxError, NotSupportedError, Source, Span
+from semlang.records import dataclass
 from semlang.syntax import ast
 
 

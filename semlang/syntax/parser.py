@@ -100,12 +100,15 @@ def variable_names(value: str | Sequence[str] | None, what: str) -> tuple[str, .
 
 
 def grammar_text() -> str:
-    """The grammar, from the installed package or (in a source checkout) from ``grammar/``."""
+    """The grammar, from the installed package or (in a source checkout) from ``grammar/``;
+    through importlib.resources only for a package that is not plain files (a zip): its readers
+    cost a few milliseconds of the first parse."""
+    package = Path(__file__).resolve().parents[1]
+    for path in (package / "grammar", package.parent / "grammar"):
+        if (path / "semlang.lark").is_file():
+            return (path / "semlang.lark").read_text(encoding="utf-8")
     packaged = resources.files("semlang") / "grammar" / "semlang.lark"
-    if packaged.is_file():
-        return packaged.read_text(encoding="utf-8")
-    source_tree = Path(__file__).resolve().parents[2] / "grammar" / "semlang.lark"
-    return source_tree.read_text(encoding="utf-8")
+    return packaged.read_text(encoding="utf-8")
 
 
 # How the parser is built (the post-lexer and positions are passed again when the tables load).

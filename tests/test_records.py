@@ -1,0 +1,147 @@
+"""semlang.records.dataclass makes the classes the standard library's dataclass makes."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import inspect
+import pickle
+
+import pytest
+
+from semlang import records
+
+
+def _pair(**options):
+    """The same class body decorated by the standard library and by semlang.records."""
+    made = []
+    for decorate in (dataclasses.dataclass, records.dataclass):
+
+        @decorate(**options)
+        class Point:
+            x: int
+            y: str = "a"
+            z: list = dataclasses.field(default_factory=list)
+            hidden: float = dataclasses.field(default=0.5, repr=False, compare=False)
+
+        made.append(Point)
+    return made
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"frozen": True}, {"frozen": True, "eq": False}, {"repr": False}, {"eq": False}],
+)
+def test_same_behaviour_as_the_standard_library(options):
+    standard, fast = _pair(**options)
+    assert str(inspect.signature(standard)) == str(inspect.signature(fast))
+    assert [f.name for f in dataclasses.fields(fast)] == ["x", "y", "z", "hidden"]
+    assert dataclasses.is_dataclass(fast)
+    for name in ("init", "repr", "eq", "frozen"):
+        assert getattr(fast.__dataclass_params__, name) == getattr(
+            standard.__dataclass_params__, name
+        )
+    a, b = standard(1, z=[2]), fast(1, z=[2])
+    if options.get("repr", True):
+        assert repr(a) == repr(b) == "_pair.<locals>.Point(x=1, y='a', z=[2])"
+    else:
+        assert repr(b).startswith("<") and "Point object at" in repr(b)
+    assert dataclasses.asdict(a) == dataclasses.asdict(b)
+    assert (fast(1) == fast(1)) is (standard(1) == standard(1))
+    assert (fast(1, hidden=2.0) == fast(1)) is (standard(1, hidden=2.0) == standard(1))
+    assert fast(1) != fast(2)
+    assert fast(1).z is not fast(1).z  # a new list each time
+    assert (fast.__hash__ is None) is (standard.__hash__ is None)
+    if fast.__hash__ is not None and options.get("frozen") and options.get("eq", True):
+        assert hash(fast(1, z=(), hidden=1.0)) == hash(fast(1, z=(), hidden=2.0))
+        assert len({fast(1, z=()), fast(1, z=()), fast(2, z=())}) == 2
+        with pytest.raises(TypeError, match="unhashable"):
+            hash(fast(1))  # a list inside, as with the standard library's
+    assert dataclasses.replace(b, y="b") == fast(1, "b", [2]) or not options.get("eq", True)
+    assert fast.__match_args__ == standard.__match_args__
+    assert copy.deepcopy(b).z == [2]
+    if options.get("frozen"):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            b.x = 3
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            del b.y
+    else:
+        b.x = 3
+        assert b.x == 3
+
+
+def test_tuple_comparison_as_the_standard_library():
+    nan = float("nan")
+    for decorate in (dataclasses.dataclass, records.dataclass):
+
+        @decorate(frozen=True)
+        class One:
+            value: float
+
+        assert One(nan) == One(nan)  # the same object: equal inside a tuple
+        assert One(1.0) != One(2.0)
+        assert One(1.0) != (1.0,)
+
+
+@records.dataclass(frozen=True)
+class Picklable:
+    a: int
+    b: tuple = ()
+
+
+def test_pickle_and_post_init():
+    assert pickle.loads(pickle.dumps(Picklable(1, (2,)))) == Picklable(1, (2,))
+    seen = []
+
+    @records.dataclass(frozen=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self):
+            seen.append(self.a)
+
+    Checked(4)
+    assert seen == [4]
+
+
+def test_own_methods_are_kept_and_the_rest_goes_to_the_standard_library():
+    @records.dataclass(frozen=True)
+    class Own:
+        a: int
+
+        def __repr__(self):
+            return "own"
+
+        def __eq__(self, other):
+            return True
+
+    assert repr(Own(1)) == "own" and Own(1) == Own(2)
+    assert hash(Own(1)) == hash(Own(1))
+
+    @records.dataclass(frozen=True, slots=True)
+    class Slotted:
+        a: int
+
+    assert Slotted.__slots__ == ("a",)
+
+    @records.dataclass(frozen=True)
+    class Child(Picklable):
+        c: int = 0
+
+    assert Child(1, (), 2).c == 2 and [f.name for f in dataclasses.fields(Child)] == ["a", "b", "c"]
+
+
+def test_a_field_named_self():
+    @records.dataclass(frozen=True)
+    class Odd:
+        self: int
+
+    assert Odd(self=3).self == 3
+
+
+def test_mutable_default_refused_as_by_the_standard_library():
+    with pytest.raises(ValueError, match="mutable default"):
+
+        @records.dataclass
+        class Bad:
+            a: list = []  # noqa: RUF012
