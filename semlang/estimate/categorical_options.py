@@ -10,7 +10,6 @@ exogenous covariate, a name that is not in the model).
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import replace
 from typing import Any
 
@@ -131,6 +130,8 @@ def check_group_categories(frame: pd.DataFrame, options) -> None:
 
 
 def _close(name: str, names: list[str]) -> str | None:
+    import difflib
+
     close = difflib.get_close_matches(name, [str(n) for n in names], n=1)
     return f"did you mean {close[0]!r}?" if close else None
 

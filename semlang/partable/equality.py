@@ -8,7 +8,6 @@ same value. Then the ``:=``, ``==``, ``<`` and ``>`` rows, with every name they 
 
 from __future__ import annotations
 
-import difflib
 from collections import Counter
 from collections.abc import Sequence
 
@@ -98,6 +97,8 @@ def _check_partial(partial: set[str], rows: list[ParamRow]) -> None:
     """Every ``group_partial`` entry must name a parameter of the model."""
     names = sorted({row.name for row in rows if row.is_model_parameter})
     for name in sorted(partial - set(names)):
+        import difflib
+
         close = difflib.get_close_matches(name, names, n=1)
         raise OptionError(
             f"group_partial names {name!r}, which is not a parameter of the model",
@@ -232,6 +233,8 @@ def _model_row(k: int, lhs: str, op: Op, rhs: str, statement, label: str = "") -
 def _check_names(expr: ast.Expr, known: set[str], source: Source, where: str) -> None:
     for symbol in ast.symbols_of(expr):
         if symbol.name not in known:
+            import difflib
+
             close = difflib.get_close_matches(symbol.name, sorted(known), n=1)
             hint = (
                 f"did you mean {close[0]!r}?"
