@@ -54,9 +54,9 @@ def _covered(cls: type, options: dict[str, Any]) -> bool:
     own = cls.__dict__
     if options.get("frozen") and ("__setattr__" in own or "__delattr__" in own):
         return False
-    for annotation in own.get("__annotations__", {}).values():
-        if any(word in str(annotation) for word in _NOT_COVERED):
-            return False
+    annotations = "\n".join(map(str, own.get("__annotations__", {}).values()))
+    if any(word in annotations for word in _NOT_COVERED):
+        return False
     for value in own.values():
         if isinstance(value, dataclasses.Field) and (not value.init or value.kw_only is True):
             return False

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import inspect
 import pickle
+from typing import ClassVar
 
 import pytest
 
@@ -145,3 +146,17 @@ def test_mutable_default_refused_as_by_the_standard_library():
         @records.dataclass
         class Bad:
             a: list = []  # noqa: RUF012
+
+
+def test_class_and_init_variables_as_the_standard_library():
+    @records.dataclass
+    class Scaled:
+        a: int
+        kind: ClassVar[str] = "scaled"
+        scale: dataclasses.InitVar[int] = 1
+
+        def __post_init__(self, scale):
+            self.a *= scale
+
+    assert Scaled(2, 3).a == 6 and Scaled(2).kind == "scaled"
+    assert [f.name for f in dataclasses.fields(Scaled)] == ["a"]

@@ -163,6 +163,35 @@ def test_the_fit_command_needs_no_scipy(tmp_path):
     assert _modules_after(code) == {"numpy", "pandas"}
 
 
+def test_complete_data_imports_none_of_fimls_modules():
+    probe = (
+        "import sys, numpy as np, semlang\n"
+        "data = semlang.datasets.load('HolzingerSwineford1939')\n"
+        f"semlang.cfa({HS!r}, data)\n"
+        "print('FIML:', 'semlang.estimate.fiml_objective' in sys.modules)\n"
+        "data.loc[0, 'x1'] = np.nan\n"
+        f"semlang.cfa({HS!r}, data, missing='ml')\n"
+        "print('FIML:', 'semlang.estimate.fiml_objective' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert [line for line in done.stdout.splitlines() if line.startswith("FIML:")] == [
+        "FIML: False",
+        "FIML: True",
+    ]
+
+
+def test_the_controller_finds_the_blas_libraries_threadpoolctl_finds():
+    import scipy.linalg  # noqa: F401 (its BLAS too)
+
+    def libraries(controller):
+        return sorted((lib["filepath"], lib["internal_api"]) for lib in controller.info())
+
+    assert libraries(blas._new_controller()) == libraries(ThreadpoolController())
+    assert any(api == "openblas" for _, api in libraries(blas._new_controller()))
+
+
 def test_scipys_blas_is_limited_too_once_it_is_imported(two_threads):
     # (the fixture has imported scipy.linalg; a controller made before that is made again)
     blas._controller, blas._with_scipy = None, False
