@@ -49,7 +49,7 @@ def path(name: str) -> Path:
             f"no shipped data set called {name!r}",
             hint="choose one of: " + ", ".join(names()),
         )
-    here = Path(__file__).with_name(file)
+    here = Path(__file__).parent / file
     if here.exists():  # a package of plain files (importlib.resources' readers cost milliseconds)
         return here
     with resources.as_file(resources.files(__name__) / file) as found:
