@@ -32,7 +32,13 @@ def render(result, cutoff: float, dot_cutoff: float, alpha_level: float, nd: int
     first = fits[0]
     lines = [f"semlang {__version__} -- exploratory factor analysis", ""]
     lines += _header(first, nd)
-    lines += ["", f"  {'Number of observations':<33}{first.nobs:>{19 + max(0, nd - 3) * 4}}"]
+    width = 19 + max(0, nd - 3) * 4
+    total = getattr(first, "ntotal", None)  # rows with a missing value deleted: both counts
+    if total is not None and total != first.nobs:
+        lines += ["", " " * 35 + f"{'Used':>{width}}{'Total':>12}"]
+        lines += [f"  {'Number of observations':<33}{first.nobs:>{width}}{total:>12}"]
+    else:
+        lines += ["", f"  {'Number of observations':<33}{first.nobs:>{width}}"]
     lines += ["", "Overview models:" if len(fits) > 1 else "Fit measures:"]
     lines += _matrix_lines(result.fit_table(), nd, shift=2)
     lines += ["", "Eigenvalues correlation matrix:", ""]
@@ -48,7 +54,7 @@ def render(result, cutoff: float, dot_cutoff: float, alpha_level: float, nd: int
 
 def _header(fit, nd: int) -> list[str]:
     r = fit.rotation
-    rows = [("Estimator", fit.estimator)]
+    rows = [("Estimator", fit.summary_estimator)]
     if r.method == "none":
         rows.append(("Rotation method", "NONE"))
     else:
