@@ -5,7 +5,8 @@ Each fit extracts the unrotated ML or ULS solution (:mod:`.extraction`), rotates
 (:mod:`.rotation`, the standardized loadings by default as lavaan's std.ov), computes the
 standard errors of the rotated parameters (:mod:`.inference`) and the fit measures
 (:mod:`.measures`). lavaan fits the same model as a SEM with an echelon-identified loading
-matrix; the minimum, and so every number, is the same.
+matrix; the minimum, and so every number, is the same. Ordered items (``ordered=``) are fitted
+that way, as lavaan does: :mod:`.ordered`.
 """
 
 from __future__ import annotations
