@@ -57,6 +57,11 @@ efa_case("hs3_oblimin", hs3[items], hs3_text, 3L, "oblimin", ordered = items)
 efa_case("hs3_varimax_ulsmv", hs3[items], hs3_text, 1:3, "varimax", ordered = TRUE,
          estimator = "ULSMV")
 efa_case("bfi_geomin", bfi, bfi_text, 5L, "geomin", ordered = TRUE)
+hs_mixed <- hs3[items]
+hs_mixed[paste0("x", 4:9)] <- hs[paste0("x", 4:9)]
+efa_case("mixed_geomin", hs_mixed, paste("hs_cut3's x1..x3 (ordered) with the original x4..x9",
+         "(continuous)"), 3L, "geomin", ordered = c("x1", "x2", "x3"))
+efa_case("hs3_none_dwls", hs3[items], hs3_text, 2L, "none", ordered = TRUE, estimator = "DWLS")
 
 # an ESEM with ordered indicators and a structural part
 structural <- '

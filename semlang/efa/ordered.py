@@ -108,8 +108,8 @@ def _rotation(fit, L: np.ndarray, Phi: np.ndarray) -> Rotation:
     blocks = getattr(fit, "block_rotations", ())
     if blocks:
         return dataclasses.replace(blocks[0].rotation, loadings=L, factor_cor=Phi)
-    m = L.shape[1]
-    return Rotation(L, np.eye(m), Phi, float("nan"), True, "none", True, "none")
+    m = L.shape[1]  # (lavaan's rotation "none" is not orthogonal: its summary shows Φ = I)
+    return Rotation(L, np.eye(m), Phi, float("nan"), True, "none", m < 2, "none")
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,9 +162,6 @@ class OrderedEfaFit(EfaFit):
         of a rotated model (:func:`lavaan_standardized_se`)."""
         if self.se is None:
             return None
-        if not hasattr(self.sem_fit, "unrotated"):  # rotation="none": the delta method
-            frame = self.sem_fit.standardized_solution().set_index(["lhs", "op", "rhs"])
-            return frame.loc[self._keys(), "se"].to_numpy(dtype=float)
         return lavaan_standardized_se(self)
 
     @property
@@ -195,18 +192,24 @@ def lavaan_standardized_se(efa_fit: OrderedEfaFit, eps: float = 1e-3) -> np.ndar
     0.6.14 gets them for a rotated model: the delta method from the unrotated parameters x and
     their covariance matrix, the Jacobian by forward differences of step ``eps`` (numDeriv's
     "simple"), each evaluation rotating the unrotated loadings A(x) again from the final
-    rotation matrix (:func:`~semlang.efa.rotation.rerotate`). In the delta parameterization an
+    rotation matrix (:func:`~semlang.efa.rotation.rerotate`). Unrotated (``rotation="none"``),
+    lavaan's Jacobian is exact; here central differences. In the delta parameterization an
     ordered item's variance is 1 whatever x, its residual variance 1 − ‖a_i‖²; a continuous
     item's is ‖a_i‖² + θ_i."""
     from semlang.esem.rotate import _corner_signs
 
     from .rotation import rerotate
 
-    unrotated = efa_fit.sem_fit.unrotated
+    rotated = hasattr(efa_fit.sem_fit, "unrotated")
+    unrotated = efa_fit.sem_fit.unrotated if rotated else efa_fit.sem_fit
     names, m = list(efa_fit.variables), efa_fit.nfactors
     loadings, residuals = _unrotated_rows(unrotated.table, names, m)
     x = np.asarray(unrotated.theta, dtype=float)
-    points = np.vstack([x, x + eps * np.eye(x.size)])
+    if not rotated:
+        eps = 1e-6
+        points = np.vstack([x + eps * np.eye(x.size), x - eps * np.eye(x.size)])
+    else:
+        points = np.vstack([x, x + eps * np.eye(x.size)])
     A = np.zeros((points.shape[0], len(names), m))
     for i, k, free in loadings:
         A[:, i, k] = points[:, free]
@@ -215,10 +218,13 @@ def lavaan_standardized_se(efa_fit: OrderedEfaFit, eps: float = 1e-3) -> np.ndar
     for i, free in residuals:
         theta[:, i] = points[:, free]
     variance = communality + theta
-    block = efa_fit.sem_fit.block_rotations[0].rotation
-    signs = _corner_signs(A[0])
-    ov_var = variance if efa_fit.options.get("std_ov", True) else None
-    L, Phi = rerotate(A * signs, block, ov_var, efa_fit.options)
+    if rotated:
+        block = efa_fit.sem_fit.block_rotations[0].rotation
+        signs = _corner_signs(A[0])
+        ov_var = variance if efa_fit.options.get("std_ov", True) else None
+        L, Phi = rerotate(A * signs, block, ov_var, efa_fit.options)
+    else:
+        L, Phi = A, np.broadcast_to(np.eye(m), (points.shape[0], m, m))
     sd = np.sqrt(variance)
     lower = [(j, k) for k in range(m) for j in range(k + 1, m)]
     orthogonal = efa_fit.orthogonal_layout
@@ -227,7 +233,10 @@ def lavaan_standardized_se(efa_fit: OrderedEfaFit, eps: float = 1e-3) -> np.ndar
                         [] if orthogonal else [Phi[n][j, k] for j, k in lower]])
         for n in range(points.shape[0])
     ])  # fmt: skip
-    J = ((values[1:] - values[0]) / eps).T
+    if rotated:
+        J = ((values[1:] - values[0]) / eps).T
+    else:
+        J = ((values[: x.size] - values[x.size :]) / (2.0 * eps)).T
     V = np.asarray(unrotated.vcov, dtype=float)
     return np.sqrt(np.maximum(np.diag(J @ V @ J.T), 0.0))
 

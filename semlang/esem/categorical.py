@@ -52,6 +52,42 @@ def residual_matrices(model, objective):
     return residuals
 
 
+def reflect_to_start(fit):
+    """``rotation="none"``: the unrotated solution with lavaan's signs. lavaan starts each efa
+    block from the ML factor extraction of its indicators' sample correlations (polychoric for
+    ordered ones) in the echelon form, and its optimizer keeps each factor's orientation, even
+    where the first free loading crosses zero: each factor is reflected to agree with that
+    start (a positive sum of products with the start's loadings)."""
+    import dataclasses
+
+    from semlang.efa.extraction import extract
+    from semlang.esem.rotate import _carry, _sets_of
+
+    objective = fit.estimation.objective
+    theta = np.array(fit.theta, dtype=float)
+    changed = False
+    for k, layout in enumerate(fit.model.layouts):
+        cat = objective.discrepancies[k].cat
+        A, S, m = fill_matrices(layout, fit.theta, objective.exo[k])
+        position = {int(j): i for i, j in enumerate(cat.y)}  # RAM index -> statistics' index
+        K = np.eye(layout.n)
+        for _, rows, cols in _sets_of(fit.model, k):
+            index = [position[int(r)] for r in rows]
+            cov = objective.discrepancies[k].stats.cov[np.ix_(index, index)]
+            sd = np.sqrt(np.diag(cov))
+            start = extract(cov / np.outer(sd, sd), len(cols), "ML").loadings
+            agree = np.sum(A[np.ix_(rows, cols)] * start, axis=0)
+            signs = np.where(agree < 0, -1.0, 1.0)
+            K[cols, cols] = signs
+            changed = changed or bool(np.any(signs < 0))
+        _carry(K, A, S, m, layout, theta)
+    if not changed:
+        return fit
+    phi = fit.model.space.phi_from_theta(theta)
+    estimation = dataclasses.replace(fit.estimation, theta=theta, phi=phi)
+    return dataclasses.replace(fit, estimation=estimation)
+
+
 @dataclass(frozen=True, eq=False)
 class RotatedCategoricalFit(RotatedFit, CategoricalFit):
     """A rotated solution of ordered-categorical data (see the module docstring)."""
