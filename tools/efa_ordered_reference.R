@@ -63,29 +63,37 @@ efa_case("mixed_geomin", hs_mixed, paste("hs_cut3's x1..x3 (ordered) with the or
          "(continuous)"), 3L, "geomin", ordered = c("x1", "x2", "x3"))
 efa_case("hs3_none_dwls", hs3[items], hs3_text, 2L, "none", ordered = TRUE, estimator = "DWLS")
 
-# an ESEM with ordered indicators and a structural part
+# exploratory SEMs with ordered indicators: a structural part; one block by group; the theta
+# parameterization
 structural <- '
   efa("b1")*f1 + efa("b1")*f2 =~ x1 + x2 + x3 + x4 + x5 + x6
   speed =~ x7 + x8 + x9
   speed ~ f1 + f2
 '
-set.seed(20240101L)
-out <- fit_with_warnings("sem", structural, hs3, list(ordered = items))
-fit <- out$fit
-pt <- parTable(fit)
-keep <- pt$op %in% c("=~", "~", "~~", "|")
-write_case(list(
-  name = "esem_hs3_structural", about = "the structural ESEM of esem_hs_structural on hs_cut3, WLSMV",
-  fun = "sem", data = hs3_text, model = structural, options = list(ordered = items),
-  nobs = lavInspect(fit, "nobs"), converged = lavInspect(fit, "converged"),
-  warnings = out$warnings, estimates = estimates(fit),
-  se_std = standardizedSolution(fit)$se,
-  fit_measures = safely(fitMeasures(fit)),
-  unrotated = data.frame(lhs = pt$lhs[keep], op = pt$op[keep], rhs = pt$rhs[keep],
-                         est = pt$est.unrotated[keep]),
-  summary = capture.output(summary(fit, fit.measures = TRUE, standardized = TRUE))),
-  "esem_hs3_structural")
-cat("esem_hs3_structural\n")
+esem3 <- 'efa("efa1")*f1 + efa("efa1")*f2 + efa("efa1")*f3 =~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9'
+esem_case <- function(name, about, fun, model, options) {
+  set.seed(20240101L)
+  out <- fit_with_warnings(fun, model, hs3, options)
+  fit <- out$fit
+  pt <- parTable(fit)
+  keep <- pt$op %in% c("=~", "~", "~~", "|")
+  write_case(list(
+    name = name, about = about, fun = fun, data = hs3_text, model = model, options = options,
+    nobs = lavInspect(fit, "nobs"), converged = lavInspect(fit, "converged"),
+    warnings = out$warnings, estimates = estimates(fit),
+    se_std = standardizedSolution(fit)$se,
+    fit_measures = safely(fitMeasures(fit)),
+    unrotated = data.frame(lhs = pt$lhs[keep], op = pt$op[keep], rhs = pt$rhs[keep],
+                           group = pt$group[keep], est = pt$est.unrotated[keep]),
+    summary = capture.output(summary(fit, fit.measures = TRUE, standardized = TRUE))), name)
+  cat(name, "\n")
+}
+esem_case("esem_hs3_structural", "the structural ESEM of esem_hs_structural on hs_cut3, WLSMV",
+          "sem", structural, list(ordered = items))
+esem_case("esem_hs3_theta", "one efa block of 3 factors on hs_cut3, WLSMV, theta parameterization",
+          "cfa", esem3, list(ordered = items, parameterization = "theta"))
+esem_case("esem_hs3_groups", "one efa block of 3 factors on hs_cut3 by school, WLSMV",
+          "cfa", esem3, list(ordered = items, group = "school"))
 
 # bad input: lavaan's messages
 err <- function(expr) tryCatch({ expr; NA }, error = function(e) conditionMessage(e))
