@@ -241,3 +241,13 @@ def test_ordered_needs_the_data():
     cov = hs3()[ITEMS].cov()
     with pytest.raises(semlang.OptionError, match="ordered= needs the data"):
         semlang.efa(sample_cov=cov, sample_nobs=301, nfactors=2, ordered=True)
+
+
+def test_ordered_categorical_columns_are_ordered_without_being_named():
+    data = hs3()[ITEMS].apply(lambda c: pd.Categorical(c, ordered=True))
+    fit = semlang.efa(data, nfactors=3)[3]
+    assert fit.estimator == "WLSMV"
+    ref = by_key(case("hs3_geomin")["fits"]["nf3"]["estimates"])
+    mine = by_key(fit.estimates().to_dict("records"))
+    for at in [("f1", "=~", "x1"), ("x9", "|", "t2"), ("f2", "~~", "f3")]:
+        assert_matches("est", mine[at]["est"], ref[at]["est"], str(at))

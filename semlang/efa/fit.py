@@ -43,8 +43,9 @@ def efa(
 ) -> EfaList:
     """Exploratory factor analysis as lavaan's ``efa()``.
 
-    ``data``: a DataFrame (numeric columns; rows with a missing value are dropped, lavaan's
-    listwise default) or None with ``sample_cov`` and ``sample_nobs``. ``nfactors``: an int or
+    ``data``: a DataFrame (numeric columns, or pandas ordered Categoricals, which are taken as
+    ordered; rows with a missing value are dropped, lavaan's listwise default) or None with
+    ``sample_cov`` and ``sample_nobs``. ``nfactors``: an int or
     several (``range(1, 6)``). ``rotation``: none, varimax, quartimax, orthomax, oblimin,
     quartimin, geomin, promax, entropy, bentler, cf (and cf-quartimax, cf-varimax, cf-equamax,
     cf-parsimax, cf-facparsim), oblimax, target, pst, bi-quartimin, bi-geomin, infomax,
@@ -55,7 +56,7 @@ def efa(
     orthomax_gamma, cf_gamma, promax_kappa, target, target_mask, rstarts, algorithm, reflect,
     order_lv_by, gpa_tol, tol, max_iter, warn) and ``seed`` for the random starts.
     """
-    if _has_ordered(ordered):
+    if _has_ordered(ordered) or _ordered_columns(data, variables):
         return _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args,
                             variables, sample_cov, se)  # fmt: skip
     estimator = "ML" if estimator is None else str(estimator).upper()
@@ -69,6 +70,17 @@ def efa(
     counts = _check_nfactors(nfactors, len(names))
     fits = {m: _fit_one(names, S, nobs, m, rotation, estimator, options, se) for m in counts}
     return EfaList(fits)
+
+
+def _ordered_columns(data, variables) -> list[str]:
+    """The columns of the items that are pandas ordered Categoricals (ordered without being
+    named, as in cfa() and sem())."""
+    if not isinstance(data, pd.DataFrame):
+        return []
+    names = list(variables) if variables is not None else list(data.columns)
+    kinds = {c: data[c].dtype for c in names if c in data.columns}
+    return [str(c) for c, kind in kinds.items()
+            if isinstance(kind, pd.CategoricalDtype) and kind.ordered]  # fmt: skip
 
 
 def _has_ordered(ordered) -> bool:
@@ -87,7 +99,8 @@ def _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args, va
     rotation_options(rotation, rotation_args)  # a mistake stops before any fitting
     frame = _frame(data, variables)
     names = [str(c) for c in frame.columns]
-    items = ordered_names(ordered, names)
+    given = ordered_names(ordered, names) if _has_ordered(ordered) else []
+    items = given + [c for c in _ordered_columns(frame, None) if c not in given]
     counts = _check_nfactors(nfactors, len(names))
     return fit_ordered(frame, names, items, counts, rotation, rotation_args, estimator, se)
 
