@@ -251,3 +251,15 @@ def test_ordered_categorical_columns_are_ordered_without_being_named():
     mine = by_key(fit.estimates().to_dict("records"))
     for at in [("f1", "=~", "x1"), ("x9", "|", "t2"), ("f2", "~~", "f3")]:
         assert_matches("est", mine[at]["est"], ref[at]["est"], str(at))
+
+
+def test_without_standard_errors_and_promax():
+    data = hs3()[ITEMS]
+    quiet = semlang.efa(data, nfactors=3, ordered=True, se=False)[3]
+    assert quiet.se is None and quiet.se_std is None
+    ref = by_key(case("hs3_geomin")["fits"]["nf3"]["estimates"])
+    assert_matches("est", quiet.loadings.loc["x9", "f3"], ref[("f3", "=~", "x9")]["est"], "x9")
+    assert "Standardized loadings:\n" in quiet.summary()  # no stars without standard errors
+    promax = semlang.efa(data, nfactors=2, ordered=True, rotation="promax")[2]
+    assert promax.se is None  # promax minimizes no criterion (efa() of continuous items, too)
+    assert "Rotation algorithm (rstarts)              PROMAX (0)" in promax.summary()

@@ -153,8 +153,11 @@ class OrderedEfaFit(EfaFit):
 
     @cached_property
     def se(self) -> np.ndarray | None:
-        values = self._column("se")
-        return None if np.isnan(values).all() else values
+        """None without standard errors (``se=False``) and for promax (as efa() of continuous
+        items)."""
+        if self.sem_fit.options.se.value == "none" or self.rotation.method == "promax":
+            return None
+        return self._column("se")
 
     @cached_property
     def se_std(self) -> np.ndarray | None:

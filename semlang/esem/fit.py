@@ -77,6 +77,10 @@ class RotatedFit(Fit):
     rotation_residuals = None
 
     def _bordered(self, nobs: int) -> np.ndarray:
+        if self.rotation is not None and self.rotation.method == "promax":
+            # promax minimizes no criterion: no first-order conditions border the information
+            # (efa() gives promax no standard errors either)
+            return np.full((self.model.n_phi, self.model.n_phi), np.nan)
         objective, phi = self.estimation.objective, self.estimation.phi
         info = inference.information_per_observation(objective, phi, self.options.information)
         space = self.model.space
