@@ -183,7 +183,7 @@ def test_lrt_of_the_invariance_sequence():
                 assert_matches(kind, actual, value, f"{column} {k}")
 
 
-@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs2_wlsmv", "mixed_cfa_wlsmv"])
+@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs2_wlsmv", "mixed_cfa_wlsmv", "hs3_theta"])
 def test_ebm_factor_scores(name):
     """lavPredict's default for ordered data: the posterior modes (EBM), first 20 rows."""
     scores = fit_case(name, lavaan_statistics=False).predict()

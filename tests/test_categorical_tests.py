@@ -42,7 +42,8 @@ def test_satorra_bentler_2001_difference(estimator):
                 assert_matches(kind, actual, value, f"{estimator} {column} {k}")
 
 
-@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs3_theta", "mixed_wlsmv"])
+@pytest.mark.parametrize("name", ["hs3_wlsmv", "hs3_theta", "mixed_wlsmv",
+                                  "hs3_groups_thresholds"])  # fmt: skip
 def test_standardized_solution_standard_errors(name):
     """The derived values (residual variances of y* in the delta parameterization, scale factors
     in the theta one) move with θ, as in lavaan's numerical Jacobian."""
@@ -50,9 +51,11 @@ def test_standardized_solution_standard_errors(name):
     fit = fit_case(name, lavaan_statistics=False)
     for kind in ("std_all", "std_lv"):
         mine = fit.standardized_solution(type=kind.replace("_", "."))
-        rows = {(r.lhs, r.op, r.rhs): r for r in mine.itertuples()}
+        rows = {(r.lhs, r.op, r.rhs, r.group): r for r in mine.itertuples()}
         theirs = ref[kind]
-        for k, key in enumerate(zip(theirs["lhs"], theirs["op"], theirs["rhs"], strict=True)):
+        groups = theirs.get("group", [1] * len(theirs["lhs"]))
+        keys = zip(theirs["lhs"], theirs["op"], theirs["rhs"], groups, strict=True)
+        for k, key in enumerate(keys):
             row, what = rows[key], f"{name} {kind} {key}"
             assert_matches("std_all", row.est_std, theirs["est.std"][k], what)
             if theirs["se"][k] is None:

@@ -4,7 +4,8 @@
 #   Satorra-Bentler's, so lavTestLRT's default is the Satorra-Bentler (2001) scaled difference;
 #   each fit's chisq, chisq.scaled and scaling factor are kept too;
 # - stdsol_<case>: standardizedSolution(fit, type = "std.all") and type = "std.lv" (with se, z,
-#   pvalue, ci) of three categorical_fit cases (WLSMV: delta, theta, a covariate);
+#   pvalue, ci) of four categorical_fit cases (WLSMV: delta, theta, a covariate, groups with
+#   free scale factors);
 # - robust_<case>: fitMeasures() of two WLSMV models with fixed thresholds (below).
 # Usage: Rscript tools/categorical_tests_reference.R DATA_DIR OUT_DIR
 #   (DATA_DIR: semlang/datasets; OUT_DIR: tests/reference/categorical_fit, which has the cut data)
@@ -49,7 +50,7 @@ stdsol <- function(fit, type) {
   s[, intersect(c("lhs", "op", "rhs", "group", "est.std", "se", "z", "pvalue", "ci.lower",
                   "ci.upper"), names(s))]
 }
-for (name in c("hs3_wlsmv", "hs3_theta", "mixed_wlsmv")) {
+for (name in c("hs3_wlsmv", "hs3_theta", "mixed_wlsmv", "hs3_groups_thresholds")) {
   cs <- fromJSON(file.path(out_dir, paste0(name, ".json")), simplifyVector = TRUE)
   fit <- do.call("sem", c(list(model = cs$model_text, data = datasets[[cs$data]]),
                           as.list(cs$options)))
