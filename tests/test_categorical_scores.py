@@ -1,7 +1,7 @@
 """Factor scores of categorical models against lavaan 0.6.14's lavPredict()
 (tools/categorical_scores_reference.R, every fitted row): EBM and ML scores in the theta
-parameterization, with free scale factors and latent means (groups), exogenous covariates and
-correlated residuals, and the refusal where lavaan gives none."""
+parameterization, with free scale factors and latent means (groups), exogenous covariates,
+correlated residuals and missing values (pairwise), and the refusal where lavaan gives none."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import semlang
 from semlang.estimate import categorical_scores as cs
 
 CASES = ["hs3_theta", "hs3_groups_thresholds", "hs3_groups_theta", "mixed_wlsmv",
-         "hs3_covariate", "hs3_correlated", "hs3_correlated_theta"]  # fmt: skip
+         "hs3_covariate", "hs3_correlated", "hs3_correlated_theta", "hs3_pairwise"]  # fmt: skip
 # where lavaan 0.6.14 takes the first group's loadings and scales for a later group's own
 FIRST_GROUP = {"hs3_groups_thresholds", "hs3_groups_theta"}
 

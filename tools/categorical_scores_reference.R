@@ -9,8 +9,9 @@
 # scores_<case>: EBM and ML scores of the models whose scores lavaan computes in its own way:
 # the theta parameterization, free scale factors and latent means (groups with equal
 # thresholds), exogenous covariates (with a regression among the factors, and numeric
-# indicators), correlated residuals among ordered items (delta and theta), and a negative residual
-# variance (lavaan gives NA). Each file keeps
+# indicators), correlated residuals among ordered items (delta and theta), missing values
+# (missing = "pairwise": a row's missing items left out), and a negative residual variance
+# (lavaan gives NA). Each file keeps
 # the model_text, data and options it was fitted with (the categorical_fit cases' or its own).
 # Usage: Rscript tools/categorical_scores_reference.R DATA_DIR OUT_DIR
 #   (DATA_DIR: semlang/datasets; OUT_DIR: tests/reference/categorical_fit, which has the cut data)
@@ -24,7 +25,7 @@ hs3 <- read.csv(file.path(out_dir, "hs_cut3.csv"))
 hs_mixed <- hs3
 hs_mixed[paste0("x", 4:9)] <- hs[paste0("x", 4:9)]
 datasets <- list(hs_cut3 = hs3, hs_binary = read.csv(file.path(out_dir, "hs_binary.csv")),
-                 hs_mixed = hs_mixed)
+                 hs_mixed = hs_mixed, hs_cut3_holes = punch_holes(hs3))
 fit_of <- function(cs) do.call("sem", c(list(model = cs$model_text, data = datasets[[cs$data]]),
                                         as.list(cs$options)))
 
@@ -63,7 +64,8 @@ own <- list(
                   "variance of x9 is negative, and lavaan gives no scores (NA, a warning)"),
     data = "hs_cut3", options = list(ordered = items, estimator = "WLSMV"),
     model_text = paste(hs_model, "  x2 ~~ x3\n  x7 ~~ x8\n")))
-from_fit <- c("hs3_theta", "hs3_groups_thresholds", "hs3_groups_theta", "mixed_wlsmv")
+from_fit <- c("hs3_theta", "hs3_groups_thresholds", "hs3_groups_theta", "mixed_wlsmv",
+              "hs3_pairwise")
 for (name in c(from_fit, names(own))) {
   if (name %in% from_fit) {
     cs <- fromJSON(file.path(out_dir, paste0(name, ".json")), simplifyVector = TRUE)
