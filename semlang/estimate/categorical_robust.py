@@ -11,10 +11,11 @@ Jacobian of the correlations, E the DWLS information, W = ⊕ f_g W_g), V = ⊕ 
 weight ½Dᵀ(Σ̂⁻¹⊗Σ̂⁻¹)D of the correlations and Γ = ⊕ Γ_g/f_g of the correlations; the
 baseline's c₃ = tr(Γ)/df₃,null. df₃ is the catML model's: the correlations less the free
 parameters left when the thresholds and intercepts (latent means) are dropped, which is the
-model's df less its fixed thresholds. The robust CFI/TLI then take X²₃ − c₃·df in place of
-X² − df, the robust RMSEA X²₃/c₃ on df₃ (its interval and p-values too), as lavaan. With
-thresholds or intercepts that are equal to other parameters (shared labels, equalities across
-groups) lavaan's catML fit fails and its robust indices are NA; so they are here.
+model's df less its fixed thresholds plus its free intercepts. The robust CFI/TLI then take
+X²₃ − c₃·df in place of X² − df, the robust RMSEA X²₃/c₃ on df₃ (its interval and p-values
+too), as lavaan. With thresholds or intercepts that are equal to other parameters (shared
+labels, equalities across groups) lavaan's catML fit fails and its robust indices are NA; so
+they are here.
 """
 
 from __future__ import annotations
