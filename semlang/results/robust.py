@@ -168,9 +168,21 @@ def cluster_sums(group: _Group, values: np.ndarray) -> np.ndarray:
     data have no clusters)."""
     if group.cluster is None:
         return values
-    count = int(group.cluster.max()) + 1  # each column's sums in row order, as np.add.at's
-    columns = [np.bincount(group.cluster, values[:, j], count) for j in range(values.shape[1])]
-    return np.column_stack(columns) if columns else np.zeros((count, 0))
+    if "cluster_runs" not in group.memo:
+        group.memo["cluster_runs"] = _cluster_runs(group.cluster)
+    order, starts, codes = group.memo["cluster_runs"]
+    out = np.zeros((int(codes[-1]) + 1, values.shape[1]))
+    if values.shape[1]:
+        out[codes] = np.add.reduceat(values[order], starts, axis=0)
+    return out
+
+
+def _cluster_runs(cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows sorted by cluster (in row order within one), where each cluster's run of them
+    starts, and its code (a code without rows keeps a row of zeros in the sums)."""
+    order = np.argsort(cluster, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(cluster[order]) != 0])
+    return order, starts, cluster[order][starts]
 
 
 def cross_product(group: _Group, values: np.ndarray) -> np.ndarray:
