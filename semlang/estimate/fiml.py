@@ -280,17 +280,19 @@ def _complete_inverse(sigma: np.ndarray) -> np.ndarray:
 
 def _complete_scores(data: np.ndarray, inverse: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """The scores of complete rows: one ``Σ⁻¹`` for all, so the scaled deviations are one
-    matrix product; built moment by moment (contiguous rows) and returned as a rows x moments
-    view."""
+    matrix product; built moment by moment in place (contiguous rows, no temporary of the
+    scores' size) and returned as a rows x moments view."""
     p = len(mu)
-    rows, cols = vech_indices(p)
-    out = np.empty((p + len(rows), data.shape[0]))
+    out = np.empty((p + p * (p + 1) // 2, data.shape[0]))
     scaled = out[:p]
     np.matmul(inverse, (data - mu).T, out=scaled)
-    part = out[p:]
-    np.multiply(scaled[rows], scaled[cols], out=part)
-    part -= inverse[rows, cols][:, None]
-    part[rows == cols] *= 0.5
+    at = p
+    for j in range(p):  # vech Σ's column j: σ_jj, σ_j+1,j, ..., σ_p-1,j
+        part = out[at : at + p - j]
+        np.multiply(scaled[j:], scaled[j], out=part)
+        part -= inverse[j:, j, None]
+        part[0] *= 0.5
+        at += p - j
     return out.T
 
 

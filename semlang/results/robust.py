@@ -173,16 +173,19 @@ def cluster_sums(group: _Group, values: np.ndarray) -> np.ndarray:
     order, starts, codes = group.memo["cluster_runs"]
     out = np.zeros((int(codes[-1]) + 1, values.shape[1]))
     if values.shape[1]:
-        out[codes] = np.add.reduceat(values[order], starts, axis=0)
+        out[codes] = np.add.reduceat(values if order is None else values[order], starts, axis=0)
     return out
 
 
-def _cluster_runs(cluster: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The rows sorted by cluster (in row order within one), where each cluster's run of them
-    starts, and its code (a code without rows keeps a row of zeros in the sums)."""
+def _cluster_runs(cluster: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The rows sorted by cluster (in row order within one; None when they are already), where
+    each cluster's run of them starts, and its code (a code without rows keeps a row of zeros
+    in the sums)."""
     order = np.argsort(cluster, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(cluster[order]) != 0])
-    return order, starts, cluster[order][starts]
+    codes = cluster[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
+    in_order = bool(np.all(order == np.arange(len(order))))
+    return None if in_order else order, starts, codes[starts]
 
 
 def cross_product(group: _Group, values: np.ndarray) -> np.ndarray:
@@ -279,22 +282,30 @@ def _adf_gamma(group: _Group) -> np.ndarray:
     fitted = y.copy()
     coef, *_ = np.linalg.lstsq(design, y[:, others], rcond=None)
     fitted[:, others] = design @ coef
-    z = _contributions(y, group.meanstructure) - _contributions(fitted, group.meanstructure)
+    z = _contributions(y, group.meanstructure, less=fitted)
     z -= z.mean(axis=0)
     return cross_product(group, z)
 
 
-def _contributions(y: np.ndarray, meanstructure: bool) -> np.ndarray:
-    """The rows' moment contributions (y, and the products of the centred values), built from
-    the transposed data (contiguous rows) and returned as a rows x moments view."""
+def _contributions(y: np.ndarray, meanstructure: bool, less: np.ndarray | None = None):
+    """The rows' moment contributions (y, and the products of the centred values), less those
+    of the rows of ``less`` when given; built in place from the transposed data (contiguous
+    rows, no temporary of their size) and returned as a rows x moments view."""
     n, p = y.shape
-    rows, cols = vech_indices(p)
     centered = np.ascontiguousarray((y - y.mean(axis=0)).T)
+    other = None if less is None else np.ascontiguousarray((less - less.mean(axis=0)).T)
     k = p if meanstructure else 0
-    out = np.empty((k + len(rows), n))
+    out = np.empty((k + p * (p + 1) // 2, n))
     if meanstructure:
         out[:k] = y.T
-    np.multiply(centered[rows], centered[cols], out=out[k:])
+        if less is not None:
+            out[:k] -= less.T
+    for j in range(p):  # vech's column j: the products of variables j..p-1 with variable j
+        block = out[k : k + p - j]
+        np.multiply(centered[j:], centered[j], out=block)
+        if other is not None:
+            block -= other[j:] * other[j]
+        k += p - j
     return out.T
 
 
