@@ -233,7 +233,10 @@ class MissingPatterns:
     def _grouped(cls, data: np.ndarray) -> MissingPatterns:
         observed = ~np.isnan(data)
         n_rows, n_vars = data.shape
-        first, inverse = distinct_rows(observed)
+        if n_rows and observed.all():  # complete data: one pattern, its first row the first
+            first, inverse = np.zeros(1, dtype=np.intp), np.zeros(n_rows, dtype=np.intp)
+        else:
+            first, inverse = distinct_rows(observed)
         counts = np.bincount(inverse, minlength=len(first))
         n_observed = observed[first].sum(axis=1)
         empty_rows = np.flatnonzero(n_observed[inverse] == 0)
