@@ -397,7 +397,11 @@ def _size_classes(data, order, starts, masks) -> tuple[_SizeClass, ...]:
         multi = np.flatnonzero(~single)
         multi_cov = np.empty((len(multi), k, k))
         for j, t in enumerate(multi):
-            values = data[np.ix_(np.sort(order[starts[ids[t]] : starts[ids[t] + 1]]), observed[t])]
+            if counts[ids[t]] == data.shape[0] and k == data.shape[1]:  # every row and column
+                values = np.ascontiguousarray(data)  # (the gather's values and layout)
+            else:
+                rows = np.sort(order[starts[ids[t]] : starts[ids[t] + 1]])
+                values = data[np.ix_(rows, observed[t])]
             mean[t] = values.mean(axis=0)
             centered = values - mean[t]
             multi_cov[j] = centered.T @ centered / len(values)
