@@ -69,7 +69,7 @@ class _Group:
     """What the robust computations need of one group."""
 
     weight: float  # n_g / N
-    patterns: MissingPatterns  # the rows used (one pattern with complete data)
+    source: object  # the group's discrepancy, whose patterns are the rows used
     raw: np.ndarray  # n_g x p
     fiml: bool
     meanstructure: bool
@@ -86,6 +86,12 @@ class _Group:
     @property
     def p(self) -> int:
         return self.raw.shape[1]
+
+    @property
+    def patterns(self) -> MissingPatterns:
+        """The rows used (one pattern with complete data), grouped when first asked for: Γ and
+        the weights of the Satorra-Bentler family need the rows only."""
+        return self.source.patterns  # type: ignore[attr-defined]
 
     def moment_slice(self, matrix: np.ndarray) -> np.ndarray:
         """Drop the μ rows and columns of a (μ, vech Σ) matrix without a mean structure."""
@@ -128,14 +134,14 @@ def moment_groups(fit) -> tuple[_Group, ...]:
         names = list(layout.observed)
         exogenous = block.observed_exogenous if fit.table.options.fixed_x else ()
         x_index = np.array([names.index(v) for v in exogenous], dtype=np.intp)
-        patterns, h1_mean, h1_cov = discrepancy.patterns, discrepancy.h1_mean, discrepancy.h1_cov
+        h1_mean, h1_cov = discrepancy.h1_mean, discrepancy.h1_cov
         cluster = getattr(group, "cluster", None)
-        if cluster is not None:
-            cluster = cluster[patterns.used_rows]
+        if cluster is not None and np.isnan(group.raw).any():  # (else every row is used)
+            cluster = cluster[discrepancy.patterns.used_rows]
         delta_theta = _moment_derivatives(moments, n_theta, meanstructure)
         out.append(
             _Group(
-                weight=group.nobs / fit.nobs, patterns=patterns, raw=group.raw, fiml=fiml,
+                weight=group.nobs / fit.nobs, source=discrepancy, raw=group.raw, fiml=fiml,
                 meanstructure=meanstructure, x_index=x_index, h1_mean=h1_mean, h1_cov=h1_cov,
                 sigma=moments.sigma, mu=moments.mu if meanstructure else h1_mean,
                 delta=delta_theta @ J, cluster=cluster,
