@@ -1,0 +1,163 @@
+"""Gradient projection rotation (GPA; Jennrich 2001, 2002; Bernaards & Jennrich 2005) of many
+starting rotations at once, with lavaan 0.6.14's steps and stopping rule.
+
+Input: the loadings A (p × m, or a stack n × p × m, one per start), a criterion of
+:mod:`semlang.efa.criteria` with its parameters, orthogonal or oblique, a stack of starting
+rotation matrices T (n × m × m), the tolerance and the most iterations. Output: per start the
+final T, its criterion value Q, whether it converged and its number of iterations.
+
+Each start takes lavaan's steps: project the gradient on the tangent space at T, double the
+step length α, halve it (at most 1000 times) until Q falls by at least ½α‖Gp‖², and stop when
+‖Gp‖ < ``gpa_tol``. All starts run together as one stack, and the starts that are still moving
+are the only ones kept in it; the halvings of a line search are tried several at a time (the
+step lengths α, α/2, α/4, ... in one stacked evaluation, the first one accepted taken), which
+takes the same steps as trying them one after the other. Oblique rotations take the inverse of
+each candidate T once, for its loadings A·T⁻ᵀ and for the gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# how many step lengths a line search tries at once: in its first round (most steps are
+# accepted within the first three) and in each later one (the few starts that need more)
+FIRST_ROUND = 3
+LATER_ROUNDS = 4
+MAX_HALVINGS = 1000
+COND_LIMIT = 1e10  # an oblique T this ill-conditioned has factors collapsing onto each other
+
+
+def rotated(A, T, orthogonal: bool, T_inv=None):
+    """The loadings A·T (orthogonal) or A·T⁻ᵀ (oblique); A and T one matrix or stacks."""
+    if orthogonal:
+        return A @ T
+    if T_inv is None:
+        T_inv = np.linalg.inv(T)
+    return A @ np.swapaxes(T_inv, -1, -2)
+
+
+def gradient(A, L, Gq, orthogonal: bool, T_inv):
+    """The gradient of Q(rotated loadings) in T: AᵀGq (orthogonal) or −T⁻ᵀGqᵀL (oblique)."""
+    if orthogonal:
+        return np.swapaxes(A, -1, -2) @ Gq
+    return -(np.swapaxes(T_inv, -1, -2) @ (np.swapaxes(Gq, -1, -2) @ L))
+
+
+def project(T, G, orthogonal: bool):
+    """The gradient projected on the tangent space of the rotations at T."""
+    if orthogonal:
+        M = np.swapaxes(T, -1, -2) @ G
+        return G - T @ ((M + np.swapaxes(M, -1, -2)) / 2.0)
+    return G - T * np.sum(T * G, axis=-2, keepdims=True)
+
+
+def _retract(X, orthogonal: bool):
+    """The candidate rotation from T − αGp: its polar factor (orthogonal) or its columns
+    scaled to length 1 (oblique)."""
+    if orthogonal:
+        U, _, Vt = np.linalg.svd(X)
+        return U @ Vt
+    return X / np.sqrt(np.sum(X * X, axis=-2, keepdims=True))
+
+
+def _evaluate(A, T, crit, params, orthogonal):
+    """Loadings, Q, its gradient dQ/dL and T⁻¹ (oblique) of a stack of rotations T
+    (any leading shape); A one matrix or a stack matching T's leading axes."""
+    T_inv = None if orthogonal else np.linalg.inv(T)
+    L = rotated(A, T, orthogonal, T_inv)
+    shape = L.shape
+    Q, Gq = crit(L.reshape(-1, *shape[-2:]), **params)
+    return L, np.asarray(Q, dtype=float).reshape(shape[:-2]), Gq.reshape(shape), T_inv
+
+
+def gpa(A, crit, params, orthogonal: bool, T, gpa_tol: float, max_iter: int):
+    """GPA from every start of the stack T at once (see the module docstring): returns the
+    stacks T, Q, converged and iterations."""
+    T = np.array(T, dtype=float)
+    n, m = T.shape[0], T.shape[-1]
+    A = np.asarray(A, dtype=float)
+    stacked = A.ndim == 3
+    L, Q, Gq, T_inv = _evaluate(A, T, crit, params, orthogonal)
+    G = gradient(A, L, Gq, orthogonal, T_inv)
+    out_T, out_Q = T.copy(), Q.copy()
+    converged = np.zeros(n, dtype=bool)
+    iterations = np.zeros(n, dtype=int)
+    alpha = np.ones(n)
+    index = np.arange(n)  # the starts still moving, in the order of the stack
+    for iteration in range(max_iter + 1):
+        Gp = project(T, G, orthogonal)
+        frob2 = np.sum(Gp * Gp, axis=(-2, -1))
+        iterations[index] = iteration
+        done = np.sqrt(frob2) < gpa_tol
+        if done.any():
+            converged[index[done]] = True
+            out_T[index[done]], out_Q[index[done]] = T[done], Q[done]
+            keep = ~done
+            index, T, Q, Gp, frob2, alpha = (x[keep] for x in (index, T, Q, Gp, frob2, alpha))
+            A = A[keep] if stacked else A
+        if index.size == 0 or iteration == max_iter:
+            break
+        alpha *= 2.0
+        T, Q, G, T_inv = _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha)
+        if not orthogonal:  # starts whose factors collapse onto each other diverge: drop them
+            alive = _well_conditioned(T, T_inv)
+            if not alive.all():
+                out_T[index[~alive]], out_Q[index[~alive]] = T[~alive], np.inf
+                index, T, Q, G, alpha = (x[alive] for x in (index, T, Q, G, alpha))
+                A = A[alive] if stacked else A
+                if index.size == 0:
+                    break
+    out_T[index], out_Q[index] = T, Q
+    return out_T, out_Q, converged, iterations
+
+
+def _well_conditioned(T, T_inv) -> np.ndarray:
+    """cond₂(T) < COND_LIMIT for each T of the stack; ‖T‖_F‖T⁻¹‖_F bounds cond₂ from above,
+    so only the T it does not clear are decomposed."""
+    bound = np.sqrt(np.sum(T * T, axis=(-2, -1)) * np.sum(T_inv * T_inv, axis=(-2, -1)))
+    alive = bound < COND_LIMIT
+    unclear = ~alive
+    if unclear.any():
+        alive[unclear] = np.linalg.cond(T[unclear]) < COND_LIMIT
+    return alive
+
+
+def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha):
+    """One step of each start: T − (α/2^h)·Gp retracted for h = 0, 1, ... until Q falls by
+    ½(α/2^h)‖Gp‖² (or the fall asked for is below Q's precision, or after 1000 halvings). The
+    halvings h are tried a round of several at a time. Returns the new T, Q, gradient and T⁻¹
+    of every start, and leaves α halved as often as lavaan's loop halves it."""
+    n = T.shape[0]
+    new_T, new_Q = np.empty_like(T), np.empty_like(Q)
+    new_L = np.empty((n, *A.shape[-2:]))
+    new_Gq = np.empty_like(new_L)
+    new_inv = None if orthogonal else np.empty_like(T)
+    floor = 1e-14 * np.maximum(1.0, np.abs(Q))
+    pending = np.arange(n)
+    start = 0
+    while pending.size:
+        count = min(FIRST_ROUND if start == 0 else LATER_ROUNDS, MAX_HALVINGS - start)
+        halvings = np.arange(count)  # after the ``start`` halvings that α has had already
+        step = alpha[pending, None] * 0.5**halvings  # (pending, count): exact halvings
+        X = T[pending, None] - step[..., None, None] * Gp[pending, None]
+        Tt = _retract(X, orthogonal)
+        At = A[pending, None] if A.ndim == 3 else A
+        L, Qt, Gq, T_inv = _evaluate(At, Tt, crit, params, orthogonal)
+        asked = 0.5 * frob2[pending, None] * step
+        decrease = Qt < Q[pending, None] - asked
+        accept = decrease | (asked <= floor[pending, None])
+        if start + count == MAX_HALVINGS:  # as lavaan: the last candidate is taken
+            accept[:, -1] = True
+        found = accept.any(axis=1)
+        first = np.argmax(accept, axis=1)[found]
+        rows, chosen = pending[found], (np.flatnonzero(found), first)
+        new_T[rows], new_Q[rows] = Tt[chosen], Qt[chosen]
+        new_L[rows], new_Gq[rows] = L[chosen], Gq[chosen]
+        if new_inv is not None:
+            new_inv[rows] = T_inv[chosen]
+        # α halves at every candidate that did not decrease Q enough, the accepted one included
+        alpha[rows] *= 0.5 ** (halvings[first] + ~decrease[chosen])
+        alpha[pending[~found]] *= 0.5**count
+        pending = pending[~found]
+        start += count
+    return new_T, new_Q, gradient(A, new_L, new_Gq, orthogonal, new_inv), new_inv
