@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 
-# how many step lengths a line search tries at once: in its first round (most steps are
-# accepted within the first three) and in each later one (the few starts that need more)
-FIRST_ROUND = 3
+# how many step lengths a line search tries at once: in its first round (oblique steps are
+# nearly always accepted within the first five halvings; an orthogonal candidate costs an SVD)
+# and in each later one (the few starts that need more)
+FIRST_ROUND = {False: 5, True: 2}
 LATER_ROUNDS = 4
 MAX_HALVINGS = 1000
+HALVES = 0.5 ** np.arange(MAX_HALVINGS + 1)
 COND_LIMIT = 1e10  # an oblique T this ill-conditioned has factors collapsing onto each other
 
 
@@ -74,7 +76,7 @@ def gpa(A, crit, params, orthogonal: bool, T, gpa_tol: float, max_iter: int):
     """GPA from every start of the stack T at once (see the module docstring): returns the
     stacks T, Q, converged and iterations."""
     T = np.array(T, dtype=float)
-    n, m = T.shape[0], T.shape[-1]
+    n = T.shape[0]
     A = np.asarray(A, dtype=float)
     stacked = A.ndim == 3
     L, Q, Gq, T_inv = _evaluate(A, T, crit, params, orthogonal)
@@ -87,37 +89,41 @@ def gpa(A, crit, params, orthogonal: bool, T, gpa_tol: float, max_iter: int):
     for iteration in range(max_iter + 1):
         Gp = project(T, G, orthogonal)
         frob2 = np.sum(Gp * Gp, axis=(-2, -1))
-        iterations[index] = iteration
         done = np.sqrt(frob2) < gpa_tol
         if done.any():
+            iterations[index[done]] = iteration
             converged[index[done]] = True
             out_T[index[done]], out_Q[index[done]] = T[done], Q[done]
             keep = ~done
             index, T, Q, Gp, frob2, alpha = (x[keep] for x in (index, T, Q, Gp, frob2, alpha))
             A = A[keep] if stacked else A
-        if index.size == 0 or iteration == max_iter:
+            if index.size == 0:
+                break
+        if iteration == max_iter:
             break
         alpha *= 2.0
-        T, Q, G, T_inv = _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha)
+        T, Q, G, T_inv, alpha = _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha)
         if not orthogonal:  # starts whose factors collapse onto each other diverge: drop them
             alive = _well_conditioned(T, T_inv)
             if not alive.all():
+                iterations[index[~alive]] = iteration
                 out_T[index[~alive]], out_Q[index[~alive]] = T[~alive], np.inf
                 index, T, Q, G, alpha = (x[alive] for x in (index, T, Q, G, alpha))
                 A = A[alive] if stacked else A
                 if index.size == 0:
                     break
+    iterations[index] = iteration
     out_T[index], out_Q[index] = T, Q
     return out_T, out_Q, converged, iterations
 
 
 def _well_conditioned(T, T_inv) -> np.ndarray:
-    """cond₂(T) < COND_LIMIT for each T of the stack; ‖T‖_F‖T⁻¹‖_F bounds cond₂ from above,
-    so only the T it does not clear are decomposed."""
-    bound = np.sqrt(np.sum(T * T, axis=(-2, -1)) * np.sum(T_inv * T_inv, axis=(-2, -1)))
-    alive = bound < COND_LIMIT
-    unclear = ~alive
-    if unclear.any():
+    """cond₂(T) < COND_LIMIT for each T of the stack. ‖T‖_F‖T⁻¹‖_F bounds cond₂ from above and
+    ‖T‖²_F = m (unit columns), so only the T whose ‖T⁻¹‖_F does not clear are decomposed."""
+    m = T.shape[-1]
+    alive = np.sum(T_inv * T_inv, axis=(-2, -1)) < 0.5 * COND_LIMIT**2 / m
+    if not alive.all():
+        unclear = ~alive
         alive[unclear] = np.linalg.cond(T[unclear]) < COND_LIMIT
     return alive
 
@@ -125,39 +131,49 @@ def _well_conditioned(T, T_inv) -> np.ndarray:
 def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha):
     """One step of each start: T − (α/2^h)·Gp retracted for h = 0, 1, ... until Q falls by
     ½(α/2^h)‖Gp‖² (or the fall asked for is below Q's precision, or after 1000 halvings). The
-    halvings h are tried a round of several at a time. Returns the new T, Q, gradient and T⁻¹
-    of every start, and leaves α halved as often as lavaan's loop halves it."""
-    n = T.shape[0]
-    new_T, new_Q = np.empty_like(T), np.empty_like(Q)
-    new_L = np.empty((n, *A.shape[-2:]))
-    new_Gq = np.empty_like(new_L)
-    new_inv = None if orthogonal else np.empty_like(T)
+    halvings h are tried a round of several at a time. Returns the new T, Q, gradient, T⁻¹ and
+    α halved as often as lavaan's loop halves it."""
     floor = 1e-14 * np.maximum(1.0, np.abs(Q))
-    pending = np.arange(n)
-    start = 0
-    while pending.size:
-        count = min(FIRST_ROUND if start == 0 else LATER_ROUNDS, MAX_HALVINGS - start)
-        halvings = np.arange(count)  # after the ``start`` halvings that α has had already
-        step = alpha[pending, None] * 0.5**halvings  # (pending, count): exact halvings
-        X = T[pending, None] - step[..., None, None] * Gp[pending, None]
-        Tt = _retract(X, orthogonal)
-        At = A[pending, None] if A.ndim == 3 else A
-        L, Qt, Gq, T_inv = _evaluate(At, Tt, crit, params, orthogonal)
-        asked = 0.5 * frob2[pending, None] * step
-        decrease = Qt < Q[pending, None] - asked
-        accept = decrease | (asked <= floor[pending, None])
-        if start + count == MAX_HALVINGS:  # as lavaan: the last candidate is taken
-            accept[:, -1] = True
-        found = accept.any(axis=1)
-        first = np.argmax(accept, axis=1)[found]
-        rows, chosen = pending[found], (np.flatnonzero(found), first)
-        new_T[rows], new_Q[rows] = Tt[chosen], Qt[chosen]
-        new_L[rows], new_Gq[rows] = L[chosen], Gq[chosen]
-        if new_inv is not None:
-            new_inv[rows] = T_inv[chosen]
-        # α halves at every candidate that did not decrease Q enough, the accepted one included
-        alpha[rows] *= 0.5 ** (halvings[first] + ~decrease[chosen])
-        alpha[pending[~found]] *= 0.5**count
-        pending = pending[~found]
+    count = FIRST_ROUND[orthogonal]
+    chosen, found = _round(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, floor, count,
+                           count == MAX_HALVINGS)  # fmt: skip
+    new_T, new_Q, L, Gq, T_inv, halvings = chosen
+    if found.all():
+        return new_T, new_Q, gradient(A, L, Gq, orthogonal, T_inv), T_inv, alpha * HALVES[halvings]
+    alpha = alpha * HALVES[np.where(found, halvings, count)]
+    rows = np.flatnonzero(~found)  # the few starts that need more halvings, a round at a time
+    start = count
+    while rows.size:
+        count = min(LATER_ROUNDS, MAX_HALVINGS - start)
+        At = A[rows] if A.ndim == 3 else A
+        chosen, found = _round(At, crit, params, orthogonal, T[rows], Q[rows], Gp[rows],
+                               frob2[rows], alpha[rows], floor[rows], count,
+                               start + count == MAX_HALVINGS)  # fmt: skip
+        done = rows[found]
+        for out, value in zip((new_T, new_Q, L, Gq, T_inv), chosen[:5], strict=True):
+            if out is not None:
+                out[done] = value[found]
+        alpha[rows] = alpha[rows] * HALVES[np.where(found, chosen[5], count)]
+        rows = rows[~found]
         start += count
-    return new_T, new_Q, gradient(A, new_L, new_Gq, orthogonal, new_inv), new_inv
+    return new_T, new_Q, gradient(A, L, Gq, orthogonal, T_inv), T_inv, alpha
+
+
+def _round(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, floor, count, last):
+    """``count`` halvings of every start's step at once: the first candidate accepted per
+    start (T, Q, loadings, dQ/dL, T⁻¹ and how many times α halves up to it) and whether one
+    was."""
+    step = alpha[:, None] * HALVES[:count]  # (starts, count): exact halvings
+    Tt = _retract(T[:, None] - step[..., None, None] * Gp[:, None], orthogonal)
+    L, Qt, Gq, T_inv = _evaluate(A[:, None] if A.ndim == 3 else A, Tt, crit, params, orthogonal)
+    asked = 0.5 * frob2[:, None] * step
+    decrease = Qt < Q[:, None] - asked
+    accept = decrease | (asked <= floor[:, None])
+    if last:  # as lavaan: after 1000 halvings the last candidate is taken
+        accept[:, -1] = True
+    first = np.argmax(accept, axis=1)
+    at = (np.arange(first.size), first)
+    # α halves at every candidate that did not decrease Q enough, the accepted one included
+    halvings = first + ~decrease[at]
+    chosen = (Tt[at], Qt[at], L[at], Gq[at], None if T_inv is None else T_inv[at], halvings)
+    return chosen, accept[at]

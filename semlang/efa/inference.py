@@ -71,7 +71,8 @@ def information(sigma: np.ndarray, dsigma: np.ndarray, estimator: str) -> np.nda
         return delta @ delta.T
     inv = np.linalg.inv(sigma)
     A = inv @ dsigma  # Σ⁻¹ ∂Σ_j
-    return 0.5 * np.einsum("jab,kba->jk", A, A)
+    q = A.shape[0]  # ½ tr(A_j A_k) = ½ vec(A_j)·vec(A_kᵀ), as one matrix product
+    return 0.5 * (A.reshape(q, -1) @ np.swapaxes(A, -1, -2).reshape(q, -1).T)
 
 
 def constraint_jacobian(theta, p, m, rotation: Rotation, std_ov: bool, h: float = 1e-4):
