@@ -83,10 +83,11 @@ def geomin(L: np.ndarray, *, geomin_epsilon: float = 0.001, **_) -> tuple[float,
     if geomin_epsilon < np.sqrt(np.finfo(float).eps):
         rows = product ** (1.0 / m)
     else:
-        with np.errstate(divide="ignore", over="ignore", under="ignore"):
-            rows = np.exp(np.log(product) / m)
-        if not (np.all(product > 0.0) and np.all(np.isfinite(product))):  # beyond double range
-            rows = np.exp(np.log(L2).sum(axis=-1) / m)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            logs = np.log(product)
+        if not np.isfinite(np.add.reduce(logs, axis=None)):  # a product beyond double range
+            logs = np.log(L2).sum(axis=-1)
+        rows = np.exp(logs / m)
     value = rows.sum(axis=-1)
     return (float(value) if value.ndim == 0 else value), (2.0 / m) * L / L2 * rows[..., None]
 

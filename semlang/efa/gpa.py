@@ -20,13 +20,15 @@ from __future__ import annotations
 import numpy as np
 
 # how many step lengths a line search tries at once: in its first round (oblique steps are
-# nearly always accepted within the first five halvings; an orthogonal candidate costs an SVD)
+# nearly always accepted within the first five halvings; an orthogonal candidate costs an SVD;
+# many loading matrices at once, each start its own, make the candidates' arithmetic count more)
 # and in each later one (the few starts that need more)
-FIRST_ROUND = {False: 5, True: 2}
+FIRST_ROUND = {(False, False): 5, (True, False): 2, (False, True): 3, (True, True): 2}
 LATER_ROUNDS = 4
 MAX_HALVINGS = 1000
 HALVES = 0.5 ** np.arange(MAX_HALVINGS + 1)
 COND_LIMIT = 1e10  # an oblique T this ill-conditioned has factors collapsing onto each other
+_add = np.add.reduce  # np.sum without its Python wrapper (the same sums)
 
 
 def rotated(A, T, orthogonal: bool, T_inv=None):
@@ -35,22 +37,22 @@ def rotated(A, T, orthogonal: bool, T_inv=None):
         return A @ T
     if T_inv is None:
         T_inv = np.linalg.inv(T)
-    return A @ np.swapaxes(T_inv, -1, -2)
+    return A @ T_inv.swapaxes(-1, -2)
 
 
 def gradient(A, L, Gq, orthogonal: bool, T_inv):
     """The gradient of Q(rotated loadings) in T: AᵀGq (orthogonal) or −T⁻ᵀGqᵀL (oblique)."""
     if orthogonal:
-        return np.swapaxes(A, -1, -2) @ Gq
-    return -(np.swapaxes(T_inv, -1, -2) @ (np.swapaxes(Gq, -1, -2) @ L))
+        return A.swapaxes(-1, -2) @ Gq
+    return -(T_inv.swapaxes(-1, -2) @ (Gq.swapaxes(-1, -2) @ L))
 
 
 def project(T, G, orthogonal: bool):
     """The gradient projected on the tangent space of the rotations at T."""
     if orthogonal:
-        M = np.swapaxes(T, -1, -2) @ G
-        return G - T @ ((M + np.swapaxes(M, -1, -2)) / 2.0)
-    return G - T * np.sum(T * G, axis=-2, keepdims=True)
+        M = T.swapaxes(-1, -2) @ G
+        return G - T @ ((M + M.swapaxes(-1, -2)) / 2.0)
+    return G - T * _add(T * G, axis=-2, keepdims=True)
 
 
 def _retract(X, orthogonal: bool):
@@ -59,7 +61,7 @@ def _retract(X, orthogonal: bool):
     if orthogonal:
         U, _, Vt = np.linalg.svd(X)
         return U @ Vt
-    return X / np.sqrt(np.sum(X * X, axis=-2, keepdims=True))
+    return X / np.sqrt(_add(X * X, axis=-2, keepdims=True))
 
 
 def _evaluate(A, T, crit, params, orthogonal):
@@ -88,7 +90,7 @@ def gpa(A, crit, params, orthogonal: bool, T, gpa_tol: float, max_iter: int):
     index = np.arange(n)  # the starts still moving, in the order of the stack
     for iteration in range(max_iter + 1):
         Gp = project(T, G, orthogonal)
-        frob2 = np.sum(Gp * Gp, axis=(-2, -1))
+        frob2 = _add(Gp * Gp, axis=(-2, -1))
         done = np.sqrt(frob2) < gpa_tol
         if done.any():
             iterations[index[done]] = iteration
@@ -102,7 +104,8 @@ def gpa(A, crit, params, orthogonal: bool, T, gpa_tol: float, max_iter: int):
         if iteration == max_iter:
             break
         alpha *= 2.0
-        T, Q, G, T_inv, alpha = _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha)
+        T, Q, G, T_inv, alpha = _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha,
+                                             FIRST_ROUND[orthogonal, stacked])  # fmt: skip
         if not orthogonal:  # starts whose factors collapse onto each other diverge: drop them
             alive = _well_conditioned(T, T_inv)
             if not alive.all():
@@ -121,20 +124,19 @@ def _well_conditioned(T, T_inv) -> np.ndarray:
     """cond₂(T) < COND_LIMIT for each T of the stack. ‖T‖_F‖T⁻¹‖_F bounds cond₂ from above and
     ‖T‖²_F = m (unit columns), so only the T whose ‖T⁻¹‖_F does not clear are decomposed."""
     m = T.shape[-1]
-    alive = np.sum(T_inv * T_inv, axis=(-2, -1)) < 0.5 * COND_LIMIT**2 / m
+    alive = _add(T_inv * T_inv, axis=(-2, -1)) < 0.5 * COND_LIMIT**2 / m
     if not alive.all():
         unclear = ~alive
         alive[unclear] = np.linalg.cond(T[unclear]) < COND_LIMIT
     return alive
 
 
-def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha):
+def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, count):
     """One step of each start: T − (α/2^h)·Gp retracted for h = 0, 1, ... until Q falls by
     ½(α/2^h)‖Gp‖² (or the fall asked for is below Q's precision, or after 1000 halvings). The
-    halvings h are tried a round of several at a time. Returns the new T, Q, gradient, T⁻¹ and
-    α halved as often as lavaan's loop halves it."""
+    halvings h are tried a round of several at a time (``count`` in the first). Returns the new
+    T, Q, gradient, T⁻¹ and α halved as often as lavaan's loop halves it."""
     floor = 1e-14 * np.maximum(1.0, np.abs(Q))
-    count = FIRST_ROUND[orthogonal]
     chosen, found = _round(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, floor, count,
                            count == MAX_HALVINGS)  # fmt: skip
     new_T, new_Q, L, Gq, T_inv, halvings = chosen

@@ -22,11 +22,13 @@ from .rotation import Rotation, stationarity
 
 
 def pack(L: np.ndarray, psi: np.ndarray, Phi: np.ndarray, orthogonal: bool) -> np.ndarray:
-    """θ from the matrices (see the module docstring for the order)."""
-    parts = [L.T.ravel(), psi]
+    """θ from the matrices (see the module docstring for the order), or a stack of θ (one per
+    row) from stacks of them."""
+    parts = [L.swapaxes(-1, -2).reshape(*L.shape[:-2], -1), psi]
     if not orthogonal:
-        parts.append(Phi.T[np.triu_indices(Phi.shape[0], 1)])
-    return np.concatenate(parts)
+        rows, cols = np.triu_indices(Phi.shape[-1], 1)
+        parts.append(Phi[..., cols, rows])
+    return np.concatenate(parts, axis=-1)
 
 
 def unpack(theta: np.ndarray, p: int, m: int, orthogonal: bool):
@@ -139,18 +141,17 @@ def lavaan_standardized_vcov(unrotated, psi, rotation: Rotation, options: dict, 
     ov_var = np.sum(loadings * loadings, axis=2) + psis
     L, Phi = rerotate(loadings, rotation, ov_var if options["std_ov"] else None, options)
     layout = rotation.orthogonal or m < 2
-    values = np.array([standardized(pack(L[j], psis[j], Phi[j], layout), p, m, layout)
-                       for j in range(points.shape[0])])  # fmt: skip
+    values = standardized(pack(L, psis, Phi, layout), p, m, layout)
     J = np.zeros((values.shape[1], x.size))
     J[:, free] = ((values[1:] - values[0]) / eps).T
     return J @ V @ J.T
 
 
 def standardized(theta: np.ndarray, p: int, m: int, orthogonal: bool) -> np.ndarray:
-    """θ in the standardized metric: λ_ik/√σ_ii, ψ_i/σ_ii, Φ unchanged."""
+    """θ in the standardized metric: λ_ik/√σ_ii, ψ_i/σ_ii, Φ unchanged (θ one or a stack)."""
     L, psi, Phi = unpack(theta, p, m, orthogonal)
-    var = np.sum((L @ Phi) * L, axis=1) + psi
-    return pack(L / np.sqrt(var)[:, None], psi / var, Phi, orthogonal)
+    var = np.sum((L @ Phi) * L, axis=-1) + psi
+    return pack(L / np.sqrt(var)[..., None], psi / var, Phi, orthogonal)
 
 
 def standardized_vcov(theta, vcov, p, m, orthogonal, h: float = 1e-6) -> np.ndarray:
