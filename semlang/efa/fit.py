@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..blas import limited
 from ..errors import DataError, IdentificationError, NotSupportedError, OptionError
-from . import inference
+from . import delta, inference
 from .extraction import extract
 from .measures import fit_measures
 from .options import rotation_options
@@ -27,6 +28,7 @@ from .rotation import Rotation, rotate
 ESTIMATORS = ("ML", "ULS")
 
 
+@limited()  # one BLAS thread: small matrices, many calls
 def efa(
     data: Any = None,
     nfactors: int | Iterable[int] = 1,
@@ -39,6 +41,7 @@ def efa(
     sample_cov: Any = None,
     sample_nobs: int | None = None,
     se: bool = True,
+    rotation_se: str = "bordered",
 ) -> EfaList:
     """Exploratory factor analysis as lavaan's ``efa()``.
 
@@ -51,6 +54,9 @@ def efa(
     lavaan's names (orthogonal, row_weights, std_ov, geomin_epsilon, oblimin_gamma,
     orthomax_gamma, cf_gamma, promax_kappa, target, target_mask, rstarts, algorithm, reflect,
     order_lv_by, gpa_tol, tol, max_iter, warn) and ``seed`` for the random starts.
+    ``rotation_se``: lavaan's ``rotation.se``, the standard errors of the rotated parameters
+    from the information bordered by the rotation's conditions ("bordered") or by the delta
+    method through the rotation ("delta", :mod:`.delta`).
     """
     estimator = str(estimator).upper()
     if ordered not in (None, False) and len(list(np.atleast_1d(ordered))) > 0:
@@ -64,6 +70,7 @@ def efa(
             f"efa() supports the estimators {', '.join(ESTIMATORS)}, not {estimator!r}"
         )
     options = rotation_options(rotation, rotation_args)
+    options["rotation_se"] = delta.se_method(rotation_se)
     names, S, nobs = _moments(data, variables, sample_cov, sample_nobs, estimator)
     counts = _check_nfactors(nfactors, len(names))
     fits = {m: _fit_one(names, S, nobs, m, rotation, estimator, options, se) for m in counts}
@@ -133,13 +140,13 @@ def _check_nfactors(nfactors, nvar: int) -> list[int]:
 
 def _fit_one(names, S, nobs, m, rotation, estimator, options, se) -> EfaFit:
     extraction = extract(S, m, estimator)
-    rotate_args = {k: v for k, v in options.items() if k != "std_ov"}
+    rotate_args = {k: v for k, v in options.items() if k not in ("std_ov", "rotation_se")}
     ov_var = np.diag(extraction.sigma) if options["std_ov"] else None
     rotated = rotate(extraction.loadings, rotation, ov_var=ov_var, **rotate_args)
     psi = extraction.uniquenesses
     vcov = None
     if se and rotated.method != "promax":
-        vcov = _vcov(rotated, extraction, psi, estimator, nobs, options["std_ov"])
+        vcov = _vcov(rotated, extraction, psi, estimator, nobs, options)
     measures = fit_measures(S, extraction.sigma, nobs, m, estimator)
     return EfaFit(
         variables=tuple(names),
@@ -158,8 +165,10 @@ def _fit_one(names, S, nobs, m, rotation, estimator, options, se) -> EfaFit:
     )
 
 
-def _vcov(rotated: Rotation, extraction, psi, estimator, nobs, std_ov):
+def _vcov(rotated: Rotation, extraction, psi, estimator, nobs, options):
     L, Phi = rotated.loadings, rotated.factor_cor
     if rotated.method == "none" or L.shape[1] < 2:
         return inference.echelon_vcov(L, psi, estimator, nobs)
-    return inference.rotated_vcov(L, psi, Phi, rotated, estimator, nobs, std_ov)
+    if options.get("rotation_se") == "delta":
+        return delta.delta_vcov(extraction.loadings, psi, rotated, options, estimator, nobs)
+    return inference.rotated_vcov(L, psi, Phi, rotated, estimator, nobs, options["std_ov"])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..blas import limited
 from .rotation import Rotation, stationarity
 
 
@@ -120,6 +121,7 @@ def echelon_vcov(L, psi, estimator: str, nobs: int) -> np.ndarray:
     return Z @ np.linalg.solve(Z.T @ info @ Z, Z.T) / n
 
 
+@limited()  # one BLAS thread (computed when the estimates are first asked for)
 def lavaan_standardized_vcov(unrotated, psi, rotation: Rotation, options: dict, estimator: str,
                               nobs: int, eps: float = 1e-3) -> np.ndarray:  # fmt: skip
     """The covariance of the standardized θ as lavaan's standardizedSolution() gets it for a
@@ -127,23 +129,10 @@ def lavaan_standardized_vcov(unrotated, psi, rotation: Rotation, options: dict, 
     is taken by forward differences of step ``eps`` (numDeriv's "simple" method), every
     evaluation rotating A(x) again from the final rotation matrix (one start, GPA to the same
     tolerance) and reflecting and ordering its columns."""
-    from .rotation import rerotate
+    from .delta import jacobian
 
-    p, m = unrotated.shape
     V = echelon_vcov(unrotated, psi, estimator, nobs)
-    fixed = [k * p + i for k in range(m) for i in range(k)]
-    free = np.delete(np.arange(p * m + p), fixed)
-    x = pack(unrotated, psi, np.eye(m), True)
-    points = np.repeat(x[None, :], free.size + 1, axis=0)
-    points[np.arange(1, free.size + 1), free] += eps
-    loadings = points[:, : p * m].reshape(-1, m, p).transpose(0, 2, 1)
-    psis = points[:, p * m :]
-    ov_var = np.sum(loadings * loadings, axis=2) + psis
-    L, Phi = rerotate(loadings, rotation, ov_var if options["std_ov"] else None, options)
-    layout = rotation.orthogonal or m < 2
-    values = standardized(pack(L, psis, Phi, layout), p, m, layout)
-    J = np.zeros((values.shape[1], x.size))
-    J[:, free] = ((values[1:] - values[0]) / eps).T
+    J = jacobian(unrotated, psi, rotation, options, eps, standardize=True)
     return J @ V @ J.T
 
 
