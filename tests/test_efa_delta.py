@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import semlang
-from semlang.errors import OptionError
+from semlang.errors import NotSupportedError, OptionError
 
 ITEMS = [f"x{i}" for i in range(1, 10)]
 
@@ -47,3 +47,8 @@ def test_rotation_se_is_case_insensitive_and_defaults_to_bordered():
     assert fitted("oblimin", "Delta").options["rotation_se"] == "delta"
     result = semlang.efa(hs(), nfactors=2, rotation="oblimin")
     assert result[2].options["rotation_se"] == "bordered"
+
+
+def test_ordered_items_have_no_delta_method():
+    with pytest.raises(NotSupportedError, match="not available for ordered items"):
+        semlang.efa(hs(), nfactors=2, ordered=True, rotation_se="delta")
