@@ -7,14 +7,19 @@ Every iteration of :func:`~semlang.estimate.optimize.newton_scoring` forms and f
 n × n Hessian, O(n³): a 300-variable CFA has n = 2370 parameters, and each such iteration costs
 ten to twenty times one evaluation of F and its gradient. Here the first iterations are the same
 Fisher-scoring steps (twice the expected information, while each lowers F by at least a tenth);
-then the last expected Hessian's Cholesky factor is kept and preconditions limited-memory BFGS
-steps (the two-loop recursion with H₀⁻¹ that factor's solve), each one evaluation and two
-triangular solves. Near the optimum the expected Hessian differs from the observed one by the
+then the last expected Hessian is kept and preconditions limited-memory BFGS steps (the
+two-loop recursion with H₀⁻¹ that Hessian's solve), each one evaluation and one solve. Where
+the model has a large block of free variances and covariances (correlated factors), the
+expected Hessian is solved through that block's Kronecker form and a Schur complement of the
+other parameters (:mod:`~semlang.estimate.kronecker_hessian`), never formed whole; else it is
+formed and factored. Near the optimum the expected Hessian differs from the observed one by the
 model's misfit, so these steps converge linearly, fast where the model fits: they continue until
 a step would move no estimate by more than :data:`STEP_TOLERANCE` (relative), tighter than the
 Newton path's test on the decrease of F, so that both paths give the same estimates to about
-1e-10. Should the steps stall (a failed line search, or progress slower than
-:data:`SLOW_RATE` twice in a row), Newton's method continues from the best point.
+1e-10 (or until the gradient's rounding is all that is left: progress stalls below
+:data:`STALL_TOLERANCE`). Should the steps stall before (a failed line search, or progress
+slower than :data:`SLOW_RATE` twice in a row: a poor fit), Newton's method continues from the
+best point.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import replace
 import numpy as np
 
 from semlang.estimate import optimize as newton
+from semlang.estimate.kronecker_hessian import kronecker_hessian
 from semlang.estimate.objective import Objective
 
 LARGE_MODEL = 1000  # parameters from which this path is taken (without bounds or inequalities)
@@ -37,6 +43,23 @@ STALL_TOLERANCE = 1e-15  # slow progress below this decrement (× max(1, F)): th
 def takes_large_path(n_phi: int, constraints: newton.Constraints) -> bool:
     """Whether :func:`quasi_newton_scoring` fits this problem."""
     return n_phi >= LARGE_MODEL and constraints.empty
+
+
+class _Dense:
+    """Twice the expected information, formed and factored (:func:`optimize._fisher_hessian`)."""
+
+    def __init__(self, hessian):
+        self.hessian = hessian
+
+    def solve(self, vector: np.ndarray) -> np.ndarray:
+        return newton._cho_solve(self.hessian.factor, vector)
+
+
+def expected_hessian(objective: Objective, phi: np.ndarray):
+    """Twice the expected information at φ, with ``solve``: through its Kronecker block where
+    the model has one (:mod:`~semlang.estimate.kronecker_hessian`), else formed and factored."""
+    structured = kronecker_hessian(objective, phi)
+    return structured if structured is not None else _Dense(newton._fisher_hessian(objective, phi))
 
 
 class _Memory:
@@ -57,15 +80,15 @@ class _Memory:
             if len(self.pairs) > self.size:
                 self.pairs.pop(0)
 
-    def direction(self, factor: tuple, gradient: np.ndarray) -> np.ndarray:
-        """−H⁻¹g with H the BFGS update of the factored H₀ by the kept pairs."""
+    def direction(self, solve, gradient: np.ndarray) -> np.ndarray:
+        """−H⁻¹g with H the BFGS update of H₀ (``solve``: H₀⁻¹) by the kept pairs."""
         q = gradient.copy()
         alphas = []
         for s, y, rho in reversed(self.pairs):
             alpha = rho * float(s @ q)
             q -= alpha * y
             alphas.append(alpha)
-        r = newton._cho_solve(factor, q)
+        r = solve(q)
         for (s, y, rho), alpha in zip(self.pairs, reversed(alphas), strict=True):
             r += s * (alpha - rho * float(y @ r))
         return -r
@@ -89,9 +112,9 @@ def quasi_newton_scoring(
         if float(np.max(np.abs(gradient))) > gradient_limit:
             break  # (Newton's method says so, from here)
         if scoring or hessian is None:
-            hessian = newton._fisher_hessian(objective, phi)
+            hessian = expected_hessian(objective, phi)
             memory.clear()
-        step = memory.direction(hessian.factor, gradient)
+        step = memory.direction(hessian.solve, gradient)
         decrement = abs(float(gradient @ step))
         size = float(np.max(np.abs(step) / np.maximum(1.0, np.abs(phi))))
         floor = decrement < FLOOR * max(1.0, abs(value))
@@ -108,8 +131,8 @@ def quasi_newton_scoring(
         previous_decrement = decrement
         iterations += 1
         search = newton._Search(objective, phi, value, gradient, constraints, 0.0)
-        if scoring:
-            accepted = search.damped(hessian, step, damping) or search.halved(step)
+        if scoring and isinstance(hessian, _Dense):
+            accepted = search.damped(hessian.hessian, step, damping) or search.halved(step)
         else:
             full = search._try(step, 1.0)
             accepted = (*full, 0.0) if full is not None else search.halved(step)

@@ -2,7 +2,7 @@
 
 :func:`~semlang.estimate.optimize_large.quasi_newton_scoring` (Fisher scoring, then quasi-Newton
 steps on one kept factor) is taken from :data:`LARGE_MODEL` parameters on; with the threshold
-lowered, reference models of every kind (groups, equal labels, FIML, 390 parameters) must end
+lowered, reference models of every kind (groups, equal labels, FIML, 245 parameters) must end
 where Newton's method ends, to 1e-7 (the gradient's rounding, ~1e-8 on these small data sets,
 limits how exactly either path finds the optimum), and so match lavaan; when its steps stall
 (a poor fit makes the expected Hessian a poor guide), Newton's method takes over from the best
@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 from reference_cases import assert_matches, fit_reference, load_case, row_key
 
+from semlang.estimate import kronecker_hessian as kronecker
 from semlang.estimate import optimize_large
+from semlang.estimate.kronecker_hessian import kronecker_hessian
 
 CASES = [
     "poldem_sem",  # regressions, equal labels, residual covariances
-    "large_cfa_p100",  # 20 correlated factors: 390 parameters
+    "large_cfa_p100",  # 10 correlated factors: 245 parameters
     "bfi_5factor_fiml",  # FIML
     "extra/hs_invariance_strong",  # groups, equal loadings and intercepts, latent means
     "hs_cfa",  # a poor fit: Newton's method takes over
@@ -64,4 +66,35 @@ def test_newton_takes_over_when_the_steps_stall(monkeypatch):
     assert optimization.converged
     assert optimization.method == "newton-scoring"
     for ours, theirs in zip(_columns(handed), _columns(newton), strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+
+
+def test_the_kronecker_solve_equals_the_dense_one(monkeypatch):
+    monkeypatch.setattr(kronecker, "SMALLEST_BLOCK", 50)
+    fit = fit_reference("large_cfa_p100")  # 10 factors: 55 variances and covariances
+    objective, phi = fit.estimation.objective, fit.estimation.phi
+    for point in (fit.estimation.phi_start, phi):
+        objective.value_and_gradient(point)
+        hessian = kronecker_hessian(objective, point)
+        assert hessian is not None and len(hessian.block) == 55 and len(hessian.rest) == 190
+        gradient = np.random.default_rng(1).standard_normal(len(point))
+        dense = np.linalg.solve(2.0 * objective.information(point), gradient)
+        np.testing.assert_allclose(
+            hessian.solve(gradient), dense, rtol=0, atol=1e-12 * np.abs(dense).max()
+        )
+
+
+def test_models_without_a_large_complete_block_have_no_kronecker_hessian():
+    for name in ("hs_cfa", "large_cfa_p100", "extra/hs_invariance_strong", "bfi_5factor_fiml"):
+        fit = fit_reference(name)
+        assert kronecker_hessian(fit.estimation.objective, fit.estimation.phi) is None
+
+
+def test_the_large_path_through_the_kronecker_block_ends_where_newton_ends(monkeypatch):
+    newton = fit_reference("large_cfa_p100")
+    monkeypatch.setattr(optimize_large, "LARGE_MODEL", 1)
+    monkeypatch.setattr(kronecker, "SMALLEST_BLOCK", 50)
+    large = fit_reference("large_cfa_p100")
+    assert large.estimation.optimization.method == "quasi-newton-scoring"
+    for ours, theirs in zip(_columns(large), _columns(newton), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-10)

@@ -1,0 +1,164 @@
+"""The expected Hessian of a large model solved through its Kronecker block, never formed whole.
+
+Input: an :class:`~semlang.estimate.objective.Objective` of one group with complete data and
+θ = φ, and φ. Output: :class:`KroneckerHessian` — twice the expected information, with
+``solve(g)`` = H⁻¹g — or None when the model lacks the structure (then the dense matrix and its
+Cholesky factor serve).
+
+The structure: a set of variables whose variances and covariances are all free, each its own
+parameter (the correlated factors of a CFA: 60 factors give 1830 of its 2370 parameters). With
+K = FBᵀ Σ⁻¹ FB on those variables, the information of that block is the quadratic form
+½ tr(K X K Y) on symmetric matrices X, Y, whose inverse is known: the information's solve of a
+gradient g (a symmetric G with G_ii = g_ii and G_ij = g_ij / 2) has the coefficients of
+X = 2 K⁻¹ G K⁻¹. The rest R of the parameters (loadings, residual variances: 540) enter by the
+Schur complement I_RR − I_RL I_LL⁻¹ I_LR, an |R| × |R| matrix, with I_LL⁻¹ I_LR taken column by
+column as K⁻¹ G K⁻¹ products of the block's size. Forming the rows of R and that complement
+costs O(|R| n + |R| m³ + |R|² |L|) for n parameters and m block variables, against O(n²) to
+form the whole matrix and O(n³) to factor it (2370 parameters: about 0.08 s against 0.35 s).
+The optimizer only needs the solve; the information for the standard errors is the whole matrix,
+formed as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from semlang import cholesky as linalg
+from semlang.compile.ram import EntryFactors, gather
+from semlang.matrices import cholesky_inverse
+
+SMALLEST_BLOCK = 100  # parameters in the block from which the structure pays
+
+
+@dataclass(frozen=True)
+class KroneckerHessian:
+    """Twice the expected information, as its Kronecker block and the Schur complement."""
+
+    rest: np.ndarray  # θ indices of R
+    block: np.ndarray  # θ indices of L, ordered as (rows, cols) below
+    rows: np.ndarray  # position of each L entry's first variable among the block's variables
+    cols: np.ndarray  # ... and of its second
+    inverse_k: np.ndarray  # K⁻¹ (m × m), the information's weight folded in
+    cross: np.ndarray  # I_RL (|R| × |L|)
+    block_solved: np.ndarray  # I_LL⁻¹ I_LR (|L| × |R|)
+    complement: tuple  # Cholesky factor of the Schur complement
+
+    def _block_solve(self, vectors: np.ndarray) -> np.ndarray:
+        return block_solve(self.inverse_k, self.rows, self.cols, vectors)
+
+    def solve(self, gradient: np.ndarray) -> np.ndarray:
+        """H⁻¹g with H = 2·information."""
+        g_rest, g_block = gradient[self.rest], gradient[self.block]
+        u = self._block_solve(g_block[:, None])[:, 0]
+        x_rest = linalg.cho_solve(self.complement, g_rest - self.cross @ u, check_finite=False)
+        out = np.empty_like(gradient)
+        out[self.rest] = x_rest
+        out[self.block] = u - self.block_solved @ x_rest
+        return 0.5 * out
+
+
+def block_solve(inverse_k: np.ndarray, rows, cols, vectors: np.ndarray) -> np.ndarray:
+    """I_LL⁻¹ applied to the columns of ``vectors`` (|L| × k): the coefficients of
+    2 K⁻¹ G K⁻¹ for each column's symmetric G (G_ii = g_ii, G_ij = G_ji = g_ij / 2)."""
+    m, k = len(inverse_k), vectors.shape[1]
+    G = np.zeros((k, m, m))
+    G[:, rows, cols] = 0.5 * vectors.T
+    G[:, cols, rows] += 0.5 * vectors.T  # (the diagonal gets both halves)
+    X = inverse_k @ G @ inverse_k
+    return 2.0 * X[:, rows, cols].T
+
+
+def complete_block(layout) -> np.ndarray | None:
+    """The θ indices of the largest set of variables whose variances and covariances are all
+    free S entries (a model whose θ each sit in one entry); None if fewer than SMALLEST_BLOCK."""
+    s = layout.S_free
+    if len(s) < SMALLEST_BLOCK:
+        return None
+    parent = list(range(layout.n))
+
+    def root(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for i, j in zip(s.rows.tolist(), s.cols.tolist(), strict=True):
+        if i != j:
+            parent[root(i)] = root(j)
+    roots = np.array([root(v) for v in range(layout.n)])
+    owner = roots[s.rows]
+    best = None
+    for r in np.unique(owner[s.rows != s.cols]):
+        members = np.flatnonzero(owner == r)
+        size = int(np.sum(roots == r))
+        complete = len(members) == size * (size + 1) // 2
+        if (
+            complete
+            and len(members) >= SMALLEST_BLOCK
+            and (best is None or len(members) > len(best))
+        ):
+            best = members
+    return None if best is None else s.theta[best]
+
+
+def kronecker_hessian(objective, phi: np.ndarray) -> KroneckerHessian | None:
+    """The structured expected Hessian at φ, or None where the model lacks the structure or the
+    block or the complement is not positive definite."""
+    if not getattr(objective.model.space, "identity", False) or len(objective.discrepancies) != 1:
+        return None
+    discrepancy = objective.discrepancies[0]
+    if not hasattr(discrepancy, "pieces"):
+        return None
+    pieces = discrepancy.pieces(objective.meanstructure)
+    if len(pieces) != 1 or pieces[0].observed is not None:
+        return None
+    moments = objective.implied_at(objective.theta(phi))[0]
+    factors = moments.entry_factors
+    n = objective.model.n_theta
+    if factors.size != n or not np.array_equal(factors.theta, np.arange(n)):
+        return None
+    block = complete_block(moments.layout)
+    if block is None or len(block) == n:
+        return None
+    try:
+        return _assemble(factors, block, moments, pieces[0].weight, objective.meanstructure)
+    except (np.linalg.LinAlgError, ArithmeticError):
+        return None
+
+
+def _assemble(factors: EntryFactors, block, moments, weight: float, with_mean: bool):
+    W = cholesky_inverse(moments.sigma)[0]
+    K = factors.gram(W)
+    K *= weight
+    rest = np.setdiff1d(np.arange(factors.size), block)
+    info_rows = _information_rows(factors, K, rest, with_mean)
+    variables, first = np.unique(factors.ia[block], return_inverse=True)
+    second = np.searchsorted(variables, factors.ib[block])
+    inverse_k = linalg.cho_solve(linalg.cho_factor(K[np.ix_(variables, variables)], lower=True),
+                                 np.eye(len(variables)), check_finite=False)  # fmt: skip
+    inverse_k = 0.5 * (inverse_k + inverse_k.T)
+    cross = info_rows[:, block]
+    block_solved = block_solve(inverse_k, first, second, cross.T)
+    complement = info_rows[:, rest] - cross @ block_solved
+    complement = 0.5 * (complement + complement.T)
+    factor = linalg.cho_factor(complement, lower=True)
+    return KroneckerHessian(rest, block, first, second, inverse_k, cross, block_solved, factor)
+
+
+def _information_rows(factors: EntryFactors, K: np.ndarray, rows: np.ndarray, with_mean: bool):
+    """Rows ``rows`` of the entries' expected information (every column), from K = w ZᵀWZ."""
+    s = factors.sa * factors.sb
+    ia, ib = factors.ia, factors.ib
+    out = gather(K, ia[rows], ia)
+    out *= gather(K, ib[rows], ib)
+    cross = gather(K, ia[rows], ib)
+    cross *= gather(K, ib[rows], ia)
+    out += cross
+    out *= s[rows][:, None]
+    out *= s[None, :]
+    if with_mean and factors.mean_entries.size:
+        sc = factors.sc
+        out += gather(K, factors.ic[rows], factors.ic) * sc[rows][:, None] * sc[None, :]
+    return out
