@@ -16,6 +16,8 @@ from reference_cases import assert_matches, fit_reference, load_case, row_key
 from semlang.estimate import kronecker_hessian as kronecker
 from semlang.estimate import optimize_large
 from semlang.estimate.kronecker_hessian import kronecker_hessian
+from semlang.options import Information
+from semlang.results.inference import structured_vcov
 
 CASES = [
     "poldem_sem",  # regressions, equal labels, residual covariances
@@ -98,3 +100,26 @@ def test_the_large_path_through_the_kronecker_block_ends_where_newton_ends(monke
     assert large.estimation.optimization.method == "quasi-newton-scoring"
     for ours, theirs in zip(_columns(large), _columns(newton), strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-10)
+
+
+def test_the_standard_errors_from_the_kronecker_block_equal_the_dense_ones(monkeypatch):
+    dense = fit_reference("large_cfa_p100")
+    monkeypatch.setattr(optimize_large, "LARGE_MODEL", 1)
+    monkeypatch.setattr(kronecker, "SMALLEST_BLOCK", 50)
+    objective, phi = dense.estimation.objective, dense.estimation.phi
+    inverse = kronecker.information_inverse(objective, phi)
+    assert inverse is not None
+    expected = np.linalg.inv(objective.information(phi))
+    scale = np.sqrt(np.outer(np.diag(expected), np.diag(expected)))
+    assert np.max(np.abs(inverse - expected) / scale) < 1e-12
+    structured = fit_reference("large_cfa_p100")
+    np.testing.assert_allclose(structured.estimates()["se"], dense.estimates()["se"], rtol=1e-7)
+
+
+def test_the_kronecker_inverse_is_not_used_for_observed_information(monkeypatch):
+    monkeypatch.setattr(optimize_large, "LARGE_MODEL", 1)
+    monkeypatch.setattr(kronecker, "SMALLEST_BLOCK", 50)
+    fit = fit_reference("large_cfa_p100")
+    objective, phi = fit.estimation.objective, fit.estimation.phi
+    assert structured_vcov(objective, phi, Information.OBSERVED, 1000) is None
+    assert structured_vcov(objective, phi, Information.EXPECTED, 1000) is not None
