@@ -105,27 +105,40 @@ def complete_block(layout) -> np.ndarray | None:
     return None if best is None else s.theta[best]
 
 
-def kronecker_hessian(objective, phi: np.ndarray) -> KroneckerHessian | None:
-    """The structured expected Hessian at φ, or None where the model lacks the structure or the
-    block or the complement is not positive definite."""
+def kronecker_structure(objective):
+    """(θ indices of the block, the one piece of F) when the objective has the structure: one
+    group with complete data, θ = φ, each θ in one entry, and a complete block of at least
+    :data:`SMALLEST_BLOCK` free variances and covariances (not every parameter); else None."""
     if not getattr(objective.model.space, "identity", False) or len(objective.discrepancies) != 1:
         return None
+    layouts: tuple = tuple(getattr(objective.model, "layouts", ()))
     discrepancy = objective.discrepancies[0]
-    if not hasattr(discrepancy, "pieces"):
+    if len(layouts) != 1 or not hasattr(discrepancy, "pieces"):
         return None
     pieces = discrepancy.pieces(objective.meanstructure)
     if len(pieces) != 1 or pieces[0].observed is not None:
         return None
-    moments = objective.implied_at(objective.theta(phi))[0]
-    factors = moments.entry_factors
-    n = objective.model.n_theta
-    if factors.size != n or not np.array_equal(factors.theta, np.arange(n)):
+    layout, n = layouts[0], objective.model.n_theta
+    theta = np.concatenate([layout.A_free.theta, layout.S_free.theta, layout.m_free.theta])
+    if len(theta) != n or not np.array_equal(np.sort(theta), np.arange(n)):
         return None
-    block = complete_block(moments.layout)
+    block = complete_block(layout)
     if block is None or len(block) == n:
         return None
+    return block, pieces[0]
+
+
+def kronecker_hessian(objective, phi: np.ndarray) -> KroneckerHessian | None:
+    """The structured expected Hessian at φ, or None where the model lacks the structure or the
+    block or the complement is not positive definite."""
+    structure = kronecker_structure(objective)
+    if structure is None:
+        return None
+    block, piece = structure
+    moments = objective.implied_at(objective.theta(phi))[0]
     try:
-        return _assemble(factors, block, moments, pieces[0].weight, objective.meanstructure)
+        return _assemble(moments.entry_factors, block, moments, piece.weight,
+                         objective.meanstructure)  # fmt: skip
     except (np.linalg.LinAlgError, ArithmeticError):
         return None
 

@@ -137,7 +137,7 @@ def minimize(
     phi0 = constraints.clip(np.asarray(phi0, dtype=float))
     from semlang.estimate.optimize_large import quasi_newton_scoring, takes_large_path
 
-    if takes_large_path(len(phi0), constraints):  # thousands of parameters
+    if takes_large_path(objective, len(phi0), constraints):  # thousands of parameters
         result = quasi_newton_scoring(objective, phi0, constraints, max_iterations)
     else:
         result = newton_scoring(objective, phi0, constraints, max_iterations)

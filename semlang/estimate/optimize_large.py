@@ -8,11 +8,14 @@ n × n Hessian, O(n³): a 300-variable CFA has n = 2370 parameters, and each suc
 ten to twenty times one evaluation of F and its gradient. Here the first iterations are the same
 Fisher-scoring steps (twice the expected information, while each lowers F by at least a tenth);
 then the last expected Hessian is kept and preconditions limited-memory BFGS steps (the
-two-loop recursion with H₀⁻¹ that Hessian's solve), each one evaluation and one solve. Where
-the model has a large block of free variances and covariances (correlated factors), the
-expected Hessian is solved through that block's Kronecker form and a Schur complement of the
-other parameters (:mod:`~semlang.estimate.kronecker_hessian`), never formed whole; else it is
-formed and factored. Near the optimum the expected Hessian differs from the observed one by the
+two-loop recursion with H₀⁻¹ that Hessian's solve), each one evaluation and one solve. The
+path is taken where the model has a large block of free variances and covariances (correlated
+factors): the expected Hessian is then solved through that block's Kronecker form and a Schur
+complement of the other parameters (:mod:`~semlang.estimate.kronecker_hessian`), never formed
+whole (formed and factored only should the complement not be positive definite). Without such a
+block the formed Hessian's quasi-Newton steps were slower than Newton's (a 300-variable CFA with
+its factor variances fixed), and Newton's method is used.
+Near the optimum the expected Hessian differs from the observed one by the
 model's misfit, so these steps converge linearly, fast where the model fits: they continue until
 a step would move no estimate by more than :data:`STEP_TOLERANCE` (relative), tighter than the
 Newton path's test on the decrease of F, so that both paths give the same estimates to about
@@ -29,7 +32,7 @@ from dataclasses import replace
 import numpy as np
 
 from semlang.estimate import optimize as newton
-from semlang.estimate.kronecker_hessian import kronecker_hessian
+from semlang.estimate.kronecker_hessian import kronecker_hessian, kronecker_structure
 from semlang.estimate.objective import Objective
 
 LARGE_MODEL = 1000  # parameters from which this path is taken (without bounds or inequalities)
@@ -40,9 +43,14 @@ SLOW_RATE = 0.25  # a decrement above this share of the previous one is slow pro
 STALL_TOLERANCE = 1e-15  # slow progress below this decrement (× max(1, F)): the rounding floor
 
 
-def takes_large_path(n_phi: int, constraints: newton.Constraints) -> bool:
-    """Whether :func:`quasi_newton_scoring` fits this problem."""
-    return n_phi >= LARGE_MODEL and constraints.empty
+def takes_large_path(objective: Objective, n_phi: int, constraints: newton.Constraints) -> bool:
+    """Whether :func:`quasi_newton_scoring` fits this problem: many parameters, no bounds or
+    inequalities, and a Kronecker block (formed and factored, the expected Hessian of a model
+    without one — a CFA whose factor variances are fixed — guides the quasi-Newton steps too
+    poorly to beat Newton's method)."""
+    if n_phi < LARGE_MODEL or not constraints.empty:
+        return False
+    return kronecker_structure(objective) is not None
 
 
 class _Dense:
