@@ -106,19 +106,19 @@ def weighted_products(block, inverse: np.ndarray, dev: np.ndarray) -> tuple[np.n
     matrices."""
     z = np.einsum("mij,mj->mi", inverse, dev)
     wmw = z[:, :, None] * z[:, None, :]
-    multi = np.flatnonzero(block.n > 1)
+    multi = block.multi
     if len(multi):
         w = inverse[multi]
-        wmw[multi] += w @ block.cov[multi] @ w
+        wmw[multi] += w @ block.multi_cov @ w
     return z, wmw
 
 
 def quadratic_terms(block, inverse: np.ndarray, dev: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``tr(W M)`` of each pattern of a block (``z = W d``)."""
     quad = np.einsum("mi,mi->m", dev, z)
-    multi = np.flatnonzero(block.n > 1)
+    multi = block.multi
     if len(multi):
-        quad[multi] += np.einsum("mij,mij->m", inverse[multi], block.cov[multi])
+        quad[multi] += np.einsum("mij,mij->m", inverse[multi], block.multi_cov)
     return quad
 
 
@@ -153,10 +153,10 @@ def schur_terms(block, inv: SchurBlock, dev: np.ndarray):
     dev_full = inv.embedded(dev)
     scaled = inv.scaled(dev_full)
     quad = np.einsum("mi,mi->m", dev_full, scaled)
-    multi = np.flatnonzero(block.n > 1)
+    multi = block.multi
     inverse = inv.dense(multi) if len(multi) else None
     if inverse is not None:
-        quad[multi] += np.einsum("mij,mij->m", inverse, block.cov[multi])
+        quad[multi] += np.einsum("mij,mij->m", inverse, block.multi_cov)
     return quad, scaled, multi, inverse
 
 
@@ -185,7 +185,7 @@ class _GradientSum:
             self.inverse_sum += q
             self.precision = inv.precision
             if inverse is not None:
-                wsw = inverse @ block.cov[multi] @ inverse
+                wsw = inverse @ block.multi_cov @ inverse
                 self.flat += np.bincount(
                     block.flat[multi].ravel(), (0.5 * n[multi, None, None] * wsw).ravel(),
                     minlength=p * p,

@@ -129,6 +129,7 @@ def saturated_derivatives(
             total.add_schur(block, inv, dev)
         else:
             total.add(block, inv, dev)
+    total.flush()
     square = total.grad_sigma.reshape(p, p)
     grad_sigma = 0.5 * (square + square.T) + unvech(total.grad_vech)
     gradient = np.concatenate([total.grad_mu, vech_gradient(grad_sigma)])
@@ -152,6 +153,9 @@ class _Sums:
         self.loglik = 0.0
         self.grad_sigma, self.grad_vech, self.grad_mu = np.zeros(p * p), np.zeros(q), np.zeros(p)
         self.info_mu, self.kv, self.k3 = np.zeros(q), np.zeros((q, q)), np.zeros((p, q))
+        self._left: list[np.ndarray] = []
+        self._right: list[np.ndarray | None] = []
+        self._rows = 0
 
     def add(self, block, inv, dev: np.ndarray) -> None:
         """A block whose ``Σ_oo⁻¹`` are formed pattern by pattern."""
@@ -170,36 +174,63 @@ class _Sums:
 
     def add_schur(self, block, inv: SchurBlock, dev: np.ndarray) -> None:
         """A :class:`~semlang.estimate.fiml_schur.SchurBlock`: ``W̃`` embedded at once."""
-        n, m = block.n, len(block.n)
+        n, q = block.n, self.q
         quad, z_full, multi, inverse = schur_terms(block, inv, dev)
         self.loglik -= 0.5 * float(n @ (block.k * LOG_2PI + inv.logdet + quad))
         self.grad_mu += n @ z_full
-        w_vech = inv.embedded_inverse().reshape(m, self.p * self.p).take(_vech_flat(self.p), 1)
+        w_vech = inv.inverse_vech()
+        w_sum = n @ w_vech
         rows, cols = vech_indices(self.p)
-        wmw_vech = z_full[:, rows] * z_full[:, cols]
-        if inverse is not None:
-            wsw = inverse @ block.cov[multi] @ inverse
+        outer = (z_full.T * n) @ z_full
+        self.grad_vech += 0.5 * (outer[rows, cols] - w_sum)
+        wsw_vech = None
+        if inverse is not None:  # the S terms of the patterns of several rows: W S W
+            wsw = inverse @ block.multi_cov @ inverse
             local_rows, local_cols = vech_indices(block.k)
-            places = block.vech_places[multi]
-            wmw_vech[multi[:, None], places] += wsw[:, local_rows, local_cols]
-        self.grad_vech += 0.5 * (n @ (wmw_vech - w_vech))
-        self._moments(n, w_vech, z_full, None if self.expected else wmw_vech)
-
-    def _moments(self, n, w_vech, z_full, wmw_vech) -> None:
-        self.info_mu += n @ w_vech
-        if wmw_vech is None:  # expected, symmetric: one rank-m update (half a product)
-            root = w_vech * np.sqrt(n)[:, None]
-            self.kv += root.T @ root
+            wsw_vech = np.zeros((len(multi), q))
+            wsw_vech[np.arange(len(multi))[:, None], block.vech_places[multi]] = wsw[
+                :, local_rows, local_cols
+            ]
+            self.grad_vech += 0.5 * (n[multi] @ wsw_vech)
+        if self.expected:
+            self._moments(n, w_vech, z_full, None, w_sum)
             return
-        self.kv += (w_vech.T * n) @ (2.0 * wmw_vech - w_vech)
+        wmw_vech = z_full[:, rows] * z_full[:, cols]
+        if wsw_vech is not None:
+            wmw_vech[multi] += wsw_vech
+        self._moments(n, w_vech, z_full, wmw_vech, w_sum)
+
+    def _moments(self, n, w_vech, z_full, wmw_vech, w_sum=None) -> None:
+        self.info_mu += n @ w_vech if w_sum is None else w_sum
+        if wmw_vech is None:  # expected, symmetric: rank-m updates (half a product)
+            self._stack(w_vech * np.sqrt(n)[:, None], None)
+            return
+        self._stack(w_vech * n[:, None], 2.0 * wmw_vech - w_vech)
         self.k3 += (z_full.T * n) @ w_vech
 
+    def _stack(self, left: np.ndarray, right: np.ndarray | None) -> None:
+        """Add ``left' right`` (``left' left`` when ``right`` is None) to ``K``, the rows of
+        several blocks stacked into one product (:data:`_STACKED_ROWS` at most)."""
+        self._left.append(left)
+        self._right.append(right)
+        self._rows += len(left)
+        if self._rows >= _STACKED_ROWS:
+            self.flush()
 
-@cache
-def _vech_flat(p: int) -> np.ndarray:
-    """Positions of ``vech`` in a raveled ``p x p`` matrix."""
-    rows, cols = vech_indices(p)
-    return rows * p + cols
+    def flush(self) -> None:
+        """Multiply out the stacked rows."""
+        if not self._left:
+            return
+        left = np.concatenate(self._left) if len(self._left) > 1 else self._left[0]
+        if self._right[0] is None:
+            self.kv += left.T @ left
+        else:
+            right = np.concatenate(self._right) if len(self._right) > 1 else self._right[0]
+            self.kv += left.T @ right
+        self._left, self._right, self._rows = [], [], 0
+
+
+_STACKED_ROWS = 4096  # rows of (μ, vech Σ) pieces multiplied out at once
 
 
 def entry_jacobian(pa: np.ndarray, pb: np.ndarray, pc: np.ndarray) -> np.ndarray:

@@ -17,9 +17,11 @@ itself (their ``S`` terms); :meth:`SchurBlock.dense` gives it for any of them.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 
 import numpy as np
+
+from semlang.estimate.missing_patterns import vech_indices
 
 
 class SchurBlock:
@@ -41,15 +43,15 @@ class SchurBlock:
         count, k = block.observed.shape
         if k == block.n_vars:
             return cls(block, precision, None, np.full(count, logdet))
-        both_missing, _ = block.schur_pairs
         try:
-            chol = np.linalg.cholesky(precision.take(both_missing))
+            chol = np.linalg.cholesky(precision.take(block.missing_pairs))
         except np.linalg.LinAlgError:
             return None
         diag = np.diagonal(chol, axis1=1, axis2=2)
         if not np.all(diag > 0):
             return None
-        return cls(block, precision, np.linalg.inv(chol), logdet + 2.0 * np.log(diag).sum(axis=1))
+        inverse = lower_inverse(chol, diag)
+        return cls(block, precision, inverse, logdet + 2.0 * np.log(diag).sum(axis=1))
 
     @cached_property
     def inverse(self) -> np.ndarray:
@@ -61,7 +63,7 @@ class SchurBlock:
         inverse = self.precision.take(flat)
         if self.chol_inv is None:
             return inverse
-        missing_observed = self.block.schur_pairs[1]
+        missing_observed = self.block.missing_observed_pairs
         chol_inv = self.chol_inv
         if pick is not None:
             missing_observed, chol_inv = missing_observed[pick], chol_inv[pick]
@@ -100,20 +102,51 @@ class SchurBlock:
         p = self.block.n_vars
         if self.chol_inv is None:
             return float(weights.sum()), np.zeros((p, p))
-        both_missing, _ = self.block.schur_pairs
         values = weights[:, None, None] * self.pmm_inverse
-        q = np.bincount(both_missing.ravel(), values.ravel(), minlength=p * p)
+        q = np.bincount(self.block.missing_pairs.ravel(), values.ravel(), minlength=p * p)
         return float(weights.sum()), q.reshape(p, p)
 
-    def embedded_inverse(self) -> np.ndarray:
-        """``W̃`` of each pattern (``m x p x p``), exactly zero in its missing rows and columns."""
+    def inverse_vech(self) -> np.ndarray:
+        """``vech(W̃)`` of each pattern (``m x p(p+1)/2``), exactly zero at the pairs with a
+        missing variable: ``P − x'x`` with ``x = L⁻¹ P_{m·}`` (``L L' = P_mm``)."""
         p = self.block.n_vars
+        count = len(self.logdet)
+        places = _vech_flat(p)
         if self.chol_inv is None:
-            return np.broadcast_to(self.precision, (len(self.logdet), p, p)).copy()
+            return np.broadcast_to(self.precision.ravel()[places], (count, len(places))).copy()
         x = self.chol_inv @ self.precision[self.block.missing]  # m x r x p
-        out = self.precision - np.swapaxes(x, 1, 2) @ x
-        seen = np.zeros((len(out), p))
-        seen[np.arange(len(out))[:, None], self.block.observed] = 1.0
-        out *= seen[:, :, None]
-        out *= seen[:, None, :]
+        full = np.swapaxes(x, 1, 2) @ x
+        np.subtract(self.precision, full, out=full)
+        out = full.reshape(count, p * p).take(places, axis=1)
+        seen = np.zeros((count, p), dtype=bool)
+        seen[np.arange(count)[:, None], self.block.observed] = True
+        rows, cols = vech_indices(p)
+        out *= seen[:, rows] & seen[:, cols]
         return out
+
+
+@cache
+def _vech_flat(p: int) -> np.ndarray:
+    """Positions of ``vech`` in a raveled ``p x p`` matrix."""
+    rows, cols = vech_indices(p)
+    return rows * p + cols
+
+
+_SMALL = 8  # factors up to this size are inverted by substitution over the whole stack
+
+
+def lower_inverse(chol: np.ndarray, diag: np.ndarray) -> np.ndarray:
+    """``L⁻¹`` of a stack of lower-triangular ``r x r`` factors (``diag`` their diagonals): for
+    small ``r`` and many factors by forward substitution, one entry at a time over the whole
+    stack (numpy's batched ``inv`` costs several times a Cholesky factorization there)."""
+    count, r = chol.shape[:2]
+    if r > _SMALL or count < 15 * r * (r + 1):  # (where the loop's own overhead is small)
+        return np.linalg.inv(chol)
+    out = np.zeros_like(chol)
+    recip = 1.0 / diag
+    for j in range(r):
+        out[:, j, j] = recip[:, j]
+        for i in range(j + 1, r):
+            total = np.einsum("mk,mk->m", chol[:, i, j:i], out[:, j:i, j])
+            out[:, i, j] = -total * recip[:, i]
+    return out

@@ -113,20 +113,29 @@ class PatternBlock:
     """Patterns with ``k`` observed variables, stacked (``m`` patterns; all of them, or a chunk).
 
     ``pattern_ids`` index :attr:`MissingPatterns.patterns`; ``observed`` is ``m x k``, ``n``
-    the row counts (float), ``mean`` ``m x k``, ``cov`` ``m x k x k``; ``flat`` holds the
-    positions ``i * p + j`` of each pattern's observed block in a raveled ``p x p`` matrix.
+    the row counts (float), ``mean`` ``m x k``; ``multi`` the places of the patterns of several
+    rows (ascending) and ``multi_cov`` their covariances (a single row has none), ``cov`` all
+    ``m x k x k`` (zero for single rows; made on first use); ``flat`` holds the positions
+    ``i * p + j`` of each pattern's observed block in a raveled ``p x p`` matrix.
     """
 
     pattern_ids: np.ndarray
     observed: np.ndarray
     n: np.ndarray
     mean: np.ndarray
-    cov: np.ndarray
+    multi: np.ndarray
+    multi_cov: np.ndarray
     n_vars: int
 
     @property
     def k(self) -> int:
         return self.observed.shape[1]
+
+    @cached_property
+    def cov(self) -> np.ndarray:
+        out = np.zeros((len(self.n), self.k, self.k))
+        out[self.multi] = self.multi_cov
+        return out
 
     @cached_property
     def flat(self) -> np.ndarray:
@@ -146,12 +155,23 @@ class PatternBlock:
         unseen[np.arange(len(self.n))[:, None], self.observed] = False
         return np.nonzero(unseen)[1].reshape(len(self.n), self.n_vars - self.k)
 
-    @cached_property
+    @property
     def schur_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions in a raveled ``p x p`` matrix of the (missing, missing) and (missing,
         observed) blocks of each pattern."""
-        missing = self.missing
-        return _pairs(missing, missing, self.n_vars), _pairs(missing, self.observed, self.n_vars)
+        return self.missing_pairs, self.missing_observed_pairs
+
+    @cached_property
+    def missing_observed_pairs(self) -> np.ndarray:
+        """Positions in a raveled ``p x p`` matrix of the (missing, observed) block of each
+        pattern."""
+        return _pairs(self.missing, self.observed, self.n_vars)
+
+    @cached_property
+    def missing_pairs(self) -> np.ndarray:
+        """Positions in a raveled ``p x p`` matrix of the (missing, missing) block of each
+        pattern."""
+        return _pairs(self.missing, self.missing, self.n_vars)
 
 
 @cache
@@ -184,14 +204,11 @@ class _SizeClass:
     multi_cov: np.ndarray
 
     def chunk(self, start: int, stop: int, n_vars: int) -> PatternBlock:
-        """Patterns ``start:stop`` of this class with their dense covariances."""
-        k = self.observed.shape[1]
-        cov = np.zeros((stop - start, k, k))
+        """Patterns ``start:stop`` of this class."""
         lo, hi = np.searchsorted(self.multi, [start, stop])
-        cov[self.multi[lo:hi] - start] = self.multi_cov[lo:hi]
         return PatternBlock(
             self.pattern_ids[start:stop], self.observed[start:stop], self.n[start:stop],
-            self.mean[start:stop], cov, n_vars,
+            self.mean[start:stop], self.multi[lo:hi] - start, self.multi_cov[lo:hi], n_vars,
         )  # fmt: skip
 
 
