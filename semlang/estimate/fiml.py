@@ -171,7 +171,7 @@ class _GradientSum:
         self.inverse_sum = np.zeros((p, p))  # Σ n embedded (P_mm)⁻¹
         self.count = 0.0  # Σ n of Schur blocks
         self.mu = np.zeros(p)
-        self.precision = None
+        self.precision: np.ndarray | None = None
 
     def add(self, block, inv, dev: np.ndarray) -> np.ndarray:
         """Add a block; returns its ``tr(W M)`` per pattern."""
@@ -235,7 +235,7 @@ def fiml_gradient(
     return grad_sigma, grad_mu
 
 
-_ROW_ELEMENTS = 1 << 21  # rows x k x k entries of a slice of casewise work
+_ROW_ELEMENTS = 1 << 21  # rows x p x p entries of a slice of casewise work
 
 
 def row_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
@@ -252,7 +252,7 @@ def row_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
         ids = block.pattern_ids
         first, last = patterns.starts[ids[0]], patterns.starts[ids[-1] + 1]
         which = np.repeat(np.arange(len(ids)), block.n.astype(np.intp))
-        step = max(1, _ROW_ELEMENTS // (block.k * block.k))
+        step = max(1, _ROW_ELEMENTS // (patterns.n_vars**2))  # (scores embed in p x p)
         for a in range(0, last - first, step):
             part = which[a : a + step]
             rows = patterns.order[first + a : first + a + len(part)]

@@ -305,7 +305,8 @@ def _factored(
         if pooled is None:
             n, mean, cov = _pooled(patterns, chain.lengths >= level, observed)
         else:
-            n, mean, cov = pooled[0][at], pooled[1][at, observed], pooled[2][at][np.ix_(observed, observed)]
+            n, mean = pooled[0][at], pooled[1][at, observed]
+            cov = pooled[2][at][np.ix_(observed, observed)]
         e = np.isin(observed, known)
         v = ~e
         if n <= level or nearly_singular(cov):

@@ -210,7 +210,10 @@ class _Sums:
 
     def _stack(self, left: np.ndarray, right: np.ndarray | None) -> None:
         """Add ``left' right`` (``left' left`` when ``right`` is None) to ``K``, the rows of
-        several blocks stacked into one product (:data:`_STACKED_ROWS` at most)."""
+        several small blocks stacked into one product (:data:`_STACKED_ROWS` at most)."""
+        if len(left) >= _STACKED_ROWS // 2:
+            self.kv += left.T @ (left if right is None else right)
+            return
         self._left.append(left)
         self._right.append(right)
         self._rows += len(left)
@@ -222,15 +225,16 @@ class _Sums:
         if not self._left:
             return
         left = np.concatenate(self._left) if len(self._left) > 1 else self._left[0]
-        if self._right[0] is None:
+        rights = [right for right in self._right if right is not None]
+        if not rights:
             self.kv += left.T @ left
         else:
-            right = np.concatenate(self._right) if len(self._right) > 1 else self._right[0]
+            right = np.concatenate(rights) if len(rights) > 1 else rights[0]
             self.kv += left.T @ right
         self._left, self._right, self._rows = [], [], 0
 
 
-_STACKED_ROWS = 4096  # rows of (μ, vech Σ) pieces multiplied out at once
+_STACKED_ROWS = 2048  # rows of (μ, vech Σ) pieces multiplied out at once
 
 
 def entry_jacobian(pa: np.ndarray, pb: np.ndarray, pc: np.ndarray) -> np.ndarray:

@@ -73,8 +73,10 @@ class SchurBlock:
 
     @cached_property
     def pmm_inverse(self) -> np.ndarray:
-        """``(P_mm)⁻¹`` per pattern (``m x r x r``)."""
-        return np.swapaxes(self.chol_inv, 1, 2) @ self.chol_inv
+        """``(P_mm)⁻¹`` per pattern (``m x r x r``; only where some variable is missing)."""
+        chol_inv = self.chol_inv
+        assert chol_inv is not None
+        return np.swapaxes(chol_inv, 1, 2) @ chol_inv
 
     def embedded(self, values: np.ndarray) -> np.ndarray:
         """The block's ``m x k`` values at their observed variables in ``m x p`` zeros."""
