@@ -187,7 +187,7 @@ class _GradientSum:
             if inverse is not None:
                 wsw = inverse @ block.multi_cov @ inverse
                 self.flat += np.bincount(
-                    block.flat[multi].ravel(), (0.5 * n[multi, None, None] * wsw).ravel(),
+                    block.flat_of(multi).ravel(), (0.5 * n[multi, None, None] * wsw).ravel(),
                     minlength=p * p,
                 )  # fmt: skip
             return quad

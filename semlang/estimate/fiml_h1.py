@@ -276,7 +276,7 @@ def _level_moments(patterns: MissingPatterns, chain: _Chain, levels: np.ndarray)
         if len(multi):
             cut = inside[multi]
             covs = block.multi_cov * (cut[:, :, None] & cut[:, None, :]) * n[multi, None, None]
-            pairs = level[multi, None, None] * (p * p) + block.flat[multi]
+            pairs = level[multi, None, None] * (p * p) + block.flat_of(multi)
             cross += np.bincount(pairs.ravel(), covs.ravel(), minlength=count * p * p).reshape(
                 count, p, p
             )

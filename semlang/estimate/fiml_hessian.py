@@ -188,7 +188,7 @@ class _Sums:
             wsw = inverse @ block.multi_cov @ inverse
             local_rows, local_cols = vech_indices(block.k)
             wsw_vech = np.zeros((len(multi), q))
-            wsw_vech[np.arange(len(multi))[:, None], block.vech_places[multi]] = wsw[
+            wsw_vech[np.arange(len(multi))[:, None], block.vech_places_of(multi)] = wsw[
                 :, local_rows, local_cols
             ]
             self.grad_vech += 0.5 * (n[multi] @ wsw_vech)

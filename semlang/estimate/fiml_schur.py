@@ -21,7 +21,7 @@ from functools import cache, cached_property
 
 import numpy as np
 
-from semlang.estimate.missing_patterns import vech_indices
+from semlang.estimate.missing_patterns import pair_positions, vech_indices
 
 
 class SchurBlock:
@@ -59,14 +59,18 @@ class SchurBlock:
 
     def dense(self, pick: np.ndarray | None = None) -> np.ndarray:
         """``Σ_oo⁻¹`` (``len(pick) x k x k``) of the patterns ``pick`` (all by default)."""
-        flat = self.block.flat if pick is None else self.block.flat[pick]
+        block = self.block
+        flat = block.flat if pick is None else block.flat_of(pick)
         inverse = self.precision.take(flat)
         if self.chol_inv is None:
             return inverse
-        missing_observed = self.block.missing_observed_pairs
-        chol_inv = self.chol_inv
-        if pick is not None:
-            missing_observed, chol_inv = missing_observed[pick], chol_inv[pick]
+        if pick is None:
+            missing_observed, chol_inv = block.missing_observed_pairs, self.chol_inv
+        else:
+            missing_observed = pair_positions(
+                block.missing[pick], block.observed[pick], block.n_vars
+            )
+            chol_inv = self.chol_inv[pick]
         x = chol_inv @ self.precision.take(missing_observed)
         inverse -= np.swapaxes(x, 1, 2) @ x
         return inverse

@@ -139,14 +139,28 @@ class PatternBlock:
 
     @cached_property
     def flat(self) -> np.ndarray:
-        return _pairs(self.observed, self.observed, self.n_vars)
+        return pair_positions(self.observed, self.observed, self.n_vars)
 
     @cached_property
     def vech_places(self) -> np.ndarray:
         """``m x k(k+1)/2``: where each pattern's ``vech`` entries sit in ``vech`` of ``p x p``."""
+        return self.vech_places_of(None)
+
+    def vech_places_of(self, pick: np.ndarray | None) -> np.ndarray:
+        """:attr:`vech_places` of the patterns ``pick`` only (all with None)."""
+        if pick is None and "vech_places" in self.__dict__:
+            return self.__dict__["vech_places"]
+        observed = self.observed if pick is None else self.observed[pick]
         rows, cols = vech_indices(self.k)
         position = _vech_positions(self.n_vars)
-        return position[self.observed[:, rows], self.observed[:, cols]]
+        return position[observed[:, rows], observed[:, cols]]
+
+    def flat_of(self, pick: np.ndarray) -> np.ndarray:
+        """:attr:`flat` of the patterns ``pick`` only (without making it for them all)."""
+        if "flat" in self.__dict__:
+            return self.flat[pick]
+        observed = self.observed[pick]
+        return pair_positions(observed, observed, self.n_vars)
 
     @cached_property
     def missing(self) -> np.ndarray:
@@ -165,13 +179,13 @@ class PatternBlock:
     def missing_observed_pairs(self) -> np.ndarray:
         """Positions in a raveled ``p x p`` matrix of the (missing, observed) block of each
         pattern."""
-        return _pairs(self.missing, self.observed, self.n_vars)
+        return pair_positions(self.missing, self.observed, self.n_vars)
 
     @cached_property
     def missing_pairs(self) -> np.ndarray:
         """Positions in a raveled ``p x p`` matrix of the (missing, missing) block of each
         pattern."""
-        return _pairs(self.missing, self.missing, self.n_vars)
+        return pair_positions(self.missing, self.missing, self.n_vars)
 
 
 @cache
@@ -184,7 +198,7 @@ def _vech_positions(p: int) -> np.ndarray:
     return _readonly(out)
 
 
-def _pairs(rows: np.ndarray, cols: np.ndarray, p: int) -> np.ndarray:
+def pair_positions(rows: np.ndarray, cols: np.ndarray, p: int) -> np.ndarray:
     """``m x a x b`` positions ``i * p + j`` of the pairs of ``rows`` (``m x a``) and ``cols``
     (``m x b``) in a raveled ``p x p`` matrix."""
     dtype = np.int32 if p * p < 2**31 else np.intp
