@@ -44,11 +44,12 @@ def test_unknown_rotation_argument():
     assert "did you mean 'geomin_epsilon'" in str(error.value)
 
 
-def test_ordered_items_and_other_estimators_are_refused():
-    with pytest.raises(NotSupportedError, match="ordered"):
+def test_continuous_items_declared_ordered_and_other_estimators_are_refused():
+    with pytest.raises(semlang.DataError, match="'x1' has a category that is not a whole"):
         semlang.efa(HS, nfactors=2, ordered=["x1"])
-    with pytest.raises(NotSupportedError, match="ML, ULS, not 'WLSMV'"):
+    with pytest.raises(NotSupportedError, match="ML, ULS, not 'WLSMV'") as error:
         semlang.efa(HS, nfactors=2, estimator="WLSMV")
+    assert "ordered=" in error.value.hint
 
 
 def test_a_rotation_that_never_converges_warns_and_says_so():

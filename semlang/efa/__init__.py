@@ -3,7 +3,8 @@ and the rotations on their own (``semlang.efa.rotate``).
 
 Modules: :mod:`.rotation` and :mod:`.criteria` (rotating a loading matrix), :mod:`.extraction`
 (the unrotated ML/ULS solution), :mod:`.inference` (standard errors of the rotated parameters),
-:mod:`.measures` (fit measures), :mod:`.fit` (``efa()``), :mod:`.results` and :mod:`.summary`.
+:mod:`.measures` (fit measures), :mod:`.fit` (``efa()``), :mod:`.ordered` (ordered items, by
+WLSMV and kin through the exploratory SEM), :mod:`.results` and :mod:`.summary`.
 The package itself is callable: ``semlang.efa(...)`` is :func:`semlang.efa.fit.efa`.
 """
 

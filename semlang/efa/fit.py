@@ -5,7 +5,8 @@ Each fit extracts the unrotated ML or ULS solution (:mod:`.extraction`), rotates
 (:mod:`.rotation`, the standardized loadings by default as lavaan's std.ov), computes the
 standard errors of the rotated parameters (:mod:`.inference`) and the fit measures
 (:mod:`.measures`). lavaan fits the same model as a SEM with an echelon-identified loading
-matrix; the minimum, and so every number, is the same.
+matrix; the minimum, and so every number, is the same. Ordered items (``ordered=``) are fitted
+that way, as lavaan does: :mod:`.ordered`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def efa(
     data: Any = None,
     nfactors: int | Iterable[int] = 1,
     rotation: str = "geomin",
-    estimator: str = "ML",
+    estimator: str | None = None,
     ordered: Any = None,
     rotation_args: dict[str, Any] | None = None,
     *,
@@ -42,32 +43,79 @@ def efa(
 ) -> EfaList:
     """Exploratory factor analysis as lavaan's ``efa()``.
 
-    ``data``: a DataFrame (numeric columns; rows with a missing value are dropped, lavaan's
-    listwise default) or None with ``sample_cov`` and ``sample_nobs``. ``nfactors``: an int or
+    ``data``: a DataFrame (numeric columns, or pandas ordered Categoricals, which are taken as
+    ordered; rows with a missing value are dropped, lavaan's listwise default) or None with
+    ``sample_cov`` and ``sample_nobs``. ``nfactors``: an int or
     several (``range(1, 6)``). ``rotation``: none, varimax, quartimax, orthomax, oblimin,
     quartimin, geomin, promax, entropy, bentler, cf (and cf-quartimax, cf-varimax, cf-equamax,
     cf-parsimax, cf-facparsim), oblimax, target, pst, bi-quartimin, bi-geomin, infomax,
-    mccammon, simplimax, tandem1, tandem2. ``estimator``: "ML" or "ULS". ``rotation_args``:
+    mccammon, simplimax, tandem1, tandem2. ``estimator``: "ML" (the default) or "ULS";
+    with ``ordered`` (True for every item, or the names of the ordered ones) "WLSMV" (the
+    default), "DWLS", "WLS", "ULS" or another robust name (:mod:`.ordered`). ``rotation_args``:
     lavaan's names (orthogonal, row_weights, std_ov, geomin_epsilon, oblimin_gamma,
     orthomax_gamma, cf_gamma, promax_kappa, target, target_mask, rstarts, algorithm, reflect,
     order_lv_by, gpa_tol, tol, max_iter, warn) and ``seed`` for the random starts.
     """
-    estimator = str(estimator).upper()
-    if ordered not in (None, False) and len(list(np.atleast_1d(ordered))) > 0:
-        raise NotSupportedError(
-            "efa() has no estimator for ordered (categorical) items yet",
-            hint="lavaan fits them by WLSMV on polychoric correlations; here treat the items "
-            "as continuous (ML or ULS) or fit a CFA with ordered= once it is available",
-        )
+    if _has_ordered(ordered) or _ordered_columns(data, variables):
+        return _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args,
+                            variables, sample_cov, se)  # fmt: skip
+    estimator = "ML" if estimator is None else str(estimator).upper()
     if estimator not in ESTIMATORS:
         raise NotSupportedError(
-            f"efa() supports the estimators {', '.join(ESTIMATORS)}, not {estimator!r}"
+            f"efa() supports the estimators {', '.join(ESTIMATORS)}, not {estimator!r}",
+            hint="WLSMV, DWLS, WLS and ULSMV are for ordered items: name them with ordered=",
         )
     options = rotation_options(rotation, rotation_args)
     names, S, nobs = _moments(data, variables, sample_cov, sample_nobs, estimator)
     counts = _check_nfactors(nfactors, len(names))
     fits = {m: _fit_one(names, S, nobs, m, rotation, estimator, options, se) for m in counts}
     return EfaList(fits)
+
+
+def _ordered_columns(data, variables) -> list[str]:
+    """The columns of the items that are pandas ordered Categoricals (ordered without being
+    named, as in cfa() and sem())."""
+    if not isinstance(data, pd.DataFrame):
+        return []
+    names = list(variables) if variables is not None else list(data.columns)
+    kinds = {c: data[c].dtype for c in names if c in data.columns}
+    return [str(c) for c, kind in kinds.items()
+            if isinstance(kind, pd.CategoricalDtype) and kind.ordered]  # fmt: skip
+
+
+def _has_ordered(ordered) -> bool:
+    if ordered is None or ordered is False:
+        return False
+    return ordered is True or len(list(np.atleast_1d(ordered))) > 0
+
+
+def _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args, variables,
+                 sample_cov, se) -> EfaList:  # fmt: skip
+    """efa() of ordered items (:mod:`.ordered`): the checks, then one fit per number of
+    factors."""
+    from .ordered import check_ordered_options, fit_ordered, ordered_names
+
+    estimator = check_ordered_options(estimator, sample_cov)
+    rotation_options(rotation, rotation_args)  # a mistake stops before any fitting
+    frame = _frame(data, variables)
+    names = [str(c) for c in frame.columns]
+    given = ordered_names(ordered, names) if _has_ordered(ordered) else []
+    items = given + [c for c in _ordered_columns(frame, None) if c not in given]
+    counts = _check_nfactors(nfactors, len(names))
+    return fit_ordered(frame, names, items, counts, rotation, rotation_args, estimator, se)
+
+
+def _frame(data, variables) -> pd.DataFrame:
+    """The data's columns of the factor analysis (``variables``, else all)."""
+    if data is None:
+        raise DataError("efa() needs data, or sample_cov with sample_nobs")
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    if variables is not None:
+        missing = [v for v in variables if v not in frame.columns]
+        if missing:
+            raise DataError(f"the data have no column {missing[0]!r}")
+        frame = frame[list(variables)]
+    return frame
 
 
 def _moments(data, variables, sample_cov, sample_nobs, estimator):
@@ -81,12 +129,7 @@ def _moments(data, variables, sample_cov, sample_nobs, estimator):
         if estimator == "ML":
             S = S * (nobs - 1) / nobs
         return _select(names, S, variables), nobs
-    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-    if variables is not None:
-        missing = [v for v in variables if v not in frame.columns]
-        if missing:
-            raise DataError(f"the data have no column {missing[0]!r}")
-        frame = frame[list(variables)]
+    frame = _frame(data, variables)
     bad = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if bad:
         raise DataError(

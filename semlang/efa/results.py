@@ -43,6 +43,11 @@ class EfaFit:
         return [f"f{k + 1}" for k in range(self.nfactors)]
 
     @property
+    def summary_estimator(self) -> str:
+        """The summary's "Estimator" line."""
+        return self.estimator
+
+    @property
     def orthogonal_layout(self) -> bool:
         """Whether θ has no factor correlations (orthogonal, unrotated or one factor)."""
         r = self.rotation
@@ -179,10 +184,26 @@ class EfaList:
         )
 
     def fit_table(self) -> pd.DataFrame:
-        """lavaan's comparison table: aic, bic, sabic, chisq, df, pvalue, cfi, rmsea."""
-        columns = ["aic", "bic", "sabic", "chisq", "df", "pvalue", "cfi", "rmsea"]
+        """lavaan's comparison table: aic, bic, sabic, chisq, df, pvalue, cfi, rmsea — with a
+        scaled test (ordered items) the scaled chisq, df and pvalue, and the robust cfi and
+        rmsea (the scaled ones where the robust are not available), under the plain names."""
         table = self.fit_measures().T
-        return table[[c for c in columns if c in table.columns]]
+        columns = [c for c in ("aic", "bic", "sabic") if c in table.columns]
+        if {"chisq_scaled", "df_scaled", "pvalue_scaled"} <= set(table.columns):
+            columns += ["chisq_scaled", "df_scaled", "pvalue_scaled"]
+        else:
+            columns += [c for c in ("chisq", "df", "pvalue") if c in table.columns]
+        for name in ("cfi", "rmsea"):
+            robust, scaled = f"{name}_robust", f"{name}_scaled"
+            if robust in table.columns and not table[robust].isna().all():
+                columns.append(robust)
+            elif scaled in table.columns:
+                columns.append(scaled)
+            elif name in table.columns:
+                columns.append(name)
+        out = table[columns]
+        out.columns = [c.removesuffix("_scaled").removesuffix("_robust") for c in columns]
+        return out
 
     def summary(self, cutoff: float = 0.3, dot_cutoff: float = 0.1, alpha_level: float = 0.01,
                 nd: int = 3) -> str:  # fmt: skip

@@ -32,7 +32,13 @@ def render(result, cutoff: float, dot_cutoff: float, alpha_level: float, nd: int
     first = fits[0]
     lines = [f"semlang {__version__} -- exploratory factor analysis", ""]
     lines += _header(first, nd)
-    lines += ["", f"  {'Number of observations':<33}{first.nobs:>{19 + max(0, nd - 3) * 4}}"]
+    width = 19 + max(0, nd - 3) * 4
+    total = getattr(first, "ntotal", None)  # rows with a missing value deleted: both counts
+    if total is not None and total != first.nobs:
+        lines += ["", " " * 35 + f"{'Used':>{width}}{'Total':>12}"]
+        lines += [f"  {'Number of observations':<33}{first.nobs:>{width}}{total:>12}"]
+    else:
+        lines += ["", f"  {'Number of observations':<33}{first.nobs:>{width}}"]
     lines += ["", "Overview models:" if len(fits) > 1 else "Fit measures:"]
     lines += _matrix_lines(result.fit_table(), nd, shift=2)
     lines += ["", "Eigenvalues correlation matrix:", ""]
@@ -48,7 +54,7 @@ def render(result, cutoff: float, dot_cutoff: float, alpha_level: float, nd: int
 
 def _header(fit, nd: int) -> list[str]:
     r = fit.rotation
-    rows = [("Estimator", fit.estimator)]
+    rows = [("Estimator", fit.summary_estimator)]
     if r.method == "none":
         rows.append(("Rotation method", "NONE"))
     else:
@@ -135,7 +141,7 @@ def _one_fit(fit, cutoff, dot_cutoff, alpha_level, nd) -> list[str]:
     lines += [f"Standardized loadings:{significance if with_se else ''}", ""]
     lines += _loading_lines(fit, L, se, cutoff, dot_cutoff, alpha_level, nd)
     lines += ["", *_sumsq_lines(fit, L, nd)]
-    if not fit.rotation.orthogonal and fit.nfactors > 1 and fit.rotation.method != "none":
+    if not fit.rotation.orthogonal and fit.nfactors > 1:
         lines += ["", f"Factor correlations:{significance if with_se else ''}", ""]
         lines += _psi_lines(fit, alpha_level, nd)
     lines.append("")
@@ -200,10 +206,16 @@ def _psi_lines(fit, alpha_level, nd) -> list[str]:
         p = len(fit.variables)
         se = np.zeros((m, m))
         lower = [(j, k) for k in range(m) for j in range(k + 1, m)]
-        for value, (j, k) in zip(fit.se_std[p * m + p :], lower, strict=True):
+        tail = fit.se_std[p * m + p :]
+        if tail.size == 0:  # unrotated: Φ = I is fixed
+            tail = np.zeros(len(lower))
+        for value, (j, k) in zip(tail, lower, strict=True):
             se[j, k] = se[k, j] = value
     stars = _stars(Phi, se, alpha_level)
     width = 3 + nd
+    numbers = [[f"{v:.{nd}f}" for v in row] for row in Phi]
+    if fit.rotation.method == "none":  # Φ = I, which R prints as 1 and 0
+        numbers = [[t.strip() for t in r_format(list(row), nd)] for row in Phi]
     names = fit.factors
     cell = width + (1 if se is not None else 0)
     out = [" " * max(len(n) for n in names) + "".join(" " + f"{f:>{width}}".ljust(cell)
@@ -211,7 +223,7 @@ def _psi_lines(fit, alpha_level, nd) -> list[str]:
     for j, name in enumerate(names):
         cells = []
         for k in range(m):
-            text = (f"{Phi[j, k]:.{nd}f}".rjust(width) + (stars[j, k] if k < j else
+            text = (numbers[j][k].rjust(width) + (stars[j, k] if k < j else
                     (" " if se is not None else ""))) if k <= j else " " * cell  # fmt: skip
             cells.append(text.ljust(cell))
         out.append(f"{name:<{max(len(n) for n in names)}}" + "".join(" " + c for c in cells))

@@ -24,6 +24,10 @@ def rotated_result(fit, given: dict[str, Any]):
 
     settings = rotation_settings(**given)
     if settings.method == "none":
+        from semlang.esem import categorical
+
+        if categorical.is_categorical(fit):  # lavaan's signs: those of its starting values
+            return categorical.reflect_to_start(fit)
         return reflect_fit(fit)
     check_rotation_options(fit.options, fit.table, settings)
     return rotate_fit(fit, settings)

@@ -72,11 +72,20 @@ class RotatedFit(Fit):
         standard errors of a rotated solution)."""
         return self.nobs * self._bordered(self.nobs)
 
+    # ordered indicators: the residual variances the std.ov variances take (see
+    # semlang.esem.categorical); None: those of the parameters
+    rotation_residuals = None
+
     def _bordered(self, nobs: int) -> np.ndarray:
+        if self.rotation is not None and self.rotation.method == "promax":
+            # promax minimizes no criterion: no first-order conditions border the information
+            # (efa() gives promax no standard errors either)
+            return np.full((self.model.n_phi, self.model.n_phi), np.nan)
         objective, phi = self.estimation.objective, self.estimation.phi
         info = inference.information_per_observation(objective, phi, self.options.information)
         space = self.model.space
-        jac = stationarity_jacobian(self.model, self.theta, self.block_rotations, self.rotation)
+        jac = stationarity_jacobian(self.model, self.theta, self.block_rotations, self.rotation,
+                                    residuals=self.rotation_residuals)  # fmt: skip
         equal = np.zeros((len(self.equal_pairs), self.model.n_theta))
         for k, (i, j) in enumerate(self.equal_pairs):
             equal[k, i], equal[k, j] = 1.0, -1.0
@@ -126,12 +135,19 @@ def reflect_fit(fit: Fit) -> Fit:
 
 def rotate_fit(fit: Fit, settings: RotationSettings) -> RotatedFit:
     """The rotated solution of ``fit`` (a model with efa blocks)."""
+    from semlang.esem import categorical
+
     exo = fit.estimation.objective.exo
-    rotated, theta, blocks, pairs = rotate_model(fit.model, fit.theta, exo, settings)
+    ordered = categorical.is_categorical(fit)
+    objective = fit.estimation.objective
+    residuals = categorical.residual_matrices(fit.model, objective) if ordered else None
+    rotated, theta, blocks, pairs = rotate_model(fit.model, fit.theta, exo, settings, residuals)
     phi = rotated.space.phi_from_theta(theta)
+    objective = (categorical.rotated_objective(fit, rotated) if ordered
+                 else build_objective(rotated, fit.sample, fit.options))  # fmt: skip
     estimation = Estimation(
         family=fit.estimation.family,
-        objective=build_objective(rotated, fit.sample, fit.options),
+        objective=objective,
         optimization=fit.estimation.optimization,
         phi=phi,
         theta=theta,
@@ -139,6 +155,7 @@ def rotate_fit(fit: Fit, settings: RotationSettings) -> RotatedFit:
     )
     fields = {f.name: getattr(fit, f.name) for f in dataclasses.fields(Fit)}
     fields.update(model=rotated, estimation=estimation)
-    return RotatedFit(
+    kind = categorical.RotatedCategoricalFit if ordered else RotatedFit
+    return kind(
         **fields, unrotated=fit, rotation=settings, block_rotations=blocks, equal_pairs=pairs
     )

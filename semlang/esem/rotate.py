@@ -68,9 +68,12 @@ def _corner_signs(loadings: np.ndarray) -> np.ndarray:
     return np.where(head < 0, -1.0, 1.0)
 
 
-def rotate_model(model: CompiledModel, theta: np.ndarray, exo, settings: RotationSettings):
+def rotate_model(model: CompiledModel, theta: np.ndarray, exo, settings: RotationSettings,
+                 residuals=None):  # fmt: skip
     """The rotated table's compiled model, its θ, the rotation of every block and the pairs of
-    θ indices that are equal (see :func:`~semlang.partable.efa_blocks.rotated_table`)."""
+    θ indices that are equal (see :func:`~semlang.partable.efa_blocks.rotated_table`).
+    ``residuals(k, θ)``: the S matrix of layout k whose diagonal the std.ov variances take (for
+    ordered indicators the derived residual variances, as lavaan's), None: the filled S."""
     from semlang.efa.rotation import rotate
 
     table, pairs = rotated_table(model.table, settings.orthogonal)
@@ -84,13 +87,23 @@ def rotate_model(model: CompiledModel, theta: np.ndarray, exo, settings: Rotatio
         for name, rows, cols in _sets_of(model, k):
             signs = _corner_signs(A[np.ix_(rows, cols)])
             loadings = A[np.ix_(rows, cols)] * signs
-            ov_var = _ov_var(A, S, rows, cols) if settings.std_ov else None
+            S_var = S if residuals is None else residuals(k, theta)
+            ov_var = _ov_var(A, S_var, rows, cols) if settings.std_ov else None
             result = rotate(loadings, settings.method, ov_var=ov_var, **settings.rotate_kwargs())
             K[np.ix_(cols, cols)] = result.rotation_matrix.T * signs
             constrained = not (later_free and layout.group > 1)
             blocks.append(BlockRotation(k, name, rows, cols, result, constrained))
         _carry(K, A, S, m, rotated.layouts[k], theta_rot)
+    _copy_unrotated(model.table, table, theta, theta_rot)
     return rotated, theta_rot, tuple(blocks), pairs
+
+
+def _copy_unrotated(old_table, new_table, theta: np.ndarray, theta_out: np.ndarray) -> None:
+    """The free parameters outside the RAM matrices (thresholds, scale factors of ordered
+    variables), which a rotation leaves as they are, copied row by row."""
+    for old, new in zip(old_table.rows, new_table.rows, strict=True):
+        if new.is_free and old.is_free and np.isnan(theta_out[new.free - 1]):
+            theta_out[new.free - 1] = theta[old.free - 1]
 
 
 def _carry(K: np.ndarray, A, S, m, target, theta_out: np.ndarray) -> None:
@@ -123,9 +136,11 @@ def stationarity(
     theta: np.ndarray,
     blocks: tuple[BlockRotation, ...],
     settings: RotationSettings,
+    residuals=None,
 ) -> np.ndarray:
     """The rotation criterion's first-order conditions at θ of the rotated table (zero at the
-    rotated estimates), every block's one after the other."""
+    rotated estimates), every block's one after the other (``residuals``: as
+    :func:`rotate_model`'s, of the rotated model)."""
     from semlang.efa.rotation import stationarity as conditions
 
     out = []
@@ -137,27 +152,29 @@ def stationarity(
             filled[block.layout] = fill_matrices(rotated.layouts[block.layout], theta)
         A, S, _ = filled[block.layout]
         rows, cols = block.indicators, block.factors
-        ov_var = _ov_var(A, S, rows, cols) if settings.std_ov else None
+        S_var = S if residuals is None else residuals(block.layout, theta)
+        ov_var = _ov_var(A, S_var, rows, cols) if settings.std_ov else None
         loadings, psi = A[np.ix_(rows, cols)], S[np.ix_(cols, cols)]
         out.append(conditions(loadings, psi, block.rotation, ov_var=ov_var))
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def stationarity_jacobian(rotated, theta, blocks, settings, step: float = 1e-4) -> np.ndarray:
+def stationarity_jacobian(rotated, theta, blocks, settings, step: float = 1e-4,
+                          residuals=None) -> np.ndarray:  # fmt: skip
     """d stationarity / dθ by central differences with one Richardson extrapolation."""
     n = len(theta)
-    base = stationarity(rotated, theta, blocks, settings)
+    base = stationarity(rotated, theta, blocks, settings, residuals)
     out = np.zeros((base.size, n))
+    args = (rotated, theta, blocks, settings, residuals)
     for j in range(n):
         h = step * max(1.0, abs(theta[j]))
-        out[:, j] = (4 * _central(rotated, theta, blocks, settings, j, h / 2) -
-                     _central(rotated, theta, blocks, settings, j, h)) / 3  # fmt: skip
+        out[:, j] = (4 * _central(*args, j, h / 2) - _central(*args, j, h)) / 3
     return out
 
 
-def _central(rotated, theta, blocks, settings, j, h) -> np.ndarray:
+def _central(rotated, theta, blocks, settings, residuals, j, h) -> np.ndarray:
     up, down = theta.copy(), theta.copy()
     up[j] += h
     down[j] -= h
-    value = stationarity(rotated, up, blocks, settings)
-    return (value - stationarity(rotated, down, blocks, settings)) / (2 * h)
+    value = stationarity(rotated, up, blocks, settings, residuals)
+    return (value - stationarity(rotated, down, blocks, settings, residuals)) / (2 * h)

@@ -61,6 +61,13 @@ class CategoricalFit(Fit):
                 return value
         return super().row_estimate(row)
 
+    def standardized_jacobian(self, kind: str) -> np.ndarray:
+        """The Jacobian of the standardized values with the derived residual variances and
+        scales moving with θ (:mod:`semlang.estimate.categorical_standardized`)."""
+        from semlang.estimate.categorical_standardized import standardized_jacobian
+
+        return standardized_jacobian(self, kind)
+
     # ---- what is not available for ordered data yet: a clear refusal, never wrong numbers ----
     def predict(self, data=None, method: str = "ebm"):
         """lavaan's ``lavPredict()`` for ordered data: EBM (or with method="ml" maximum

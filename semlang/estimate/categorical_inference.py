@@ -38,8 +38,11 @@ def _parts(fit):
     return objective.discrepancies, deltas, np.linalg.pinv(info, hermitian=True)
 
 
-def robust_sem_vcov(fit) -> np.ndarray:
-    discrepancies, deltas, e_inv = _parts(fit)
+def robust_sem_vcov(fit, e_inv: np.ndarray | None = None) -> np.ndarray:
+    """``e_inv``: E⁻¹ per observation when it is not the plain inverse (a rotated solution's,
+    bordered by the rotation's conditions)."""
+    discrepancies, deltas, own = _parts(fit)
+    e_inv = own if e_inv is None else e_inv
     meat = 0.0
     for d, delta in zip(discrepancies, deltas, strict=True):
         wd = d.W @ delta

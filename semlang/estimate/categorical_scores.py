@@ -1,29 +1,53 @@
-"""Factor scores of a categorical measurement model: lavaan's EBM (empirical Bayes modal) and ML.
+"""Factor scores of a categorical model: lavaan's EBM (empirical Bayes modal) and ML scores.
 
-Input: a categorical fit whose observed variables are indicators only (y* = ν + Λη + ε with
-uncorrelated residuals, no covariates) and the rows it was fitted to. Output: per row the mode
-of the posterior of η: the maximum over η of
+Input: a categorical fit (ordered and numeric indicators y of latent variables η, regressions
+among the latent variables, exogenous covariates x conditioned on) and the rows it was fitted
+to. Output: per row the maximum over η of
 
-    log N(η; E[η], Ψ) + Σ_j log P(y_j | η),
+    −½ (η − E[η|x])ᵀ V⁻¹ (η − E[η|x]) + Σ_j log P(y_j | η),
 
-with, for an ordered y_j in category k, P = Φ((τ_k − ν_j − λ_jη)/√θ_jj) − Φ((τ_(k−1) − ...)/√θ_jj)
-(τ_0 = −∞, τ_K = ∞; the thresholds of y* before the scale factor, which leaves P unchanged) and
-for a numeric y_j its normal density. Each term is log-concave in η, so Newton's method (all rows
-at once, with step halving) finds the mode; a missing value leaves its term out.
+with V = (I − B)⁻¹ Ψ (I − B)⁻ᵀ and E[η|x] = (I − B)⁻¹ (α + Γx), as lavaan 0.6.14's
+``lavPredict()`` computes it (lav_predict_eta_ebm_ml). Its P(y_j | η) is built from the model's
+matrices the way lavaan builds it, which is the probability of y_j under the model only in the
+delta parameterization with scale factors Δ = 1 and latent intercepts α = 0 (covariate effects
+and regressions among the latent variables are taken into account): for an ordered y_j in
+category k,
+
+    P = Φ((t_jk − ŷ_j)/√θ_jj) − Φ((t_j(k−1) − ŷ_j)/√θ_jj),
+
+with t_jk = Δ_j (τ_jk − ν_j − [Λ(I − B)⁻¹α]_j) the thresholds of the standardized y*
+(t_0 = −∞, t_K = ∞), ŷ_j = Δ_j (ν_j + Λ_j η) and θ_jj the residual variance of y*_j. The
+model's probability is Φ((τ_jk − ν_j − Λ_j η)/√θ_jj) − ...; lavaan's differs where Δ_j ≠ 1
+(the theta parameterization, or free scale factors: the argument is multiplied by Δ_j as well
+as divided by √θ_jj) and where α ≠ 0 (Λα is taken off the thresholds although η's mean is
+already α); and in every group lavaan takes ŷ_j from the first group's Δ, ν and Λ (its
+own t, θ, E[η|x] and V), which is warned about where they differ from the group's own. For a
+numeric y_j P is its normal density around ν_j + Λ_j η with variance θ_jj.
+Residual covariances are left out (lavaan
+takes the residual standard deviations alone). Each term is log-concave in η, so Newton's
+method (all rows at once, with step halving) finds the maximum; a missing value leaves its
+term out.
 
 ML (lavaan's ``method = "ML"``) maximizes Σ_j log P(y_j | η) alone. Where that likelihood keeps
 rising as a factor goes to ±∞ (all its ordered indicators in their lowest or highest category)
 there is no estimate: the score is NaN (lavaan's optimizer stops at some large value there, or
 gives NA).
+
+Refused, as lavaan cannot score them either: a residual variance that is zero or negative
+(lavaan stops, or gives NA with a warning), and observed variables regressed on others or
+predicting latent variables (lavaan then puts the raw category codes in place of latent
+responses).
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy.special import log_ndtr, ndtr
 
-from semlang.errors import NotSupportedError
+from semlang.errors import NotSupportedError, SemlangWarning
 from semlang.estimate import categorical_moments as cm
 
 _SQRT_2PI = np.sqrt(2.0 * np.pi)
@@ -37,12 +61,18 @@ def ebm_scores(fit, ml: bool = False) -> pd.DataFrame:
     ``lavPredict(fit, method = "ML")`` (see the module docstring)."""
     frames = []
     discrepancies = fit.estimation.objective.discrepancies
+    first = None
     for layout, d, moments, group in zip(fit.model.layouts, discrepancies, fit.implied,
                                          fit.sample.groups, strict=True):  # fmt: skip
-        parts = _measurement(layout, d.cat, moments, fit.theta)
         raw = np.asarray(group.raw, dtype=float)
         values = raw[:, [list(group.names).index(name) for name in layout.observed]]
-        scores = _modes(values, *parts, ml=ml)
+        nu, lam, theta, cuts, mean, psi = _measurement(layout, d.cat, moments, fit.theta, values)
+        if first is None:
+            first = (nu, lam)
+        elif not (np.allclose(first[0], nu, atol=1e-12) and np.allclose(first[1], lam, atol=1e-12)):
+            _warn_first_group(fit.table.group_labels[layout.group - 1])
+        scores = _modes(values[:, d.cat.y], *first, theta, cuts, mean, psi, ml=ml)
+        scores[np.isnan(mean).any(axis=1)] = np.nan  # a missing covariate
         frame = pd.DataFrame(scores, index=pd.Index(group.rows), columns=list(layout.latent))
         if len(fit.model.layouts) > 1:
             frame.insert(0, fit.table.options.group, fit.table.group_labels[layout.group - 1])
@@ -50,41 +80,57 @@ def ebm_scores(fit, ml: bool = False) -> pd.DataFrame:
     return pd.concat(frames).sort_index()
 
 
-def _measurement(layout, cat, moments, theta):
-    """(ν, Λ, θ diagonal, thresholds per variable, E[η], Ψ) of one group's measurement part."""
+def _warn_first_group(label: str) -> None:
+    warnings.warn(
+        f"the factor scores of group {label!r} take the first group's loadings, intercepts and "
+        "scale factors for the expected latent responses, as lavaan 0.6.14's lavPredict() "
+        "does; this group's own differ, so these are not its posterior modes",
+        SemlangWarning, stacklevel=4,
+    )  # fmt: skip
+
+
+def _measurement(layout, cat, moments, theta, values):
+    """lavaan's (Δν, ΔΛ, θ diagonal, thresholds t per variable, E[η|x] per row, V) of one
+    group (see the module docstring); ``values``: the rows of the block's observed variables."""
     p = layout.n_observed
-    A, S = moments.A, moments.S
-    if len(cat.x) or np.any(A[:p, :p]) or np.any(A[p:, :p]):
-        raise _refused("with observed covariates or paths from observed variables")
-    if cat.theta_parameterization or np.any(cm.scales(cat, theta, moments.sigma) != 1.0):
-        # (lavaan's EBM scores then differ from these posterior modes; not matched yet)
-        raise _refused("with scale factors other than 1 (the theta parameterization, free scales)")
-    residual = S[:p, :p]
-    if np.any(residual - np.diag(np.diag(residual))):
-        raise _refused("with correlated residuals")
-    loadings = A[:p, p:]
-    latent = np.arange(p, layout.n)
-    psi = moments.total_cov[np.ix_(latent, latent)]
-    mean = moments.total_mean[latent]
-    intercepts = moments.m[:p]
-    tau = cm.thresholds(cat, theta)
+    A, S, m = moments.A, moments.S, moments.m
+    latent, y, x = np.arange(p, layout.n), cat.y, cat.x
+    if np.any(A[:p, :p]) or np.any(A[np.ix_(latent, y)]):
+        raise _refused(
+            "with observed variables regressed on others or predicting latent variables",
+            "lavaan puts the observed values of such variables in place of their latent "
+            "responses",
+        )  # fmt: skip
+    residual = np.diag(S)[y].copy()
+    if np.any(residual <= 0):
+        raise _refused(
+            "with a residual variance that is zero or negative",
+            "lavaan gives no factor scores then (an error, or NA with a warning)",
+        )  # fmt: skip
+    loadings, beta = A[np.ix_(y, latent)], A[np.ix_(latent, latent)]
+    gamma, alpha, nu = A[np.ix_(latent, x)], m[latent], m[y]
+    ib_inv = np.linalg.inv(np.eye(len(latent)) - beta)
+    psi = ib_inv @ S[np.ix_(latent, latent)] @ ib_inv.T
+    mean = (alpha + values[:, x] @ gamma.T) @ ib_inv.T
+    delta = cm.scales(cat, theta, cm.conditional(cat, moments.sigma, moments.mu)[0])
+    base = nu + loadings @ ib_inv @ alpha
+    tau = delta[cat.th_var] * (cm.thresholds(cat, theta) - base[cat.th_var])
     cuts = []
-    for j in range(p):
+    for j in range(cat.p):
         own = np.flatnonzero((cat.th_var == j) & cat.ordered[j])
         cuts.append(np.concatenate([[-np.inf], tau[own], [np.inf]]) if cat.ordered[j] else None)
-    return intercepts, loadings, np.diag(residual).copy(), cuts, mean, psi
+    return delta * nu, delta[:, None] * loadings, residual, cuts, mean, psi
 
 
-def _refused(why: str) -> NotSupportedError:
+def _refused(why: str, hint: str) -> NotSupportedError:
     return NotSupportedError(
-        f"factor scores of models with ordered-categorical variables {why} are not available "
-        "yet", None, None,
-        hint="EBM scores are computed for measurement models of ordered (and numeric) items",
+        f"factor scores of models with ordered-categorical variables {why} are not available",
+        None, None, hint=hint,
     )  # fmt: skip
 
 
 def _log_posterior(eta, values, nu, lam, theta, cuts, mean, psi_inv):
-    """(log posterior, gradient, Hessian) per row at η (rows x m)."""
+    """(log posterior, gradient, Hessian) per row at η (rows x m; ``mean``: E[η|x] per row)."""
     n, m = eta.shape
     diff = eta - mean
     value = -0.5 * np.einsum("ij,jk,ik->i", diff, psi_inv, diff)
@@ -130,7 +176,8 @@ def _modes(values, nu, lam, theta, cuts, mean, psi, *, iterations: int = 100, ml
     likelihood has (all but) no curvature left along them: no finite maximum."""
     psi_inv = np.zeros_like(psi) if ml else np.linalg.inv(psi)
     bound = _ML_BOUND if ml else np.inf
-    eta = np.tile(mean, (len(values), 1))
+    mean = np.where(np.isnan(mean), 0.0, mean)
+    eta = mean.copy()
     args = (values, nu, lam, theta, cuts, mean, psi_inv)
     with np.errstate(over="ignore", under="ignore"):
         value, grad, hess = _log_posterior(eta, *args)

@@ -35,6 +35,9 @@ def standardized_solution(
     est = fit._columns["est"]
     with_se = fit.options.se is not StandardErrors.NONE
     values, jac = standardized_values(fit, est, kind, gradient=with_se)
+    derived = getattr(fit, "standardized_jacobian", None)  # values derived from θ (categorical)
+    if with_se and derived is not None:
+        jac = derived(kind)
     columns = {"est_std": values}
     if with_se:
         columns |= _inference(values, jac, fit.vcov, level)

@@ -1,0 +1,282 @@
+"""efa() of ordered-categorical items, as lavaan's efa(..., ordered = ...).
+
+Input: the data frame of the items, which of them are ordered, the numbers of factors, the
+rotation and its arguments, the estimator (WLSMV by default; DWLS, WLS, ULS and the robust
+names) and whether to compute standard errors. Output: an :class:`~semlang.efa.results.EfaList`
+of :class:`OrderedEfaFit`.
+
+lavaan's efa() fits each number of factors m as the model ``efa("efa")*f1 + ... +
+efa("efa")*fm =~ x1 + ... + xp`` by sem(); so does this module (the exploratory SEM of
+:mod:`semlang.esem`): the thresholds and polychoric correlations are fitted by the estimator,
+the loadings rotated (the delta parameterization gives every latent response variance 1, so the
+loadings are the standardized ones), the standard errors are lavaan's robust ones bordered by
+the rotation's conditions and the fit measures are those of the categorical fit (scaled tests,
+robust CFI and RMSEA).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, OptionError, SemlangWarning
+from .results import EfaFit, EfaList
+from .rotation import Rotation
+
+
+def ordered_names(ordered: Any, names: list[str]) -> list[str]:
+    """The ordered items: True means all, else names that must be among the items."""
+    if ordered is True:
+        return list(names)
+    given = [str(v) for v in np.atleast_1d(ordered)]
+    for name in given:
+        if name not in names:
+            import difflib
+
+            close = difflib.get_close_matches(name, names, n=1)
+            raise DataError(
+                f"ordered= names {name!r}, which is not one of the items of the factor analysis",
+                hint=f"did you mean {close[0]!r}?" if close else f"the items: {', '.join(names)}",
+            )
+    return given
+
+
+def efa_syntax(names: list[str], nfactors: int) -> str:
+    """lavaan's efa() model: one efa block "efa" of ``nfactors`` factors on every item."""
+    factors = " + ".join(f'efa("efa")*f{k + 1}' for k in range(nfactors))
+    return f"{factors} =~ {' + '.join(names)}"
+
+
+def fit_ordered(frame: pd.DataFrame, names, ordered, counts, rotation, rotation_args,
+                estimator, se: bool) -> EfaList:  # fmt: skip
+    """An EfaList of the ordered items (see the module docstring)."""
+    from ..api import sem
+
+    args = {str(k).replace(".", "_"): v for k, v in (rotation_args or {}).items()}
+    if "order_by" in args:  # (efa()'s short name of lavaan's order.lv.by)
+        args["order_lv_by"] = args.pop("order_by")
+    options: dict[str, Any] = {"ordered": ordered, "estimator": estimator,
+                               "rotation": rotation, "rotation_args": args}  # fmt: skip
+    if not se:
+        options["se"] = "none"
+    fits: dict[int, EfaFit] = {}
+    for m in counts:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SemlangWarning)  # lavaan's efa() is silent, too
+            fit = sem(efa_syntax(list(names), m), frame, **options)
+        fits[m] = dataclasses.replace(ordered_efa_fit(fit, list(names), m), ntotal=len(frame))
+    return EfaList(fits)
+
+
+def ordered_efa_fit(fit, names: list[str], m: int) -> OrderedEfaFit:
+    """The EfaFit view of an exploratory SEM fit of one efa block on ordered items."""
+    est = fit.estimates()
+    factors = [f"f{k + 1}" for k in range(m)]
+    load = est[est.op == "=~"].set_index(["lhs", "rhs"])
+    L = np.array([[load.loc[(f, v), "est"] for f in factors] for v in names])
+    cov = est[est.op == "~~"].set_index(["lhs", "rhs"])
+    Phi = np.array([[_pair(cov, f, g) for g in factors] for f in factors])
+    psi = np.array([cov.loc[(v, v), "est"] for v in names])
+    rotation = _rotation(fit, L, Phi)
+    correlation = fit.inspect("sampstat")["cov"].loc[names, names].to_numpy()
+    settings = getattr(fit, "rotation", None)
+    opts = dict(settings.args) if settings is not None else {"std_ov": True}
+    opts["order_by"] = opts.pop("order_lv_by", "index")
+    return OrderedEfaFit(
+        variables=tuple(names), nfactors=m, estimator=fit.options.estimator.value,
+        rotation=rotation, options=opts, uniquenesses=psi, sigma=L @ Phi @ L.T + np.diag(psi),
+        sample_cov=correlation, nobs=fit.nobs, vcov=None, fit_measures=fit.fit_measures(),
+        converged=fit.converged, unrotated=None, sem_fit=fit,
+    )  # fmt: skip
+
+
+def _pair(cov: pd.DataFrame, f: str, g: str) -> float:
+    for key in ((f, g), (g, f)):
+        if key in cov.index:
+            return float(cov.loc[key, "est"])
+    return 0.0
+
+
+def _rotation(fit, L: np.ndarray, Phi: np.ndarray) -> Rotation:
+    """The block's Rotation with the fitted loadings and Φ (an identity one when unrotated)."""
+    blocks = getattr(fit, "block_rotations", ())
+    if blocks:
+        return dataclasses.replace(blocks[0].rotation, loadings=L, factor_cor=Phi)
+    m = L.shape[1]  # (lavaan's rotation "none" is not orthogonal: its summary shows Φ = I)
+    return Rotation(L, np.eye(m), Phi, float("nan"), True, "none", m < 2, "none")
+
+
+@dataclass(frozen=True, eq=False)
+class OrderedEfaFit(EfaFit):
+    """One EFA solution of ordered items: the EfaFit views, from the exploratory SEM fit
+    ``sem_fit`` (its estimates include the thresholds; its fit measures the scaled tests)."""
+
+    sem_fit: Any = None
+    ntotal: int | None = None  # the rows of the data (incomplete ones included)
+
+    @property
+    def summary_estimator(self) -> str:
+        """lavaan's "Estimator" line: the discrepancy (DWLS for WLSMV)."""
+        return self.sem_fit.family.summary_estimator
+
+    @cached_property
+    def _by_row(self) -> pd.DataFrame:
+        return self.sem_fit.estimates().set_index(["lhs", "op", "rhs"])
+
+    def _keys(self) -> list[tuple[str, str, str]]:
+        """The rows of θ's entries (loadings, unique variances, Φ below the diagonal)."""
+        m = self.nfactors
+        keys = [(f, "=~", v) for f in self.factors for v in self.variables]
+        keys += [(v, "~~", v) for v in self.variables]
+        if not self.orthogonal_layout:
+            keys += [(self.factors[k], "~~", self.factors[j])
+                     for k in range(m) for j in range(k + 1, m)]  # fmt: skip
+        return keys
+
+    def _column(self, column: str) -> np.ndarray:
+        """A column of the estimates in θ's order."""
+        return self._by_row.loc[self._keys(), column].to_numpy(dtype=float)
+
+    @cached_property
+    def theta(self) -> np.ndarray:
+        return self._column("est")
+
+    @cached_property
+    def theta_std(self) -> np.ndarray:
+        return self._column("std_all")
+
+    @cached_property
+    def se(self) -> np.ndarray | None:
+        """None without standard errors (``se=False``) and for promax (as efa() of continuous
+        items)."""
+        if self.sem_fit.options.se.value == "none" or self.rotation.method == "promax":
+            return None
+        return self._column("se")
+
+    @cached_property
+    def se_std(self) -> np.ndarray | None:
+        """The standard errors of the standardized values as lavaan's standardizedSolution()
+        of a rotated model (:func:`lavaan_standardized_se`)."""
+        if self.se is None:
+            return None
+        return lavaan_standardized_se(self)
+
+    @property
+    def thresholds(self) -> pd.Series:
+        """The thresholds of the ordered items (``x1|t1``, ...)."""
+        rows = self._by_row.xs("|", level="op")["est"]
+        return pd.Series(rows.to_numpy(), index=[f"{v}|{t}" for v, t in rows.index])
+
+    def estimates(self) -> pd.DataFrame:
+        """lavaan's parameterEstimates of the efa() fit: the loadings, thresholds, residual
+        variances (derived in the delta parameterization), factor (co)variances and the scale
+        factors, with est, se, z, pvalue, std_all and se_std."""
+        frame = self.sem_fit.estimates()
+        keep = frame.op.isin(["=~", "|", "~~", "~*~"])
+        out = frame.loc[keep, ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]]
+        std = self.sem_fit.standardized_solution().set_index(["lhs", "op", "rhs"])["se"]
+        if self.se_std is not None:
+            std.loc[self._keys()] = self.se_std
+        keys = list(zip(out.lhs, out.op, out.rhs, strict=True))
+        out["se_std"] = std.reindex(keys).to_numpy()
+        # a threshold's standardized value is itself (every latent response has variance 1)
+        out.loc[out.op == "|", "se_std"] = out.loc[out.op == "|", "se"]
+        return out.reset_index(drop=True)
+
+
+def lavaan_standardized_se(efa_fit: OrderedEfaFit, eps: float = 1e-3) -> np.ndarray:
+    """The standard errors of the standardized loadings, unique variances and Φ as lavaan
+    0.6.14 gets them for a rotated model: the delta method from the unrotated parameters x and
+    their covariance matrix, the Jacobian by forward differences of step ``eps`` (numDeriv's
+    "simple"), each evaluation rotating the unrotated loadings A(x) again from the final
+    rotation matrix (:func:`~semlang.efa.rotation.rerotate`). Unrotated (``rotation="none"``),
+    lavaan's Jacobian is exact; here central differences. In the delta parameterization an
+    ordered item's variance is 1 whatever x, its residual variance 1 − ‖a_i‖²; a continuous
+    item's is ‖a_i‖² + θ_i."""
+    from semlang.esem.rotate import _corner_signs
+
+    from .rotation import rerotate
+
+    rotated = hasattr(efa_fit.sem_fit, "unrotated")
+    unrotated = efa_fit.sem_fit.unrotated if rotated else efa_fit.sem_fit
+    names, m = list(efa_fit.variables), efa_fit.nfactors
+    loadings, residuals = _unrotated_rows(unrotated.table, names, m)
+    x = np.asarray(unrotated.theta, dtype=float)
+    if not rotated:
+        eps = 1e-6
+        points = np.vstack([x + eps * np.eye(x.size), x - eps * np.eye(x.size)])
+    else:
+        points = np.vstack([x, x + eps * np.eye(x.size)])
+    A = np.zeros((points.shape[0], len(names), m))
+    for i, k, free in loadings:
+        A[:, i, k] = points[:, free]
+    communality = np.sum(A * A, axis=2)
+    theta = 1.0 - communality
+    for i, free in residuals:
+        theta[:, i] = points[:, free]
+    variance = communality + theta
+    if rotated:
+        block = efa_fit.sem_fit.block_rotations[0].rotation
+        signs = _corner_signs(A[0])
+        ov_var = variance if efa_fit.options.get("std_ov", True) else None
+        L, Phi = rerotate(A * signs, block, ov_var, efa_fit.options)
+    else:
+        L, Phi = A, np.broadcast_to(np.eye(m), (points.shape[0], m, m))
+    sd = np.sqrt(variance)
+    lower = [(j, k) for k in range(m) for j in range(k + 1, m)]
+    orthogonal = efa_fit.orthogonal_layout
+    values = np.array([
+        np.concatenate([(L[n] / sd[n][:, None]).T.ravel(), theta[n] / variance[n],
+                        [] if orthogonal else [Phi[n][j, k] for j, k in lower]])
+        for n in range(points.shape[0])
+    ])  # fmt: skip
+    if rotated:
+        J = ((values[1:] - values[0]) / eps).T
+    else:
+        J = ((values[: x.size] - values[x.size :]) / (2.0 * eps)).T
+    V = np.asarray(unrotated.vcov, dtype=float)
+    return np.sqrt(np.maximum(np.diag(J @ V @ J.T), 0.0))
+
+
+def _unrotated_rows(table, names: list[str], m: int):
+    """(item, factor, θ index) of the free loadings and (item, θ index) of the free residual
+    variances of the unrotated table."""
+    factors = [f"f{k + 1}" for k in range(m)]
+    loadings, residuals = [], []
+    for row in table.rows:
+        if not row.is_free:
+            continue
+        if row.op.value == "=~" and row.rhs in names:
+            loadings.append((names.index(row.rhs), factors.index(row.lhs), row.free - 1))
+        elif row.op.value == "~~" and row.lhs == row.rhs and row.lhs in names:
+            residuals.append((names.index(row.lhs), row.free - 1))
+    return loadings, residuals
+
+
+def check_ordered_options(estimator: str | None, sample_cov) -> str:
+    """The estimator of an efa() of ordered items (WLSMV by default), or an OptionError."""
+    from ..estimate.categorical_options import CATEGORICAL_ESTIMATORS
+
+    if sample_cov is not None:
+        raise OptionError(
+            "ordered= needs the data: the thresholds and polychoric correlations are computed "
+            "from the rows", hint="efa(data, nfactors=..., ordered=True)",
+        )  # fmt: skip
+    name = "WLSMV" if estimator is None else str(estimator).upper()
+    if name not in CATEGORICAL_ESTIMATORS:
+        raise OptionError(
+            f"estimator={estimator!r} is not available for ordered-categorical items (lavaan "
+            "0.6.14's efa() has no ML for ordered data either)",
+            hint="use estimator='WLSMV' (the default for ordered items), 'DWLS', 'WLS', 'ULS' or "
+            "'ULSMV', or drop ordered= to treat the items as continuous",
+        )
+    return name
+
+
+__all__ = ["OrderedEfaFit", "check_ordered_options", "efa_syntax", "fit_ordered"]
