@@ -213,9 +213,9 @@ def _first_order(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray
 
 
 def _score_cross_product(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    """:func:`cross_product` of the casewise scores; without clusters summed slice by slice of
-    the rows, never holding the rows x moments scores of a large data set at once."""
-    if group.cluster is not None:
+    """:func:`cross_product` of the casewise scores; of incomplete data without clusters summed
+    slice by slice of the rows, never holding the rows x moments scores at once."""
+    if group.cluster is not None or group.patterns.complete:
         return cross_product(group, _scores(group, sigma, mu))
     start = 0 if group.meanstructure else group.p
     width = group.p + group.p * (group.p + 1) // 2 - start
