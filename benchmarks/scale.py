@@ -76,6 +76,7 @@ def warm_up() -> None:
     rng = np.random.default_rng(SEED - 1)
     fit_model(*groups_case(2, rng), group="group", group_equal=["loadings", "intercepts"])
     fit_model(cfa_text(10), cfa_data(10, 200, rng))
+    fit_model(cfa_text(30), fiml_case(300, rng), missing="fiml")  # (imports scipy: ≥ 100 rows)
 
 
 def interleaved(actions: dict, reps: int) -> dict[str, tuple[float, float]]:

@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from semlang.estimate.fiml_schur import SchurBlock
 from semlang.estimate.missing_patterns import MissingPatterns, vech_indices
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -51,20 +52,20 @@ def full_inverse(sigma: np.ndarray) -> tuple[np.ndarray, float] | None:
     return chol_inv.T @ chol_inv, 2.0 * float(np.log(diag).sum())
 
 
-def block_inverse(block, sigma: np.ndarray, full) -> BlockInverse | None:
+def block_inverse(block, sigma: np.ndarray, full) -> BlockInverse | SchurBlock | None:
     """``Σ_oo⁻¹`` and ``log|Σ_oo|`` of a block's patterns; None if one is not positive definite.
 
     With ``full = (Σ⁻¹, log|Σ|)`` (:func:`full_inverse`) and at most as many missing variables
-    ``m`` as observed ones, from the Schur complement
-    ``Σ_oo⁻¹ = (Σ⁻¹)_oo − (Σ⁻¹)_om ((Σ⁻¹)_mm)⁻¹ (Σ⁻¹)_mo`` and
-    ``log|Σ_oo| = log|Σ| + log|(Σ⁻¹)_mm|``: an ``m x m`` factorization per pattern instead of a
+    ``m`` as observed ones, a :class:`~semlang.estimate.fiml_schur.SchurBlock`: Schur
+    complements ``Σ_oo⁻¹ = (Σ⁻¹)_oo − (Σ⁻¹)_om ((Σ⁻¹)_mm)⁻¹ (Σ⁻¹)_mo`` and
+    ``log|Σ_oo| = log|Σ| + log|(Σ⁻¹)_mm|``, an ``m x m`` factorization per pattern instead of a
     ``k x k`` one. Otherwise by a stacked Cholesky factorization of the ``Σ_oo``.
     """
     obs = block.observed
     k = obs.shape[1]
     p = sigma.shape[0]
     if full is not None and p - k <= k:
-        found = _schur_inverse(block, p, *full)
+        found = SchurBlock.build(block, *full)
         if found is not None:
             return found
     sub = sigma.take(block.flat)
@@ -78,24 +79,6 @@ def block_inverse(block, sigma: np.ndarray, full) -> BlockInverse | None:
     chol_inv = np.linalg.inv(chol)
     inverse = np.swapaxes(chol_inv, 1, 2) @ chol_inv
     return BlockInverse(inverse, 2.0 * np.log(diag).sum(axis=1))
-
-
-def _schur_inverse(block, p: int, precision: np.ndarray, logdet: float):
-    count, k = block.observed.shape
-    inverse = precision.take(block.flat)
-    if k == p:
-        return BlockInverse(inverse, np.full(count, logdet))
-    both_missing, missing_observed = block.schur_pairs
-    try:
-        chol = np.linalg.cholesky(precision.take(both_missing))
-    except np.linalg.LinAlgError:
-        return None
-    diag = np.diagonal(chol, axis1=1, axis2=2)
-    if not np.all(diag > 0):
-        return None
-    x = np.linalg.inv(chol) @ precision.take(missing_observed)
-    inverse -= np.swapaxes(x, 1, 2) @ x
-    return BlockInverse(inverse, logdet + 2.0 * np.log(diag).sum(axis=1))
 
 
 def inverted_blocks(patterns: MissingPatterns, sigma: np.ndarray):
@@ -123,19 +106,19 @@ def weighted_products(block, inverse: np.ndarray, dev: np.ndarray) -> tuple[np.n
     matrices."""
     z = np.einsum("mij,mj->mi", inverse, dev)
     wmw = z[:, :, None] * z[:, None, :]
-    multi = np.flatnonzero(block.n > 1)
+    multi = block.multi
     if len(multi):
         w = inverse[multi]
-        wmw[multi] += w @ block.cov[multi] @ w
+        wmw[multi] += w @ block.multi_cov @ w
     return z, wmw
 
 
 def quadratic_terms(block, inverse: np.ndarray, dev: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``tr(W M)`` of each pattern of a block (``z = W d``)."""
     quad = np.einsum("mi,mi->m", dev, z)
-    multi = np.flatnonzero(block.n > 1)
+    multi = block.multi
     if len(multi):
-        quad[multi] += np.einsum("mij,mij->m", inverse[multi], block.cov[multi])
+        quad[multi] += np.einsum("mij,mij->m", inverse[multi], block.multi_cov)
     return quad
 
 
@@ -155,10 +138,76 @@ def fiml_loglik(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray) ->
         if inv is None:
             return -np.inf
         dev = block.mean - mu[block.observed]
-        z = np.einsum("mij,mj->mi", inv.inverse, dev)
-        quad = quadratic_terms(block, inv.inverse, dev, z)
+        if isinstance(inv, SchurBlock):
+            quad = schur_terms(block, inv, dev)[0]
+        else:
+            z = np.einsum("mij,mj->mi", inv.inverse, dev)
+            quad = quadratic_terms(block, inv.inverse, dev, z)
         total -= 0.5 * float(block.n @ (block.k * LOG_2PI + inv.logdet + quad))
     return total
+
+
+def schur_terms(block, inv: SchurBlock, dev: np.ndarray):
+    """``tr(W M)`` per pattern, ``W̃ d̃`` (``m x p``), and the patterns of several rows with
+    their ``Σ_oo⁻¹`` (for their ``S`` terms) of a :class:`SchurBlock`."""
+    dev_full = inv.embedded(dev)
+    scaled = inv.scaled(dev_full)
+    quad = np.einsum("mi,mi->m", dev_full, scaled)
+    multi = block.multi
+    inverse = inv.dense(multi) if len(multi) else None
+    if inverse is not None:
+        quad[multi] += np.einsum("mij,mij->m", inverse, block.multi_cov)
+    return quad, scaled, multi, inverse
+
+
+class _GradientSum:
+    """The gradient ``(G, g)`` summed block by block: pattern-wise blocks into a raveled
+    ``p x p`` matrix, :class:`SchurBlock` s as products over the whole block."""
+
+    def __init__(self, p: int):
+        self.p = p
+        self.flat = np.zeros(p * p)  # Σ ½ n (W M W − W), pattern-wise, at the observed pairs
+        self.outer = np.zeros((p, p))  # Σ n z z' of Schur blocks (z embedded)
+        self.inverse_sum = np.zeros((p, p))  # Σ n embedded (P_mm)⁻¹
+        self.count = 0.0  # Σ n of Schur blocks
+        self.mu = np.zeros(p)
+        self.precision: np.ndarray | None = None
+
+    def add(self, block, inv, dev: np.ndarray) -> np.ndarray:
+        """Add a block; returns its ``tr(W M)`` per pattern."""
+        p, n = self.p, block.n
+        if isinstance(inv, SchurBlock):
+            quad, scaled, multi, inverse = schur_terms(block, inv, dev)
+            self.mu += n @ scaled
+            self.outer += (scaled.T * n) @ scaled
+            count, q = inv.inverse_sum(n)
+            self.count += count
+            self.inverse_sum += q
+            self.precision = inv.precision
+            if inverse is not None:
+                wsw = inverse @ block.multi_cov @ inverse
+                self.flat += np.bincount(
+                    block.flat_of(multi).ravel(), (0.5 * n[multi, None, None] * wsw).ravel(),
+                    minlength=p * p,
+                )  # fmt: skip
+            return quad
+        inv_dev, wmw = weighted_products(block, inv.inverse, dev)
+        self.mu += np.bincount(block.observed.ravel(), (n[:, None] * inv_dev).ravel(), minlength=p)
+        inner = wmw - inv.inverse
+        self.flat += np.bincount(
+            block.flat.ravel(), (0.5 * n[:, None, None] * inner).ravel(), minlength=p * p
+        )
+        return quadratic_terms(block, inv.inverse, dev, inv_dev)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        square = self.flat.reshape(self.p, self.p)
+        grad = 0.5 * (square + square.T)
+        if self.precision is not None:
+            precision = self.precision
+            weighted = self.outer - self.count * precision
+            weighted += precision @ self.inverse_sum @ precision
+            grad += 0.25 * (weighted + weighted.T)
+        return grad, self.mu
 
 
 def fiml_loglik_and_gradient(
@@ -168,24 +217,14 @@ def fiml_loglik_and_gradient(
     sigma, mu = _prepare(sigma, mu, patterns.n_vars)
     p = patterns.n_vars
     total = 0.0
-    grad_sigma = np.zeros(p * p)
-    grad_mu = np.zeros(p)
+    gradient = _GradientSum(p)
     for block, inv in inverted_blocks(patterns, sigma):
         if inv is None:
             return -np.inf, np.full((p, p), np.nan), np.full(p, np.nan)
         dev = block.mean - mu[block.observed]
-        inv_dev, wmw = weighted_products(block, inv.inverse, dev)
-        quad = quadratic_terms(block, inv.inverse, dev, inv_dev)
+        quad = gradient.add(block, inv, dev)
         total -= 0.5 * float(block.n @ (block.k * LOG_2PI + inv.logdet + quad))
-        grad_mu += np.bincount(
-            block.observed.ravel(), (block.n[:, None] * inv_dev).ravel(), minlength=p
-        )
-        inner = wmw - inv.inverse
-        grad_sigma += np.bincount(
-            block.flat.ravel(), (0.5 * block.n[:, None, None] * inner).ravel(), minlength=p * p
-        )
-    square = grad_sigma.reshape(p, p)
-    return total, 0.5 * (square + square.T), grad_mu
+    return total, *gradient.result()
 
 
 def fiml_gradient(
@@ -196,7 +235,7 @@ def fiml_gradient(
     return grad_sigma, grad_mu
 
 
-_ROW_ELEMENTS = 1 << 21  # rows x k x k entries of a slice of casewise work
+_ROW_ELEMENTS = 1 << 21  # rows x p x p entries of a slice of casewise work
 
 
 def row_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
@@ -213,7 +252,7 @@ def row_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
         ids = block.pattern_ids
         first, last = patterns.starts[ids[0]], patterns.starts[ids[-1] + 1]
         which = np.repeat(np.arange(len(ids)), block.n.astype(np.intp))
-        step = max(1, _ROW_ELEMENTS // (block.k * block.k))
+        step = max(1, _ROW_ELEMENTS // (patterns.n_vars**2))  # (scores embed in p x p)
         for a in range(0, last - first, step):
             part = which[a : a + step]
             rows = patterns.order[first + a : first + a + len(part)]

@@ -100,7 +100,8 @@ def independence_model(patterns: MissingPatterns) -> IndependenceResult:
     spread = np.zeros(p)
     for block in patterns.blocks:
         dev = block.mean - mean[block.observed]
-        within = np.diagonal(block.cov, axis1=1, axis2=2) + dev**2
+        within = dev**2
+        within[block.multi] += np.diagonal(block.multi_cov, axis1=1, axis2=2)
         spread += np.bincount(block.observed.ravel(), (block.n[:, None] * within).ravel(),
                               minlength=p)  # fmt: skip
     var = spread / count
@@ -143,9 +144,9 @@ def _em_step(
         projected = np.einsum("mkp,mk->mp", hat_t, dev)
         cross += n.sum() * sigma + (projected.T * n) @ projected
         cross -= np.tensordot(weighted_hat, sigma_oa, axes=([0, 1], [0, 1]))
-        multi = np.flatnonzero(n > 1)
+        multi = block.multi
         if len(multi):
-            spread = block.cov[multi] @ hat_t[multi]
+            spread = block.multi_cov @ hat_t[multi]
             cross += np.tensordot(weighted_hat[multi], spread, axes=([0, 1], [0, 1]))
     shift /= patterns.nobs
     cov = cross / patterns.nobs - np.outer(shift, shift)
@@ -246,6 +247,46 @@ def _pooled(patterns: MissingPatterns, chosen: np.ndarray, target: np.ndarray):
     return count, mean, scatter / count
 
 
+def _level_moments(patterns: MissingPatterns, chain: _Chain, levels: np.ndarray):
+    """:func:`_pooled` of every level at once (a start value, so rounding may differ): for each
+    level ``L`` of ``levels`` (ascending), the row count, mean and covariance (``p``-sized, valid
+    on the variables ``chain.order[:L]``) of the patterns cut to at least ``L`` variables. Each
+    pattern is added to the sums of its own level, one pass over the blocks, and the sums are
+    then accumulated from the top level down; the scatter is taken about the variables' means
+    over all rows, then moved to each level's mean."""
+    p, count = patterns.n_vars, len(levels)
+    rank = np.empty(p, dtype=np.intp)
+    rank[chain.order] = np.arange(p)
+    center = independence_model(patterns).mean
+    counts, sums, cross = np.zeros(count), np.zeros((count, p)), np.zeros((count, p, p))
+    for block in patterns.blocks:
+        length = chain.lengths[block.pattern_ids]
+        level = np.searchsorted(levels, length)
+        inside = (rank[block.observed] < length[:, None]) & (length > 0)[:, None]
+        n, rows = block.n, np.arange(len(length))[:, None]
+        dev = np.zeros((len(n), p))
+        dev[rows, block.observed] = np.where(inside, block.mean - center[block.observed], 0.0)
+        for at in np.unique(level[length > 0]):
+            pick = np.flatnonzero((level == at) & (length > 0))
+            weighted = dev[pick].T * n[pick]
+            counts[at] += n[pick].sum()
+            sums[at] += weighted.sum(axis=1)
+            cross[at] += weighted @ dev[pick]
+        multi = block.multi
+        if len(multi):
+            cut = inside[multi]
+            covs = block.multi_cov * (cut[:, :, None] & cut[:, None, :]) * n[multi, None, None]
+            pairs = level[multi, None, None] * (p * p) + block.flat_of(multi)
+            cross += np.bincount(pairs.ravel(), covs.ravel(), minlength=count * p * p).reshape(
+                count, p, p
+            )
+    counts = np.cumsum(counts[::-1])[::-1]
+    sums = np.cumsum(sums[::-1], axis=0)[::-1] / counts[:, None]
+    cross = np.cumsum(cross[::-1], axis=0)[::-1] / counts[:, None, None]
+    cov = cross - sums[:, :, None] * sums[:, None, :]
+    return counts, sums + center, cov
+
+
 def _factored(
     patterns: MissingPatterns, chain: _Chain, names: Sequence[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray] | str:
@@ -257,9 +298,15 @@ def _factored(
     p = patterns.n_vars
     mu, sigma = np.zeros(p), np.zeros((p, p))
     known = np.zeros(0, dtype=np.intp)
-    for level in np.unique(chain.lengths[chain.lengths > 0]):
+    levels = np.unique(chain.lengths[chain.lengths > 0])
+    pooled = None if chain.exact else _level_moments(patterns, chain, levels)
+    for at, level in enumerate(levels):
         observed = np.sort(chain.order[:level])
-        n, mean, cov = _pooled(patterns, chain.lengths >= level, observed)
+        if pooled is None:
+            n, mean, cov = _pooled(patterns, chain.lengths >= level, observed)
+        else:
+            n, mean = pooled[0][at], pooled[1][at, observed]
+            cov = pooled[2][at][np.ix_(observed, observed)]
         e = np.isin(observed, known)
         v = ~e
         if n <= level or nearly_singular(cov):

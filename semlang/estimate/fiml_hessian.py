@@ -38,8 +38,10 @@ from semlang.estimate.fiml import (
     fiml_loglik,
     inverted_blocks,
     quadratic_terms,
+    schur_terms,
     weighted_products,
 )
+from semlang.estimate.fiml_schur import SchurBlock
 from semlang.estimate.missing_patterns import (
     MissingPatterns,
     unvech,
@@ -118,41 +120,121 @@ def saturated_derivatives(
     p = patterns.n_vars
     mu = np.asarray(mu, dtype=float)
     pos = _vech_positions(p)
-    q = p * (p + 1) // 2
-    loglik, grad_sigma, grad_mu = 0.0, np.zeros(p * p), np.zeros(p)
-    info_mu, kv, k3 = np.zeros(q), np.zeros((q, q)), np.zeros((p, q))
+    total = _Sums(p, expected)
     for block, inv in inverted_blocks(patterns, np.asarray(sigma, dtype=float)):
         if inv is None:
             return None
-        w, n = inv.inverse, block.n
         dev = block.mean - mu[block.observed]
+        if isinstance(inv, SchurBlock):
+            total.add_schur(block, inv, dev)
+        else:
+            total.add(block, inv, dev)
+    total.flush()
+    square = total.grad_sigma.reshape(p, p)
+    grad_sigma = 0.5 * (square + square.T) + unvech(total.grad_vech)
+    gradient = np.concatenate([total.grad_mu, vech_gradient(grad_sigma)])
+    info = np.zeros((p + total.q, p + total.q))
+    info[:p, :p] = unvech(total.info_mu)
+    info[p:, p:] = 0.5 * _duplicate(total.kv, pos)
+    if not expected:
+        info[p:, :p] = _duplicate_vec(total.k3, pos)
+        info[:p, p:] = info[p:, :p].T
+    return SaturatedDerivatives(total.loglik, gradient, 0.5 * (info + info.T))
+
+
+class _Sums:
+    """What :func:`saturated_derivatives` sums over the blocks: the log-likelihood, the
+    gradient (pattern-wise blocks into a raveled ``p x p`` matrix, Schur blocks in ``vech``),
+    and ``Σ n vech(W)`` (μ, μ), ``K = Σ n vech(W) vech(V)'`` and ``Σ n (W d) vech(W)'``."""
+
+    def __init__(self, p: int, expected: bool):
+        self.p, self.expected = p, expected
+        self.q = q = p * (p + 1) // 2
+        self.loglik = 0.0
+        self.grad_sigma, self.grad_vech, self.grad_mu = np.zeros(p * p), np.zeros(q), np.zeros(p)
+        self.info_mu, self.kv, self.k3 = np.zeros(q), np.zeros((q, q)), np.zeros((p, q))
+        self._left: list[np.ndarray] = []
+        self._right: list[np.ndarray | None] = []
+        self._rows = 0
+
+    def add(self, block, inv, dev: np.ndarray) -> None:
+        """A block whose ``Σ_oo⁻¹`` are formed pattern by pattern."""
+        p, w, n = self.p, inv.inverse, block.n
         z, wmw = weighted_products(block, w, dev)
         quad = quadratic_terms(block, w, dev, z)
-        loglik -= 0.5 * float(n @ (block.k * LOG_2PI + inv.logdet + quad))
-        grad_mu += np.bincount(block.observed.ravel(), (n[:, None] * z).ravel(), minlength=p)
-        grad_sigma += np.bincount(
+        self.loglik -= 0.5 * float(n @ (block.k * LOG_2PI + inv.logdet + quad))
+        self.grad_mu += np.bincount(block.observed.ravel(), (n[:, None] * z).ravel(), minlength=p)
+        self.grad_sigma += np.bincount(
             block.flat.ravel(), (0.5 * n[:, None, None] * (wmw - w)).ravel(), minlength=p * p
         )
-        w_vech = _embed_vech(w, block, q)
-        info_mu += n @ w_vech
-        if expected:  # symmetric: one rank-m update (half a product)
-            root = w_vech * np.sqrt(n)[:, None]
-            kv += root.T @ root
+        w_vech = _embed_vech(w, block, self.q)
+        z_full = np.zeros((len(n), p))
+        z_full[np.arange(len(n))[:, None], block.observed] = z
+        self._moments(n, w_vech, z_full, None if self.expected else _embed_vech(wmw, block, self.q))
+
+    def add_schur(self, block, inv: SchurBlock, dev: np.ndarray) -> None:
+        """A :class:`~semlang.estimate.fiml_schur.SchurBlock`: ``W̃`` embedded at once."""
+        n, q = block.n, self.q
+        quad, z_full, multi, inverse = schur_terms(block, inv, dev)
+        self.loglik -= 0.5 * float(n @ (block.k * LOG_2PI + inv.logdet + quad))
+        self.grad_mu += n @ z_full
+        w_vech = inv.inverse_vech()
+        w_sum = n @ w_vech
+        rows, cols = vech_indices(self.p)
+        outer = (z_full.T * n) @ z_full
+        self.grad_vech += 0.5 * (outer[rows, cols] - w_sum)
+        wsw_vech = None
+        if inverse is not None:  # the S terms of the patterns of several rows: W S W
+            wsw = inverse @ block.multi_cov @ inverse
+            local_rows, local_cols = vech_indices(block.k)
+            wsw_vech = np.zeros((len(multi), q))
+            wsw_vech[np.arange(len(multi))[:, None], block.vech_places_of(multi)] = wsw[
+                :, local_rows, local_cols
+            ]
+            self.grad_vech += 0.5 * (n[multi] @ wsw_vech)
+        if self.expected:
+            self._moments(n, w_vech, z_full, None, w_sum)
+            return
+        wmw_vech = z_full[:, rows] * z_full[:, cols]
+        if wsw_vech is not None:
+            wmw_vech[multi] += wsw_vech
+        self._moments(n, w_vech, z_full, wmw_vech, w_sum)
+
+    def _moments(self, n, w_vech, z_full, wmw_vech, w_sum=None) -> None:
+        self.info_mu += n @ w_vech if w_sum is None else w_sum
+        if wmw_vech is None:  # expected, symmetric: rank-m updates (half a product)
+            self._stack(w_vech * np.sqrt(n)[:, None], None)
+            return
+        self._stack(w_vech * n[:, None], 2.0 * wmw_vech - w_vech)
+        self.k3 += (z_full.T * n) @ w_vech
+
+    def _stack(self, left: np.ndarray, right: np.ndarray | None) -> None:
+        """Add ``left' right`` (``left' left`` when ``right`` is None) to ``K``, the rows of
+        several small blocks stacked into one product (:data:`_STACKED_ROWS` at most)."""
+        if len(left) >= _STACKED_ROWS // 2:
+            self.kv += left.T @ (left if right is None else right)
+            return
+        self._left.append(left)
+        self._right.append(right)
+        self._rows += len(left)
+        if self._rows >= _STACKED_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Multiply out the stacked rows."""
+        if not self._left:
+            return
+        left = np.concatenate(self._left) if len(self._left) > 1 else self._left[0]
+        rights = [right for right in self._right if right is not None]
+        if not rights:
+            self.kv += left.T @ left
         else:
-            kv += (w_vech.T * n) @ _embed_vech(2.0 * wmw - w, block, q)
-        if not expected:
-            z_full = np.zeros((len(n), p))
-            z_full[np.arange(len(n))[:, None], block.observed] = z
-            k3 += (z_full.T * n) @ w_vech
-    square = grad_sigma.reshape(p, p)
-    gradient = np.concatenate([grad_mu, vech_gradient(0.5 * (square + square.T))])
-    info = np.zeros((p + q, p + q))
-    info[:p, :p] = unvech(info_mu)
-    info[p:, p:] = 0.5 * _duplicate(kv, pos)
-    if not expected:
-        info[p:, :p] = _duplicate_vec(k3, pos)
-        info[:p, p:] = info[p:, :p].T
-    return SaturatedDerivatives(loglik, gradient, 0.5 * (info + info.T))
+            right = np.concatenate(rights) if len(rights) > 1 else rights[0]
+            self.kv += left.T @ right
+        self._left, self._right, self._rows = [], [], 0
+
+
+_STACKED_ROWS = 2048  # rows of (μ, vech Σ) pieces multiplied out at once
 
 
 def entry_jacobian(pa: np.ndarray, pb: np.ndarray, pc: np.ndarray) -> np.ndarray:

@@ -113,15 +113,18 @@ class PatternBlock:
     """Patterns with ``k`` observed variables, stacked (``m`` patterns; all of them, or a chunk).
 
     ``pattern_ids`` index :attr:`MissingPatterns.patterns`; ``observed`` is ``m x k``, ``n``
-    the row counts (float), ``mean`` ``m x k``, ``cov`` ``m x k x k``; ``flat`` holds the
-    positions ``i * p + j`` of each pattern's observed block in a raveled ``p x p`` matrix.
+    the row counts (float), ``mean`` ``m x k``; ``multi`` the places of the patterns of several
+    rows (ascending) and ``multi_cov`` their covariances (a single row has none), ``cov`` all
+    ``m x k x k`` (zero for single rows; made on first use); ``flat`` holds the positions
+    ``i * p + j`` of each pattern's observed block in a raveled ``p x p`` matrix.
     """
 
     pattern_ids: np.ndarray
     observed: np.ndarray
     n: np.ndarray
     mean: np.ndarray
-    cov: np.ndarray
+    multi: np.ndarray
+    multi_cov: np.ndarray
     n_vars: int
 
     @property
@@ -129,15 +132,35 @@ class PatternBlock:
         return self.observed.shape[1]
 
     @cached_property
+    def cov(self) -> np.ndarray:
+        out = np.zeros((len(self.n), self.k, self.k))
+        out[self.multi] = self.multi_cov
+        return out
+
+    @cached_property
     def flat(self) -> np.ndarray:
-        return _pairs(self.observed, self.observed, self.n_vars)
+        return pair_positions(self.observed, self.observed, self.n_vars)
 
     @cached_property
     def vech_places(self) -> np.ndarray:
         """``m x k(k+1)/2``: where each pattern's ``vech`` entries sit in ``vech`` of ``p x p``."""
+        return self.vech_places_of(None)
+
+    def vech_places_of(self, pick: np.ndarray | None) -> np.ndarray:
+        """:attr:`vech_places` of the patterns ``pick`` only (all with None)."""
+        if pick is None and "vech_places" in self.__dict__:
+            return self.__dict__["vech_places"]
+        observed = self.observed if pick is None else self.observed[pick]
         rows, cols = vech_indices(self.k)
         position = _vech_positions(self.n_vars)
-        return position[self.observed[:, rows], self.observed[:, cols]]
+        return position[observed[:, rows], observed[:, cols]]
+
+    def flat_of(self, pick: np.ndarray) -> np.ndarray:
+        """:attr:`flat` of the patterns ``pick`` only (without making it for them all)."""
+        if "flat" in self.__dict__:
+            return self.flat[pick]
+        observed = self.observed[pick]
+        return pair_positions(observed, observed, self.n_vars)
 
     @cached_property
     def missing(self) -> np.ndarray:
@@ -146,12 +169,23 @@ class PatternBlock:
         unseen[np.arange(len(self.n))[:, None], self.observed] = False
         return np.nonzero(unseen)[1].reshape(len(self.n), self.n_vars - self.k)
 
-    @cached_property
+    @property
     def schur_pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions in a raveled ``p x p`` matrix of the (missing, missing) and (missing,
         observed) blocks of each pattern."""
-        missing = self.missing
-        return _pairs(missing, missing, self.n_vars), _pairs(missing, self.observed, self.n_vars)
+        return self.missing_pairs, self.missing_observed_pairs
+
+    @cached_property
+    def missing_observed_pairs(self) -> np.ndarray:
+        """Positions in a raveled ``p x p`` matrix of the (missing, observed) block of each
+        pattern."""
+        return pair_positions(self.missing, self.observed, self.n_vars)
+
+    @cached_property
+    def missing_pairs(self) -> np.ndarray:
+        """Positions in a raveled ``p x p`` matrix of the (missing, missing) block of each
+        pattern."""
+        return pair_positions(self.missing, self.missing, self.n_vars)
 
 
 @cache
@@ -164,7 +198,7 @@ def _vech_positions(p: int) -> np.ndarray:
     return _readonly(out)
 
 
-def _pairs(rows: np.ndarray, cols: np.ndarray, p: int) -> np.ndarray:
+def pair_positions(rows: np.ndarray, cols: np.ndarray, p: int) -> np.ndarray:
     """``m x a x b`` positions ``i * p + j`` of the pairs of ``rows`` (``m x a``) and ``cols``
     (``m x b``) in a raveled ``p x p`` matrix."""
     dtype = np.int32 if p * p < 2**31 else np.intp
@@ -184,14 +218,11 @@ class _SizeClass:
     multi_cov: np.ndarray
 
     def chunk(self, start: int, stop: int, n_vars: int) -> PatternBlock:
-        """Patterns ``start:stop`` of this class with their dense covariances."""
-        k = self.observed.shape[1]
-        cov = np.zeros((stop - start, k, k))
+        """Patterns ``start:stop`` of this class."""
         lo, hi = np.searchsorted(self.multi, [start, stop])
-        cov[self.multi[lo:hi] - start] = self.multi_cov[lo:hi]
         return PatternBlock(
             self.pattern_ids[start:stop], self.observed[start:stop], self.n[start:stop],
-            self.mean[start:stop], cov, n_vars,
+            self.mean[start:stop], self.multi[lo:hi] - start, self.multi_cov[lo:hi], n_vars,
         )  # fmt: skip
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from semlang.estimate.fiml import score_slices
 from semlang.estimate.missing import (
     MissingPatterns,
     casewise_scores,
@@ -208,7 +209,21 @@ def cross_product(group: _Group, values: np.ndarray) -> np.ndarray:
 def _first_order(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
     """The first-order (outer product of the scores) information of the moments at (Σ, μ)."""
     return _memo(group, "first_order", sigma, None,
-                 lambda: cross_product(group, _scores(group, sigma, mu)))  # fmt: skip
+                 lambda: _score_cross_product(group, sigma, mu))  # fmt: skip
+
+
+def _score_cross_product(group: _Group, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """:func:`cross_product` of the casewise scores; of incomplete data without clusters summed
+    slice by slice of the rows, never holding the rows x moments scores at once."""
+    if group.cluster is not None or group.patterns.complete:
+        return cross_product(group, _scores(group, sigma, mu))
+    start = 0 if group.meanstructure else group.p
+    width = group.p + group.p * (group.p + 1) // 2 - start
+    out = np.zeros((width, width))
+    for _, scores in score_slices(group.patterns, sigma, mu):
+        part = scores[:, start:]
+        out += part.T @ part
+    return out / group.patterns.nobs
 
 
 def _h1_information(group: _Group, sigma, mu, kind: Information) -> np.ndarray:

@@ -12,6 +12,8 @@ import semlang
 from semlang.errors import DataError, EstimationError
 from semlang.estimate import fiml, missing_patterns
 from semlang.estimate.data import column_moments, prepare
+from semlang.estimate.fiml_hessian import saturated_derivatives
+from semlang.estimate.fiml_schur import SchurBlock, lower_inverse
 from semlang.estimate.missing import (
     MissingPatterns,
     casewise_loglik,
@@ -62,6 +64,41 @@ def test_schur_complement_inverses_equal_the_direct_ones():
         np.testing.assert_allclose(schur.logdet, direct.logdet, rtol=0, atol=1e-10)
         if block.k < patterns.n_vars and block.k >= patterns.n_vars - block.k:
             assert not np.shares_memory(schur.inverse, direct.inverse)
+
+
+@pytest.mark.parametrize("chunks", [False, True])
+def test_schur_blocks_give_the_pattern_by_pattern_likelihood_and_information(chunks, request):
+    """The Schur blocks' products over whole blocks (single and multi-row patterns, the complete
+    pattern) against each pattern's own inverse (no full precision: the direct path)."""
+    if chunks:
+        request.getfixturevalue("tiny_chunks")
+    patterns = MissingPatterns.from_array(incomplete(9, n=120, rate=0.15))
+    sigma, mu = moments(10)
+    assert any(isinstance(inv, SchurBlock) for _, inv in fiml.inverted_blocks(patterns, sigma))
+    schur = fiml_loglik_and_gradient(patterns, sigma, mu)
+    derivatives = [saturated_derivatives(patterns, sigma, mu, kind) for kind in (False, True)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fiml, "full_inverse", lambda sigma: None)
+        direct = fiml_loglik_and_gradient(patterns, sigma, mu)
+        expected = [saturated_derivatives(patterns, sigma, mu, kind) for kind in (False, True)]
+    assert schur[0] == pytest.approx(direct[0], rel=1e-13)
+    for a, b in zip(schur[1:], direct[1:], strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-11)
+    for a, b in zip(derivatives, expected, strict=True):
+        assert a.loglik == pytest.approx(b.loglik, rel=1e-13)
+        np.testing.assert_allclose(a.gradient, b.gradient, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(a.information, b.information, rtol=0, atol=1e-10)
+
+
+def test_small_factors_inverted_by_substitution_equal_numpy():
+    rng = np.random.default_rng(11)
+    for r in (1, 3, 6):
+        a = rng.normal(size=(2000, r, r))
+        chol = np.linalg.cholesky(a @ np.swapaxes(a, 1, 2) + r * np.eye(r))
+        diag = np.diagonal(chol, axis1=1, axis2=2)
+        np.testing.assert_allclose(
+            lower_inverse(chol, diag), np.linalg.inv(chol), rtol=0, atol=1e-13
+        )
 
 
 def test_not_positive_definite_sigma_gives_minus_infinity():
