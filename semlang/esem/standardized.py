@@ -1,0 +1,125 @@
+"""The standard errors of the standardized solution of a rotated model, as lavaan 0.6.14.
+
+Input: a :class:`~semlang.esem.fit.RotatedFit` and the standardization type. Output: the
+Jacobian of every row's standardized value with respect to the *unrotated* parameters x and the
+covariance matrix of x (the unrotated fit's, of its standard-error type), whose product
+J V Jᵀ the delta method of :mod:`semlang.results.standardized_frame` takes.
+
+lavaan's ``standardizedSolution()`` of a model with efa blocks differentiates "rotate, then
+standardize" numerically in x (numDeriv's "simple" forward differences, step 0.001): every
+evaluation fills the unrotated matrices at x + 0.001·e_j (lavaan's x: its factors have the
+signs of :func:`~semlang.esem.rotate.reflect_model`, so the step is −0.001 where ours are the
+other way), rotates each block again from its
+final rotation matrix (one start, GPA to the same tolerance, then reflected and ordered:
+:func:`semlang.efa.rotation.rerotate`), carries the whole model along as
+:func:`semlang.esem.rotate.rotate_model` does, and standardizes (the derived residual variances
+and scales of ordered indicators recomputed at each point).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from semlang.compile.ram import fill_matrices
+from semlang.esem.rotate import (
+    _carry,
+    _copy_unrotated,
+    _corner_signs,
+    _ov_var,
+    _sets_of,
+    reflect_model,
+)
+
+STEP = 1e-3  # numDeriv's eps of lavaan's call
+
+
+def standardized_delta(fit, kind: str, eps: float = STEP) -> tuple[np.ndarray, np.ndarray]:
+    """(J, V): d(standardized value)/dx of every row of the rotated table (rows × x) and the
+    covariance matrix of x (see the module docstring)."""
+    unrotated = fit.unrotated
+    x = np.asarray(unrotated.theta, dtype=float)
+    V = np.asarray(unrotated.vcov, dtype=float)
+    n_rows = len(fit.table.rows)
+    if fit.rotation is not None and fit.rotation.method == "promax":
+        return np.full((n_rows, x.size), np.nan), V  # (no standard errors for promax)
+    steps = eps * lavaan_signs(unrotated)
+    points = np.vstack([x, x + np.diag(steps)])
+    thetas = rotated_thetas(fit, points)
+    values = np.array([_values(fit, theta, kind) for theta in thetas])
+    return ((values[1:] - values[0]) / steps[:, None]).T, V
+
+
+def lavaan_signs(unrotated) -> np.ndarray:
+    """±1 per unrotated parameter: −1 where lavaan's unrotated solution has the opposite sign
+    (a factor whose first free loading is negative here is reflected in lavaan's, see
+    :func:`~semlang.esem.rotate.reflect_model`), so that the forward steps are lavaan's."""
+    theta = np.asarray(unrotated.theta, dtype=float)
+    reflected = reflect_model(unrotated.model, theta, unrotated.estimation.objective.exo)
+    if reflected is None:
+        return np.ones(theta.size)
+    return np.where(reflected * theta < 0, -1.0, 1.0)
+
+
+def rotated_thetas(fit, points: np.ndarray) -> np.ndarray:
+    """θ of the rotated table for each row of ``points`` (unrotated θs), every block rotated
+    again from its final rotation."""
+    from semlang.efa.rotation import rerotate
+
+    unrotated, settings = fit.unrotated, fit.rotation
+    model, rotated = unrotated.model, fit.model
+    objective = unrotated.estimation.objective
+    residuals = _residuals(unrotated)
+    out = np.full((points.shape[0], rotated.n_theta), np.nan)
+    blocks = iter(fit.block_rotations)
+    for k, layout in enumerate(model.layouts):
+        exo = objective.exo[k] if objective.exo is not None else None
+        filled = [fill_matrices(layout, x, exo) for x in points]
+        K = np.broadcast_to(np.eye(layout.n), (points.shape[0], layout.n, layout.n)).copy()
+        for _, rows, cols in _sets_of(model, k):
+            block = next(blocks)
+            A = np.stack([f[0][np.ix_(rows, cols)] for f in filled])
+            signs = _corner_signs(A[0])
+            ov_var = None
+            if settings.std_ov:
+                S_var = [f[1] if residuals is None else residuals(k, x)
+                         for f, x in zip(filled, points, strict=True)]  # fmt: skip
+                ov_var = np.stack([_ov_var(f[0], s, rows, cols)
+                                   for f, s in zip(filled, S_var, strict=True)])  # fmt: skip
+            L, _ = rerotate(A * signs, block.rotation, ov_var, settings.rotate_kwargs())
+            for n in range(points.shape[0]):  # L = A K⁻¹ on the block: K = (A⁺L)⁻¹
+                K[n][np.ix_(cols, cols)] = np.linalg.inv(np.linalg.lstsq(A[n], L[n], rcond=None)[0])
+        for n, (A_n, S_n, m_n) in enumerate(filled):
+            _carry(K[n], A_n, S_n, m_n, rotated.layouts[k], out[n])
+    for n in range(points.shape[0]):
+        _copy_unrotated(model.table, rotated.table, points[n], out[n])
+    return out
+
+
+def _residuals(unrotated):
+    from semlang.esem import categorical
+
+    if not categorical.is_categorical(unrotated):
+        return None
+    return categorical.residual_matrices(unrotated.model, unrotated.estimation.objective)
+
+
+def _values(fit, theta: np.ndarray, kind: str) -> np.ndarray:
+    """The standardized values of the rotated fit moved to θ."""
+    from semlang.esem import categorical
+
+    if categorical.is_categorical(fit):
+        from semlang.estimate.categorical_standardized import _values as categorical_values
+
+        return categorical_values(fit, theta, kind)
+    from semlang.results.standardized_solution import standardized_values
+    from semlang.syntax.ast import Op
+
+    moved = dataclasses.replace(fit, estimation=dataclasses.replace(fit.estimation, theta=theta))
+    est = np.array([moved.row_estimate(row) if row.is_model_parameter else np.nan
+                    for row in fit.table.rows])  # fmt: skip
+    definitions = [k for k, row in enumerate(fit.table.rows) if row.op is Op.DEFINED]
+    if definitions:
+        est[definitions] = fit.model.space.definitions.value(theta)
+    return standardized_values(moved, est, kind)[0]
