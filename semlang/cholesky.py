@@ -19,6 +19,7 @@ solution to rounding.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -39,9 +40,23 @@ def _finite(*arrays: np.ndarray) -> None:
             raise ValueError("array must not contain infs or NaNs")
 
 
+@functools.cache
+def _lower_mask(n: int) -> np.ndarray:
+    """Where the lower triangle of an n x n matrix is (made once per n: ``np.tril`` makes it
+    on each call, which costs more than a small solve)."""
+    mask = np.tri(n, dtype=bool)
+    mask.flags.writeable = False
+    return mask
+
+
+def _tril(a: np.ndarray) -> np.ndarray:
+    """``np.tril(a)`` of a square matrix."""
+    return np.where(_lower_mask(len(a)), a, 0.0)
+
+
 def _lower(factor: np.ndarray, lower: bool | int) -> np.ndarray:
     """L of A = L Lᵀ from a factor held in its lower (or, as Uᵀ, its upper) triangle."""
-    return np.tril(factor) if lower else np.triu(factor).T
+    return _tril(factor if lower else factor.T)
 
 
 # ---- LAPACK's calling convention (scipy.linalg.lapack) ----------------------------------------
@@ -118,4 +133,4 @@ def solve_triangular(a: np.ndarray, b: np.ndarray, lower: bool = False) -> np.nd
         from scipy.linalg import solve_triangular as scipys
 
         return scipys(a, b, lower=lower)
-    return np.linalg.solve(np.tril(a) if lower else np.triu(a), b)
+    return np.linalg.solve(_tril(a) if lower else _tril(a.T).T, b)

@@ -11,7 +11,8 @@ would be imported for them, which costs more than the fit of a small model.
 * ``chdtr(df, x)``, ``chdtrc(df, x)``: the chi-square CDF and its complement, the regularized
   incomplete gamma functions P(df/2, x/2) and Q(df/2, x/2) (series below a + 1, continued
   fraction above, as in Numerical Recipes §6.2).
-* ``chdtri(df, q)``: the x with ``chdtrc(df, x) == q`` (bracketed root).
+* ``chdtri(df, q)``: the x with ``chdtrc(df, x) == q`` (bracketed root, remembered per
+  ``(df, q)``).
 * ``chndtr(x, df, ncp)``: the non-central chi-square CDF, the Poisson(ncp/2) mixture of central
   CDFs with df + 2j degrees of freedom, summed outward from the largest weight with the
   recurrences of P(a ± 1, y) (as cumulative sums in numpy) over the weights that count: 9
@@ -22,6 +23,7 @@ Accuracy: about 1e-14 absolute (checked against scipy in the tests).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -185,7 +187,13 @@ def chdtrc(df: float, x: float) -> float:
 
 def chdtri(df: float, q: float) -> float:
     """The x with ``chdtrc(df, x) == q`` (the upper-tail quantile)."""
-    df, q = float(df), float(q)
+    return _chdtri(float(df), float(q))
+
+
+@functools.lru_cache(maxsize=256)
+def _chdtri(df: float, q: float) -> float:
+    """:func:`chdtri`, each (df, q) root found once per process (every fit of a model asks
+    for the same quantiles: Hoelter's critical N at 5% and 1%)."""
     if not _valid(df, q) or q < 0.0 or q > 1.0:
         return math.nan
     if q == 1.0:

@@ -17,7 +17,8 @@ from tests.reference_cases import REFERENCE_DIR, assert_matches, load_case
 CASES = sorted(p.stem for p in (REFERENCE_DIR / "efa").glob("*.json") if "_" in p.stem
                and p.stem not in ("other_packages",))  # fmt: skip
 FAST = ("hs_geomin", "hs_oblimin", "hs_quartimin", "hs_varimax", "hs_promax",
-        "hs_geomin_orthogonal", "hs_geomin_uls", "hs_nf1to3")  # fmt: skip
+        "hs_geomin_orthogonal", "hs_geomin_uls", "hs_nf1to3", "hs_geomin_delta",
+        "hs_oblimin_delta")  # fmt: skip
 MEASURES = ("npar", "chisq", "df", "pvalue", "baseline_chisq", "baseline_df", "cfi", "tli",
             "logl", "unrestricted_logl", "aic", "bic", "rmsea", "rmsea_ci_lower",
             "rmsea_ci_upper", "rmsea_pvalue", "srmr")  # fmt: skip
@@ -48,6 +49,7 @@ def fitted(name: str):
             rotation=ref["rotation"],
             rotation_args=args,
             estimator=options.get("estimator", "ML"),
+            rotation_se=options.get("rotation.se", "bordered"),
         )
 
 

@@ -2,11 +2,14 @@
 # rotated estimates with standard errors (parameterEstimates, standardizedSolution), the fit
 # measures of each number of factors, the eigenvalues and lavaan's printed summary; psych::fa and
 # stats::factanal loadings where they rotate the same solution; lavaan's errors for bad input.
-# Usage: Rscript tools/efa_reference.R DATA_DIR OUT_DIR [rotations]   (DATA_DIR: semlang/datasets)
-# With "rotations" only rotations.json is written: lavaan's rotation (lav_matrix_rotate) of one
-# unrotated loading matrix under every criterion and option.
+# Usage: Rscript tools/efa_reference.R DATA_DIR OUT_DIR [rotations|delta]   (DATA_DIR:
+# semlang/datasets). With "rotations" only rotations.json is written: lavaan's rotation
+# (lav_matrix_rotate) of one unrotated loading matrix under every criterion and option; with
+# "delta" only the cases with rotation.se = "delta" (standard errors of the rotated parameters by
+# the delta method through the rotation instead of the bordered information).
 args <- commandArgs(trailingOnly = TRUE)
 data_dir <- args[1]; out_dir <- args[2]; only_rotations <- identical(args[3], "rotations")
+only_delta <- identical(args[3], "delta")
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))),
                  "reference_common.R"))
@@ -60,7 +63,7 @@ for (rc in rotation_cases) {
     oblimin_gamma = margs$oblimin.gamma, orthomax_gamma = margs$orthomax.gamma,
     loadings = ser(res$LAMBDA), phi = ser(res$PHI), criterion = finite(res$method.value))
 }
-write_case(rotations, "rotations")
+if (!only_delta) write_case(rotations, "rotations")
 if (only_rotations) quit(save = "no")
 
 one_fit <- function(x) {
@@ -94,6 +97,9 @@ efa_case <- function(name, data, data_text, nfactors, rotation, rotation.args = 
 
 hs_text <- "HolzingerSwineford1939.csv, columns x1..x9"
 bfi_text <- "bfi.csv, the 25 items A1..O5, rows with a missing item dropped (listwise)"
+efa_case("hs_geomin_delta", hs, hs_text, 3L, "geomin", rotation.se = "delta")
+efa_case("hs_oblimin_delta", hs, hs_text, 3L, "oblimin", rotation.se = "delta")
+if (only_delta) quit(save = "no")
 efa_case("hs_geomin", hs, hs_text, 3L, "geomin")
 efa_case("hs_oblimin", hs, hs_text, 3L, "oblimin")
 efa_case("hs_quartimin", hs, hs_text, 3L, "quartimin")

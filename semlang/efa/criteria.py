@@ -74,15 +74,33 @@ def crawford_ferguson(L: np.ndarray, *, cf_gamma: float = 0.0, **_) -> tuple[flo
 
 
 def geomin(L: np.ndarray, *, geomin_epsilon: float = 0.001, **_) -> tuple[float, np.ndarray]:
-    """Geomin(ε): Σ_i (Π_j (L²_ij + ε))^(1/m)."""
+    """Geomin(ε): Σ_i (Π_j (L²_ij + ε))^(1/m), each row's geometric mean as exp(log(Π)/m) (one
+    logarithm per row; lavaan sums the m logarithms, the same to rounding) or, for ε below
+    √machine ε, as Π^(1/m) (Yates's form, as lavaan)."""
     m = L.shape[-1]
     L2 = L * L + geomin_epsilon
+    product = _row_products(L2)
     if geomin_epsilon < np.sqrt(np.finfo(float).eps):
-        rows = np.prod(L2, axis=-1) ** (1.0 / m)
+        rows = product ** (1.0 / m)
     else:
-        rows = np.exp(np.log(L2).sum(axis=-1) / m)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            logs = np.log(product)
+        if not np.isfinite(np.add.reduce(logs, axis=None)):  # a product beyond double range
+            logs = np.log(L2).sum(axis=-1)
+        rows = np.exp(logs / m)
     value = rows.sum(axis=-1)
     return (float(value) if value.ndim == 0 else value), (2.0 / m) * L / L2 * rows[..., None]
+
+
+def _row_products(x: np.ndarray) -> np.ndarray:
+    """The product over the last axis, multiplied in order (as numpy's reduction of an axis
+    shorter than 8 does, without its cost per row)."""
+    if x.shape[-1] >= 8:
+        return np.prod(x, axis=-1)
+    out = x[..., 0]
+    for j in range(1, x.shape[-1]):
+        out = out * x[..., j]
+    return out
 
 
 def entropy(L: np.ndarray, **_) -> tuple[float, np.ndarray]:

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..blas import limited
 from ..errors import DataError, IdentificationError, NotSupportedError, OptionError
-from . import inference
+from . import delta, inference
 from .extraction import extract
 from .measures import fit_measures
 from .options import rotation_options
@@ -28,6 +29,7 @@ from .rotation import Rotation, rotate
 ESTIMATORS = ("ML", "ULS")
 
 
+@limited()  # one BLAS thread: small matrices, many calls
 def efa(
     data: Any = None,
     nfactors: int | Iterable[int] = 1,
@@ -40,6 +42,7 @@ def efa(
     sample_cov: Any = None,
     sample_nobs: int | None = None,
     se: bool = True,
+    rotation_se: str = "bordered",
 ) -> EfaList:
     """Exploratory factor analysis as lavaan's ``efa()``.
 
@@ -55,8 +58,18 @@ def efa(
     lavaan's names (orthogonal, row_weights, std_ov, geomin_epsilon, oblimin_gamma,
     orthomax_gamma, cf_gamma, promax_kappa, target, target_mask, rstarts, algorithm, reflect,
     order_lv_by, gpa_tol, tol, max_iter, warn) and ``seed`` for the random starts.
+    ``rotation_se``: lavaan's ``rotation.se``, the standard errors of the rotated parameters
+    from the information bordered by the rotation's conditions ("bordered") or by the delta
+    method through the rotation ("delta", :mod:`.delta`).
     """
+    se_method = delta.se_method(rotation_se)
     if _has_ordered(ordered) or _ordered_columns(data, variables):
+        if se_method == "delta":
+            raise NotSupportedError(
+                "rotation_se='delta' is not available for ordered items",
+                hint="their standard errors are the robust ones with the bordered information "
+                "as bread (rotation_se='bordered')",
+            )
         return _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args,
                             variables, sample_cov, se)  # fmt: skip
     estimator = "ML" if estimator is None else str(estimator).upper()
@@ -66,6 +79,7 @@ def efa(
             hint="WLSMV, DWLS, WLS and ULSMV are for ordered items: name them with ordered=",
         )
     options = rotation_options(rotation, rotation_args)
+    options["rotation_se"] = se_method
     names, S, nobs = _moments(data, variables, sample_cov, sample_nobs, estimator)
     counts = _check_nfactors(nfactors, len(names))
     fits = {m: _fit_one(names, S, nobs, m, rotation, estimator, options, se) for m in counts}
@@ -176,13 +190,13 @@ def _check_nfactors(nfactors, nvar: int) -> list[int]:
 
 def _fit_one(names, S, nobs, m, rotation, estimator, options, se) -> EfaFit:
     extraction = extract(S, m, estimator)
-    rotate_args = {k: v for k, v in options.items() if k != "std_ov"}
+    rotate_args = {k: v for k, v in options.items() if k not in ("std_ov", "rotation_se")}
     ov_var = np.diag(extraction.sigma) if options["std_ov"] else None
     rotated = rotate(extraction.loadings, rotation, ov_var=ov_var, **rotate_args)
     psi = extraction.uniquenesses
     vcov = None
     if se and rotated.method != "promax":
-        vcov = _vcov(rotated, extraction, psi, estimator, nobs, options["std_ov"])
+        vcov = _vcov(rotated, extraction, psi, estimator, nobs, options)
     measures = fit_measures(S, extraction.sigma, nobs, m, estimator)
     return EfaFit(
         variables=tuple(names),
@@ -201,8 +215,10 @@ def _fit_one(names, S, nobs, m, rotation, estimator, options, se) -> EfaFit:
     )
 
 
-def _vcov(rotated: Rotation, extraction, psi, estimator, nobs, std_ov):
+def _vcov(rotated: Rotation, extraction, psi, estimator, nobs, options):
     L, Phi = rotated.loadings, rotated.factor_cor
     if rotated.method == "none" or L.shape[1] < 2:
         return inference.echelon_vcov(L, psi, estimator, nobs)
-    return inference.rotated_vcov(L, psi, Phi, rotated, estimator, nobs, std_ov)
+    if options.get("rotation_se") == "delta":
+        return delta.delta_vcov(extraction.loadings, psi, rotated, options, estimator, nobs)
+    return inference.rotated_vcov(L, psi, Phi, rotated, estimator, nobs, options["std_ov"])

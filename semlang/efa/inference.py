@@ -18,26 +18,28 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..blas import limited
 from .rotation import Rotation, stationarity
 
 
 def pack(L: np.ndarray, psi: np.ndarray, Phi: np.ndarray, orthogonal: bool) -> np.ndarray:
-    """θ from the matrices (see the module docstring for the order)."""
-    parts = [L.T.ravel(), psi]
+    """θ from the matrices (see the module docstring for the order), or a stack of θ (one per
+    row) from stacks of them."""
+    parts = [L.swapaxes(-1, -2).reshape(*L.shape[:-2], -1), psi]
     if not orthogonal:
-        parts.append(Phi.T[np.triu_indices(Phi.shape[0], 1)])
-    return np.concatenate(parts)
+        rows, cols = np.triu_indices(Phi.shape[-1], 1)
+        parts.append(Phi[..., cols, rows])
+    return np.concatenate(parts, axis=-1)
 
 
 def unpack(theta: np.ndarray, p: int, m: int, orthogonal: bool):
-    """Λ, ψ, Φ from θ."""
-    L = theta[: p * m].reshape(m, p).T
-    psi = theta[p * m : p * m + p]
-    Phi = np.eye(m)
+    """Λ, ψ, Φ from θ (or stacks of them from a stack of θ, one per row)."""
+    L = np.swapaxes(theta[..., : p * m].reshape(*theta.shape[:-1], m, p), -1, -2)
+    psi = theta[..., p * m : p * m + p]
+    Phi = np.zeros((*theta.shape[:-1], m, m)) + np.eye(m)
     if not orthogonal:
-        upper = np.triu_indices(m, 1)
-        Phi.T[upper] = theta[p * m + p :]
-        Phi[upper] = Phi.T[upper]
+        rows, cols = np.triu_indices(m, 1)
+        Phi[..., cols, rows] = Phi[..., rows, cols] = theta[..., p * m + p :]
     return L, psi, Phi
 
 
@@ -72,28 +74,21 @@ def information(sigma: np.ndarray, dsigma: np.ndarray, estimator: str) -> np.nda
         return delta @ delta.T
     inv = np.linalg.inv(sigma)
     A = inv @ dsigma  # Σ⁻¹ ∂Σ_j
-    return 0.5 * np.einsum("jab,kba->jk", A, A)
+    q = A.shape[0]  # ½ tr(A_j A_k) = ½ vec(A_j)·vec(A_kᵀ), as one matrix product
+    return 0.5 * (A.reshape(q, -1) @ np.swapaxes(A, -1, -2).reshape(q, -1).T)
 
 
 def constraint_jacobian(theta, p, m, rotation: Rotation, std_ov: bool, h: float = 1e-4):
-    """∂c/∂θ by five-point central differences (error O(h⁴))."""
-
-    def c(t):
-        L, psi, Phi = unpack(t, p, m, rotation.orthogonal)
-        # as lavaan: the variances for std.ov are diag(ΛΛᵀ) + ψ, without Φ
-        ov_var = np.sum(L * L, axis=1) + psi if std_ov else None
-        return stationarity(L, Phi, rotation, ov_var)
-
-    columns = []
-    for j in range(theta.size):
-        step = h * max(1.0, abs(theta[j]))
-        e = np.zeros_like(theta)
-        e[j] = step
-        d = (8.0 * (c(theta + e) - c(theta - e)) - (c(theta + 2 * e) - c(theta - 2 * e))) / (
-            12.0 * step
-        )
-        columns.append(d)
-    return np.array(columns).T
+    """∂c/∂θ by five-point central differences (error O(h⁴)), all points at once."""
+    steps = h * np.maximum(1.0, np.abs(theta))
+    q = theta.size
+    points = np.repeat(theta[None, None, :], 4, axis=0).repeat(q, axis=1)  # (4, q, q)
+    points[:, np.arange(q), np.arange(q)] += np.array([1.0, -1.0, 2.0, -2.0])[:, None] * steps
+    L, psi, Phi = unpack(points, p, m, rotation.orthogonal)
+    # as lavaan: the variances for std.ov are diag(ΛΛᵀ) + ψ, without Φ
+    ov_var = np.sum(L * L, axis=-1) + psi if std_ov else None
+    c = stationarity(L, Phi, rotation, ov_var)
+    return ((8.0 * (c[0] - c[1]) - (c[2] - c[3])) / (12.0 * steps[:, None])).T
 
 
 def rotated_vcov(L, psi, Phi, rotation: Rotation, estimator: str, nobs: int, std_ov: bool):
@@ -126,6 +121,7 @@ def echelon_vcov(L, psi, estimator: str, nobs: int) -> np.ndarray:
     return Z @ np.linalg.solve(Z.T @ info @ Z, Z.T) / n
 
 
+@limited()  # one BLAS thread (computed when the estimates are first asked for)
 def lavaan_standardized_vcov(unrotated, psi, rotation: Rotation, options: dict, estimator: str,
                               nobs: int, eps: float = 1e-3) -> np.ndarray:  # fmt: skip
     """The covariance of the standardized θ as lavaan's standardizedSolution() gets it for a
@@ -133,32 +129,18 @@ def lavaan_standardized_vcov(unrotated, psi, rotation: Rotation, options: dict, 
     is taken by forward differences of step ``eps`` (numDeriv's "simple" method), every
     evaluation rotating A(x) again from the final rotation matrix (one start, GPA to the same
     tolerance) and reflecting and ordering its columns."""
-    from .rotation import rerotate
+    from .delta import jacobian
 
-    p, m = unrotated.shape
     V = echelon_vcov(unrotated, psi, estimator, nobs)
-    fixed = [k * p + i for k in range(m) for i in range(k)]
-    free = np.delete(np.arange(p * m + p), fixed)
-    x = pack(unrotated, psi, np.eye(m), True)
-    points = np.repeat(x[None, :], free.size + 1, axis=0)
-    points[np.arange(1, free.size + 1), free] += eps
-    loadings = points[:, : p * m].reshape(-1, m, p).transpose(0, 2, 1)
-    psis = points[:, p * m :]
-    ov_var = np.sum(loadings * loadings, axis=2) + psis
-    L, Phi = rerotate(loadings, rotation, ov_var if options["std_ov"] else None, options)
-    layout = rotation.orthogonal or m < 2
-    values = np.array([standardized(pack(L[j], psis[j], Phi[j], layout), p, m, layout)
-                       for j in range(points.shape[0])])  # fmt: skip
-    J = np.zeros((values.shape[1], x.size))
-    J[:, free] = ((values[1:] - values[0]) / eps).T
+    J = jacobian(unrotated, psi, rotation, options, eps, standardize=True)
     return J @ V @ J.T
 
 
 def standardized(theta: np.ndarray, p: int, m: int, orthogonal: bool) -> np.ndarray:
-    """θ in the standardized metric: λ_ik/√σ_ii, ψ_i/σ_ii, Φ unchanged."""
+    """θ in the standardized metric: λ_ik/√σ_ii, ψ_i/σ_ii, Φ unchanged (θ one or a stack)."""
     L, psi, Phi = unpack(theta, p, m, orthogonal)
-    var = np.sum((L @ Phi) * L, axis=1) + psi
-    return pack(L / np.sqrt(var)[:, None], psi / var, Phi, orthogonal)
+    var = np.sum((L @ Phi) * L, axis=-1) + psi
+    return pack(L / np.sqrt(var)[..., None], psi / var, Phi, orthogonal)
 
 
 def standardized_vcov(theta, vcov, p, m, orthogonal, h: float = 1e-6) -> np.ndarray:

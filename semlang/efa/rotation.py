@@ -30,6 +30,8 @@ import numpy as np
 
 from ..errors import ConvergenceWarning, OptionError
 from . import criteria
+from .gpa import gpa as _gpa
+from .gpa import rotated as _rotated
 
 ORTHOGONAL_ONLY = ("varimax", "entropy", "mccammon", "tandem1", "tandem2")
 ALIASES = {
@@ -182,7 +184,7 @@ def rerotate(loadings, rotation: Rotation, ov_var, options: dict):
         return A, np.ones((n, 1, 1))
     scale = np.ones((n, p)) if ov_var is None else np.sqrt(np.asarray(ov_var, dtype=float))
     A = A / scale[..., None]
-    weights = np.stack([row_weight_vector(a, rotation.row_weights) for a in A])
+    weights = row_weight_vector(A, rotation.row_weights)
     Aw = A * weights[..., None]
     crit = _criterion_function(rotation.method)
     starts = np.broadcast_to(rotation.rotation_matrix, (n, m, m))
@@ -250,16 +252,17 @@ def _criterion_function(name: str) -> criteria.Criterion:
 
 
 def row_weight_vector(A: np.ndarray, kind: str) -> np.ndarray:
-    """Row weights of the (standardized) loadings: ones, Kaiser's 1/‖row‖, or Cureton-Mulaik."""
+    """Row weights of the (standardized) loadings: ones, Kaiser's 1/‖row‖, or Cureton-Mulaik
+    (A one matrix or a stack: one weight per row of each)."""
     if kind == "none":
-        return np.ones(A.shape[0])
-    kaiser = 1.0 / np.sqrt(np.sum(A * A, axis=1))
+        return np.ones(A.shape[:-1])
+    kaiser = 1.0 / np.sqrt(np.sum(A * A, axis=-1))
     if kind == "kaiser":
         return kaiser
     # Cureton-Mulaik: down-weight rows by the angle to the first principal axis of AAᵀ
-    m = A.shape[1]
-    values, vectors = np.linalg.eigh(A @ A.T)
-    first = vectors[:, -1] * np.sqrt(values[-1])
+    m = A.shape[-1]
+    values, vectors = np.linalg.eigh(A @ np.swapaxes(A, -1, -2))
+    first = vectors[..., -1] * np.sqrt(values[..., -1:])
     a_star = np.abs(first * kaiser)
     bound = np.arccos(1.0 / np.sqrt(m))
     delta = np.where(a_star < 1.0 / np.sqrt(m), np.pi / 2.0, 0.0)
@@ -295,94 +298,6 @@ def _best_start(A, crit, params, orthogonal, algorithm, rstarts, seed, start, gp
     Q = np.where(np.isfinite(Q), Q, np.inf)
     best = int(np.lexsort((Q, ~converged))[0])
     return T[best], float(Q[best]), bool(converged[best]), int(iterations[best])
-
-
-def _rotated(A, T, orthogonal):
-    """The loadings A·T (orthogonal) or A·T⁻ᵀ (oblique); A and T one matrix or stacks."""
-    if orthogonal:
-        return A @ T
-    return np.swapaxes(np.linalg.solve(T, np.swapaxes(A, -1, -2)), -1, -2)
-
-
-def _gradient(A, T, L, Gq, orthogonal):
-    """The gradient of Q(rotated loadings) in T."""
-    if orthogonal:
-        return np.swapaxes(A, -1, -2) @ Gq
-    return -np.linalg.solve(np.swapaxes(T, -1, -2), np.swapaxes(Gq, -1, -2) @ L)
-
-
-def _gpa(A, crit, params, orthogonal, T, gpa_tol, max_iter):
-    """Gradient projection (Bernaards & Jennrich) from a stack of starts T, all at once, of one
-    loading matrix A (p × m) or of a stack of them (one per start).
-
-    Each start takes lavaan's steps: project the gradient on the tangent space, double the step
-    length, halve it (at most 1000 times) until Q falls by at least ½α‖Gp‖², and stop when
-    ‖Gp‖ < gpa_tol. Returns per start T, Q, converged and the number of iterations.
-    """
-    T = np.array(T, dtype=float)
-    n = T.shape[0]
-    A = np.broadcast_to(A, (n, *np.shape(A)[-2:]))
-    L = _rotated(A, T, orthogonal)
-    Q, Gq = crit(L, **params)
-    Q = np.atleast_1d(np.asarray(Q, dtype=float)).copy()
-    G = _gradient(A, T, L, Gq, orthogonal)
-    alpha = np.ones(n)
-    converged = np.zeros(n, dtype=bool)
-    iterations = np.zeros(n, dtype=int)
-    active = np.arange(n)
-    for iteration in range(max_iter + 1):
-        Ta, Ga = T[active], G[active]
-        if orthogonal:
-            M = np.swapaxes(Ta, -1, -2) @ Ga
-            Gp = Ga - Ta @ ((M + np.swapaxes(M, -1, -2)) / 2.0)
-        else:
-            Gp = Ga - Ta * np.sum(Ta * Ga, axis=-2, keepdims=True)
-        frob2 = np.sum(Gp * Gp, axis=(-2, -1))
-        done = np.sqrt(frob2) < gpa_tol
-        converged[active[done]] = True
-        iterations[active] = iteration
-        active, Gp, frob2 = active[~done], Gp[~done], frob2[~done]
-        if active.size == 0 or iteration == max_iter:
-            break
-        alpha[active] *= 2.0
-        T[active], Q[active], G[active] = _line_search(
-            A[active], crit, params, orthogonal, T[active], Q[active], Gp, frob2, alpha, active
-        )
-        if not orthogonal:  # starts whose factors collapse onto each other diverge: drop them
-            alive = np.linalg.cond(T[active]) < 1e10
-            Q[active[~alive]] = np.inf
-            active = active[alive]
-    return T, Q, converged, iterations
-
-
-def _line_search(A, crit, params, orthogonal, T, Q, Gp, frob2, alpha, active):
-    """One step of each active start: the accepted T, its Q and its gradient G."""
-    new_T, new_Q, new_G = np.empty_like(T), np.empty_like(Q), np.empty_like(T)
-    pending = np.arange(T.shape[0])
-    for halving in range(1000):
-        step = alpha[active[pending]]
-        X = T[pending] - step[:, None, None] * Gp[pending]
-        if orthogonal:
-            U, _, Vt = np.linalg.svd(X)
-            Tt = U @ Vt
-        else:
-            Tt = X / np.sqrt(np.sum(X * X, axis=-2, keepdims=True))
-        L = _rotated(A[pending], Tt, orthogonal)
-        Qt, Gq = crit(L, **params)
-        Qt = np.atleast_1d(Qt)
-        ok = Qt < Q[pending] - 0.5 * frob2[pending] * step
-        alpha[active[pending[~ok]]] /= 2.0
-        if halving == 999:  # as lavaan: after 1000 halvings the last candidate is taken
-            ok[:] = True
-        # a decrease below the precision of Q cannot be asked for: take the candidate
-        ok |= 0.5 * frob2[pending] * step <= 1e-14 * np.maximum(1.0, np.abs(Q[pending]))
-        rows = pending[ok]
-        new_T[rows], new_Q[rows] = Tt[ok], Qt[ok]
-        new_G[rows] = _gradient(A[rows], Tt[ok], L[ok], Gq[ok], orthogonal)
-        pending = pending[~ok]
-        if pending.size == 0:
-            break
-    return new_T, new_Q, new_G
 
 
 def _pairwise(A, crit, params, orthogonal, T0, tol, max_iter):
@@ -524,16 +439,17 @@ def stationarity(
     the off-diagonal entries of Z − diag(Z)·Φ (entry ij is Z_ij − Z_ii Φ_ij). Differentiated in
     the loadings, unique variances and factor correlations, they border the information matrix
     of the rotated parameters. Not defined for promax (lavaan gives it no standard errors).
+    ``loadings``, ``factor_cor`` and ``ov_var`` may be stacks: one row of conditions each.
     """
     A = np.array(loadings, dtype=float, ndmin=2)
-    m = A.shape[1]
+    m = A.shape[-1]
     if ov_var is not None:
-        A = A / np.sqrt(np.asarray(ov_var, dtype=float))[:, None]
-    A = A * row_weight_vector(A, rotation.row_weights)[:, None]
+        A = A / np.sqrt(np.asarray(ov_var, dtype=float))[..., None]
+    A = A * row_weight_vector(A, rotation.row_weights)[..., None]
     _, Gq = _criterion_function(rotation.method)(A, **rotation.params)
-    Z = A.T @ Gq
-    lower = np.tril_indices(m, -1)
+    Z = np.swapaxes(A, -1, -2) @ Gq
+    rows, cols = np.tril_indices(m, -1)
     if rotation.orthogonal:
-        return (Z - Z.T)[lower]
-    D = Z - np.diag(Z)[:, None] * factor_cor
-    return np.concatenate([D[lower], D.T[lower]])
+        return Z[..., rows, cols] - Z[..., cols, rows]
+    D = Z - np.diagonal(Z, axis1=-2, axis2=-1)[..., :, None] * factor_cor
+    return np.concatenate([D[..., rows, cols], D[..., cols, rows]], axis=-1)

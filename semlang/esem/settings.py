@@ -71,8 +71,8 @@ def rotation_settings(rotation: Any = "geomin", rotation_args: Any = None, rotat
     if se != "bordered":
         raise OptionError(
             f"rotation_se={rotation_se!r} is not available",
-            hint="semlang computes the standard errors of rotated parameters as lavaan's "
-            "default, rotation_se='bordered'",
+            hint="semlang computes the standard errors of rotated parameters in models with "
+            "efa blocks as lavaan's default, rotation_se='bordered' (efa() also has 'delta')",
         )
     if not isinstance(rotation_args, dict | type(None)):
         raise OptionError("rotation_args must be a dict", hint='e.g. {"rstarts": 50}')

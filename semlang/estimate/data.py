@@ -402,8 +402,8 @@ def _complete_sample(values, sums, table, options, label, cluster) -> SampleData
         check_variances(values, names, exogenous, variances)
     rows = np.arange(n)
     group = _group_data(1, label, names, values, rows, options, 1, (mean, cov))
-    if cluster is not None:
-        group = replace(group, cluster=np.unique(cluster, return_inverse=True)[1])
+    if cluster is not None:  # every row kept: the codes are already 0, 1, ... (prepare's)
+        group = replace(group, cluster=cluster)
     return SampleData((group,), 0)
 
 
@@ -464,6 +464,8 @@ def _cluster_codes(frame: pd.DataFrame, column: str | None, keep: np.ndarray):
             hint="close column names: " + ", ".join(close) if close else None,
         )
     values = frame[column]
+    if values.dtype.kind in "iu":  # (a NumPy integer column: nothing missing)
+        return _first_appearance_codes(values.to_numpy())
     absent = np.flatnonzero(values.isna().to_numpy() & keep)
     if absent.size:
         raise DataError(
@@ -472,6 +474,15 @@ def _cluster_codes(frame: pd.DataFrame, column: str | None, keep: np.ndarray):
             hint="give every row its cluster, or drop the rows without one",
         )
     return pd.factorize(values)[0]
+
+
+def _first_appearance_codes(values: np.ndarray) -> np.ndarray:
+    """``pd.factorize(values)[0]`` of an integer array (codes 0, 1, ... in the order the values
+    first appear) by one sort, without pandas' hash table."""
+    _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.intp)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[inverse.ravel()]
 
 
 def _group_rows(frame: pd.DataFrame, table: ParameterTable, options: ModelOptions):

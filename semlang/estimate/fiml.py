@@ -241,6 +241,9 @@ def score_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
     """Yield :func:`casewise_scores` slice by slice: (places in ``used_rows``, scores)."""
     p = patterns.n_vars
     rows, cols = vech_indices(p)
+    if _is_complete(patterns):
+        yield from _complete_score_slices(patterns, sigma, mu)
+        return
     for at, obs, _, scaled, inverse, _ in row_slices(patterns, sigma, mu):
         ar = np.arange(len(at))[:, None]
         full = np.zeros((len(at), p))
@@ -250,6 +253,47 @@ def score_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
         part = full[:, rows] * full[:, cols] - embedded[:, rows, cols]
         part[:, rows == cols] *= 0.5
         yield at, np.hstack([full, part])
+
+
+def _is_complete(patterns: MissingPatterns) -> bool:
+    return len(patterns.masks) == 1 and bool(patterns.masks[0].all())
+
+
+def _complete_score_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
+    """:func:`score_slices` of complete data, a bounded number of rows at a time."""
+    sigma, mu = _prepare(sigma, mu, patterns.n_vars)
+    inverse = _complete_inverse(sigma)
+    p = patterns.n_vars
+    step = max(1, _ROW_ELEMENTS // (p + p * (p + 1) // 2))
+    at = patterns.row_positions
+    for a in range(0, patterns.nobs, step):
+        rows = patterns.order[a : a + step]
+        yield at[a : a + step], _complete_scores(patterns.data[rows], inverse, mu)
+
+
+def _complete_inverse(sigma: np.ndarray) -> np.ndarray:
+    found = full_inverse(sigma)
+    if found is None:
+        raise np.linalg.LinAlgError("sigma is not positive definite")
+    return found[0]
+
+
+def _complete_scores(data: np.ndarray, inverse: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """The scores of complete rows: one ``Σ⁻¹`` for all, so the scaled deviations are one
+    matrix product; built moment by moment in place (contiguous rows, no temporary of the
+    scores' size) and returned as a rows x moments view."""
+    p = len(mu)
+    out = np.empty((p + p * (p + 1) // 2, data.shape[0]))
+    scaled = out[:p]
+    np.matmul(inverse, (data - mu).T, out=scaled)
+    at = p
+    for j in range(p):  # vech Σ's column j: σ_jj, σ_j+1,j, ..., σ_p-1,j
+        part = out[at : at + p - j]
+        np.multiply(scaled[j:], scaled[j], out=part)
+        part -= inverse[j:, j, None]
+        part[0] *= 0.5
+        at += p - j
+    return out.T
 
 
 def casewise_scores(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -264,6 +308,10 @@ def casewise_scores(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray
     definite.
     """
     p = patterns.n_vars
+    if _is_complete(patterns):  # every row in place, at once
+        sigma, mu = _prepare(sigma, mu, p)
+        data = patterns.data if not patterns.n_dropped_empty else patterns.data[patterns.used_rows]
+        return _complete_scores(data, _complete_inverse(sigma), mu)
     out = np.zeros((patterns.nobs, p + p * (p + 1) // 2))
     for at, scores in score_slices(patterns, sigma, mu):
         out[at] = scores

@@ -233,7 +233,10 @@ class MissingPatterns:
     def _grouped(cls, data: np.ndarray) -> MissingPatterns:
         observed = ~np.isnan(data)
         n_rows, n_vars = data.shape
-        first, inverse = distinct_rows(observed)
+        if n_rows and observed.all():  # complete data: one pattern, its first row the first
+            first, inverse = np.zeros(1, dtype=np.intp), np.zeros(n_rows, dtype=np.intp)
+        else:
+            first, inverse = distinct_rows(observed)
         counts = np.bincount(inverse, minlength=len(first))
         n_observed = observed[first].sum(axis=1)
         empty_rows = np.flatnonzero(n_observed[inverse] == 0)
@@ -394,7 +397,11 @@ def _size_classes(data, order, starts, masks) -> tuple[_SizeClass, ...]:
         multi = np.flatnonzero(~single)
         multi_cov = np.empty((len(multi), k, k))
         for j, t in enumerate(multi):
-            values = data[np.ix_(np.sort(order[starts[ids[t]] : starts[ids[t] + 1]]), observed[t])]
+            if counts[ids[t]] == data.shape[0] and k == data.shape[1]:  # every row and column
+                values = np.ascontiguousarray(data)  # (the gather's values and layout)
+            else:
+                rows = np.sort(order[starts[ids[t]] : starts[ids[t] + 1]])
+                values = data[np.ix_(rows, observed[t])]
             mean[t] = values.mean(axis=0)
             centered = values - mean[t]
             multi_cov[j] = centered.T @ centered / len(values)

@@ -69,7 +69,7 @@ class _Group:
     """What the robust computations need of one group."""
 
     weight: float  # n_g / N
-    patterns: MissingPatterns  # the rows used (one pattern with complete data)
+    source: object  # the group's discrepancy, whose patterns are the rows used
     raw: np.ndarray  # n_g x p
     fiml: bool
     meanstructure: bool
@@ -86,6 +86,12 @@ class _Group:
     @property
     def p(self) -> int:
         return self.raw.shape[1]
+
+    @property
+    def patterns(self) -> MissingPatterns:
+        """The rows used (one pattern with complete data), grouped when first asked for: Γ and
+        the weights of the Satorra-Bentler family need the rows only."""
+        return self.source.patterns  # type: ignore[attr-defined]
 
     def moment_slice(self, matrix: np.ndarray) -> np.ndarray:
         """Drop the μ rows and columns of a (μ, vech Σ) matrix without a mean structure."""
@@ -128,14 +134,14 @@ def moment_groups(fit) -> tuple[_Group, ...]:
         names = list(layout.observed)
         exogenous = block.observed_exogenous if fit.table.options.fixed_x else ()
         x_index = np.array([names.index(v) for v in exogenous], dtype=np.intp)
-        patterns, h1_mean, h1_cov = discrepancy.patterns, discrepancy.h1_mean, discrepancy.h1_cov
+        h1_mean, h1_cov = discrepancy.h1_mean, discrepancy.h1_cov
         cluster = getattr(group, "cluster", None)
-        if cluster is not None:
-            cluster = cluster[patterns.used_rows]
+        if cluster is not None and np.isnan(group.raw).any():  # (else every row is used)
+            cluster = cluster[discrepancy.patterns.used_rows]
         delta_theta = _moment_derivatives(moments, n_theta, meanstructure)
         out.append(
             _Group(
-                weight=group.nobs / fit.nobs, patterns=patterns, raw=group.raw, fiml=fiml,
+                weight=group.nobs / fit.nobs, source=discrepancy, raw=group.raw, fiml=fiml,
                 meanstructure=meanstructure, x_index=x_index, h1_mean=h1_mean, h1_cov=h1_cov,
                 sigma=moments.sigma, mu=moments.mu if meanstructure else h1_mean,
                 delta=delta_theta @ J, cluster=cluster,
@@ -168,9 +174,24 @@ def cluster_sums(group: _Group, values: np.ndarray) -> np.ndarray:
     data have no clusters)."""
     if group.cluster is None:
         return values
-    count = int(group.cluster.max()) + 1  # each column's sums in row order, as np.add.at's
-    columns = [np.bincount(group.cluster, values[:, j], count) for j in range(values.shape[1])]
-    return np.column_stack(columns) if columns else np.zeros((count, 0))
+    if "cluster_runs" not in group.memo:
+        group.memo["cluster_runs"] = _cluster_runs(group.cluster)
+    order, starts, codes = group.memo["cluster_runs"]
+    out = np.zeros((int(codes[-1]) + 1, values.shape[1]))
+    if values.shape[1]:
+        out[codes] = np.add.reduceat(values if order is None else values[order], starts, axis=0)
+    return out
+
+
+def _cluster_runs(cluster: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The rows sorted by cluster (in row order within one; None when they are already), where
+    each cluster's run of them starts, and its code (a code without rows keeps a row of zeros
+    in the sums)."""
+    order = np.argsort(cluster, kind="stable")
+    codes = cluster[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(codes) != 0])
+    in_order = bool(np.all(order == np.arange(len(order))))
+    return None if in_order else order, starts, codes[starts]
 
 
 def cross_product(group: _Group, values: np.ndarray) -> np.ndarray:
@@ -267,22 +288,30 @@ def _adf_gamma(group: _Group) -> np.ndarray:
     fitted = y.copy()
     coef, *_ = np.linalg.lstsq(design, y[:, others], rcond=None)
     fitted[:, others] = design @ coef
-    z = _contributions(y, group.meanstructure) - _contributions(fitted, group.meanstructure)
+    z = _contributions(y, group.meanstructure, less=fitted)
     z -= z.mean(axis=0)
     return cross_product(group, z)
 
 
-def _contributions(y: np.ndarray, meanstructure: bool) -> np.ndarray:
-    """The rows' moment contributions (y, and the products of the centred values), built from
-    the transposed data (contiguous rows) and returned as a rows x moments view."""
+def _contributions(y: np.ndarray, meanstructure: bool, less: np.ndarray | None = None):
+    """The rows' moment contributions (y, and the products of the centred values), less those
+    of the rows of ``less`` when given; built in place from the transposed data (contiguous
+    rows, no temporary of their size) and returned as a rows x moments view."""
     n, p = y.shape
-    rows, cols = vech_indices(p)
     centered = np.ascontiguousarray((y - y.mean(axis=0)).T)
+    other = None if less is None else np.ascontiguousarray((less - less.mean(axis=0)).T)
     k = p if meanstructure else 0
-    out = np.empty((k + len(rows), n))
+    out = np.empty((k + p * (p + 1) // 2, n))
     if meanstructure:
         out[:k] = y.T
-    np.multiply(centered[rows], centered[cols], out=out[k:])
+        if less is not None:
+            out[:k] -= less.T
+    for j in range(p):  # vech's column j: the products of variables j..p-1 with variable j
+        block = out[k : k + p - j]
+        np.multiply(centered[j:], centered[j], out=block)
+        if other is not None:
+            block -= other[j:] * other[j]
+        k += p - j
     return out.T
 
 
