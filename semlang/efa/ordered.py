@@ -78,11 +78,10 @@ def ordered_efa_fit(fit, names: list[str], m: int) -> OrderedEfaFit:
     """The EfaFit view of an exploratory SEM fit of one efa block on ordered items."""
     est = fit.estimates()
     factors = [f"f{k + 1}" for k in range(m)]
-    load = est[est.op == "=~"].set_index(["lhs", "rhs"])
-    L = np.array([[load.loc[(f, v), "est"] for f in factors] for v in names])
-    cov = est[est.op == "~~"].set_index(["lhs", "rhs"])
-    Phi = np.array([[_pair(cov, f, g) for g in factors] for f in factors])
-    psi = np.array([cov.loc[(v, v), "est"] for v in names])
+    value = dict(zip(zip(est.lhs, est.op, est.rhs, strict=True), est.est, strict=True))
+    L = np.array([[value[(f, "=~", v)] for f in factors] for v in names])
+    Phi = np.array([[_pair(value, f, g) for g in factors] for f in factors])
+    psi = np.array([value[(v, "~~", v)] for v in names])
     rotation = _rotation(fit, L, Phi)
     correlation = fit.inspect("sampstat")["cov"].loc[names, names].to_numpy()
     settings = getattr(fit, "rotation", None)
@@ -96,10 +95,10 @@ def ordered_efa_fit(fit, names: list[str], m: int) -> OrderedEfaFit:
     )  # fmt: skip
 
 
-def _pair(cov: pd.DataFrame, f: str, g: str) -> float:
-    for key in ((f, g), (g, f)):
-        if key in cov.index:
-            return float(cov.loc[key, "est"])
+def _pair(value: dict, f: str, g: str) -> float:
+    for key in ((f, "~~", g), (g, "~~", f)):
+        if key in value:
+            return float(value[key])
     return 0.0
 
 

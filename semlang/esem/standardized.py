@@ -31,6 +31,7 @@ from semlang.esem.rotate import (
     _sets_of,
     reflect_model,
 )
+from semlang.syntax.ast import Op
 
 STEP = 1e-3  # numDeriv's eps of lavaan's call
 
@@ -47,7 +48,8 @@ def standardized_delta(fit, kind: str, eps: float = STEP) -> tuple[np.ndarray, n
     steps = eps * lavaan_signs(unrotated)
     points = np.vstack([x, x + np.diag(steps)])
     thetas = rotated_thetas(fit, points)
-    values = np.array([_values(fit, theta, kind) for theta in thetas])
+    plan = _row_plan(fit)
+    values = np.array([_values(fit, theta, kind, plan) for theta in thetas])
     return ((values[1:] - values[0]) / steps[:, None]).T, V
 
 
@@ -105,21 +107,38 @@ def _residuals(unrotated):
     return categorical.residual_matrices(unrotated.model, unrotated.estimation.objective)
 
 
-def _values(fit, theta: np.ndarray, kind: str) -> np.ndarray:
-    """The standardized values of the rotated fit moved to θ."""
-    from semlang.esem import categorical
-
-    if categorical.is_categorical(fit):
-        from semlang.estimate.categorical_standardized import _values as categorical_values
-
-        return categorical_values(fit, theta, kind)
+def _values(fit, theta: np.ndarray, kind: str, plan=None) -> np.ndarray:
+    """The standardized values of the rotated fit moved to θ (``plan``: :func:`_row_plan`)."""
     from semlang.results.standardized_solution import standardized_values
-    from semlang.syntax.ast import Op
 
+    free, moving, est = plan if plan is not None else _row_plan(fit)
     moved = dataclasses.replace(fit, estimation=dataclasses.replace(fit.estimation, theta=theta))
-    est = np.array([moved.row_estimate(row) if row.is_model_parameter else np.nan
-                    for row in fit.table.rows])  # fmt: skip
-    definitions = [k for k, row in enumerate(fit.table.rows) if row.op is Op.DEFINED]
+    est = est.copy()
+    est[free[0]] = theta[free[1]]
+    rows = fit.table.rows
+    for k in moving:  # exo values and derived residual variances and scales move with θ
+        est[k] = moved.row_estimate(rows[k])
+    definitions = [k for k, row in enumerate(rows) if row.op is Op.DEFINED]
     if definitions:
         est[definitions] = fit.model.space.definitions.value(theta)
     return standardized_values(moved, est, kind)[0]
+
+
+def _row_plan(fit):
+    """Where the row estimates come from: (rows, θ indices) of the free rows, the rows whose
+    value moves with θ (exo ones; the fixed residual variances and scales a categorical fit
+    derives), and the estimates of the rest (fixed values; NaN for ``:=`` and constraints)."""
+    est = np.full(len(fit.table.rows), np.nan)
+    positions, indices, moving = [], [], []
+    for k, row in enumerate(fit.table.rows):
+        if not row.is_model_parameter:
+            continue
+        if row.is_free:
+            positions.append(k)
+            indices.append(row.free - 1)
+        elif row.exo or (row.op in (Op.COVARIANCE, Op.SCALING) and row.lhs == row.rhs):
+            moving.append(k)
+        else:
+            est[k] = row.value
+    free = (np.array(positions, dtype=np.intp), np.array(indices, dtype=np.intp))
+    return free, moving, est
