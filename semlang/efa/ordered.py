@@ -57,6 +57,7 @@ def fit_ordered(frame: pd.DataFrame, names, ordered, counts, rotation, rotation_
                 estimator, se: bool) -> EfaList:  # fmt: skip
     """An EfaList of the ordered items (see the module docstring)."""
     from ..api import sem
+    from ..estimate.categorical_stats_adapter import shared_statistics
 
     args = {str(k).replace(".", "_"): v for k, v in (rotation_args or {}).items()}
     if "order_by" in args:  # (efa()'s short name of lavaan's order.lv.by)
@@ -66,11 +67,12 @@ def fit_ordered(frame: pd.DataFrame, names, ordered, counts, rotation, rotation_
     if not se:
         options["se"] = "none"
     fits: dict[int, EfaFit] = {}
-    for m in counts:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SemlangWarning)  # lavaan's efa() is silent, too
-            fit = sem(efa_syntax(list(names), m), frame, **options)
-        fits[m] = dataclasses.replace(ordered_efa_fit(fit, list(names), m), ntotal=len(frame))
+    with shared_statistics():  # the thresholds, correlations and Γ once for every m
+        for m in counts:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SemlangWarning)  # lavaan's efa() is silent, too
+                fit = sem(efa_syntax(list(names), m), frame, **options)
+            fits[m] = dataclasses.replace(ordered_efa_fit(fit, list(names), m), ntotal=len(frame))
     return EfaList(fits)
 
 
