@@ -162,7 +162,7 @@ def stationarity_stack(rotated, thetas: np.ndarray, blocks, settings, residuals=
             A = np.stack([a for a, _, _ in matrices])
             S = np.stack([s for _, s, _ in matrices])
             wanted = settings.std_ov and residuals is not None
-            S_var = np.stack([residuals(k, theta) for theta in thetas]) if wanted else S
+            S_var = _residual_stack(residuals, k, thetas) if wanted else S
             filled[k] = (A, S, S_var)
         A, S, S_var = filled[k]
         rows, cols = block.indicators, block.factors
@@ -196,3 +196,11 @@ def stationarity_jacobian(rotated, theta, blocks, settings, step: float = 1e-4,
     out = np.zeros((values.shape[2], theta.size))
     out[:, index] = ((4 * half - full) / 3).T
     return out
+
+
+def _residual_stack(residuals, k: int, thetas: np.ndarray) -> np.ndarray:
+    """``residuals(k, θ)`` at every row of ``thetas`` (at once where it has a ``stack``)."""
+    stack = getattr(residuals, "stack", None)
+    if stack is not None:
+        return stack(k, thetas)
+    return np.stack([residuals(k, theta) for theta in thetas])

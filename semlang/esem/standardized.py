@@ -27,7 +27,7 @@ from semlang.esem.rotate import (
     _carry,
     _copy_unrotated,
     _corner_signs,
-    _ov_var,
+    _residual_stack,
     _sets_of,
     reflect_model,
 )
@@ -79,16 +79,17 @@ def rotated_thetas(fit, points: np.ndarray) -> np.ndarray:
         exo = objective.exo[k] if objective.exo is not None else None
         filled = [fill_matrices(layout, x, exo) for x in points]
         K = np.broadcast_to(np.eye(layout.n), (points.shape[0], layout.n, layout.n)).copy()
+        S_var = None
         for _, rows, cols in _sets_of(model, k):
             block = next(blocks)
             A = np.stack([f[0][np.ix_(rows, cols)] for f in filled])
             signs = _corner_signs(A[0])
             ov_var = None
             if settings.std_ov:
-                S_var = [f[1] if residuals is None else residuals(k, x)
-                         for f, x in zip(filled, points, strict=True)]  # fmt: skip
-                ov_var = np.stack([_ov_var(f[0], s, rows, cols)
-                                   for f, s in zip(filled, S_var, strict=True)])  # fmt: skip
+                if S_var is None:
+                    S_var = (np.stack([f[1] for f in filled]) if residuals is None
+                             else _residual_stack(residuals, k, points))  # fmt: skip
+                ov_var = np.sum(A * A, axis=2) + S_var[:, rows, rows]  # (as _ov_var)
             L, _ = rerotate(A * signs, block.rotation, ov_var, settings.rotate_kwargs())
             for n in range(points.shape[0]):  # L = A K⁻¹ on the block: K = (A⁺L)⁻¹
                 K[n][np.ix_(cols, cols)] = np.linalg.inv(np.linalg.lstsq(A[n], L[n], rcond=None)[0])
