@@ -95,8 +95,13 @@ def rotated_thetas(fit, points: np.ndarray) -> np.ndarray:
                 K[n][np.ix_(cols, cols)] = np.linalg.inv(np.linalg.lstsq(A[n], L[n], rcond=None)[0])
         for n, (A_n, S_n, m_n) in enumerate(filled):
             _carry(K[n], A_n, S_n, m_n, rotated.layouts[k], out[n])
-    for n in range(points.shape[0]):
-        _copy_unrotated(model.table, rotated.table, points[n], out[n])
+    # the parameters a rotation leaves as they are (thresholds, scales): the same rows each time
+    marker = np.arange(points.shape[1], dtype=float)
+    source = np.full(rotated.n_theta, np.nan)
+    source[~np.isnan(out[0])] = -1.0
+    _copy_unrotated(model.table, rotated.table, marker, source)
+    new, old = np.flatnonzero(source >= 0), source[source >= 0].astype(np.intp)
+    out[:, new] = points[:, old]
     return out
 
 
