@@ -135,7 +135,12 @@ def minimize(
     """Minimize F(φ) from φ₀ subject to bounds and inequalities."""
     constraints = Constraints.build(len(phi0), bounds, inequalities)
     phi0 = constraints.clip(np.asarray(phi0, dtype=float))
-    result = newton_scoring(objective, phi0, constraints, max_iterations)
+    from semlang.estimate.optimize_large import quasi_newton_scoring, takes_large_path
+
+    if takes_large_path(objective, len(phi0), constraints):  # thousands of parameters
+        result = quasi_newton_scoring(objective, phi0, constraints, max_iterations)
+    else:
+        result = newton_scoring(objective, phi0, constraints, max_iterations)
     if result.converged or result.iterations >= max_iterations or result.message == DIVERGING:
         return result  # (a diverging search would diverge in the fallbacks too, only slower)
     start = result.phi if np.isfinite(result.value) else phi0

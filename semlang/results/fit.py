@@ -130,6 +130,9 @@ class Fit:
         family's :attr:`inference_nobs`."""
         objective, phi = self.estimation.objective, self.estimation.phi
         kind = self.options.information
+        structured = inference.structured_vcov(objective, phi, kind, self.inference_nobs)
+        if structured is not None:  # thousands of parameters: from the information's blocks
+            return structured
         try:
             info = inference.information_per_observation(objective, phi, kind)
         except (ArithmeticError, np.linalg.LinAlgError):  # Σ not positive definite at φ̂

@@ -29,6 +29,24 @@ def information_per_observation(objective, phi: np.ndarray, kind: Information) -
     return objective.information(phi)
 
 
+def structured_vcov(objective, phi: np.ndarray, kind: Information, nobs: int):
+    """(N · expected information)⁻¹ of a model of thousands of parameters from the Kronecker
+    block of its information (:func:`~semlang.estimate.kronecker_hessian.information_inverse`),
+    without forming the whole matrix; None where that does not apply (then the information is
+    formed and inverted)."""
+    if kind is not Information.EXPECTED or active_constraint_rows(objective.model.space, phi).size:
+        return None
+    from semlang.estimate.kronecker_hessian import information_inverse
+
+    try:
+        inverse = information_inverse(objective, phi)
+    except (ArithmeticError, np.linalg.LinAlgError):
+        return None
+    if inverse is not None:
+        inverse /= nobs
+    return inverse
+
+
 def active_constraint_rows(space, phi: np.ndarray, tolerance: float = 1e-6) -> np.ndarray:
     """Jacobian rows of the inequality constraints (``<``, ``>`` rows, including those that are
     bounds on one parameter) that hold with equality at φ. Bounds set by lower()/upper()
