@@ -7,7 +7,7 @@ import pytest
 
 import semlang
 from tests.esem_reference import assert_case, fit_case, load
-from tests.reference_cases import assert_matches
+from tests.reference_cases import assert_matches, row_key
 
 CASES = (
     "esem_hs_geomin",
@@ -94,3 +94,18 @@ def test_command_line_rotation(tmp_path, capsys):
     text = capsys.readouterr().out
     assert code == 0
     assert "  Rotation method                      OBLIMIN OBLIQUE\n" in text
+
+
+STANDARDIZED_CASES = (*CASES, "esem_hs_groups", "esem_hs_groups_equal")
+
+
+@pytest.mark.parametrize("name", STANDARDIZED_CASES)
+def test_standardized_solution_and_its_standard_errors(name):
+    """lavaan's standardizedSolution(): its standard errors by forward differences through the
+    rotation from the unrotated parameters (kind se_std_rotated: lavaan's numerical noise)."""
+    std = fit_case(name).standardized_solution()
+    ours = {row_key(row): row for row in std.to_dict("records")}
+    for ref in load(name)["standardized"]:
+        key, what = row_key(ref), f"{name} {row_key(ref)}"
+        assert_matches("std_all", ours[key]["est_std"], ref["est_std"], what + " est_std")
+        assert_matches("se_std_rotated", ours[key]["se"], ref["se"], what + " se")

@@ -1,6 +1,7 @@
 # lavaan reference results for composites ('<~') and exploratory SEM (efa("block")* factors in
 # cfa/sem model strings): estimates (rotated, with the standard errors lavaan's default
-# rotation.se = "bordered" gives), the unrotated estimates, fit measures; and what lavaan does
+# rotation.se = "bordered" gives), the unrotated estimates, the standardized solution with its
+# standard errors, fit measures; and what lavaan does
 # with doubtful efa blocks (a fit with its warnings, or lavaan's error).
 # Usage: Rscript tools/esem_reference.R DATA_DIR OUT_DIR   (DATA_DIR: semlang/datasets)
 args <- commandArgs(trailingOnly = TRUE)
@@ -96,6 +97,12 @@ run_case <- function(cs) {
     keep <- pt$op %in% c("=~", "~", "~~", "~1", "<~")
     extra$unrotated <- data.frame(lhs = pt$lhs[keep], op = pt$op[keep], rhs = pt$rhs[keep],
                                   group = pt$group[keep], est = pt$est.unrotated[keep])
+    # standardizedSolution(): its standard errors come from forward differences through the
+    # rotation, from the unrotated parameters and their covariance matrix
+    std <- standardizedSolution(fit)
+    extra$standardized <- data.frame(lhs = std$lhs, op = std$op, rhs = std$rhs,
+                                     group = if (is.null(std$group)) 1L else std$group,
+                                     est_std = std$est.std, se = std$se)
   }
   if (!is.null(cs$options$group)) extra$group_labels <- lavInspect(fit, "group.label")
   if (is.null(cs$options$group) && !startsWith(cs$name, "composite"))

@@ -57,6 +57,7 @@ def fit_ordered(frame: pd.DataFrame, names, ordered, counts, rotation, rotation_
                 estimator, se: bool) -> EfaList:  # fmt: skip
     """An EfaList of the ordered items (see the module docstring)."""
     from ..api import sem
+    from ..estimate.categorical_stats_adapter import shared_statistics
 
     args = {str(k).replace(".", "_"): v for k, v in (rotation_args or {}).items()}
     if "order_by" in args:  # (efa()'s short name of lavaan's order.lv.by)
@@ -66,11 +67,12 @@ def fit_ordered(frame: pd.DataFrame, names, ordered, counts, rotation, rotation_
     if not se:
         options["se"] = "none"
     fits: dict[int, EfaFit] = {}
-    for m in counts:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", SemlangWarning)  # lavaan's efa() is silent, too
-            fit = sem(efa_syntax(list(names), m), frame, **options)
-        fits[m] = dataclasses.replace(ordered_efa_fit(fit, list(names), m), ntotal=len(frame))
+    with shared_statistics():  # the thresholds, correlations and Γ once for every m
+        for m in counts:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SemlangWarning)  # lavaan's efa() is silent, too
+                fit = sem(efa_syntax(list(names), m), frame, **options)
+            fits[m] = dataclasses.replace(ordered_efa_fit(fit, list(names), m), ntotal=len(frame))
     return EfaList(fits)
 
 
@@ -78,11 +80,10 @@ def ordered_efa_fit(fit, names: list[str], m: int) -> OrderedEfaFit:
     """The EfaFit view of an exploratory SEM fit of one efa block on ordered items."""
     est = fit.estimates()
     factors = [f"f{k + 1}" for k in range(m)]
-    load = est[est.op == "=~"].set_index(["lhs", "rhs"])
-    L = np.array([[load.loc[(f, v), "est"] for f in factors] for v in names])
-    cov = est[est.op == "~~"].set_index(["lhs", "rhs"])
-    Phi = np.array([[_pair(cov, f, g) for g in factors] for f in factors])
-    psi = np.array([cov.loc[(v, v), "est"] for v in names])
+    value = dict(zip(zip(est.lhs, est.op, est.rhs, strict=True), est.est, strict=True))
+    L = np.array([[value[(f, "=~", v)] for f in factors] for v in names])
+    Phi = np.array([[_pair(value, f, g) for g in factors] for f in factors])
+    psi = np.array([value[(v, "~~", v)] for v in names])
     rotation = _rotation(fit, L, Phi)
     correlation = fit.inspect("sampstat")["cov"].loc[names, names].to_numpy()
     settings = getattr(fit, "rotation", None)
@@ -96,10 +97,10 @@ def ordered_efa_fit(fit, names: list[str], m: int) -> OrderedEfaFit:
     )  # fmt: skip
 
 
-def _pair(cov: pd.DataFrame, f: str, g: str) -> float:
-    for key in ((f, g), (g, f)):
-        if key in cov.index:
-            return float(cov.loc[key, "est"])
+def _pair(value: dict, f: str, g: str) -> float:
+    for key in ((f, "~~", g), (g, "~~", f)):
+        if key in value:
+            return float(value[key])
     return 0.0
 
 
@@ -160,12 +161,17 @@ class OrderedEfaFit(EfaFit):
         return self._column("se")
 
     @cached_property
+    def _standardized(self) -> pd.DataFrame:
+        """lavaan's standardizedSolution() of the fit (for a rotated one its standard errors
+        by forward differences through the rotation: :mod:`semlang.esem.standardized`)."""
+        return self.sem_fit.standardized_solution().set_index(["lhs", "op", "rhs"])
+
+    @cached_property
     def se_std(self) -> np.ndarray | None:
-        """The standard errors of the standardized values as lavaan's standardizedSolution()
-        of a rotated model (:func:`lavaan_standardized_se`)."""
+        """The standard errors of the standardized values as lavaan's standardizedSolution()."""
         if self.se is None:
             return None
-        return lavaan_standardized_se(self)
+        return self._standardized.loc[self._keys(), "se"].to_numpy(dtype=float)
 
     @property
     def thresholds(self) -> pd.Series:
@@ -180,83 +186,15 @@ class OrderedEfaFit(EfaFit):
         frame = self.sem_fit.estimates()
         keep = frame.op.isin(["=~", "|", "~~", "~*~"])
         out = frame.loc[keep, ["lhs", "op", "rhs", "est", "se", "z", "pvalue", "std_all"]]
-        std = self.sem_fit.standardized_solution().set_index(["lhs", "op", "rhs"])["se"]
-        if self.se_std is not None:
-            std.loc[self._keys()] = self.se_std
+        std = self._standardized.get("se", pd.Series(np.nan, index=self._standardized.index))
+        if self.se_std is None:
+            std = std.copy()
+            std.loc[self._keys()] = np.nan
         keys = list(zip(out.lhs, out.op, out.rhs, strict=True))
         out["se_std"] = std.reindex(keys).to_numpy()
         # a threshold's standardized value is itself (every latent response has variance 1)
         out.loc[out.op == "|", "se_std"] = out.loc[out.op == "|", "se"]
         return out.reset_index(drop=True)
-
-
-def lavaan_standardized_se(efa_fit: OrderedEfaFit, eps: float = 1e-3) -> np.ndarray:
-    """The standard errors of the standardized loadings, unique variances and Φ as lavaan
-    0.6.14 gets them for a rotated model: the delta method from the unrotated parameters x and
-    their covariance matrix, the Jacobian by forward differences of step ``eps`` (numDeriv's
-    "simple"), each evaluation rotating the unrotated loadings A(x) again from the final
-    rotation matrix (:func:`~semlang.efa.rotation.rerotate`). Unrotated (``rotation="none"``),
-    lavaan's Jacobian is exact; here central differences. In the delta parameterization an
-    ordered item's variance is 1 whatever x, its residual variance 1 − ‖a_i‖²; a continuous
-    item's is ‖a_i‖² + θ_i."""
-    from semlang.esem.rotate import _corner_signs
-
-    from .rotation import rerotate
-
-    rotated = hasattr(efa_fit.sem_fit, "unrotated")
-    unrotated = efa_fit.sem_fit.unrotated if rotated else efa_fit.sem_fit
-    names, m = list(efa_fit.variables), efa_fit.nfactors
-    loadings, residuals = _unrotated_rows(unrotated.table, names, m)
-    x = np.asarray(unrotated.theta, dtype=float)
-    if not rotated:
-        eps = 1e-6
-        points = np.vstack([x + eps * np.eye(x.size), x - eps * np.eye(x.size)])
-    else:
-        points = np.vstack([x, x + eps * np.eye(x.size)])
-    A = np.zeros((points.shape[0], len(names), m))
-    for i, k, free in loadings:
-        A[:, i, k] = points[:, free]
-    communality = np.sum(A * A, axis=2)
-    theta = 1.0 - communality
-    for i, free in residuals:
-        theta[:, i] = points[:, free]
-    variance = communality + theta
-    if rotated:
-        block = efa_fit.sem_fit.block_rotations[0].rotation
-        signs = _corner_signs(A[0])
-        ov_var = variance if efa_fit.options.get("std_ov", True) else None
-        L, Phi = rerotate(A * signs, block, ov_var, efa_fit.options)
-    else:
-        L, Phi = A, np.broadcast_to(np.eye(m), (points.shape[0], m, m))
-    sd = np.sqrt(variance)
-    lower = [(j, k) for k in range(m) for j in range(k + 1, m)]
-    orthogonal = efa_fit.orthogonal_layout
-    values = np.array([
-        np.concatenate([(L[n] / sd[n][:, None]).T.ravel(), theta[n] / variance[n],
-                        [] if orthogonal else [Phi[n][j, k] for j, k in lower]])
-        for n in range(points.shape[0])
-    ])  # fmt: skip
-    if rotated:
-        J = ((values[1:] - values[0]) / eps).T
-    else:
-        J = ((values[: x.size] - values[x.size :]) / (2.0 * eps)).T
-    V = np.asarray(unrotated.vcov, dtype=float)
-    return np.sqrt(np.maximum(np.diag(J @ V @ J.T), 0.0))
-
-
-def _unrotated_rows(table, names: list[str], m: int):
-    """(item, factor, θ index) of the free loadings and (item, θ index) of the free residual
-    variances of the unrotated table."""
-    factors = [f"f{k + 1}" for k in range(m)]
-    loadings, residuals = [], []
-    for row in table.rows:
-        if not row.is_free:
-            continue
-        if row.op.value == "=~" and row.rhs in names:
-            loadings.append((names.index(row.rhs), factors.index(row.lhs), row.free - 1))
-        elif row.op.value == "~~" and row.lhs == row.rhs and row.lhs in names:
-            residuals.append((names.index(row.lhs), row.free - 1))
-    return loadings, residuals
 
 
 def check_ordered_options(estimator: str | None, sample_cov) -> str:

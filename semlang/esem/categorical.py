@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -33,13 +34,23 @@ def rotated_objective(fit, rotated):
     return fit.estimation.family.objective(rotated, fit.sample, fit.options, stats=stats)
 
 
-def residual_matrices(model, objective):
+def residual_matrices(model, objective) -> Residuals:
     """``residuals(k, θ)``: layout k's S with the derived residual variances of its ordered
-    variables (delta parameterization; theta: S as filled)."""
+    variables (delta parameterization; theta: S as filled); ``residuals.stack(k, θs)`` the same
+    at every row of a stack."""
+    return Residuals(model, objective)
 
-    def residuals(k: int, theta: np.ndarray) -> np.ndarray:
-        layout, cat = model.layouts[k], objective.discrepancies[k].cat
-        A, S, m = fill_matrices(layout, theta, objective.exo[k])
+
+@dataclass(frozen=True)
+class Residuals:
+    """See :func:`residual_matrices`."""
+
+    model: Any
+    objective: Any
+
+    def __call__(self, k: int, theta: np.ndarray) -> np.ndarray:
+        layout, cat = self.model.layouts[k], self.objective.discrepancies[k].cat
+        A, S, m = fill_matrices(layout, theta, self.objective.exo[k])
         if cat.theta_parameterization:
             return S
         first = ImpliedMoments(layout, A, S, m)
@@ -49,7 +60,50 @@ def residual_matrices(model, objective):
         out[np.arange(p), np.arange(p)] = new
         return out
 
-    return residuals
+    def stack(self, k: int, thetas: np.ndarray) -> np.ndarray:
+        return residual_stack(self.model, self.objective, k, thetas)
+
+
+def residual_stack(model, objective, k: int, thetas: np.ndarray) -> np.ndarray:
+    """``residuals(k, θ)`` of :func:`residual_matrices` at every row of ``thetas`` (a stack of
+    S matrices), the implied moments of all the rows computed together."""
+    layout, cat = model.layouts[k], objective.discrepancies[k].cat
+    filled = [fill_matrices(layout, theta, objective.exo[k]) for theta in thetas]
+    S = np.stack([s for _, s, _ in filled])
+    if cat.theta_parameterization:
+        return S
+    A = np.stack([a for a, _, _ in filled])
+    B = _total_effects(layout, A)
+    p = layout.n_observed
+    total = (B @ S @ np.swapaxes(B, -1, -2))[:, :p, :p]
+    sigma = (total + np.swapaxes(total, -1, -2)) / 2
+    y, x = cat.y, cat.x
+    cond = sigma[:, y][:, :, y]
+    if len(x):
+        pi = np.swapaxes(np.linalg.solve(sigma[:, x][:, :, x], sigma[:, x][:, :, y]), -1, -2)
+        cond = cond - pi @ sigma[:, x][:, :, y]
+    delta = np.repeat(cat.scale_value[None, :], len(thetas), axis=0)
+    free = cat.scale_theta >= 0
+    delta[:, free] = thetas[:, cat.scale_theta[free]]
+    o = y[cat.ordered]
+    S_diag = np.diagonal(S, axis1=1, axis2=2)[:, :p]
+    diag = np.diagonal(cond, axis1=1, axis2=2)
+    out = S.copy()
+    out[:, o, o] = 1.0 / delta[:, cat.ordered] ** 2 - (diag[:, cat.ordered] - S_diag[:, o])
+    return out
+
+
+def _total_effects(layout, A: np.ndarray) -> np.ndarray:
+    """(I − A)⁻¹ of a stack, as :class:`~semlang.compile.ram.ImpliedMoments` computes it."""
+    n = A.shape[-1]
+    if layout.path_length < 0:
+        return np.linalg.inv(np.eye(n) - A)
+    out = np.broadcast_to(np.eye(n), A.shape).copy()
+    power = out
+    for _ in range(layout.path_length):
+        power = power @ A
+        out = out + power
+    return out
 
 
 def reflect_to_start(fit):

@@ -72,6 +72,14 @@ class RotatedFit(Fit):
         standard errors of a rotated solution)."""
         return self.nobs * self._bordered(self.nobs)
 
+    def standardized_delta(self, kind: str) -> tuple[np.ndarray, np.ndarray]:
+        """The Jacobian of the standardized values in the unrotated parameters and their
+        covariance matrix: lavaan's standard errors of the standardized solution of a rotated
+        model (:mod:`semlang.esem.standardized`)."""
+        from semlang.esem.standardized import standardized_delta
+
+        return standardized_delta(self, kind)
+
     # ordered indicators: the residual variances the std.ov variances take (see
     # semlang.esem.categorical); None: those of the parameters
     rotation_residuals = None

@@ -26,6 +26,7 @@ from semlang.compile.model import CompiledModel, compile_model
 from semlang.compile.ram import fill_matrices
 from semlang.esem.settings import RotationSettings
 from semlang.partable.efa_blocks import equal_loadings, rotated_table
+from semlang.syntax.ast import Op
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,12 @@ def stationarity(
     """The rotation criterion's first-order conditions at θ of the rotated table (zero at the
     rotated estimates), every block's one after the other (``residuals``: as
     :func:`rotate_model`'s, of the rotated model)."""
+    return stationarity_stack(rotated, np.asarray(theta)[None, :], blocks, settings, residuals)[0]
+
+
+def stationarity_stack(rotated, thetas: np.ndarray, blocks, settings, residuals=None):
+    """:func:`stationarity` at every row of ``thetas``: one row of conditions each, every
+    block's conditions of all the rows from one evaluation."""
     from semlang.efa.rotation import stationarity as conditions
 
     out = []
@@ -148,33 +155,52 @@ def stationarity(
     for block in blocks:
         if block.factors.size < 2 or not block.constrained:
             continue
-        if block.layout not in filled:
-            filled[block.layout] = fill_matrices(rotated.layouts[block.layout], theta)
-        A, S, _ = filled[block.layout]
+        k = block.layout
+        if k not in filled:
+            layout = rotated.layouts[k]
+            matrices = [fill_matrices(layout, theta) for theta in thetas]
+            A = np.stack([a for a, _, _ in matrices])
+            S = np.stack([s for _, s, _ in matrices])
+            wanted = settings.std_ov and residuals is not None
+            S_var = _residual_stack(residuals, k, thetas) if wanted else S
+            filled[k] = (A, S, S_var)
+        A, S, S_var = filled[k]
         rows, cols = block.indicators, block.factors
-        S_var = S if residuals is None else residuals(block.layout, theta)
-        ov_var = _ov_var(A, S_var, rows, cols) if settings.std_ov else None
-        loadings, psi = A[np.ix_(rows, cols)], S[np.ix_(cols, cols)]
+        loadings, psi = A[:, rows][:, :, cols], S[:, cols][:, :, cols]
+        ov_var = None
+        if settings.std_ov:  # (as _ov_var: diag(ΛΛᵀ + Θ) of the block)
+            ov_var = np.sum(loadings * loadings, axis=2) + S_var[:, rows, rows]
         out.append(conditions(loadings, psi, block.rotation, ov_var=ov_var))
-    return np.concatenate(out) if out else np.zeros(0)
+    return np.concatenate(out, axis=1) if out else np.zeros((len(thetas), 0))
 
 
 def stationarity_jacobian(rotated, theta, blocks, settings, step: float = 1e-4,
                           residuals=None) -> np.ndarray:  # fmt: skip
-    """d stationarity / dθ by central differences with one Richardson extrapolation."""
-    n = len(theta)
-    base = stationarity(rotated, theta, blocks, settings, residuals)
-    out = np.zeros((base.size, n))
-    args = (rotated, theta, blocks, settings, residuals)
-    for j in range(n):
-        h = step * max(1.0, abs(theta[j]))
-        out[:, j] = (4 * _central(*args, j, h / 2) - _central(*args, j, h)) / 3
+    """d stationarity / dθ by central differences with one Richardson extrapolation (steps h
+    and h/2, h = step·max(1, |θ_j|)), all the points evaluated at once. Thresholds enter no
+    condition: their columns are 0 without evaluating."""
+    theta = np.asarray(theta, dtype=float)
+    skip = {row.free - 1 for row in rotated.table.rows
+            if row.is_free and row.op is Op.THRESHOLD}  # fmt: skip
+    index = np.array([j for j in range(theta.size) if j not in skip], dtype=np.intp)
+    n = index.size
+    h = step * np.maximum(1.0, np.abs(theta[index]))
+    offsets = np.array([0.5, -0.5, 1.0, -1.0])  # θ_j ± h/2, θ_j ± h
+    points = np.repeat(theta[None, :], 4 * n, axis=0)
+    for k, offset in enumerate(offsets):
+        points[k::4][np.arange(n), index] += offset * h
+    values = stationarity_stack(rotated, points, blocks, settings, residuals)
+    values = values.reshape(n, 4, -1)
+    half = (values[:, 0] - values[:, 1]) / (2 * (h / 2))[:, None]
+    full = (values[:, 2] - values[:, 3]) / (2 * h)[:, None]
+    out = np.zeros((values.shape[2], theta.size))
+    out[:, index] = ((4 * half - full) / 3).T
     return out
 
 
-def _central(rotated, theta, blocks, settings, residuals, j, h) -> np.ndarray:
-    up, down = theta.copy(), theta.copy()
-    up[j] += h
-    down[j] -= h
-    value = stationarity(rotated, up, blocks, settings, residuals)
-    return (value - stationarity(rotated, down, blocks, settings, residuals)) / (2 * h)
+def _residual_stack(residuals, k: int, thetas: np.ndarray) -> np.ndarray:
+    """``residuals(k, θ)`` at every row of ``thetas`` (at once where it has a ``stack``)."""
+    stack = getattr(residuals, "stack", None)
+    if stack is not None:
+        return stack(k, thetas)
+    return np.stack([residuals(k, theta) for theta in thetas])

@@ -10,7 +10,25 @@ polyserial correlations, WLS.obs and Γ).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 import numpy as np
+
+# the statistics of identical rows, kept while :func:`shared_statistics` is open
+_SHARED: ContextVar[dict | None] = ContextVar("shared_categorical_statistics", default=None)
+
+
+@contextmanager
+def shared_statistics() -> Iterator[None]:
+    """Inside: a group's statistics are computed once for identical rows and variables (efa()
+    fits the same items once per number of factors)."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
 
 
 def group_statistics(group, cat, observed, options):
@@ -31,9 +49,18 @@ def group_statistics(group, cat, observed, options):
         if is_ordered:
             values[:, j] -= 1.0  # codes 0..K-1
     label = str(getattr(group, "label", "") or "")
-    stats = two_stage(label, names, ordered, levels, values, exo, tuple(covariates))
+    shared = _SHARED.get()
+    key = (label, tuple(names), tuple(ordered), tuple(levels), tuple(covariates), values.shape,
+           values.tobytes(), None if exo is None else exo.tobytes())  # fmt: skip
+    if shared is not None and key in shared:
+        stats = shared[key]
+    else:
+        stats = two_stage(label, names, ordered, levels, values, exo, tuple(covariates))
+        if shared is not None:
+            shared[key] = stats
     mean = np.zeros(len(names))
     numeric = np.asarray(stats.th_idx) == 0
     mean[[j for j, o in enumerate(ordered) if not o]] = np.asarray(stats.th)[numeric]
-    return CategoricalStats(wls_obs=np.asarray(stats.wls_obs), gamma=np.asarray(stats.nacov),
-                            nobs=int(stats.nobs), cov=np.asarray(stats.cov), mean=mean)  # fmt: skip
+    # (copies: a fit never shares its arrays with another through the shared statistics)
+    return CategoricalStats(wls_obs=np.array(stats.wls_obs), gamma=np.array(stats.nacov),
+                            nobs=int(stats.nobs), cov=np.array(stats.cov), mean=mean)  # fmt: skip

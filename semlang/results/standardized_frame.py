@@ -4,9 +4,10 @@ Input: a :class:`~semlang.results.fit.Fit`, the type ("std.all", "std.lv", "std.
 confidence level. Output: a DataFrame with lhs, op, rhs, group (level for two-level models),
 label, est_std, se, z, pvalue, ci_lower, ci_upper. Standard errors by the delta method: the
 analytic Jacobian of the standardized values (:mod:`semlang.results.standardized_solution`) times
-the fit's covariance matrix of θ̂ (whatever standard-error type the fit used). As lavaan: a
-negative variance of the delta method gives no se, an se below ε^¼ is 0 (no z, no p-value, the
-interval collapsed on the value); constraint rows are dropped unless asked for.
+the fit's covariance matrix of θ̂ (whatever standard-error type the fit used; a rotated model:
+the Jacobian in its unrotated parameters and their covariance, :mod:`semlang.esem.standardized`).
+As lavaan: a negative variance of the delta method gives no se, an se below ε^¼ is 0 (no z, no
+p-value, the interval collapsed on the value); constraint rows are dropped unless asked for.
 """
 
 from __future__ import annotations
@@ -34,13 +35,18 @@ def standardized_solution(
     check_level(level)
     est = fit._columns["est"]
     with_se = fit.options.se is not StandardErrors.NONE
-    values, jac = standardized_values(fit, est, kind, gradient=with_se)
     derived = getattr(fit, "standardized_jacobian", None)  # values derived from θ (categorical)
-    if with_se and derived is not None:
-        jac = derived(kind)
+    # (J, V) in other parameters than θ (a rotated model: the unrotated ones)
+    delta = getattr(fit, "standardized_delta", None)
+    analytic = with_se and derived is None and delta is None
+    values, jac = standardized_values(fit, est, kind, gradient=analytic)
     columns = {"est_std": values}
     if with_se:
-        columns |= _inference(values, jac, fit.vcov, level)
+        if delta is not None:
+            jac, vcov = delta(kind)
+        else:
+            jac, vcov = jac if derived is None else derived(kind), fit.vcov
+        columns |= _inference(values, jac, vcov, level)
     table = fit.table
     rows = table.rows
     data = {
