@@ -73,6 +73,8 @@ class SaturatedResult:
     iterations: int
     converged: bool
     method: str = "em"
+    # unit observed information of (μ, vech Σ) at the estimates, when Newton's last step made it
+    information: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -544,10 +546,14 @@ def _fast_fit(
     if converged:
         return _result(patterns, theta, evaluations, True, "em")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        theta, steps, converged = saturated_newton(patterns, theta, tol, _NEWTON_STEPS)
+        theta, steps, converged, at = saturated_newton(patterns, theta, tol, _NEWTON_STEPS)
     singular = nearly_singular(split_moments(theta, patterns.n_vars)[0])
     if converged and not singular:
-        return _result(patterns, theta, evaluations + steps, True, "newton")
+        if at is None:
+            return _result(patterns, theta, evaluations + steps, True, "newton")
+        sigma, mu = split_moments(theta, patterns.n_vars)  # (Newton's last pass was here)
+        return SaturatedResult(mu, sigma, at.loglik, evaluations + steps, True, "newton",
+                               at.information / patterns.nobs)  # fmt: skip
     reason = _no_maximum(patterns, names)
     if singular or reason is not None:
         reason = reason or "the estimates approach a singular covariance matrix"
