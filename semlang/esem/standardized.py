@@ -22,7 +22,7 @@ import dataclasses
 
 import numpy as np
 
-from semlang.compile.ram import fill_matrices
+from semlang.compile.ram import ImpliedMoments, fill_matrices
 from semlang.esem.rotate import (
     _carry,
     _copy_unrotated,
@@ -49,7 +49,9 @@ def standardized_delta(fit, kind: str, eps: float = STEP) -> tuple[np.ndarray, n
     points = np.vstack([x, x + np.diag(steps)])
     thetas = rotated_thetas(fit, points)
     plan = _row_plan(fit)
-    values = np.array([_values(fit, theta, kind, plan) for theta in thetas])
+    implied = _implied_stack(fit, thetas) or [None] * len(thetas)
+    pairs = zip(thetas, implied, strict=True)
+    values = np.array([_values(fit, theta, kind, plan, moments) for theta, moments in pairs])
     return ((values[1:] - values[0]) / steps[:, None]).T, V
 
 
@@ -113,12 +115,39 @@ def _residuals(unrotated):
     return categorical.residual_matrices(unrotated.model, unrotated.estimation.objective)
 
 
-def _values(fit, theta: np.ndarray, kind: str, plan=None) -> np.ndarray:
-    """The standardized values of the rotated fit moved to θ (``plan``: :func:`_row_plan`)."""
+def _implied_stack(fit, thetas: np.ndarray) -> list | None:
+    """The rotated fit's implied moments at every row of ``thetas`` (ordered indicators, delta
+    parameterization: the derived residual variances in S), B and B S Bᵀ computed together;
+    None for the other fits (each point's own ``implied`` then)."""
+    from semlang.esem import categorical
+
+    if not categorical.is_categorical(fit):
+        return None
+    model, objective = fit.model, fit.estimation.objective
+    if any(d.cat.theta_parameterization for d in objective.discrepancies):
+        return None
+    out: list[list] = [[] for _ in thetas]
+    for k, layout in enumerate(model.layouts):
+        S = categorical.residual_stack(model, objective, k, thetas)
+        filled = [fill_matrices(layout, theta, objective.exo[k]) for theta in thetas]
+        B = categorical._total_effects(layout, np.stack([A for A, _, _ in filled]))
+        total = B @ S @ np.swapaxes(B, -1, -2)
+        for n, (A, _, m) in enumerate(filled):
+            moments = ImpliedMoments(layout, A, S[n], m)
+            moments.__dict__.update(B=B[n], total_cov=total[n])  # (its cached properties)
+            out[n].append(moments)
+    return [tuple(moments) for moments in out]
+
+
+def _values(fit, theta: np.ndarray, kind: str, plan=None, implied=None) -> np.ndarray:
+    """The standardized values of the rotated fit moved to θ (``plan``: :func:`_row_plan`;
+    ``implied``: its implied moments at θ when :func:`_implied_stack` has them)."""
     from semlang.results.standardized_solution import standardized_values
 
     free, moving, est = plan if plan is not None else _row_plan(fit)
     moved = dataclasses.replace(fit, estimation=dataclasses.replace(fit.estimation, theta=theta))
+    if implied is not None:
+        moved.__dict__["implied"] = implied
     est = est.copy()
     est[free[0]] = theta[free[1]]
     rows = fit.table.rows

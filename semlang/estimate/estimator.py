@@ -57,6 +57,10 @@ def estimate(
         if hasattr(objective, "h1_blocks"):  # moments of statistics that are not (μ, Σ)
             means, covs = objective.h1_blocks()
         theta0 = start_values(model, means, covs)
+        if model.table.efa_sets:  # lavaan's start of efa blocks: an EFA extraction
+            from semlang.esem.start import efa_start
+
+            theta0 = efa_start(model, covs, theta0, "ML" if family.likelihood_based else "ULS")
         if hasattr(objective, "start_theta"):  # starting values of parameters not in RAM
             theta0 = objective.start_theta(theta0)
         phi0 = space.phi_from_theta(theta0)
