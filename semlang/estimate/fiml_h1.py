@@ -73,6 +73,8 @@ class SaturatedResult:
     iterations: int
     converged: bool
     method: str = "em"
+    # unit observed information of (μ, vech Σ) at the estimates, when Newton's last step made it
+    information: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,7 +126,7 @@ def _em_step(
     ``Σ + 2 Σ G Σ / N − (Σ g / N)(Σ g / N)'`` (the same map, without a ``k x p`` product per
     pattern); near a singular ``Σ`` it rounds worse, so it serves the warm-up only."""
     if fast:
-        return _em_step_from_gradient(patterns, sigma, mu)
+        return _em_step_and_loglik(patterns, sigma, mu)[0]
     p = patterns.n_vars
     shift = np.zeros(p)
     cross = np.zeros((p, p))
@@ -153,7 +155,11 @@ def _em_step(
     return np.concatenate([mu + shift, vech(0.5 * (cov + cov.T))])
 
 
-def _em_step_from_gradient(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
+def _em_step_and_loglik(
+    patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """The fast EM update (see :func:`_em_step`) and the log-likelihood at ``(Σ, μ)``, from one
+    pass over the patterns."""
     loglik, grad_sigma, grad_mu = fiml_loglik_and_gradient(patterns, sigma, mu)
     if not np.isfinite(loglik):
         raise EstimationError(
@@ -162,7 +168,7 @@ def _em_step_from_gradient(patterns: MissingPatterns, sigma: np.ndarray, mu: np.
         )
     shift = sigma @ grad_mu / patterns.nobs
     cov = sigma + 2.0 * (sigma @ grad_sigma @ sigma) / patterns.nobs - np.outer(shift, shift)
-    return np.concatenate([mu + shift, vech(0.5 * (cov + cov.T))])
+    return np.concatenate([mu + shift, vech(0.5 * (cov + cov.T))]), loglik
 
 
 def _loglik(patterns: MissingPatterns, theta: np.ndarray) -> float:
@@ -170,28 +176,52 @@ def _loglik(patterns: MissingPatterns, theta: np.ndarray) -> float:
     return fiml_loglik(patterns, sigma, mu)
 
 
-def _squarem_step(
-    patterns: MissingPatterns, theta: np.ndarray, loglik: float, fast: bool = False
-) -> tuple[np.ndarray, float]:
+class _EmMap:
+    """The EM map and the log-likelihood of ``(μ, vech Σ)`` (``fast``: see :func:`_em_step`).
+    The fast map's pass gives the log-likelihood too, so a fast log-likelihood keeps the map's
+    step from its point: SQUAREM evaluates the point it accepts, then steps from it."""
+
+    def __init__(self, patterns: MissingPatterns, fast: bool):
+        self.patterns, self.fast = patterns, fast
+        self._kept: tuple[np.ndarray, np.ndarray] | None = None  # (θ, the step from θ)
+
+    def step(self, theta: np.ndarray) -> np.ndarray:
+        if self._kept is not None and np.array_equal(self._kept[0], theta):
+            return self._kept[1]
+        return _em_step(self.patterns, *split_moments(theta, self.patterns.n_vars), self.fast)
+
+    def loglik(self, theta: np.ndarray) -> float:
+        if not self.fast:
+            return _loglik(self.patterns, theta)
+        try:
+            step, value = _em_step_and_loglik(
+                self.patterns, *split_moments(theta, self.patterns.n_vars)
+            )
+        except EstimationError:  # (the log-likelihood is not finite there)
+            return -np.inf
+        self._kept = (theta, step)
+        return value
+
+
+def _squarem_step(em: _EmMap, theta: np.ndarray, loglik: float) -> tuple[np.ndarray, float]:
     """One SQUAREM cycle (scheme S3) from ``theta``; never lowers the log-likelihood."""
-    p = patterns.n_vars
-    theta1 = _em_step(patterns, *split_moments(theta, p), fast)
-    theta2 = _em_step(patterns, *split_moments(theta1, p), fast)
+    theta1 = em.step(theta)
+    theta2 = em.step(theta1)
     r = theta1 - theta
     v = theta2 - theta1 - r
     if not np.any(v):
-        return theta2, _loglik(patterns, theta2)
+        return theta2, em.loglik(theta2)
     alpha = min(-np.sqrt(r @ r) / np.sqrt(v @ v), -1.0)
     candidate = theta - 2.0 * alpha * r + alpha**2 * v
     try:
-        candidate = _em_step(patterns, *split_moments(candidate, p), fast)
+        candidate = em.step(candidate)
     except EstimationError:
         candidate = None
     if candidate is not None:
-        value = _loglik(patterns, candidate)
+        value = em.loglik(candidate)
         if value >= loglik:
             return candidate, value
-    return theta2, _loglik(patterns, theta2)
+    return theta2, em.loglik(theta2)
 
 
 # ---- monotone patterns: the factored likelihood --------------------------------------------
@@ -370,11 +400,12 @@ def _squarem(
     than ``tol * (1 + |value|)``; returns the point, EM-map evaluations and convergence
     (``fast``: see :func:`_em_step`)."""
     p = patterns.n_vars
-    loglik = _loglik(patterns, theta)
+    em = _EmMap(patterns, fast)
+    loglik = em.loglik(theta)
     evaluations = 0
     while evaluations < max_evals:
         if accelerate:
-            new, loglik = _squarem_step(patterns, theta, loglik, fast)
+            new, loglik = _squarem_step(em, theta, loglik)
             evaluations += 3
         else:
             new = _em_step(patterns, *split_moments(theta, p), fast)
@@ -515,10 +546,14 @@ def _fast_fit(
     if converged:
         return _result(patterns, theta, evaluations, True, "em")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        theta, steps, converged = saturated_newton(patterns, theta, tol, _NEWTON_STEPS)
+        theta, steps, converged, at = saturated_newton(patterns, theta, tol, _NEWTON_STEPS)
     singular = nearly_singular(split_moments(theta, patterns.n_vars)[0])
     if converged and not singular:
-        return _result(patterns, theta, evaluations + steps, True, "newton")
+        if at is None:
+            return _result(patterns, theta, evaluations + steps, True, "newton")
+        sigma, mu = split_moments(theta, patterns.n_vars)  # (Newton's last pass was here)
+        return SaturatedResult(mu, sigma, at.loglik, evaluations + steps, True, "newton",
+                               at.information / patterns.nobs)  # fmt: skip
     reason = _no_maximum(patterns, names)
     if singular or reason is not None:
         reason = reason or "the estimates approach a singular covariance matrix"

@@ -316,9 +316,11 @@ def _solve(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
 
 def _line_search(
     patterns: MissingPatterns, theta: np.ndarray, loglik: float, step: np.ndarray, gain: float
-) -> tuple[np.ndarray, float] | None:
+) -> tuple[np.ndarray, float, SaturatedDerivatives | None] | None:
     """The new point and step length, backtracking from the full step: Σ positive definite and
-    an Armijo rise of the log-likelihood (up to rounding); None when no step of 2⁻⁴⁰ will do."""
+    an Armijo rise of the log-likelihood (up to rounding); None when no step of 2⁻⁴⁰ will do.
+    The full step is tried with all the derivatives (near the maximum it is taken, and the next
+    step or the information at the estimates needs them), returned when it is taken."""
     p = patterns.n_vars
     slack = 1e-13 * (1.0 + abs(loglik))
     alpha = 1.0
@@ -326,44 +328,48 @@ def _line_search(
         candidate = theta + alpha * step
         sigma, mu = split_moments(candidate, p)
         if _positive_definite(sigma):
-            value = fiml_loglik(patterns, sigma, mu)
+            found = saturated_derivatives(patterns, sigma, mu) if alpha == 1.0 else None
+            value = fiml_loglik(patterns, sigma, mu) if found is None else found.loglik
             if value >= loglik + _ARMIJO * alpha * gain - slack:
-                return candidate, alpha
+                return candidate, alpha, found
         alpha *= 0.5
     return None
 
 
 def saturated_newton(
     patterns: MissingPatterns, theta: np.ndarray, tol: float, max_steps: int
-) -> tuple[np.ndarray, int, bool]:
+) -> tuple[np.ndarray, int, bool, SaturatedDerivatives | None]:
     """Newton (or Fisher scoring) steps on the saturated model from ``theta`` (``(μ, vech Σ)``).
 
     Converged when a full Newton step moves no element by more than ``tol * (1 + |value|)``,
     or when the steps stop shrinking while the predicted rise of the log-likelihood is at its
-    rounding level. Returns the point, the steps taken and convergence.
+    rounding level. Returns the point, the steps taken, convergence and the derivatives at the
+    point when they were computed there (None otherwise).
     """
     p = patterns.n_vars
     current = saturated_derivatives(patterns, *split_moments(theta, p))
     if current is None:
-        return theta, 0, False
+        return theta, 0, False, None
     last_change = np.inf
     for steps in range(1, max_steps + 1):
         step, newton = _direction(patterns, theta, current)
         gain = float(step @ current.gradient)
         if not gain > 0:
-            return theta, steps, newton and gain == 0
+            return theta, steps, newton and gain == 0, current
         found = _line_search(patterns, theta, current.loglik, step, gain)
         if found is None:
-            return theta, steps, False
-        new, alpha = found
+            return theta, steps, False, current
+        new, alpha, at_new = found
         change = np.max(np.abs(new - theta) / (1.0 + np.abs(theta)))
         theta = new
         if newton and alpha == 1.0:
             rounding = gain < 1e-12 * (1.0 + abs(current.loglik)) and change >= last_change
             if change < tol or rounding:
-                return theta, steps, True
+                return theta, steps, True, at_new
             last_change = change
-        current = saturated_derivatives(patterns, *split_moments(theta, p))
+        if at_new is None:
+            at_new = saturated_derivatives(patterns, *split_moments(theta, p))
+        current = at_new
         if current is None:
-            return theta, steps, False
-    return theta, max_steps, False
+            return theta, steps, False, None
+    return theta, max_steps, False, current

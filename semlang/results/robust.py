@@ -231,6 +231,10 @@ def _h1_information(group: _Group, sigma, mu, kind: Information) -> np.ndarray:
 
     def compute() -> np.ndarray:
         if kind is Information.OBSERVED:
+            saturated = getattr(group.source, "saturated", None)  # (FIML: made by its fit)
+            known = getattr(saturated, "information", None)
+            if known is not None and sigma is saturated.cov:  # type: ignore[union-attr]
+                return group.moment_slice(known)
             return group.moment_slice(h1_information_observed(group.patterns, sigma, mu))
         return group.moment_slice(h1_information_expected(group.patterns, sigma))
 

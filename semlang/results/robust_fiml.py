@@ -46,7 +46,8 @@ def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info=None) -> flo
         w_inf = block_diag(*[g.weight * w for g, w in zip(groups, w_info, strict=True)])
     info = delta.T @ w_inf @ delta
     e_inv = fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
-    u = w_all - w_all @ delta @ e_inv @ delta.T @ w_all
+    # (grouped so that no product multiplies two moments x moments matrices)
+    u = w_all - (w_all @ delta) @ e_inv @ (delta.T @ w_all)
     if gamma is None:
         return float(np.sum(u * middle.T))
     return float(np.sum((u @ middle @ u) * gamma.T))
