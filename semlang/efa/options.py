@@ -55,6 +55,10 @@ def rotation_options(rotation: str, rotation_args: dict[str, Any] | None) -> dic
                 f"unknown rotation_args entry {key!r}",
                 hint=f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}",
             )
+    if method == "cf" and "cf_gamma" not in out:
+        out["cf_gamma"] = out.get(
+            "orthomax_gamma", 1.0
+        )  # lavaan 0.6.14's "cf" reads orthomax.gamma
     if method in ORTHOGONAL_ONLY:
         out["orthogonal"] = True  # lavaan forces these orthogonal
     out["orthogonal"] = bool(out["orthogonal"])

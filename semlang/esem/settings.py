@@ -93,4 +93,6 @@ def rotation_settings(rotation: Any = "geomin", rotation_args: Any = None, rotat
         args["orthogonal"] = default_orthogonal(method)
     if method == "promax":
         args["rstarts"] = 0
+    if method == "cf" and not any(str(k).replace(".", "_") == "cf_gamma" for k in given):
+        args["cf_gamma"] = args["orthomax_gamma"]  # lavaan 0.6.14's "cf" reads orthomax.gamma
     return RotationSettings(method, se, args)
