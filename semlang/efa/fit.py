@@ -27,6 +27,8 @@ from .results import EfaFit, EfaList
 from .rotation import Rotation, rotate
 
 ESTIMATORS = ("ML", "ULS")
+# fitted as lavaan does, as an exploratory SEM of one efa block (continuous items)
+SEM_ESTIMATORS = ("MLR", "MLM", "MLMV", "MLMVS", "MLF", "GLS", "WLS", "DWLS")
 
 
 @limited()  # one BLAS thread: small matrices, many calls
@@ -52,7 +54,8 @@ def efa(
     several (``range(1, 6)``). ``rotation``: none, varimax, quartimax, orthomax, oblimin,
     quartimin, geomin, promax, entropy, bentler, cf (and cf-quartimax, cf-varimax, cf-equamax,
     cf-parsimax, cf-facparsim), oblimax, target, pst, bi-quartimin, bi-geomin, infomax,
-    mccammon, simplimax, tandem1, tandem2. ``estimator``: "ML" (the default) or "ULS";
+    mccammon, simplimax, tandem1, tandem2. ``estimator``: "ML" (the default) or "ULS", or (as an
+    exploratory SEM, :func:`_efa_as_sem`) MLR, MLM, MLMV, MLMVS, MLF, GLS, WLS, DWLS;
     with ``ordered`` (True for every item, or the names of the ordered ones) "WLSMV" (the
     default), "DWLS", "WLS", "ULS" or another robust name (:mod:`.ordered`). ``rotation_args``:
     lavaan's names (orthogonal, row_weights, std_ov, geomin_epsilon, oblimin_gamma,
@@ -73,10 +76,15 @@ def efa(
         return _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args,
                             variables, sample_cov, se)  # fmt: skip
     estimator = "ML" if estimator is None else str(estimator).upper()
+    if estimator in SEM_ESTIMATORS:
+        return _efa_as_sem(data, nfactors, rotation, estimator, rotation_args, variables,
+                           sample_cov, se, se_method)  # fmt: skip
     if estimator not in ESTIMATORS:
         raise NotSupportedError(
-            f"efa() supports the estimators {', '.join(ESTIMATORS)}, not {estimator!r}",
-            hint="WLSMV, DWLS, WLS and ULSMV are for ordered items: name them with ordered=",
+            f"efa() supports the estimators {', '.join((*ESTIMATORS, *SEM_ESTIMATORS))}, "
+            f"not {estimator!r}",
+            hint="WLSMV, ULSMV and the other robust least-squares names are for ordered items: "
+            "name them with ordered=",
         )
     options = rotation_options(rotation, rotation_args)
     options["rotation_se"] = se_method
@@ -117,6 +125,25 @@ def _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args, va
     items = given + [c for c in _ordered_columns(frame, None) if c not in given]
     counts = _check_nfactors(nfactors, len(names))
     return fit_ordered(frame, names, items, counts, rotation, rotation_args, estimator, se)
+
+
+def _efa_as_sem(data, nfactors, rotation, estimator, rotation_args, variables, sample_cov, se,
+                se_method) -> EfaList:  # fmt: skip
+    """efa() of continuous items under the estimators other than ML and ULS: as lavaan, one
+    exploratory SEM of an efa block per number of factors (:func:`.ordered.fit_ordered` with no
+    ordered item)."""
+    from .ordered import fit_ordered
+
+    if sample_cov is not None or se_method == "delta":
+        raise NotSupportedError(
+            f"efa(estimator={estimator!r}) needs the data rows and the bordered standard errors",
+            hint="pass the data frame (not sample_cov) and rotation_se='bordered'",
+        )
+    rotation_options(rotation, rotation_args)  # a mistake stops before any fitting
+    frame = _frame(data, variables)
+    names = [str(c) for c in frame.columns]
+    counts = _check_nfactors(nfactors, len(names))
+    return fit_ordered(frame, names, [], counts, rotation, rotation_args, estimator, se)
 
 
 def _frame(data, variables) -> pd.DataFrame:

@@ -62,8 +62,10 @@ def fit_ordered(frame: pd.DataFrame, names, ordered, counts, rotation, rotation_
     args = {str(k).replace(".", "_"): v for k, v in (rotation_args or {}).items()}
     if "order_by" in args:  # (efa()'s short name of lavaan's order.lv.by)
         args["order_lv_by"] = args.pop("order_by")
-    options: dict[str, Any] = {"ordered": ordered, "estimator": estimator,
-                               "rotation": rotation, "rotation_args": args}  # fmt: skip
+    options: dict[str, Any] = {"estimator": estimator, "rotation": rotation,
+                               "rotation_args": args}  # fmt: skip
+    if ordered:  # (none: continuous items under another estimator than ML or ULS)
+        options["ordered"] = ordered
     if not se:
         options["se"] = "none"
     fits: dict[int, EfaFit] = {}
@@ -123,8 +125,11 @@ class OrderedEfaFit(EfaFit):
 
     @property
     def summary_estimator(self) -> str:
-        """lavaan's "Estimator" line: the discrepancy (DWLS for WLSMV)."""
-        return self.sem_fit.family.summary_estimator
+        """lavaan's "Estimator" line: the discrepancy (DWLS for WLSMV, ML for MLR)."""
+        named = getattr(self.sem_fit.family, "summary_estimator", None)
+        if named is not None:
+            return named
+        return "ML" if self.estimator.startswith("ML") else self.estimator
 
     @cached_property
     def _by_row(self) -> pd.DataFrame:
