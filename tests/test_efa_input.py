@@ -47,7 +47,7 @@ def test_unknown_rotation_argument():
 def test_continuous_items_declared_ordered_and_other_estimators_are_refused():
     with pytest.raises(semlang.DataError, match="'x1' has a category that is not a whole"):
         semlang.efa(HS, nfactors=2, ordered=["x1"])
-    with pytest.raises(NotSupportedError, match="ML, ULS, MLR, .*, not 'WLSMV'") as error:
+    with pytest.raises(NotSupportedError, match=r"ML, ULS, MLR, .*, not 'WLSMV'") as error:
         semlang.efa(HS, nfactors=2, estimator="WLSMV")
     assert "ordered=" in error.value.hint
 
