@@ -1,6 +1,6 @@
-"""efa() of continuous items under MLR, MLM and GLS, fitted as lavaan 0.6.14's efa() fits them (one
-exploratory SEM of an efa block): estimates, standard errors and every fit measure against
-tests/reference/efa_robust/ (tools/efa_robust_reference.R)."""
+"""efa() of continuous items under MLR, MLM and GLS, and ML with missing="fiml", fitted as lavaan
+0.6.14's efa() fits them (one exploratory SEM of an efa block): estimates, standard errors and
+every fit measure against tests/reference/efa_robust/ (tools/efa_robust_reference.R)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import semlang
@@ -17,15 +19,30 @@ REFERENCE = Path(__file__).parent / "reference" / "efa_robust"
 DATA = semlang.datasets.load("HolzingerSwineford1939")
 
 
-def fit_case(estimator: str):
-    case = json.loads((REFERENCE / f"hs_geomin_{estimator.lower()}.json").read_text())
+def with_holes(frame: pd.DataFrame) -> pd.DataFrame:
+    """The data with holes of tools/reference_common.R (punch_holes)."""
+    out = frame.copy()
+    i = np.arange(1, len(out) + 1)
+    out.loc[i % 7 == 0, "x1"] = np.nan
+    out.loc[i % 9 == 2, "x4"] = np.nan
+    out.loc[i % 11 == 4, "x8"] = np.nan
+    out.loc[(i % 13 == 1) & (i % 2 == 1), "x3"] = np.nan
+    return out
+
+
+def fit_case(name: str):
+    case = json.loads((REFERENCE / f"hs_geomin_{name}.json").read_text())
+    data = DATA[case["variables"]]
+    options = {k.replace(".", "_"): v for k, v in case["options"].items()}
+    if options.get("missing"):
+        data = with_holes(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", semlang.SemlangWarning)
-        fits = semlang.efa(DATA[case["variables"]], nfactors=3, estimator=estimator)
+        fits = semlang.efa(data, nfactors=3, **options)
     return case, fits[3]
 
 
-@pytest.mark.parametrize("estimator", ["MLR", "MLM", "GLS"])
+@pytest.mark.parametrize("estimator", ["mlr", "mlm", "gls", "ml_fiml"])
 def test_efa_estimator_as_lavaan(estimator):
     case, fit = fit_case(estimator)
     ours = {(r.lhs, r.op, r.rhs): r for r in fit.estimates().itertuples()}

@@ -45,6 +45,7 @@ def efa(
     sample_nobs: int | None = None,
     se: bool = True,
     rotation_se: str = "bordered",
+    **sem_options: Any,
 ) -> EfaList:
     """Exploratory factor analysis as lavaan's ``efa()``.
 
@@ -63,7 +64,9 @@ def efa(
     order_lv_by, gpa_tol, tol, max_iter, warn) and ``seed`` for the random starts.
     ``rotation_se``: lavaan's ``rotation.se``, the standard errors of the rotated parameters
     from the information bordered by the rotation's conditions ("bordered") or by the delta
-    method through the rotation ("delta", :mod:`.delta`).
+    method through the rotation ("delta", :mod:`.delta`). Other keyword arguments (``missing=
+    "fiml"``, ``parameterization="theta"``, ...) go to ``sem()`` as lavaan's efa() passes them:
+    the model is then fitted as an exploratory SEM of one efa block.
     """
     se_method = delta.se_method(rotation_se)
     if _has_ordered(ordered) or _ordered_columns(data, variables):
@@ -74,11 +77,11 @@ def efa(
                 "as bread (rotation_se='bordered')",
             )
         return _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args,
-                            variables, sample_cov, se)  # fmt: skip
+                            variables, sample_cov, se, sem_options)  # fmt: skip
     estimator = "ML" if estimator is None else str(estimator).upper()
-    if estimator in SEM_ESTIMATORS:
+    if estimator in SEM_ESTIMATORS or sem_options:
         return _efa_as_sem(data, nfactors, rotation, estimator, rotation_args, variables,
-                           sample_cov, se, se_method)  # fmt: skip
+                           sample_cov, se, se_method, sem_options)  # fmt: skip
     if estimator not in ESTIMATORS:
         raise NotSupportedError(
             f"efa() supports the estimators {', '.join((*ESTIMATORS, *SEM_ESTIMATORS))}, "
@@ -112,7 +115,7 @@ def _has_ordered(ordered) -> bool:
 
 
 def _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args, variables,
-                 sample_cov, se) -> EfaList:  # fmt: skip
+                 sample_cov, se, sem_options) -> EfaList:  # fmt: skip
     """efa() of ordered items (:mod:`.ordered`): the checks, then one fit per number of
     factors."""
     from .ordered import check_ordered_options, fit_ordered, ordered_names
@@ -124,14 +127,15 @@ def _efa_ordered(data, nfactors, rotation, estimator, ordered, rotation_args, va
     given = ordered_names(ordered, names) if _has_ordered(ordered) else []
     items = given + [c for c in _ordered_columns(frame, None) if c not in given]
     counts = _check_nfactors(nfactors, len(names))
-    return fit_ordered(frame, names, items, counts, rotation, rotation_args, estimator, se)
+    return fit_ordered(frame, names, items, counts, rotation, rotation_args, estimator, se,
+                       sem_options)  # fmt: skip
 
 
 def _efa_as_sem(data, nfactors, rotation, estimator, rotation_args, variables, sample_cov, se,
-                se_method) -> EfaList:  # fmt: skip
-    """efa() of continuous items under the estimators other than ML and ULS: as lavaan, one
-    exploratory SEM of an efa block per number of factors (:func:`.ordered.fit_ordered` with no
-    ordered item)."""
+                se_method, sem_options) -> EfaList:  # fmt: skip
+    """efa() of continuous items under the estimators other than ML and ULS, or with other
+    options of sem() (``missing="fiml"``): as lavaan, one exploratory SEM of an efa block per
+    number of factors (:func:`.ordered.fit_ordered` with no ordered item)."""
     from .ordered import fit_ordered
 
     if sample_cov is not None or se_method == "delta":
@@ -143,7 +147,8 @@ def _efa_as_sem(data, nfactors, rotation, estimator, rotation_args, variables, s
     frame = _frame(data, variables)
     names = [str(c) for c in frame.columns]
     counts = _check_nfactors(nfactors, len(names))
-    return fit_ordered(frame, names, [], counts, rotation, rotation_args, estimator, se)
+    return fit_ordered(frame, names, [], counts, rotation, rotation_args, estimator, se,
+                       sem_options)  # fmt: skip
 
 
 def _frame(data, variables) -> pd.DataFrame:

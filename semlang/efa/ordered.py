@@ -54,7 +54,8 @@ def efa_syntax(names: list[str], nfactors: int) -> str:
 
 
 def fit_ordered(frame: pd.DataFrame, names, ordered, counts, rotation, rotation_args,
-                estimator, se: bool) -> EfaList:  # fmt: skip
+                estimator, se: bool,
+                sem_options: dict[str, Any] | None = None) -> EfaList:  # fmt: skip
     """An EfaList of the ordered items (see the module docstring)."""
     from ..api import sem
     from ..estimate.categorical_stats_adapter import shared_statistics
@@ -66,6 +67,7 @@ def fit_ordered(frame: pd.DataFrame, names, ordered, counts, rotation, rotation_
                                "rotation_args": args}  # fmt: skip
     if ordered:  # (none: continuous items under another estimator than ML or ULS)
         options["ordered"] = ordered
+    options.update(sem_options or {})  # efa()'s other options, as lavaan passes them to sem()
     if not se:
         options["se"] = "none"
     fits: dict[int, EfaFit] = {}
