@@ -35,3 +35,27 @@ def median_seconds(action: Callable[[], object], reps: int) -> float:
         action()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def peer_table(names, ours_once: Callable[[str], float], theirs_once: Callable[[str], float] | None,
+               reps: int, goal: float = 5.0) -> None:  # fmt: skip
+    """Print, per case, the medians of ``reps`` interleaved runs of semlang's and the peer's
+    (``theirs_once`` None: semlang's alone) and their ratio, then the lowest ratio."""
+    print("| case | semlang s | lavaan s | lavaan / semlang |")
+    print("|---|---:|---:|---:|")
+    ratios = {}
+    for name in names:
+        ours, theirs = [], []
+        for _ in range(reps):  # interleaved, so both see the same load
+            ours.append(ours_once(name))
+            if theirs_once is not None:
+                theirs.append(theirs_once(name))
+        mine = statistics.median(ours)
+        peer = statistics.median(theirs) if theirs else None
+        shown = f"{peer:.3f} | {peer / mine:.1f}" if peer else "- | -"
+        print(f"| {name} | {mine:.3f} | {shown} |", flush=True)
+        if peer:
+            ratios[name] = peer / mine
+    if ratios:
+        lowest = min(ratios, key=ratios.__getitem__)
+        print(f"\nlowest lavaan / semlang: {ratios[lowest]:.1f} ({lowest}); goal: {goal:g}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import time
 import warnings
@@ -88,25 +87,12 @@ def main() -> None:
     args = parser.parse_args()
     rscript = None if args.no_peers else shutil.which("Rscript")
     semlang_once(_bench.load_case("efa_ordered/hs3_oblimin"))  # imports and first-call costs
-    print("| case | semlang s | lavaan s | lavaan / semlang |")
-    print("|---|---:|---:|---:|")
-    ratios = []
-    for name in args.cases:
-        case = _bench.load_case(f"efa_ordered/{name}")
-        ours, theirs = [], []
-        for _ in range(args.reps):  # interleaved, so both see the same load
-            ours.append(semlang_once(case))
-            if rscript:
-                theirs.append(lavaan_once(name, rscript))
-        mine = statistics.median(ours)
-        peer = statistics.median(theirs) if theirs else None
-        shown = f"{peer:.3f}" if peer else "-"
-        ratio = f"{peer / mine:.1f}" if peer else "-"
-        if peer:
-            ratios.append(peer / mine)
-        print(f"| {name} | {mine:.3f} | {shown} | {ratio} |", flush=True)
-    if ratios:
-        print(f"\nlowest lavaan / semlang: {min(ratios):.1f}x (goal: 5x)")
+    _bench.peer_table(
+        args.cases,
+        lambda name: semlang_once(_bench.load_case(f"efa_ordered/{name}")),
+        (lambda name: lavaan_once(name, rscript)) if rscript else None,
+        args.reps,
+    )
 
 
 if __name__ == "__main__":
