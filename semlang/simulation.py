@@ -29,7 +29,6 @@ equal the implied moments).
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -46,6 +45,7 @@ from semlang.errors import (
     OptionError,
     SemlangWarning,
 )
+from semlang.estimate.fiml_memory import platform_available_memory
 from semlang.partable import ParameterTable
 from semlang.syntax.ast import Op
 
@@ -226,17 +226,7 @@ _BYTES_PER_VALUE = 3 * 8
 
 def _available_memory() -> int | None:
     """Bytes of memory available to a new allocation, where the platform says (else None)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (AttributeError, ValueError, OSError):
-        return None
+    return platform_available_memory()
 
 
 def _gigabytes(size: float) -> str:

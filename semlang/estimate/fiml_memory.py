@@ -38,6 +38,11 @@ def available_memory() -> int | None:
     limit = os.environ.get(LIMIT_VARIABLE)
     if limit:
         return _parse_size(limit)
+    return platform_available_memory()
+
+
+def platform_available_memory() -> int | None:
+    """Bytes of memory available to a new allocation, where the platform says (else None)."""
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
@@ -45,7 +50,10 @@ def available_memory() -> int | None:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return None
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _parse_size(text: str) -> int:
