@@ -7,10 +7,17 @@ import dataclasses
 import inspect
 import pickle
 from typing import ClassVar
+from typing import ClassVar as Shared
 
 import pytest
 
 from semlang import records
+
+# the attributes of a dataclasses.Field the standard library sets
+FIELD_ATTRIBUTES = (
+    "name", "type", "default", "default_factory", "init", "repr", "hash", "compare", "metadata",
+    "kw_only", "_field_type",
+)  # fmt: skip
 
 
 def _pair(**options):
@@ -160,3 +167,101 @@ def test_class_and_init_variables_as_the_standard_library():
 
     assert Scaled(2, 3).a == 6 and Scaled(2).kind == "scaled"
     assert [f.name for f in dataclasses.fields(Scaled)] == ["a"]
+
+
+def _same_class(standard, fast):
+    """The two classes hold the same fields, parameters and attributes."""
+    assert set(vars(standard)) == set(vars(fast))
+    assert len(dataclasses.fields(fast)) == len(dataclasses.fields(standard))
+    for mine, theirs in zip(dataclasses.fields(fast), dataclasses.fields(standard), strict=True):
+        for attribute in FIELD_ATTRIBUTES:
+            assert getattr(mine, attribute) == getattr(theirs, attribute), attribute
+    assert repr(fast.__dataclass_params__) == repr(standard.__dataclass_params__)
+    assert fast.__dataclass_params__ is not standard.__dataclass_params__
+    assert getattr(fast, "__match_args__", None) == getattr(standard, "__match_args__", None)
+    assert fast.__doc__ == standard.__doc__
+    for name in fast.__dataclass_fields__:  # class attributes: the defaults, no Field objects
+        assert getattr(fast, name, None) == getattr(standard, name, None)
+
+
+@pytest.mark.parametrize("options", [{}, {"frozen": True}, {"eq": False}, {"match_args": False}])
+def test_fields_parameters_and_class_attributes_as_the_standard_library(options):
+    standard, fast = _pair(**options)
+    _same_class(standard, fast)
+    made = []
+    for decorate in (dataclasses.dataclass, records.dataclass):
+
+        @decorate(**options)
+        class Detailed:
+            a: int = dataclasses.field(metadata={"unit": "cm"})
+            b: list = dataclasses.field(default_factory=list, hash=False, repr=False)
+            c: Shared[int] = 3  # a ClassVar under another name: no field
+            d: str = dataclasses.field(default="d", compare=False)
+            e: tuple = ()
+
+        made.append(Detailed)
+    _same_class(*made)
+    assert [f.name for f in dataclasses.fields(made[1])] == ["a", "b", "d", "e"]
+    assert made[1].c == 3
+
+
+def test_each_class_has_its_own_parameters():
+    fast, other = _pair(frozen=True)[1], _pair()[1]
+    assert fast.__dataclass_params__.frozen and not other.__dataclass_params__.frozen
+
+
+def test_init_is_compiled_on_first_use_and_is_the_standard_librarys():
+    standard, fast = _pair(frozen=True)
+    assert type(vars(fast)["__init__"]).__name__ == "_LazyInit"  # nothing compiled yet
+    assert str(inspect.signature(fast)) == str(inspect.signature(standard))
+    init = vars(fast)["__init__"]  # the look-up compiled it and put it in the class
+    assert inspect.isfunction(init) and init.__qualname__ == "_pair.<locals>.Point.__init__"
+    assert init.__annotations__ == standard.__init__.__annotations__
+    assert init.__defaults__[0] == "a" and repr(init.__defaults__[1]) == "<factory>"
+    assert fast(1).x == 1 and vars(fast)["__init__"] is init
+
+
+def test_copies_and_pickles_before_and_after_the_first_init():
+    fast = _pair(frozen=True)[1]
+    blank = fast.__new__(fast)  # an instance that no __init__ made
+    for name, value in {"x": 1, "y": "b", "z": [], "hidden": 0.5}.items():
+        object.__setattr__(blank, name, value)
+    assert type(vars(fast)["__init__"]).__name__ == "_LazyInit"
+    assert copy.copy(blank).y == "b" and copy.deepcopy(blank).y == "b"
+    assert type(vars(fast)["__init__"]).__name__ == "_LazyInit"  # copies call no __init__
+    assert dataclasses.replace(blank, y="c") == fast(1, "c")  # replace() makes one
+    assert pickle.loads(pickle.dumps(Picklable(1, (2,)))) == Picklable(1, (2,))
+    assert dataclasses.asdict(copy.deepcopy(fast(2))) == {"x": 2, "y": "a", "z": [], "hidden": 0.5}
+
+
+def test_a_subclass_made_first_puts_the_init_in_the_dataclass():
+    fast = _pair()[1]
+
+    class Plain(fast):
+        pass
+
+    class Own(fast):
+        def __init__(self, x):
+            super().__init__(x, "own")
+
+    assert Own(1).y == "own" and Plain(2, "p").y == "p"
+    assert inspect.isfunction(vars(fast)["__init__"]) and "__init__" not in vars(Plain)
+    assert fast(3).x == 3
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x: int = 1\n    y: int",  # no default after a default
+        "x: list = []",  # mutable default
+        "x = dataclasses.field(default=1)",  # a field without an annotation
+    ],
+)
+def test_errors_as_the_standard_library(body):
+    errors = []
+    for decorate in (dataclasses.dataclass, records.dataclass):
+        space = {"decorate": decorate, "dataclasses": dataclasses, "__name__": __name__}
+        with pytest.raises((TypeError, ValueError)) as error:
+            exec(f"@decorate\nclass Bad:\n    {body}\n", space)
+        errors.append((type(error.value), str(error.value)))
+    assert errors[0] == errors[1]
