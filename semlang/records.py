@@ -9,16 +9,17 @@ when frozen, the same ``FrozenInstanceError`` on assignment.
 
 Why: the standard library compiles every method it writes from source text, six for a frozen
 class, about a millisecond per class; a first ``semlang.cfa()`` in a fresh interpreter makes some
-fifty dataclasses, most of which it never instantiates. Here the fields are collected as the
-standard library collects them (its ``Field`` objects, made by ``dataclasses.field``), the
-``__init__`` is compiled from text as the standard library writes it (its signature and speed
-matter) but only when first used (instantiation, ``inspect.signature``, any look-up of
-``__init__``), and the other methods are closures over the field names. What this does not cover
-(``slots``, ``order``, ``unsafe_hash``, ``kw_only``, keyword-only, ``init=False``, ``InitVar`` or
-``ClassVar`` fields, a dataclass base, a class defining ``__setattr__``, a field without a
-default after one with a default) goes to the standard library as it is; so does the field
-collection on a Python whose ``dataclasses`` this was not checked against. Type checkers see
-``dataclasses.dataclass`` itself.
+fifty dataclasses and instantiates two thirds of them. Here the fields are collected as the
+standard library collects them (its ``Field`` objects, made by ``dataclasses.field``); the
+``__init__`` is made when first used (instantiation, ``inspect.signature``, any look-up of
+``__init__``) from the code the standard library would compile for it (its signature and speed
+matter), compiled once for all classes of one shape (frozen or not, ``__post_init__`` or not,
+which fields have factories) and given each class's field names; the other methods are closures
+over the field names. What this does not cover (``slots``, ``order``, ``unsafe_hash``,
+``kw_only``, keyword-only, ``init=False``, ``InitVar`` or ``ClassVar`` fields, a dataclass base,
+a class defining ``__setattr__``, a field without a default after one with a default) goes to the
+standard library as it is; so does the field collection on a Python whose ``dataclasses`` this
+was not checked against. Type checkers see ``dataclasses.dataclass`` itself.
 """
 
 from __future__ import annotations
@@ -93,10 +94,12 @@ def _ordinary(kind: Any, namespace: dict[str, Any]) -> bool:
     if match is None:
         return True
     module, name = match.groups()
-    named = [namespace.get(name)]
-    if module is not None and namespace.get(module) in (typing, dataclasses):
-        named.append(getattr(namespace[module], name, None))
-    return not any(map(_special, named))
+    if _special(namespace.get(name)):
+        return False
+    target = namespace.get(module) if module is not None else None
+    return not (
+        (target is typing or target is dataclasses) and _special(getattr(target, name, None))
+    )
 
 
 def _special(kind: Any) -> bool:
@@ -204,7 +207,7 @@ def _collect(cls: Any, found: list[dataclasses.Field], match_args: bool) -> None
             else:
                 setattr(cls, field.name, field.default)
     params, added = _template()
-    cls.__dataclass_params__ = copy.copy(params)
+    cls.__dataclass_params__ = _copied(params)
     cls.__dataclass_fields__ = {field.name: field for field in found}
     if match_args and "__match_args__" not in cls.__dict__:
         setattr(cls, "__match_args__", tuple(field.name for field in found))  # noqa: B010
@@ -230,6 +233,17 @@ def _template() -> tuple[Any, dict[str, Any]]:
     return _TEMPLATE[0]
 
 
+def _copied(params: Any) -> Any:
+    """A copy of a ``__dataclass_params__`` (``copy.copy`` takes longer for a slotted object)."""
+    slots = getattr(type(params), "__slots__", None)
+    if not isinstance(slots, tuple) or hasattr(params, "__dict__"):
+        return copy.copy(params)
+    new = object.__new__(type(params))
+    for name in slots:
+        setattr(new, name, getattr(params, name))
+    return new
+
+
 class _LazyInit:
     """A class's ``__init__`` before its first use: looked up (to make an instance, by
     ``inspect.signature``, ...), it compiles the real one, puts it in the class in its place and
@@ -243,44 +257,83 @@ class _LazyInit:
         self.owner, self.fields, self.frozen, self.post_init = owner, fields, frozen, post_init
 
     def __get__(self, instance: Any, kind: type | None = None) -> Any:
-        init = _init(self.fields, self.frozen, self.post_init)
-        init.__qualname__ = f"{self.owner.__qualname__}.__init__"
+        init = _init(
+            self.fields, self.frozen, self.post_init, f"{self.owner.__qualname__}.__init__"
+        )
         type.__setattr__(self.owner, "__init__", init)
         return init.__get__(instance, kind)
 
 
-def _init(fields: tuple[dataclasses.Field, ...], frozen: bool, post_init: bool) -> Callable:
-    """``__init__``, compiled from text as the standard library writes it."""
+def _init(
+    fields: tuple[dataclasses.Field, ...], frozen: bool, post_init: bool, qualname: str
+) -> Callable:
+    """``__init__`` as the standard library writes it: the code compiled for the class's shape
+    (frozen or not, ``__post_init__`` or not, which fields have factories), once per shape, with
+    the field names put in (compiling is the slow part, some 0.1-0.3 ms a class)."""
     names = [f.name for f in fields]
     self = "__dataclass_self__" if "self" in names else "self"
+    factories = tuple(f.default_factory is not _MISSING for f in fields)
+    shape = (frozen, post_init, self, factories)
+    if shape not in _CODE:
+        _CODE[shape] = _compiled(*shape)
+    mapping = {_placeholder(i): name for i, name in enumerate(names)}
+
+    def named(items: tuple) -> tuple:
+        return tuple(mapping.get(x, x) if type(x) is str else x for x in items)
+
+    code = _CODE[shape]
+    changes: dict[str, Any] = {
+        "co_varnames": named(code.co_varnames),
+        "co_names": named(code.co_names),
+        "co_consts": named(code.co_consts),
+    }
+    if hasattr(code, "co_qualname"):  # (Python 3.11: tracebacks show it)
+        changes["co_qualname"] = qualname
+    code = code.replace(**changes)
     space: dict[str, Any] = {"__dataclass_set__": object.__setattr__}
-    parameters, lines = [self], []
-    for f in fields:
-        value = f.name
+    space["__dataclass_HAS_FACTORY__"] = _HAS_FACTORY
+    defaults = []
+    for i, f in enumerate(fields):
         if f.default is not _MISSING:
-            space[f"__dataclass_dflt_{f.name}__"] = f.default
-            parameters.append(f"{f.name}=__dataclass_dflt_{f.name}__")
+            defaults.append(f.default)
         elif f.default_factory is not _MISSING:
-            space[f"__dataclass_factory_{f.name}__"] = f.default_factory
-            space["__dataclass_HAS_FACTORY__"] = _HAS_FACTORY
-            parameters.append(f"{f.name}=__dataclass_HAS_FACTORY__")
+            space[f"__dataclass_factory_{i}__"] = f.default_factory
+            defaults.append(_HAS_FACTORY)
+    init = types.FunctionType(code, space, "__init__", tuple(defaults) or None)
+    init.__qualname__ = qualname
+    init.__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
+    return init
+
+
+_CODE: dict[tuple, types.CodeType] = {}
+
+
+def _placeholder(index: int) -> str:
+    return f"__dataclass_field_{index}__"
+
+
+def _compiled(frozen: bool, post_init: bool, self: str, factories: tuple[bool, ...]) -> Any:
+    """The code of an ``__init__`` of fields named by :func:`_placeholder` (no defaults: those
+    are the function's, not its code's)."""
+    parameters, lines = [self], []
+    for i, factory in enumerate(factories):
+        name = _placeholder(i)
+        parameters.append(name)
+        value = name
+        if factory:
             value = (
-                f"__dataclass_factory_{f.name}__() if {f.name} is __dataclass_HAS_FACTORY__ "
-                f"else {f.name}"
+                f"__dataclass_factory_{i}__() if {name} is __dataclass_HAS_FACTORY__ else {name}"
             )
-        else:
-            parameters.append(f.name)
         if frozen:
-            lines.append(f"__dataclass_set__({self}, {f.name!r}, {value})")
+            lines.append(f"__dataclass_set__({self}, {name!r}, {value})")
         else:
-            lines.append(f"{self}.{f.name} = {value}")
+            lines.append(f"{self}.{name} = {value}")
     if post_init:
         lines.append(f"{self}.__post_init__()")
     body = "\n    ".join(lines or ["pass"])
-    exec(f"def __init__({', '.join(parameters)}):\n    {body}\n", space)
-    init = space["__init__"]
-    init.__annotations__ = {**{f.name: f.type for f in fields}, "return": None}
-    return init
+    text = f"def __init__({', '.join(parameters)}):\n    {body}\n"
+    module = compile(text, "<string>", "exec")
+    return next(c for c in module.co_consts if isinstance(c, types.CodeType))
 
 
 class _HasFactory:

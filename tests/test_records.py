@@ -265,3 +265,45 @@ def test_errors_as_the_standard_library(body):
             exec(f"@decorate\nclass Bad:\n    {body}\n", space)
         errors.append((type(error.value), str(error.value)))
     assert errors[0] == errors[1]
+
+
+def test_classes_of_one_shape_share_compiled_code_but_not_names():
+    @records.dataclass(frozen=True)
+    class First:
+        a: int
+        b: str = "b"
+        c: list = dataclasses.field(default_factory=list)
+
+    @records.dataclass(frozen=True)
+    class Second:
+        left: float
+        right: float = 2.0
+        rest: dict = dataclasses.field(default_factory=dict)
+
+    first, second = First(1, c=[3]), Second(right=4.0, left=3.0)
+    assert (first.a, first.b, first.c) == (1, "b", [3])
+    assert (second.left, second.right, second.rest) == (3.0, 4.0, {})
+    assert First.__init__.__code__.co_varnames == ("self", "a", "b", "c")
+    assert Second.__init__.__code__.co_varnames == ("self", "left", "right", "rest")
+    assert "Second.__init__" in getattr(Second.__init__.__code__, "co_qualname", "Second.__init__")
+    with pytest.raises(TypeError, match="'left'"):
+        Second()
+
+
+def test_a_mutable_class_and_post_init_as_the_standard_library():
+    made = []
+    for decorate in (dataclasses.dataclass, records.dataclass):
+
+        @decorate
+        class Counted:
+            a: int
+            items: list = dataclasses.field(default_factory=list)
+
+            def __post_init__(self):
+                self.items.append(self.a)
+
+        made.append(Counted)
+    standard, fast = made
+    assert str(inspect.signature(fast)) == str(inspect.signature(standard))
+    assert fast(2).items == standard(2).items == [2]
+    assert vars(fast(2, [1])) == vars(standard(2, [1])) == {"a": 2, "items": [1, 2]}
