@@ -15,14 +15,16 @@ of the BLAS libraries numpy and scipy load (scipy's once it is imported: an ordi
 need it), changed through threadpoolctl and process-wide, so the first call to enter saves them
 and the last to leave restores them, whatever the threads.
 Worker processes of :mod:`semlang.runner` use one thread for their whole life (:func:`one_thread`).
+The ``semlang`` command starts its libraries with one thread (the environment, set before numpy is
+imported, :func:`preset_one_thread`): there is nothing to limit, and threadpoolctl is not needed.
 """
 
 from __future__ import annotations
 
+import _thread  # (threading's Lock, without importing threading for `semlang --version`)
 import functools
 import os
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -35,11 +37,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 # only where cores are idle, which the caller knows and semlang does not.
 LARGE = 1000
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _depth = 0
 _restore: Any = None  # threadpoolctl's limiter of the outermost call, restored on its exit
 _controller: Any = None
 _with_scipy = False  # whether scipy's BLAS was loaded when the controller was made
+_preset = False  # every BLAS library of the process started with one thread
 
 
 def _blas_controller() -> Any:
@@ -84,7 +87,7 @@ def threads_for(size: int) -> Iterator[None]:
     global _depth, _restore
     with _lock:
         _depth += 1
-        if _depth == 1 and size < LARGE:
+        if _depth == 1 and size < LARGE and not _preset:
             _restore = _blas_controller().limit(limits=1, user_api="blas")
     try:
         yield
@@ -112,6 +115,14 @@ def limited(size_of: Callable[..., int] | None = None) -> Callable[[F], F]:
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def preset_one_thread() -> None:
+    """Every BLAS library of this process starts with one thread (the environment asked for one
+    before numpy was imported): limiting is a no-op, so threadpoolctl is neither imported nor
+    asked to find the loaded libraries (some 5 ms of a command's start-up)."""
+    global _preset
+    _preset = True
 
 
 def one_thread() -> None:

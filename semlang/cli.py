@@ -22,8 +22,13 @@ _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``semlang`` with ``argv`` (default: the process's arguments); return the exit status."""
+    fresh = "numpy" not in sys.modules
     for name in _BLAS_THREADS:
         os.environ.setdefault(name, "1")
+    if fresh and all(os.environ[name] == "1" for name in _BLAS_THREADS):
+        from semlang import blas
+
+        blas.preset_one_thread()  # (numpy's BLAS will start with one thread: nothing to limit)
     from semlang.commands import run  # imports numpy: after the thread settings
 
     return run(list(sys.argv[1:] if argv is None else argv))

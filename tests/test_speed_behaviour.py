@@ -6,6 +6,7 @@ progress display shown or hidden as it should be."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import types
@@ -180,6 +181,55 @@ def test_complete_data_imports_none_of_fimls_modules():
         "FIML: False",
         "FIML: True",
     ]
+
+
+def _loaded(code: str, names: tuple[str, ...]) -> set[str]:
+    """Which of the modules ``names`` a fresh interpreter has imported after running ``code``."""
+    probe = f"import sys\n{code}\nprint('LOADED:', *(m for m in {names!r} if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    last = done.stdout.splitlines()[-1]
+    assert last.startswith("LOADED:")
+    return set(last.split()[1:])
+
+
+# imported on first use: by the p-values, missing data, JSON/CSV output and notebooks' HTML
+UNUSED_BY_A_FIT = ("semlang.special", "semlang.estimate.missing", "semlang.results.export", "html")
+
+
+def test_a_first_fit_imports_none_of_the_modules_it_does_not_use():
+    code = f"import semlang\nsemlang.cfa({HS!r}, semlang.datasets.load('HolzingerSwineford1939'))"
+    assert _loaded(code, UNUSED_BY_A_FIT) == set()
+    assert _loaded(f"{code}.summary()", UNUSED_BY_A_FIT) == {"semlang.special"}
+
+
+def test_the_fit_command_imports_neither_unused_modules_nor_threadpoolctl(tmp_path):
+    model = tmp_path / "hs.sem"
+    model.write_text(HS)
+    data = ROOT / "semlang" / "datasets" / "HolzingerSwineford1939.csv"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    names = ("threadpoolctl", *UNUSED_BY_A_FIT)
+    probe = (
+        "import sys\nfrom semlang.cli import main\n"
+        f"main(['fit', {str(model)!r}, {str(data)!r}, '--cfa'])\n"
+        f"print('LOADED:', *(m for m in {names!r} if m in sys.modules))\n"
+        "from threadpoolctl import threadpool_info\n"
+        "print('THREADS:', *{lib['num_threads'] for lib in threadpool_info()})"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT, env=env
+    )
+    lines = done.stdout.splitlines()
+    assert lines[-2] == "LOADED: semlang.special"  # (the p-values of the summary)
+    assert lines[-1] == "THREADS: 1"  # one BLAS thread from the start: nothing was limited
+
+
+def test_work_in_a_process_started_on_one_thread_changes_no_setting(two_threads, monkeypatch):
+    monkeypatch.setattr(blas, "_preset", True)
+    with blas.threads_for(0):
+        assert set(blas_threads()) == {2}  # (the fixture's two threads: not limited)
+    assert blas._restore is None
 
 
 def test_the_controller_finds_the_blas_libraries_threadpoolctl_finds():

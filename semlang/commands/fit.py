@@ -89,13 +89,14 @@ def render(
     fit, output: str, standardized: bool = False, fit_measures: bool = False, rsquare: bool = False
 ) -> str:
     """The results of ``fit`` in one of :data:`FORMATS`."""
-    from semlang.results import export
+    if output in ("json", "csv"):
+        from semlang.results import export
+
+        if output == "json":
+            return export.to_json(fit) + "\n"
+        return export.fit_measures_csv(fit) if fit_measures else export.to_csv(fit)
     from semlang.results.summary import summary_text
 
-    if output == "json":
-        return export.to_json(fit) + "\n"
-    if output == "csv":
-        return export.fit_measures_csv(fit) if fit_measures else export.to_csv(fit)
     return summary_text(fit, standardized=standardized, fit_measures=fit_measures, rsquare=rsquare)
 
 

@@ -23,13 +23,12 @@ certified not singular by the test of :func:`~semlang.results.inference.certifie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from semlang import cholesky as linalg
 from semlang.compile.ram import EntryFactors, gather
 from semlang.matrices import SINGULAR, cholesky_inverse
+from semlang.records import dataclass
 
 SMALLEST_BLOCK = 100  # parameters in the block from which the structure pays
 

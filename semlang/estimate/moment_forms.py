@@ -9,11 +9,10 @@ Masked moments are zeroed in v, which is the same as zeroing their rows and colu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from semlang.estimate.missing_patterns import vech_indices
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True)

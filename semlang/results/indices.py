@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from semlang.estimate.families import Statistics, free_parameter_count, moments_count
-from semlang.estimate.missing import vech_indices
+from semlang.estimate.missing_patterns import vech_indices
 from semlang.results import measures
 
 # lavaan 0.6.14's fitMeasures(fit, "all") order (two-level and categorical names included);

@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 
 from semlang import cholesky as lapack  # (numpy's LAPACK for small matrices: no scipy import)
-from semlang import special  # (scipy.special's functions, without its import)
 from semlang.errors import IdentificationWarning
 from semlang.matrices import SINGULAR, scaled_inverse, smallest_scaled_eigenvalue
 from semlang.options import Information
@@ -167,6 +166,8 @@ def delta_method(jacobian: np.ndarray, vcov: np.ndarray) -> np.ndarray:
 def wald_columns(est: np.ndarray, se: np.ndarray, level: float = 0.95) -> dict[str, np.ndarray]:
     """z, two-sided p-value and confidence limits (z and p NaN where se is 0 or missing; the
     limits equal the estimate where se is 0 and are NaN where se is missing)."""
+    from semlang import special  # (scipy.special's functions; a fit's own work needs none)
+
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, est / se, np.nan)
     pvalue = 2.0 * special.ndtr(-np.abs(z))

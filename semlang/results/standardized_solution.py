@@ -18,10 +18,9 @@ of the free parameters; their gradients follow by the chain rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from semlang.records import dataclass
 from semlang.syntax.ast import Op
 
 TYPES = ("std.all", "std.lv", "std.nox")

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from semlang.options import Estimator, Information, Missing, StandardErrors, Test
+from semlang.records import dataclass
 from semlang.results.summary_object import HEADER, PAIRS, ROW, TITLE, Line, Summary
 from semlang.syntax.ast import Op
 

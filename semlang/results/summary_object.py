@@ -10,7 +10,6 @@ concatenates and writes exactly as the text) and which, in a notebook, shows as 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 from typing import cast
 
@@ -71,12 +70,12 @@ class Summary(str):
         parts = ['<div class="semlang-summary">']
         for kind, lines in _runs(list(self.lines)):
             if kind == TITLE:
-                parts.append(f"<p><b>{html.escape(lines[0].rstrip(':'))}</b></p>")
+                parts.append(f"<p><b>{_escape(lines[0].rstrip(':'))}</b></p>")
             elif kind in ("table", PAIRS):
                 # (only a Line has a kind: the lines of tables and pairs are Lines)
                 parts.append(_html_table(cast(list[Line], lines), header=kind == "table"))
             elif _trimmed(lines):
-                text = html.escape("\n".join(_trimmed(lines)))
+                text = _escape("\n".join(_trimmed(lines)))
                 parts.append(f"<pre>{text}</pre>")
         parts.append("</div>")
         return "\n".join(parts)
@@ -98,13 +97,19 @@ class Summary(str):
 
 def warnings_html(messages: Iterable[str]) -> str:
     """Warnings as a highlighted list (nothing when there are none)."""
-    items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+    items = "".join(f"<li>{_escape(m)}</li>" for m in messages)
     if not items:
         return ""
     return (
         '<div class="semlang-warnings" style="border-left:4px solid #c60; padding-left:8px">'
         f"<b>Warnings</b><ul>{items}</ul></div>\n"
     )
+
+
+def _escape(text: str) -> str:
+    import html  # (for notebooks only: the text summary does without it)
+
+    return html.escape(text)
 
 
 def _html_table(lines: list[Line], header: bool) -> str:
@@ -116,7 +121,7 @@ def _html_table(lines: list[Line], header: bool) -> str:
         cells = []
         for j, cell in enumerate(line.cells):
             align = "left" if j == 0 else "right"
-            text = html.escape(cell.rstrip() if j == 0 else cell.strip())
+            text = _escape(cell.rstrip() if j == 0 else cell.strip())
             style = f"text-align:{align}" + ("; white-space:pre" if j == 0 else "")
             cells.append(f'<{tag} style="{style}">{text}</{tag}>')
         out.append("<tr>" + "".join(cells) + "</tr>")

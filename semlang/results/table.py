@@ -9,13 +9,12 @@ expressions evaluated at the standardized free parameters, as lavaan's ``standar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from semlang.errors import OptionError
 from semlang.options import StandardErrors
+from semlang.records import dataclass
 from semlang.results import inference
 from semlang.results.standardized_solution import scales, standardized_values
 from semlang.syntax.ast import Op

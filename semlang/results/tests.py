@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from semlang.options import Test
+from semlang.records import dataclass
 from semlang.results import measures
 
 
