@@ -29,9 +29,9 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from semlang.errors import ModelError, SemlangError, SemlangWarning
+from semlang.records import dataclass
 
 EXIT_OK = 0
 EXIT_NOT_CONVERGED = 1

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from semlang.commands import EXIT_OK, EXIT_USER_ERROR, Command
 from semlang.commands._common import (
@@ -24,6 +23,7 @@ from semlang.commands._common import (
     columns_chunks,
     parameter_table,
 )
+from semlang.records import dataclass
 
 
 @dataclass(frozen=True)
