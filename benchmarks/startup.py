@@ -3,8 +3,9 @@ in a fresh interpreter, each as a whole process, beside the goals; and what each
 
 Each command runs ``--reps`` times in a new process (as ``python -m semlang.cli ...``, the entry
 point's own code); printed: the median wall seconds, the median CPU seconds of the process (user +
-system: on a busy machine the better guide to what an idle one gives) and the goal. Then, from
-``python -X importtime``, the libraries each command imports and their cumulative import seconds.
+system: on a busy machine the better guide to what an idle one gives), the goal and the wall
+seconds as a share of it (at most 1 meets the goal). Then, from ``python -X importtime``, the
+libraries each command imports and their cumulative import seconds.
 
 The first ``semlang.cfa()`` is timed from a fresh interpreter to the fitted model: ``import
 semlang``, reading the data set into a pandas DataFrame (so pandas' import counts) and the fit.
@@ -123,11 +124,15 @@ def main(argv: list[str] | None = None) -> None:
             cpu = statistics.median(t[1] for t in times)
             rows.append((name, wall, cpu, goal, imported(arguments)))
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
-    print(f"{'command':24s} {'wall s':>7s} {'CPU s':>7s} {'goal s':>7s}  imports (cumulative s)")
+    print(
+        f"{'command':24s} {'wall s':>7s} {'CPU s':>7s} {'goal s':>7s} {'wall/goal':>9s}"
+        "  imports (cumulative s)"
+    )
     for name, wall, cpu, goal, libraries in rows:
         shown = ", ".join(f"{k} {v:.3f}" for k, v in libraries.items()) or "-"
         goal_text = "-" if math.isnan(goal) else f"{goal:.2f}"
-        print(f"{name:24s} {wall:7.3f} {cpu:7.3f} {goal_text:>7s}  {shown}")
+        ratio = "-" if math.isnan(goal) else f"{wall / goal:.2f}"
+        print(f"{name:24s} {wall:7.3f} {cpu:7.3f} {goal_text:>7s} {ratio:>9s}  {shown}")
 
 
 if __name__ == "__main__":
