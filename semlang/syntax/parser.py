@@ -14,11 +14,9 @@ become :class:`~semlang.errors.ModelSyntaxError` with the spot and a hint
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -64,6 +62,8 @@ def grammar_text() -> str:
     for path in (package / "grammar", package.parent / "grammar"):
         if (path / "semlang.lark").is_file():
             return (path / "semlang.lark").read_text(encoding="utf-8")
+    from importlib import resources  # (its import costs more than the rest of a parse)
+
     packaged = resources.files("semlang") / "grammar" / "semlang.lark"
     return packaged.read_text(encoding="utf-8")
 
@@ -103,7 +103,20 @@ def table_key(grammar: str, version: str | None = None) -> str:
     form and Lark's version (``version``, else the installed one's)."""
     version = version or lark_version()
     made_from = f"{grammar}\n{sorted(_OPTIONS.items())}\ntables {TABLE_FORMAT}\nlark {version}"
-    return hashlib.sha256(made_from.encode("utf-8")).hexdigest()
+    return _sha256(made_from.encode("utf-8"))
+
+
+def _sha256(data: bytes) -> str:
+    """The SHA-256 hex digest of ``data``: Python's built-in one where it has it (importing
+    ``hashlib`` loads OpenSSL, some milliseconds of ``semlang check``), else hashlib's."""
+    try:
+        from _sha256 import sha256  # type: ignore[import-not-found]  # Python 3.10, 3.11
+    except ImportError:
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12 on
+        except ImportError:
+            from hashlib import sha256
+    return sha256(data).hexdigest()
 
 
 def build_parser(grammar: str) -> Lark:
