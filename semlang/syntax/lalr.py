@@ -20,12 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
+from typing import Any
 
 from semlang.syntax.continuation import ContinuationLines
 from semlang.syntax.tree import Meta, Token, Tree, UnexpectedCharacters, UnexpectedToken
-
-_POSITIONS = ("line", "column", "start_pos")
-_END_POSITIONS = ("end_line", "end_column", "end_pos")
 
 
 class Lexer:
@@ -84,33 +82,41 @@ class Lexer:
 
 
 def _pp_meta(children: Sequence) -> Token | Meta | None:
-    """The first child with a position (Lark's ``PropagatePositions._pp_get_meta``)."""
+    """The first child with a position (Lark's ``PropagatePositions._pp_get_meta``): a token,
+    or the meta of a node that is not empty."""
     for child in children:
-        if isinstance(child, Tree):
-            if not child.meta.empty:
-                return child.meta
-        elif isinstance(child, Token):
+        if isinstance(child, Token):
             return child
+        meta = child.meta
+        if not meta.empty:
+            return meta
     return None
 
 
-def _propagate(node: Tree, children: list) -> None:
-    """Set ``node``'s positions from its children (all of them, also those left out)."""
-    meta = node.meta
-    first = _pp_meta(children)
-    if first is not None:
-        starts = [getattr(first, "container_" + a, getattr(first, a)) for a in _POSITIONS]
-        if not hasattr(meta, "line"):  # not yet set (an inlined ?rule's node keeps its own)
-            meta.line, meta.column, meta.start_pos = starts
-            meta.empty = False
-        meta.container_line, meta.container_column, meta.container_start_pos = starts
-    last = _pp_meta(children[::-1])
-    if last is not None:
-        ends = [getattr(last, "container_" + a, getattr(last, a)) for a in _END_POSITIONS]
-        if not hasattr(meta, "end_line"):
-            meta.end_line, meta.end_column, meta.end_pos = ends
-            meta.empty = False
-        meta.container_end_line, meta.container_end_column, meta.container_end_pos = ends
+def _propagate(meta: Meta, children: list) -> None:
+    """Set a node's positions from its children (all of them, also those left out), as Lark's
+    ``PropagatePositions``: from the container positions of a child node, where it has them
+    (they count what was inlined or left out of it), else from the child's own."""
+    first: Any = _pp_meta(children)
+    if first is None:  # no child with a position (then neither from the end)
+        return
+    last: Any = _pp_meta(children[::-1])
+    if isinstance(first, Meta) and hasattr(first, "container_line"):
+        start = first.container_line, first.container_column, first.container_start_pos
+    else:
+        start = first.line, first.column, first.start_pos
+    if not hasattr(meta, "line"):  # not yet set (an inlined ?rule's node keeps its own)
+        meta.line, meta.column, meta.start_pos = start
+        meta.empty = False
+    meta.container_line, meta.container_column, meta.container_start_pos = start
+    if isinstance(last, Meta) and hasattr(last, "container_end_line"):
+        end = last.container_end_line, last.container_end_column, last.container_end_pos
+    else:
+        end = last.end_line, last.end_column, last.end_pos
+    if not hasattr(meta, "end_line"):
+        meta.end_line, meta.end_column, meta.end_pos = end
+        meta.empty = False
+    meta.container_end_line, meta.container_end_column, meta.container_end_pos = end
 
 
 def _reducer(name: str, expand1: bool, include: Sequence[tuple[int, bool]] | None) -> Callable:
@@ -127,10 +133,14 @@ def _reducer(name: str, expand1: bool, include: Sequence[tuple[int, bool]] | Non
                     kept += children[i].children
                 else:
                     kept = children[i].children
-        node = kept[0] if expand1 and len(kept) == 1 else Tree(name, kept)
-        if isinstance(node, Tree):
-            _propagate(node, children)
-        return node
+        if expand1 and len(kept) == 1:
+            node = kept[0]
+            if isinstance(node, Tree):
+                _propagate(node.meta, children)
+            return node
+        meta = Meta()
+        _propagate(meta, children)
+        return Tree(name, kept, meta)
 
     return reduce
 
