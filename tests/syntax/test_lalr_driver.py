@@ -4,8 +4,8 @@ For every model string of the test suite, the docs, the reference files and the 
 (:mod:`syntax.parser_corpus`), the driver's parse tree equals Lark's (the same node names,
 tokens, token types and positions, and the positions of every node), and the syntax tree or the
 error (class, message, span, hint) is the same; and so for mistakes made from them: the error
-tests' models, truncations, and one character deleted or inserted. Reading a model does not
-import Lark.
+tests' models, truncations, and one character deleted or inserted; and so for arbitrary text and
+soups of the language's tokens (hypothesis). Reading a model does not import Lark.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ import sys
 from functools import cache
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from syntax.parser_corpus import ROOT, broken_texts, model_texts, outcome, tree_shape
 from syntax.test_error_locations import CASES as ERROR_CASES
 from syntax.test_error_locations import unmark
-from syntax.test_fuzz import SEEDS
+from syntax.test_fuzz import SEEDS, TOKENS
 
 from semlang.syntax import parser
 from semlang.syntax.lalr import Parser
@@ -86,6 +88,12 @@ def test_errors_of_broken_models_equal_larks(monkeypatch):
     assert len(errors) > 500
     differ = _mismatches(texts, lambda t: _outcomes_differ(t, monkeypatch))
     assert not differ, f"different errors (message, span or hint): {differ}"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=60), st.lists(st.sampled_from(TOKENS), max_size=30).map("".join)))
+def test_arbitrary_text_reads_as_lark_reads_it(text):
+    assert _tree_or_error(_driver(), text) == _tree_or_error(_lark(), text)
 
 
 @pytest.mark.parametrize(
