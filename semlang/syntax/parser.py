@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from semlang.errors import ModelSyntaxError, OptionError, Source
 from semlang.syntax import ast
 from semlang.syntax.continuation import ContinuationLines as _ContinuationLines
-from semlang.syntax.messages import syntax_error as _syntax_error
 from semlang.syntax.transformer import to_ast
 from semlang.syntax.tree import (
     UnexpectedCharacters,
@@ -176,5 +175,7 @@ def parse(text: str, name: str = "<model>") -> ast.Model:
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as error:
-        raise _syntax_error(error, source) from None
+        from semlang.syntax.messages import syntax_error  # (the messages only when needed)
+
+        raise syntax_error(error, source) from None
     return to_ast(tree, source)
