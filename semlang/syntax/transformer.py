@@ -21,7 +21,7 @@ from typing import Any
 from semlang.errors import ModelSyntaxError, NotSupportedError, Source, Span
 from semlang.syntax import ast
 from semlang.syntax.modifiers import UNSUPPORTED, StringLiteral, efa_block, to_modifier
-from semlang.syntax.tree import Token, Tree
+from semlang.syntax.tree import Token, Transformer, Tree
 
 # Deepest nesting of an expression (parentheses, functions, powers, signs); chains such as
 # a+b+c+... do not count. sympy recurses on nested expressions, so there is a limit.
@@ -80,40 +80,13 @@ def _binary(op: str):
     return method
 
 
-class _ToAst:
-    """Calls, from the leaves up, the method named as each node (with the node's meta and its
-    transformed children), as Lark's Transformer_NonRecursive with ``v_args(meta=True)``; a node
-    without a method stays a node."""
+class _ToAst(Transformer):
+    """The syntax tree of a parse tree: a method per node name (see :class:`Transformer`)."""
 
     def __init__(self, source: Source):
         self.source = source
         # depth of each expression node by id(); the node is kept alive so ids are not reused
         self._depths: dict[int, tuple[int, object]] = {}
-
-    def transform(self, tree: Any) -> Any:
-        """The transformed ``tree``, without recursion (nodes in post-order from a stack)."""
-        rev_postfix = []
-        todo = [tree]
-        while todo:
-            node = todo.pop()
-            rev_postfix.append(node)
-            if not isinstance(node, str) and node is not None:
-                todo += node.children
-        stack: list = []
-        for node in reversed(rev_postfix):
-            if isinstance(node, str) or node is None:
-                stack.append(node)
-                continue
-            size = len(node.children)
-            args = stack[-size:] if size else []
-            if size:
-                del stack[-size:]
-            method = getattr(self, node.data, None)
-            stack.append(
-                Tree(node.data, args, node.meta) if method is None else method(node.meta, args)
-            )
-        (result,) = stack
-        return result
 
     def _error(self, cls, message: str, span: Span, hint: str | None = None):
         return cls(message, self.source, span, hint)

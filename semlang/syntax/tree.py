@@ -1,5 +1,6 @@
-"""The parse tree of :mod:`semlang.syntax.lalr`: tokens, tree nodes, their positions, and the
-errors of reading text that does not fit the grammar.
+"""The parse tree of :mod:`semlang.syntax.lalr`: tokens, tree nodes, their positions, the
+non-recursive transformer that walks a tree, and the errors of reading text that does not fit
+the grammar.
 
 Input: what the lexer and the LALR driver make. Output: objects with the fields of Lark's
 ``Token``, ``Tree``, ``Meta``, ``UnexpectedCharacters`` and ``UnexpectedToken`` that
@@ -155,6 +156,38 @@ class Tree:
 
     def __hash__(self) -> int:
         return hash((self.data, tuple(self.children)))
+
+
+class Transformer:
+    """Calls, from the leaves up, the method named as each node (with the node's meta and its
+    transformed children) and puts what it returns in the node's place, as Lark's
+    Transformer_NonRecursive with ``v_args(meta=True)``; a node without a method stays a node.
+    Tokens (any ``str``) pass unchanged; trees may be this module's or Lark's."""
+
+    def transform(self, tree: Any) -> Any:
+        """The transformed ``tree``, without recursion (nodes in post-order from a stack)."""
+        rev_postfix = []
+        todo = [tree]
+        while todo:
+            node = todo.pop()
+            rev_postfix.append(node)
+            if not isinstance(node, str) and node is not None:
+                todo += node.children
+        stack: list = []
+        for node in reversed(rev_postfix):
+            if isinstance(node, str) or node is None:
+                stack.append(node)
+                continue
+            size = len(node.children)
+            args = stack[-size:] if size else []
+            if size:
+                del stack[-size:]
+            method = getattr(self, node.data, None)
+            stack.append(
+                Tree(node.data, args, node.meta) if method is None else method(node.meta, args)
+            )
+        (result,) = stack
+        return result
 
 
 class UnexpectedInput(Exception):
