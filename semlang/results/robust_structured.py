@@ -1,0 +1,164 @@
+"""The sandwich and the traces of the robust tests of large complete-data ML models, from the
+rows and Σ⁻¹ instead of matrices over all pairs of moments.
+
+Input: a group of :mod:`semlang.results.robust` (rows, implied and sample moments, the model's
+RAM entry vectors and dφ→θ Jacobian). Output: the same numbers as the dense formulas there and in
+:mod:`semlang.results.robust_sem`, equal in exact arithmetic: the meat Δᵀ B1 Δ, tr(A1⁻¹ B1) of
+the unrestricted model, the independence model's tr(E0⁻¹ B0), Δᵀ W Γ W Δ and the traces
+tr(UΓ), tr((UΓ)²) of the Satorra-Bentler family.
+
+A group has q = p(p+1)/2 covariance moments (20,100 at p = 200), so a moments × moments matrix
+(Γ, the h1 information W, the scores' cross-product B1) takes q² · 8 bytes (3.2 GB there). Every
+such matrix here is one of ML's complete-data weight W(A) = A ⊕ ½D'(A ⊗ A)D, A = Σ⁻¹ (Σ the
+implied or the sample covariance matrix), sandwiched between moment vectors of rank-one form:
+row i contributes z_i = (d_i, vech(d_i d_iᵀ − C)) with d_i its deviation (from μ̂ or ȳ) and C a
+constant matrix (Σ̂ for the casewise scores, which are W(Σ̂⁻¹) z_i; the mean of d dᵀ for Γ's
+rows, Γ = Σ z zᵀ / n). With e_i = A d_i:
+
+* z_iᵀ W z_j = d_iᵀ A d_j + ½ tr(A Z_i A Z_j) = e_iᵀd_j + ½[(e_iᵀd_j)² − r_i − r_j + tr((AC)²)],
+  r_i = e_iᵀ C e_i;
+* (Δᵀ W z_i) for a RAM entry with dΣ = a bᵀ + b aᵀ, dμ = c: (aᵀe_i)(bᵀe_i) − aᵀACAb + cᵀe_i,
+  summed into θ and taken to φ by the Jacobian (Δ itself, moments × parameters, is not formed).
+
+These hold for complete data without fixed.x covariates or clusters (whose Γ and moments are
+other), where :func:`applies` says so; the dense formulas stay in use for smaller models, where
+they are as fast and their rounding is the one the reference tests were made with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from semlang.estimate.missing_patterns import vech_indices
+
+__all__ = [
+    "STRUCTURED_MIN_MOMENTS",
+    "applies",
+    "baseline_h0_trace",
+    "gamma_meat_rows",
+    "h1_trace",
+    "score_meat",
+]
+
+# groups with at least this many covariance moments (p = 45 variables) take the structured path
+STRUCTURED_MIN_MOMENTS = 1035
+
+
+def applies(group) -> bool:
+    """Whether the group's sandwich and traces are computed from its rows here: complete data,
+    no fixed.x covariates, no clusters, and q at least :data:`STRUCTURED_MIN_MOMENTS`."""
+    q = group.p * (group.p + 1) // 2
+    return (
+        q >= STRUCTURED_MIN_MOMENTS
+        and not group.fiml
+        and group.cluster is None
+        and not group.x_index.size
+        and not np.isnan(group.raw).any()
+    )
+
+
+def _inverse(sigma: np.ndarray) -> np.ndarray:
+    from semlang.matrices import cholesky_inverse
+
+    return cholesky_inverse(sigma)[0]
+
+
+def _entry_rows(group, d: np.ndarray, a: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Rows Δᵀ W(A) z_i (n × n_phi), z_i = (d_i, vech(d_i d_iᵀ − C)); Δ in φ."""
+    Pa, Pb, Pc, index = group.implied.entry_vectors()
+    e = d @ a  # (A symmetric)
+    values = (e @ Pa.T) * (e @ Pb.T)
+    aca = a @ c @ a
+    values -= np.einsum("ep,ep->e", Pa @ aca, Pb)
+    if group.meanstructure:
+        values += e @ Pc.T
+    by_theta = np.zeros((group.jacobian.shape[0], d.shape[0]))
+    np.add.at(by_theta, index, values.T)
+    return by_theta.T @ group.jacobian
+
+
+def score_meat(group) -> np.ndarray:
+    """Δᵀ B1 Δ at the implied moments: the cross-product of the casewise φ-gradients over n."""
+    a = _inverse(group.sigma)
+    rows = _entry_rows(group, group.raw - group.mu, a, group.sigma)
+    return rows.T @ rows / rows.shape[0]
+
+
+def _centred(group) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' deviations from the sample means and the mean of their outer products (the
+    contributions behind Γ, whose divisor is n)."""
+    d = group.raw - group.raw.mean(axis=0)
+    return d, d.T @ d / d.shape[0]
+
+
+def gamma_meat_rows(group) -> np.ndarray:
+    """Rows h_i = Δᵀ W z_i (W at the implied Σ̂; z_i Γ's centred contributions): Δᵀ W Γ W Δ is
+    hᵀh / n, the robust.sem meat."""
+    d, s_n = _centred(group)
+    return _entry_rows(group, d, _inverse(group.sigma), s_n)
+
+
+def _trace_w_gamma(group, a: np.ndarray) -> float:
+    """tr(W(A) Γ) = (1/n) Σ_i z_iᵀ W z_i = [tr(A S)] + ½ (mean of (d_iᵀ A d_i)² − tr((AS)²)),
+    S the mean of d dᵀ (the mean of d_iᵀ A S A d_i is tr((AS)²))."""
+    d, s_n = _centred(group)
+    q = np.einsum("ij,ij->i", d @ a, d)
+    a_s = a @ s_n
+    out = 0.5 * (float(np.mean(q * q)) - float(np.sum(a_s * a_s.T)))
+    if group.meanstructure:
+        out += float(np.trace(a_s))
+    return out
+
+
+def h1_trace(group) -> tuple[float, int]:
+    """tr(A1⁻¹ B1) = tr(A1 Γ) of the unrestricted model (A1 the expected information at the
+    sample moments, which hold the n − 1 covariance matrix with likelihood='wishart') and the
+    number of moments."""
+    p = group.p
+    count = p * (p + 1) // 2 + (p if group.meanstructure else 0)
+    return _trace_w_gamma(group, _inverse(group.h1_cov)), count
+
+
+def _positions(group, free: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The free moments' means (variable indices) and covariances (row and column indices)."""
+    p = group.p
+    at = np.flatnonzero(free)
+    if group.meanstructure:
+        means, at = at[at < p], at[at >= p] - p
+    else:
+        means = np.zeros(0, dtype=np.intp)
+    rows, cols = vech_indices(p)
+    return means, rows[at], cols[at]
+
+
+def _scores_at(d, a, means, rows, cols) -> np.ndarray:
+    """The casewise scores of the chosen moments (means, then covariances) at (Σ = A⁻¹, μ)."""
+    e = d @ a
+    cov = e[:, rows] * e[:, cols] - a[rows, cols]
+    cov[:, rows == cols] *= 0.5
+    return np.hstack([e[:, means], cov])
+
+
+def _information_at(a, means, rows, cols) -> np.ndarray:
+    """The expected information of the chosen moments: A (means), ½ D'(A ⊗ A)D (covariances)."""
+    half = np.where(rows == cols, 0.5, 1.0)
+    r, c = rows[:, None], cols[:, None]
+    cov = a[c, cols] * a[r, rows] + a[c, rows] * a[r, cols]
+    cov += a[r, cols] * a[c, rows] + a[r, rows] * a[c, cols]
+    cov *= 0.5 * np.outer(half, half)
+    k = len(means)
+    out = np.zeros((k + len(rows),) * 2)
+    out[:k, :k] = a[np.ix_(means, means)]
+    out[k:, k:] = cov
+    return out
+
+
+def baseline_h0_trace(group, free: np.ndarray, sigma: np.ndarray, mu: np.ndarray) -> float:
+    """tr(E0⁻¹ B0) of the independence model over its free moments ``free`` (expected
+    information and the scores' cross-product at its estimates Σ0, μ0)."""
+    means, rows, cols = _positions(group, free)
+    a = _inverse(sigma)
+    scores = _scores_at(group.raw - mu, a, means, rows, cols)
+    meat = scores.T @ scores / scores.shape[0]
+    info = _information_at(a, means, rows, cols)
+    return float(np.trace(np.linalg.solve(info, meat)))

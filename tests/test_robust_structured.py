@@ -1,0 +1,69 @@
+"""The structured (row-wise) sandwich and robust-test traces of large models against the dense
+formulas they replace, on a model small enough for both (p = 25, each path forced)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import semlang
+from semlang.results import robust_structured
+
+P, N = 25, 400
+
+
+def _data() -> pd.DataFrame:
+    """A 5-factor CFA of 25 indicators with heavy-tailed noise (so that the robust corrections
+    are not 1), two groups of 200 rows."""
+    rng = np.random.default_rng(20261208)
+    factors = P // 5
+    phi = np.full((factors, factors), 0.3) + 0.7 * np.eye(factors)
+    eta = rng.standard_normal((N, factors)) @ np.linalg.cholesky(phi).T
+    values = np.repeat(eta, 5, axis=1) * 0.7 + rng.standard_t(5, size=(N, P)) * 0.5
+    frame = pd.DataFrame(values, columns=[f"x{j + 1}" for j in range(P)])
+    frame["g"] = np.repeat([1, 2], N // 2)
+    return frame
+
+
+TEXT = "\n".join(
+    f"f{k + 1} =~ " + " + ".join(f"x{5 * k + j + 1}" for j in range(5)) for k in range(P // 5)
+)
+CASES = {
+    "plain": {},
+    "meanstructure": {"meanstructure": True},
+    "wishart": {"likelihood": "wishart"},
+    "groups": {"group": "g", "group_equal": ["loadings"]},
+    "expected": {"information": "expected"},
+}
+
+
+def _fit(monkeypatch, structured: bool, estimator: str, options: dict):
+    threshold = 1 if structured else 10**9
+    monkeypatch.setattr(robust_structured, "STRUCTURED_MIN_MOMENTS", threshold)
+    data = _data() if "group" in options else _data().drop(columns="g")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", semlang.SemlangWarning)
+        fit = semlang.cfa(TEXT, data, estimator=estimator, **options)
+        vcov, measures = fit.vcov_phi, fit.fit_measures()
+    assert robust_structured.applies(fit.moment_groups[0]) is structured
+    return vcov, measures
+
+
+def _relative(new: float, old: float) -> float:
+    return abs(new - old) / max(abs(old), 1e-12)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_mlr_structured_equals_dense(monkeypatch, case):
+    dense_vcov, dense = _fit(monkeypatch, False, "MLR", CASES[case])
+    vcov, measures = _fit(monkeypatch, True, "MLR", CASES[case])
+    assert np.max(np.abs(vcov - dense_vcov)) <= 1e-9 * np.max(np.abs(dense_vcov))
+    assert set(measures) == set(dense)
+    robust = [k for k in dense if "scal" in k or "robust" in k]
+    assert len(robust) > 20 and abs(dense["scaling_factor"] - 1.0) > 1e-3
+    for key, value in dense.items():
+        if isinstance(value, float) and np.isfinite(value):
+            assert _relative(measures[key], value) <= 1e-9, key
+        else:
+            assert measures[key] == value or (np.isnan(measures[key]) and np.isnan(value)), key
