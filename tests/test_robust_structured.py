@@ -1,5 +1,7 @@
 """The structured (row-wise) sandwich and robust-test traces of large models against the dense
-formulas they replace, on a model small enough for both (p = 25, each path forced)."""
+formulas they replace, on a model small enough for both (p = 30, each path forced; N = 400 is
+below the 465 covariance moments, so that the Satorra-Bentler traces take the rows × rows path
+too)."""
 
 import warnings
 
@@ -10,11 +12,11 @@ import pytest
 import semlang
 from semlang.results import robust_structured
 
-P, N = 25, 400
+P, N = 30, 400
 
 
 def _data() -> pd.DataFrame:
-    """A 5-factor CFA of 25 indicators with heavy-tailed noise (so that the robust corrections
+    """A 6-factor CFA of 30 indicators with heavy-tailed noise (so that the robust corrections
     are not 1), two groups of 200 rows."""
     rng = np.random.default_rng(20261208)
     factors = P // 5
@@ -38,13 +40,22 @@ CASES = {
 }
 
 
-def _fit(monkeypatch, structured: bool, estimator: str, options: dict):
+ESTIMATORS = {
+    "MLR": {"estimator": "MLR"},
+    "MLM": {"estimator": "MLM"},
+    "MLMV": {"estimator": "MLMV"},
+    "MLMVS": {"estimator": "MLMVS"},
+    "yuan.bentler": {"estimator": "ML", "test": "yuan.bentler"},
+}
+
+
+def _fit(monkeypatch, structured: bool, estimator: dict, options: dict):
     threshold = 1 if structured else 10**9
     monkeypatch.setattr(robust_structured, "STRUCTURED_MIN_MOMENTS", threshold)
     data = _data() if "group" in options else _data().drop(columns="g")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", semlang.SemlangWarning)
-        fit = semlang.cfa(TEXT, data, estimator=estimator, **options)
+        fit = semlang.cfa(TEXT, data, **estimator, **options)
         vcov, measures = fit.vcov_phi, fit.fit_measures()
     assert robust_structured.applies(fit.moment_groups[0]) is structured
     return vcov, measures
@@ -54,16 +65,35 @@ def _relative(new: float, old: float) -> float:
     return abs(new - old) / max(abs(old), 1e-12)
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_mlr_structured_equals_dense(monkeypatch, case):
-    dense_vcov, dense = _fit(monkeypatch, False, "MLR", CASES[case])
-    vcov, measures = _fit(monkeypatch, True, "MLR", CASES[case])
+# every case for MLR and MLM; the tests that differ only in how they use the traces, on two
+PAIRS = [(e, c) for e in ("MLR", "MLM") for c in sorted(CASES)] + [
+    (e, c) for e in ("MLMV", "MLMVS", "yuan.bentler") for c in ("groups", "plain")
+]
+
+
+@pytest.mark.parametrize(("estimator", "case"), PAIRS)
+def test_structured_equals_dense(monkeypatch, estimator, case):
+    dense_vcov, dense = _fit(monkeypatch, False, ESTIMATORS[estimator], CASES[case])
+    vcov, measures = _fit(monkeypatch, True, ESTIMATORS[estimator], CASES[case])
     assert np.max(np.abs(vcov - dense_vcov)) <= 1e-9 * np.max(np.abs(dense_vcov))
     assert set(measures) == set(dense)
     robust = [k for k in dense if "scal" in k or "robust" in k]
-    assert len(robust) > 20 and abs(dense["scaling_factor"] - 1.0) > 1e-3
+    assert len(robust) > 15 and abs(dense["chisq_scaling_factor"] - 1.0) > 1e-4
     for key, value in dense.items():
         if isinstance(value, float) and np.isfinite(value):
             assert _relative(measures[key], value) <= 1e-9, key
         else:
             assert measures[key] == value or (np.isnan(measures[key]) and np.isnan(value)), key
+
+
+def test_second_trace_rows_only_below_the_moments(monkeypatch):
+    """With more rows than moments the rows × rows matrix would be the larger: Γ is formed."""
+    monkeypatch.setattr(robust_structured, "STRUCTURED_MIN_MOMENTS", 1)
+    data = _data().drop(columns="g")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", semlang.SemlangWarning)
+        small = semlang.cfa(TEXT, data, estimator="MLM")
+        large = semlang.cfa(TEXT, pd.concat([data, data]), estimator="MLM")
+    e_inv = small.sandwich_bread
+    assert robust_structured.sb_model_traces(small.moment_groups, e_inv) is not None
+    assert robust_structured.sb_model_traces(large.moment_groups, e_inv) is None

@@ -30,6 +30,10 @@ structure; Δ_g = dm_g/dφ; f_g = n_g/N; everything per observation):
 * robust CFI/TLI/RMSEA (Brosseau-Savalei and Savalei): X² − c·df in place of X² − df; under
   FIML lavaan's FIML-corrected version (Savalei's FIML-C, lavaan's "V3"), whose X² compares the
   model with the EM moments as if they were complete data.
+
+Large complete-data models (without fixed.x covariates or clusters) get the meat and the traces
+from their rows instead of the moments × moments matrices B1, A1 and Γ:
+:mod:`semlang.results.robust_structured`.
 """
 
 from __future__ import annotations

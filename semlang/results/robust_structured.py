@@ -20,6 +20,11 @@ rows, Γ = Σ z zᵀ / n). With e_i = A d_i:
 * (Δᵀ W z_i) for a RAM entry with dΣ = a bᵀ + b aᵀ, dμ = c: (aᵀe_i)(bᵀe_i) − aᵀACAb + cᵀe_i,
   summed into θ and taken to φ by the Jacobian (Δ itself, moments × parameters, is not formed).
 
+Hence the meat of B1 and of Γ is a cross-product of n rows of parameters, tr(A1 Γ) a mean over the
+rows, and tr(UΓ), tr((UΓ)²) the trace and the squared norm of an N × N matrix (Γ = Z̃ᵀZ̃ gives
+tr((UΓ)²) = ‖Z̃ U Z̃ᵀ‖², used while N is at most the number of moments). The independence
+model's W0 at its diagonal Σ0 is diagonal, so its U0 is W0 without the free moments.
+
 These hold for complete data without fixed.x covariates or clusters (whose Γ and moments are
 other), where :func:`applies` says so; the dense formulas stay in use for smaller models, where
 they are as fast and their rounding is the one the reference tests were made with.
@@ -35,8 +40,12 @@ __all__ = [
     "STRUCTURED_MIN_MOMENTS",
     "applies",
     "baseline_h0_trace",
+    "gamma_meat",
     "gamma_meat_rows",
     "h1_trace",
+    "sb_applies",
+    "sb_baseline_traces",
+    "sb_model_traces",
     "score_meat",
 ]
 
@@ -162,3 +171,134 @@ def baseline_h0_trace(group, free: np.ndarray, sigma: np.ndarray, mu: np.ndarray
     meat = scores.T @ scores / scores.shape[0]
     info = _information_at(a, means, rows, cols)
     return float(np.trace(np.linalg.solve(info, meat)))
+
+
+# --------------------------------------------------------------------------- Satorra-Bentler
+
+
+def sb_applies(fit, groups, information) -> bool:
+    """Whether the Satorra-Bentler family's meat and traces of the fit's groups are computed
+    here: ML's weight (the expected h1 information) and every group structured."""
+    from semlang.estimate.normal_family import NormalML
+    from semlang.options import Information
+
+    return (
+        isinstance(fit.family, NormalML)
+        and information is Information.EXPECTED
+        and all(applies(g) for g in groups)
+    )
+
+
+def _gram_fits(groups) -> bool:
+    """Whether the rows × rows matrices of the second trace are smaller than the moments ×
+    moments ones they replace (N ≤ the moments counted over the groups)."""
+    rows = sum(g.raw.shape[0] for g in groups)
+    return rows <= sum(g.p * (g.p + 1) // 2 for g in groups)
+
+
+class _Rows:
+    """A group's rows d_i (deviations from the sample means) under W(A): z_iᵀ W z_j as a
+    matrix over row pairs, a block of rows at a time (see the module docstring)."""
+
+    def __init__(self, group, a: np.ndarray, means: bool, variances: bool = True) -> None:
+        self.d, s_n = _centred(group)
+        self.e = self.d @ a
+        self.r = np.einsum("ij,ij->i", self.e @ s_n, self.e)
+        a_s = a @ s_n
+        self.t = float(np.sum(a_s * a_s.T))
+        self.means = means
+        # without the variances' own terms (the independence model's free moments; A diagonal)
+        self.v = None if variances else (self.d * self.d - np.diag(s_n)) * np.diag(a)
+
+    def block(self, start: int, stop: int) -> np.ndarray:
+        """Rows start..stop of the n × n matrix z_iᵀ W z_j."""
+        g = self.e[start:stop] @ self.d.T
+        out = g * g
+        out -= self.r[start:stop, None]
+        out -= self.r[None, :]
+        out += self.t
+        if self.v is not None:
+            out -= self.v[start:stop] @ self.v.T
+        out *= 0.5
+        if self.means:
+            out += g
+        return out
+
+    def trace(self) -> float:
+        """The sum of the diagonal of z_iᵀ W z_j."""
+        q = np.einsum("ij,ij->i", self.e, self.d)
+        diagonal = 0.5 * (q * q - 2.0 * self.r + self.t)
+        if self.v is not None:
+            diagonal -= 0.5 * np.einsum("ij,ij->i", self.v, self.v)
+        if self.means:
+            diagonal += q
+        return float(np.sum(diagonal))
+
+
+def _chunks(n: int, width: int):
+    """Row ranges of at most ~32 MB blocks of ``width`` columns."""
+    step = max(1, (1 << 22) // max(width, 1))
+    for start in range(0, n, step):
+        yield start, min(start + step, n)
+
+
+def gamma_meat(group) -> np.ndarray:
+    """Δᵀ W Γ W Δ of the group (made once per fit)."""
+    if "gamma_meat_rows" not in group.memo:
+        group.memo["gamma_meat_rows"] = gamma_meat_rows(group)
+    rows = group.memo["gamma_meat_rows"]
+    return rows.T @ rows / rows.shape[0]
+
+
+def sb_model_traces(groups, e_inv: np.ndarray) -> tuple[float, float] | None:
+    """tr(UΓ) and tr((UΓ)²), U = V − VΔE⁻¹ΔᵀV, V = ⊕ f_g W_g, Γ = ⊕ Γ_g / f_g, as the trace
+    and the squared Frobenius norm of the N × N matrix M = Z̃ U Z̃ᵀ (Γ = Z̃ᵀZ̃, Z̃ the groups'
+    centred contributions times √N / n_g): M = ⊕ K_g / n_g − Q E⁻¹ Qᵀ, K_g = Z_g W_g Z_gᵀ and
+    Q the rows h_i of :func:`gamma_meat_rows` times √(f_g / n_g). None when N exceeds the
+    number of moments (Γ itself is then the smaller matrix)."""
+    if not _gram_fits(groups):
+        return None
+    scales, parts = [], []
+    for g in groups:
+        gamma_meat(g)  # (its rows, kept)
+        n = g.raw.shape[0]
+        scales.append(np.sqrt(g.weight / n))
+        parts.append(_Rows(g, _inverse(g.sigma), g.meanstructure))
+    q = np.vstack([s * g.memo["gamma_meat_rows"] for s, g in zip(scales, groups, strict=True)])
+    qe = q @ e_inv
+    trace = sum(part.trace() / part.d.shape[0] for part in parts)
+    trace -= float(np.sum(qe * q))
+    squares, offset = 0.0, 0
+    for part in parts:
+        n = part.d.shape[0]
+        for start, stop in _chunks(n, q.shape[0]):
+            block = -(qe[offset + start : offset + stop] @ q.T)
+            block[:, offset : offset + n] += part.block(start, stop) / n
+            squares += float(np.vdot(block, block))
+        offset += n
+    return trace, squares
+
+
+def sb_baseline_traces(group, free, sigma) -> tuple[float, float] | None:
+    """tr(U0Γ) and tr((U0Γ)²) of the independence model of one group: its W0 at the diagonal
+    Σ0 is diagonal, so U0 is W0 with the free moments' (means and variances) rows and columns
+    zeroed, and the traces run over the covariances' contributions only (n × n matrix). None
+    where that does not hold (covariates' block, or N above the number of moments)."""
+    p = group.p
+    rows, cols = vech_indices(p)
+    expected = np.concatenate([np.ones(p, dtype=bool), rows == cols])
+    if not group.meanstructure:
+        expected = expected[p:]
+    if (
+        not _gram_fits([group])
+        or np.count_nonzero(sigma - np.diag(np.diag(sigma)))
+        or not np.array_equal(free, expected)
+    ):
+        return None
+    part = _Rows(group, np.diag(1.0 / np.diag(sigma)), means=False, variances=False)
+    n = part.d.shape[0]
+    squares = 0.0
+    for start, stop in _chunks(n, n):
+        block = part.block(start, stop)
+        squares += float(np.vdot(block, block))
+    return part.trace() / n, squares / (n * n)
