@@ -1,7 +1,7 @@
 """The structured (row-wise) sandwich and robust-test traces of large models against the dense
-formulas they replace, on a model small enough for both (p = 30, each path forced; N = 400 is
-below the 465 covariance moments, so that the Satorra-Bentler traces take the rows × rows path
-too)."""
+formulas they replace, on a model small enough for both (p = 30, each path forced; N = 400,
+few enough rows against the 465 covariance moments for the Satorra-Bentler traces to take the
+rows × rows path too)."""
 
 import warnings
 
@@ -86,14 +86,15 @@ def test_structured_equals_dense(monkeypatch, estimator, case):
             assert measures[key] == value or (np.isnan(measures[key]) and np.isnan(value)), key
 
 
-def test_second_trace_rows_only_below_the_moments(monkeypatch):
-    """With more rows than moments the rows × rows matrix would be the larger: Γ is formed."""
+def test_second_trace_from_rows_while_cheaper(monkeypatch):
+    """With many more rows than moments (here 10 × 400 against 465) forming Γ is the cheaper:
+    the second trace's rows × rows matrix is then not used."""
     monkeypatch.setattr(robust_structured, "STRUCTURED_MIN_MOMENTS", 1)
     data = _data().drop(columns="g")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", semlang.SemlangWarning)
         small = semlang.cfa(TEXT, data, estimator="MLM")
-        large = semlang.cfa(TEXT, pd.concat([data, data]), estimator="MLM")
+        large = semlang.cfa(TEXT, pd.concat([data] * 10), estimator="MLM")
     e_inv = small.sandwich_bread
     assert robust_structured.sb_model_traces(small.moment_groups, e_inv) is not None
     assert robust_structured.sb_model_traces(large.moment_groups, e_inv) is None

@@ -22,7 +22,7 @@ rows, Γ = Σ z zᵀ / n). With e_i = A d_i:
 
 Hence the meat of B1 and of Γ is a cross-product of n rows of parameters, tr(A1 Γ) a mean over the
 rows, and tr(UΓ), tr((UΓ)²) the trace and the squared norm of an N × N matrix (Γ = Z̃ᵀZ̃ gives
-tr((UΓ)²) = ‖Z̃ U Z̃ᵀ‖², used while N is at most the number of moments). The independence
+tr((UΓ)²) = ‖Z̃ U Z̃ᵀ‖², used while that takes fewer operations than Γ itself). The independence
 model's W0 at its diagonal Σ0 is diagonal, so its U0 is W0 without the free moments.
 
 These hold for complete data without fixed.x covariates or clusters (whose Γ and moments are
@@ -189,11 +189,14 @@ def sb_applies(fit, groups, information) -> bool:
     )
 
 
-def _gram_fits(groups) -> bool:
-    """Whether the rows × rows matrices of the second trace are smaller than the moments ×
-    moments ones they replace (N ≤ the moments counted over the groups)."""
+def _rows_cheaper(groups, width: int) -> bool:
+    """Whether the N × N matrix of the second trace (N² · (p + width) operations in blocks of
+    bounded size, ``width`` the columns of its rows h_i) costs less than forming Γ and UΓ over
+    the q moments (N q² + q³ operations, several q × q matrices held)."""
     rows = sum(g.raw.shape[0] for g in groups)
-    return rows <= sum(g.p * (g.p + 1) // 2 for g in groups)
+    q = sum(g.p * (g.p + 1) // 2 + (g.p if g.meanstructure else 0) for g in groups)
+    p = max(g.p for g in groups)
+    return float(rows) * rows * (p + width) <= float(rows) * q * q + float(q) ** 3
 
 
 class _Rows:
@@ -254,9 +257,9 @@ def sb_model_traces(groups, e_inv: np.ndarray) -> tuple[float, float] | None:
     """tr(UΓ) and tr((UΓ)²), U = V − VΔE⁻¹ΔᵀV, V = ⊕ f_g W_g, Γ = ⊕ Γ_g / f_g, as the trace
     and the squared Frobenius norm of the N × N matrix M = Z̃ U Z̃ᵀ (Γ = Z̃ᵀZ̃, Z̃ the groups'
     centred contributions times √N / n_g): M = ⊕ K_g / n_g − Q E⁻¹ Qᵀ, K_g = Z_g W_g Z_gᵀ and
-    Q the rows h_i of :func:`gamma_meat_rows` times √(f_g / n_g). None when N exceeds the
-    number of moments (Γ itself is then the smaller matrix)."""
-    if not _gram_fits(groups):
+    Q the rows h_i of :func:`gamma_meat_rows` times √(f_g / n_g). None where forming Γ is
+    the cheaper (many more rows than moments)."""
+    if not _rows_cheaper(groups, e_inv.shape[0]):
         return None
     scales, parts = [], []
     for g in groups:
@@ -283,14 +286,14 @@ def sb_baseline_traces(group, free, sigma) -> tuple[float, float] | None:
     """tr(U0Γ) and tr((U0Γ)²) of the independence model of one group: its W0 at the diagonal
     Σ0 is diagonal, so U0 is W0 with the free moments' (means and variances) rows and columns
     zeroed, and the traces run over the covariances' contributions only (n × n matrix). None
-    where that does not hold (covariates' block, or N above the number of moments)."""
+    where that does not hold (the covariates' block) or where forming Γ is the cheaper."""
     p = group.p
     rows, cols = vech_indices(p)
     expected = np.concatenate([np.ones(p, dtype=bool), rows == cols])
     if not group.meanstructure:
         expected = expected[p:]
     if (
-        not _gram_fits([group])
+        not _rows_cheaper([group], group.p)
         or np.count_nonzero(sigma - np.diag(np.diag(sigma)))
         or not np.array_equal(free, expected)
     ):
