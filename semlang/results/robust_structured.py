@@ -75,14 +75,16 @@ def _inverse(sigma: np.ndarray) -> np.ndarray:
 def _entry_rows(group, d: np.ndarray, a: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Rows Δᵀ W(A) z_i (n × n_phi), z_i = (d_i, vech(d_i d_iᵀ − C)); Δ in φ."""
     Pa, Pb, Pc, index = group.implied.entry_vectors()
-    e = d @ a  # (A symmetric)
-    values = (e @ Pa.T) * (e @ Pb.T)
-    aca = a @ c @ a
-    values -= np.einsum("ep,ep->e", Pa @ aca, Pb)
+    e = a @ d.T  # (A symmetric; p × n)
+    values = (Pa @ e) * (Pb @ e)  # entries × rows
+    values -= np.einsum("ep,ep->e", Pa @ (a @ c @ a), Pb)[:, None]
     if group.meanstructure:
-        values += e @ Pc.T
+        values += Pc @ e
+    order = np.argsort(index, kind="stable")
+    sorted_index = index[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(sorted_index) != 0])
     by_theta = np.zeros((group.jacobian.shape[0], d.shape[0]))
-    np.add.at(by_theta, index, values.T)
+    by_theta[sorted_index[starts]] = np.add.reduceat(values[order], starts, axis=0)
     return by_theta.T @ group.jacobian
 
 
