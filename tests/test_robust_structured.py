@@ -31,8 +31,11 @@ def _data() -> pd.DataFrame:
 TEXT = "\n".join(
     f"f{k + 1} =~ " + " + ".join(f"x{5 * k + j + 1}" for j in range(5)) for k in range(P // 5)
 )
+# equal loadings by label within the group (θ in several entries) and a regression among factors
+STRUCTURAL = "\n".join(["f1 =~ x1 + a*x2 + a*x3 + x4 + x5", *TEXT.splitlines()[1:], "f6 ~ f1 + f2"])
 CASES = {
     "plain": {},
+    "structural": {"text": STRUCTURAL, "meanstructure": True},
     "meanstructure": {"meanstructure": True},
     "wishart": {"likelihood": "wishart"},
     "groups": {"group": "g", "group_equal": ["loadings"]},
@@ -53,9 +56,11 @@ def _fit(monkeypatch, structured: bool, estimator: dict, options: dict):
     threshold = 1 if structured else 10**9
     monkeypatch.setattr(robust_structured, "STRUCTURED_MIN_MOMENTS", threshold)
     data = _data() if "group" in options else _data().drop(columns="g")
+    options = dict(options)
+    text = options.pop("text", TEXT)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", semlang.SemlangWarning)
-        fit = semlang.cfa(TEXT, data, **estimator, **options)
+        fit = semlang.sem(text, data, **estimator, **options)
         vcov, measures = fit.vcov_phi, fit.fit_measures()
     assert robust_structured.applies(fit.moment_groups[0]) is structured
     return vcov, measures
