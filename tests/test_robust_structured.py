@@ -22,8 +22,11 @@ def _data() -> pd.DataFrame:
     factors = P // 5
     phi = np.full((factors, factors), 0.3) + 0.7 * np.eye(factors)
     eta = rng.standard_normal((N, factors)) @ np.linalg.cholesky(phi).T
+    covariates = rng.standard_normal((N, 2))
+    eta[:, 0] += covariates @ [0.4, -0.3]
     values = np.repeat(eta, 5, axis=1) * 0.7 + rng.standard_t(5, size=(N, P)) * 0.5
     frame = pd.DataFrame(values, columns=[f"x{j + 1}" for j in range(P)])
+    frame[["z1", "z2"]] = covariates
     frame["g"] = np.repeat([1, 2], N // 2)
     return frame
 
@@ -33,8 +36,11 @@ TEXT = "\n".join(
 )
 # equal loadings by label within the group (θ in several entries) and a regression among factors
 STRUCTURAL = "\n".join(["f1 =~ x1 + a*x2 + a*x3 + x4 + x5", *TEXT.splitlines()[1:], "f6 ~ f1 + f2"])
+COVARIATES = TEXT + "\nf1 ~ z1 + z2"  # (fixed.x: their moments are the sample's)
 CASES = {
     "plain": {},
+    "covariates": {"text": COVARIATES},
+    "covariates_means": {"text": COVARIATES, "meanstructure": True},
     "structural": {"text": STRUCTURAL, "meanstructure": True},
     "meanstructure": {"meanstructure": True},
     "wishart": {"likelihood": "wishart"},
@@ -62,7 +68,7 @@ def _fit(monkeypatch, structured: bool, estimator: dict, options: dict):
         warnings.simplefilter("ignore", semlang.SemlangWarning)
         fit = semlang.sem(text, data, **estimator, **options)
         vcov, measures = fit.vcov_phi, fit.fit_measures()
-    assert robust_structured.applies(fit.moment_groups[0]) is structured
+    assert robust_structured.applies(fit.moment_groups[0], covariates=True) is structured
     return vcov, measures
 
 
@@ -70,10 +76,13 @@ def _relative(new: float, old: float) -> float:
     return abs(new - old) / max(abs(old), 1e-12)
 
 
-# every case for MLR and MLM; the tests that differ only in how they use the traces, on two
-PAIRS = [(e, c) for e in ("MLR", "MLM") for c in sorted(CASES)] + [
-    (e, c) for e in ("MLMV", "MLMVS", "yuan.bentler") for c in ("groups", "plain")
-]
+# every case for MLR and MLM (whose structured path leaves fixed.x covariates to the dense
+# formulas); the tests that differ only in how they use the traces, on two
+PAIRS = (
+    [("MLR", c) for c in sorted(CASES)]
+    + [("MLM", c) for c in sorted(CASES) if not c.startswith("covariates")]
+    + [(e, c) for e in ("MLMV", "MLMVS", "yuan.bentler") for c in ("groups", "plain")]
+)
 
 
 @pytest.mark.parametrize(("estimator", "case"), PAIRS)

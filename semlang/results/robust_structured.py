@@ -25,9 +25,11 @@ rows, and tr(UΓ), tr((UΓ)²) the trace and the squared norm of an N × N matri
 tr((UΓ)²) = ‖Z̃ U Z̃ᵀ‖², used while that takes fewer operations than Γ itself). The independence
 model's W0 at its diagonal Σ0 is diagonal, so its U0 is W0 without the free moments.
 
-These hold for complete data without fixed.x covariates or clusters (whose Γ and moments are
-other), where :func:`applies` says so; the dense formulas stay in use for smaller models, where
-they are as fast and their rounding is the one the reference tests were made with.
+These hold for complete data without clusters, where :func:`applies` says so; with fixed.x
+covariates Γ's rows are differences of two such rank-one terms (the data's less the fitted
+values'), which the MLR pieces take (:func:`h1_trace`) and the Satorra-Bentler ones leave to the
+dense formulas. Those also stay in use for smaller models, where they are as fast and their
+rounding is the one the reference tests were made with.
 """
 
 from __future__ import annotations
@@ -53,15 +55,16 @@ __all__ = [
 STRUCTURED_MIN_MOMENTS = 1035
 
 
-def applies(group) -> bool:
+def applies(group, covariates: bool = False) -> bool:
     """Whether the group's sandwich and traces are computed from its rows here: complete data,
-    no fixed.x covariates, no clusters, and q at least :data:`STRUCTURED_MIN_MOMENTS`."""
+    no clusters, q at least :data:`STRUCTURED_MIN_MOMENTS`, and fixed.x covariates only where
+    ``covariates`` says the caller handles them (the MLR pieces do)."""
     q = group.p * (group.p + 1) // 2
     return (
         q >= STRUCTURED_MIN_MOMENTS
         and not group.fiml
         and group.cluster is None
-        and not group.x_index.size
+        and (covariates or not group.x_index.size)
         and not np.isnan(group.raw).any()
     )
 
@@ -112,6 +115,8 @@ def gamma_meat_rows(group) -> np.ndarray:
 def _trace_w_gamma(group, a: np.ndarray) -> float:
     """tr(W(A) Γ) = (1/n) Σ_i z_iᵀ W z_i = [tr(A S)] + ½ (mean of (d_iᵀ A d_i)² − tr((AS)²)),
     S the mean of d dᵀ (the mean of d_iᵀ A S A d_i is tr((AS)²))."""
+    if group.x_index.size:
+        return _trace_w_gamma_covariates(group, a)
     d, s_n = _centred(group)
     q = np.einsum("ij,ij->i", d @ a, d)
     a_s = a @ s_n
@@ -121,12 +126,52 @@ def _trace_w_gamma(group, a: np.ndarray) -> float:
     return out
 
 
+def _fitted_deviations(group) -> np.ndarray:
+    """The values fitted by the fixed.x covariates' regression (the covariates themselves in
+    their columns), less their means."""
+    y, x = group.raw, group.x_index
+    design = np.hstack([np.ones((y.shape[0], 1)), y[:, x]])
+    others = np.setdiff1d(np.arange(group.p), x)
+    fitted = y.copy()
+    coef, *_ = np.linalg.lstsq(design, y[:, others], rcond=None)
+    fitted[:, others] = design @ coef
+    return fitted - fitted.mean(axis=0)
+
+
+def _trace_w_gamma_covariates(group, a: np.ndarray) -> float:
+    """tr(W(A) Γ) with fixed.x covariates, whose Γ is that of the rows' contributions less
+    those of the fitted values f_i: z_i = (d_i − f_i, vech(d_i d_iᵀ − f_i f_iᵀ − C)), zero on
+    the covariates' own moments (so the form over all moments is the one over the others).
+    With e = A d, g = A f: ½ tr(A Z A Z) = ½[(eᵀd)² + (gᵀf)² − 2(eᵀf)² − 2eᵀCe + 2gᵀCg
+    + tr((AC)²)], and the means' (e − g)ᵀ(d − f)."""
+    d, s_n = _centred(group)
+    f = _fitted_deviations(group)
+    c = s_n - f.T @ f / f.shape[0]
+    e, g = d @ a, f @ a
+    q_dd = np.einsum("ij,ij->i", e, d)
+    q_ff = np.einsum("ij,ij->i", g, f)
+    q_df = np.einsum("ij,ij->i", e, f)
+    r_d = np.einsum("ij,ij->i", e @ c, e)
+    r_f = np.einsum("ij,ij->i", g @ c, g)
+    a_c = a @ c
+    values = q_dd * q_dd + q_ff * q_ff - 2.0 * q_df * q_df - 2.0 * r_d + 2.0 * r_f
+    values += float(np.sum(a_c * a_c.T))
+    values *= 0.5
+    if group.meanstructure:
+        values += np.einsum("ij,ij->i", e - g, d - f)
+    return float(np.mean(values))
+
+
 def h1_trace(group) -> tuple[float, int]:
     """tr(A1⁻¹ B1) = tr(A1 Γ) of the unrestricted model (A1 the expected information at the
     sample moments, which hold the n − 1 covariance matrix with likelihood='wishart') and the
-    number of moments."""
-    p = group.p
-    count = p * (p + 1) // 2 + (p if group.meanstructure else 0)
+    number of moments (the fixed.x covariates' own left out)."""
+    is_x = np.zeros(group.p, dtype=bool)
+    is_x[group.x_index] = True
+    rows, cols = vech_indices(group.p)
+    count = int(np.sum(~(is_x[rows] & is_x[cols])))
+    if group.meanstructure:
+        count += int(np.sum(~is_x))
     return _trace_w_gamma(group, _inverse(group.h1_cov)), count
 
 
