@@ -28,6 +28,8 @@ def _data() -> pd.DataFrame:
     frame = pd.DataFrame(values, columns=[f"x{j + 1}" for j in range(P)])
     frame[["z1", "z2"]] = covariates
     frame["g"] = np.repeat([1, 2], N // 2)
+    frame["cl"] = np.arange(N) % 57  # (57 clusters of 7 or 8 rows, ordered other than the rows)
+    frame["large"] = np.arange(N) // 34  # (12 clusters of 34 rows, more than the 30 variables)
     return frame
 
 
@@ -41,6 +43,9 @@ CASES = {
     "plain": {},
     "covariates": {"text": COVARIATES},
     "covariates_means": {"text": COVARIATES, "meanstructure": True},
+    "clusters": {"cluster": "cl", "meanstructure": True},
+    "clusters_covariates": {"text": COVARIATES, "cluster": "cl"},
+    "clusters_large": {"cluster": "large"},
     "structural": {"text": STRUCTURAL, "meanstructure": True},
     "meanstructure": {"meanstructure": True},
     "wishart": {"likelihood": "wishart"},
@@ -68,7 +73,7 @@ def _fit(monkeypatch, structured: bool, estimator: dict, options: dict):
         warnings.simplefilter("ignore", semlang.SemlangWarning)
         fit = semlang.sem(text, data, **estimator, **options)
         vcov, measures = fit.vcov_phi, fit.fit_measures()
-    assert robust_structured.applies(fit.moment_groups[0], covariates=True) is structured
+    assert robust_structured.applies(fit.moment_groups[0], mlr=True) is structured
     return vcov, measures
 
 
@@ -76,11 +81,11 @@ def _relative(new: float, old: float) -> float:
     return abs(new - old) / max(abs(old), 1e-12)
 
 
-# every case for MLR and MLM (whose structured path leaves fixed.x covariates to the dense
-# formulas); the tests that differ only in how they use the traces, on two
+# every case for MLR and MLM (whose structured path leaves fixed.x covariates and clusters to
+# the dense formulas); the tests that differ only in how they use the traces, on two
 PAIRS = (
     [("MLR", c) for c in sorted(CASES)]
-    + [("MLM", c) for c in sorted(CASES) if not c.startswith("covariates")]
+    + [("MLM", c) for c in sorted(CASES) if not c.startswith(("covariates", "clusters"))]
     + [(e, c) for e in ("MLMV", "MLMVS", "yuan.bentler") for c in ("groups", "plain")]
 )
 

@@ -31,9 +31,8 @@ structure; Δ_g = dm_g/dφ; f_g = n_g/N; everything per observation):
   FIML lavaan's FIML-corrected version (Savalei's FIML-C, lavaan's "V3"), whose X² compares the
   model with the EM moments as if they were complete data.
 
-Large complete-data models (without clusters) get the meat and the traces
-from their rows instead of the moments × moments matrices B1, A1 and Γ:
-:mod:`semlang.results.robust_structured`.
+Large complete-data models get the meat and the traces from their rows instead of the moments ×
+moments matrices B1, A1 and Γ: :mod:`semlang.results.robust_structured`.
 """
 
 from __future__ import annotations
@@ -286,7 +285,7 @@ def _meat_by_group(groups: Sequence[_Group]) -> list[np.ndarray]:
 
 def _meat(group: _Group) -> np.ndarray:
     if "meat" not in group.memo:
-        if robust_structured.applies(group, covariates=True):
+        if robust_structured.applies(group, mlr=True):
             group.memo["meat"] = robust_structured.score_meat(group)
         else:
             b1 = _first_order(group, group.sigma, group.mu)
@@ -364,7 +363,7 @@ def _trace_h1(group: _Group, kind: Information) -> tuple[float, int]:
     observed information is the expected one; with likelihood='wishart' those moments hold the
     n − 1 covariance matrix (as lavaan's sample statistics), so A1 is the expected information
     there and tr(A1 Γ) shrinks by ((n − 1)/n)² against the normal likelihood's."""
-    if robust_structured.applies(group, covariates=True):
+    if robust_structured.applies(group, mlr=True):
         return robust_structured.h1_trace(group)
     if not group.fiml:
         kind = Information.EXPECTED
@@ -445,7 +444,7 @@ def _baseline_trace_h0(fit, groups: Sequence[_Group], kind: Information) -> floa
     if not fit.table.options.missing.is_fiml:  # at the estimates, observed = expected (see h1)
         kind = Information.EXPECTED
     for group, (free, sigma, mu) in zip(groups, _baseline_parts(fit, groups), strict=True):
-        if robust_structured.applies(group, covariates=True):
+        if robust_structured.applies(group, mlr=True):
             total += robust_structured.baseline_h0_trace(group, free, sigma, mu)
             continue
         info = _h1_information(group, sigma, mu, kind)[np.ix_(free, free)]

@@ -25,11 +25,12 @@ rows, and tr(UΓ), tr((UΓ)²) the trace and the squared norm of an N × N matri
 tr((UΓ)²) = ‖Z̃ U Z̃ᵀ‖², used while that takes fewer operations than Γ itself). The independence
 model's W0 at its diagonal Σ0 is diagonal, so its U0 is W0 without the free moments.
 
-These hold for complete data without clusters, where :func:`applies` says so; with fixed.x
-covariates Γ's rows are differences of two such rank-one terms (the data's less the fitted
-values'), which the MLR pieces take (:func:`h1_trace`) and the Satorra-Bentler ones leave to the
-dense formulas. Those also stay in use for smaller models, where they are as fast and their
-rounding is the one the reference tests were made with.
+These hold for complete data, where :func:`applies` says so. With fixed.x covariates Γ's rows
+are differences of two such rank-one terms (the data's less the fitted values'), with clusters
+Γ is over the clusters' sums of the rows (pairs of rows within a cluster); the MLR pieces take
+both (:func:`h1_trace`), the Satorra-Bentler ones leave them to the dense formulas. Those also
+stay in use for smaller models, where they are as fast and their rounding is the one the
+reference tests were made with.
 """
 
 from __future__ import annotations
@@ -55,16 +56,15 @@ __all__ = [
 STRUCTURED_MIN_MOMENTS = 1035
 
 
-def applies(group, covariates: bool = False) -> bool:
+def applies(group, mlr: bool = False) -> bool:
     """Whether the group's sandwich and traces are computed from its rows here: complete data,
-    no clusters, q at least :data:`STRUCTURED_MIN_MOMENTS`, and fixed.x covariates only where
-    ``covariates`` says the caller handles them (the MLR pieces do)."""
+    q at least :data:`STRUCTURED_MIN_MOMENTS`, and neither fixed.x covariates nor clusters but
+    where ``mlr`` says the caller is one of the MLR pieces (which take them)."""
     q = group.p * (group.p + 1) // 2
     return (
         q >= STRUCTURED_MIN_MOMENTS
         and not group.fiml
-        and group.cluster is None
-        and (covariates or not group.x_index.size)
+        and (mlr or (group.cluster is None and not group.x_index.size))
         and not np.isnan(group.raw).any()
     )
 
@@ -91,11 +91,18 @@ def _entry_rows(group, d: np.ndarray, a: np.ndarray, c: np.ndarray) -> np.ndarra
     return by_theta.T @ group.jacobian
 
 
+def _cross_product(group, values: np.ndarray) -> np.ndarray:
+    """Σ v vᵀ / n over the rows (over the clusters' sums of them, times C/(C − 1))."""
+    from semlang.results.robust import cross_product
+
+    return cross_product(group, values)
+
+
 def score_meat(group) -> np.ndarray:
-    """Δᵀ B1 Δ at the implied moments: the cross-product of the casewise φ-gradients over n."""
+    """Δᵀ B1 Δ at the implied moments: the cross-product of the casewise φ-gradients over n
+    (with clusters, of their sums within the clusters)."""
     a = _inverse(group.sigma)
-    rows = _entry_rows(group, group.raw - group.mu, a, group.sigma)
-    return rows.T @ rows / rows.shape[0]
+    return _cross_product(group, _entry_rows(group, group.raw - group.mu, a, group.sigma))
 
 
 def _centred(group) -> tuple[np.ndarray, np.ndarray]:
@@ -115,6 +122,8 @@ def gamma_meat_rows(group) -> np.ndarray:
 def _trace_w_gamma(group, a: np.ndarray) -> float:
     """tr(W(A) Γ) = (1/n) Σ_i z_iᵀ W z_i = [tr(A S)] + ½ (mean of (d_iᵀ A d_i)² − tr((AS)²)),
     S the mean of d dᵀ (the mean of d_iᵀ A S A d_i is tr((AS)²))."""
+    if group.cluster is not None:
+        return _trace_w_gamma_clusters(group, a)
     if group.x_index.size:
         return _trace_w_gamma_covariates(group, a)
     d, s_n = _centred(group)
@@ -160,6 +169,50 @@ def _trace_w_gamma_covariates(group, a: np.ndarray) -> float:
     if group.meanstructure:
         values += np.einsum("ij,ij->i", e - g, d - f)
     return float(np.mean(values))
+
+
+def _trace_w_gamma_clusters(group, a: np.ndarray) -> float:
+    """tr(W(A) Γ) with clusters, Γ = C/(C − 1) Σ_c z_c z_cᵀ / n over the clusters' sums z_c of
+    the centred contributions: Σ_c z_cᵀ W z_c is the sum of ½ tr(A Z_i A Z_j) (and of
+    m_iᵀ A m_j) over the pairs of rows of each cluster, with Z_i = X_i − C, X_i = d_i d_iᵀ
+    (less f_i f_iᵀ with fixed.x covariates): ½[Σ tr(A X_i A X_j) − 2 n_c Σ r_i + n_c² tr((AC)²)],
+    r_i = tr(A X_i A C); Σ tr(A X_i A X_j) over the pairs from the rows' n_c × n_c products, or
+    from the p × p ones in a cluster of more than p rows."""
+    from semlang.results.robust import _cluster_runs
+
+    d, s_n = _centred(group)
+    f = _fitted_deviations(group) if group.x_index.size else None
+    c = s_n if f is None else s_n - f.T @ f / f.shape[0]
+    e = d @ a
+    r = np.einsum("ij,ij->i", e @ c, e)
+    if f is not None:
+        g = f @ a
+        r -= np.einsum("ij,ij->i", g @ c, g)
+    a_c = a @ c
+    t = float(np.sum(a_c * a_c.T))
+    order, starts, codes = _cluster_runs(group.cluster)
+    rows = np.arange(len(d)) if order is None else order
+    total = 0.0
+    for at in np.split(rows, starts[1:]):
+        squares = _pair_squares(e[at], d[at])
+        if f is not None:  # (d dᵀ − f fᵀ: the cross terms count negatively)
+            squares += _pair_squares(g[at], f[at]) - _pair_squares(e[at], f[at])
+            squares -= _pair_squares(g[at], d[at])
+        n_c = len(at)
+        total += 0.5 * (squares - 2.0 * n_c * float(np.sum(r[at])) + n_c * n_c * t)
+        if group.meanstructure:
+            m = d[at].sum(axis=0) if f is None else (d[at] - f[at]).sum(axis=0)
+            total += float(m @ a @ m)
+    clusters = int(codes[-1]) + 1
+    return total * clusters / (clusters - 1) / len(d)
+
+
+def _pair_squares(u: np.ndarray, v: np.ndarray) -> float:
+    """Σ_ij (u_iᵀ v_j)² over the rows of u and v, by whichever product is smaller."""
+    if len(u) <= u.shape[1]:
+        product = u @ v.T
+        return float(np.sum(product * product))
+    return float(np.sum((u.T @ u) * (v.T @ v)))
 
 
 def h1_trace(group) -> tuple[float, int]:
@@ -214,8 +267,7 @@ def baseline_h0_trace(group, free: np.ndarray, sigma: np.ndarray, mu: np.ndarray
     information and the scores' cross-product at its estimates Σ0, μ0)."""
     means, rows, cols = _positions(group, free)
     a = _inverse(sigma)
-    scores = _scores_at(group.raw - mu, a, means, rows, cols)
-    meat = scores.T @ scores / scores.shape[0]
+    meat = _cross_product(group, _scores_at(group.raw - mu, a, means, rows, cols))
     info = _information_at(a, means, rows, cols)
     return float(np.trace(np.linalg.solve(info, meat)))
 
