@@ -575,8 +575,9 @@ def saturated_fit(
     the module docstring), ``"newton"`` (the same from the independence start, never the closed
     form), ``"squarem"`` or ``"em"`` (accelerated or plain EM alone, from the independence
     start). EM stops when no element of ``(μ, vech Σ)`` moves by more than
-    ``tol * (1 + |value|)`` in one cycle, Newton when a full step moves none by more than that;
-    ``max_iter`` bounds the EM-map evaluations. ``names`` (of the variables) serve warnings.
+    ``tol * (1 + |value|)`` in one cycle, Newton at a point whose full step would move none by
+    more than that; ``max_iter`` bounds the EM-map evaluations. ``names`` (of the variables)
+    serve warnings.
 
     When the likelihood has no maximum (see the module docstring), a
     :class:`~semlang.errors.DataWarning` says so and the result is EM's after at most 500

@@ -62,15 +62,15 @@ def h1_information_observed(
 
 def _information(patterns, sigma, mu, expected: bool) -> np.ndarray:
     """The patterns' information summed block by block (see
-    :func:`~semlang.estimate.fiml_hessian.saturated_derivatives`), over ``nobs``."""
-    from semlang.estimate.fiml_hessian import saturated_derivatives
+    :func:`~semlang.estimate.fiml_hessian.saturated_information`), over ``nobs``."""
+    from semlang.estimate.fiml_hessian import saturated_information
 
     sigma = np.asarray(sigma, dtype=float)
     mu = np.asarray(mu, dtype=float).ravel()
-    found = saturated_derivatives(patterns, sigma, mu, expected=expected)
+    found = saturated_information(patterns, sigma, mu, expected=expected)
     if found is None:
         raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
-    return found.information / patterns.nobs
+    return found / patterns.nobs
 
 
 def complete_information(sigma: np.ndarray) -> np.ndarray:

@@ -53,6 +53,17 @@ def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info=None) -> flo
     return float(np.sum((u @ middle @ u) * gamma.T))
 
 
+def _k_fimlc_v6(fit, groups, w_m, w_c, traces, delta, active, w_info=None) -> float:
+    """:func:`_k_fimlc`'s tr(U M) of version "V6", M = ⊕_g Wm_g⁻¹ Wc_g Wm_g⁻¹ / f_g, without
+    forming U or M: U M = ⊕ Wc_g Wm_g⁻¹ − W Δ E⁻¹ Δᵀ (⊕ f_g Wc_g) Wm⁻¹ (W = ⊕ f_g Wm_g), so
+    tr(U M) = Σ_g tr(Wm_g⁻¹ Wc_g) − tr(E⁻¹ Δᵀ (⊕ f_g Wc_g) Δ); ``traces`` is the first sum."""
+    w_inf = block_diag(*[g.weight * w for g, w in zip(groups, w_info or w_m, strict=True)])
+    info = delta.T @ w_inf @ delta
+    e_inv = fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
+    w_all = block_diag(*[g.weight * w for g, w in zip(groups, w_c, strict=True)])
+    return traces - float(np.sum(e_inv * (delta.T @ w_all @ delta)))
+
+
 def fiml_corrected(
     fit, groups: Sequence[_Group], df: float, df0: float, scaled: bool = True
 ) -> tuple[float, ...]:
@@ -70,25 +81,31 @@ def fiml_corrected(
 
     w_m = [cut(_h1_information(g, g.h1_cov, g.h1_mean, Information.OBSERVED), k)
            for g, k in zip(groups, keep, strict=True)]  # fmt: skip
-    parts = [(g, k, np.linalg.inv(w)) for g, k, w in zip(groups, keep, w_m, strict=True)]
-    gamma = None
-    if scaled:
-        gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
-                             for g, k, wi in parts])  # fmt: skip
-    middle = block_diag(*[wi @ cut(g.moment_slice(complete_information(g.h1_cov)), k) @ wi
-                          / g.weight for g, k, wi in parts])  # fmt: skip
+    inverses = [np.linalg.inv(w) for w in w_m]
+    w_c = [cut(g.moment_slice(complete_information(g.h1_cov)), k)
+           for g, k in zip(groups, keep, strict=True)]  # fmt: skip
     delta = np.vstack([g.delta[k] for g, k in zip(groups, keep, strict=True)])
     active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
     w_info = None
     if fit.options.se is StandardErrors.FIRST_ORDER:  # lavaan's information = "first.order"
         w_info = [cut(_first_order(g, g.h1_cov, g.h1_mean), k)
                   for g, k in zip(groups, keep, strict=True)]  # fmt: skip
-    k_model = _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info)
     baseline = _baseline_parts(fit, groups)
     delta0 = block_diag(*[np.eye(len(free))[np.ix_(k, free)]
                           for k, (free, _, _) in zip(keep, baseline, strict=True)])  # fmt: skip
     no_constraints = np.zeros((0, delta0.shape[1]))
-    k_base = _k_fimlc(fit, groups, w_m, delta0, no_constraints, gamma, middle, w_info)
+    if scaled:
+        gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
+                             for g, k, wi in zip(groups, keep, inverses, strict=True)])  # fmt: skip
+        middle = block_diag(
+            *[wi @ wc @ wi / g.weight for g, wc, wi in zip(groups, w_c, inverses, strict=True)]
+        )
+        k_model = _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info)
+        k_base = _k_fimlc(fit, groups, w_m, delta0, no_constraints, gamma, middle, w_info)
+    else:
+        traces = sum(float(np.sum(wi * wc)) for wi, wc in zip(inverses, w_c, strict=True))
+        k_model = _k_fimlc_v6(fit, groups, w_m, w_c, traces, delta, active, w_info)
+        k_base = _k_fimlc_v6(fit, groups, w_m, w_c, traces, delta0, no_constraints, w_info)
     x2 = sum(_discrepancy(g, g.sigma, g.mu) for g in groups)
     x2_0 = sum(_discrepancy(g, s, m) for g, (_, s, m) in zip(groups, baseline, strict=True))
     return (
