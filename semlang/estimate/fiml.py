@@ -83,10 +83,29 @@ def block_inverse(block, sigma: np.ndarray, full) -> BlockInverse | SchurBlock |
 
 def inverted_blocks(patterns: MissingPatterns, sigma: np.ndarray):
     """Yield each block (chunk) of patterns with its :class:`BlockInverse`, which is None where
-    an observed block of ``sigma`` is not positive definite (the caller stops there)."""
+    an observed block of ``sigma`` is not positive definite (the caller stops there).
+
+    When the blocks are kept (small data), so are the inverses of the last ``sigma`` gone
+    through to the end: the optimizer's information at a point follows the gradient there."""
     full = full_inverse(sigma)
-    for block in patterns.blocks:
-        yield block, block_inverse(block, sigma, full)
+    blocks = patterns.blocks
+    if not isinstance(blocks, tuple):  # chunks made afresh at each pass: nothing is kept
+        for block in blocks:
+            yield block, block_inverse(block, sigma, full)
+        return
+    key = (sigma.shape, sigma.tobytes(), full is None)
+    kept = patterns.__dict__.get("_inverses")
+    if kept is not None and kept[0] == key:
+        yield from zip(blocks, kept[1], strict=True)
+        return
+    inverses = []
+    for block in blocks:
+        inverse = block_inverse(block, sigma, full)
+        yield block, inverse
+        if inverse is None:
+            return
+        inverses.append(inverse)
+    patterns.__dict__["_inverses"] = (key, inverses)
 
 
 def block_inverses(patterns: MissingPatterns, sigma: np.ndarray) -> tuple[BlockInverse, ...] | None:

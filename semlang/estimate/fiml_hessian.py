@@ -78,27 +78,26 @@ def _embed_vech(values: np.ndarray, block, q: int) -> np.ndarray:
 
 def _duplicate(kv: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """``D' K D`` for ``K[a, b, c, d] = Σ A[a, b] B[c, d]`` (symmetric ``A``, ``B``), given as
-    ``kv = Σ vech(A) vech(B)'``."""
-    first, second, third, fourth, halves = _duplication_indices(pos.shape[0])
-    flat = kv.ravel()
+    ``kv = Σ vech(A) vech(B)'``: of its four terms ``kv[(ac), (bd)] + kv[(ad), (bc)] +
+    kv[(bc), (ad)] + kv[(bd), (ac)]`` the last two are the first two of ``kv'``, so two
+    gathers from ``kv + kv'`` make it."""
+    first, second, halves = _duplication_indices(pos.shape[0])
+    flat = (kv + kv.T).ravel()
     out = flat[first]
     out += flat[second]
-    out += flat[third]
-    out += flat[fourth]
     out *= halves
     return out
 
 
 @cache
 def _duplication_indices(p: int) -> tuple[np.ndarray, ...]:
-    """The four index grids of :func:`_duplicate` into a raveled ``q x q`` matrix, and its ½
+    """The two index grids of :func:`_duplicate` into a raveled ``q x q`` matrix, and its ½
     factors for diagonal elements (made once per p)."""
     pos = _vech_positions(p)
     q = p * (p + 1) // 2
     rows, cols = vech_indices(p)
     r, c, r2, c2 = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
-    grids = (pos[c, c2] * q + pos[r, r2], pos[c, r2] * q + pos[r, c2],
-             pos[r, c2] * q + pos[c, r2], pos[r, r2] * q + pos[c, c2])  # fmt: skip
+    grids = (pos[c, c2] * q + pos[r, r2], pos[c, r2] * q + pos[r, c2])
     half = np.where(rows == cols, 0.5, 1.0)
     return (*grids, np.outer(half, half))
 
