@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from semlang import cholesky as linalg
 from semlang.estimate.fiml import (
     LOG_2PI,
     fiml_loglik,
@@ -357,8 +358,11 @@ def _direction(
 
 
 def _solve(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix⁻¹ vector`` by Cholesky and two triangular solves (LinAlgError when ``matrix``
+    is not positive definite)."""
     factor = np.linalg.cholesky(matrix)
-    return np.linalg.solve(factor.T, np.linalg.solve(factor, vector))
+    half = linalg.solve_triangular(factor, vector, lower=True)
+    return linalg.solve_triangular(factor.T, half, lower=False)
 
 
 def _line_search(
