@@ -14,16 +14,17 @@ seconds, busy / idle (goal: at most 1.5) and API / CLI (goal: at most 1).
 Where the burners run matters. Linux shares the CPU between sessions before it shares it between
 the processes of a session (the autogroup scheduler, on when
 ``/proc/sys/kernel/sched_autogroup_enabled`` is 1, and cgroups, which systemd gives each login
-and service): other work a user runs (a build in another terminal, a service) lives in another
-session, and the session running semlang keeps about its share of the cores however many
-processes the other runs. ``--burners-session own`` (the default) starts the burners in a session
-of their own, as that other work runs; ``same`` starts them in this script's session, where a
-single-threaded fit competes with every burner one to one (two burners per core on two cores
-leave it 2/5 of a core: 2.5 times the idle time at best); ``both`` runs the two placements one
-after the other.
+and service): other work a user runs (a build with four jobs in another terminal, a service)
+lives in another session, and the session running semlang keeps about its share of the cores
+however many processes the other runs. ``--burners-session own`` (the default) starts all the
+burners in one session of their own, as such other work runs; ``each`` starts every burner in a
+session of its own (as many other sessions as burners, so the timed process gets one share in
+five: 2.5 times the idle time at best with four burners on two cores); ``same`` starts them in
+this script's session, where a single-threaded fit competes with every burner one to one (the
+same 2.5 at best); ``all`` runs the three placements one after the other.
 
     python benchmarks/under_load.py [--reps 5] [--rounds 3] [--busy 2]
-        [--burners-session own|same|both] [--cases hs_cfa poldem_sem]
+        [--burners-session own|each|same|all] [--cases hs_cfa poldem_sem]
 """
 
 from __future__ import annotations
@@ -147,21 +148,37 @@ def measure(
 
 
 PLACEMENTS = {
-    "own": "burners in a session of their own (other work, as from another terminal or a service)",
+    "own": "burners in one session of their own (other work, as a build with several jobs in "
+    "another terminal)",
+    "each": "every burner in a session of its own (as many other sessions as burners)",
     "same": "burners in this script's session (competing one to one with the timed process)",
 }
+# One session leader starting the burners, which stay in its session and process group.
+LAUNCH = (
+    "import subprocess, sys\n"
+    "burners = [subprocess.Popen([sys.executable, '-c', {burn!r}]) for _ in range({count})]\n"
+    "for burner in burners:\n"
+    "    burner.wait()\n"
+)
 
 
-def start_burners(count: int, own_session: bool) -> list[subprocess.Popen]:
+def start_burners(count: int, placement: str) -> list[subprocess.Popen]:
+    """The burning processes (for ``own``: their session leader, whose group holds them)."""
+    if placement == "own":
+        code = LAUNCH.format(burn=BURN, count=count)
+        return [subprocess.Popen([sys.executable, "-c", code], start_new_session=True)]
     return [
-        subprocess.Popen([sys.executable, "-c", BURN], start_new_session=own_session)
+        subprocess.Popen([sys.executable, "-c", BURN], start_new_session=placement == "each")
         for _ in range(count)
     ]
 
 
-def stop(burners: list[subprocess.Popen]) -> None:
+def stop(burners: list[subprocess.Popen], placement: str) -> None:
     for process in burners:
-        process.kill()
+        if placement == "own":
+            os.killpg(process.pid, signal.SIGKILL)  # the leader and the burners it started
+        else:
+            process.kill()
     for process in burners:
         process.wait()
 
@@ -221,10 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--busy", type=int, default=2, help="busy processes per core")
     parser.add_argument(
         "--burners-session",
-        choices=("own", "same", "both"),
+        choices=("own", "each", "same", "all"),
         default="own",
-        help="start the burners in a session of their own (as other work runs), in this "
-        "script's session, or both one after the other",
+        help="start the burners in one session of their own (as other work runs), each in a "
+        "session of its own, in this script's session, or all three one after the other",
     )
     parser.add_argument("--cases", nargs="*", default=None)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -237,19 +254,19 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the burners when stopped
     model_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"under_load_hs_{os.getpid()}.sem"
     model_path.write_text(HS_MODEL)
-    placements = ("own", "same") if args.burners_session == "both" else (args.burners_session,)
+    placements = tuple(PLACEMENTS) if args.burners_session == "all" else (args.burners_session,)
     busy = {}
     try:
         idle = measure(cases, args.reps, args.rounds, model_path, "idle")
         for placement in placements:
-            burners = start_burners(args.busy * cores, own_session=placement == "own")
+            burners = start_burners(args.busy * cores, placement)
             try:
                 time.sleep(1.0)
                 busy[placement] = measure(
                     cases, args.reps, args.rounds, model_path, f"busy ({placement})"
                 )
             finally:
-                stop(burners)
+                stop(burners, placement)
     finally:
         model_path.unlink()
     autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")

@@ -59,7 +59,9 @@ _FUNCTIONS = {
     "reliability": "semlang.psychometrics",
     "simulate": "semlang.simulation",
 }
-_MODULES = ("datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner", "efa")
+_MODULES = (
+    "datasets", "graph", "data", "models", "micromacro", "psychometrics", "runner", "efa", "syntax",
+)  # fmt: skip
 
 __all__ = [
     "ConvergenceWarning",

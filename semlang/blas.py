@@ -13,7 +13,11 @@ The outermost call decides; calls inside it (a fit inside a bootstrap, ``estimat
 ``summary()``) leave the setting alone and cost a counter increment. The thread counts are those
 of the BLAS libraries numpy and scipy load (scipy's once it is imported: an ordinary fit does not
 need it), changed through threadpoolctl and process-wide, so the first call to enter saves them
-and the last to leave restores them, whatever the threads.
+and the last to leave restores them, whatever the threads. A BLAS library loaded during a
+one-thread block (scipy's, when the work imports scipy) starts with one thread too
+(``OPENBLAS_NUM_THREADS`` is 1 while the block runs, which OpenBLAS reads as it loads) and gets
+the caller's thread count when the block ends: left at its default, its threads spun beside the
+fit's own and cost a first fit of a 100-variable model over a second of CPU on a busy machine.
 Worker processes of :mod:`semlang.runner` use one thread for their whole life (:func:`one_thread`).
 """
 
@@ -40,6 +44,12 @@ _depth = 0
 _restore: Any = None  # threadpoolctl's limiter of the outermost call, restored on its exit
 _controller: Any = None
 _with_scipy = False  # whether scipy's BLAS was loaded when the controller was made
+# What OPENBLAS_NUM_THREADS was before the outermost one-thread block set it (None: unset), or
+# _UNTOUCHED when the block left it alone (scipy's BLAS already loaded, or threads kept).
+_UNTOUCHED = object()
+_environment_before: Any = _UNTOUCHED
+_loaded_before: set[str] = set()  # the BLAS libraries' files loaded when the block began
+_LOADING_THREADS = "OPENBLAS_NUM_THREADS"
 
 
 def _blas_controller() -> Any:
@@ -86,6 +96,8 @@ def threads_for(size: int) -> Iterator[None]:
         _depth += 1
         if _depth == 1 and size < LARGE:
             _restore = _blas_controller().limit(limits=1, user_api="blas")
+            if not _with_scipy:
+                _start_loaded_libraries_on_one_thread()
     try:
         yield
     finally:
@@ -93,7 +105,37 @@ def threads_for(size: int) -> Iterator[None]:
             _depth -= 1
             if _depth == 0 and _restore is not None:
                 _restore.restore_original_limits()
+                _give_loaded_libraries_the_callers_threads(_restore)
                 _restore = None
+
+
+def _start_loaded_libraries_on_one_thread() -> None:
+    """OpenBLAS reads its thread count from the environment as it loads: one thread for a BLAS
+    library (scipy's) that the block's work loads."""
+    global _environment_before, _loaded_before
+    _environment_before = os.environ.get(_LOADING_THREADS)
+    os.environ[_LOADING_THREADS] = "1"
+    _loaded_before = {lib["filepath"] for lib in _blas_controller().info()}
+
+
+def _give_loaded_libraries_the_callers_threads(limiter: Any) -> None:
+    """Put the environment back and, if a BLAS library was loaded during the block, give it the
+    thread count the libraries loaded before had (the caller's setting)."""
+    global _environment_before
+    if _environment_before is _UNTOUCHED:
+        return
+    if _environment_before is None:
+        os.environ.pop(_LOADING_THREADS, None)
+    else:
+        os.environ[_LOADING_THREADS] = _environment_before
+    _environment_before = _UNTOUCHED
+    if "scipy.linalg" not in sys.modules:
+        return
+    callers = limiter.get_original_num_threads().get("blas")
+    controller = _blas_controller()
+    for lib in controller.info():
+        if lib["user_api"] == "blas" and lib["filepath"] not in _loaded_before and callers:
+            controller.select(filepath=lib["filepath"]).limit(limits=callers)
 
 
 def limited(size_of: Callable[..., int] | None = None) -> Callable[[F], F]:

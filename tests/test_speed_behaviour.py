@@ -6,6 +6,8 @@ progress display shown or hidden as it should be."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import subprocess
 import sys
 import types
@@ -198,6 +200,41 @@ def test_scipys_blas_is_limited_too_once_it_is_imported(two_threads):
     with blas.threads_for(0):
         assert set(blas_threads()) == {1}
     assert blas._with_scipy and set(blas_threads()) == {2}
+
+
+SCIPY_LOADED_IN_A_BLOCK = """
+import json, os, numpy
+from threadpoolctl import ThreadpoolController
+from semlang import blas
+def threads():
+    libraries = ThreadpoolController().select(user_api="blas").info()
+    return sorted(lib["num_threads"] for lib in libraries)
+before = threads()
+with blas.threads_for(0):
+    import scipy.linalg
+    inside = threads()
+after = threads()
+print(json.dumps([before, inside, after, os.environ.get("OPENBLAS_NUM_THREADS")]))
+"""
+
+
+@pytest.mark.parametrize("setting", [None, "2"])
+def test_a_blas_library_loaded_inside_a_block_starts_on_one_thread(setting):
+    """scipy's BLAS, loaded by the work of a one-thread block, runs that block on one thread and
+    then gets the caller's thread count; the environment is left as it was."""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("NUM_THREADS")}
+    if setting is not None:
+        env["OPENBLAS_NUM_THREADS"] = setting
+    done = subprocess.run(
+        [sys.executable, "-c", SCIPY_LOADED_IN_A_BLOCK],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
+    )  # fmt: skip
+    before, inside, after, variable = json.loads(done.stdout)
+    callers = before[0]
+    assert len(before) == 1 and len(after) == 2
+    assert inside == [1, 1]
+    assert after == [callers, callers]
+    assert variable == setting
 
 
 def test_a_long_fit_shows_its_clock_when_asked(monkeypatch, capsys):

@@ -1,6 +1,9 @@
-"""Lark parse tree -> syntax tree (:mod:`semlang.syntax.ast`).
+"""Parse tree -> syntax tree (:mod:`semlang.syntax.ast`).
 
-Input: the Lark tree of ``grammar/semlang.lark`` and the :class:`~semlang.errors.Source`.
+Input: the parse tree of ``grammar/semlang.lark`` (made by :mod:`semlang.syntax.lalr`, or by Lark
+when the prebuilt tables are stale: the same nodes; tokens are ``str`` with a ``type`` and their
+positions, nodes have ``data``, ``children`` and ``meta``) and the
+:class:`~semlang.errors.Source`.
 Output: a :class:`~semlang.syntax.ast.Model`. Checks what the grammar leaves open (plain names on
 the left of relations, known modifiers, known functions, finite numbers, expressions that are not
 nested absurdly deep) and reports typos and syntax that semlang does not fit yet at their spot.
@@ -13,14 +16,12 @@ error or a result, never a ``RecursionError``.
 from __future__ import annotations
 
 import math
+from typing import Any
 
-from lark import Token, Transformer_NonRecursive, Tree, v_args
-from lark.exceptions import VisitError
-from lark.tree import Meta
-
-from semlang.errors import ModelError, ModelSyntaxError, NotSupportedError, Source, Span
+from semlang.errors import ModelSyntaxError, NotSupportedError, Source, Span
 from semlang.syntax import ast
 from semlang.syntax.modifiers import UNSUPPORTED, StringLiteral, efa_block, to_modifier
+from semlang.syntax.tree import Token, Transformer, Tree
 
 # Deepest nesting of an expression (parentheses, functions, powers, signs); chains such as
 # a+b+c+... do not count. sympy recurses on nested expressions, so there is a limit.
@@ -54,17 +55,19 @@ _UNSUPPORTED_OPS = {
 }
 
 
-def _span(item: Meta | Token | Tree) -> Span:
-    if isinstance(item, Token):
-        return Span(item.start_pos or 0, item.end_pos or 0)
-    meta = item.meta if isinstance(item, Tree) else item
+def _span(item: Any) -> Span:
+    """The span of a token, a tree node or a node's meta (the driver's or Lark's)."""
+    if isinstance(item, str):  # a token
+        token: Any = item
+        return Span(token.start_pos or 0, token.end_pos or 0)
+    meta = item.meta if hasattr(item, "children") else item
     if getattr(meta, "empty", True):
         return Span(0, 0)
     return Span(meta.start_pos, meta.end_pos)
 
 
 def _nodes(children) -> list:
-    return [c for c in children if not isinstance(c, Token) and c is not None]
+    return [c for c in children if not isinstance(c, str) and c is not None]
 
 
 def _binary(op: str):
@@ -77,10 +80,10 @@ def _binary(op: str):
     return method
 
 
-@v_args(meta=True)
-class _ToAst(Transformer_NonRecursive):
+class _ToAst(Transformer):
+    """The syntax tree of a parse tree: a method per node name (see :class:`Transformer`)."""
+
     def __init__(self, source: Source):
-        super().__init__(visit_tokens=False)
         self.source = source
         # depth of each expression node by id(); the node is kept alive so ids are not reused
         self._depths: dict[int, tuple[int, object]] = {}
@@ -391,10 +394,5 @@ class _Several:
 
 
 def to_ast(tree: Tree, source: Source) -> ast.Model:
-    """Transform a Lark tree into the syntax tree, raising located errors."""
-    try:
-        return _ToAst(source).transform(tree)
-    except VisitError as error:  # lark wraps errors raised in callbacks
-        if isinstance(error.orig_exc, ModelError):
-            raise error.orig_exc from None
-        raise
+    """Transform a parse tree into the syntax tree, raising located errors."""
+    return _ToAst(source).transform(tree)
