@@ -272,12 +272,14 @@ def row_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
         first, last = patterns.starts[ids[0]], patterns.starts[ids[-1] + 1]
         which = np.repeat(np.arange(len(ids)), block.n.astype(np.intp))
         step = max(1, _ROW_ELEMENTS // (patterns.n_vars**2))  # (scores embed in p x p)
+        # (a Schur block's Σ_oo⁻¹ made here, not kept on it: the last Σ's blocks are kept)
+        inverses = inv.dense() if isinstance(inv, SchurBlock) else inv.inverse
         for a in range(0, last - first, step):
             part = which[a : a + step]
             rows = patterns.order[first + a : first + a + len(part)]
             obs = block.observed[part]
             dev = patterns.data[rows[:, None], obs] - mu[obs]
-            inverse = inv.inverse[part]
+            inverse = inverses[part]
             scaled = np.einsum("rij,rj->ri", inverse, dev)
             yield at[first + a : first + a + len(part)], obs, dev, scaled, inverse, inv.logdet[part]
 
