@@ -15,10 +15,14 @@ the ratio its goal is stated in (the goal beside it):
 - ``fiml``: p = 30 with 20% of the cells missing completely at random (almost every row its own
   pattern): time per pattern at N = 1000 and 10^4 (≤ 0.5 ms), and the peak memory of N = 10^6
   (≤ 4 GB) in a child process;
-- ``bootstrap``: measured by its own function.
+- ``bootstrap``: measured by its own function;
+- ``mlr``: the p = 200 CFA with ``estimator="MLR"`` (robust standard errors and the Yuan-Bentler
+  scaled test) against ML: time(MLR) / time(ML) ≤ 3, and its peak memory (a child process)
+  under 1 GB; MLM (Satorra-Bentler) timed beside it.
 
 Usage: python benchmarks/scale.py [--only model,groups,rows,fiml,bootstrap] [--reps K]
-       python benchmarks/scale.py --memory P   (one fit at p = P; prints its peak memory)
+       python benchmarks/scale.py --memory P [--estimator MLR]   (one fit at p = P; prints
+           its time and peak memory)
        python benchmarks/scale.py --fiml-memory N   (one FIML fit of N rows)
 """
 
@@ -39,7 +43,7 @@ import semlang
 
 SEED = 20261207
 LOADING, CORRELATION = 0.7, 0.3
-WORKLOADS = ("model", "groups", "rows", "fiml", "bootstrap")
+WORKLOADS = ("model", "groups", "rows", "fiml", "bootstrap", "mlr")
 
 
 def cfa_text(p: int, per_factor: int = 5) -> str:
@@ -104,10 +108,11 @@ def report(name: str, seconds: dict, large, small, goal: float) -> None:
         print(f"{name} {kind}: ratio {ratio:.1f} (goal ≤ {goal:g}: {verdict}); {sizes}")
 
 
-def peak_memory_mb(p: int) -> float:
+def peak_memory_mb(p: int, estimator: str = "ML") -> float:
     """Maximum resident set of a child process that fits the p-variable CFA once (MB)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run([sys.executable, __file__, "--memory", str(p)], check=True)
+    command = [sys.executable, __file__, "--memory", str(p), "--estimator", estimator]
+    subprocess.run(command, check=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(after, before) / 1024.0  # Linux reports kB
 
@@ -228,9 +233,34 @@ def bootstrap(reps: int) -> None:
           f"for idle cores {out['idle_ratio']:.2f}; same draws: {out['same_draws']}")  # fmt: skip
 
 
-def memory_child(p: int) -> None:
+def mlr(reps: int) -> None:
+    """MLR at p = 200 (N = 1000): robust standard errors and the scaled test against ML's fit,
+    time(MLR) / time(ML) ≤ 3, and the peak memory of the MLR fit in a child process < 1 GB
+    (MLM, the Satorra-Bentler test with robust.sem standard errors, beside it)."""
     rng = np.random.default_rng(SEED)
-    fit_model(cfa_text(p), cfa_data(p, 1000, rng))
+    case = (cfa_text(200), cfa_data(200, 1000, rng))
+    estimators = ("ML", "MLR", "MLM")
+    actions = {est: (lambda e=est: fit_model(*case, estimator=e)) for est in estimators}
+    seconds = interleaved(actions, reps)
+    report("mlr    time(MLR)/time(ML) at p=200", seconds, "MLR", "ML", 3)
+    (wall, cpu), (wall_ml, cpu_ml) = seconds["MLM"], seconds["ML"]
+    print(f"mlr    MLM at p=200 (no goal): time(MLM)/time(ML) wall {wall / wall_ml:.1f}, "
+          f"CPU {cpu / cpu_ml:.1f}; {wall:.3f} s wall, {cpu:.3f} s CPU")  # fmt: skip
+    memory = peak_memory_mb(200, "MLR")
+    verdict = "met" if memory < 1024 else "NOT met"
+    print(f"mlr    peak memory of a p=200 MLR fit {memory:.0f} MB (goal < 1024 MB: {verdict})")
+
+
+def memory_child(p: int, estimator: str = "ML") -> None:
+    """One fit at p (the peak-memory case); prints its estimator, CPU seconds and χ²."""
+    rng = np.random.default_rng(SEED)
+    case = (cfa_text(p), cfa_data(p, 1000, rng))
+    cpu = time.process_time()
+    fit = fit_model(*case, estimator=estimator)
+    cpu = time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print(f"memory p={p} {estimator}: {cpu:.2f} s CPU, peak {peak:.0f} MB, "
+          f"chisq {fit.fit_measures()['chisq']:.2f}")  # fmt: skip
 
 
 def main() -> None:
@@ -240,9 +270,10 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--memory", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--fiml-memory", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--estimator", default="ML", help="the --memory fit's estimator")
     args = parser.parse_args()
     if args.memory:
-        memory_child(args.memory)
+        memory_child(args.memory, args.estimator)
         return
     if args.fiml_memory:
         fiml_memory_child(args.fiml_memory)
@@ -252,7 +283,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(unknown)}; choose from {WORKLOADS}")
     workloads = {"model": model, "groups": groups, "rows": rows, "fiml": fiml,
-                 "bootstrap": bootstrap}  # fmt: skip
+                 "bootstrap": bootstrap, "mlr": mlr}  # fmt: skip
     for name in chosen:
         workloads[name](args.reps)
 

@@ -30,6 +30,9 @@ structure; Δ_g = dm_g/dφ; f_g = n_g/N; everything per observation):
 * robust CFI/TLI/RMSEA (Brosseau-Savalei and Savalei): X² − c·df in place of X² − df; under
   FIML lavaan's FIML-corrected version (Savalei's FIML-C, lavaan's "V3"), whose X² compares the
   model with the EM moments as if they were complete data.
+
+Large complete-data models get the meat and the traces from their rows instead of the moments ×
+moments matrices B1, A1 and Γ: :mod:`semlang.results.robust_structured`.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from semlang.estimate.missing import (
     vech_indices,
 )
 from semlang.options import Information
-from semlang.results import inference, measures, robust_measures
+from semlang.results import inference, measures, robust_measures, robust_structured
 
 __all__ = [
     "Traces",
@@ -79,7 +82,8 @@ class _Group:
     h1_cov: np.ndarray
     sigma: np.ndarray  # model-implied moments
     mu: np.ndarray
-    delta: np.ndarray  # dm/dφ, (moments, n_phi)
+    implied: object  # the model-implied moments (their RAM entry vectors give Δ)
+    jacobian: np.ndarray  # dθ/dφ
     cluster: np.ndarray | None = None  # each used row's cluster (codes 0..C-1), or None
     # matrices computed once per fit at the implied or the unrestricted moments (see _memo)
     memo: dict = field(default_factory=dict, compare=False, repr=False)
@@ -93,6 +97,16 @@ class _Group:
         """The rows used (one pattern with complete data), grouped when first asked for: Γ and
         the weights of the Satorra-Bentler family need the rows only."""
         return self.source.patterns  # type: ignore[attr-defined]
+
+    @property
+    def delta(self) -> np.ndarray:
+        """Δ = dm/dφ, (moments, n_phi), made when first asked for (large models' sandwich and
+        traces do without it: :mod:`semlang.results.robust_structured`)."""
+        if "delta" not in self.memo:
+            n_theta = self.jacobian.shape[0]
+            delta_theta = _moment_derivatives(self.implied, n_theta, self.meanstructure)
+            self.memo["delta"] = delta_theta @ self.jacobian
+        return self.memo["delta"]
 
     def moment_slice(self, matrix: np.ndarray) -> np.ndarray:
         """Drop the μ rows and columns of a (μ, vech Σ) matrix without a mean structure."""
@@ -123,7 +137,6 @@ def moment_groups(fit) -> tuple[_Group, ...]:
     covariates and the clusters."""
     phi = fit.estimation.phi
     J = fit.model.space.jacobian(phi)
-    n_theta = fit.model.n_theta
     meanstructure = fit.table.meanstructure
     out = []
     fiml = fit.table.options.missing.is_fiml
@@ -139,13 +152,12 @@ def moment_groups(fit) -> tuple[_Group, ...]:
         cluster = getattr(group, "cluster", None)
         if cluster is not None and np.isnan(group.raw).any():  # (else every row is used)
             cluster = cluster[discrepancy.patterns.used_rows]
-        delta_theta = _moment_derivatives(moments, n_theta, meanstructure)
         out.append(
             _Group(
                 weight=group.nobs / fit.nobs, source=discrepancy, raw=group.raw, fiml=fiml,
                 meanstructure=meanstructure, x_index=x_index, h1_mean=h1_mean, h1_cov=h1_cov,
                 sigma=moments.sigma, mu=moments.mu if meanstructure else h1_mean,
-                delta=delta_theta @ J, cluster=cluster,
+                implied=moments, jacobian=J, cluster=cluster,
             )
         )  # fmt: skip
     return tuple(out)
@@ -267,8 +279,18 @@ def bread_inverse(fit) -> np.ndarray:
 
 
 def _meat_by_group(groups: Sequence[_Group]) -> list[np.ndarray]:
-    """Δ_gᵀ B1_g Δ_g per group, B1_g at the model-implied moments."""
-    return [g.delta.T @ _first_order(g, g.sigma, g.mu) @ g.delta for g in groups]
+    """Δ_gᵀ B1_g Δ_g per group, B1_g at the model-implied moments (made once per fit)."""
+    return [_meat(g) for g in groups]
+
+
+def _meat(group: _Group) -> np.ndarray:
+    if "meat" not in group.memo:
+        if robust_structured.applies(group, mlr=True):
+            group.memo["meat"] = robust_structured.score_meat(group)
+        else:
+            b1 = _first_order(group, group.sigma, group.mu)
+            group.memo["meat"] = group.delta.T @ b1 @ group.delta
+    return group.memo["meat"]
 
 
 def robust_vcov_phi(fit) -> np.ndarray:
@@ -341,6 +363,8 @@ def _trace_h1(group: _Group, kind: Information) -> tuple[float, int]:
     observed information is the expected one; with likelihood='wishart' those moments hold the
     n − 1 covariance matrix (as lavaan's sample statistics), so A1 is the expected information
     there and tr(A1 Γ) shrinks by ((n − 1)/n)² against the normal likelihood's."""
+    if robust_structured.applies(group, mlr=True):
+        return robust_structured.h1_trace(group)
     if not group.fiml:
         kind = Information.EXPECTED
     a1 = _h1_information(group, group.h1_cov, group.h1_mean, kind)
@@ -420,6 +444,9 @@ def _baseline_trace_h0(fit, groups: Sequence[_Group], kind: Information) -> floa
     if not fit.table.options.missing.is_fiml:  # at the estimates, observed = expected (see h1)
         kind = Information.EXPECTED
     for group, (free, sigma, mu) in zip(groups, _baseline_parts(fit, groups), strict=True):
+        if robust_structured.applies(group, mlr=True):
+            total += robust_structured.baseline_h0_trace(group, free, sigma, mu)
+            continue
         info = _h1_information(group, sigma, mu, kind)[np.ix_(free, free)]
         meat = _first_order(group, sigma, mu)[np.ix_(free, free)]
         total += float(np.trace(np.linalg.solve(info, meat)))

@@ -23,6 +23,8 @@ fixed.x covariates of their deviations from the covariates' regression):
   with the same W).
 
 Inverses are taken on the null space of the active constraints (as the standard errors).
+Large complete-data ML models get the meat and the traces from their rows instead of W, Γ and U
+(moments × moments): :mod:`semlang.results.robust_structured`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import numpy as np
 
 from semlang.matrices import block_diagonal
 from semlang.options import Information
-from semlang.results import inference
+from semlang.results import inference, robust_structured
 from semlang.results.robust import (
     _baseline_parts,
     _bread_inverse,
@@ -57,6 +59,9 @@ def robust_sem_vcov(fit) -> np.ndarray:
     """lavaan's ``se = "robust.sem"``: E⁻¹ (Σ_g f_g Δ_gᵀ W_g Γ_g W_g Δ_g) E⁻¹ / N."""
     groups = _groups(fit)
     e_inv = _bread_inverse(fit)
+    if robust_structured.sb_applies(fit, groups, fit.options.information):
+        rows = sum(g.weight * robust_structured.gamma_meat(g) for g in groups)
+        return e_inv @ rows @ e_inv / fit.inference_nobs
     meat = 0.0
     for group, w in zip(groups, fit.moment_weights, strict=True):
         wd = w @ group.delta
@@ -80,6 +85,10 @@ def _u_gamma(u: np.ndarray, gamma: np.ndarray) -> Traces:
 def model_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
     """tr(UΓ) and tr((UΓ)²) of the fitted model (Γ: the groups' ADF matrices by default)."""
     groups = _groups(fit)
+    if gammas is None and robust_structured.sb_applies(fit, groups, fit.options.information):
+        found = robust_structured.sb_model_traces(groups, _bread_inverse(fit))
+        if found is not None:
+            return Traces(*found)
     if gammas is None:
         gammas = [_gamma(g) for g in groups]
     weights = fit.moment_weights
@@ -94,10 +103,16 @@ def model_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
 def baseline_traces(fit, gammas: list[np.ndarray] | None = None) -> Traces:
     """tr(UΓ) and tr((UΓ)²) of the independence model (summed over the groups)."""
     groups = _groups(fit)
+    parts = _baseline_parts(fit, groups)
+    if gammas is None and robust_structured.sb_applies(fit, groups, Information.EXPECTED):
+        found = [robust_structured.sb_baseline_traces(g, free, sigma)
+                 for g, (free, sigma, _) in zip(groups, parts, strict=True)]  # fmt: skip
+        known = [f for f in found if f is not None]
+        if len(known) == len(found):
+            return Traces(sum(t for t, _ in known), sum(t2 for _, t2 in known))
     if gammas is None:
         gammas = [_gamma(g) for g in groups]
     trace = trace2 = 0.0
-    parts = _baseline_parts(fit, groups)
     weights = fit.family.moment_weights(fit, [(sigma, mu) for _, sigma, mu in parts],
                                         Information.EXPECTED)  # fmt: skip
     for (free, _, _), w, gamma in zip(parts, weights, gammas, strict=True):

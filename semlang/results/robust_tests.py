@@ -37,7 +37,7 @@ from scipy.linalg import null_space
 from semlang.estimate.missing import vech_indices
 from semlang.matrices import block_diagonal
 from semlang.options import Information, Likelihood, Test
-from semlang.results import measures, robust_measures
+from semlang.results import measures, robust_measures, robust_structured
 from semlang.results.robust import (
     _bread_inverse,
     _first_order,
@@ -45,6 +45,7 @@ from semlang.results.robust import (
     _gamma,
     _groups,
     _h1_information,
+    _meat,
     _not_x,
 )
 from semlang.results.robust_sem import Traces, baseline_traces, model_traces
@@ -102,7 +103,9 @@ def _omegas(fit) -> list[np.ndarray]:
 
 def scaled_measures(fit, base: dict, test: Test) -> dict[str, float]:
     """The measures of one scaled test (see the module docstring) under lavaan's names."""
-    gammas = _omegas(fit) if test is Test.YUAN_BENTLER else None
+    gammas = None  # (Γ: where every Ω is Γ, the default, which large models do without)
+    if test is Test.YUAN_BENTLER and not all(_omega_is_gamma(fit, g) for g in _groups(fit)):
+        gammas = _omegas(fit)
     traces = model_traces(fit, gammas)
     chisq, df = base["chisq"], base["df"]
     chisq0, df0 = base["baseline_chisq"], base["baseline_df"]
@@ -164,6 +167,10 @@ def _yuan_bentler_parts(fit, test: Test) -> dict[str, float]:
     groups = _groups(fit)
     h1 = ndat = 0.0
     for group in groups:
+        if _omega_is_gamma(fit, group) and robust_structured.applies(group):
+            trace, count = robust_structured.h1_trace(group)
+            h1, ndat = h1 + trace, ndat + count
+            continue
         a1 = _h1_information(group, group.h1_cov, group.h1_mean, Information.EXPECTED)
         keep = np.abs(np.diag(a1)) > 0
         a1 = a1[np.ix_(keep, keep)]
@@ -174,8 +181,7 @@ def _yuan_bentler_parts(fit, test: Test) -> dict[str, float]:
             h1 += float(np.trace(np.linalg.solve(a1, b1)))
         ndat += int(keep.sum())
     e_inv = _bread_inverse(fit)
-    h0 = sum(g.weight * float(np.sum(e_inv * (g.delta.T @ _first_order(g, g.sigma, g.mu)
-                                              @ g.delta))) for g in groups)  # fmt: skip
+    h0 = sum(g.weight * float(np.sum(e_inv * _meat(g))) for g in groups)
     return {"scaling_factor_h1": h1 / ndat, "scaling_factor_h0": h0 / _free_rows(fit)}
 
 
