@@ -83,10 +83,29 @@ def block_inverse(block, sigma: np.ndarray, full) -> BlockInverse | SchurBlock |
 
 def inverted_blocks(patterns: MissingPatterns, sigma: np.ndarray):
     """Yield each block (chunk) of patterns with its :class:`BlockInverse`, which is None where
-    an observed block of ``sigma`` is not positive definite (the caller stops there)."""
+    an observed block of ``sigma`` is not positive definite (the caller stops there).
+
+    When the blocks are kept (small data), so are the inverses of the last ``sigma`` gone
+    through to the end: the optimizer's information at a point follows the gradient there."""
     full = full_inverse(sigma)
-    for block in patterns.blocks:
-        yield block, block_inverse(block, sigma, full)
+    blocks = patterns.blocks
+    if not isinstance(blocks, tuple):  # chunks made afresh at each pass: nothing is kept
+        for block in blocks:
+            yield block, block_inverse(block, sigma, full)
+        return
+    key = (sigma.shape, sigma.tobytes(), full is None)
+    kept = patterns.__dict__.get("_inverses")
+    if kept is not None and kept[0] == key:
+        yield from zip(blocks, kept[1], strict=True)
+        return
+    inverses = []
+    for block in blocks:
+        inverse = block_inverse(block, sigma, full)
+        yield block, inverse
+        if inverse is None:
+            return
+        inverses.append(inverse)
+    patterns.__dict__["_inverses"] = (key, inverses)
 
 
 def block_inverses(patterns: MissingPatterns, sigma: np.ndarray) -> tuple[BlockInverse, ...] | None:
@@ -253,12 +272,14 @@ def row_slices(patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray):
         first, last = patterns.starts[ids[0]], patterns.starts[ids[-1] + 1]
         which = np.repeat(np.arange(len(ids)), block.n.astype(np.intp))
         step = max(1, _ROW_ELEMENTS // (patterns.n_vars**2))  # (scores embed in p x p)
+        # (a Schur block's Σ_oo⁻¹ made here, not kept on it: the last Σ's blocks are kept)
+        inverses = inv.dense() if isinstance(inv, SchurBlock) else inv.inverse
         for a in range(0, last - first, step):
             part = which[a : a + step]
             rows = patterns.order[first + a : first + a + len(part)]
             obs = block.observed[part]
             dev = patterns.data[rows[:, None], obs] - mu[obs]
-            inverse = inv.inverse[part]
+            inverse = inverses[part]
             scaled = np.einsum("rij,rj->ri", inverse, dev)
             yield at[first + a : first + a + len(part)], obs, dev, scaled, inverse, inv.logdet[part]
 

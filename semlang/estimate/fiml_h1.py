@@ -17,9 +17,10 @@ a few rows only) it needs thousands of steps. The fit therefore goes, by default
    over the rows observing it;
 2. otherwise a few SQUAREM cycles (Varadhan and Roland, 2008) of EM, started from the closed
    form of the data cut down to monotone patterns (each row keeps the longest run of variables,
-   in order of decreasing coverage, that it observes) when that exists, else from the
-   independence estimates (lavaan's start): for nearly monotone data the cut-down maximum is
-   close to the full one;
+   in order of decreasing coverage, that it observes) when that exists and has the higher
+   likelihood, else from the independence estimates (lavaan's start): for nearly monotone data
+   the cut-down maximum is close to the full one, while where few rows reach deep into the
+   chain its regressions can be far off;
 3. then Newton steps on ``(μ, vech Σ)`` with the analytic gradient and observed information
    (:func:`~semlang.estimate.fiml_hessian.saturated_derivatives`; Fisher scoring where the
    observed information is not positive definite), each with a backtracking line search that
@@ -317,6 +318,15 @@ def _level_moments(patterns: MissingPatterns, chain: _Chain, levels: np.ndarray)
     return counts, sums + center, cov
 
 
+def _level_counts(patterns: MissingPatterns, chain: _Chain, levels: np.ndarray) -> np.ndarray:
+    """The rows of the patterns cut to at least each of ``levels`` variables (the counts of
+    :func:`_level_moments`, without the moments)."""
+    at = np.searchsorted(levels, chain.lengths)
+    counts = np.bincount(at[chain.lengths > 0], patterns.counts[chain.lengths > 0],
+                         minlength=len(levels))  # fmt: skip
+    return np.cumsum(counts[::-1])[::-1]
+
+
 def _factored(
     patterns: MissingPatterns, chain: _Chain, names: Sequence[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray] | str:
@@ -329,6 +339,8 @@ def _factored(
     mu, sigma = np.zeros(p), np.zeros((p, p))
     known = np.zeros(0, dtype=np.intp)
     levels = np.unique(chain.lengths[chain.lengths > 0])
+    if not chain.exact and np.any(_level_counts(patterns, chain, levels) <= levels):
+        return "a level of the cut-down patterns has too few rows"  # (before its moments)
     pooled = None if chain.exact else _level_moments(patterns, chain, levels)
     for at, level in enumerate(levels):
         observed = np.sort(chain.order[:level])
@@ -538,7 +550,9 @@ def _fast_fit(
             theta = np.concatenate([found[0], vech(found[1])])
             return _result(patterns, theta, 0, True, "monotone")
         if not isinstance(found, str):
-            theta = np.concatenate([found[0], vech(found[1])])
+            cut = np.concatenate([found[0], vech(found[1])])
+            if _loglik(patterns, cut) > _loglik(patterns, theta):  # (a few rows deep in the
+                theta = cut  # chain can make the cut-down maximum a poor start)
     if patterns.n_vars > NEWTON_MAX_VARS:
         return _result(patterns, *_squarem(patterns, theta, tol, max_iter, True), "em")
     budget = min(max_iter, 3 * _WARMUP_CYCLES)
@@ -575,8 +589,9 @@ def saturated_fit(
     the module docstring), ``"newton"`` (the same from the independence start, never the closed
     form), ``"squarem"`` or ``"em"`` (accelerated or plain EM alone, from the independence
     start). EM stops when no element of ``(μ, vech Σ)`` moves by more than
-    ``tol * (1 + |value|)`` in one cycle, Newton when a full step moves none by more than that;
-    ``max_iter`` bounds the EM-map evaluations. ``names`` (of the variables) serve warnings.
+    ``tol * (1 + |value|)`` in one cycle, Newton at a point whose full step would move none by
+    more than that; ``max_iter`` bounds the EM-map evaluations. ``names`` (of the variables)
+    serve warnings.
 
     When the likelihood has no maximum (see the module docstring), a
     :class:`~semlang.errors.DataWarning` says so and the result is EM's after at most 500

@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from semlang import cholesky as linalg
 from semlang.estimate.fiml import (
     LOG_2PI,
     fiml_loglik,
@@ -78,27 +79,26 @@ def _embed_vech(values: np.ndarray, block, q: int) -> np.ndarray:
 
 def _duplicate(kv: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """``D' K D`` for ``K[a, b, c, d] = Σ A[a, b] B[c, d]`` (symmetric ``A``, ``B``), given as
-    ``kv = Σ vech(A) vech(B)'``."""
-    first, second, third, fourth, halves = _duplication_indices(pos.shape[0])
-    flat = kv.ravel()
+    ``kv = Σ vech(A) vech(B)'``: of its four terms ``kv[(ac), (bd)] + kv[(ad), (bc)] +
+    kv[(bc), (ad)] + kv[(bd), (ac)]`` the last two are the first two of ``kv'``, so two
+    gathers from ``kv + kv'`` make it."""
+    first, second, halves = _duplication_indices(pos.shape[0])
+    flat = (kv + kv.T).ravel()
     out = flat[first]
     out += flat[second]
-    out += flat[third]
-    out += flat[fourth]
     out *= halves
     return out
 
 
 @cache
 def _duplication_indices(p: int) -> tuple[np.ndarray, ...]:
-    """The four index grids of :func:`_duplicate` into a raveled ``q x q`` matrix, and its ½
+    """The two index grids of :func:`_duplicate` into a raveled ``q x q`` matrix, and its ½
     factors for diagonal elements (made once per p)."""
     pos = _vech_positions(p)
     q = p * (p + 1) // 2
     rows, cols = vech_indices(p)
     r, c, r2, c2 = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
-    grids = (pos[c, c2] * q + pos[r, r2], pos[c, r2] * q + pos[r, c2],
-             pos[r, c2] * q + pos[c, r2], pos[r, r2] * q + pos[c, c2])  # fmt: skip
+    grids = (pos[c, c2] * q + pos[r, r2], pos[c, r2] * q + pos[r, c2])
     half = np.where(rows == cols, 0.5, 1.0)
     return (*grids, np.outer(half, half))
 
@@ -119,8 +119,7 @@ def saturated_derivatives(
     None when an observed block of ``sigma`` is not positive definite."""
     p = patterns.n_vars
     mu = np.asarray(mu, dtype=float)
-    pos = _vech_positions(p)
-    total = _Sums(p, expected)
+    total = _Sums(p, expected, patterns.n_patterns)
     for block, inv in inverted_blocks(patterns, np.asarray(sigma, dtype=float)):
         if inv is None:
             return None
@@ -129,32 +128,49 @@ def saturated_derivatives(
             total.add_schur(block, inv, dev)
         else:
             total.add(block, inv, dev)
-    total.flush()
     square = total.grad_sigma.reshape(p, p)
     grad_sigma = 0.5 * (square + square.T) + unvech(total.grad_vech)
     gradient = np.concatenate([total.grad_mu, vech_gradient(grad_sigma)])
-    info = np.zeros((p + total.q, p + total.q))
-    info[:p, :p] = unvech(total.info_mu)
-    info[p:, p:] = 0.5 * _duplicate(total.kv, pos)
+    return SaturatedDerivatives(total.loglik, gradient, total.information())
+
+
+def saturated_information(
+    patterns: MissingPatterns, sigma: np.ndarray, mu: np.ndarray, expected: bool = False
+) -> np.ndarray | None:
+    """The information of :func:`saturated_derivatives` alone (the expected one without the
+    log-likelihood's and the gradient's work); None when an observed block of ``sigma`` is not
+    positive definite."""
     if not expected:
-        info[p:, :p] = _duplicate_vec(total.k3, pos)
-        info[:p, p:] = info[p:, :p].T
-    return SaturatedDerivatives(total.loglik, gradient, 0.5 * (info + info.T))
+        found = saturated_derivatives(patterns, sigma, mu)
+        return None if found is None else found.information
+    total = _Sums(patterns.n_vars, True, patterns.n_patterns)
+    for block, inv in inverted_blocks(patterns, np.asarray(sigma, dtype=float)):
+        if inv is None:
+            return None
+        total.add_expected(block, inv)
+    return total.information()
 
 
 class _Sums:
     """What :func:`saturated_derivatives` sums over the blocks: the log-likelihood, the
     gradient (pattern-wise blocks into a raveled ``p x p`` matrix, Schur blocks in ``vech``),
-    and ``Σ n vech(W)`` (μ, μ), ``K = Σ n vech(W) vech(V)'`` and ``Σ n (W d) vech(W)'``."""
+    and ``Σ n vech(W)`` (μ, μ), ``K = Σ n vech(W) vech(V)'`` and ``Σ n (W d) vech(W)'``.
 
-    def __init__(self, p: int, expected: bool):
+    The ``vech`` rows of blocks smaller than ``_STACKED_ROWS / 2`` patterns are written into
+    two preallocated buffers (``n vech(W)`` and ``vech(V)``; ``√n vech(W)`` alone for the
+    expected information) and multiplied out once :data:`_STACKED_ROWS` of them are there, so
+    that many small blocks make one large matrix product; larger blocks are multiplied at once.
+    """
+
+    def __init__(self, p: int, expected: bool, patterns: int):
         self.p, self.expected = p, expected
         self.q = q = p * (p + 1) // 2
         self.loglik = 0.0
         self.grad_sigma, self.grad_vech, self.grad_mu = np.zeros(p * p), np.zeros(q), np.zeros(p)
         self.info_mu, self.kv, self.k3 = np.zeros(q), np.zeros((q, q)), np.zeros((p, q))
-        self._left: list[np.ndarray] = []
-        self._right: list[np.ndarray | None] = []
+        self._capacity = min(patterns, _STACKED_ROWS + _STACKED_ROWS // 2)  # (ever held)
+        self._left: np.ndarray | None = None  # the buffers, made for the first small block
+        self._right: np.ndarray | None = None
         self._rows = 0
 
     def add(self, block, inv, dev: np.ndarray) -> None:
@@ -200,38 +216,70 @@ class _Sums:
             wmw_vech[multi] += wsw_vech
         self._moments(n, w_vech, z_full, wmw_vech, w_sum)
 
+    def add_expected(self, block, inv) -> None:
+        """A block's share of the expected information alone (``Σ n vech(W)`` and ``K``)."""
+        if isinstance(inv, SchurBlock):
+            w_vech = inv.inverse_vech()
+        else:
+            w_vech = _embed_vech(inv.inverse, block, self.q)
+        self.info_mu += block.n @ w_vech
+        self._stack(w_vech, np.sqrt(block.n), None)
+
     def _moments(self, n, w_vech, z_full, wmw_vech, w_sum=None) -> None:
         self.info_mu += n @ w_vech if w_sum is None else w_sum
         if wmw_vech is None:  # expected, symmetric: rank-m updates (half a product)
-            self._stack(w_vech * np.sqrt(n)[:, None], None)
+            self._stack(w_vech, np.sqrt(n), None)
             return
-        self._stack(w_vech * n[:, None], 2.0 * wmw_vech - w_vech)
         self.k3 += (z_full.T * n) @ w_vech
+        self._stack(w_vech, n, wmw_vech)
 
-    def _stack(self, left: np.ndarray, right: np.ndarray | None) -> None:
-        """Add ``left' right`` (``left' left`` when ``right`` is None) to ``K``, the rows of
-        several small blocks stacked into one product (:data:`_STACKED_ROWS` at most)."""
-        if len(left) >= _STACKED_ROWS // 2:
-            self.kv += left.T @ (left if right is None else right)
+    def _stack(self, w_vech: np.ndarray, scale: np.ndarray, wmw_vech: np.ndarray | None) -> None:
+        """Add ``left' right`` to ``K`` with ``left = scale · vech(W)`` and ``right =
+        2 vech(WMW) − vech(W)`` (``left' left`` when ``wmw_vech`` is None); ``wmw_vech`` is
+        overwritten. Blocks of fewer than ``_STACKED_ROWS / 2`` rows go to the buffers."""
+        m = len(w_vech)
+        if m >= _STACKED_ROWS // 2:
+            left = w_vech * scale[:, None]
+            self.kv += left.T @ (left if wmw_vech is None else _right(wmw_vech, w_vech))
             return
-        self._left.append(left)
-        self._right.append(right)
-        self._rows += len(left)
-        if self._rows >= _STACKED_ROWS:
+        if self._left is None:
+            self._left = np.empty((self._capacity, self.q))
+            self._right = None if self.expected else np.empty((self._capacity, self.q))
+        a, b = self._rows, self._rows + m
+        np.multiply(w_vech, scale[:, None], out=self._left[a:b])
+        if self._right is not None and wmw_vech is not None:
+            self._right[a:b] = _right(wmw_vech, w_vech)
+        self._rows = b
+        if b >= _STACKED_ROWS:
             self.flush()
 
     def flush(self) -> None:
-        """Multiply out the stacked rows."""
-        if not self._left:
+        """Multiply out the rows held in the buffers."""
+        if not self._rows or self._left is None:
             return
-        left = np.concatenate(self._left) if len(self._left) > 1 else self._left[0]
-        rights = [right for right in self._right if right is not None]
-        if not rights:
-            self.kv += left.T @ left
-        else:
-            right = np.concatenate(rights) if len(rights) > 1 else rights[0]
-            self.kv += left.T @ right
-        self._left, self._right, self._rows = [], [], 0
+        left = self._left[: self._rows]
+        self.kv += left.T @ (left if self._right is None else self._right[: self._rows])
+        self._rows = 0
+
+    def information(self) -> np.ndarray:
+        """The information in ``(μ, vech Σ)`` from the sums (the buffers multiplied out)."""
+        self.flush()
+        p, q = self.p, self.q
+        pos = _vech_positions(p)
+        info = np.zeros((p + q, p + q))
+        info[:p, :p] = unvech(self.info_mu)
+        info[p:, p:] = 0.5 * _duplicate(self.kv, pos)
+        if not self.expected:
+            info[p:, :p] = _duplicate_vec(self.k3, pos)
+            info[:p, p:] = info[p:, :p].T
+        return 0.5 * (info + info.T)
+
+
+def _right(wmw_vech: np.ndarray, w_vech: np.ndarray) -> np.ndarray:
+    """``2 vech(WMW) − vech(W)``, in place of ``wmw_vech``."""
+    wmw_vech *= 2.0
+    wmw_vech -= w_vech
+    return wmw_vech
 
 
 _STACKED_ROWS = 2048  # rows of (μ, vech Σ) pieces multiplied out at once
@@ -264,11 +312,11 @@ def fiml_entry_information(
     ``n_t / N``. Raises ``numpy.linalg.LinAlgError`` when an observed block of ``sigma`` is not
     positive definite.
     """
-    derivatives = saturated_derivatives(patterns, sigma, mu, expected=expected)
-    if derivatives is None:
+    information = saturated_information(patterns, sigma, mu, expected=expected)
+    if information is None:
         raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
     delta = entry_jacobian(*entries)
-    return delta @ derivatives.information @ delta.T / ntotal
+    return delta @ information @ delta.T / ntotal
 
 
 # ---- Newton / Fisher scoring on (μ, vech Σ) ------------------------------------------------
@@ -300,18 +348,21 @@ def _direction(
         return _solve(current.information, current.gradient), True
     except np.linalg.LinAlgError:
         pass
-    expected = saturated_derivatives(patterns, *split_moments(theta, patterns.n_vars), True)
+    expected = saturated_information(patterns, *split_moments(theta, patterns.n_vars), True)
     if expected is None:  # (not reached: the same moments gave ``current``)
         return np.zeros_like(current.gradient), False
     try:
-        return _solve(expected.information, current.gradient), False
+        return _solve(expected, current.gradient), False
     except np.linalg.LinAlgError:
         return np.zeros_like(current.gradient), False
 
 
 def _solve(matrix: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """``matrix⁻¹ vector`` by Cholesky and two triangular solves (LinAlgError when ``matrix``
+    is not positive definite)."""
     factor = np.linalg.cholesky(matrix)
-    return np.linalg.solve(factor.T, np.linalg.solve(factor, vector))
+    half = linalg.solve_triangular(factor, vector, lower=True)
+    return linalg.solve_triangular(factor.T, half, lower=False)
 
 
 def _line_search(
@@ -341,8 +392,10 @@ def saturated_newton(
 ) -> tuple[np.ndarray, int, bool, SaturatedDerivatives | None]:
     """Newton (or Fisher scoring) steps on the saturated model from ``theta`` (``(μ, vech Σ)``).
 
-    Converged when a full Newton step moves no element by more than ``tol * (1 + |value|)``,
-    or when the steps stop shrinking while the predicted rise of the log-likelihood is at its
+    Converged at a point whose full Newton step would move no element by more than
+    ``tol * (1 + |value|)`` (that step is not taken: the derivatives returned are those at the
+    point, with no further pass over the patterns for a move at the level of the tolerance), or
+    when the steps stop shrinking while the predicted rise of the log-likelihood is at its
     rounding level. Returns the point, the steps taken, convergence and the derivatives at the
     point when they were computed there (None otherwise).
     """
@@ -356,15 +409,16 @@ def saturated_newton(
         gain = float(step @ current.gradient)
         if not gain > 0:
             return theta, steps, newton and gain == 0, current
+        if newton and np.max(np.abs(step) / (1.0 + np.abs(theta))) < tol:
+            return theta, steps - 1, True, current
         found = _line_search(patterns, theta, current.loglik, step, gain)
         if found is None:
             return theta, steps, False, current
         new, alpha, at_new = found
         change = np.max(np.abs(new - theta) / (1.0 + np.abs(theta)))
         theta = new
-        if newton and alpha == 1.0:
-            rounding = gain < 1e-12 * (1.0 + abs(current.loglik)) and change >= last_change
-            if change < tol or rounding:
+        if newton and alpha == 1.0:  # (a step below tol is never taken: see above)
+            if gain < 1e-12 * (1.0 + abs(current.loglik)) and change >= last_change:
                 return theta, steps, True, at_new
             last_change = change
         if at_new is None:

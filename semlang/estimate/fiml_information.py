@@ -26,23 +26,31 @@ from semlang.estimate.missing_patterns import MissingPatterns, vech_indices
 
 
 def dup_kron_dup(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``D'(a ⊗ b)D`` for symmetric ``a`` and ``b`` (``D`` the duplication matrix)."""
-    cc, rr, cr, rc, halves = _dup_grids(a.shape[0])
-    out = a[cc] * b[rr]
-    out += a[cr] * b[rc]
-    out += a[rc] * b[cr]
-    out += a[rr] * b[cc]
+    """``D'(a ⊗ b)D`` for symmetric ``a`` and ``b`` (``D`` the duplication matrix); for
+    ``b is a`` the third and fourth terms equal the second and first, so two make it."""
+    rows, cols = vech_indices(a.shape[0])
+    halves = _halves(a.shape[0])
+    a_c, a_r = a[cols], a[rows]  # (rows, then columns: cheaper than one 2-D gather)
+    if b is a:
+        out = a_c[:, cols] * a_r[:, rows]
+        out += a_c[:, rows] * a_r[:, cols]
+        out *= 2.0 * halves
+        return out
+    b_c, b_r = b[cols], b[rows]
+    out = a_c[:, cols] * b_r[:, rows]
+    out += a_c[:, rows] * b_r[:, cols]
+    out += a_r[:, cols] * b_c[:, rows]
+    out += a_r[:, rows] * b_c[:, cols]
     out *= halves
     return out
 
 
 @cache
-def _dup_grids(p: int) -> tuple:
-    """The index grids of :func:`dup_kron_dup` and its ½ factors for diagonal elements."""
+def _halves(p: int) -> np.ndarray:
+    """The ½ factors of :func:`dup_kron_dup` for diagonal elements (made once per p)."""
     rows, cols = vech_indices(p)
     half = np.where(rows == cols, 0.5, 1.0)
-    return (np.ix_(cols, cols), np.ix_(rows, rows), np.ix_(cols, rows), np.ix_(rows, cols),
-            np.outer(half, half))  # fmt: skip
+    return np.outer(half, half)
 
 
 def dup_kron_vec(u: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -62,15 +70,15 @@ def h1_information_observed(
 
 def _information(patterns, sigma, mu, expected: bool) -> np.ndarray:
     """The patterns' information summed block by block (see
-    :func:`~semlang.estimate.fiml_hessian.saturated_derivatives`), over ``nobs``."""
-    from semlang.estimate.fiml_hessian import saturated_derivatives
+    :func:`~semlang.estimate.fiml_hessian.saturated_information`), over ``nobs``."""
+    from semlang.estimate.fiml_hessian import saturated_information
 
     sigma = np.asarray(sigma, dtype=float)
     mu = np.asarray(mu, dtype=float).ravel()
-    found = saturated_derivatives(patterns, sigma, mu, expected=expected)
+    found = saturated_information(patterns, sigma, mu, expected=expected)
     if found is None:
         raise np.linalg.LinAlgError("an observed block of sigma is not positive definite")
-    return found.information / patterns.nobs
+    return found / patterns.nobs
 
 
 def complete_information(sigma: np.ndarray) -> np.ndarray:

@@ -38,6 +38,7 @@ class FimlDiscrepancy(NormalPieces):
     weight: float  # n_g / N
     ntotal: int
     raw: np.ndarray  # the group's rows (NaN where missing)
+    costly_hessian = True  # an information pass costs several evaluations (see Objective)
 
     @classmethod
     def from_group(cls, group, weight: float, ntotal: int) -> FimlDiscrepancy:

@@ -120,15 +120,14 @@ class SchurBlock:
         places = _vech_flat(p)
         if self.chol_inv is None:
             return np.broadcast_to(self.precision.ravel()[places], (count, len(places))).copy()
-        x = self.chol_inv @ self.precision[self.block.missing]  # m x r x p
+        missing = self.block.missing
+        x = self.chol_inv @ self.precision[missing]  # m x r x p
         full = np.swapaxes(x, 1, 2) @ x
         np.subtract(self.precision, full, out=full)
-        out = full.reshape(count, p * p).take(places, axis=1)
-        seen = np.zeros((count, p), dtype=bool)
-        seen[np.arange(count)[:, None], self.block.observed] = True
-        rows, cols = vech_indices(p)
-        out *= seen[:, rows] & seen[:, cols]
-        return out
+        at = np.arange(count)[:, None]
+        full[at, missing, :] = 0.0  # (exactly zero, not a rounding residue)
+        full[at, :, missing] = 0.0
+        return full.reshape(count, p * p).take(places, axis=1)
 
 
 @cache

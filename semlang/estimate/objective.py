@@ -65,6 +65,12 @@ class Objective:
     def theta(self, phi: np.ndarray) -> np.ndarray:
         return self.model.space.theta(phi)
 
+    @property
+    def costly_hessian(self) -> bool:
+        """Whether a Hessian costs many evaluations of F (FIML's passes over the missing-data
+        patterns), so that the optimizer reuses one while Newton's steps shrink fast."""
+        return any(getattr(d, "costly_hessian", False) for d in self.discrepancies)
+
     def _moments(self, theta: np.ndarray) -> tuple:
         """The implied moments at θ, and each block's (f, dF/dΣ, dF/dμ) once asked for: kept
         for the last θ, where the optimizer asks for the Hessian or the information right

@@ -9,7 +9,11 @@ scoring: always positive definite, the safe choice far from the optimum); after 
 analytic Hessian of F (twice the observed information) when it is positive definite — Newton's
 method, quadratic convergence near the optimum — and the expected one otherwise. After a full
 Newton step the previous Hessian still serves to test convergence (its step would no longer
-change F), which saves computing the Hessian once more at the optimum. Bounds
+change F), which saves computing the Hessian once more at the optimum. Where a Hessian costs many
+evaluations of F (FIML: a pass over all missing-data patterns), that Hessian also takes the next
+steps while their predicted decrease shrinks a thousandfold per step (a chord step: each cuts the
+error by a constant factor instead of squaring it, so the converged point gets one step of it
+more). Bounds
 (``lower()``/``upper()``, ``label > number``) and general inequalities ``c(φ) >= 0`` enter
 the quadratic model linearized, which makes each iteration a small convex QP
 (sequential quadratic programming), solved exactly by Lawson and Hanson's least-distance
@@ -52,6 +56,7 @@ MAX_HALVINGS = 40
 MAX_DAMPINGS = 12  # damping 1e-3 ... 1e8 before plain step halving
 FISHER_STEPS = 3  # first iterations use the expected Hessian (Fisher scoring), then Newton
 SCORING_GAIN = 0.1  # scoring steps stop once one lowers F by less than this share
+CHORD_SHRINK = 1e-3  # a costly Hessian is reused while its step's decrement shrinks this fast
 START_GRADIENT = 1e-12  # a start this flat is the optimum already (closed-form starts)
 RESTARTS = 50  # of a fallback method that stops early
 DIVERGENCE = 1e8  # a gradient this many times the start's: the search runs into a singularity
@@ -184,21 +189,30 @@ def newton_scoring(
                        evaluated=(value, gradient))  # fmt: skip
     scoring = True
     previous_newton = None  # the Hessian of the last full Newton step, while it still fits
+    reuse = bool(getattr(objective, "costly_hessian", False))
+    decrement, reused = np.inf, False
     gradient_limit = DIVERGENCE * max(1.0, float(np.max(np.abs(gradient), initial=0.0)))
     while iterations < max_iterations:
         if float(np.max(np.abs(gradient), initial=0.0)) > gradient_limit:
             message = DIVERGING  # e.g. a variance shrinking toward 0 as the likelihood grows
             break
         tolerance = DECREMENT_TOLERANCE * max(1.0, abs(value))
+        chord = None
         if previous_newton is not None and constraints.empty:
             # after a full Newton step the Hessian barely changes: if its step would no longer
             # change F, the point is the optimum, without computing the Hessian again
             step = _scoring_step(previous_newton, 0.0, phi, gradient, constraints)[0]
             if abs(float(gradient @ step)) < tolerance:
                 message = "the Newton step no longer changes the objective"
+                again = previous_newton if reused else None  # (its step only shrinks the error)
                 return _converged(objective, constraints, phi, value, gradient, step,
-                                  iterations, evaluations, message)  # fmt: skip
-        if scoring and iterations < FISHER_STEPS:  # far from the optimum scoring is safer
+                                  iterations, evaluations, message, again)  # fmt: skip
+            if reuse and abs(float(gradient @ step)) < CHORD_SHRINK * decrement:
+                chord = previous_newton  # the steps shrink fast: its step will do as well
+        reused = chord is not None
+        if chord is not None:
+            hessian = chord
+        elif scoring and iterations < FISHER_STEPS:  # far from the optimum scoring is safer
             hessian = _fisher_hessian(objective, phi)
         else:
             hessian = _newton_hessian(objective, phi)
@@ -232,11 +246,20 @@ def newton_scoring(
 
 
 def _converged(
-    objective, constraints, phi, value, gradient, step, iterations, evaluations, message
-) -> OptimizationResult:
-    """The result at the optimum φ, after the last (tiny) step if it does not raise F."""
+    objective, constraints, phi, value, gradient, step, iterations, evaluations, message,
+    again: _Hessian | None = None,
+) -> OptimizationResult:  # fmt: skip
+    """The result at the optimum φ, after the last (tiny) step if it does not raise F; with
+    ``again`` (a Hessian made some steps back, whose steps shrink the error by a constant
+    factor rather than squaring it) one more step of it from there, on the same terms."""
+    kept = phi
     phi, value, gradient = _polish(objective, phi, value, gradient, step, constraints)
-    return _finish(objective, constraints, phi, "newton-scoring", iterations, evaluations + 1,
+    evaluations += 1
+    if again is not None and phi is not kept:
+        step = _scoring_step(again, 0.0, phi, gradient, constraints)[0]
+        phi, value, gradient = _polish(objective, phi, value, gradient, step, constraints)
+        evaluations += 1
+    return _finish(objective, constraints, phi, "newton-scoring", iterations, evaluations,
                    True, message, evaluated=(value, gradient))  # fmt: skip
 
 

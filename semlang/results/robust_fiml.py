@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.linalg import block_diag
 
+from semlang import cholesky as linalg
 from semlang.estimate.fiml_information import complete_information
 from semlang.options import Information, StandardErrors
 from semlang.results import inference, robust_measures
@@ -53,6 +54,30 @@ def _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info=None) -> flo
     return float(np.sum((u @ middle @ u) * gamma.T))
 
 
+def _trace_of_solve(a: np.ndarray, b: np.ndarray) -> float:
+    """tr(a⁻¹ b) for a positive definite ``a`` and a symmetric ``b``, from the Cholesky inverse
+    (one triangle of it); by ``numpy.linalg.inv`` where ``a`` is not positive definite."""
+    factor, info = linalg.dpotrf(a, lower=1)
+    if info:
+        return float(np.sum(np.linalg.inv(a) * b))
+    inverse, info = linalg.dpotri(factor, lower=1)
+    if info:
+        return float(np.sum(np.linalg.inv(a) * b))
+    lower = np.tril(inverse)
+    return float(2.0 * np.sum(lower * b) - np.diagonal(inverse) @ np.diagonal(b))
+
+
+def _k_fimlc_v6(fit, groups, w_m, w_c, traces, delta, active, w_info=None) -> float:
+    """:func:`_k_fimlc`'s tr(U M) of version "V6", M = ⊕_g Wm_g⁻¹ Wc_g Wm_g⁻¹ / f_g, without
+    forming U or M: U M = ⊕ Wc_g Wm_g⁻¹ − W Δ E⁻¹ Δᵀ (⊕ f_g Wc_g) Wm⁻¹ (W = ⊕ f_g Wm_g), so
+    tr(U M) = Σ_g tr(Wm_g⁻¹ Wc_g) − tr(E⁻¹ Δᵀ (⊕ f_g Wc_g) Δ); ``traces`` is the first sum."""
+    w_inf = block_diag(*[g.weight * w for g, w in zip(groups, w_info or w_m, strict=True)])
+    info = delta.T @ w_inf @ delta
+    e_inv = fit.nobs * inference.vcov_from_information(info, fit.nobs, active)
+    w_all = block_diag(*[g.weight * w for g, w in zip(groups, w_c, strict=True)])
+    return traces - float(np.sum(e_inv * (delta.T @ w_all @ delta)))
+
+
 def fiml_corrected(
     fit, groups: Sequence[_Group], df: float, df0: float, scaled: bool = True
 ) -> tuple[float, ...]:
@@ -70,25 +95,31 @@ def fiml_corrected(
 
     w_m = [cut(_h1_information(g, g.h1_cov, g.h1_mean, Information.OBSERVED), k)
            for g, k in zip(groups, keep, strict=True)]  # fmt: skip
-    parts = [(g, k, np.linalg.inv(w)) for g, k, w in zip(groups, keep, w_m, strict=True)]
-    gamma = None
-    if scaled:
-        gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
-                             for g, k, wi in parts])  # fmt: skip
-    middle = block_diag(*[wi @ cut(g.moment_slice(complete_information(g.h1_cov)), k) @ wi
-                          / g.weight for g, k, wi in parts])  # fmt: skip
+    w_c = [cut(g.moment_slice(complete_information(g.h1_cov)), k)
+           for g, k in zip(groups, keep, strict=True)]  # fmt: skip
     delta = np.vstack([g.delta[k] for g, k in zip(groups, keep, strict=True)])
     active = inference.active_constraint_rows(fit.model.space, fit.estimation.phi)
     w_info = None
     if fit.options.se is StandardErrors.FIRST_ORDER:  # lavaan's information = "first.order"
         w_info = [cut(_first_order(g, g.h1_cov, g.h1_mean), k)
                   for g, k in zip(groups, keep, strict=True)]  # fmt: skip
-    k_model = _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info)
     baseline = _baseline_parts(fit, groups)
     delta0 = block_diag(*[np.eye(len(free))[np.ix_(k, free)]
                           for k, (free, _, _) in zip(keep, baseline, strict=True)])  # fmt: skip
     no_constraints = np.zeros((0, delta0.shape[1]))
-    k_base = _k_fimlc(fit, groups, w_m, delta0, no_constraints, gamma, middle, w_info)
+    if scaled:
+        inverses = [np.linalg.inv(w) for w in w_m]
+        gamma = block_diag(*[wi @ cut(_first_order(g, g.h1_cov, g.h1_mean), k) @ wi / g.weight
+                             for g, k, wi in zip(groups, keep, inverses, strict=True)])  # fmt: skip
+        middle = block_diag(
+            *[wi @ wc @ wi / g.weight for g, wc, wi in zip(groups, w_c, inverses, strict=True)]
+        )
+        k_model = _k_fimlc(fit, groups, w_m, delta, active, gamma, middle, w_info)
+        k_base = _k_fimlc(fit, groups, w_m, delta0, no_constraints, gamma, middle, w_info)
+    else:
+        traces = sum(_trace_of_solve(w, wc) for w, wc in zip(w_m, w_c, strict=True))
+        k_model = _k_fimlc_v6(fit, groups, w_m, w_c, traces, delta, active, w_info)
+        k_base = _k_fimlc_v6(fit, groups, w_m, w_c, traces, delta0, no_constraints, w_info)
     x2 = sum(_discrepancy(g, g.sigma, g.mu) for g in groups)
     x2_0 = sum(_discrepancy(g, s, m) for g, (_, s, m) in zip(groups, baseline, strict=True))
     return (
