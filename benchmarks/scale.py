@@ -29,6 +29,7 @@ Usage: python benchmarks/scale.py [--only model,groups,rows,fiml,bootstrap] [--r
 from __future__ import annotations
 
 import argparse
+import re
 import resource
 import subprocess
 import sys
@@ -108,13 +109,33 @@ def report(name: str, seconds: dict, large, small, goal: float) -> None:
         print(f"{name} {kind}: ratio {ratio:.1f} (goal ≤ {goal:g}: {verdict}); {sizes}")
 
 
+def own_peak_mb() -> float:
+    """This process's peak resident memory (MB): the high-water mark of its own address space
+    (``VmHWM``). ``ru_maxrss`` would not do for a child: Linux carries it over ``exec`` from the
+    parent, so a child of this script reported this script's own (larger) resident set."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+
+
+def child_peak_mb(arguments: list[str]) -> float:
+    """Run this script with ``arguments`` in a child process, show its output and return the peak
+    memory it reports (its last ``peak <MB> MB``)."""
+    done = subprocess.run(
+        [sys.executable, __file__, *arguments], check=True, capture_output=True, text=True
+    )
+    print(done.stdout, end="")
+    return float(re.findall(r"peak (\d+(?:\.\d+)?) MB", done.stdout)[-1])
+
+
 def peak_memory_mb(p: int, estimator: str = "ML") -> float:
-    """Maximum resident set of a child process that fits the p-variable CFA once (MB)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    command = [sys.executable, __file__, "--memory", str(p), "--estimator", estimator]
-    subprocess.run(command, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024.0  # Linux reports kB
+    """Peak resident memory of a child process that fits the p-variable CFA once (MB)."""
+    return child_peak_mb(["--memory", str(p), "--estimator", estimator])
 
 
 def model(reps: int) -> None:
@@ -198,9 +219,7 @@ def fiml(reps: int) -> None:
               f"{1e3 * wall / counts[n]:.3f} ms wall and {per:.3f} ms CPU per pattern "
               f"(goal ≤ 0.5 ms: {verdict})")  # fmt: skip
     if reps:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        subprocess.run([sys.executable, __file__, "--fiml-memory", "1000000"], check=True)
-        memory = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024.0
+        memory = child_peak_mb(["--fiml-memory", "1000000"])
         verdict = "met" if memory <= 4096 else "NOT met"
         print(f"fiml   peak memory of the N=10^6 fit {memory:.0f} MB (goal ≤ 4096 MB: {verdict})")
 
@@ -212,7 +231,8 @@ def fiml_memory_child(n: int) -> None:
     fit = fit_model(cfa_text(30), frame, missing="fiml")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"fiml   N={n}: {fit.sample.missing_pattern_counts[0]} patterns, {wall:.0f} s wall, "
-          f"{cpu:.0f} s CPU, chisq {fit.fit_measures()['chisq']:.2f}")  # fmt: skip
+          f"{cpu:.0f} s CPU, peak {own_peak_mb():.0f} MB, "
+          f"chisq {fit.fit_measures()['chisq']:.2f}")  # fmt: skip
 
 
 def bootstrap(reps: int) -> None:
@@ -258,7 +278,7 @@ def memory_child(p: int, estimator: str = "ML") -> None:
     cpu = time.process_time()
     fit = fit_model(*case, estimator=estimator)
     cpu = time.process_time() - cpu
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak = own_peak_mb()
     print(f"memory p={p} {estimator}: {cpu:.2f} s CPU, peak {peak:.0f} MB, "
           f"chisq {fit.fit_measures()['chisq']:.2f}")  # fmt: skip
 
