@@ -118,7 +118,7 @@ def _start_loaded_libraries_on_one_thread() -> None:
     global _environment_before, _loaded_before
     _environment_before = os.environ.get(_LOADING_THREADS)
     os.environ[_LOADING_THREADS] = "1"
-    _loaded_before = {lib["filepath"] for lib in _blas_controller().info()}
+    _loaded_before = {lib.filepath for lib in _blas_controller().lib_controllers}
 
 
 def _give_loaded_libraries_the_callers_threads(limiter: Any) -> None:
