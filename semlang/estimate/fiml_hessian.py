@@ -48,6 +48,7 @@ from semlang.estimate.missing_patterns import (
     unvech,
     vech_gradient,
     vech_indices,
+    vech_positions,
 )
 
 
@@ -58,14 +59,6 @@ class SaturatedDerivatives(NamedTuple):
     loglik: float
     gradient: np.ndarray
     information: np.ndarray
-
-
-def _vech_positions(p: int) -> np.ndarray:
-    """``p x p``: the position of each element in ``vech`` (symmetric)."""
-    rows, cols = vech_indices(p)
-    pos = np.zeros((p, p), dtype=np.intp)
-    pos[rows, cols] = pos[cols, rows] = np.arange(len(rows))
-    return pos
 
 
 def _embed_vech(values: np.ndarray, block, q: int) -> np.ndarray:
@@ -94,7 +87,7 @@ def _duplicate(kv: np.ndarray, pos: np.ndarray) -> np.ndarray:
 def _duplication_indices(p: int) -> tuple[np.ndarray, ...]:
     """The two index grids of :func:`_duplicate` into a raveled ``q x q`` matrix, and its ½
     factors for diagonal elements (made once per p)."""
-    pos = _vech_positions(p)
+    pos = vech_positions(p).astype(np.intp)  # (its products with q need the width)
     q = p * (p + 1) // 2
     rows, cols = vech_indices(p)
     r, c, r2, c2 = rows[:, None], cols[:, None], rows[None, :], cols[None, :]
@@ -265,7 +258,7 @@ class _Sums:
         """The information in ``(μ, vech Σ)`` from the sums (the buffers multiplied out)."""
         self.flush()
         p, q = self.p, self.q
-        pos = _vech_positions(p)
+        pos = vech_positions(p)
         info = np.zeros((p + q, p + q))
         info[:p, :p] = unvech(self.info_mu)
         info[p:, p:] = 0.5 * _duplicate(self.kv, pos)

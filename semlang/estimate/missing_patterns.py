@@ -152,7 +152,7 @@ class PatternBlock:
             return self.__dict__["vech_places"]
         observed = self.observed if pick is None else self.observed[pick]
         rows, cols = vech_indices(self.k)
-        position = _vech_positions(self.n_vars)
+        position = vech_positions(self.n_vars)
         return position[observed[:, rows], observed[:, cols]]
 
     def flat_of(self, pick: np.ndarray) -> np.ndarray:
@@ -189,8 +189,9 @@ class PatternBlock:
 
 
 @cache
-def _vech_positions(p: int) -> np.ndarray:
-    """``p x p``: the position of each element in ``vech`` (symmetric; read-only)."""
+def vech_positions(p: int) -> np.ndarray:
+    """``p x p``: the position of each element in ``vech`` (symmetric; read-only, made once per
+    p; 32-bit integers where they suffice)."""
     rows, cols = vech_indices(p)
     dtype = np.int32 if p * p < 2**31 else np.intp
     out = np.zeros((p, p), dtype=dtype)
