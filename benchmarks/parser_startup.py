@@ -23,8 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+from startup import HS_MODEL, environment
 
 _CLOCK = (
     "import resource, sys\n"
@@ -53,13 +52,11 @@ LARK = (
 
 def run(code: str, cache: Path) -> tuple[float, bool]:
     """(CPU seconds, whether lark was imported) of one fresh process running ``code``."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as an installed package: compiled bytecode
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     program = f"MODEL = {HS_MODEL!r}\nCACHE = {str(cache)!r}\n{code}"
-    done = subprocess.run(
-        [sys.executable, "-c", program], env=env, capture_output=True, text=True, check=True
-    )
+    done = subprocess.run(  # (compiled bytecode, as an installed package has it)
+        [sys.executable, "-c", program],
+        env=environment(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
     seconds, imported = done.stdout.split()
     return float(seconds), imported == "True"
 
