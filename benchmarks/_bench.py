@@ -1,7 +1,8 @@
 """What the benchmark scripts share; import it before numpy.
 
 One BLAS thread (the models are small; threaded BLAS only makes processes compete for the
-cores), the paths of the reference cases and the shipped data, and the median time of an action.
+cores), the paths of the reference cases and the shipped data, the median time of an action and
+a process's own peak memory.
 """
 
 from __future__ import annotations
@@ -59,3 +60,19 @@ def peer_table(names, ours_once: Callable[[str], float], theirs_once: Callable[[
     if ratios:
         lowest = min(ratios, key=ratios.__getitem__)
         print(f"\nlowest lavaan / semlang: {ratios[lowest]:.1f} ({lowest}); goal: {goal:g}")
+
+
+def own_peak_mb() -> float:
+    """This process's peak resident memory (MB): the high-water mark of its own address space
+    (``VmHWM``). ``ru_maxrss`` would not do for a child process: Linux carries it over ``exec``
+    from the parent, so a child reported its parent's resident set when that was larger."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux

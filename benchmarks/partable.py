@@ -48,19 +48,21 @@ def lavaan_seconds(path: Path, reps: int) -> tuple[float, int] | None:
 
 
 _CHECK = """
-import resource, sys
+import sys
+sys.path.insert(0, sys.argv[2])
+from _bench import own_peak_mb
 from semlang.cli import main
 try:
     main(["check", sys.argv[1]])
 except SystemExit:
     pass
-print("peak_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)
+print("peak_mb", own_peak_mb(), file=sys.stderr)
 """
 
 
 def check_process(path: Path) -> tuple[float, float]:
     """Seconds and peak resident megabytes of ``semlang check MODEL`` as its own process."""
-    cmd = [sys.executable, "-c", _CHECK, str(path)]
+    cmd = [sys.executable, "-c", _CHECK, str(path), str(HERE)]
     start = time.perf_counter()
     proc = subprocess.run(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False, cwd=ROOT

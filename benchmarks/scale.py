@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import subprocess
 import sys
 import time
 import warnings
 
-import _bench  # noqa: F401  (before numpy: one BLAS thread)
+import _bench  # (before numpy: one BLAS thread)
 import numpy as np
 import pandas as pd
 
@@ -107,20 +106,6 @@ def report(name: str, seconds: dict, large, small, goal: float) -> None:
         verdict = "met" if ratio <= goal else "NOT met"
         sizes = ", ".join(f"{size}: {value[k]:.3f} s" for size, value in seconds.items())
         print(f"{name} {kind}: ratio {ratio:.1f} (goal ≤ {goal:g}: {verdict}); {sizes}")
-
-
-def own_peak_mb() -> float:
-    """This process's peak resident memory (MB): the high-water mark of its own address space
-    (``VmHWM``). ``ru_maxrss`` would not do for a child: Linux carries it over ``exec`` from the
-    parent, so a child of this script reported this script's own (larger) resident set."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
 
 
 def child_peak_mb(arguments: list[str]) -> float:
@@ -231,7 +216,7 @@ def fiml_memory_child(n: int) -> None:
     fit = fit_model(cfa_text(30), frame, missing="fiml")
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"fiml   N={n}: {fit.sample.missing_pattern_counts[0]} patterns, {wall:.0f} s wall, "
-          f"{cpu:.0f} s CPU, peak {own_peak_mb():.0f} MB, "
+          f"{cpu:.0f} s CPU, peak {_bench.own_peak_mb():.0f} MB, "
           f"chisq {fit.fit_measures()['chisq']:.2f}")  # fmt: skip
 
 
@@ -278,7 +263,7 @@ def memory_child(p: int, estimator: str = "ML") -> None:
     cpu = time.process_time()
     fit = fit_model(*case, estimator=estimator)
     cpu = time.process_time() - cpu
-    peak = own_peak_mb()
+    peak = _bench.own_peak_mb()
     print(f"memory p={p} {estimator}: {cpu:.2f} s CPU, peak {peak:.0f} MB, "
           f"chisq {fit.fit_measures()['chisq']:.2f}")  # fmt: skip
 
